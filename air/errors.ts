@@ -1,0 +1,56 @@
+/**
+ * The one domain error type of AgentOS. Every failure a user can cause carries a stable `code`
+ * (API; the CLI maps it to an exit code) and a human message (not API).
+ *
+ * @module
+ */
+
+/** Stable error codes. Codes are API; messages are not. */
+export type AosErrorCode =
+  | "AOS_CBOR_INVALID"
+  | "AOS_CBOR_NON_CANONICAL"
+  | "AOS_TYPE_MISMATCH"
+  | "AOS_JSON_INVALID"
+  | "AOS_AIR_INVALID"
+  | "AOS_SCHEMA_UNKNOWN"
+  | "AOS_CAS_MISSING"
+  | "AOS_CAS_CORRUPT"
+  | "AOS_JOURNAL_CORRUPT"
+  | "AOS_JOURNAL_TORN"
+  | "AOS_REPLAY_DIVERGED"
+  | "AOS_WORLD_NOT_FOUND"
+  | "AOS_WORLD_EXISTS"
+  | "AOS_WASM_INVALID"
+  | "AOS_REDUCER_UNKNOWN"
+  | "AOS_USAGE"
+  | "AOS_INVARIANT";
+
+/** Extra context that locates a problem: file, JSON path, definition, step, journal position. */
+export interface AosErrorContext {
+  file?: string;
+  path?: string;
+  def?: string;
+  step?: string;
+  seq?: number;
+  segment?: string;
+  offset?: number;
+  reducer?: string;
+}
+
+/** A domain error with a stable code. */
+export class AosError extends Error {
+  readonly code: AosErrorCode;
+  readonly context: AosErrorContext;
+
+  constructor(code: AosErrorCode, message: string, options: { cause?: unknown; context?: AosErrorContext } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "AosError";
+    this.code = code;
+    this.context = options.context ?? {};
+  }
+}
+
+/** Throws an invariant error when `condition` is false. Invariant errors are bugs, never user errors. */
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new AosError("AOS_INVARIANT", `Invariant violated: ${message}`);
+}

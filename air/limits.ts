@@ -1,0 +1,34 @@
+/**
+ * Every bound of the system in one place (TigerBeetle style): loops and queues are bounded by these.
+ *
+ * @module
+ */
+export const limits = {
+  /** Reducer linear memory, in 64 KiB pages (16 MiB). */
+  reducerMemoryPagesMax: 256,
+  /** Input and output envelope size for one reducer call. */
+  envelopeSizeBytesMax: 4 * 1024 * 1024,
+  /** Effects one reducer step may emit. */
+  effectsPerReducerStepMax: 1,
+  /** Encoded size of one journal entry. */
+  journalEntrySizeBytesMax: 16 * 1024 * 1024,
+  /** A journal segment rolls over once it reaches this size. */
+  journalSegmentSizeBytesMax: 64 * 1024 * 1024,
+  /** Ticks the kernel may run for one input before it declares the block runaway. */
+  ticksPerBlockMax: 100_000,
+  /** Domain events one reducer step may emit. */
+  eventsPerReducerStepMax: 1_024,
+  /** Nesting depth of CBOR items and types. */
+  nestingDepthMax: 64,
+  /** Steps per plan. */
+  planStepsMax: 1_024,
+  /** Expression depth and node count per evaluation. */
+  exprDepthMax: 64,
+  exprNodesMax: 10_000,
+  /** Intent hashes remembered as settled. */
+  settledHashesMax: 4_096,
+  /** Entries between automatic snapshots. */
+  snapshotIntervalEntries: 1_000,
+  /** Inputs one `aos step` admits in one batch. */
+  inboxBatchMax: 100_000,
+} as const;
