@@ -5,7 +5,15 @@
  *
  * @module
  */
-import { decode as cborgDecode, encode as cborgEncode, rfc8949EncodeOptions, Tagged } from "cborg";
+import {
+  decode as cborgDecode,
+  encode as cborgEncode,
+  rfc8949EncodeOptions,
+  Tagged,
+  type Token,
+  Tokenizer,
+  Type,
+} from "cborg";
 import { AosError } from "./errors.ts";
 
 /** The only CBOR tag AIR allows: dec128 as a 16-byte BID payload (AIR §4.3). */
@@ -35,12 +43,24 @@ export type CborValue =
 const U64_MAX = (1n << 64n) - 1n;
 const I64_MIN = -(1n << 63n);
 
+function checkedText(text: string): string {
+  // A lone surrogate has no UTF-8 encoding; TextEncoder would silently write U+FFFD instead.
+  if (!text.isWellFormed()) {
+    throw new AosError("AOS_CBOR_INVALID", "Cannot encode CBOR: text contains a lone surrogate");
+  }
+  return text;
+}
+
 function toCborgInput(value: CborValue, depth: number): unknown {
   if (depth > 128) throw new AosError("AOS_CBOR_INVALID", "Cannot encode CBOR: nesting too deep");
-  if (value === null || typeof value === "boolean" || typeof value === "string") return value;
+  if (typeof value === "string") return checkedText(value);
+  if (value === null || typeof value === "boolean") return value;
   if (typeof value === "number") {
     if (!Number.isSafeInteger(value)) {
-      throw new AosError("AOS_CBOR_INVALID", `Cannot encode CBOR: "${value}" is not a safe integer (no floats)`);
+      throw new AosError(
+        "AOS_CBOR_INVALID",
+        `Cannot encode CBOR: "${value}" is not a safe integer (no floats)`,
+      );
     }
     return value;
   }
@@ -53,13 +73,27 @@ function toCborgInput(value: CborValue, depth: number): unknown {
   }
   if (value instanceof Uint8Array) return value;
   if (value instanceof Dec128Item) {
-    if (value.bits.length !== 16) throw new AosError("AOS_CBOR_INVALID", "Cannot encode CBOR: dec128 needs 16 bytes");
+    if (value.bits.length !== 16) {
+      throw new AosError("AOS_CBOR_INVALID", "Cannot encode CBOR: dec128 needs 16 bytes");
+    }
     return new Tagged(DEC128_TAG, value.bits);
   }
   if (Array.isArray(value)) return value.map((item) => toCborgInput(item, depth + 1));
   if (value instanceof Map) {
     const out = new Map<unknown, unknown>();
-    for (const [k, v] of value) out.set(toCborgInput(k, depth + 1), toCborgInput(v, depth + 1));
+    const seen = new Set<string>();
+    for (const [k, v] of value) {
+      const key = toCborgInput(k, depth + 1);
+      // `Map` dedupes byte-string keys by identity only; equal encodings would be duplicate CBOR keys.
+      if (typeof key === "object" && key !== null) {
+        const encoded = toHex(cborgEncode(key, encodeOptions));
+        if (seen.has(encoded)) {
+          throw new AosError("AOS_CBOR_INVALID", `Cannot encode CBOR: duplicate map key "${encoded}"`);
+        }
+        seen.add(encoded);
+      }
+      out.set(key, toCborgInput(v, depth + 1));
+    }
     return out;
   }
   if (typeof value === "object") {
@@ -67,7 +101,7 @@ function toCborgInput(value: CborValue, depth: number): unknown {
     for (const key of Object.keys(value)) {
       const item = value[key];
       if (item === undefined) continue; // absent optional field
-      out[key] = toCborgInput(item, depth + 1);
+      out[checkedText(key)] = toCborgInput(item, depth + 1);
     }
     return out;
   }
@@ -94,6 +128,29 @@ export interface DecodeOptions {
   useMaps?: boolean;
 }
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * cborg quietly turns a float with an integral value (`f9 3c00`) into a number and invalid UTF-8 into
+ * U+FFFD; both would then fail only as "non-canonical". Reject them here with the precise error instead.
+ */
+class StrictTokenizer extends Tokenizer {
+  override next(): Token {
+    const token = super.next();
+    if (Type.equals(token.type, Type.float)) {
+      throw new AosError("AOS_CBOR_INVALID", "Invalid CBOR: floats are not allowed");
+    }
+    if (Type.equals(token.type, Type.string) && token.byteValue !== undefined) {
+      try {
+        strictUtf8.decode(token.byteValue);
+      } catch (cause) {
+        throw new AosError("AOS_CBOR_INVALID", "Invalid CBOR: text string is not valid UTF-8", { cause });
+      }
+    }
+    return token;
+  }
+}
+
 function fromCborg(value: unknown): CborValue {
   if (value instanceof Tagged) {
     if (value.tag !== DEC128_TAG || !(value.value instanceof Uint8Array) || value.value.length !== 16) {
@@ -102,7 +159,9 @@ function fromCborg(value: unknown): CborValue {
     return new Dec128Item(value.value);
   }
   if (typeof value === "number") {
-    if (!Number.isInteger(value)) throw new AosError("AOS_CBOR_INVALID", "Invalid CBOR: floats are not allowed");
+    if (!Number.isInteger(value)) {
+      throw new AosError("AOS_CBOR_INVALID", "Invalid CBOR: floats are not allowed");
+    }
     return value;
   }
   if (typeof value === "bigint") {
@@ -111,13 +170,27 @@ function fromCborg(value: unknown): CborValue {
     }
     return value;
   }
-  if (value === null || typeof value === "boolean" || typeof value === "string" || value instanceof Uint8Array) {
+  if (
+    value === null || typeof value === "boolean" || typeof value === "string" || value instanceof Uint8Array
+  ) {
     return value;
   }
   if (Array.isArray(value)) return value.map(fromCborg);
   if (value instanceof Map) {
     const out = new Map<CborValue, CborValue>();
-    for (const [k, v] of value) out.set(fromCborg(k), fromCborg(v));
+    const seenBytes = new Set<string>();
+    for (const [k, v] of value) {
+      const key = fromCborg(k);
+      if (key instanceof Uint8Array) {
+        // cborg's duplicate check compares byte-string keys by identity.
+        const hex = toHex(key);
+        if (seenBytes.has(hex)) {
+          throw new AosError("AOS_CBOR_INVALID", `Invalid CBOR: duplicate map key h'${hex}'`);
+        }
+        seenBytes.add(hex);
+      }
+      out.set(key, fromCborg(v));
+    }
     return out;
   }
   if (typeof value === "object") {
@@ -142,16 +215,19 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
 export function decodeCanonical(bytes: Uint8Array, options: DecodeOptions = {}): CborValue {
   let raw: unknown;
   try {
-    raw = cborgDecode(bytes, {
+    const cborgOptions = {
       strict: true,
       allowIndefinite: false,
       allowUndefined: false,
       allowInfinity: false,
       allowNaN: false,
+      allowBigInt: true,
       rejectDuplicateMapKeys: true,
+      retainStringBytes: true,
       useMaps: options.useMaps ?? false,
       tags: Tagged.preserve(DEC128_TAG),
-    });
+    };
+    raw = cborgDecode(bytes, { ...cborgOptions, tokenizer: new StrictTokenizer(bytes, cborgOptions) });
   } catch (cause) {
     if (cause instanceof AosError) throw cause;
     const message = cause instanceof Error ? cause.message : String(cause);
@@ -162,6 +238,7 @@ export function decodeCanonical(bytes: Uint8Array, options: DecodeOptions = {}):
   try {
     again = encodeCanonical(value);
   } catch (cause) {
+    if (cause instanceof AosError) throw cause; // e.g. duplicate byte-string keys, which cborg's Map cannot see
     throw new AosError("AOS_CBOR_NON_CANONICAL", "Non-canonical CBOR: value cannot be re-encoded", { cause });
   }
   if (again.length !== bytes.length || firstDifference(again, bytes) !== bytes.length) {
@@ -183,7 +260,9 @@ export function toHex(bytes: Uint8Array): string {
 
 /** Bytes of a hex string (even length, 0-9a-f). */
 export function fromHex(hex: string): Uint8Array {
-  if (!/^(?:[0-9a-fA-F]{2})*$/.test(hex)) throw new AosError("AOS_CBOR_INVALID", `Invalid hex: "${hex.slice(0, 20)}"`);
+  if (!/^(?:[0-9a-fA-F]{2})*$/.test(hex)) {
+    throw new AosError("AOS_CBOR_INVALID", `Invalid hex: "${hex.slice(0, 20)}"`);
+  }
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return out;

@@ -1,0 +1,239 @@
+/**
+ * The world commands of `aos`: event send, step, state get, info, journal show, replay --verify.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { AosError } from "../air/errors.ts";
+import { jsonPath, type JsonValue, parseJson, stringifyJson } from "../air/json.ts";
+import { verifyWorld } from "../kernel/verify.ts";
+import type { EventInput } from "../kernel/world.ts";
+import { type CliIo, locateWorld, openWorld, printJson, resolvePath } from "./context.ts";
+import { entryJson, entryLine } from "./render.ts";
+
+const EventLine = z.object({
+  schema: z.string().min(1),
+  value: z.unknown(),
+  key: z.unknown().optional(),
+}).strict();
+
+/** Parses an events file: one `{schema, value, key?}` JSON object per line. */
+export function parseEventsFile(text: string, file: string): EventInput[] {
+  const events: EventInput[] = [];
+  text.split("\n").forEach((line, index) => {
+    if (line.trim() === "") return;
+    const where = `${file}:${index + 1}`;
+    const json = parseJson(line, where);
+    const parsed = EventLine.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new AosError("AOS_JSON_INVALID", `${where} at ${jsonPath(issue.path as Array<string | number>)}: ${issue.message}`, {
+        context: { file: where, path: jsonPath(issue.path as Array<string | number>) },
+      });
+    }
+    if (parsed.data.value === undefined) {
+      throw new AosError("AOS_JSON_INVALID", `${where} at $.value: missing the event value`, {
+        context: { file: where, path: "$.value" },
+      });
+    }
+    const event: EventInput = { schema: parsed.data.schema, value: parsed.data.value as JsonValue };
+    if (parsed.data.key !== undefined) event.key = parsed.data.key as JsonValue;
+    events.push(event);
+  });
+  return events;
+}
+
+/** `aos event send`. */
+export async function runEventSend(
+  io: CliIo,
+  world: string | undefined,
+  schema: string | undefined,
+  valueText: string | undefined,
+  options: { key?: string; file?: string; json?: boolean },
+): Promise<number> {
+  let events: EventInput[];
+  let where = "";
+  if (options.file !== undefined) {
+    if (schema !== undefined || valueText !== undefined) {
+      throw new AosError("AOS_USAGE", "Give either SCHEMA JSON or --file EVENTS.jsonl, not both");
+    }
+    const path = resolvePath(io, options.file);
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (cause) {
+      throw new AosError("AOS_USAGE", `Cannot read events file "${options.file}": ${String(cause)}`, { cause });
+    }
+    events = parseEventsFile(text, options.file);
+  } else {
+    if (schema === undefined || valueText === undefined) {
+      throw new AosError("AOS_USAGE", "Usage: aos event send SCHEMA JSON [--key K] | aos event send --file EVENTS.jsonl");
+    }
+    const event: EventInput = { schema, value: parseJson(valueText, "<value argument>") };
+    if (options.key !== undefined) event.key = parseJson(options.key, "<--key argument>");
+    events = [event];
+  }
+  const w = await openWorld(io, world);
+  try {
+    // Validate every event before anything is written: a bad line rejects the whole file.
+    events.forEach((e, i) => {
+      where = options.file !== undefined ? `${options.file}:${i + 1}: ` : "";
+      w.encodeEvent(e, where);
+    });
+    const batch = await w.enqueue(events);
+    if (options.json) printJson(io, { queued: BigInt(events.length), batch: BigInt(batch) });
+    else io.out(`Queued ${events.length} event${events.length === 1 ? "" : "s"} (batch ${batch}); run "aos step" to admit`);
+  } finally {
+    w.close();
+  }
+  return 0;
+}
+
+/** `aos step`. */
+export async function runStep(io: CliIo, world: string | undefined, options: { json?: boolean }): Promise<number> {
+  const w = await openWorld(io, world);
+  try {
+    const r = await w.step();
+    if (options.json) {
+      printJson(io, {
+        admitted: BigInt(r.admitted),
+        height_before: BigInt(r.heightBefore),
+        height: BigInt(r.height),
+        entries: r.entries.map((e) => ({ seq: BigInt(e.seq), kind: e.kind })),
+        reducer_errors: r.reducerErrors.map((e) => ({
+          seq: BigInt(e.seq),
+          reducer: e.reducer,
+          event_seq: BigInt(e.eventSeq),
+          code: e.code,
+          message: e.message,
+        })),
+        snapshot: r.snapshot ? { height: BigInt(r.snapshot.height), hash: r.snapshot.hash } : null,
+      });
+    } else {
+      io.out(
+        `Admitted ${r.admitted} input${r.admitted === 1 ? "" : "s"}: height ${r.heightBefore} -> ${r.height}, ` +
+          `${r.reducerErrors.length} reducer error${r.reducerErrors.length === 1 ? "" : "s"}`,
+      );
+      for (const e of r.reducerErrors) io.out(`  seq ${e.seq}: ${e.reducer} failed on event ${e.eventSeq}: ${e.code}: ${e.message}`);
+      if (r.snapshot) io.out(`  snapshot at height ${r.snapshot.height} (${r.snapshot.hash})`);
+    }
+  } finally {
+    w.close();
+  }
+  return 0;
+}
+
+/** `aos state get`. */
+export async function runStateGet(
+  io: CliIo,
+  world: string | undefined,
+  reducer: string,
+  options: { key?: string; json?: boolean },
+): Promise<number> {
+  const w = await openWorld(io, world);
+  try {
+    if (options.key !== undefined) {
+      throw new AosError("AOS_USAGE", `Reducer "${reducer}" is not keyed: --key applies to keyed reducers only`);
+    }
+    const state = w.stateJson(reducer);
+    io.out(options.json ? stringifyJson(state) : stringifyJson(state, 2));
+  } finally {
+    w.close();
+  }
+  return 0;
+}
+
+/** `aos info`. */
+export async function runInfo(io: CliIo, world: string | undefined, options: { json?: boolean }): Promise<number> {
+  const w = await openWorld(io, world);
+  try {
+    const reducers = [...w.defs.modules.keys()].sort().map((name) => ({
+      name,
+      has_state: w.kernel.reducerState(name) !== null,
+    }));
+    const info = {
+      world: w.dir,
+      height: BigInt(w.height),
+      manifest_hash: w.defs.manifestHash,
+      reducers,
+      failures: BigInt(w.failureCount()),
+      pending: { inbox: BigInt(await w.pendingInbox()), outbox: 0n, plans: 0n },
+      snapshot: w.lastSnapshot ? { height: BigInt(w.lastSnapshot.height), hash: w.lastSnapshot.hash } : null,
+    };
+    if (options.json) printJson(io, info);
+    else {
+      io.out(`world     ${info.world}`);
+      io.out(`height    ${info.height}`);
+      io.out(`manifest  ${info.manifest_hash}`);
+      io.out(`reducers  ${reducers.map((r) => `${r.name}${r.has_state ? "" : " (no state)"}`).join(", ") || "(none)"}`);
+      io.out(`failures  ${info.failures} reducer error${info.failures === 1n ? "" : "s"}`);
+      io.out(`pending   ${info.pending.inbox} queued in the inbox`);
+      io.out(`snapshot  ${info.snapshot ? `height ${info.snapshot.height} ${info.snapshot.hash}` : "none"}`);
+    }
+  } finally {
+    w.close();
+  }
+  return 0;
+}
+
+/** `aos journal show`. */
+export async function runJournalShow(
+  io: CliIo,
+  world: string | undefined,
+  options: { from?: string; json?: boolean },
+): Promise<number> {
+  const from = options.from === undefined ? 0 : Number(options.from);
+  if (!Number.isSafeInteger(from) || from < 0) {
+    throw new AosError("AOS_USAGE", `--from takes a seq (a whole number >= 0), got "${options.from}"`);
+  }
+  const w = await openWorld(io, world);
+  try {
+    for (const entry of w.journal.entries(from)) {
+      io.out(options.json ? stringifyJson(entryJson(entry, w.defs)) : entryLine(entry, w.defs));
+    }
+  } finally {
+    w.close();
+  }
+  return 0;
+}
+
+/** `aos replay --verify`. */
+export async function runReplay(
+  io: CliIo,
+  world: string | undefined,
+  options: { verify?: boolean; json?: boolean },
+): Promise<number> {
+  if (!options.verify) throw new AosError("AOS_USAGE", "aos replay needs --verify (the only mode so far)");
+  const dir = await locateWorld(io, world);
+  const r = await verifyWorld(dir);
+  if (options.json) {
+    printJson(io, {
+      ok: r.ok,
+      height: BigInt(r.height),
+      replayed: BigInt(r.replayed),
+      reducers: r.reducers.map((x) => ({ reducer: x.reducer, replayed: x.replayed ?? null, live: x.live ?? null })),
+      divergence: r.divergence
+        ? { seq: BigInt(r.divergence.seq), reducer: r.divergence.reducer ?? null, message: r.divergence.message }
+        : null,
+      error: r.error
+        ? {
+          code: r.error.code,
+          message: r.error.message,
+          segment: r.error.context.segment ?? null,
+          offset: r.error.context.offset === undefined ? null : BigInt(r.error.context.offset),
+          seq: r.error.context.seq === undefined ? null : BigInt(r.error.context.seq),
+        }
+        : null,
+    });
+  } else if (r.ok) {
+    io.out(`Replay OK: ${r.replayed} entries replayed from genesis, derived entries byte-identical`);
+    for (const x of r.reducers) io.out(`  ${x.reducer} ${x.replayed}`);
+  } else if (r.error) {
+    io.err(`Replay failed: ${r.error.message}`);
+  } else if (r.divergence) {
+    io.err(
+      `Replay diverged at seq ${r.divergence.seq}${r.divergence.reducer ? ` (reducer ${r.divergence.reducer})` : ""}: ${r.divergence.message}`,
+    );
+  }
+  return r.ok ? 0 : 1;
+}

@@ -1,0 +1,96 @@
+/**
+ * `aos init [DIR] [--template NAME]`: creates a world from a template (or from DIR's own `air/`).
+ *
+ * @module
+ */
+import { AosError } from "../air/errors.ts";
+import { hashRefOf } from "../air/hash.ts";
+import { loadAirBundle } from "../air/bundle.ts";
+import { AirInvalidError, initWorld, readAirFolder, readWasmFolders } from "../kernel/init_world.ts";
+import { worldPaths } from "../kernel/world.ts";
+import { type CliIo, printJson, resolvePath } from "./context.ts";
+
+/** Templates shipped in `examples/` (each has `air/` and `modules/`). */
+export const TEMPLATES = ["counter"] as const;
+
+function templateDir(name: string): string {
+  return new URL(`../examples/${name}`, import.meta.url).pathname;
+}
+
+async function hasAirFiles(dir: string): Promise<boolean> {
+  try {
+    for await (const e of Deno.readDir(dir)) if (e.isFile && e.name.endsWith(".air.json")) return true;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return false;
+}
+
+/** Copies a template's AIR files and modules into `dir` (after validating it). */
+async function copyTemplate(name: string, dir: string): Promise<void> {
+  if (!(TEMPLATES as readonly string[]).includes(name)) {
+    throw new AosError("AOS_USAGE", `Unknown template "${name}": choose one of ${TEMPLATES.join(", ")}`);
+  }
+  const source = templateDir(name);
+  const airFiles = await readAirFolder(`${source}/air`);
+  const wasmFiles = await readWasmFolders([`${source}/modules`]);
+  const { bundle, diagnostics } = loadAirBundle(airFiles);
+  if (!bundle) throw new AirInvalidError(diagnostics);
+  const paths = worldPaths(dir);
+  await Deno.mkdir(paths.air, { recursive: true });
+  await Deno.mkdir(paths.modules, { recursive: true });
+  for (const f of airFiles) await Deno.writeTextFile(`${paths.air}/${f.path.split("/").pop()}`, f.text);
+  const byHash = new Map(wasmFiles.map((f) => [hashRefOf(f.bytes), f.bytes]));
+  for (const entry of bundle.nodes.values()) {
+    if (entry.kind !== "defmodule") continue;
+    const hash = (entry.node as { wasm_hash: string }).wasm_hash;
+    const bytes = byHash.get(hash as `sha256:${string}`);
+    if (!bytes) continue; // reported by initWorld
+    await Deno.writeFile(`${paths.modules}/${entry.name.replace("/", ".")}-${hash.slice(7, 19)}.wasm`, bytes);
+  }
+}
+
+/** Runs `aos init`. */
+export async function runInit(
+  io: CliIo,
+  dirArg: string | undefined,
+  options: { template?: string; json?: boolean },
+): Promise<number> {
+  const dir = resolvePath(io, dirArg ?? ".");
+  const paths = worldPaths(dir);
+  try {
+    await Deno.lstat(paths.aos);
+    throw new AosError("AOS_WORLD_EXISTS", `A world already exists at "${dir}" (.aos/ is present)`);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  await Deno.mkdir(dir, { recursive: true });
+  const ownAir = await hasAirFiles(paths.air);
+  if (options.template !== undefined && ownAir) {
+    throw new AosError("AOS_USAGE", `"${paths.air}" already holds AIR files; drop --template to use them`);
+  }
+  const template = ownAir ? undefined : options.template ?? "counter";
+  if (template !== undefined) await copyTemplate(template, dir);
+  const world = await initWorld(dir, await readAirFolder(paths.air), await readWasmFolders([paths.modules, dir]), {
+    clock: io.clock,
+  });
+  try {
+    if (options.json) {
+      printJson(io, {
+        world: dir,
+        template: template ?? null,
+        manifest_hash: world.defs.manifestHash,
+        height: BigInt(world.height),
+        reducers: [...world.defs.modules.keys()].sort(),
+      });
+    } else {
+      io.out(`Initialized world in ${dir}${template ? ` from template "${template}"` : ""}`);
+      io.out(`  manifest ${world.defs.manifestHash}`);
+      io.out(`  reducers ${[...world.defs.modules.keys()].sort().join(", ") || "(none)"}`);
+      io.out(`  journal  height ${world.height} (genesis)`);
+    }
+  } finally {
+    world.close();
+  }
+  return 0;
+}

@@ -1,0 +1,96 @@
+/**
+ * The `aos` command tree (commander). Every action returns an exit code; errors are mapped to exit
+ * codes in one place (`exit.ts`) and printed with their stable code.
+ *
+ * @module
+ */
+import { Command, CommanderError } from "commander";
+import { AosError } from "../air/errors.ts";
+import { runEventSend, runInfo, runJournalShow, runReplay, runStateGet, runStep } from "./commands.ts";
+import { type CliIo, processIo } from "./context.ts";
+import { EXIT_USAGE, exitCodeFor } from "./exit.ts";
+import { runInit } from "./init.ts";
+
+/** Runs `aos` with `args` (without the program name) and returns the exit code. */
+export async function runCli(args: string[], io: CliIo = processIo()): Promise<number> {
+  let code = 0;
+  const program = new Command("aos")
+    .description("AgentOS: deterministic, event-sourced worlds of WASM reducers")
+    .option("--world <dir>", "the world folder (default: the current folder or its nearest parent with .aos/)")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.out(s.trimEnd()),
+      writeErr: (s) => io.err(s.trimEnd()),
+    })
+    .showHelpAfterError(false);
+  const world = () => program.opts<{ world?: string }>().world;
+  const act = <A extends unknown[]>(fn: (...args: A) => Promise<number>) => async (...args: A) => {
+    code = await fn(...args);
+  };
+
+  program.command("init")
+    .description("create a world (from a template, or from DIR/air and DIR/modules)")
+    .argument("[dir]", "folder of the new world", ".")
+    .option("--template <name>", "template to start from: counter")
+    .option("--json", "print a JSON summary")
+    .action(act((dir: string, o: { template?: string; json?: boolean }) => runInit(io, dir, o)));
+
+  const event = program.command("event").description("send domain events");
+  event.command("send")
+    .description("validate events and queue them durably in the world's inbox")
+    .argument("[schema]", "event schema name, e.g. demo/Increment@1")
+    .argument("[json]", "the event value in plain JSON, e.g. '{\"by\": 2}'")
+    .option("--key <json>", "cell key (keyed routes)")
+    .option("--file <events.jsonl>", "one {schema, value, key?} object per line")
+    .option("--json", "print a JSON summary")
+    .action(act((schema: string | undefined, json: string | undefined, o: { key?: string; file?: string; json?: boolean }) =>
+      runEventSend(io, world(), schema, json, o)
+    ));
+
+  program.command("step")
+    .description("admit queued inputs (one block each, one fsync for the batch) and report")
+    .option("--json", "print a JSON report")
+    .action(act((o: { json?: boolean }) => runStep(io, world(), o)));
+
+  const state = program.command("state").description("read reducer state");
+  state.command("get")
+    .description("print a reducer's state")
+    .argument("<reducer>", "reducer module name, e.g. demo/Counter@1")
+    .option("--key <json>", "cell key (keyed reducers)")
+    .option("--json", "print the plain JSON form on one line")
+    .action(act((reducer: string, o: { key?: string; json?: boolean }) => runStateGet(io, world(), reducer, o)));
+
+  program.command("info")
+    .description("height, manifest, reducers, failures, pending work")
+    .option("--json", "print JSON")
+    .action(act((o: { json?: boolean }) => runInfo(io, world(), o)));
+
+  const journal = program.command("journal").description("inspect the journal");
+  journal.command("show")
+    .description("one line per entry")
+    .option("--from <seq>", "first seq to show")
+    .option("--json", "one JSON object per line")
+    .action(act((o: { from?: string; json?: boolean }) => runJournalShow(io, world(), o)));
+
+  program.command("replay")
+    .description("replay the journal from genesis in a fresh kernel")
+    .option("--verify", "check derived entries and state hashes against the live world")
+    .option("--json", "print a JSON report")
+    .action(act((o: { verify?: boolean; json?: boolean }) => runReplay(io, world(), o)));
+
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
+      if (error.code === "commander.help") return 0;
+      return EXIT_USAGE;
+    }
+    if (error instanceof AosError) {
+      io.err(`error[${error.code}]: ${error.message}`);
+      return exitCodeFor(error);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * The journal entry model (KERNEL §8.1–§8.2): the canonical CBOR map `{seq, kind, body, prev}`, its strict
+ * decoder, and which kinds are inputs, derived entries or markers.
+ *
+ * @module
+ */
+import { bytesEqual, type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor.ts";
+import { AosError, assert as invariant } from "../air/errors.ts";
+import { sha256 } from "../air/hash.ts";
+import { limits } from "../air/limits.ts";
+
+/** What the kernel produces: a kind from {@linkcode ENTRY_KINDS} and its snake_case body. */
+export interface EntryRecord {
+  kind: string;
+  body: { [key: string]: CborValue };
+}
+
+/**
+ * A record placed in the journal: its seq, the hash of the entry before it, its canonical CBOR bytes and
+ * their SHA-256. Treat it as immutable; `bytes` and `hash` are what was (or will be) written.
+ */
+export interface JournalEntry extends EntryRecord {
+  /** Position in the journal, dense from 0. */
+  seq: number;
+  /** SHA-256 of the previous entry's bytes; {@linkcode ZERO_HASH} for seq 0. */
+  prev: Uint8Array;
+  /** The canonical CBOR of `{seq, kind, body, prev}`. */
+  bytes: Uint8Array;
+  /** SHA-256 of `bytes`. */
+  hash: Uint8Array;
+}
+
+/** Size of a SHA-256 hash. */
+export const HASH_SIZE_BYTES = 32;
+
+/** The `prev` of entry 0 and the `lastHash` of an empty journal. */
+export const ZERO_HASH: Uint8Array = new Uint8Array(HASH_SIZE_BYTES);
+
+/** How the stepper treats a kind: inputs are applied on replay, derived entries are re-produced and compared. */
+export type EntryClass = "input" | "derived" | "marker";
+
+// `domain_event` is listed as derived; `classifyEntry` promotes it to input when its origin is external.
+const KIND_CLASSES = {
+  genesis: "input",
+  domain_event: "derived",
+  plan_start_requested: "input",
+  plan_cancel_requested: "input",
+  plan_started: "derived",
+  plan_ended: "derived",
+  policy_decision: "derived",
+  effect_rejected: "derived",
+  effect_queued: "derived",
+  receipt_appended: "input",
+  receipt_ignored: "input",
+  budget_exceeded: "derived",
+  reducer_error: "derived",
+  proposal_submitted: "input",
+  shadow_run_completed: "input",
+  approval_recorded: "input",
+  apply_requested: "input",
+  proposal_rejected: "derived",
+  manifest_applied: "derived",
+  snapshot: "marker",
+  rollback: "input",
+} as const satisfies Record<string, EntryClass>;
+
+/** Every entry kind of KERNEL §8.2, in table order. */
+export const ENTRY_KINDS: readonly string[] = Object.freeze(Object.keys(KIND_CLASSES));
+
+/** True when `kind` is one of {@linkcode ENTRY_KINDS}. */
+export function isEntryKind(kind: string): kind is keyof typeof KIND_CLASSES {
+  return Object.hasOwn(KIND_CLASSES, kind);
+}
+
+/**
+ * Whether an entry is an input, derived or a marker (KERNEL §8.2). A `domain_event` is an input only when
+ * `body.origin.kind` is `"external"`. Throws `TypeError` for an unknown kind.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { classifyEntry } from "./entry.ts";
+ *
+ * assert.equal(classifyEntry("domain_event", { origin: { kind: "external" } }), "input");
+ * assert.equal(classifyEntry("domain_event", { origin: { kind: "plan" } }), "derived");
+ * assert.equal(classifyEntry("snapshot", {}), "marker");
+ * ```
+ */
+export function classifyEntry(kind: string, body: { [key: string]: CborValue }): EntryClass {
+  if (!isEntryKind(kind)) throw new TypeError(`Unknown entry kind "${kind}"`);
+  if (kind === "domain_event") return originKind(body) === "external" ? "input" : "derived";
+  return KIND_CLASSES[kind];
+}
+
+function originKind(body: { [key: string]: CborValue }): CborValue | undefined {
+  const origin = Object.hasOwn(body, "origin") ? body["origin"] : undefined;
+  if (origin instanceof Map) return origin.get("kind");
+  if (
+    origin === null || typeof origin !== "object" || Array.isArray(origin) || origin instanceof Uint8Array
+  ) {
+    return undefined;
+  }
+  return Object.hasOwn(origin, "kind") ? (origin as { [key: string]: CborValue })["kind"] : undefined;
+}
+
+/** True when the entry is an input (applied on replay). `snapshot` is neither input nor derived; see {@linkcode isMarkerKind}. */
+export function isInputKind(kind: string, body: { [key: string]: CborValue }): boolean {
+  return classifyEntry(kind, body) === "input";
+}
+
+/** True for `snapshot`, the marker replay skips. */
+export function isMarkerKind(kind: string): boolean {
+  return isEntryKind(kind) && KIND_CLASSES[kind] === "marker";
+}
+
+/**
+ * Builds the entry at `seq` that follows the entry hashed `prev`. Throws `TypeError` for an unknown kind or
+ * a malformed argument and `RangeError` when the encoding exceeds `limits.journalEntrySizeBytesMax`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeEntry, encodeEntry, ZERO_HASH } from "./entry.ts";
+ *
+ * const entry = encodeEntry(0, { kind: "genesis", body: { manifest_hash: new Uint8Array(32), ingress_ns: 0 } }, ZERO_HASH);
+ * assert.deepEqual(decodeEntry(entry.bytes), entry);
+ * ```
+ */
+export function encodeEntry(seq: number, record: EntryRecord, prev: Uint8Array): JournalEntry {
+  if (!Number.isSafeInteger(seq) || seq < 0) {
+    throw new TypeError(`Invalid entry seq "${seq}": expected a uint`);
+  }
+  if (!isEntryKind(record.kind)) throw new TypeError(`Unknown entry kind "${record.kind}"`);
+  if (!isPlainObject(record.body)) throw new TypeError(`Invalid body of entry "${seq}": expected a map`);
+  if (!(prev instanceof Uint8Array) || prev.length !== HASH_SIZE_BYTES) {
+    throw new TypeError(`Invalid prev of entry "${seq}": expected ${HASH_SIZE_BYTES} bytes`);
+  }
+  const bytes = encodeCanonical({ seq, kind: record.kind, body: record.body, prev });
+  if (bytes.length > limits.journalEntrySizeBytesMax) {
+    throw new RangeError(
+      `Cannot encode entry "${seq}": ${bytes.length} bytes exceeds journalEntrySizeBytesMax ${limits.journalEntrySizeBytesMax}`,
+    );
+  }
+  // The caller's body may be mutated later; the entry keeps the decoded copy that matches `bytes`.
+  const entry = decodeEntry(bytes);
+  invariant(entry.seq === seq, "encoded entry keeps its seq");
+  invariant(bytesEqual(entry.prev, prev), "encoded entry keeps its prev");
+  return entry;
+}
+
+/**
+ * Decodes one entry strictly: canonical CBOR, exactly the keys `seq` (uint), `kind` (a known kind),
+ * `body` (map with text keys) and `prev` (32-byte bstr). Anything else throws `AOS_JOURNAL_CORRUPT`.
+ * Nested maps whose keys are all text decode as plain objects, others as `Map`. The entry keeps a view
+ * of `bytes`: do not modify them afterwards.
+ */
+export function decodeEntry(bytes: Uint8Array): JournalEntry {
+  let raw: CborValue;
+  try {
+    raw = decodeCanonical(bytes, { useMaps: true });
+  } catch (cause) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    throw corrupt(`entry is not canonical CBOR: ${detail}`, cause);
+  }
+  if (!(raw instanceof Map)) throw corrupt("entry is not a map");
+  const keys = [...raw.keys()];
+  const expected = ["seq", "kind", "body", "prev"];
+  if (keys.length !== expected.length || !expected.every((key) => raw.has(key))) {
+    throw corrupt(
+      `entry keys are ${JSON.stringify(keys.map(String))}: expected exactly seq, kind, body, prev`,
+    );
+  }
+  const seq = raw.get("seq");
+  const kind = raw.get("kind");
+  const body = raw.get("body");
+  const prev = raw.get("prev");
+  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) throw corrupt("seq is not a uint");
+  if (typeof kind !== "string") throw corrupt(`kind of entry "${seq}" is not text`);
+  if (!isEntryKind(kind)) throw corrupt(`kind of entry "${seq}" is unknown: "${kind}"`);
+  if (!(body instanceof Map)) throw corrupt(`body of entry "${seq}" is not a map`);
+  if (![...body.keys()].every((key) => typeof key === "string")) {
+    throw corrupt(`body of entry "${seq}" has non-text keys`);
+  }
+  if (!(prev instanceof Uint8Array) || prev.length !== HASH_SIZE_BYTES) {
+    throw corrupt(`prev of entry "${seq}" is not a ${HASH_SIZE_BYTES}-byte string`);
+  }
+  const entry: JournalEntry = {
+    seq,
+    kind,
+    body: toObject(body),
+    prev: plainBytes(prev),
+    bytes: plainBytes(bytes),
+    hash: sha256(bytes),
+  };
+  // Checked right after reading: decode-then-encode gives the same bytes.
+  const again = encodeCanonical({ seq, kind, body: entry.body, prev });
+  invariant(bytesEqual(again, bytes), `entry "${seq}" re-encodes to the bytes it was decoded from`);
+  return entry;
+}
+
+function corrupt(detail: string, cause?: unknown): AosError {
+  return new AosError(
+    "AOS_JOURNAL_CORRUPT",
+    `Invalid journal entry: ${detail}`,
+    cause === undefined ? {} : { cause },
+  );
+}
+
+function isPlainObject(value: unknown): value is { [key: string]: CborValue } {
+  if (value === null || typeof value !== "object") return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function toObject(map: Map<CborValue, CborValue>): { [key: string]: CborValue } {
+  const out: { [key: string]: CborValue } = {};
+  for (const [key, value] of map) {
+    // defineProperty, so a "__proto__" key stays data.
+    Object.defineProperty(out, key as string, {
+      value: normalize(value),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
+}
+
+// The CBOR library may hand out `Buffer`s; entries hold plain `Uint8Array` views so equality checks hold.
+function plainBytes(bytes: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+// Text-keyed maps become plain objects (the shape kernel code builds); maps with other keys stay `Map`.
+function normalize(value: CborValue): CborValue {
+  if (value instanceof Uint8Array) return plainBytes(value);
+  if (Array.isArray(value)) return value.map(normalize);
+  if (value instanceof Map) {
+    if ([...value.keys()].every((key) => typeof key === "string")) return toObject(value);
+    const out = new Map<CborValue, CborValue>();
+    for (const [key, item] of value) out.set(normalize(key), normalize(item));
+    return out;
+  }
+  return value;
+}

@@ -1,0 +1,140 @@
+import assert from "node:assert/strict";
+import { bytesEqual, type CborValue, encodeCanonical } from "../air/cbor.ts";
+import { AosError } from "../air/errors.ts";
+import { sha256 } from "../air/hash.ts";
+import {
+  classifyEntry,
+  decodeEntry,
+  encodeEntry,
+  ENTRY_KINDS,
+  isInputKind,
+  isMarkerKind,
+  ZERO_HASH,
+} from "./entry.ts";
+
+const genesis = { kind: "genesis", body: { manifest_hash: new Uint8Array(32).fill(7), ingress_ns: 5 } };
+
+function assertCorrupt(bytes: Uint8Array, pattern: RegExp): void {
+  assert.throws(() => decodeEntry(bytes), (error: unknown) => {
+    assert.ok(error instanceof AosError, String(error));
+    assert.equal(error.code, "AOS_JOURNAL_CORRUPT");
+    assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+Deno.test("encodeEntry() produces canonical {seq, kind, body, prev} and its sha256", () => {
+  const entry = encodeEntry(0, genesis, ZERO_HASH);
+  assert.ok(
+    bytesEqual(
+      entry.bytes,
+      encodeCanonical({ seq: 0, kind: "genesis", body: genesis.body, prev: ZERO_HASH }),
+    ),
+  );
+  assert.deepEqual(entry.hash, sha256(entry.bytes));
+  assert.deepEqual(entry.prev, ZERO_HASH);
+  assert.equal(entry.seq, 0);
+  assert.equal(entry.kind, "genesis");
+  assert.deepEqual(entry.body, genesis.body);
+});
+
+Deno.test("encodeEntry() keeps its own copy of the body", () => {
+  const body: { [key: string]: CborValue } = { proposal_id: 1, ingress_ns: 0 };
+  const entry = encodeEntry(3, { kind: "apply_requested", body }, ZERO_HASH);
+  body["proposal_id"] = 2;
+  assert.equal(entry.body["proposal_id"], 1);
+});
+
+Deno.test("decodeEntry() round-trips bodies with nested int-keyed maps, bytes and bigints", () => {
+  const body: { [key: string]: CborValue } = {
+    schema: "demo/S@1",
+    value: {
+      counts: new Map<CborValue, CborValue>([[1, "a"], [-2, "b"]]),
+      big: 2n ** 63n,
+      raw: new Uint8Array([1]),
+    },
+    origin: { kind: "reducer", name: "demo/R@1", event_seq: 4 },
+  };
+  const entry = encodeEntry(9, { kind: "domain_event", body }, sha256(new Uint8Array([1])));
+  const decoded = decodeEntry(entry.bytes);
+  assert.deepEqual(decoded, entry);
+  assert.ok(
+    bytesEqual(
+      encodeCanonical({ seq: 9, kind: decoded.kind, body: decoded.body, prev: decoded.prev }),
+      entry.bytes,
+    ),
+  );
+});
+
+Deno.test("encodeEntry() rejects unknown kinds, bad seqs and bad prevs with TypeError", () => {
+  assert.throws(() => encodeEntry(0, { kind: "made_up", body: {} }, ZERO_HASH), TypeError);
+  assert.throws(() => encodeEntry(-1, genesis, ZERO_HASH), TypeError);
+  assert.throws(() => encodeEntry(1.5, genesis, ZERO_HASH), TypeError);
+  assert.throws(() => encodeEntry(0, genesis, new Uint8Array(31)), TypeError);
+});
+
+Deno.test("decodeEntry() rejects anything but exactly {seq, kind, body, prev} with AOS_JOURNAL_CORRUPT", () => {
+  const prev = ZERO_HASH;
+  assertCorrupt(
+    encodeCanonical({ seq: 0, kind: "genesis", body: {} }),
+    /expected exactly seq, kind, body, prev/,
+  );
+  assertCorrupt(encodeCanonical({ seq: 0, kind: "genesis", body: {}, prev, extra: 1 }), /expected exactly/);
+  assertCorrupt(encodeCanonical({ seq: -1, kind: "genesis", body: {}, prev }), /seq is not a uint/);
+  assertCorrupt(encodeCanonical({ seq: "0", kind: "genesis", body: {}, prev }), /seq is not a uint/);
+  assertCorrupt(encodeCanonical({ seq: 0, kind: 1, body: {}, prev }), /kind of entry "0" is not text/);
+  assertCorrupt(encodeCanonical({ seq: 0, kind: "made_up", body: {}, prev }), /unknown: "made_up"/);
+  assertCorrupt(
+    encodeCanonical({ seq: 0, kind: "genesis", body: [], prev }),
+    /body of entry "0" is not a map/,
+  );
+  assertCorrupt(
+    encodeCanonical({ seq: 0, kind: "genesis", body: new Map<CborValue, CborValue>([[1, 1]]), prev }),
+    /non-text keys/,
+  );
+  assertCorrupt(encodeCanonical({ seq: 0, kind: "genesis", body: {}, prev: new Uint8Array(31) }), /32-byte/);
+  assertCorrupt(encodeCanonical([0, "genesis", {}, prev]), /not a map/);
+});
+
+Deno.test("decodeEntry() rejects non-canonical and truncated CBOR with AOS_JOURNAL_CORRUPT", () => {
+  const bytes = encodeEntry(0, genesis, ZERO_HASH).bytes;
+  assertCorrupt(bytes.subarray(0, bytes.length - 1), /not canonical CBOR/);
+  // {"seq": 0, ...} with seq as a two-byte integer (0x18 0x00) instead of the shortest form.
+  const long = new Uint8Array([...bytes.subarray(0, 5), 0x18, 0x00, ...bytes.subarray(6)]);
+  assertCorrupt(long, /not canonical CBOR/);
+});
+
+Deno.test("ENTRY_KINDS lists the 21 kinds of KERNEL §8.2", () => {
+  assert.equal(ENTRY_KINDS.length, 21);
+  assert.equal(ENTRY_KINDS[0], "genesis");
+  assert.equal(ENTRY_KINDS.at(-1), "rollback");
+  assert.equal(new Set(ENTRY_KINDS).size, 21);
+});
+
+Deno.test("isInputKind() separates inputs from derived entries; a domain_event is an input iff external", () => {
+  const inputs = ENTRY_KINDS.filter((kind) => kind !== "domain_event" && isInputKind(kind, {}));
+  assert.deepEqual(inputs, [
+    "genesis",
+    "plan_start_requested",
+    "plan_cancel_requested",
+    "receipt_appended",
+    "receipt_ignored",
+    "proposal_submitted",
+    "shadow_run_completed",
+    "approval_recorded",
+    "apply_requested",
+    "rollback",
+  ]);
+  assert.equal(isInputKind("domain_event", { origin: { kind: "external", source: "http" } }), true);
+  assert.equal(isInputKind("domain_event", { origin: new Map([["kind", "external"]]) }), true);
+  assert.equal(isInputKind("domain_event", { origin: { kind: "reducer", name: "r", event_seq: 1 } }), false);
+  assert.equal(isInputKind("domain_event", {}), false);
+  assert.equal(isInputKind("snapshot", { height: 3, snapshot_hash: ZERO_HASH }), false);
+  assert.equal(classifyEntry("effect_queued", {}), "derived");
+  assert.throws(() => isInputKind("made_up", {}), TypeError);
+});
+
+Deno.test("isMarkerKind() is true only for snapshot", () => {
+  assert.deepEqual(ENTRY_KINDS.filter(isMarkerKind), ["snapshot"]);
+  assert.equal(isMarkerKind("made_up"), false);
+});

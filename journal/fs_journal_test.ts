@@ -1,0 +1,435 @@
+import assert from "node:assert/strict";
+import { bytesEqual } from "../air/cbor.ts";
+import { AosError, type AosErrorCode } from "../air/errors.ts";
+import { decodeEntry, encodeEntry, type JournalEntry, ZERO_HASH } from "./entry.ts";
+import { crc32c, encodeFrame, FRAME_OVERHEAD_SIZE_BYTES, scanFrames } from "./frame.ts";
+import { FsJournal, readJournalDir } from "./fs_journal.ts";
+import { sampleRecord } from "./journal_contract.ts";
+
+interface Fixture {
+  dir: string;
+  entries: JournalEntry[];
+}
+
+/** A synced, closed journal of `count` entries in a temp dir, removed after `body`. */
+async function withJournal(
+  count: number,
+  body: (fixture: Fixture) => Promise<void>,
+  segmentSizeBytesMax?: number,
+): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "aos_fs_journal_" });
+  try {
+    const dir = `${root}/journal`;
+    const journal = await FsJournal.open(
+      dir,
+      segmentSizeBytesMax === undefined ? { create: true } : {
+        create: true,
+        segmentSizeBytesMax,
+      },
+    );
+    const entries: JournalEntry[] = [];
+    // Mixed batch sizes: single appends and a group.
+    for (let n = 0; n < count; n += n % 2 === 0 ? 1 : 3) {
+      entries.push(
+        ...journal.append(
+          Array.from({ length: Math.min(n % 2 === 0 ? 1 : 3, count - n) }, (_, i) => sampleRecord(n + i)),
+        ),
+      );
+    }
+    await journal.sync();
+    journal.close();
+    assert.equal(entries.length, count);
+    await body({ dir, entries });
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+/** Offset of each entry's frame within its segment, when all entries sit in one segment. */
+function frameOffsets(entries: JournalEntry[]): number[] {
+  const offsets: number[] = [];
+  let at = 0;
+  for (const entry of entries) {
+    offsets.push(at);
+    at += entry.bytes.length + FRAME_OVERHEAD_SIZE_BYTES;
+  }
+  return offsets;
+}
+
+async function truncateBy(path: string, cutBytes: number): Promise<number> {
+  const sizeBytes = (await Deno.stat(path)).size - cutBytes;
+  await Deno.truncate(path, sizeBytes);
+  return sizeBytes;
+}
+
+interface Expected {
+  code: AosErrorCode;
+  segment: string;
+  offset: number;
+  seq?: number;
+  message?: RegExp;
+}
+
+async function rejectsWith(promise: Promise<unknown>, expected: Expected): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof AosError, `expected an AosError, got ${String(error)}`);
+    assert.equal(error.code, expected.code, error.message);
+    assert.equal(error.context.segment, expected.segment);
+    assert.equal(error.context.offset, expected.offset);
+    assert.equal(error.context.seq, expected.seq);
+    assert.ok(error.message.includes(`${expected.segment} at offset ${expected.offset}`), error.message);
+    if (expected.message !== undefined) assert.match(error.message, expected.message);
+    return true;
+  });
+}
+
+async function segmentNames(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const item of Deno.readDir(dir)) names.push(item.name);
+  return names.sort();
+}
+
+Deno.test("FsJournal.open() of a missing directory without create throws AOS_WORLD_NOT_FOUND", async () => {
+  const root = await Deno.makeTempDir({ prefix: "aos_fs_journal_" });
+  try {
+    await assert.rejects(FsJournal.open(`${root}/nope`), (error: unknown) => {
+      return error instanceof AosError && error.code === "AOS_WORLD_NOT_FOUND";
+    });
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("FsJournal.open() with create gives an empty journal and writes no segment before the first append", async () => {
+  const root = await Deno.makeTempDir({ prefix: "aos_fs_journal_" });
+  try {
+    const journal = await FsJournal.open(`${root}/a/journal`, { create: true });
+    assert.equal(journal.height, 0);
+    assert.deepEqual(journal.lastHash, ZERO_HASH);
+    assert.equal(journal.tornTail, undefined);
+    await journal.sync();
+    assert.deepEqual(await segmentNames(`${root}/a/journal`), []);
+    journal.append([sampleRecord(0)]);
+    await journal.sync();
+    journal.close();
+    assert.deepEqual(await segmentNames(`${root}/a/journal`), ["00001.log"]);
+    assert.deepEqual(await readJournalDir(`${root}/a/journal`), {
+      entries: [...journal.entries()],
+      segments: [{ name: "00001.log", sizeBytes: journal.segments[0]!.sizeBytes }],
+    });
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("FsJournal rolls segments before one would exceed segmentSizeBytesMax and reopens across them", async () => {
+  const segmentSizeBytesMax = 400;
+  await withJournal(20, async ({ dir, entries }) => {
+    const { segments, entries: read } = await readJournalDir(dir);
+    assert.ok(segments.length >= 4, `${segments.length} segments`);
+    assert.deepEqual(
+      segments.map((segment) => segment.name),
+      segments.map((_, i) => `0000${i + 1}.log`.slice(-9)),
+    );
+    assert.deepEqual(await segmentNames(dir), segments.map((segment) => segment.name));
+    let nextSeq = 0;
+    for (const segment of segments) {
+      assert.ok(segment.sizeBytes <= segmentSizeBytesMax, `${segment.name} is ${segment.sizeBytes} bytes`);
+      const scan = scanFrames(await Deno.readFile(`${dir}/${segment.name}`));
+      assert.equal(scan.problem, undefined);
+      // Each segment starts with the entry after the previous segment's last.
+      assert.equal(decodeEntry(scan.frames[0]!.payload).seq, nextSeq, segment.name);
+      nextSeq += scan.frames.length;
+    }
+    assert.equal(nextSeq, 20);
+    assert.deepEqual(read, entries);
+
+    const journal = await FsJournal.open(dir, { segmentSizeBytesMax });
+    const added = journal.append([20, 21, 22, 23, 24, 25].map(sampleRecord));
+    await journal.sync();
+    journal.close();
+    assert.deepEqual(added[0]!.prev, entries.at(-1)!.hash);
+    const again = await readJournalDir(dir);
+    assert.equal(again.entries.length, 26);
+    assert.ok(again.segments.length > segments.length);
+  }, segmentSizeBytesMax);
+});
+
+Deno.test("FsJournal writes an entry larger than segmentSizeBytesMax alone in its own segment", async () => {
+  await withJournal(3, async ({ dir }) => {
+    const { segments } = await readJournalDir(dir);
+    assert.deepEqual(segments.map((segment) => segment.name), ["00001.log", "00002.log", "00003.log"]);
+  }, 10);
+});
+
+for (const cutBytes of [1, 3, 7]) {
+  Deno.test(`FsJournal.open() reports a tail cut by ${cutBytes} byte${cutBytes === 1 ? "" : "s"} as AOS_JOURNAL_TORN naming segment and offset`, async () => {
+    await withJournal(5, async ({ dir, entries }) => {
+      const lastOffset = frameOffsets(entries)[4]!;
+      const sizeBytes = await truncateBy(`${dir}/00001.log`, cutBytes);
+      const expected = {
+        code: "AOS_JOURNAL_TORN",
+        segment: "00001.log",
+        offset: lastOffset,
+        message: /^Torn journal tail in 00001\.log at offset \d+: /,
+      } as const;
+      await rejectsWith(FsJournal.open(dir), expected);
+      await rejectsWith(readJournalDir(dir), expected);
+      assert.equal((await Deno.stat(`${dir}/00001.log`)).size, sizeBytes, "reading does not repair");
+    });
+  });
+
+  Deno.test(`FsJournal.open() with truncateTornTail cuts a tail cut by ${cutBytes} byte${cutBytes === 1 ? "" : "s"}, reports it, and appends continue`, async () => {
+    await withJournal(5, async ({ dir, entries }) => {
+      const lastOffset = frameOffsets(entries)[4]!;
+      await truncateBy(`${dir}/00001.log`, cutBytes);
+      const journal = await FsJournal.open(dir, { truncateTornTail: true });
+      assert.equal(journal.tornTail?.segment, "00001.log");
+      assert.equal(journal.tornTail?.offset, lastOffset);
+      assert.match(journal.tornTail?.reason ?? "", /frame needs \d+ bytes/);
+      assert.equal(journal.height, 4);
+      assert.deepEqual(journal.lastHash, entries[3]!.hash);
+      assert.equal((await Deno.stat(`${dir}/00001.log`)).size, lastOffset);
+      const [next] = journal.append([sampleRecord(100)]);
+      await journal.sync();
+      journal.close();
+      assert.equal(next!.seq, 4);
+      assert.deepEqual(next!.prev, entries[3]!.hash);
+      const reopened = await FsJournal.open(dir);
+      assert.equal(reopened.tornTail, undefined);
+      assert.deepEqual([...reopened.entries()], [...entries.slice(0, 4), next]);
+      reopened.close();
+    });
+  });
+}
+
+Deno.test("FsJournal.open() calls a partial length header at the tail torn", async () => {
+  await withJournal(3, async ({ dir, entries }) => {
+    const lastOffset = frameOffsets(entries)[2]!;
+    await Deno.truncate(`${dir}/00001.log`, lastOffset + 2);
+    await rejectsWith(FsJournal.open(dir), {
+      code: "AOS_JOURNAL_TORN",
+      segment: "00001.log",
+      offset: lastOffset,
+      message: /partial length header/,
+    });
+  });
+});
+
+Deno.test("FsJournal.open() calls a complete last frame with a failing CRC torn, and can cut it", async () => {
+  await withJournal(3, async ({ dir, entries }) => {
+    const lastOffset = frameOffsets(entries)[2]!;
+    const bytes = await Deno.readFile(`${dir}/00001.log`);
+    bytes[lastOffset + 9]! ^= 0x10;
+    await Deno.writeFile(`${dir}/00001.log`, bytes);
+    await rejectsWith(FsJournal.open(dir), {
+      code: "AOS_JOURNAL_TORN",
+      segment: "00001.log",
+      offset: lastOffset,
+      message: /CRC-32C mismatch/,
+    });
+    const journal = await FsJournal.open(dir, { truncateTornTail: true });
+    assert.equal(journal.height, 2);
+    journal.close();
+  });
+});
+
+Deno.test("FsJournal.open() calls a zero-filled tail torn", async () => {
+  await withJournal(2, async ({ dir }) => {
+    const sizeBytes = (await Deno.stat(`${dir}/00001.log`)).size;
+    const file = await Deno.open(`${dir}/00001.log`, { append: true });
+    await file.write(new Uint8Array(64));
+    file.close();
+    await rejectsWith(FsJournal.open(dir), {
+      code: "AOS_JOURNAL_TORN",
+      segment: "00001.log",
+      offset: sizeBytes,
+    });
+    const journal = await FsJournal.open(dir, { truncateTornTail: true });
+    assert.equal(journal.height, 2);
+    journal.close();
+  });
+});
+
+Deno.test("FsJournal.open() reports a flipped byte in an early frame as AOS_JOURNAL_CORRUPT and never repairs it", async () => {
+  await withJournal(6, async ({ dir, entries }) => {
+    const offsets = frameOffsets(entries);
+    const bytes = await Deno.readFile(`${dir}/00001.log`);
+    const middle = offsets[1]! + Math.floor(entries[1]!.bytes.length / 2);
+    bytes[middle]! ^= 0x04;
+    await Deno.writeFile(`${dir}/00001.log`, bytes);
+    const expected = {
+      code: "AOS_JOURNAL_CORRUPT",
+      segment: "00001.log",
+      offset: offsets[1]!,
+      message: /^Corrupt journal in 00001\.log at offset \d+: CRC-32C mismatch/,
+    } as const;
+    await rejectsWith(FsJournal.open(dir), expected);
+    await rejectsWith(FsJournal.open(dir, { truncateTornTail: true }), expected);
+    await rejectsWith(readJournalDir(dir), expected);
+    assert.deepEqual(await Deno.readFile(`${dir}/00001.log`), bytes);
+  });
+});
+
+Deno.test("FsJournal.open() catches an edited entry with a recomputed CRC by the hash chain, naming the seq", async () => {
+  await withJournal(6, async ({ dir, entries }) => {
+    const offsets = frameOffsets(entries);
+    const bytes = await Deno.readFile(`${dir}/00001.log`);
+    const payloadStart = offsets[2]! + 4;
+    const payload = bytes.subarray(payloadStart, payloadStart + entries[2]!.bytes.length);
+    const at = new TextDecoder().decode(payload).indexOf("Tick");
+    assert.ok(at > 0);
+    payload.set(new TextEncoder().encode("Tock"), at);
+    new DataView(bytes.buffer).setUint32(payloadStart + payload.length, crc32c(payload), true);
+    await Deno.writeFile(`${dir}/00001.log`, bytes);
+    await rejectsWith(FsJournal.open(dir, { truncateTornTail: true }), {
+      code: "AOS_JOURNAL_CORRUPT",
+      segment: "00001.log",
+      offset: offsets[3]!,
+      seq: 3,
+      message: /\(seq 3\): hash chain broken: prev of seq 3/,
+    });
+  });
+});
+
+Deno.test("FsJournal.open() reports a seq gap as AOS_JOURNAL_CORRUPT naming the seq", async () => {
+  await withJournal(2, async ({ dir, entries }) => {
+    const skipped = encodeEntry(3, sampleRecord(3), entries[1]!.hash);
+    const file = await Deno.open(`${dir}/00001.log`, { append: true });
+    await file.write(encodeFrame(skipped));
+    file.close();
+    await rejectsWith(FsJournal.open(dir), {
+      code: "AOS_JOURNAL_CORRUPT",
+      segment: "00001.log",
+      offset: frameOffsets(entries)[1]! + entries[1]!.bytes.length + FRAME_OVERHEAD_SIZE_BYTES,
+      seq: 3,
+      message: /seq gap: expected seq 2, found 3/,
+    });
+  });
+});
+
+Deno.test("FsJournal.open() reports a frame with valid CRC but non-canonical CBOR as AOS_JOURNAL_CORRUPT", async () => {
+  await withJournal(1, async ({ dir, entries }) => {
+    const file = await Deno.open(`${dir}/00001.log`, { append: true });
+    await file.write(encodeFrame({ bytes: new Uint8Array([0xa0, 0x00]) }));
+    file.close();
+    await rejectsWith(FsJournal.open(dir, { truncateTornTail: true }), {
+      code: "AOS_JOURNAL_CORRUPT",
+      segment: "00001.log",
+      offset: entries[0]!.bytes.length + FRAME_OVERHEAD_SIZE_BYTES,
+      message: /not canonical CBOR/,
+    });
+  });
+});
+
+Deno.test("FsJournal.open() reports a non-last segment that ends mid-frame as AOS_JOURNAL_CORRUPT, not torn", async () => {
+  await withJournal(12, async ({ dir }) => {
+    const { segments } = await readJournalDir(dir);
+    assert.ok(segments.length >= 3);
+    const first = scanFrames(await Deno.readFile(`${dir}/00001.log`));
+    const lastOffset = first.frames.at(-1)!.offset;
+    await truncateBy(`${dir}/00001.log`, 3);
+    await rejectsWith(FsJournal.open(dir, { truncateTornTail: true }), {
+      code: "AOS_JOURNAL_CORRUPT",
+      segment: "00001.log",
+      offset: lastOffset,
+      message: /segment ends mid-frame but is not the last one/,
+    });
+  }, 400);
+});
+
+Deno.test("FsJournal.open() with tiny segments reports a torn tail in the last segment", async () => {
+  await withJournal(12, async ({ dir }) => {
+    const { segments } = await readJournalDir(dir);
+    const last = segments.at(-1)!.name;
+    assert.notEqual(last, "00001.log");
+    const lastOffset = scanFrames(await Deno.readFile(`${dir}/${last}`)).frames.at(-1)!.offset;
+    await truncateBy(`${dir}/${last}`, 7);
+    await rejectsWith(FsJournal.open(dir), { code: "AOS_JOURNAL_TORN", segment: last, offset: lastOffset });
+    const journal = await FsJournal.open(dir, { truncateTornTail: true, segmentSizeBytesMax: 400 });
+    assert.equal(journal.height, 11);
+    journal.close();
+  }, 400);
+});
+
+Deno.test("FsJournal.open() reports a missing segment as AOS_JOURNAL_CORRUPT naming it", async () => {
+  await withJournal(12, async ({ dir }) => {
+    await Deno.remove(`${dir}/00002.log`);
+    await rejectsWith(FsJournal.open(dir), {
+      code: "AOS_JOURNAL_CORRUPT",
+      segment: "00002.log",
+      offset: 0,
+      message: /segment is missing/,
+    });
+  }, 400);
+});
+
+Deno.test("FsJournal.open() refuses a misnamed segment file", async () => {
+  await withJournal(1, async ({ dir }) => {
+    await Deno.writeFile(`${dir}/2.log`, new Uint8Array());
+    await rejectsWith(FsJournal.open(dir), {
+      code: "AOS_JOURNAL_CORRUPT",
+      segment: "2.log",
+      offset: 0,
+      message: /unexpected file name/,
+    });
+  });
+});
+
+Deno.test("FsJournal.open() accepts an empty last segment (a crash right after a roll) and appends into it", async () => {
+  await withJournal(3, async ({ dir, entries }) => {
+    await Deno.writeFile(`${dir}/00002.log`, new Uint8Array());
+    const journal = await FsJournal.open(dir);
+    assert.equal(journal.height, 3);
+    journal.append([sampleRecord(3)]);
+    await journal.sync();
+    journal.close();
+    const { segments, entries: read } = await readJournalDir(dir);
+    assert.deepEqual(segments.map((segment) => segment.name), ["00001.log", "00002.log"]);
+    assert.equal(segments[1]!.sizeBytes, read[3]!.bytes.length + FRAME_OVERHEAD_SIZE_BYTES);
+    assert.ok(bytesEqual(read[3]!.prev, entries[2]!.hash));
+  });
+});
+
+Deno.test("FsJournal.open() reports an empty segment that is not the last as AOS_JOURNAL_CORRUPT", async () => {
+  await withJournal(3, async ({ dir }) => {
+    await Deno.rename(`${dir}/00001.log`, `${dir}/00002.log`);
+    await Deno.writeFile(`${dir}/00001.log`, new Uint8Array());
+    await rejectsWith(FsJournal.open(dir), {
+      code: "AOS_JOURNAL_CORRUPT",
+      segment: "00001.log",
+      offset: 0,
+      message: /segment is empty/,
+    });
+  });
+});
+
+Deno.test("FsJournal appends that roll segments while a sync() is in flight stay intact", async () => {
+  await withJournal(0, async ({ dir }) => {
+    const journal = await FsJournal.open(dir, { segmentSizeBytesMax: 200 });
+    const syncs: Promise<void>[] = [];
+    for (let n = 0; n < 30; n++) {
+      journal.append([sampleRecord(n)]);
+      syncs.push(journal.sync());
+    }
+    await Promise.all(syncs);
+    await journal.sync();
+    journal.close();
+    const { entries, segments } = await readJournalDir(dir);
+    assert.equal(entries.length, 30);
+    assert.ok(segments.length > 10);
+  });
+});
+
+Deno.test("FsJournal.sync() called while another sync() is in flight resolves only after it", async () => {
+  await withJournal(0, async ({ dir }) => {
+    const journal = await FsJournal.open(dir);
+    journal.append([sampleRecord(0)]);
+    const order: string[] = [];
+    const first = journal.sync().then(() => order.push("first"));
+    const second = journal.sync().then(() => order.push("second"));
+    await Promise.all([first, second]);
+    journal.close();
+    assert.deepEqual(order, ["first", "second"]);
+  });
+});

@@ -1,0 +1,129 @@
+/**
+ * The `Journal` port (KERNEL §8.1) and its in-memory implementation. The file-system implementation lives in
+ * `fs_journal.ts` and the shared contract suite in `journal_contract.ts`; both are re-exported here.
+ *
+ * @module
+ */
+import { AosError } from "../air/errors.ts";
+import { assertChained, chainRecords, entriesFrom, linkProblem } from "./_chain.ts";
+import { decodeEntry, type EntryRecord, type JournalEntry, ZERO_HASH } from "./entry.ts";
+
+export {
+  FsJournal,
+  type FsJournalOptions,
+  type JournalSegment,
+  readJournalDir,
+  type TornTail,
+} from "./fs_journal.ts";
+export { type JournalHarness, runJournalContract } from "./journal_contract.ts";
+
+/**
+ * The append-only, hash-chained log of entries. `append` assigns seqs and writes without syncing;
+ * `sync` makes everything appended so far durable with one fsync (group commit).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MemoryJournal } from "./journal.ts";
+ *
+ * const journal = new MemoryJournal();
+ * const [entry] = journal.append([{ kind: "apply_requested", body: { proposal_id: 1, ingress_ns: 0 } }]);
+ * await journal.sync();
+ * assert.equal(entry?.seq, 0);
+ * assert.equal(journal.height, 1);
+ * ```
+ */
+export interface Journal {
+  /** Number of entries, which is also the next seq. */
+  readonly height: number;
+  /** Hash of the last entry; 32 zero bytes when the journal is empty. */
+  readonly lastHash: Uint8Array;
+  /** The entries from `fromSeq` (default 0) to the current height, in seq order. */
+  entries(fromSeq?: number): Iterable<JournalEntry>;
+  /**
+   * Encodes, chains and writes `records` (not yet durable) and returns their entries. The whole batch is
+   * encoded first, so a bad record (`TypeError`, or `RangeError` over the entry size limit) writes nothing.
+   */
+  append(records: readonly EntryRecord[]): JournalEntry[];
+  /** Makes every entry appended before this call durable. */
+  sync(): Promise<void>;
+  /** Releases resources without syncing. `append` and `sync` throw afterwards; reads keep working. */
+  close(): void;
+}
+
+/**
+ * A journal held in memory, for tests and simulation. It records how far it was synced, so a simulated
+ * crash can keep only `entries().slice(0, syncedHeight)`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MemoryJournal } from "./journal.ts";
+ *
+ * const journal = new MemoryJournal();
+ * journal.append([{ kind: "apply_requested", body: { proposal_id: 1, ingress_ns: 0 } }]);
+ * assert.equal(journal.syncedHeight, 0);
+ * const reopened = MemoryJournal.from(journal.entries());
+ * assert.deepEqual(reopened.lastHash, journal.lastHash);
+ * ```
+ */
+export class MemoryJournal implements Journal {
+  readonly #entries: JournalEntry[] = [];
+  #syncedHeight = 0;
+  #closed = false;
+
+  /**
+   * A journal holding `entries`, checked like a journal on disk: each entry's bytes decode to it, seqs are
+   * dense from 0 and the hash chain is intact; otherwise `AOS_JOURNAL_CORRUPT` naming the seq.
+   */
+  static from(entries: Iterable<JournalEntry>): MemoryJournal {
+    const journal = new MemoryJournal();
+    for (const given of entries) {
+      const entry = decodeEntry(given.bytes);
+      const problem = linkProblem(journal.height, journal.lastHash, entry);
+      if (problem !== undefined) {
+        throw new AosError("AOS_JOURNAL_CORRUPT", `Corrupt journal at seq ${entry.seq}: ${problem}`, {
+          context: { seq: entry.seq },
+        });
+      }
+      journal.#entries.push(entry);
+    }
+    journal.#syncedHeight = journal.height;
+    return journal;
+  }
+
+  get height(): number {
+    return this.#entries.length;
+  }
+
+  get lastHash(): Uint8Array {
+    return (this.#entries.at(-1)?.hash ?? ZERO_HASH).slice();
+  }
+
+  /** Entries made durable by `sync()` (all of them for a journal built with `from`). */
+  get syncedHeight(): number {
+    return this.#syncedHeight;
+  }
+
+  entries(fromSeq = 0): Iterable<JournalEntry> {
+    return entriesFrom(this.#entries, fromSeq);
+  }
+
+  append(records: readonly EntryRecord[]): JournalEntry[] {
+    if (this.#closed) throw new TypeError("Cannot append: the journal is closed");
+    const entries = chainRecords(this.height, this.lastHash, records);
+    assertChained(this.height, this.lastHash, entries);
+    for (const entry of entries) this.#entries.push(entry);
+    return entries;
+  }
+
+  sync(): Promise<void> {
+    if (this.#closed) return Promise.reject(new TypeError("Cannot sync: the journal is closed"));
+    this.#syncedHeight = this.height;
+    return Promise.resolve();
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Persistence (KERNEL §8): the hash-chained, CRC-framed journal and the content-addressed store, each a
+ * port with a file-system and an in-memory implementation that pass one shared contract suite.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hashRefToBytes } from "../air/hash.ts";
+ * import { FsCas, FsJournal } from "./mod.ts";
+ *
+ * const world = await Deno.makeTempDir();
+ * const journal = await FsJournal.open(`${world}/journal`, { create: true, truncateTornTail: true });
+ * if (journal.tornTail !== undefined) console.warn("cut a torn journal tail", journal.tornTail);
+ * const cas = new FsCas(`${world}/.aos/store`);
+ * const manifestHash = await cas.put("nodes", new TextEncoder().encode("manifest"));
+ * journal.append([{ kind: "genesis", body: { manifest_hash: hashRefToBytes(manifestHash), ingress_ns: 0 } }]);
+ * await journal.sync(); // one fsync for everything appended so far
+ * assert.equal(journal.height, 1);
+ * journal.close();
+ * await Deno.remove(world, { recursive: true });
+ * ```
+ *
+ * @module
+ */
+export { type Cas, type CasSpace, FsCas, MemoryCas } from "./cas.ts";
+export { type CasHarness, runCasContract } from "./cas_contract.ts";
+export {
+  classifyEntry,
+  decodeEntry,
+  encodeEntry,
+  ENTRY_KINDS,
+  type EntryClass,
+  type EntryRecord,
+  HASH_SIZE_BYTES,
+  isEntryKind,
+  isInputKind,
+  isMarkerKind,
+  type JournalEntry,
+  ZERO_HASH,
+} from "./entry.ts";
+export {
+  crc32c,
+  encodeFrame,
+  type Frame,
+  FRAME_HEADER_SIZE_BYTES,
+  FRAME_OVERHEAD_SIZE_BYTES,
+  FRAME_TRAILER_SIZE_BYTES,
+  type FrameProblem,
+  type FrameScan,
+  scanFrames,
+} from "./frame.ts";
+export {
+  FsJournal,
+  type FsJournalOptions,
+  type JournalSegment,
+  readJournalDir,
+  type TornTail,
+} from "./fs_journal.ts";
+export { type Journal, MemoryJournal } from "./journal.ts";
+export { type JournalHarness, runJournalContract } from "./journal_contract.ts";

@@ -1,0 +1,107 @@
+/**
+ * Reducer envelopes (KERNEL §3.3–3.4): the canonical CBOR maps passed into and out of `step`.
+ *
+ * @module
+ */
+import { type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor.ts";
+import { AosError } from "../air/errors.ts";
+
+/** What the kernel hands a reducer. */
+export interface InputEnvelope {
+  state: Uint8Array | null;
+  event: { schema: string; value: Uint8Array; key?: Uint8Array };
+  ctx: { key: Uint8Array | null; cellMode: boolean; nowNs?: bigint };
+}
+
+/** A domain event emitted by a reducer. */
+export interface EmittedEvent {
+  schema: string;
+  value: Uint8Array;
+  key?: Uint8Array;
+}
+
+/** An effect emitted by a reducer (KERNEL §3.4; `params_cbor` on the wire). */
+export interface EmittedEffect {
+  kind: string;
+  paramsCbor: Uint8Array;
+  capSlot?: string;
+}
+
+/** What a reducer returns, after strict shape checks. */
+export interface OutputEnvelope {
+  state: Uint8Array | null;
+  domainEvents: EmittedEvent[];
+  effects: EmittedEffect[];
+  ann: Uint8Array | null;
+}
+
+/** Encodes the input envelope canonically. */
+export function encodeInputEnvelope(input: InputEnvelope): Uint8Array {
+  const event: Record<string, CborValue> = { schema: input.event.schema, value: input.event.value };
+  if (input.event.key !== undefined) event.key = input.event.key;
+  const ctx: Record<string, CborValue> = { key: input.ctx.key, cell_mode: input.ctx.cellMode };
+  if (input.ctx.nowNs !== undefined) ctx.now_ns = input.ctx.nowNs;
+  return encodeCanonical({ version: 1, state: input.state, event, ctx });
+}
+
+function shapeError(message: string): AosError {
+  return new AosError("AOS_CBOR_INVALID", `Bad output envelope: ${message}`);
+}
+
+function isRecord(v: CborValue | undefined): v is { [key: string]: CborValue } {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) &&
+    !(v instanceof Map) && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+function onlyKeys(record: { [key: string]: CborValue }, allowed: string[], where: string): void {
+  for (const key of Object.keys(record)) {
+    if (!allowed.includes(key)) throw shapeError(`unknown field "${key}" in ${where}`);
+  }
+}
+
+/** Decodes and shape-checks an output envelope; throws `AosError` (the caller journals `bad_output`). */
+export function decodeOutputEnvelope(bytes: Uint8Array): OutputEnvelope {
+  const raw = decodeCanonical(bytes);
+  if (!isRecord(raw)) throw shapeError("not a map");
+  onlyKeys(raw, ["state", "domain_events", "effects", "ann"], "envelope");
+  if (!("state" in raw)) throw shapeError(`missing "state"`);
+  const state = raw.state;
+  if (state !== null && !(state instanceof Uint8Array)) throw shapeError(`"state" must be bytes or null`);
+  const domainEvents: EmittedEvent[] = [];
+  const rawEvents = raw.domain_events ?? [];
+  if (!Array.isArray(rawEvents)) throw shapeError(`"domain_events" must be an array`);
+  rawEvents.forEach((item, i) => {
+    if (!isRecord(item)) throw shapeError(`domain_events[${i}] is not a map`);
+    onlyKeys(item, ["schema", "value", "key"], `domain_events[${i}]`);
+    if (typeof item.schema !== "string") throw shapeError(`domain_events[${i}].schema must be text`);
+    if (!(item.value instanceof Uint8Array)) throw shapeError(`domain_events[${i}].value must be bytes`);
+    if (item.key !== undefined && !(item.key instanceof Uint8Array)) {
+      throw shapeError(`domain_events[${i}].key must be bytes`);
+    }
+    domainEvents.push(item.key === undefined ? { schema: item.schema, value: item.value } : {
+      schema: item.schema,
+      value: item.value,
+      key: item.key,
+    });
+  });
+  const effects: EmittedEffect[] = [];
+  const rawEffects = raw.effects ?? [];
+  if (!Array.isArray(rawEffects)) throw shapeError(`"effects" must be an array`);
+  rawEffects.forEach((item, i) => {
+    if (!isRecord(item)) throw shapeError(`effects[${i}] is not a map`);
+    onlyKeys(item, ["kind", "params_cbor", "cap_slot"], `effects[${i}]`);
+    if (typeof item.kind !== "string") throw shapeError(`effects[${i}].kind must be text`);
+    if (!(item.params_cbor instanceof Uint8Array)) throw shapeError(`effects[${i}].params_cbor must be bytes`);
+    if (item.cap_slot !== undefined && typeof item.cap_slot !== "string") {
+      throw shapeError(`effects[${i}].cap_slot must be text`);
+    }
+    effects.push(
+      item.cap_slot === undefined
+        ? { kind: item.kind, paramsCbor: item.params_cbor }
+        : { kind: item.kind, paramsCbor: item.params_cbor, capSlot: item.cap_slot },
+    );
+  });
+  const ann = raw.ann ?? null;
+  if (ann !== null && !(ann instanceof Uint8Array)) throw shapeError(`"ann" must be bytes or null`);
+  return { state, domainEvents, effects, ann };
+}

@@ -1,0 +1,99 @@
+/**
+ * The world's durable inbox (`.aos/inbox/`): validated inputs wait here, in arrival order, until
+ * `aos step` admits them. Nothing here is journaled; a batch file is written atomically (temp, fsync,
+ * rename) and removed only after the block that admitted it is fsynced.
+ *
+ * @module
+ */
+import { decodeCanonical, encodeCanonical } from "../air/cbor.ts";
+import { AosError } from "../air/errors.ts";
+
+/** One queued external event: the schema and its canonical typed value. */
+export interface InboxEvent {
+  schema: string;
+  value: Uint8Array;
+  key?: Uint8Array;
+}
+
+/** A batch as read back from disk, with its arrival number. */
+export interface InboxBatch {
+  batch: number;
+  events: InboxEvent[];
+  file: string;
+}
+
+const BATCH_FILE = /^(\d{12})\.cbor$/;
+
+/** The inbox folder of one world. */
+export class Inbox {
+  constructor(readonly dir: string) {}
+
+  /** Batches in arrival order. */
+  async list(): Promise<InboxBatch[]> {
+    const names: string[] = [];
+    try {
+      for await (const e of Deno.readDir(this.dir)) if (e.isFile && BATCH_FILE.test(e.name)) names.push(e.name);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return [];
+      throw error;
+    }
+    names.sort();
+    const batches: InboxBatch[] = [];
+    for (const name of names) {
+      const file = `${this.dir}/${name}`;
+      const raw = decodeCanonical(await Deno.readFile(file));
+      if (!Array.isArray(raw)) throw new AosError("AOS_JOURNAL_CORRUPT", `Inbox file "${file}" is malformed`);
+      const events = raw.map((item) => {
+        const e = item as { schema?: unknown; value?: unknown; key?: unknown };
+        if (typeof e.schema !== "string" || !(e.value instanceof Uint8Array)) {
+          throw new AosError("AOS_JOURNAL_CORRUPT", `Inbox file "${file}" is malformed`);
+        }
+        return e.key instanceof Uint8Array
+          ? { schema: e.schema, value: e.value, key: e.key }
+          : { schema: e.schema, value: e.value };
+      });
+      batches.push({ batch: Number(BATCH_FILE.exec(name)![1]), events, file });
+    }
+    return batches;
+  }
+
+  /** Writes one batch durably; `afterBatch` is the highest batch number already admitted. */
+  async add(events: InboxEvent[], afterBatch: number): Promise<number> {
+    await Deno.mkdir(this.dir, { recursive: true });
+    const existing = await this.list();
+    const batch = Math.max(afterBatch, ...existing.map((b) => b.batch)) + 1;
+    const name = `${String(batch).padStart(12, "0")}.cbor`;
+    const bytes = encodeCanonical(events.map((e) => (e.key ? { ...e } : { schema: e.schema, value: e.value })));
+    const temp = `${this.dir}/.${name}.tmp`;
+    const file = await Deno.open(temp, { write: true, create: true, truncate: true });
+    try {
+      let written = 0;
+      while (written < bytes.length) written += await file.write(bytes.subarray(written));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(temp, `${this.dir}/${name}`);
+    await syncDir(this.dir);
+    return batch;
+  }
+
+  /** Removes admitted batches. */
+  async remove(batches: InboxBatch[]): Promise<void> {
+    for (const b of batches) await Deno.remove(b.file).catch(() => {});
+    await syncDir(this.dir);
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const handle = await Deno.open(dir, { read: true });
+    try {
+      await handle.sync();
+    } finally {
+      handle.close();
+    }
+  } catch {
+    // Some platforms cannot fsync a directory; the rename is still atomic.
+  }
+}

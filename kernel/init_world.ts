@@ -1,0 +1,127 @@
+/**
+ * Creating a world from a folder of AIR files and WASM modules: validate everything, store the nodes
+ * and blobs in the CAS, write the manifest copies, journal genesis (AIR §19, KERNEL §8).
+ *
+ * @module
+ */
+import { encodeCanonical } from "../air/cbor.ts";
+import { AosError } from "../air/errors.ts";
+import { hashRefOf } from "../air/hash.ts";
+import { stringifyJson } from "../air/json.ts";
+import { type AirFile, type Diagnostic, formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
+import { nodeBytes, normalizeNode } from "../air/node_hash.ts";
+import { FsCas } from "../journal/cas.ts";
+import type { Clock } from "./clock.ts";
+import { ReducerHost } from "./reducer_host.ts";
+import { World, worldPaths } from "./world.ts";
+
+/** An AIR validation failure carrying every diagnostic. */
+export class AirInvalidError extends AosError {
+  constructor(readonly diagnostics: Diagnostic[]) {
+    super(
+      "AOS_AIR_INVALID",
+      `Invalid AIR (${diagnostics.length} problem${diagnostics.length === 1 ? "" : "s"}):\n` +
+        diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join("\n"),
+    );
+  }
+}
+
+/** A WASM file offered to the world, found by its content hash. */
+export interface WasmFile {
+  path: string;
+  bytes: Uint8Array;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/**
+ * Validates the AIR files and modules and creates `.aos/` in `dir`. Nothing is written until every
+ * check passed.
+ */
+export async function initWorld(
+  dir: string,
+  airFiles: AirFile[],
+  wasmFiles: WasmFile[],
+  options: { clock: Clock },
+): Promise<World> {
+  const paths = worldPaths(dir);
+  if (await exists(paths.aos)) {
+    throw new AosError("AOS_WORLD_EXISTS", `A world already exists at "${dir}" (.aos/ is present)`);
+  }
+  const { bundle, diagnostics } = loadAirBundle(airFiles);
+  if (!bundle || diagnostics.length > 0) throw new AirInvalidError(diagnostics);
+  const wasmByHash = new Map(wasmFiles.map((f) => [hashRefOf(f.bytes), f]));
+  const host = new ReducerHost();
+  const missing: Diagnostic[] = [];
+  for (const entry of [...bundle.nodes.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (entry.kind !== "defmodule") continue;
+    const module = entry.node as { wasm_hash: string };
+    const wasm = wasmByHash.get(module.wasm_hash as `sha256:${string}`);
+    if (!wasm) {
+      missing.push({
+        code: "AIR_WASM_MISSING",
+        message: `no .wasm file with hash ${module.wasm_hash} was found`,
+        file: entry.file,
+        path: `${entry.path}.wasm_hash`,
+        def: entry.name,
+      });
+      continue;
+    }
+    try {
+      host.load(module.wasm_hash, wasm.bytes);
+    } catch (error) {
+      if (!(error instanceof AosError)) throw error;
+      missing.push({ code: "AIR_WASM_INVALID", message: error.message, file: wasm.path, def: entry.name });
+    }
+  }
+  if (missing.length > 0) throw new AirInvalidError(missing);
+
+  const cas = new FsCas(paths.store);
+  for (const entry of bundle.nodes.values()) {
+    const stored = await cas.put("nodes", nodeBytes(entry.node));
+    if (stored !== entry.hash) throw new AosError("AOS_INVARIANT", `Node "${entry.name}" hash changed on store`);
+  }
+  for (const f of wasmByHash.values()) await cas.put("blobs", f.bytes);
+  const manifestBytes = nodeBytes(bundle.manifest);
+  const manifestHash = await cas.put("nodes", manifestBytes);
+  if (manifestHash !== bundle.manifestHash) throw new AosError("AOS_INVARIANT", "Manifest hash changed on store");
+  await Deno.writeFile(paths.manifestCbor, manifestBytes);
+  await Deno.writeTextFile(paths.manifestJson, stringifyJson(normalizeNode(bundle.manifest), 2) + "\n");
+  void encodeCanonical;
+  return await World.create(dir, manifestHash, options);
+}
+
+/** Reads `*.air.json` files of a folder (sorted by name) as `AirFile`s. */
+export async function readAirFolder(dir: string): Promise<AirFile[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) if (e.isFile && e.name.endsWith(".air.json")) names.push(e.name);
+  names.sort();
+  return await Promise.all(names.map(async (name) => ({
+    path: `${dir}/${name}`,
+    text: await Deno.readTextFile(`${dir}/${name}`),
+  })));
+}
+
+/** Reads the `.wasm` files of the given folders (missing folders are skipped). */
+export async function readWasmFolders(dirs: string[]): Promise<WasmFile[]> {
+  const out: WasmFile[] = [];
+  for (const dir of dirs) {
+    try {
+      const names: string[] = [];
+      for await (const e of Deno.readDir(dir)) if (e.isFile && e.name.endsWith(".wasm")) names.push(e.name);
+      names.sort();
+      for (const name of names) out.push({ path: `${dir}/${name}`, bytes: await Deno.readFile(`${dir}/${name}`) });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  return out;
+}

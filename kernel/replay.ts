@@ -1,0 +1,101 @@
+/**
+ * Replay-or-die (KERNEL §8.5): feeds journaled inputs to a kernel and demands that it regenerates every
+ * derived entry byte for byte.
+ *
+ * @module
+ */
+import { bytesEqual, type CborValue, encodeCanonical } from "../air/cbor.ts";
+import { AosError } from "../air/errors.ts";
+import type { DerivedRecord, Kernel, KernelEntry } from "./kernel.ts";
+
+/** The first point where replay and journal disagree. */
+export interface Divergence {
+  seq: number;
+  reducer?: string;
+  message: string;
+}
+
+/** True for journal kinds that the driver admits (inputs) or that mark (snapshot): replay feeds these. */
+export function isFedOnReplay(entry: KernelEntry): boolean {
+  switch (entry.kind) {
+    case "domain_event":
+      return (entry.body.origin as { kind?: unknown } | undefined)?.kind === "external";
+    case "genesis":
+    case "snapshot":
+    case "plan_start_requested":
+    case "plan_cancel_requested":
+    case "receipt_appended":
+    case "receipt_ignored":
+    case "proposal_submitted":
+    case "shadow_run_completed":
+    case "approval_recorded":
+    case "apply_requested":
+    case "rollback":
+      return true;
+    default:
+      return false;
+  }
+}
+
+function recordBytes(record: { kind: string; body: { [key: string]: CborValue } }): Uint8Array {
+  return encodeCanonical({ kind: record.kind, body: record.body });
+}
+
+function reducerOf(record: { body: { [key: string]: CborValue } } | undefined): string | undefined {
+  if (!record) return undefined;
+  if (typeof record.body.reducer === "string" && record.body.reducer !== "") return record.body.reducer;
+  const origin = record.body.origin as { name?: unknown } | undefined;
+  return typeof origin?.name === "string" ? origin.name : undefined;
+}
+
+/**
+ * Replays `entries` (which must start at the kernel's height) through `kernel`.
+ * Returns the first divergence, or undefined when every derived entry was regenerated exactly.
+ */
+export function replayInto(kernel: Kernel, entries: readonly KernelEntry[]): Divergence | undefined {
+  let i = 0;
+  while (i < entries.length) {
+    const entry = entries[i]!;
+    if (entry.seq !== kernel.height) {
+      return { seq: entry.seq, message: `expected seq ${kernel.height}, journal has ${entry.seq}` };
+    }
+    if (!isFedOnReplay(entry)) {
+      return {
+        seq: entry.seq,
+        ...optionalReducer(reducerOf(entry)),
+        message: `journal has a derived "${entry.kind}" entry that replay did not produce`,
+      };
+    }
+    let derived: DerivedRecord[];
+    try {
+      derived = kernel.apply(entry);
+    } catch (error) {
+      if (error instanceof AosError) return { seq: entry.seq, message: error.message };
+      throw error;
+    }
+    i++;
+    for (const record of derived) {
+      const recorded = entries[i];
+      if (!recorded) {
+        return {
+          seq: record.seq,
+          ...optionalReducer(reducerOf(record)),
+          message: `replay produced "${record.kind}" at seq ${record.seq} but the journal ends`,
+        };
+      }
+      if (recorded.seq !== record.seq || !bytesEqual(recordBytes(recorded), recordBytes(record))) {
+        return {
+          seq: recorded.seq,
+          ...optionalReducer(reducerOf(record) ?? reducerOf(recorded)),
+          message: `replay produced "${record.kind}" but the journal has "${recorded.kind}" with different bytes`,
+        };
+      }
+      i++;
+    }
+  }
+  return undefined;
+}
+
+function optionalReducer(reducer: string | undefined): { reducer?: string } {
+  return reducer === undefined ? {} : { reducer };
+}
