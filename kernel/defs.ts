@@ -6,8 +6,11 @@
  */
 import { type CborValue, decodeCanonical } from "../air/cbor.ts";
 import { AosError } from "../air/errors.ts";
-import type { HashRef } from "../air/hash.ts";
-import type { JsonValue } from "../air/json.ts";
+import { type HashRef, isHashRef } from "../air/hash.ts";
+import { type JsonValue, stringifyJson } from "../air/json.ts";
+import { type AirFile, formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
+import type { DefModule } from "../air/nodes.ts";
+import { SchemaIndex } from "../air/schema_index.ts";
 import type { Cas } from "../journal/cas.ts";
 import type { WorldDefs } from "./kernel.ts";
 import type { ReducerHost } from "./reducer_host.ts";
@@ -34,10 +37,42 @@ export async function readNode(cas: Cas, hash: HashRef): Promise<JsonValue> {
   return cborToJson(decodeCanonical(await cas.get("nodes", hash)), hash);
 }
 
-/** Loads the manifest `manifestHash` and everything it names; compiles its reducer modules into `host`. */
+/**
+ * Loads the manifest `manifestHash` and everything it names; compiles its reducer modules into `host`.
+ * The stored nodes go through the same bundle validation as authoring files, so a world never runs a
+ * control plane that would not validate today.
+ */
 export async function loadDefs(cas: Cas, manifestHash: HashRef, host: ReducerHost): Promise<WorldDefs> {
-  void cas;
-  void manifestHash;
-  void host;
-  throw new AosError("AOS_INVARIANT", "not yet wired");
+  const manifestJson = await readNode(cas, manifestHash);
+  const files: AirFile[] = [{ path: `cas:${manifestHash}`, text: stringifyJson(manifestJson) }];
+  const manifest = manifestJson as { [list: string]: JsonValue };
+  for (const list of ["schemas", "modules", "plans", "caps", "policies"]) {
+    const refs = manifest[list];
+    if (!Array.isArray(refs)) continue;
+    for (const ref of refs) {
+      const { name, hash } = ref as { name?: JsonValue; hash?: JsonValue };
+      if (typeof hash !== "string" || !isHashRef(hash)) continue;
+      if (typeof name === "string" && name.startsWith("sys/")) continue;
+      files.push({ path: `cas:${hash}`, text: stringifyJson(await readNode(cas, hash)) });
+    }
+  }
+  const { bundle, diagnostics } = loadAirBundle(files);
+  if (!bundle || diagnostics.length > 0) {
+    throw new AosError(
+      "AOS_AIR_INVALID",
+      `Stored manifest ${manifestHash} does not validate:\n` + diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join("\n"),
+    );
+  }
+  if (bundle.manifestHash !== manifestHash) {
+    throw new AosError("AOS_CAS_CORRUPT", `Stored manifest re-hashes to ${bundle.manifestHash}, not ${manifestHash}`);
+  }
+  const modules = new Map<string, DefModule>();
+  for (const ref of bundle.manifest.modules) {
+    const entry = bundle.nodes.get(`defmodule:${ref.name}`);
+    if (entry?.kind !== "defmodule") continue;
+    const module = entry.node;
+    host.load(module.wasm_hash, await cas.get("blobs", module.wasm_hash));
+    modules.set(module.name, module);
+  }
+  return { manifestHash, manifest: bundle.manifest, schemas: SchemaIndex.fromBundle(bundle), modules };
 }

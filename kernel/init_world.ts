@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { encodeCanonical } from "../air/cbor.ts";
 import { AosError } from "../air/errors.ts";
 import { hashRefOf } from "../air/hash.ts";
 import { stringifyJson } from "../air/json.ts";
@@ -95,7 +94,6 @@ export async function initWorld(
   if (manifestHash !== bundle.manifestHash) throw new AosError("AOS_INVARIANT", "Manifest hash changed on store");
   await Deno.writeFile(paths.manifestCbor, manifestBytes);
   await Deno.writeTextFile(paths.manifestJson, stringifyJson(normalizeNode(bundle.manifest), 2) + "\n");
-  void encodeCanonical;
   return await World.create(dir, manifestHash, options);
 }
 
