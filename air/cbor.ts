@@ -119,7 +119,7 @@ const encodeOptions = {
 
 /** Encodes a value canonically (sorted keys by encoded bytes, shortest forms, definite lengths). */
 export function encodeCanonical(value: CborValue): Uint8Array {
-  return cborgEncode(toCborgInput(value, 0), encodeOptions);
+  return plainBytes(cborgEncode(toCborgInput(value, 0), encodeOptions));
 }
 
 /** Options for {@linkcode decodeCanonical}. */
@@ -151,12 +151,19 @@ class StrictTokenizer extends Tokenizer {
   }
 }
 
+/** cborg hands out Node `Buffer`s when `process` exists (as under Deno); callers get plain Uint8Arrays. */
+function plainBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 function fromCborg(value: unknown): CborValue {
   if (value instanceof Tagged) {
     if (value.tag !== DEC128_TAG || !(value.value instanceof Uint8Array) || value.value.length !== 16) {
       throw new AosError("AOS_CBOR_INVALID", `Invalid CBOR: tag "${value.tag}" is not a 16-byte dec128`);
     }
-    return new Dec128Item(value.value);
+    return new Dec128Item(plainBytes(value.value));
   }
   if (typeof value === "number") {
     if (!Number.isInteger(value)) {
@@ -170,11 +177,8 @@ function fromCborg(value: unknown): CborValue {
     }
     return value;
   }
-  if (
-    value === null || typeof value === "boolean" || typeof value === "string" || value instanceof Uint8Array
-  ) {
-    return value;
-  }
+  if (value instanceof Uint8Array) return plainBytes(value);
+  if (value === null || typeof value === "boolean" || typeof value === "string") return value;
   if (Array.isArray(value)) return value.map(fromCborg);
   if (value instanceof Map) {
     const out = new Map<CborValue, CborValue>();

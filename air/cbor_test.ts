@@ -72,7 +72,10 @@ Deno.test("decodeCanonical() reads integer map keys as a Map with useMaps", () =
 
 Deno.test("encodeCanonical() sorts map keys by their encoded bytes, shorter first", () => {
   strictEqual(toHex(encodeCanonical({ aa: 1, b: 2 })), "a261620262616101");
-  strictEqual(toHex(encodeCanonical(new Map<CborValue, CborValue>([["a", 1], [10, 2], [-1, 3]]))), "a30a0220036161" + "01");
+  strictEqual(
+    toHex(encodeCanonical(new Map<CborValue, CborValue>([["a", 1], [10, 2], [-1, 3]]))),
+    "a30a0220036161" + "01",
+  );
 });
 
 Deno.test("encodeCanonical() writes tag 2000 around 16 dec128 bytes", () => {

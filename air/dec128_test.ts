@@ -53,7 +53,9 @@ Deno.test("parseDec128() lowers a too-large exponent by padding the coefficient"
 });
 
 Deno.test("parseDec128() rejects malformed text, 35 significant digits and tiny exponents", () => {
-  for (const bad of ["", ".5", "5.", "1e", "0x10", "1_000", " 1", "1.2.3", "NaN", "Infinity", "--1", "1E+-2"]) {
+  for (
+    const bad of ["", ".5", "5.", "1e", "0x10", "1_000", " 1", "1.2.3", "NaN", "Infinity", "--1", "1E+-2"]
+  ) {
     assertAosError(() => parseDec128(bad), "AOS_TYPE_MISMATCH");
   }
   assertAosError(() => parseDec128("1".repeat(35)), "AOS_TYPE_MISMATCH");
@@ -109,7 +111,19 @@ Deno.test("dec128FromBits() rejects NaN, infinities, the second BID form and ove
 });
 
 Deno.test("compareDec128() orders numerically", () => {
-  const ordered = ["-1E+40", "-3", "-1.5", "-0.000001", "0", "1E-6176", "0.2", "0.25", "1", "10", "1.000000000000000000000000000000000E+6144"];
+  const ordered = [
+    "-1E+40",
+    "-3",
+    "-1.5",
+    "-0.000001",
+    "0",
+    "1E-6176",
+    "0.2",
+    "0.25",
+    "1",
+    "10",
+    "1.000000000000000000000000000000000E+6144",
+  ];
   for (let i = 0; i < ordered.length; i++) {
     for (let j = 0; j < ordered.length; j++) {
       const order = compareDec128(parseDec128(ordered[i]!), parseDec128(ordered[j]!));
@@ -123,7 +137,9 @@ const anyDec128: fc.Arbitrary<Dec128> = fc.record({
   negative: fc.boolean(),
   coefficient: fc.oneof(fc.bigInt(0n, 1000n), fc.bigInt(0n, 10n ** 34n - 1n)),
   exponent: fc.oneof(fc.integer({ min: -10, max: 10 }), fc.integer({ min: -6176, max: 6111 })),
-}).map(({ negative, coefficient, exponent }) => parseDec128(`${negative ? "-" : ""}${coefficient}E${exponent}`));
+}).map(({ negative, coefficient, exponent }) =>
+  parseDec128(`${negative ? "-" : ""}${coefficient}E${exponent}`)
+);
 
 Deno.test("dec128 text and bits round-trip for every normalized value (property)", () => {
   fc.assert(

@@ -75,6 +75,24 @@ function plainMayRead(view: TypeView, key: string, schemas: SchemaResolver, dept
   }
 }
 
+/** Which JSON form {@linkcode valueFromJson} accepts: both (the default), only plain, or only tagged. */
+export type JsonForm = "auto" | "plain" | "tagged";
+
+/** Options of {@linkcode valueFromJson}. */
+export interface ValueFromJsonOptions {
+  /**
+   * `"auto"` (default) reads plain and tagged as the module doc describes; `"tagged"` reads only the tagged
+   * form, checked against the type (no ambiguity: use it for canonical tagged data such as CapGrant
+   * params); `"plain"` reads only the plain form.
+   */
+  form?: JsonForm;
+}
+
+interface Reader {
+  readonly schemas: SchemaResolver;
+  readonly form: JsonForm;
+}
+
 /**
  * Reads a value of `type` from JSON in the plain form (tagged accepted too; see the module doc for the
  * rule). Sets come out sorted and deduplicated, maps sorted by key, records with every declared field
@@ -94,29 +112,42 @@ export function valueFromJson(
   json: JsonValue,
   schemas: SchemaResolver,
   path: ValuePath = [],
-  depth = 0,
+  options: ValueFromJsonOptions = {},
 ): Value {
+  return read(type, json, { schemas, form: options.form ?? "auto" }, path, 0);
+}
+
+function read(type: TypeExpr, json: JsonValue, reader: Reader, path: ValuePath, depth: number): Value {
+  const { schemas, form } = reader;
   const view = viewType(type, schemas, path, depth);
   const key = TAGGED_KEY[view.kind];
-  const payload = soleEntry(json, key);
+  const payload = form === "plain" ? undefined : soleEntry(json, key);
+  const isTaggedNull = payload !== undefined && isObject(payload) && Object.keys(payload).length === 0;
   if (view.kind === "option") {
-    if (json === null) return { kind: "none" };
-    if (payload === undefined || !isObject(payload) || Object.keys(payload).length !== 0) {
-      return valueFromJson(view.item, json, schemas, path, depth + 1);
+    if (form === "tagged") {
+      return isTaggedNull ? { kind: "none" } : read(view.item, json, reader, path, depth + 1);
     }
+    if (json === null) return { kind: "none" };
+    if (!isTaggedNull) return read(view.item, json, reader, path, depth + 1);
     if (!plainMayRead(view, key, schemas, depth)) return { kind: "none" };
     try {
-      return valueFromJson(view.item, json, schemas, path, depth + 1);
+      return read(view.item, json, reader, path, depth + 1);
     } catch (error) {
       if (error instanceof AosError && error.code === "AOS_TYPE_MISMATCH") return { kind: "none" };
       throw error;
     }
   }
-  if (payload === undefined) return fromPlain(view, json, schemas, path, depth);
-  const tagged = () => fromTagged(view, payload, schemas, [...path, key], depth);
+  if (form === "tagged") {
+    if (payload === undefined) {
+      throw typeMismatch(path, view.kind, `expected the tagged form {"${key}": …}, ${describeJson(json)}`);
+    }
+    return fromTagged(view, payload, reader, [...path, key], depth);
+  }
+  if (payload === undefined) return fromPlain(view, json, reader, path, depth);
+  const tagged = () => fromTagged(view, payload, reader, [...path, key], depth);
   if (!plainMayRead(view, key, schemas, depth)) return tagged();
   try {
-    return fromPlain(view, json, schemas, path, depth);
+    return fromPlain(view, json, reader, path, depth);
   } catch (plainError) {
     if (!(plainError instanceof AosError) || plainError.code !== "AOS_TYPE_MISMATCH") throw plainError;
     try {
@@ -160,7 +191,7 @@ function sortedMap(
 function recordFromObject(
   fields: Readonly<Record<string, TypeExpr>>,
   json: JsonObject,
-  schemas: SchemaResolver,
+  reader: Reader,
   path: ValuePath,
   depth: number,
 ): Value {
@@ -171,8 +202,8 @@ function recordFromObject(
   for (const name of Object.keys(fields).sort(compareTextKeys)) {
     const fieldType = fields[name]!;
     if (hasOwn(json, name)) {
-      out.set(name, valueFromJson(fieldType, json[name]!, schemas, [...path, name], depth + 1));
-    } else if (viewType(fieldType, schemas, [...path, name], depth + 1).kind === "option") {
+      out.set(name, read(fieldType, json[name]!, reader, [...path, name], depth + 1));
+    } else if (viewType(fieldType, reader.schemas, [...path, name], depth + 1).kind === "option") {
       out.set(name, { kind: "none" });
     } else {
       throw typeMismatch([...path, name], "record", `missing field "${name}"`);
@@ -184,7 +215,7 @@ function recordFromObject(
 function fromPlain(
   view: TypeView,
   json: JsonValue,
-  schemas: SchemaResolver,
+  reader: Reader,
   path: ValuePath,
   depth: number,
 ): Value {
@@ -195,10 +226,10 @@ function fromPlain(
       if (!Array.isArray(json)) {
         throw typeMismatch(path, view.kind, `expected an array, ${describeJson(json)}`);
       }
-      const items = json.map((item, i) => valueFromJson(view.item, item, schemas, at(i), depth + 1));
+      const items = json.map((item, i) => read(view.item, item, reader, at(i), depth + 1));
       return {
         kind: view.kind,
-        value: view.kind === "set" ? sortedSet(view.item, items, schemas, path) : items,
+        value: view.kind === "set" ? sortedSet(view.item, items, reader.schemas, path) : items,
       };
     }
     case "map": {
@@ -208,13 +239,13 @@ function fromPlain(
           if (!Array.isArray(entry) || entry.length !== 2) {
             throw typeMismatch(at(i), "map", "expected a [key, value] pair");
           }
-          const key = valueFromJson(view.key, entry[0]!, schemas, [...at(i), 0], depth + 1);
-          return [key, valueFromJson(view.value, entry[1]!, schemas, [...at(i), 1], depth + 1)];
+          const key = read(view.key, entry[0]!, reader, [...at(i), 0], depth + 1);
+          return [key, read(view.value, entry[1]!, reader, [...at(i), 1], depth + 1)];
         });
       } else if (isObject(json)) {
         pairs = Object.entries(json).map(([k, v]): [Value, Value] => [
-          valueFromJson(view.key, k, schemas, at(k), depth + 1),
-          valueFromJson(view.value, v, schemas, at(k), depth + 1),
+          read(view.key, k, reader, at(k), depth + 1),
+          read(view.value, v, reader, at(k), depth + 1),
         ]);
       } else {
         throw typeMismatch(
@@ -223,11 +254,11 @@ function fromPlain(
           `expected an object or an array of [key, value] pairs, ${describeJson(json)}`,
         );
       }
-      return { kind: "map", value: sortedMap(view.key, pairs, schemas, path) };
+      return { kind: "map", value: sortedMap(view.key, pairs, reader.schemas, path) };
     }
     case "record":
       if (!isObject(json)) throw typeMismatch(path, "record", `expected an object, ${describeJson(json)}`);
-      return recordFromObject(view.fields, json, schemas, path, depth);
+      return recordFromObject(view.fields, json, reader, path, depth);
     case "variant": {
       const tags = isObject(json) ? Object.keys(json) : [];
       const tag = tags[0];
@@ -237,7 +268,7 @@ function fromPlain(
       if (!hasOwn(view.tags, tag)) throw typeMismatch(at(tag), "variant", `unknown tag "${tag}"`);
       return variantValue(
         tag,
-        valueFromJson(view.tags[tag]!, (json as JsonObject)[tag]!, schemas, at(tag), depth + 1),
+        read(view.tags[tag]!, (json as JsonObject)[tag]!, reader, at(tag), depth + 1),
       );
     }
     case "option":
@@ -250,7 +281,7 @@ function fromPlain(
 function fromTagged(
   view: TypeView,
   payload: JsonValue,
-  schemas: SchemaResolver,
+  reader: Reader,
   path: ValuePath,
   depth: number,
 ): Value {
@@ -259,7 +290,7 @@ function fromTagged(
     case "list":
     case "set":
     case "record":
-      return fromPlain(view, payload, schemas, path, depth);
+      return fromPlain(view, payload, reader, path, depth);
     case "map": {
       if (!Array.isArray(payload)) {
         throw typeMismatch(path, "map", `expected an array of {key, value}, ${describeJson(payload)}`);
@@ -270,11 +301,11 @@ function fromTagged(
           throw typeMismatch(at(i), "map", 'expected {"key": …, "value": …}');
         }
         return [
-          valueFromJson(view.key, entry.key!, schemas, [...at(i), "key"], depth + 1),
-          valueFromJson(view.value, entry.value!, schemas, [...at(i), "value"], depth + 1),
+          read(view.key, entry.key!, reader, [...at(i), "key"], depth + 1),
+          read(view.value, entry.value!, reader, [...at(i), "value"], depth + 1),
         ];
       });
-      return { kind: "map", value: sortedMap(view.key, pairs, schemas, path) };
+      return { kind: "map", value: sortedMap(view.key, pairs, reader.schemas, path) };
     }
     case "variant": {
       const keys = isObject(payload) ? Object.keys(payload) : [];
@@ -283,8 +314,9 @@ function fromTagged(
         throw typeMismatch(path, "variant", 'expected {"tag": text, "value"?: …}');
       }
       if (!hasOwn(view.tags, tag)) throw typeMismatch(at("tag"), "variant", `unknown tag "${tag}"`);
-      const value = (payload as JsonObject).value ?? null; // omitted value = unit
-      return variantValue(tag, valueFromJson(view.tags[tag]!, value, schemas, at("value"), depth + 1));
+      // An omitted value is unit (or none for an option payload).
+      const value = hasOwn(payload as JsonObject, "value") ? (payload as JsonObject).value! : { null: {} };
+      return variantValue(tag, read(view.tags[tag]!, value, reader, at("value"), depth + 1));
     }
     case "unit":
       if (!isObject(payload) || Object.keys(payload).length !== 0) {

@@ -38,11 +38,14 @@ Deno.test("encodeEntry() produces canonical {seq, kind, body, prev} and its sha2
   assert.deepEqual(entry.body, genesis.body);
 });
 
-Deno.test("encodeEntry() keeps its own copy of the body", () => {
+Deno.test("encodeEntry() fixes the bytes and hash at encode time; decoding them gives the body back", () => {
   const body: { [key: string]: CborValue } = { proposal_id: 1, ingress_ns: 0 };
   const entry = encodeEntry(3, { kind: "apply_requested", body }, ZERO_HASH);
+  const bytes = entry.bytes.slice();
   body["proposal_id"] = 2;
-  assert.equal(entry.body["proposal_id"], 1);
+  assert.deepEqual(entry.bytes, bytes);
+  assert.equal(decodeEntry(entry.bytes).body["proposal_id"], 1);
+  assert.deepEqual(entry.hash, sha256(bytes));
 });
 
 Deno.test("decodeEntry() round-trips bodies with nested int-keyed maps, bytes and bigints", () => {
