@@ -42,7 +42,11 @@ export class AosError extends Error {
   readonly code: AosErrorCode;
   readonly context: AosErrorContext;
 
-  constructor(code: AosErrorCode, message: string, options: { cause?: unknown; context?: AosErrorContext } = {}) {
+  constructor(
+    code: AosErrorCode,
+    message: string,
+    options: { cause?: unknown; context?: AosErrorContext } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "AosError";
     this.code = code;

@@ -29,12 +29,16 @@ export function isHashRef(text: string): text is HashRef {
 
 /** The 32 bytes of a hash reference. */
 export function hashRefToBytes(ref: string): Uint8Array {
-  if (!isHashRef(ref)) throw new AosError("AOS_AIR_INVALID", `Invalid hash reference "${ref}": expected sha256:<64 hex>`);
+  if (!isHashRef(ref)) {
+    throw new AosError("AOS_AIR_INVALID", `Invalid hash reference "${ref}": expected sha256:<64 hex>`);
+  }
   return fromHex(ref.slice(7));
 }
 
 /** The reference of 32 hash bytes. */
 export function bytesToHashRef(bytes: Uint8Array): HashRef {
-  if (bytes.length !== 32) throw new AosError("AOS_AIR_INVALID", `Invalid hash: expected 32 bytes, got ${bytes.length}`);
+  if (bytes.length !== 32) {
+    throw new AosError("AOS_AIR_INVALID", `Invalid hash: expected 32 bytes, got ${bytes.length}`);
+  }
   return `sha256:${toHex(bytes)}`;
 }

@@ -32,17 +32,20 @@ export function parseJson(text: string, file?: string): JsonValue {
   const floats: string[] = [];
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text, function (this: unknown, _key: string, value: unknown, context?: ReviverContext) {
-      if (typeof value === "number") {
-        const source = context?.source ?? String(value);
-        if (!/^-?\d+$/.test(source)) {
-          floats.push(source);
-          return value;
+    parsed = JSON.parse(
+      text,
+      function (this: unknown, _key: string, value: unknown, context?: ReviverContext) {
+        if (typeof value === "number") {
+          const source = context?.source ?? String(value);
+          if (!/^-?\d+$/.test(source)) {
+            floats.push(source);
+            return value;
+          }
+          return BigInt(source);
         }
-        return BigInt(source);
-      }
-      return value;
-    });
+        return value;
+      },
+    );
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause);
     throw new AosError("AOS_JSON_INVALID", `Invalid JSON${file ? ` in "${file}"` : ""}: ${message}`, {
@@ -54,7 +57,9 @@ export function parseJson(text: string, file?: string): JsonValue {
     const path = findFloatPath(parsed, []) ?? "$";
     throw new AosError(
       "AOS_JSON_INVALID",
-      `Invalid JSON${file ? ` in "${file}"` : ""} at ${path}: number "${floats[0]}" is not an integer (AIR has no floats)`,
+      `Invalid JSON${file ? ` in "${file}"` : ""} at ${path}: number "${
+        floats[0]
+      }" is not an integer (AIR has no floats)`,
       { context: { ...(file === undefined ? {} : { file }), path } },
     );
   }
@@ -81,14 +86,21 @@ function findFloatPath(value: unknown, at: Array<string | number>): string | und
 export function stringifyJson(value: JsonValue, indent?: number): string {
   return JSON.stringify(
     value,
-    (_key, v) => (typeof v === "bigint" ? (JSON as unknown as { rawJSON(s: string): unknown }).rawJSON(v.toString()) : v),
+    (
+      _key,
+      v,
+    ) => (typeof v === "bigint"
+      ? (JSON as unknown as { rawJSON(s: string): unknown }).rawJSON(v.toString())
+      : v),
     indent,
   );
 }
 
 /** Converts a plain JS value (numbers allowed) into a JsonValue (integers as bigints). */
 export function toJsonValue(value: unknown): JsonValue {
-  if (value === null || typeof value === "boolean" || typeof value === "string" || typeof value === "bigint") {
+  if (
+    value === null || typeof value === "boolean" || typeof value === "string" || typeof value === "bigint"
+  ) {
     return value;
   }
   if (typeof value === "number") {

@@ -7,7 +7,7 @@
  * @module
  */
 import { SystemClock } from "../adapters/system_clock.ts";
-import { encodeFrame, encodeEntry, ZERO_HASH } from "../journal/mod.ts";
+import { encodeEntry, encodeFrame, ZERO_HASH } from "../journal/mod.ts";
 import { initWorld, readAirFolder, readWasmFolders } from "../kernel/init_world.ts";
 import { World } from "../kernel/world.ts";
 import { verifyWorld } from "../kernel/verify.ts";
@@ -20,7 +20,9 @@ function seconds(startMs: number): number {
   return (performance.now() - startMs) / 1000;
 }
 
-async function baseline(frameCount: number): Promise<{ batchPerSec: number; eachPerSec: number; frameBytes: number }> {
+async function baseline(
+  frameCount: number,
+): Promise<{ batchPerSec: number; eachPerSec: number; frameBytes: number }> {
   const dir = await Deno.makeTempDir({ prefix: "aos-bench-raw-" });
   // A frame as large as a counter domain_event entry, so the baseline writes the same bytes.
   const entry = encodeEntry(1, {
@@ -66,7 +68,10 @@ async function counterWorld(): Promise<string> {
 
 const raw = await baseline(events);
 const dir = await counterWorld();
-const inputs = Array.from({ length: events }, (_, i) => ({ schema: "demo/Increment@1", value: BigInt(1 + (i % 5)) }))
+const inputs = Array.from(
+  { length: events },
+  (_, i) => ({ schema: "demo/Increment@1", value: BigInt(1 + (i % 5)) }),
+)
   .map((e) => ({ schema: e.schema, value: { by: e.value } }));
 
 let world = await World.open(dir, { clock });

@@ -27,9 +27,13 @@ export function parseEventsFile(text: string, file: string): EventInput[] {
     const parsed = EventLine.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new AosError("AOS_JSON_INVALID", `${where} at ${jsonPath(issue.path as Array<string | number>)}: ${issue.message}`, {
-        context: { file: where, path: jsonPath(issue.path as Array<string | number>) },
-      });
+      throw new AosError(
+        "AOS_JSON_INVALID",
+        `${where} at ${jsonPath(issue.path as Array<string | number>)}: ${issue.message}`,
+        {
+          context: { file: where, path: jsonPath(issue.path as Array<string | number>) },
+        },
+      );
     }
     if (parsed.data.value === undefined) {
       throw new AosError("AOS_JSON_INVALID", `${where} at $.value: missing the event value`, {
@@ -62,12 +66,17 @@ export async function runEventSend(
     try {
       text = await Deno.readTextFile(path);
     } catch (cause) {
-      throw new AosError("AOS_USAGE", `Cannot read events file "${options.file}": ${String(cause)}`, { cause });
+      throw new AosError("AOS_USAGE", `Cannot read events file "${options.file}": ${String(cause)}`, {
+        cause,
+      });
     }
     events = parseEventsFile(text, options.file);
   } else {
     if (schema === undefined || valueText === undefined) {
-      throw new AosError("AOS_USAGE", "Usage: aos event send SCHEMA JSON [--key K] | aos event send --file EVENTS.jsonl");
+      throw new AosError(
+        "AOS_USAGE",
+        "Usage: aos event send SCHEMA JSON [--key K] | aos event send --file EVENTS.jsonl",
+      );
     }
     const event: EventInput = { schema, value: parseJson(valueText, "<value argument>") };
     if (options.key !== undefined) event.key = parseJson(options.key, "<--key argument>");
@@ -82,7 +91,11 @@ export async function runEventSend(
     });
     const batch = await w.enqueue(events);
     if (options.json) printJson(io, { queued: BigInt(events.length), batch: BigInt(batch) });
-    else io.out(`Queued ${events.length} event${events.length === 1 ? "" : "s"} (batch ${batch}); run "aos step" to admit`);
+    else {io.out(
+        `Queued ${events.length} event${
+          events.length === 1 ? "" : "s"
+        } (batch ${batch}); run "aos step" to admit`,
+      );}
   } finally {
     w.close();
   }
@@ -90,7 +103,11 @@ export async function runEventSend(
 }
 
 /** `aos step`. */
-export async function runStep(io: CliIo, world: string | undefined, options: { json?: boolean }): Promise<number> {
+export async function runStep(
+  io: CliIo,
+  world: string | undefined,
+  options: { json?: boolean },
+): Promise<number> {
   const w = await openWorld(io, world);
   try {
     const r = await w.step();
@@ -111,10 +128,14 @@ export async function runStep(io: CliIo, world: string | undefined, options: { j
       });
     } else {
       io.out(
-        `Admitted ${r.admitted} input${r.admitted === 1 ? "" : "s"}: height ${r.heightBefore} -> ${r.height}, ` +
+        `Admitted ${r.admitted} input${
+          r.admitted === 1 ? "" : "s"
+        }: height ${r.heightBefore} -> ${r.height}, ` +
           `${r.reducerErrors.length} reducer error${r.reducerErrors.length === 1 ? "" : "s"}`,
       );
-      for (const e of r.reducerErrors) io.out(`  seq ${e.seq}: ${e.reducer} failed on event ${e.eventSeq}: ${e.code}: ${e.message}`);
+      for (const e of r.reducerErrors) {
+        io.out(`  seq ${e.seq}: ${e.reducer} failed on event ${e.eventSeq}: ${e.code}: ${e.message}`);
+      }
       if (r.snapshot) io.out(`  snapshot at height ${r.snapshot.height} (${r.snapshot.hash})`);
     }
   } finally {
@@ -133,7 +154,10 @@ export async function runStateGet(
   const w = await openWorld(io, world);
   try {
     if (options.key !== undefined) {
-      throw new AosError("AOS_USAGE", `Reducer "${reducer}" is not keyed: --key applies to keyed reducers only`);
+      throw new AosError(
+        "AOS_USAGE",
+        `Reducer "${reducer}" is not keyed: --key applies to keyed reducers only`,
+      );
     }
     const state = w.stateJson(reducer);
     io.out(options.json ? stringifyJson(state) : stringifyJson(state, 2));
@@ -144,7 +168,11 @@ export async function runStateGet(
 }
 
 /** `aos info`. */
-export async function runInfo(io: CliIo, world: string | undefined, options: { json?: boolean }): Promise<number> {
+export async function runInfo(
+  io: CliIo,
+  world: string | undefined,
+  options: { json?: boolean },
+): Promise<number> {
   const w = await openWorld(io, world);
   try {
     const reducers = [...w.defs.modules.keys()].sort().map((name) => ({
@@ -165,7 +193,11 @@ export async function runInfo(io: CliIo, world: string | undefined, options: { j
       io.out(`world     ${info.world}`);
       io.out(`height    ${info.height}`);
       io.out(`manifest  ${info.manifest_hash}`);
-      io.out(`reducers  ${reducers.map((r) => `${r.name}${r.has_state ? "" : " (no state)"}`).join(", ") || "(none)"}`);
+      io.out(
+        `reducers  ${
+          reducers.map((r) => `${r.name}${r.has_state ? "" : " (no state)"}`).join(", ") || "(none)"
+        }`,
+      );
       io.out(`failures  ${info.failures} reducer error${info.failures === 1n ? "" : "s"}`);
       io.out(`pending   ${info.pending.inbox} queued in the inbox`);
       io.out(`snapshot  ${info.snapshot ? `height ${info.snapshot.height} ${info.snapshot.hash}` : "none"}`);
@@ -182,13 +214,13 @@ export async function runJournalShow(
   world: string | undefined,
   options: { from?: string; json?: boolean },
 ): Promise<number> {
-  const from = options.from === undefined ? 0 : Number(options.from);
+  const from = options.from === undefined ? 0 : /^\d+$/.test(options.from) ? Number(options.from) : NaN;
   if (!Number.isSafeInteger(from) || from < 0) {
     throw new AosError("AOS_USAGE", `--from takes a seq (a whole number >= 0), got "${options.from}"`);
   }
   const w = await openWorld(io, world);
   try {
-    for (const entry of w.journal.entries(from)) {
+    for (const entry of w.journal.entries(Math.min(from, w.height))) {
       io.out(options.json ? stringifyJson(entryJson(entry, w.defs)) : entryLine(entry, w.defs));
     }
   } finally {
@@ -211,9 +243,17 @@ export async function runReplay(
       ok: r.ok,
       height: BigInt(r.height),
       replayed: BigInt(r.replayed),
-      reducers: r.reducers.map((x) => ({ reducer: x.reducer, replayed: x.replayed ?? null, live: x.live ?? null })),
+      reducers: r.reducers.map((x) => ({
+        reducer: x.reducer,
+        replayed: x.replayed ?? null,
+        live: x.live ?? null,
+      })),
       divergence: r.divergence
-        ? { seq: BigInt(r.divergence.seq), reducer: r.divergence.reducer ?? null, message: r.divergence.message }
+        ? {
+          seq: BigInt(r.divergence.seq),
+          reducer: r.divergence.reducer ?? null,
+          message: r.divergence.message,
+        }
         : null,
       error: r.error
         ? {
@@ -232,7 +272,9 @@ export async function runReplay(
     io.err(`Replay failed: ${r.error.message}`);
   } else if (r.divergence) {
     io.err(
-      `Replay diverged at seq ${r.divergence.seq}${r.divergence.reducer ? ` (reducer ${r.divergence.reducer})` : ""}: ${r.divergence.message}`,
+      `Replay diverged at seq ${r.divergence.seq}${
+        r.divergence.reducer ? ` (reducer ${r.divergence.reducer})` : ""
+      }: ${r.divergence.message}`,
     );
   }
   return r.ok ? 0 : 1;

@@ -5,7 +5,7 @@
  * @module
  */
 import { AosError } from "../air/errors.ts";
-import { stringifyJson, type JsonValue } from "../air/json.ts";
+import { type JsonValue, stringifyJson } from "../air/json.ts";
 import { SystemClock } from "../adapters/system_clock.ts";
 import type { Clock } from "../kernel/clock.ts";
 import { World } from "../kernel/world.ts";

@@ -71,9 +71,14 @@ export async function runInit(
   }
   const template = ownAir ? undefined : options.template ?? "counter";
   if (template !== undefined) await copyTemplate(template, dir);
-  const world = await initWorld(dir, await readAirFolder(paths.air), await readWasmFolders([paths.modules, dir]), {
-    clock: io.clock,
-  });
+  const world = await initWorld(
+    dir,
+    await readAirFolder(paths.air),
+    await readWasmFolders([paths.modules, dir]),
+    {
+      clock: io.clock,
+    },
+  );
   try {
     if (options.json) {
       printJson(io, {

@@ -16,7 +16,10 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
   let code = 0;
   const program = new Command("aos")
     .description("AgentOS: deterministic, event-sourced worlds of WASM reducers")
-    .option("--world <dir>", "the world folder (default: the current folder or its nearest parent with .aos/)")
+    .option(
+      "--world <dir>",
+      "the world folder (default: the current folder or its nearest parent with .aos/)",
+    )
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.out(s.trimEnd()),
@@ -43,9 +46,13 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .option("--key <json>", "cell key (keyed routes)")
     .option("--file <events.jsonl>", "one {schema, value, key?} object per line")
     .option("--json", "print a JSON summary")
-    .action(act((schema: string | undefined, json: string | undefined, o: { key?: string; file?: string; json?: boolean }) =>
-      runEventSend(io, world(), schema, json, o)
-    ));
+    .action(
+      act((
+        schema: string | undefined,
+        json: string | undefined,
+        o: { key?: string; file?: string; json?: boolean },
+      ) => runEventSend(io, world(), schema, json, o)),
+    );
 
   program.command("step")
     .description("admit queued inputs (one block each, one fsync for the batch) and report")
@@ -58,7 +65,9 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .argument("<reducer>", "reducer module name, e.g. demo/Counter@1")
     .option("--key <json>", "cell key (keyed reducers)")
     .option("--json", "print the plain JSON form on one line")
-    .action(act((reducer: string, o: { key?: string; json?: boolean }) => runStateGet(io, world(), reducer, o)));
+    .action(
+      act((reducer: string, o: { key?: string; json?: boolean }) => runStateGet(io, world(), reducer, o)),
+    );
 
   program.command("info")
     .description("height, manifest, reducers, failures, pending work")
@@ -84,7 +93,7 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
-      if (error.code === "commander.help") return 0;
+      if (error.code === "commander.help") return error.exitCode === 0 ? 0 : EXIT_USAGE;
       return EXIT_USAGE;
     }
     if (error instanceof AosError) {

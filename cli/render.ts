@@ -18,11 +18,15 @@ function renderCbor(value: CborValue, field: string): JsonValue {
     return field.endsWith("_hash") && value.length === 32 ? bytesToHashRef(value) : toHex(value);
   }
   if (typeof value === "number") return BigInt(value);
-  if (value === null || typeof value === "boolean" || typeof value === "string" || typeof value === "bigint") {
+  if (
+    value === null || typeof value === "boolean" || typeof value === "string" || typeof value === "bigint"
+  ) {
     return value;
   }
   if (Array.isArray(value)) return value.map((v) => renderCbor(v, field));
-  if (value instanceof Map) return [...value.entries()].map(([k, v]) => [renderCbor(k, ""), renderCbor(v, "")]);
+  if (value instanceof Map) {
+    return [...value.entries()].map(([k, v]) => [renderCbor(k, ""), renderCbor(v, "")]);
+  }
   if (typeof value === "object" && "bits" in value) return toHex((value as { bits: Uint8Array }).bits);
   const out: Record<string, JsonValue> = {};
   for (const [k, v] of Object.entries(value as Record<string, CborValue>)) out[k] = renderCbor(v, k);
@@ -33,7 +37,9 @@ function renderCbor(value: CborValue, field: string): JsonValue {
 export function eventValueJson(entry: JournalEntry, defs: WorldDefs): JsonValue | undefined {
   const schema = entry.body.schema;
   const value = entry.body.value;
-  if (typeof schema !== "string" || !(value instanceof Uint8Array) || !defs.schemas.has(schema)) return undefined;
+  if (typeof schema !== "string" || !(value instanceof Uint8Array) || !defs.schemas.has(schema)) {
+    return undefined;
+  }
   try {
     const type = { ref: schema };
     return valueToPlainJson(type, decodeTyped(type, value, defs.schemas), defs.schemas);
@@ -62,13 +68,17 @@ export function entryLine(entry: JournalEntry, defs: WorldDefs): string {
       break;
     case "domain_event": {
       const origin = b.origin as { kind?: string; name?: string; event_seq?: number } | undefined;
-      const from = origin?.kind === "reducer" ? `from ${origin.name} (event ${origin.event_seq})` : origin?.kind;
+      const from = origin?.kind === "reducer"
+        ? `from ${origin.name} (event ${origin.event_seq})`
+        : origin?.kind;
       const plain = eventValueJson(entry, defs);
       detail = `${String(b.schema)} ${plain === undefined ? "" : stringifyJson(plain) + " "}[${from}]`;
       break;
     }
     case "reducer_error":
-      detail = `${String(b.reducer)} on event ${String(b.event_seq)}: ${String(b.code)}: ${String(b.message)}`;
+      detail = `${String(b.reducer)} on event ${String(b.event_seq)}: ${String(b.code)}: ${
+        String(b.message)
+      }`;
       break;
     case "snapshot":
       detail = `height ${String(b.height)} ${renderCbor(b.snapshot_hash ?? null, "snapshot_hash")}`;

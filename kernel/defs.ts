@@ -60,11 +60,15 @@ export async function loadDefs(cas: Cas, manifestHash: HashRef, host: ReducerHos
   if (!bundle || diagnostics.length > 0) {
     throw new AosError(
       "AOS_AIR_INVALID",
-      `Stored manifest ${manifestHash} does not validate:\n` + diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join("\n"),
+      `Stored manifest ${manifestHash} does not validate:\n` +
+        diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join("\n"),
     );
   }
   if (bundle.manifestHash !== manifestHash) {
-    throw new AosError("AOS_CAS_CORRUPT", `Stored manifest re-hashes to ${bundle.manifestHash}, not ${manifestHash}`);
+    throw new AosError(
+      "AOS_CAS_CORRUPT",
+      `Stored manifest re-hashes to ${bundle.manifestHash}, not ${manifestHash}`,
+    );
   }
   const modules = new Map<string, DefModule>();
   for (const ref of bundle.manifest.modules) {

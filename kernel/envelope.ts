@@ -78,11 +78,13 @@ export function decodeOutputEnvelope(bytes: Uint8Array): OutputEnvelope {
     if (item.key !== undefined && !(item.key instanceof Uint8Array)) {
       throw shapeError(`domain_events[${i}].key must be bytes`);
     }
-    domainEvents.push(item.key === undefined ? { schema: item.schema, value: item.value } : {
-      schema: item.schema,
-      value: item.value,
-      key: item.key,
-    });
+    domainEvents.push(
+      item.key === undefined ? { schema: item.schema, value: item.value } : {
+        schema: item.schema,
+        value: item.value,
+        key: item.key,
+      },
+    );
   });
   const effects: EmittedEffect[] = [];
   const rawEffects = raw.effects ?? [];
@@ -91,7 +93,9 @@ export function decodeOutputEnvelope(bytes: Uint8Array): OutputEnvelope {
     if (!isRecord(item)) throw shapeError(`effects[${i}] is not a map`);
     onlyKeys(item, ["kind", "params_cbor", "cap_slot"], `effects[${i}]`);
     if (typeof item.kind !== "string") throw shapeError(`effects[${i}].kind must be text`);
-    if (!(item.params_cbor instanceof Uint8Array)) throw shapeError(`effects[${i}].params_cbor must be bytes`);
+    if (!(item.params_cbor instanceof Uint8Array)) {
+      throw shapeError(`effects[${i}].params_cbor must be bytes`);
+    }
     if (item.cap_slot !== undefined && typeof item.cap_slot !== "string") {
       throw shapeError(`effects[${i}].cap_slot must be text`);
     }

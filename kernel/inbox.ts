@@ -32,7 +32,9 @@ export class Inbox {
   async list(): Promise<InboxBatch[]> {
     const names: string[] = [];
     try {
-      for await (const e of Deno.readDir(this.dir)) if (e.isFile && BATCH_FILE.test(e.name)) names.push(e.name);
+      for await (const e of Deno.readDir(this.dir)) {
+        if (e.isFile && BATCH_FILE.test(e.name)) names.push(e.name);
+      }
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return [];
       throw error;
@@ -63,7 +65,9 @@ export class Inbox {
     const existing = await this.list();
     const batch = Math.max(afterBatch, ...existing.map((b) => b.batch)) + 1;
     const name = `${String(batch).padStart(12, "0")}.cbor`;
-    const bytes = encodeCanonical(events.map((e) => (e.key ? { ...e } : { schema: e.schema, value: e.value })));
+    const bytes = encodeCanonical(
+      events.map((e) => (e.key ? { ...e } : { schema: e.schema, value: e.value })),
+    );
     const temp = `${this.dir}/.${name}.tmp`;
     const file = await Deno.open(temp, { write: true, create: true, truncate: true });
     try {

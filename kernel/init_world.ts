@@ -86,12 +86,16 @@ export async function initWorld(
   const cas = new FsCas(paths.store);
   for (const entry of bundle.nodes.values()) {
     const stored = await cas.put("nodes", nodeBytes(entry.node));
-    if (stored !== entry.hash) throw new AosError("AOS_INVARIANT", `Node "${entry.name}" hash changed on store`);
+    if (stored !== entry.hash) {
+      throw new AosError("AOS_INVARIANT", `Node "${entry.name}" hash changed on store`);
+    }
   }
   for (const f of wasmByHash.values()) await cas.put("blobs", f.bytes);
   const manifestBytes = nodeBytes(bundle.manifest);
   const manifestHash = await cas.put("nodes", manifestBytes);
-  if (manifestHash !== bundle.manifestHash) throw new AosError("AOS_INVARIANT", "Manifest hash changed on store");
+  if (manifestHash !== bundle.manifestHash) {
+    throw new AosError("AOS_INVARIANT", "Manifest hash changed on store");
+  }
   await Deno.writeFile(paths.manifestCbor, manifestBytes);
   await Deno.writeTextFile(paths.manifestJson, stringifyJson(normalizeNode(bundle.manifest), 2) + "\n");
   return await World.create(dir, manifestHash, options);
@@ -116,7 +120,9 @@ export async function readWasmFolders(dirs: string[]): Promise<WasmFile[]> {
       const names: string[] = [];
       for await (const e of Deno.readDir(dir)) if (e.isFile && e.name.endsWith(".wasm")) names.push(e.name);
       names.sort();
-      for (const name of names) out.push({ path: `${dir}/${name}`, bytes: await Deno.readFile(`${dir}/${name}`) });
+      for (const name of names) {
+        out.push({ path: `${dir}/${name}`, bytes: await Deno.readFile(`${dir}/${name}`) });
+      }
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }

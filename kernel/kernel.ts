@@ -128,9 +128,13 @@ export class Kernel {
         }
         const hash = entry.body.manifest_hash;
         if (!(hash instanceof Uint8Array) || bytesToHashRef(hash) !== this.defs.manifestHash) {
-          throw new AosError("AOS_JOURNAL_CORRUPT", "Genesis names a different manifest than the one loaded", {
-            context: { seq: entry.seq },
-          });
+          throw new AosError(
+            "AOS_JOURNAL_CORRUPT",
+            "Genesis names a different manifest than the one loaded",
+            {
+              context: { seq: entry.seq },
+            },
+          );
         }
         this.#nowNs = asBigint(entry.body.ingress_ns, "genesis.ingress_ns", entry.seq);
         this.#started = true;
@@ -140,9 +144,13 @@ export class Kernel {
         this.#requireStarted(entry.seq);
         const origin = entry.body.origin as { kind?: unknown } | undefined;
         if (!origin || origin.kind !== "external") {
-          throw new AosError("AOS_JOURNAL_CORRUPT", `Entry ${entry.seq}: a derived domain_event where an input belongs`, {
-            context: { seq: entry.seq },
-          });
+          throw new AosError(
+            "AOS_JOURNAL_CORRUPT",
+            `Entry ${entry.seq}: a derived domain_event where an input belongs`,
+            {
+              context: { seq: entry.seq },
+            },
+          );
         }
         this.#nowNs = asBigint(entry.body.ingress_ns, "domain_event.ingress_ns", entry.seq);
         const schema = entry.body.schema;
@@ -160,9 +168,13 @@ export class Kernel {
         this.#requireStarted(entry.seq);
         break;
       default:
-        throw new AosError("AOS_JOURNAL_CORRUPT", `Entry ${entry.seq}: kind "${entry.kind}" is not an input here`, {
-          context: { seq: entry.seq },
-        });
+        throw new AosError(
+          "AOS_JOURNAL_CORRUPT",
+          `Entry ${entry.seq}: kind "${entry.kind}" is not an input here`,
+          {
+            context: { seq: entry.seq },
+          },
+        );
     }
     const derived = this.#derived;
     this.#derived = [];
@@ -239,11 +251,17 @@ export class Kernel {
       }
     }
     if (output.domainEvents.length > limits.eventsPerReducerStepMax) {
-      return fail("bad_event", `emitted ${output.domainEvents.length} events, above ${limits.eventsPerReducerStepMax}`);
+      return fail(
+        "bad_event",
+        `emitted ${output.domainEvents.length} events, above ${limits.eventsPerReducerStepMax}`,
+      );
     }
     for (const [i, emitted] of output.domainEvents.entries()) {
       if (!this.defs.schemas.has(emitted.schema) || emitted.schema.startsWith("sys/")) {
-        return fail("bad_event", `domain_events[${i}]: schema "${emitted.schema}" is not a user schema of the manifest`);
+        return fail(
+          "bad_event",
+          `domain_events[${i}]: schema "${emitted.schema}" is not a user schema of the manifest`,
+        );
       }
       try {
         decodeTyped({ ref: emitted.schema }, emitted.value, this.defs.schemas);
@@ -263,7 +281,10 @@ export class Kernel {
       if (!declared.includes(effect.kind as never)) {
         return fail("effect_not_declared", `effect "${effect.kind}" is not in effects_emitted of ${reducer}`);
       }
-      return fail("effect_unsupported", `effect "${effect.kind}": reducer effects are not enabled in this world`);
+      return fail(
+        "effect_unsupported",
+        `effect "${effect.kind}": reducer effects are not enabled in this world`,
+      );
     }
     // Commit: state, then emitted events in array order (each queued behind the current work).
     if (output.state === null) this.#states.delete(reducer);
@@ -306,7 +327,9 @@ export class Kernel {
     const raw = decodeCanonical(bytes) as { [key: string]: CborValue };
     const bad = (what: string) => new AosError("AOS_JOURNAL_CORRUPT", `Snapshot is malformed: ${what}`);
     if (raw.version !== 1) throw bad("version");
-    if (!(raw.manifest_hash instanceof Uint8Array) || bytesToHashRef(raw.manifest_hash) !== defs.manifestHash) {
+    if (
+      !(raw.manifest_hash instanceof Uint8Array) || bytesToHashRef(raw.manifest_hash) !== defs.manifestHash
+    ) {
       throw bad("it was taken under another manifest");
     }
     const kernel = new Kernel(defs, host);
@@ -326,7 +349,9 @@ export class Kernel {
 function asBigint(value: CborValue | undefined, what: string, seq: number): bigint {
   if (typeof value === "number" && Number.isInteger(value) && value >= 0) return BigInt(value);
   if (typeof value === "bigint" && value >= 0n) return value;
-  throw new AosError("AOS_JOURNAL_CORRUPT", `Entry ${seq}: ${what} is not an unsigned integer`, { context: { seq } });
+  throw new AosError("AOS_JOURNAL_CORRUPT", `Entry ${seq}: ${what} is not an unsigned integer`, {
+    context: { seq },
+  });
 }
 
 function errorMessage(error: unknown): string {

@@ -31,8 +31,16 @@ export {
 } from "./kernel.ts";
 export { type CallingConvention, type ReducerCallResult, ReducerHost } from "./reducer_host.ts";
 export { type Divergence, isFedOnReplay, replayInto } from "./replay.ts";
-export { divergenceError, type EventInput, restoreLatest, type StepReport, World, type WorldOptions, worldPaths } from "./world.ts";
+export {
+  divergenceError,
+  type EventInput,
+  restoreLatest,
+  type StepReport,
+  World,
+  type WorldOptions,
+  worldPaths,
+} from "./world.ts";
 export { AirInvalidError, initWorld, readAirFolder, readWasmFolders, type WasmFile } from "./init_world.ts";
-export { verifyWorld, type VerifyReport } from "./verify.ts";
+export { type VerifyReport, verifyWorld } from "./verify.ts";
 export { loadDefs } from "./defs.ts";
 export { Inbox, type InboxBatch, type InboxEvent } from "./inbox.ts";

@@ -46,7 +46,10 @@ function detectConvention(module: WebAssembly.Module, wasmHash: string): Calling
   const step = probe.exports.step as (...args: number[]) => unknown;
   if (step.length === 2) return "multi_value";
   if (step.length === 3) return "result_pointer";
-  throw new AosError("AOS_WASM_INVALID", `Reducer module "${wasmHash}": step takes ${step.length} params, expected 2 or 3`);
+  throw new AosError(
+    "AOS_WASM_INVALID",
+    `Reducer module "${wasmHash}": step takes ${step.length} params, expected 2 or 3`,
+  );
 }
 
 /** Compiles reducer modules once per wasm hash and calls them in fresh instances. */
@@ -61,9 +64,13 @@ export class ReducerHost {
     try {
       module = new WebAssembly.Module(wasmBytes as BufferSource);
     } catch (cause) {
-      throw new AosError("AOS_WASM_INVALID", `Reducer module "${wasmHash}" does not compile: ${String(cause)}`, {
-        cause,
-      });
+      throw new AosError(
+        "AOS_WASM_INVALID",
+        `Reducer module "${wasmHash}" does not compile: ${String(cause)}`,
+        {
+          cause,
+        },
+      );
     }
     const convention = detectConvention(module, wasmHash);
     this.#compiled.set(wasmHash, { module, convention });
@@ -80,17 +87,27 @@ export class ReducerHost {
     const compiled = this.#compiled.get(wasmHash);
     if (!compiled) throw new AosError("AOS_INVARIANT", `Reducer module "${wasmHash}" was not loaded`);
     if (input.length > limits.envelopeSizeBytesMax) {
-      return { ok: false, code: "bad_output", message: `input envelope of ${input.length} bytes exceeds the limit` };
+      return {
+        ok: false,
+        code: "bad_output",
+        message: `input envelope of ${input.length} bytes exceeds the limit`,
+      };
     }
     try {
+      const guest: { memory?: WebAssembly.Memory } = {};
       const instance = new WebAssembly.Instance(compiled.module, {
         env: {
-          abort: (_msg: number, _file: number, line: number, column: number) => {
-            throw new ReducerAbort(`env.abort called at line ${line}, column ${column}`);
+          abort: (message: number, file: number, line: number, column: number) => {
+            const text = readGuestString(guest.memory, message) ?? "abort";
+            const where = readGuestString(guest.memory, file);
+            throw new ReducerAbort(
+              `${text}${where ? ` (${where}:${line}:${column})` : ` (line ${line}, column ${column})`}`,
+            );
           },
         },
       });
       const memory = instance.exports.memory as WebAssembly.Memory;
+      guest.memory = memory;
       const alloc = instance.exports.alloc as (len: number) => number;
       let outPtr: number;
       let outLen: number;
@@ -119,19 +136,32 @@ export class ReducerHost {
         return {
           ok: false,
           code: "trap",
-          message: `memory grew to ${memory.buffer.byteLength / WASM_PAGE_BYTES} pages, above the limit of ${limits.reducerMemoryPagesMax}`,
+          message: `memory grew to ${
+            memory.buffer.byteLength / WASM_PAGE_BYTES
+          } pages, above the limit of ${limits.reducerMemoryPagesMax}`,
         };
       }
       if (outPtr < 0 || outLen < 0 || outPtr + outLen > memory.buffer.byteLength) {
-        return { ok: false, code: "bad_output", message: `output range [${outPtr}, +${outLen}) is outside memory` };
+        return {
+          ok: false,
+          code: "bad_output",
+          message: `output range [${outPtr}, +${outLen}) is outside memory`,
+        };
       }
       if (outLen > limits.envelopeSizeBytesMax) {
-        return { ok: false, code: "bad_output", message: `output envelope of ${outLen} bytes exceeds the limit` };
+        return {
+          ok: false,
+          code: "bad_output",
+          message: `output envelope of ${outLen} bytes exceeds the limit`,
+        };
       }
       return { ok: true, output: new Uint8Array(memory.buffer, outPtr, outLen).slice() };
     } catch (cause) {
       if (cause instanceof OutOfRange) return { ok: false, code: "bad_output", message: cause.message };
-      if (cause instanceof WebAssembly.RuntimeError || cause instanceof ReducerAbort || cause instanceof RangeError) {
+      if (
+        cause instanceof WebAssembly.RuntimeError || cause instanceof ReducerAbort ||
+        cause instanceof RangeError
+      ) {
         return { ok: false, code: "trap", message: cause.message };
       }
       throw cause;
@@ -140,6 +170,18 @@ export class ReducerHost {
 }
 
 class OutOfRange extends Error {}
+
+/**
+ * Reads an AssemblyScript string (UTF-16LE, byte length in the u32 before it) for abort messages; returns
+ * undefined for anything that does not look like one. Bounded to 1 KiB.
+ */
+function readGuestString(memory: WebAssembly.Memory | undefined, ptr: number): string | undefined {
+  if (!memory || ptr < 4 || ptr >= memory.buffer.byteLength) return undefined;
+  const byteLength = new DataView(memory.buffer).getUint32(ptr - 4, true);
+  if (byteLength % 2 !== 0 || ptr + byteLength > memory.buffer.byteLength) return undefined;
+  const units = new Uint16Array(memory.buffer.slice(ptr, ptr + Math.min(byteLength, 1024)));
+  return String.fromCharCode(...units);
+}
 
 function checkRange(memory: WebAssembly.Memory, ptr: number, len: number, what: string): void {
   if (ptr + len > memory.buffer.byteLength) {

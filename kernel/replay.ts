@@ -87,7 +87,8 @@ export function replayInto(kernel: Kernel, entries: readonly KernelEntry[]): Div
         return {
           seq: recorded.seq,
           ...optionalReducer(reducerOf(record) ?? reducerOf(recorded)),
-          message: `replay produced "${record.kind}" but the journal has "${recorded.kind}" with different bytes`,
+          message:
+            `replay produced "${record.kind}" but the journal has "${recorded.kind}" with different bytes`,
         };
       }
       i++;

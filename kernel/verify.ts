@@ -36,7 +36,9 @@ export async function verifyWorld(dir: string): Promise<VerifyReport> {
     report.height = entries.length;
     const genesis = entries[0];
     if (!genesis || genesis.kind !== "genesis" || !(genesis.body.manifest_hash instanceof Uint8Array)) {
-      throw new AosError("AOS_JOURNAL_CORRUPT", "Journal does not start with a genesis entry", { context: { seq: 0 } });
+      throw new AosError("AOS_JOURNAL_CORRUPT", "Journal does not start with a genesis entry", {
+        context: { seq: 0 },
+      });
     }
     const cas = new FsCas(paths.store);
     const host = new ReducerHost();

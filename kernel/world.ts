@@ -7,7 +7,7 @@
  */
 import { type CborValue, toHex } from "../air/cbor.ts";
 import { AosError, assert } from "../air/errors.ts";
-import { bytesToHashRef, hashRefToBytes, type HashRef } from "../air/hash.ts";
+import { bytesToHashRef, type HashRef, hashRefToBytes } from "../air/hash.ts";
 import type { JsonValue } from "../air/json.ts";
 import { limits } from "../air/limits.ts";
 import { decodeTyped, encodeTyped } from "../air/typed_codec.ts";
@@ -18,7 +18,7 @@ import { FsJournal, type Journal, type JournalEntry } from "../journal/mod.ts";
 import type { Clock } from "./clock.ts";
 import { loadDefs } from "./defs.ts";
 import { type DerivedRecord, Kernel, type KernelRecord, type WorldDefs } from "./kernel.ts";
-import { type Inbox as InboxType, Inbox, type InboxEvent } from "./inbox.ts";
+import { Inbox, type Inbox as InboxType, type InboxEvent } from "./inbox.ts";
 import { type Divergence, replayInto } from "./replay.ts";
 import { ReducerHost } from "./reducer_host.ts";
 
@@ -127,7 +127,9 @@ export class World {
     const defs = await loadDefs(cas, manifestHash, host);
     const journal = await FsJournal.open(paths.journal, {
       create: true,
-      ...(options.segmentSizeBytesMax === undefined ? {} : { segmentSizeBytesMax: options.segmentSizeBytesMax }),
+      ...(options.segmentSizeBytesMax === undefined
+        ? {}
+        : { segmentSizeBytesMax: options.segmentSizeBytesMax }),
     });
     assert(journal.height === 0, "a new journal is empty");
     const kernel = new Kernel(defs, host);
@@ -148,7 +150,9 @@ export class World {
     const paths = worldPaths(dir);
     const cas = new FsCas(paths.store);
     const journal = await FsJournal.open(paths.journal, {
-      ...(options.segmentSizeBytesMax === undefined ? {} : { segmentSizeBytesMax: options.segmentSizeBytesMax }),
+      ...(options.segmentSizeBytesMax === undefined
+        ? {}
+        : { segmentSizeBytesMax: options.segmentSizeBytesMax }),
     });
     const entries = [...journal.entries()];
     const genesis = entries[0];
@@ -169,10 +173,16 @@ export class World {
     const schema = input.schema;
     const listed = this.defs.manifest.schemas.some((ref) => ref.name === schema);
     if (!listed || schema.startsWith("sys/")) {
-      throw new AosError("AOS_SCHEMA_UNKNOWN", `${where}Unknown event schema "${schema}": not in the manifest`);
+      throw new AosError(
+        "AOS_SCHEMA_UNKNOWN",
+        `${where}Unknown event schema "${schema}": not in the manifest`,
+      );
     }
     if (input.key !== undefined) {
-      throw new AosError("AOS_TYPE_MISMATCH", `${where}Event "${schema}" has a key, but keyed routes are not enabled`);
+      throw new AosError(
+        "AOS_TYPE_MISMATCH",
+        `${where}Event "${schema}" has a key, but keyed routes are not enabled`,
+      );
     }
     try {
       const value = valueFromJson({ ref: schema }, input.value, this.defs.schemas);
@@ -198,7 +208,9 @@ export class World {
   async step(): Promise<StepReport> {
     const batches = (await this.inbox.list()).filter((b) => b.batch > this.#lastAdmittedBatch);
     const items: Array<{ event: InboxEvent; source: string }> = [];
-    for (const b of batches) b.events.forEach((event, i) => items.push({ event, source: `inbox:${b.batch}:${i}` }));
+    for (const b of batches) {
+      b.events.forEach((event, i) => items.push({ event, source: `inbox:${b.batch}:${i}` }));
+    }
     const report = await this.#admit(items);
     if (batches.length > 0) {
       this.#lastAdmittedBatch = batches[batches.length - 1]!.batch;
@@ -215,14 +227,25 @@ export class World {
 
   async #admit(items: Array<{ event: InboxEvent; source: string }>): Promise<StepReport> {
     const heightBefore = this.journal.height;
-    const report: StepReport = { admitted: 0, heightBefore, height: heightBefore, entries: [], reducerErrors: [] };
+    const report: StepReport = {
+      admitted: 0,
+      heightBefore,
+      height: heightBefore,
+      entries: [],
+      reducerErrors: [],
+    };
     for (const { event, source } of items) {
       // Re-check against the live manifest: the inbox may predate a change.
       decodeTyped({ ref: event.schema }, event.value, this.defs.schemas);
       const ingressNs = maxBigint(this.#clock.nowNs(), this.#kernel.nowNs);
       const input: KernelRecord = {
         kind: "domain_event",
-        body: { schema: event.schema, value: event.value, origin: { kind: "external", source }, ingress_ns: ingressNs },
+        body: {
+          schema: event.schema,
+          value: event.value,
+          origin: { kind: "external", source },
+          ingress_ns: ingressNs,
+        },
       };
       const [entry] = this.journal.append([input]);
       const derived = this.#kernel.apply(entry!);
@@ -276,7 +299,10 @@ export class World {
     const module = this.defs.modules.get(reducer);
     if (!module) {
       const known = [...this.defs.modules.keys()].sort().join(", ");
-      throw new AosError("AOS_REDUCER_UNKNOWN", `Unknown reducer "${reducer}": the manifest has ${known || "none"}`);
+      throw new AosError(
+        "AOS_REDUCER_UNKNOWN",
+        `Unknown reducer "${reducer}": the manifest has ${known || "none"}`,
+      );
     }
     const bytes = this.#kernel.reducerState(reducer);
     if (bytes === null) return null;

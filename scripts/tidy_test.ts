@@ -22,7 +22,7 @@ const KERNEL_DRIVER_FILES = new Set(["world.ts", "inbox.ts", "init_world.ts", "v
 async function sourceFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   for await (const e of Deno.readDir(dir)) {
-    if (e.isFile && e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) out.push(`${dir}/${e.name}`);
+    if (e.isFile && e.name.endsWith(".ts") && !/(^_test|_test)\w*\.ts$/.test(e.name)) out.push(`${dir}/${e.name}`);
   }
   return out.sort();
 }

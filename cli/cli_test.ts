@@ -1,0 +1,598 @@
+/**
+ * End-to-end tests of `aos`: every command runs as a real `deno run cli.ts` subprocess in a temporary
+ * folder, and the tests check exit codes, printed values and the bytes left under `.aos/`.
+ */
+import assert from "node:assert/strict";
+import { crc32c } from "../journal/frame.ts";
+
+const CLI = decodeURIComponent(new URL("../cli.ts", import.meta.url).pathname);
+const COUNTER_EXAMPLE = decodeURIComponent(new URL("../examples/counter", import.meta.url).pathname);
+const RUN_PERMISSIONS = ["--allow-read", "--allow-write", "--allow-env", "--allow-net=127.0.0.1"];
+const COUNTER = "demo/Counter@1";
+const INCREMENT = "demo/Increment@1";
+const SEGMENT = "00001.log";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `aos ARGS` in `cwd` as a subprocess. */
+async function aos(cwd: string, ...args: string[]): Promise<Run> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...RUN_PERMISSIONS, CLI, ...args],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: output.code, stdout: decoder.decode(output.stdout), stderr: decoder.decode(output.stderr) };
+}
+
+/** Runs `aos ARGS` and demands `code`; the assertion message shows both streams. */
+async function expectAos(code: number, cwd: string, ...args: string[]): Promise<Run> {
+  const run = await aos(cwd, ...args);
+  assert.equal(
+    run.code,
+    code,
+    `aos ${
+      args.join(" ")
+    } (in ${cwd}) exited ${run.code}, expected ${code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`,
+  );
+  return run;
+}
+
+/** Parses every non-empty line of `text` as JSON. */
+function jsonLines(text: string): Array<Record<string, unknown>> {
+  return text.split("\n").filter((line) => line.trim() !== "").map((line) => JSON.parse(line));
+}
+
+/** Runs `fn` in a fresh temporary folder (real path) and removes it afterwards. */
+async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "aos-cli-test-" }));
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Every file (its SHA-256) and folder under `dir`, by relative path, in sorted order. */
+async function hashTree(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  async function walk(path: string, rel: string): Promise<void> {
+    const names: Array<{ name: string; isDirectory: boolean }> = [];
+    for await (const e of Deno.readDir(path)) names.push({ name: e.name, isDirectory: e.isDirectory });
+    names.sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const e of names) {
+      const childRel = rel === "" ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory) {
+        out[`${childRel}/`] = "dir";
+        await walk(`${path}/${e.name}`, childRel);
+      } else {
+        out[childRel] = await sha256Hex(await Deno.readFile(`${path}/${e.name}`));
+      }
+    }
+  }
+  await walk(dir, "");
+  return out;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+async function copyDir(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.isDirectory) await copyDir(`${from}/${e.name}`, `${to}/${e.name}`);
+    else await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
+  }
+}
+
+/** `aos init NAME --template counter` in `root`; returns the world folder. */
+async function initCounterWorld(root: string, name = "world"): Promise<string> {
+  await expectAos(0, root, "init", name, "--template", "counter");
+  return `${root}/${name}`;
+}
+
+/** A JSONL line of an events file. */
+function eventLine(by: unknown, schema = INCREMENT): string {
+  return JSON.stringify({ schema, value: { by } });
+}
+
+/** A world with three admitted events (count 6), used by the bad-input and corruption tests. */
+async function worldWithEvents(root: string): Promise<string> {
+  const world = await initCounterWorld(root);
+  await Deno.writeTextFile(`${world}/events.jsonl`, [1, 2, 3].map((by) => eventLine(by)).join("\n") + "\n");
+  await expectAos(0, world, "event", "send", "--file", "events.jsonl");
+  const step = JSON.parse((await expectAos(0, world, "step", "--json")).stdout);
+  assert.equal(step.admitted, 3);
+  assert.equal(step.height, 4);
+  return world;
+}
+
+/** Frames of a journal segment: `u32 LE size | CBOR | u32 LE CRC-32C`. */
+function segmentFrames(bytes: Uint8Array): Array<{ offset: number; size: number }> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const frames: Array<{ offset: number; size: number }> = [];
+  for (let at = 0; at < bytes.length;) {
+    const size = view.getUint32(at, true);
+    frames.push({ offset: at, size });
+    at += 8 + size;
+  }
+  return frames;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+Deno.test("aos: happy path — init, event send (argument and --file), step, state get, info, journal show, replay --verify", async () => {
+  await withTempDir(async (root) => {
+    const init = await expectAos(0, root, "init", "world", "--template", "counter");
+    assert.match(init.stdout, /Initialized world/);
+    const world = `${root}/world`;
+    for (const f of ["manifest.air.json", "module.air.json", "schemas.air.json"]) {
+      assert.ok(await exists(`${world}/air/${f}`), `air/${f} was written`);
+    }
+    const modules = [...Deno.readDirSync(`${world}/modules`)].map((e) => e.name);
+    assert.equal(modules.filter((n) => n.endsWith(".wasm")).length, 1, `one module in ${modules}`);
+    assert.ok(await exists(`${world}/.aos/journal/${SEGMENT}`), "genesis was journaled");
+
+    const one = await expectAos(0, world, "event", "send", INCREMENT, '{"by": 2}');
+    assert.match(one.stdout, /Queued 1 event\b/);
+    // Events are queued durably, not journaled yet.
+    let info = JSON.parse((await expectAos(0, world, "info", "--json")).stdout);
+    assert.equal(info.height, 1);
+    assert.equal(info.pending.inbox, 1);
+
+    // Several lines, a blank line and no trailing newline.
+    await Deno.writeTextFile(
+      `${world}/events.jsonl`,
+      [eventLine(3), "", eventLine(4), JSON.stringify({ value: { by: 1 }, schema: INCREMENT })].join("\n"),
+    );
+    const file = await expectAos(0, world, "event", "send", "--file", "events.jsonl");
+    assert.match(file.stdout, /Queued 3 events/);
+    info = JSON.parse((await expectAos(0, world, "info", "--json")).stdout);
+    assert.equal(info.height, 1);
+    assert.equal(info.pending.inbox, 4);
+
+    const step = JSON.parse((await expectAos(0, world, "step", "--json")).stdout);
+    assert.equal(step.admitted, 4);
+    assert.equal(step.height_before, 1);
+    assert.equal(step.height, 5);
+    assert.deepEqual(step.entries, [1, 2, 3, 4].map((seq) => ({ seq, kind: "domain_event" })));
+    assert.deepEqual(step.reducer_errors, []);
+
+    const state = await expectAos(0, world, "state", "get", COUNTER, "--json");
+    assert.equal(state.stdout, '{"count":10}\n');
+    assert.equal(state.stderr, "");
+    const pretty = await expectAos(0, world, "state", "get", COUNTER);
+    assert.deepEqual(JSON.parse(pretty.stdout), { count: 10 });
+
+    info = JSON.parse((await expectAos(0, world, "info", "--json")).stdout);
+    assert.equal(info.height, 5);
+    assert.match(info.manifest_hash, /^sha256:[0-9a-f]{64}$/);
+    assert.ok(
+      info.reducers.some((r: { name: string }) => r.name === COUNTER),
+      `reducers: ${JSON.stringify(info.reducers)}`,
+    );
+    assert.equal(info.failures, 0);
+    assert.equal(info.pending.inbox, 0);
+    const infoText = await expectAos(0, world, "info");
+    assert.match(infoText.stdout, /height\s+5/);
+    assert.ok(infoText.stdout.includes(info.manifest_hash));
+
+    const journal = jsonLines((await expectAos(0, world, "journal", "show", "--json")).stdout);
+    assert.deepEqual(journal.map((e) => e.seq), [0, 1, 2, 3, 4]);
+    assert.deepEqual(journal.map((e) => e.kind), [
+      "genesis",
+      "domain_event",
+      "domain_event",
+      "domain_event",
+      "domain_event",
+    ]);
+    // Admitted in arrival order: the argument first, then the file's lines in order.
+    assert.deepEqual(
+      journal.slice(1).map((e) => (e.body as { value_json: { by: number } }).value_json.by),
+      [2, 3, 4, 1],
+    );
+    const text = (await expectAos(0, world, "journal", "show")).stdout.trimEnd().split("\n");
+    assert.equal(text.length, 5);
+    assert.match(text[0]!, /^\s*0\s+genesis\b/);
+    assert.match(text[4]!, /^\s*4\s+domain_event\s+demo\/Increment@1\b/);
+    const from2 = jsonLines((await expectAos(0, world, "journal", "show", "--from", "2", "--json")).stdout);
+    assert.deepEqual(from2.map((e) => e.seq), [2, 3, 4]);
+
+    const verify = await expectAos(0, world, "replay", "--verify");
+    assert.equal(verify.stderr, "");
+    const verifyJson = JSON.parse((await expectAos(0, world, "replay", "--verify", "--json")).stdout);
+    assert.equal(verifyJson.ok, true);
+    assert.equal(verifyJson.height, 5);
+    assert.equal(verifyJson.divergence, null);
+    assert.equal(verifyJson.error, null);
+
+    // Nothing left to admit; a second step is a no-op.
+    const again = JSON.parse((await expectAos(0, world, "step", "--json")).stdout);
+    assert.equal(again.admitted, 0);
+    assert.equal(again.height, 5);
+  });
+});
+
+Deno.test("aos: 1000 events in one step take a snapshot; the world reopens from it and verifies", async () => {
+  await withTempDir(async (root) => {
+    const world = await initCounterWorld(root);
+    const lines = Array.from({ length: 1000 }, (_, i) => eventLine(i % 3));
+    await Deno.writeTextFile(`${world}/many.jsonl`, lines.join("\n") + "\n");
+    await expectAos(0, world, "event", "send", "--file", "many.jsonl");
+    const step = JSON.parse((await expectAos(0, world, "step", "--json")).stdout);
+    assert.equal(step.admitted, 1000);
+    assert.notEqual(step.snapshot, null, "a snapshot was taken");
+    const info = JSON.parse((await expectAos(0, world, "info", "--json")).stdout);
+    assert.equal(info.snapshot.height, step.snapshot.height);
+    assert.equal(info.height, step.height);
+    const expected = lines.reduce((n, _, i) => n + (i % 3), 0);
+    assert.equal(
+      (await expectAos(0, world, "state", "get", COUNTER, "--json")).stdout,
+      `{"count":${expected}}\n`,
+    );
+    const verify = JSON.parse((await expectAos(0, world, "replay", "--verify", "--json")).stdout);
+    assert.equal(verify.ok, true);
+    assert.equal(verify.replayed, step.height);
+  });
+});
+
+Deno.test("aos: the world is found like git — --world, the current folder or the nearest parent with .aos/", async () => {
+  await withTempDir(async (root) => {
+    for (let dir = root; dir !== "/"; dir = dir.replace(/\/[^/]*$/, "") || "/") {
+      assert.ok(!(await exists(`${dir}/.aos`)), `precondition: no world above the temp folder (${dir}/.aos)`);
+    }
+    const world = await initCounterWorld(root);
+    const deep = `${world}/sub/deeper`;
+    await Deno.mkdir(deep, { recursive: true });
+    await Deno.writeTextFile(`${deep}/e.jsonl`, eventLine(7) + "\n");
+
+    // From a subfolder, without --world; the events file is relative to the cwd, not the world.
+    await expectAos(0, deep, "event", "send", "--file", "e.jsonl");
+    const step = JSON.parse((await expectAos(0, deep, "step", "--json")).stdout);
+    assert.equal(step.admitted, 1);
+    const info = JSON.parse((await expectAos(0, deep, "info", "--json")).stdout);
+    assert.equal(info.world, world);
+    assert.equal(info.height, 2);
+
+    // From outside, with --world (relative to the cwd, and absolute).
+    const outside = `${root}/outside`;
+    await Deno.mkdir(outside);
+    assert.equal(
+      (await expectAos(0, outside, "--world", "../world", "state", "get", COUNTER, "--json")).stdout,
+      '{"count":7}\n',
+    );
+    assert.equal(
+      (await expectAos(0, root, "--world", world, "state", "get", COUNTER, "--json")).stdout,
+      '{"count":7}\n',
+    );
+
+    // Outside any world: exit 2 with a message, and nothing is created.
+    for (
+      const args of [["info"], ["step"], ["event", "send", INCREMENT, '{"by": 1}'], ["replay", "--verify"]]
+    ) {
+      const run = await expectAos(2, outside, ...args);
+      assert.match(run.stderr, /No world found/, `${args.join(" ")}: ${run.stderr}`);
+      assert.ok(run.stderr.includes(outside), run.stderr);
+    }
+    assert.deepEqual(await hashTree(outside), {});
+    // --world pointing at a folder that is not a world.
+    const notWorld = await expectAos(2, root, "--world", outside, "info");
+    assert.match(notWorld.stderr, /no \.aos/);
+  });
+});
+
+Deno.test("aos: invalid events exit 2, name the JSON path and leave .aos/ byte-for-byte unchanged", async () => {
+  await withTempDir(async (root) => {
+    const world = await worldWithEvents(root);
+    const before = await hashTree(`${world}/.aos`);
+    const cases: Array<{ args: string[]; stderr: RegExp[] }> = [
+      { args: ["demo/Nope@1", '{"by": 1}'], stderr: [/AOS_SCHEMA_UNKNOWN/, /demo\/Nope@1/] },
+      { args: [INCREMENT, '{"by": "x"}'], stderr: [/AOS_TYPE_MISMATCH/, /\$\.by\b/] },
+      { args: [INCREMENT, '{"by": -1}'], stderr: [/AOS_TYPE_MISMATCH/, /\$\.by\b/] },
+      { args: [INCREMENT, '{"by": 18446744073709551616}'], stderr: [/AOS_TYPE_MISMATCH/, /\$\.by\b/] },
+      { args: [INCREMENT, '{"by": 1, "extra": 2}'], stderr: [/AOS_TYPE_MISMATCH/, /\$\.extra\b/] },
+      { args: [INCREMENT, "{}"], stderr: [/AOS_TYPE_MISMATCH/, /\$/, /"by"/] },
+      { args: [INCREMENT, "[1]"], stderr: [/AOS_TYPE_MISMATCH/, /at \$ /] },
+      {
+        args: [INCREMENT, '{"by": 1.5}'],
+        stderr: [/AOS_JSON_INVALID/, /<value argument>/, /\$\.by\b/, /1\.5/],
+      },
+      { args: [INCREMENT, '{"by": 1'], stderr: [/AOS_JSON_INVALID/, /<value argument>/] },
+      { args: [INCREMENT, '{"by": 1}', "--key", "a"], stderr: [/AOS_JSON_INVALID/, /--key/] },
+      { args: [INCREMENT, '{"by": 1}', "--key", '"a"'], stderr: [/AOS_TYPE_MISMATCH/, /key/] },
+    ];
+    for (const c of cases) {
+      const run = await expectAos(2, world, "event", "send", ...c.args);
+      for (const re of c.stderr) assert.match(run.stderr, re, `event send ${c.args.join(" ")}`);
+      assert.equal(run.stdout, "");
+      assert.deepEqual(
+        await hashTree(`${world}/.aos`),
+        before,
+        `event send ${c.args.join(" ")} changed .aos/`,
+      );
+    }
+
+    // Events files: the 3rd line is bad in each; nothing of the file may be queued.
+    const good = [eventLine(10), eventLine(20)];
+    const files: Array<{ name: string; bad: string; stderr: RegExp[] }> = [
+      { name: "mismatch.jsonl", bad: eventLine("x"), stderr: [/mismatch\.jsonl:3\b/, /\$\.by\b/] },
+      { name: "float.jsonl", bad: eventLine(1.5), stderr: [/float\.jsonl:3\b/, /\$\.value\.by\b/] },
+      {
+        name: "syntax.jsonl",
+        bad: '{"schema": "demo/Increment@1", "value": {"by": 1}',
+        stderr: [/syntax\.jsonl:3\b/],
+      },
+      {
+        name: "unknown.jsonl",
+        bad: eventLine(1, "demo/Nope@1"),
+        stderr: [/unknown\.jsonl:3\b/, /demo\/Nope@1/],
+      },
+      {
+        name: "shape.jsonl",
+        bad: JSON.stringify({ schema: INCREMENT, valu: { by: 1 } }),
+        stderr: [/shape\.jsonl:3\b/, /valu/],
+      },
+    ];
+    for (const f of files) {
+      await Deno.writeTextFile(`${root}/${f.name}`, [...good, f.bad, eventLine(30)].join("\n") + "\n");
+      const run = await expectAos(2, world, "event", "send", "--file", `../${f.name}`);
+      for (const re of f.stderr) assert.match(run.stderr, re, `event send --file ${f.name}`);
+      assert.deepEqual(await hashTree(`${world}/.aos`), before, `event send --file ${f.name} changed .aos/`);
+    }
+    const missing = await expectAos(2, world, "event", "send", "--file", "no-such.jsonl");
+    assert.match(missing.stderr, /no-such\.jsonl/);
+    assert.deepEqual(await hashTree(`${world}/.aos`), before);
+
+    const step = JSON.parse((await expectAos(0, world, "step", "--json")).stdout);
+    assert.equal(step.admitted, 0, "nothing of the rejected files was queued");
+    assert.equal(step.height, 4);
+    assert.equal((await expectAos(0, world, "state", "get", COUNTER, "--json")).stdout, '{"count":6}\n');
+  });
+});
+
+Deno.test("aos: a corrupt journal is detected by replay --verify and on open, and left untouched", async () => {
+  await withTempDir(async (root) => {
+    const world = await worldWithEvents(root);
+    const segment = `${world}/.aos/journal/${SEGMENT}`;
+    const original = await Deno.readFile(segment);
+    const frames = segmentFrames(original);
+    assert.equal(frames.length, 4);
+
+    // Flip one byte inside the payload of the frame that holds the middle of the segment.
+    const middle = Math.floor(original.length / 2);
+    const frame = frames.findLast((f) => f.offset <= middle)!;
+    assert.ok(frame !== frames[frames.length - 1], "the middle frame is not the last one");
+    const flipped = original.slice();
+    const at = frame.offset + 4 + Math.floor(frame.size / 2);
+    flipped[at] = flipped[at]! ^ 0x01;
+    await Deno.writeFile(segment, flipped);
+    const before = await hashTree(`${world}/.aos`);
+
+    const verify = await expectAos(1, world, "replay", "--verify");
+    const said = verify.stdout + verify.stderr;
+    assert.ok(said.includes(SEGMENT), said);
+    assert.match(said, new RegExp(`offset ${frame.offset}\\b`));
+    const report = JSON.parse((await expectAos(1, world, "replay", "--verify", "--json")).stdout);
+    assert.equal(report.ok, false);
+    assert.equal(report.error.code, "AOS_JOURNAL_CORRUPT");
+    assert.ok(String(report.error.segment).endsWith(SEGMENT), report.error.segment);
+    assert.equal(report.error.offset, frame.offset);
+
+    for (const args of [["info"], ["step"], ["state", "get", COUNTER], ["journal", "show"]]) {
+      const run = await expectAos(1, world, ...args);
+      assert.match(run.stderr, /AOS_JOURNAL_CORRUPT/, `${args.join(" ")}: ${run.stderr}`);
+      assert.ok(run.stderr.includes(SEGMENT), run.stderr);
+    }
+    // Nothing can be queued into a corrupt world.
+    await expectAos(1, world, "event", "send", INCREMENT, '{"by": 1}');
+    assert.deepEqual(
+      await hashTree(`${world}/.aos`),
+      before,
+      "verify and open leave a corrupt world untouched",
+    );
+    assert.deepEqual(await Deno.readFile(segment), flipped);
+  });
+});
+
+Deno.test("aos: a torn journal tail is detected and never silently repaired", async () => {
+  await withTempDir(async (root) => {
+    const world = await worldWithEvents(root);
+    const segment = `${world}/.aos/journal/${SEGMENT}`;
+    const original = await Deno.readFile(segment);
+    const lastFrame = segmentFrames(original).at(-1)!;
+    const torn = original.slice(0, original.length - 3);
+    await Deno.writeFile(segment, torn);
+    await Deno.writeTextFile(`${world}/more.jsonl`, eventLine(5) + "\n");
+    const before = await hashTree(`${world}/.aos`);
+
+    const verify = await expectAos(1, world, "replay", "--verify");
+    assert.ok(verify.stderr.includes(SEGMENT), verify.stderr);
+    assert.match(verify.stderr, new RegExp(`offset ${lastFrame.offset}\\b`));
+    const report = JSON.parse((await expectAos(1, world, "replay", "--verify", "--json")).stdout);
+    assert.equal(report.ok, false);
+    assert.equal(report.error.code, "AOS_JOURNAL_TORN");
+    assert.ok(String(report.error.segment).endsWith(SEGMENT));
+    assert.equal(report.error.offset, lastFrame.offset);
+
+    const step = await expectAos(1, world, "step");
+    assert.match(step.stderr, /AOS_JOURNAL_TORN/);
+    await expectAos(1, world, "info");
+    await expectAos(1, world, "event", "send", "--file", "more.jsonl");
+    assert.deepEqual(await hashTree(`${world}/.aos`), before, "the torn tail was left as found");
+    assert.equal((await Deno.stat(segment)).size, torn.length);
+  });
+});
+
+Deno.test("aos: an edited journal entry (with a valid CRC) breaks the hash chain and is refused", async () => {
+  await withTempDir(async (root) => {
+    const world = await worldWithEvents(root);
+    const segment = `${world}/.aos/journal/${SEGMENT}`;
+    const bytes = await Deno.readFile(segment);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // Entry seq 1 is {by: 1}: CBOR `62 62 79 01` is the key "by" and the value 1. Make it 9, fix the CRC.
+    const frame = segmentFrames(bytes)[1]!;
+    const payload = bytes.subarray(frame.offset + 4, frame.offset + 4 + frame.size);
+    const at = payload.findIndex((_, i) =>
+      payload[i] === 0x62 && payload[i + 1] === 0x62 && payload[i + 2] === 0x79 && payload[i + 3] === 0x01
+    );
+    assert.ok(at >= 0, "found the event value in entry 1");
+    payload[at + 3] = 0x09;
+    view.setUint32(frame.offset + 4 + frame.size, crc32c(payload), true);
+    await Deno.writeFile(segment, bytes);
+    const before = await hashTree(`${world}/.aos`);
+
+    const report = JSON.parse((await expectAos(1, world, "replay", "--verify", "--json")).stdout);
+    assert.equal(report.ok, false);
+    assert.equal(report.error.code, "AOS_JOURNAL_CORRUPT");
+    assert.equal(report.error.seq, 2, "the chain breaks at the entry after the edit");
+    assert.ok(String(report.error.segment).endsWith(SEGMENT));
+    const state = await expectAos(1, world, "state", "get", COUNTER, "--json");
+    assert.equal(state.stdout, "", "no state is printed from an edited journal");
+    assert.match(state.stderr, /hash chain/);
+    assert.deepEqual(await hashTree(`${world}/.aos`), before);
+  });
+});
+
+Deno.test("aos: usage errors exit 2", async () => {
+  await withTempDir(async (root) => {
+    const world = await initCounterWorld(root);
+    const before = await hashTree(`${world}/.aos`);
+    const cases: Array<{ args: string[]; stderr: RegExp }> = [
+      { args: ["frobnicate"], stderr: /unknown command 'frobnicate'/ },
+      { args: [], stderr: /Usage: aos/ },
+      { args: ["state"], stderr: /Usage: aos state/ },
+      { args: ["step", "--bogus"], stderr: /unknown option '--bogus'/ },
+      { args: ["state", "get", "demo/Nope@1"], stderr: /AOS_REDUCER_UNKNOWN.*demo\/Nope@1/ },
+      { args: ["state", "get"], stderr: /missing required argument 'reducer'/ },
+      { args: ["init"], stderr: /AOS_WORLD_EXISTS/ },
+      { args: ["init", "."], stderr: /AOS_WORLD_EXISTS/ },
+      { args: ["replay"], stderr: /--verify/ },
+      { args: ["journal", "show", "--from", "x"], stderr: /--from.*"x"/ },
+      { args: ["journal", "show", "--from", "-1"], stderr: /--from/ },
+      { args: ["journal", "show", "--from", ""], stderr: /--from/ },
+      { args: ["event", "send"], stderr: /Usage: aos event send/ },
+      { args: ["event", "send", INCREMENT], stderr: /Usage: aos event send/ },
+      { args: ["event", "send", INCREMENT, '{"by": 1}', "--file", "e.jsonl"], stderr: /not both/ },
+    ];
+    for (const c of cases) {
+      const run = await expectAos(2, world, ...c.args);
+      assert.match(run.stderr, c.stderr, `aos ${c.args.join(" ")}`);
+    }
+    // `init DIR` from elsewhere into an existing world.
+    await expectAos(2, root, "init", "world", "--template", "counter");
+    assert.deepEqual(await hashTree(`${world}/.aos`), before, "usage errors leave the world untouched");
+    // An unknown template creates no world.
+    const unknown = await expectAos(2, root, "init", "fresh", "--template", "nope");
+    assert.match(unknown.stderr, /Unknown template "nope"/);
+    assert.ok(!(await exists(`${root}/fresh/.aos`)));
+    // Help is not an error; --from past the end shows nothing.
+    assert.match((await expectAos(0, world, "--help")).stdout, /Usage: aos/);
+    assert.equal((await expectAos(0, world, "journal", "show", "--from", "99")).stdout, "");
+  });
+});
+
+Deno.test("aos: init DIR uses DIR's own air/ and modules/; invalid AIR exits 2 naming file and path, creating nothing", async () => {
+  await withTempDir(async (root) => {
+    const own = `${root}/own`;
+    await copyDir(`${COUNTER_EXAMPLE}/air`, `${own}/air`);
+    await copyDir(`${COUNTER_EXAMPLE}/modules`, `${own}/modules`);
+    const sources = await hashTree(own);
+    // `aos init` without DIR initializes the current folder (from the default template).
+    await Deno.mkdir(`${root}/here`);
+    await expectAos(0, `${root}/here`, "init");
+    assert.ok(await exists(`${root}/here/.aos/journal/${SEGMENT}`));
+    const init = JSON.parse((await expectAos(0, root, "init", "own", "--json")).stdout);
+    assert.equal(init.template, null);
+    assert.equal(init.height, 1);
+    assert.deepEqual(init.reducers, [COUNTER]);
+    assert.match(init.manifest_hash, /^sha256:[0-9a-f]{64}$/);
+    const after = await hashTree(own);
+    for (const [path, hash] of Object.entries(sources)) {
+      assert.equal(after[path], hash, `${path} is unchanged`);
+    }
+    // Same AIR, same manifest hash as the template.
+    const fromTemplate = JSON.parse(
+      (await expectAos(0, root, "init", "tpl", "--template", "counter", "--json")).stdout,
+    );
+    assert.equal(fromTemplate.manifest_hash, init.manifest_hash);
+    await expectAos(0, own, "event", "send", INCREMENT, '{"by": 4}');
+    await expectAos(0, own, "step");
+    assert.equal((await expectAos(0, own, "state", "get", COUNTER, "--json")).stdout, '{"count":4}\n');
+
+    const broken: Array<{ name: string; file: string; edit: (text: string) => string; stderr: RegExp[] }> = [
+      {
+        name: "badtype",
+        file: "schemas.air.json",
+        edit: (t) => t.replace('"count": { "nat": {} }', '"count": { "nat": 1 }'),
+        stderr: [/badtype\/air\/schemas\.air\.json/, /\$\[0\]\.type\.record\.count\.nat\b/],
+      },
+      {
+        name: "badroute",
+        file: "manifest.air.json",
+        edit: (t) => t.replace('"reducer": "demo/Counter@1"', '"reducer": "demo/Nope@1"'),
+        stderr: [/badroute\/air\/manifest\.air\.json/, /\$\.routing\.events\[0\]\.reducer\b/, /demo\/Nope@1/],
+      },
+      {
+        name: "badjson",
+        file: "manifest.air.json",
+        edit: (t) => t.slice(0, t.length / 2),
+        stderr: [/badjson\/air\/manifest\.air\.json/, /JSON/],
+      },
+      {
+        name: "nowasm",
+        file: "module.air.json",
+        edit: (t) => t,
+        stderr: [/nowasm\/air\/module\.air\.json/, /\$\.wasm_hash\b/],
+      },
+    ];
+    for (const b of broken) {
+      const dir = `${root}/${b.name}`;
+      await copyDir(`${COUNTER_EXAMPLE}/air`, `${dir}/air`);
+      if (b.name !== "nowasm") await copyDir(`${COUNTER_EXAMPLE}/modules`, `${dir}/modules`);
+      const text = await Deno.readTextFile(`${dir}/air/${b.file}`);
+      const edited = b.edit(text);
+      assert.ok(b.name === "nowasm" || edited !== text, `${b.name}: the edit applies`);
+      await Deno.writeTextFile(`${dir}/air/${b.file}`, edited);
+      const tree = await hashTree(dir);
+      const run = await expectAos(2, root, "init", b.name);
+      assert.match(run.stderr, /AOS_AIR_INVALID/, b.name);
+      for (const re of b.stderr) assert.match(run.stderr, re, b.name);
+      assert.ok(!(await exists(`${dir}/.aos`)), `${b.name}: no .aos/ was created`);
+      assert.deepEqual(await hashTree(dir), tree, `${b.name}: the folder is unchanged`);
+    }
+  });
+});
+
+// KNOWN BUG (reported, not fixed here): with blank lines in an events file, a line rejected by schema
+// validation is named by its event index instead of its line number (`cli/commands.ts` runEventSend uses
+// `i + 1`). Un-ignore when fixed.
+Deno.test({
+  name: "aos: a rejected events-file line is named by its line number, counting blank lines",
+  ignore: true,
+  fn: async () => {
+    await withTempDir(async (root) => {
+      const world = await initCounterWorld(root);
+      await Deno.writeTextFile(`${world}/gaps.jsonl`, [eventLine(1), "", eventLine("x")].join("\n") + "\n");
+      const run = await expectAos(2, world, "event", "send", "--file", "gaps.jsonl");
+      assert.match(run.stderr, /gaps\.jsonl:3\b/);
+    });
+  },
+});

@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { type CborValue, encodeCanonical, fromHex, toHex } from "../air/cbor.ts";
+import { hasCode } from "./_test_fixtures.ts";
+import { decodeOutputEnvelope, encodeInputEnvelope } from "./envelope.ts";
+
+Deno.test("encodeInputEnvelope() gives the canonical KERNEL §3.3 map, without now_ns when not given", () => {
+  const bytes = encodeInputEnvelope({
+    state: null,
+    event: { schema: "a/B@1", value: fromHex("a0") },
+    ctx: { key: null, cellMode: false },
+  });
+  // {ctx: {key: null, cell_mode: false}, event: {value: h'a0', schema: "a/B@1"}, state: null, version: 1}
+  assert.equal(
+    toHex(bytes),
+    "a4" + "63637478" + "a2" + "636b6579f6" + "6963656c6c5f6d6f6465f4" +
+      "656576656e74" + "a2" + "6576616c756541a0" + "66736368656d6165612f424031" +
+      "657374617465f6" + "6776657273696f6e01",
+  );
+});
+
+Deno.test("encodeInputEnvelope() carries state, event key, cell key, cell_mode and now_ns", () => {
+  const key = encodeCanonical("k");
+  const bytes = encodeInputEnvelope({
+    state: fromHex("01"),
+    event: { schema: "a/B@1", value: fromHex("a0"), key },
+    ctx: { key, cellMode: true, nowNs: 5n },
+  });
+  assert.equal(
+    toHex(bytes),
+    toHex(encodeCanonical({
+      version: 1,
+      state: fromHex("01"),
+      event: { schema: "a/B@1", value: fromHex("a0"), key },
+      ctx: { key, cell_mode: true, now_ns: 5 },
+    })),
+  );
+});
+
+Deno.test("decodeOutputEnvelope() fills absent domain_events, effects and ann with defaults", () => {
+  const output = decodeOutputEnvelope(encodeCanonical({ state: fromHex("a0") }));
+  assert.deepEqual(output, { state: fromHex("a0"), domainEvents: [], effects: [], ann: null });
+});
+
+Deno.test("decodeOutputEnvelope() reads a null state, events, one effect and ann", () => {
+  const output = decodeOutputEnvelope(encodeCanonical({
+    state: null,
+    domain_events: [{ schema: "a/E@1", value: fromHex("01") }, {
+      schema: "a/F@1",
+      value: fromHex("02"),
+      key: fromHex("03"),
+    }],
+    effects: [{ kind: "timer.set", params_cbor: fromHex("04"), cap_slot: "timer" }],
+    ann: fromHex("05"),
+  }));
+  assert.deepEqual(output, {
+    state: null,
+    domainEvents: [{ schema: "a/E@1", value: fromHex("01") }, {
+      schema: "a/F@1",
+      value: fromHex("02"),
+      key: fromHex("03"),
+    }],
+    effects: [{ kind: "timer.set", paramsCbor: fromHex("04"), capSlot: "timer" }],
+    ann: fromHex("05"),
+  });
+});
+
+const badShapes: Array<[string, CborValue]> = [
+  ["a non-map envelope", [1]],
+  ["a missing state", { domain_events: [] }],
+  ["a text state", { state: "x" }],
+  ["an unknown top-level field", { state: null, extra: 1 }],
+  ["domain_events that is not an array", { state: null, domain_events: {} }],
+  ["an event without a schema", { state: null, domain_events: [{ value: fromHex("01") }] }],
+  ["an event value that is not bytes", { state: null, domain_events: [{ schema: "a/E@1", value: 1 }] }],
+  ["an event with an unknown field", {
+    state: null,
+    domain_events: [{ schema: "a/E@1", value: fromHex("01"), x: 1 }],
+  }],
+  ["an event key that is not bytes", {
+    state: null,
+    domain_events: [{ schema: "a/E@1", value: fromHex("01"), key: "k" }],
+  }],
+  ["an effect named params instead of params_cbor", {
+    state: null,
+    effects: [{ kind: "timer.set", params: fromHex("01") }],
+  }],
+  ["an effect cap_slot that is not text", {
+    state: null,
+    effects: [{ kind: "timer.set", params_cbor: fromHex("01"), cap_slot: 1 }],
+  }],
+  ["an ann that is not bytes", { state: null, ann: 1 }],
+];
+
+for (const [what, value] of badShapes) {
+  Deno.test(`decodeOutputEnvelope() rejects ${what} with AOS_CBOR_INVALID`, () => {
+    assert.throws(() => decodeOutputEnvelope(encodeCanonical(value)), hasCode("AOS_CBOR_INVALID"));
+  });
+}
+
+Deno.test("decodeOutputEnvelope() rejects an envelope with unsorted keys with AOS_CBOR_NON_CANONICAL", () => {
+  // {state: null, ann: null} in written order; canonical order puts "ann" (shorter) first.
+  assert.equal(toHex(encodeCanonical({ state: null, ann: null })), "a263616e6ef6657374617465f6");
+  assert.throws(
+    () => decodeOutputEnvelope(fromHex("a2657374617465f663616e6ef6")),
+    hasCode("AOS_CBOR_NON_CANONICAL"),
+  );
+});

@@ -1,0 +1,372 @@
+import assert from "node:assert/strict";
+import { type CborValue, decodeCanonical, toHex } from "../air/cbor.ts";
+import type { AosErrorCode } from "../air/errors.ts";
+import { hashRefToBytes } from "../air/hash.ts";
+import { type JournalEntry, readJournalDir } from "../journal/mod.ts";
+import {
+  counterLikeSpec,
+  hasCode,
+  initCounterWorld,
+  initSpecWorld,
+  relaySpec,
+  T0_NS,
+  tempDir,
+} from "./_test_fixtures.ts";
+import type { Clock } from "./clock.ts";
+import { loadDefs } from "./defs.ts";
+import { ReducerHost } from "./reducer_host.ts";
+import { type EventInput, restoreLatest, World, worldPaths } from "./world.ts";
+
+const COUNTER = "demo/Counter@1";
+
+function increments(...bys: number[]) {
+  return bys.map((by): EventInput => ({ schema: "demo/Increment@1", value: { by: BigInt(by) } }));
+}
+
+async function journalEntries(dir: string): Promise<JournalEntry[]> {
+  return (await readJournalDir(worldPaths(dir).journal)).entries;
+}
+
+/** The journal segment bytes of a world, concatenated, to prove something left them alone. */
+async function journalBytes(dir: string): Promise<string> {
+  const { segments } = await readJournalDir(worldPaths(dir).journal);
+  const parts = await Promise.all(segments.map((s) => Deno.readFile(`${worldPaths(dir).journal}/${s.name}`)));
+  return parts.map(toHex).join("|");
+}
+
+async function inboxFiles(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(worldPaths(dir).inbox)) names.push(e.name);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return names.sort();
+}
+
+function origin(entry: JournalEntry): CborValue {
+  return entry.body.origin!;
+}
+
+Deno.test("initWorld() journals genesis for the counter manifest and starts with no state", async () => {
+  await using dir = await tempDir();
+  const { world } = await initCounterWorld(dir.path);
+  try {
+    assert.equal(world.height, 1);
+    assert.equal(world.stateJson(COUNTER), null);
+    const [genesis] = await journalEntries(dir.path);
+    assert.equal(genesis!.kind, "genesis");
+    assert.deepEqual(genesis!.body, {
+      ingress_ns: T0_NS,
+      manifest_hash: hashRefToBytes(world.defs.manifestHash),
+    });
+    const manifestCbor = await Deno.readFile(worldPaths(dir.path).manifestCbor);
+    assert.equal(toHex(manifestCbor), toHex(await world.cas.get("nodes", world.defs.manifestHash)));
+  } finally {
+    world.close();
+  }
+});
+
+Deno.test("initWorld() refuses a folder that already holds a world with AOS_WORLD_EXISTS", async () => {
+  await using dir = await tempDir();
+  const { world } = await initCounterWorld(dir.path);
+  world.close();
+  const before = await journalBytes(dir.path);
+  await assert.rejects(initCounterWorld(dir.path), hasCode("AOS_WORLD_EXISTS"));
+  assert.equal(await journalBytes(dir.path), before);
+});
+
+Deno.test("World.open() of a folder without a world throws AOS_WORLD_NOT_FOUND", async () => {
+  await using dir = await tempDir();
+  await assert.rejects(
+    World.open(dir.path, { clock: { nowNs: () => T0_NS } }),
+    hasCode("AOS_WORLD_NOT_FOUND"),
+  );
+});
+
+Deno.test("step() admits inbox batches in arrival order and a reopened world has the same state", async () => {
+  // Given two batches queued 10 ns apart
+  await using dir = await tempDir();
+  const { world, clock } = await initCounterWorld(dir.path);
+  assert.equal(await world.enqueue(increments(1)), 1);
+  clock.advance(10n);
+  assert.equal(await world.enqueue(increments(2, 3)), 2);
+  assert.equal(await world.pendingInbox(), 3);
+  assert.equal(world.height, 1, "enqueue journals nothing");
+  clock.advance(5n);
+  // When
+  const report = await world.step();
+  // Then one block per event, in arrival order, stamped with the time of the step
+  assert.deepEqual(report, {
+    admitted: 3,
+    heightBefore: 1,
+    height: 4,
+    entries: [{ seq: 1, kind: "domain_event" }, { seq: 2, kind: "domain_event" }, {
+      seq: 3,
+      kind: "domain_event",
+    }],
+    reducerErrors: [],
+  });
+  const inputs = (await journalEntries(dir.path)).slice(1);
+  assert.deepEqual(inputs.map(origin), [
+    { kind: "external", source: "inbox:1:0" },
+    { kind: "external", source: "inbox:2:0" },
+    { kind: "external", source: "inbox:2:1" },
+  ]);
+  assert.deepEqual(inputs.map((e) => decodeCanonical(e.body.value as Uint8Array)), [{ by: 1 }, { by: 2 }, {
+    by: 3,
+  }]);
+  assert.deepEqual(inputs.map((e) => e.body.ingress_ns), [T0_NS + 15n, T0_NS + 15n, T0_NS + 15n]);
+  assert.deepEqual(world.stateJson(COUNTER), { count: 6n });
+  assert.equal(toHex(world.kernel.reducerState(COUNTER)!), "a165636f756e7406");
+  assert.equal(await world.pendingInbox(), 0);
+  assert.deepEqual(await inboxFiles(dir.path), []);
+  const hashes = world.kernel.stateHashes();
+  world.close();
+  // And a reopened world has the same state
+  const reopened = await World.open(dir.path, { clock });
+  try {
+    assert.equal(reopened.height, 4);
+    assert.deepEqual(reopened.kernel.stateHashes(), hashes);
+    assert.deepEqual(reopened.stateJson(COUNTER), { count: 6n });
+    assert.equal(reopened.kernel.nowNs, T0_NS + 15n);
+  } finally {
+    reopened.close();
+  }
+});
+
+Deno.test("step() with an empty inbox admits nothing and leaves the journal untouched", async () => {
+  await using dir = await tempDir();
+  const { world } = await initCounterWorld(dir.path);
+  try {
+    const before = await journalBytes(dir.path);
+    const report = await world.step();
+    assert.deepEqual(report, { admitted: 0, heightBefore: 1, height: 1, entries: [], reducerErrors: [] });
+    assert.equal(await journalBytes(dir.path), before);
+  } finally {
+    world.close();
+  }
+});
+
+Deno.test("step() takes a snapshot every snapshotIntervalEntries and World.open() restores from it", async () => {
+  // Given a counter world opened with a snapshot every 3 entries
+  await using dir = await tempDir();
+  const { world: created, clock } = await initCounterWorld(dir.path);
+  created.close();
+  const world = await World.open(dir.path, { clock, snapshotIntervalEntries: 3 });
+  await world.enqueue(increments(1, 2));
+  // When two events bring the journal to 3 entries
+  const report = await world.step();
+  // Then a snapshot marker follows them at seq 3, covering entries 0..2
+  assert.equal(report.admitted, 2);
+  assert.ok(report.snapshot, "a snapshot was taken");
+  assert.equal(report.snapshot.height, 3);
+  assert.equal(report.height, 4);
+  const marker = (await journalEntries(dir.path))[3]!;
+  assert.equal(marker.kind, "snapshot");
+  assert.deepEqual(marker.body, { height: 3, snapshot_hash: hashRefToBytes(report.snapshot.hash) });
+  assert.deepEqual(world.lastSnapshot, report.snapshot);
+  // And the next step (height 5, 2 entries past the snapshot) takes none
+  await world.enqueue(increments(4));
+  const second = await world.step();
+  assert.equal(second.snapshot, undefined);
+  assert.equal(second.height, 5);
+  const hashes = world.kernel.stateHashes();
+  world.close();
+  // When reopened
+  const reopened = await World.open(dir.path, { clock, snapshotIntervalEntries: 3 });
+  try {
+    // Then it starts from the snapshot and replays only the tail to the same state
+    assert.deepEqual(reopened.lastSnapshot, report.snapshot);
+    assert.deepEqual(reopened.kernel.stateHashes(), hashes);
+    assert.deepEqual(reopened.stateJson(COUNTER), { count: 7n });
+    const entries = await journalEntries(dir.path);
+    const host = new ReducerHost();
+    const defs = await loadDefs(reopened.cas, reopened.defs.manifestHash, host);
+    const restored = await restoreLatest(entries, reopened.cas, defs, host);
+    assert.equal(restored.from, 3);
+    assert.equal(restored.kernel.height, 3);
+    assert.equal(toHex(restored.kernel.reducerState(COUNTER)!), "a165636f756e7403");
+  } finally {
+    reopened.close();
+  }
+});
+
+const rejected: Array<[what: string, events: EventInput[], code: AosErrorCode]> = [
+  ["a value of the wrong type", [{ schema: "demo/Increment@1", value: { by: "x" } }], "AOS_TYPE_MISMATCH"],
+  ["a negative nat", [{ schema: "demo/Increment@1", value: { by: -1n } }], "AOS_TYPE_MISMATCH"],
+  ["a missing field", [{ schema: "demo/Increment@1", value: {} }], "AOS_TYPE_MISMATCH"],
+  ["an extra field", [{ schema: "demo/Increment@1", value: { by: 1n, extra: 2n } }], "AOS_TYPE_MISMATCH"],
+  [
+    "a key on an unkeyed route",
+    [{ schema: "demo/Increment@1", value: { by: 1n }, key: "k" }],
+    "AOS_TYPE_MISMATCH",
+  ],
+  ["a schema not in the manifest", [{ schema: "demo/Decrement@1", value: { by: 1n } }], "AOS_SCHEMA_UNKNOWN"],
+  ["a built-in sys/ schema", [{ schema: "sys/TimerFired@1", value: {} }], "AOS_SCHEMA_UNKNOWN"],
+  [
+    "a batch whose second event is invalid",
+    [{ schema: "demo/Increment@1", value: { by: 1n } }, { schema: "demo/Increment@1", value: { by: "x" } }],
+    "AOS_TYPE_MISMATCH",
+  ],
+];
+
+for (const [what, events, code] of rejected) {
+  Deno.test(`enqueue() rejects ${what} with ${code} and queues nothing`, async () => {
+    await using dir = await tempDir();
+    const { world } = await initCounterWorld(dir.path);
+    try {
+      const before = await journalBytes(dir.path);
+      await assert.rejects(
+        world.enqueue(events),
+        hasCode(code),
+      );
+      assert.equal(await world.pendingInbox(), 0);
+      assert.deepEqual(await inboxFiles(dir.path), []);
+      assert.equal(await journalBytes(dir.path), before);
+    } finally {
+      world.close();
+    }
+  });
+}
+
+Deno.test("step() does not admit an inbox batch twice when its file survives a crash after the fsync", async () => {
+  // Given batch 1 admitted, then its file written back (a crash between the fsync and the removal)
+  await using dir = await tempDir();
+  const { world, clock } = await initCounterWorld(dir.path);
+  await world.enqueue(increments(5));
+  const [file] = await inboxFiles(dir.path);
+  assert.equal(file, "000000000001.cbor");
+  const batchPath = `${worldPaths(dir.path).inbox}/${file}`;
+  const batchBytes = await Deno.readFile(batchPath);
+  await world.step();
+  assert.deepEqual(await inboxFiles(dir.path), []);
+  await Deno.writeFile(batchPath, batchBytes);
+  const after = await journalBytes(dir.path);
+  // When the same world steps again
+  const again = await world.step();
+  // Then nothing is admitted
+  assert.equal(again.admitted, 0);
+  assert.equal(await world.pendingInbox(), 0);
+  world.close();
+  // And neither does a reopened world, which learns the last admitted batch from the journal
+  const reopened = await World.open(dir.path, { clock });
+  try {
+    assert.equal(await reopened.pendingInbox(), 0);
+    assert.equal((await reopened.step()).admitted, 0);
+    assert.equal(await journalBytes(dir.path), after);
+    assert.deepEqual(reopened.stateJson(COUNTER), { count: 5n });
+    // And the next batch gets a fresh number and is admitted once
+    assert.equal(await reopened.enqueue(increments(1)), 2);
+    const next = await reopened.step();
+    assert.equal(next.admitted, 1);
+    const last = (await journalEntries(dir.path)).at(-1)!;
+    assert.deepEqual(origin(last), { kind: "external", source: "inbox:2:0" });
+    assert.deepEqual(reopened.stateJson(COUNTER), { count: 6n });
+  } finally {
+    reopened.close();
+  }
+});
+
+Deno.test("send() admits events directly, one block each, with source api", async () => {
+  await using dir = await tempDir();
+  const { world } = await initCounterWorld(dir.path);
+  try {
+    const report = await world.send(increments(2, 3));
+    assert.equal(report.admitted, 2);
+    assert.deepEqual(report.entries, [{ seq: 1, kind: "domain_event" }, { seq: 2, kind: "domain_event" }]);
+    const entries = await journalEntries(dir.path);
+    assert.deepEqual(entries.slice(1).map(origin), [{ kind: "external", source: "api" }, {
+      kind: "external",
+      source: "api",
+    }]);
+    assert.deepEqual(world.stateJson(COUNTER), { count: 5n });
+    assert.equal(await world.pendingInbox(), 0);
+  } finally {
+    world.close();
+  }
+});
+
+Deno.test("send() rejects an invalid event with AOS_TYPE_MISMATCH before journaling anything", async () => {
+  await using dir = await tempDir();
+  const { world } = await initCounterWorld(dir.path);
+  try {
+    const before = await journalBytes(dir.path);
+    await assert.rejects(
+      world.send([...increments(1), { schema: "demo/Increment@1", value: { by: "x" } }]),
+      hasCode("AOS_TYPE_MISMATCH"),
+    );
+    assert.equal(await journalBytes(dir.path), before);
+    assert.equal(world.height, 1);
+  } finally {
+    world.close();
+  }
+});
+
+Deno.test("step() journals reducer-emitted events after their input and reports them in seq order", async () => {
+  await using dir = await tempDir();
+  const { world } = await initSpecWorld(dir.path, relaySpec());
+  try {
+    await world.enqueue([{ schema: "test/Ping@1", value: { n: 2n } }]);
+    const report = await world.step();
+    assert.deepEqual(report.entries, [
+      { seq: 1, kind: "domain_event" },
+      { seq: 2, kind: "domain_event" },
+      { seq: 3, kind: "domain_event" },
+    ]);
+    const entries = await journalEntries(dir.path);
+    assert.deepEqual(entries.slice(1).map(origin), [
+      { kind: "external", source: "inbox:1:0" },
+      { kind: "reducer", name: "test/Relay@1", event_seq: 1 },
+      { kind: "reducer", name: "test/Relay@1", event_seq: 2 },
+    ]);
+    assert.deepEqual(world.stateJson("test/Relay@1"), { seen: 3n });
+  } finally {
+    world.close();
+  }
+});
+
+Deno.test("step() reports a trapping reducer's reducer_error and the world still reopens", async () => {
+  await using dir = await tempDir();
+  const { world, clock } = await initSpecWorld(dir.path, counterLikeSpec("trap", "test/Trap@1"));
+  await world.enqueue(increments(1));
+  const report = await world.step();
+  assert.equal(report.reducerErrors.length, 1);
+  const { message, ...error } = report.reducerErrors[0]!;
+  assert.equal(typeof message, "string");
+  assert.deepEqual(error, { seq: 2, reducer: "test/Trap@1", eventSeq: 1, code: "trap" });
+  assert.equal(world.failureCount(), 1);
+  assert.equal(world.stateJson("test/Trap@1"), null);
+  world.close();
+  const reopened = await World.open(dir.path, { clock });
+  assert.equal(reopened.height, 3);
+  assert.equal(reopened.failureCount(), 1);
+  reopened.close();
+});
+
+Deno.test("step() never stamps an input earlier than the block before it", async () => {
+  await using dir = await tempDir();
+  const { world: created } = await initCounterWorld(dir.path);
+  created.close();
+  // A clock that went backwards (e.g. a host clock step) must not move logical time back.
+  const early: Clock = { nowNs: () => T0_NS - 1_000n };
+  const world = await World.open(dir.path, { clock: early });
+  try {
+    await world.send(increments(1));
+    const last = (await journalEntries(dir.path)).at(-1)!;
+    assert.equal(last.body.ingress_ns, T0_NS);
+    assert.equal(world.kernel.nowNs, T0_NS);
+  } finally {
+    world.close();
+  }
+});
+
+Deno.test("stateJson() of an unknown reducer throws AOS_REDUCER_UNKNOWN", async () => {
+  await using dir = await tempDir();
+  const { world } = await initCounterWorld(dir.path);
+  try {
+    assert.throws(() => world.stateJson("demo/Nope@1"), hasCode("AOS_REDUCER_UNKNOWN"));
+  } finally {
+    world.close();
+  }
+});
