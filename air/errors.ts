@@ -22,6 +22,9 @@ export type AosErrorCode =
   | "AOS_WORLD_EXISTS"
   | "AOS_WASM_INVALID"
   | "AOS_REDUCER_UNKNOWN"
+  | "AOS_EXPR_ERROR"
+  | "AOS_PATCH_STALE"
+  | "AOS_PATCH_INVALID"
   | "AOS_USAGE"
   | "AOS_INVARIANT";
 

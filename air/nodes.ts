@@ -132,6 +132,67 @@ export interface Manifest {
   module_bindings?: { [module: string]: ModuleBinding };
 }
 
+/** An Expr in its JSON text form (AIR §12.3); checked by `air/expr/`. */
+export type ExprJson = JsonValue;
+
+/** One step of a plan (AIR §12.1), discriminated by `op`. */
+export type PlanStep =
+  | { id: string; op: "assign"; expr: ExprJson; bind: { as: string } }
+  | { id: string; op: "emit_effect"; kind: EffectKind; params: ExprJson; cap: string; bind: { effect_id_as: string } }
+  | { id: string; op: "await_receipt"; for: ExprJson; bind: { as: string } }
+  | { id: string; op: "await_event"; event: string; where?: ExprJson; bind: { as: string } }
+  | { id: string; op: "raise_event"; reducer: string; event: ExprJson; key?: ExprJson }
+  | { id: string; op: "end"; result?: ExprJson };
+
+/** An edge between two steps, with an optional guard (AIR §12.2). */
+export interface PlanEdge {
+  from: string;
+  to: string;
+  when?: ExprJson;
+}
+
+/** `{"$kind":"defplan"}`: a finite DAG of steps (AIR §12). */
+export interface DefPlan {
+  $kind: "defplan";
+  name: string;
+  input: string;
+  output?: string;
+  locals?: { [name: string]: string };
+  steps: PlanStep[];
+  edges?: PlanEdge[];
+  required_caps?: string[];
+  allowed_effects?: EffectKind[];
+  invariants?: ExprJson[];
+}
+
+/** `{"$kind":"defcap"}`: a capability type alias with its parameter schema (AIR §10.1). */
+export interface DefCap {
+  $kind: "defcap";
+  name: string;
+  cap_type: CapType;
+  schema: TypeExpr;
+}
+
+/** One ordered policy rule (AIR §11). */
+export interface PolicyRule {
+  when: {
+    effect_kind?: EffectKind;
+    cap_name?: string;
+    host?: string;
+    method?: string;
+    origin_kind?: "plan" | "reducer";
+    origin_name?: string;
+  };
+  decision: "allow" | "deny";
+}
+
+/** `{"$kind":"defpolicy"}`: ordered rules, first match decides, default deny (AIR §11). */
+export interface DefPolicy {
+  $kind: "defpolicy";
+  name: string;
+  rules: PolicyRule[];
+}
+
 /** A node this loader supports. */
 export type AirNode = DefSchema | DefModule | Manifest;
 /** The `$kind` of a supported node. */
