@@ -53,6 +53,14 @@ export function parseJson(text: string, file?: string): JsonValue {
       context: file === undefined ? {} : { file },
     });
   }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate) {
+    throw new AosError(
+      "AOS_JSON_INVALID",
+      `Invalid JSON${file ? ` in "${file}"` : ""} at ${duplicate.path}: duplicate key "${duplicate.key}"`,
+      { context: { ...(file === undefined ? {} : { file }), path: duplicate.path } },
+    );
+  }
   if (floats.length > 0) {
     const path = findFloatPath(parsed, []) ?? "$";
     throw new AosError(
@@ -64,6 +72,62 @@ export function parseJson(text: string, file?: string): JsonValue {
     );
   }
   return parsed as JsonValue;
+}
+
+interface Frame {
+  kind: "object" | "array";
+  keys: Set<string>;
+  expectKey: boolean;
+  path: Array<string | number>;
+  index: number;
+  key?: string;
+}
+
+/**
+ * Finds the first duplicate object key in syntactically valid JSON text (`JSON.parse` keeps the last one
+ * silently, which would let two spellings claim one input). Returns its JSON path.
+ */
+function findDuplicateKey(text: string): { key: string; path: string } | undefined {
+  const stack: Frame[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (top?.kind === "object" && top.expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return { key, path: jsonPath([...top.path, key]) };
+        top.keys.add(key);
+        top.key = key;
+        top.expectKey = false;
+      }
+      i = j + 1;
+      continue;
+    }
+    if (c === "{" || c === "[") {
+      const parent = stack[stack.length - 1];
+      const at = parent === undefined
+        ? []
+        : [...parent.path, parent.kind === "object" ? parent.key ?? "" : parent.index];
+      stack.push({
+        kind: c === "{" ? "object" : "array",
+        keys: new Set(),
+        expectKey: c === "{",
+        path: at,
+        index: 0,
+      });
+    } else if (c === "}" || c === "]") {
+      stack.pop();
+    } else if (c === ",") {
+      const top = stack[stack.length - 1];
+      if (top?.kind === "object") top.expectKey = true;
+      else if (top) top.index++;
+    }
+    i++;
+  }
+  return undefined;
 }
 
 function findFloatPath(value: unknown, at: Array<string | number>): string | undefined {

@@ -1,8 +1,8 @@
 /**
- * The text form of AIR nodes (AIR §1, §6–§8) as zod schemas and TypeScript types: `defschema`,
- * `defmodule` and `manifest`. Parsing is strict (unknown fields are rejected) and integers are bigints,
- * as {@linkcode parseJson} produces them. `defplan`, `defcap` and `defpolicy` are recognized but not
- * supported yet; `defmigration` is reserved.
+ * The text form of AIR nodes (AIR §1, §6–§12) as zod schemas and TypeScript types: `defschema`,
+ * `defmodule`, `defplan`, `defcap`, `defpolicy` and `manifest`. Parsing is strict (unknown fields are
+ * rejected) and integers are bigints, as {@linkcode parseJson} produces them. Exprs inside plans are only
+ * checked to be JSON values here (`air/expr/` checks them); `defmigration` is reserved.
  *
  * @example Parse one node
  * ```ts
@@ -26,8 +26,13 @@ import type { TypeExpr } from "./types.ts";
 export const NAME_PATTERN: RegExp = /^[a-z][a-z0-9._-]*\/[A-Za-z][A-Za-z0-9._-]*@([1-9][0-9]*)$/;
 /** A hash reference `sha256:` + 64 lowercase hex digits (AIR §1). */
 export const HASH_PATTERN: RegExp = /^sha256:[0-9a-f]{64}$/;
-/** Grant names, slot names, variable names and step ids (AIR §1). */
+/** Grant names and slot names (AIR §1). */
 export const IDENTIFIER_PATTERN: RegExp = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
+/**
+ * Variable names and step ids: an identifier without `.` (AIR §1 Choice: references use `.` as the path
+ * separator, so `@var:a.b` could not name a variable `a.b`).
+ */
+export const VAR_NAME_PATTERN: RegExp = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 
 /** The effect kinds of the closed v1 catalog (AIR §9.1). */
 export const EFFECT_KINDS = ["http.request", "blob.put", "blob.get", "timer.set", "llm.generate"] as const;
@@ -38,10 +43,13 @@ export const CAP_TYPES = ["http.out", "blob", "timer", "llm.basic"] as const;
 /** A capability type. */
 export type CapType = (typeof CAP_TYPES)[number];
 
-/** Every `$kind` of AIR v1 (AIR §1); only some are supported by this loader, see {@linkcode NodeKind}. */
+/** Every `$kind` of AIR v1 (AIR §1). */
 export const AIR_KINDS = ["defschema", "defmodule", "defplan", "defcap", "defpolicy", "manifest"] as const;
-/** Kinds recognized but not supported yet. */
-export const UNSUPPORTED_KINDS: ReadonlySet<string> = new Set(["defplan", "defcap", "defpolicy"]);
+/**
+ * Kinds recognized but not supported yet: none since every v1 kind is.
+ * @deprecated Always empty; kept so existing imports compile.
+ */
+export const UNSUPPORTED_KINDS: ReadonlySet<string> = new Set<string>();
 /** Kinds reserved by AIR and always rejected. */
 export const RESERVED_KINDS: ReadonlySet<string> = new Set(["defmigration"]);
 
@@ -104,7 +112,10 @@ export interface Budget {
   cents?: bigint;
 }
 
-/** A capability grant (AIR §10.3). `params` is any JSON until defcaps are supported. */
+/**
+ * A capability grant (AIR §10.3). `params` is a value of the defcap's schema: authoring text may use the
+ * plain or the tagged form (AIR §3); a loaded or stored manifest holds the canonical tagged form.
+ */
 export interface CapGrant {
   name: string;
   cap: string;
@@ -138,7 +149,14 @@ export type ExprJson = JsonValue;
 /** One step of a plan (AIR §12.1), discriminated by `op`. */
 export type PlanStep =
   | { id: string; op: "assign"; expr: ExprJson; bind: { as: string } }
-  | { id: string; op: "emit_effect"; kind: EffectKind; params: ExprJson; cap: string; bind: { effect_id_as: string } }
+  | {
+    id: string;
+    op: "emit_effect";
+    kind: EffectKind;
+    params: ExprJson;
+    cap: string;
+    bind: { effect_id_as: string };
+  }
   | { id: string; op: "await_receipt"; for: ExprJson; bind: { as: string } }
   | { id: string; op: "await_event"; event: string; where?: ExprJson; bind: { as: string } }
   | { id: string; op: "raise_event"; reducer: string; event: ExprJson; key?: ExprJson }
@@ -193,10 +211,14 @@ export interface DefPolicy {
   rules: PolicyRule[];
 }
 
-/** A node this loader supports. */
-export type AirNode = DefSchema | DefModule | Manifest;
-/** The `$kind` of a supported node. */
+/** An AIR node of any v1 kind. */
+export type AirNode = DefSchema | DefModule | DefPlan | DefCap | DefPolicy | Manifest;
+/** The `$kind` of a node. */
 export type NodeKind = AirNode["$kind"];
+/** A node with a name: every kind but the manifest. */
+export type NamedAirNode = Exclude<AirNode, Manifest>;
+/** The `$kind` of a named node. */
+export type NamedNodeKind = NamedAirNode["$kind"];
 
 /** A problem found while parsing one node; `path` is relative to the node. */
 export interface NodeIssue {

@@ -581,12 +581,8 @@ Deno.test("aos: init DIR uses DIR's own air/ and modules/; invalid AIR exits 2 n
   });
 });
 
-// KNOWN BUG (reported, not fixed here): with blank lines in an events file, a line rejected by schema
-// validation is named by its event index instead of its line number (`cli/commands.ts` runEventSend uses
-// `i + 1`). Un-ignore when fixed.
 Deno.test({
   name: "aos: a rejected events-file line is named by its line number, counting blank lines",
-  ignore: true,
   fn: async () => {
     await withTempDir(async (root) => {
       const world = await initCounterWorld(root);

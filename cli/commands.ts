@@ -17,9 +17,15 @@ const EventLine = z.object({
   key: z.unknown().optional(),
 }).strict();
 
-/** Parses an events file: one `{schema, value, key?}` JSON object per line. */
-export function parseEventsFile(text: string, file: string): EventInput[] {
-  const events: EventInput[] = [];
+/** An event read from a file, with the 1-based line it came from. */
+export interface EventLineInput {
+  event: EventInput;
+  line: number;
+}
+
+/** Parses an events file: one `{schema, value, key?}` JSON object per line; blank lines are skipped. */
+export function parseEventsFile(text: string, file: string): EventLineInput[] {
+  const events: EventLineInput[] = [];
   text.split("\n").forEach((line, index) => {
     if (line.trim() === "") return;
     const where = `${file}:${index + 1}`;
@@ -42,7 +48,7 @@ export function parseEventsFile(text: string, file: string): EventInput[] {
     }
     const event: EventInput = { schema: parsed.data.schema, value: parsed.data.value as JsonValue };
     if (parsed.data.key !== undefined) event.key = parsed.data.key as JsonValue;
-    events.push(event);
+    events.push({ event, line: index + 1 });
   });
   return events;
 }
@@ -55,8 +61,7 @@ export async function runEventSend(
   valueText: string | undefined,
   options: { key?: string; file?: string; json?: boolean },
 ): Promise<number> {
-  let events: EventInput[];
-  let where = "";
+  let lines: EventLineInput[];
   if (options.file !== undefined) {
     if (schema !== undefined || valueText !== undefined) {
       throw new AosError("AOS_USAGE", "Give either SCHEMA JSON or --file EVENTS.jsonl, not both");
@@ -70,7 +75,8 @@ export async function runEventSend(
         cause,
       });
     }
-    events = parseEventsFile(text, options.file);
+    lines = parseEventsFile(text, options.file);
+    if (lines.length === 0) throw new AosError("AOS_USAGE", `Events file "${options.file}" holds no events`);
   } else {
     if (schema === undefined || valueText === undefined) {
       throw new AosError(
@@ -80,15 +86,15 @@ export async function runEventSend(
     }
     const event: EventInput = { schema, value: parseJson(valueText, "<value argument>") };
     if (options.key !== undefined) event.key = parseJson(options.key, "<--key argument>");
-    events = [event];
+    lines = [{ event, line: 0 }];
   }
+  const events = lines.map((l) => l.event);
   const w = await openWorld(io, world);
   try {
     // Validate every event before anything is written: a bad line rejects the whole file.
-    events.forEach((e, i) => {
-      where = options.file !== undefined ? `${options.file}:${i + 1}: ` : "";
-      w.encodeEvent(e, where);
-    });
+    for (const { event, line } of lines) {
+      w.encodeEvent(event, options.file !== undefined ? `${options.file}:${line}: ` : "");
+    }
     const batch = await w.enqueue(events);
     if (options.json) printJson(io, { queued: BigInt(events.length), batch: BigInt(batch) });
     else {io.out(

@@ -64,13 +64,21 @@ export async function runInit(
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  await Deno.mkdir(dir, { recursive: true });
+  if (options.template !== undefined && !(TEMPLATES as readonly string[]).includes(options.template)) {
+    throw new AosError(
+      "AOS_USAGE",
+      `Unknown template "${options.template}": choose one of ${TEMPLATES.join(", ")}`,
+    );
+  }
   const ownAir = await hasAirFiles(paths.air);
   if (options.template !== undefined && ownAir) {
     throw new AosError("AOS_USAGE", `"${paths.air}" already holds AIR files; drop --template to use them`);
   }
   const template = ownAir ? undefined : options.template ?? "counter";
-  if (template !== undefined) await copyTemplate(template, dir);
+  if (template !== undefined) {
+    await Deno.mkdir(dir, { recursive: true });
+    await copyTemplate(template, dir);
+  }
   const world = await initWorld(
     dir,
     await readAirFolder(paths.air),

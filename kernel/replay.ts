@@ -13,6 +13,11 @@ export interface Divergence {
   seq: number;
   reducer?: string;
   message: string;
+  /**
+   * Set when the journal simply ends inside the last block (a crash after the input was written but
+   * before all its derived entries were): the records that complete it (KERNEL §8.5).
+   */
+  incompleteBlock?: DerivedRecord[];
 }
 
 /** True for journal kinds that the driver admits (inputs) or that mark (snapshot): replay feeds these. */
@@ -37,7 +42,16 @@ export function isFedOnReplay(entry: KernelEntry): boolean {
   }
 }
 
+/**
+ * The bytes replay compares. A `reducer_error`'s `message` is advisory: it carries engine text (trap
+ * messages) that may change with the WASM engine, while reducer, event and code are what determinism
+ * promises. Everything else is compared byte for byte.
+ */
 function recordBytes(record: { kind: string; body: { [key: string]: CborValue } }): Uint8Array {
+  if (record.kind === "reducer_error") {
+    const { message: _message, ...rest } = record.body;
+    return encodeCanonical({ kind: record.kind, body: rest });
+  }
   return encodeCanonical({ kind: record.kind, body: record.body });
 }
 
@@ -74,13 +88,15 @@ export function replayInto(kernel: Kernel, entries: readonly KernelEntry[]): Div
       throw error;
     }
     i++;
-    for (const record of derived) {
+    for (const [k, record] of derived.entries()) {
       const recorded = entries[i];
       if (!recorded) {
         return {
           seq: record.seq,
           ...optionalReducer(reducerOf(record)),
-          message: `replay produced "${record.kind}" at seq ${record.seq} but the journal ends`,
+          message:
+            `replay produced "${record.kind}" at seq ${record.seq} but the journal ends (incomplete last block)`,
+          incompleteBlock: derived.slice(k),
         };
       }
       if (recorded.seq !== record.seq || !bytesEqual(recordBytes(recorded), recordBytes(record))) {

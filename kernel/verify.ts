@@ -10,6 +10,7 @@ import { bytesToHashRef, type HashRef } from "../air/hash.ts";
 import { readJournalDir } from "../journal/mod.ts";
 import { FsCas } from "../journal/cas.ts";
 import { loadDefs } from "./defs.ts";
+import { checkHead, readHead } from "./head.ts";
 import { Kernel } from "./kernel.ts";
 import { ReducerHost } from "./reducer_host.ts";
 import { type Divergence, replayInto } from "./replay.ts";
@@ -34,6 +35,7 @@ export async function verifyWorld(dir: string): Promise<VerifyReport> {
   try {
     const { entries } = await readJournalDir(paths.journal);
     report.height = entries.length;
+    checkHead(entries, await readHead(paths.head));
     const genesis = entries[0];
     if (!genesis || genesis.kind !== "genesis" || !(genesis.body.manifest_hash instanceof Uint8Array)) {
       throw new AosError("AOS_JOURNAL_CORRUPT", "Journal does not start with a genesis entry", {

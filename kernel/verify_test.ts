@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { type CborValue, decodeCanonical, encodeCanonical, fromHex, toHex } from "../air/cbor.ts";
 import { hashRefOf, hashRefToBytes } from "../air/hash.ts";
-import { type EntryRecord, FsJournal, readJournalDir } from "../journal/mod.ts";
+import { encodeEntry, encodeFrame, type EntryRecord, FsJournal, readJournalDir } from "../journal/mod.ts";
 import { hasCode, initCounterWorld, initSpecWorld, relaySpec, T0_NS, tempDir } from "./_test_fixtures.ts";
+import { writeHead } from "./head.ts";
 import { verifyWorld } from "./verify.ts";
 import { type EventInput, World, worldPaths } from "./world.ts";
 
@@ -25,7 +26,10 @@ function frameOffsets(segment: Uint8Array): number[] {
   return offsets;
 }
 
-/** Replaces a world's journal with `records`, validly framed and chained (a forger with write access). */
+/**
+ * Replaces a world's journal with `records`, validly framed and chained, and rewrites the acknowledged
+ * head to match (a forger with write access to all of `.aos/`).
+ */
 async function forgeJournal(dir: string, records: EntryRecord[]): Promise<void> {
   const path = worldPaths(dir).journal;
   await Deno.remove(path, { recursive: true });
@@ -33,6 +37,7 @@ async function forgeJournal(dir: string, records: EntryRecord[]): Promise<void> 
   try {
     journal.append(records);
     await journal.sync();
+    await writeHead(worldPaths(dir).head, { height: journal.height, hash: journal.lastHash });
   } finally {
     journal.close();
   }
@@ -225,4 +230,44 @@ Deno.test("verifyWorld() reports a journal that does not start with genesis as A
   assert.equal(report.ok, false);
   assert.equal(report.error?.code, "AOS_JOURNAL_CORRUPT");
   assert.equal(report.error?.context.seq, 0);
+});
+
+Deno.test("verifyWorld() and World.open() detect an edited last entry whose CRC was recomputed (head check)", async () => {
+  // Given a counter world with two events, whose last frame is rewritten to {by: 9} with a valid CRC and chain
+  await using dir = await tempDir();
+  const { world, clock } = await initCounterWorld(dir.path);
+  await world.send(increments(1, 1));
+  world.close();
+  const segment = await segmentBytes(dir.path);
+  const last = frameOffsets(segment).at(-1)!;
+  const { entries } = await readJournalDir(worldPaths(dir.path).journal);
+  const original = entries.at(-1)!;
+  const forged = encodeEntry(
+    original.seq,
+    { kind: original.kind, body: { ...original.body, value: encodeCanonical({ by: 9 }) } },
+    original.prev,
+  );
+  const bytes = new Uint8Array([...segment.subarray(0, last), ...encodeFrame(forged)]);
+  await Deno.writeFile(`${worldPaths(dir.path).journal}/00001.log`, bytes);
+  // When verified and opened, then both refuse with AOS_JOURNAL_CORRUPT naming the last seq
+  const report = await verifyWorld(dir.path);
+  assert.equal(report.ok, false);
+  assert.equal(report.error?.code, "AOS_JOURNAL_CORRUPT");
+  assert.equal(report.error?.context.seq, original.seq);
+  await assert.rejects(World.open(dir.path, { clock }), hasCode("AOS_JOURNAL_CORRUPT"));
+});
+
+Deno.test("verifyWorld() detects acknowledged entries cut off at a frame boundary", async () => {
+  await using dir = await tempDir();
+  const { world } = await initCounterWorld(dir.path);
+  await world.send(increments(1, 2));
+  world.close();
+  const segment = await segmentBytes(dir.path);
+  await Deno.writeFile(
+    `${worldPaths(dir.path).journal}/00001.log`,
+    segment.subarray(0, frameOffsets(segment).at(-1)!),
+  );
+  const report = await verifyWorld(dir.path);
+  assert.equal(report.error?.code, "AOS_JOURNAL_CORRUPT");
+  assert.match(report.error?.message ?? "", /3 entries were acknowledged/);
 });

@@ -16,6 +16,7 @@ import { FsCas } from "../journal/cas.ts";
 import type { Cas } from "../journal/cas.ts";
 import { FsJournal, type Journal, type JournalEntry } from "../journal/mod.ts";
 import type { Clock } from "./clock.ts";
+import { checkHead, readHead, writeHead } from "./head.ts";
 import { loadDefs } from "./defs.ts";
 import { type DerivedRecord, Kernel, type KernelRecord, type WorldDefs } from "./kernel.ts";
 import { Inbox, type Inbox as InboxType, type InboxEvent } from "./inbox.ts";
@@ -35,6 +36,7 @@ export function worldPaths(dir: string) {
     inbox: `${aos}/inbox`,
     manifestCbor: `${aos}/manifest.air.cbor`,
     manifestJson: `${aos}/manifest.json`,
+    head: `${aos}/head`,
   };
 }
 
@@ -77,7 +79,8 @@ export class World {
   readonly #snapshotInterval: number;
   #kernel: Kernel;
   #lastSnapshot: { height: number; hash: HashRef } | undefined;
-  #lastAdmittedBatch: number;
+  /** The last inbox event journaled, as (batch, index); events are admitted one block at a time. */
+  #lastAdmitted: InboxPosition;
 
   private constructor(
     dir: string,
@@ -87,7 +90,7 @@ export class World {
     kernel: Kernel,
     options: WorldOptions,
     lastSnapshot: { height: number; hash: HashRef } | undefined,
-    lastAdmittedBatch: number,
+    lastAdmitted: InboxPosition,
   ) {
     this.dir = dir;
     this.cas = cas;
@@ -97,7 +100,7 @@ export class World {
     this.#clock = options.clock;
     this.#snapshotInterval = options.snapshotIntervalEntries ?? limits.snapshotIntervalEntries;
     this.#lastSnapshot = lastSnapshot;
-    this.#lastAdmittedBatch = lastAdmittedBatch;
+    this.#lastAdmitted = lastAdmitted;
     this.inbox = new Inbox(worldPaths(dir).inbox);
   }
 
@@ -139,7 +142,8 @@ export class World {
     }]);
     kernel.apply(genesis!);
     await journal.sync();
-    return new World(dir, cas, journal, defs, kernel, options, undefined, 0);
+    await writeHead(paths.head, { height: journal.height, hash: journal.lastHash });
+    return new World(dir, cas, journal, defs, kernel, options, undefined, { batch: 0, index: -1 });
   }
 
   /**
@@ -155,6 +159,7 @@ export class World {
         : { segmentSizeBytesMax: options.segmentSizeBytesMax }),
     });
     const entries = [...journal.entries()];
+    checkHead(entries, await readHead(paths.head));
     const genesis = entries[0];
     if (!genesis || genesis.kind !== "genesis") {
       throw new AosError("AOS_JOURNAL_CORRUPT", `World "${dir}" has no genesis entry`);
@@ -164,8 +169,16 @@ export class World {
     const defs = await loadDefs(cas, manifestHash, host);
     const { kernel, from, lastSnapshot } = await restoreLatest(entries, cas, defs, host);
     const divergence = replayInto(kernel, entries.slice(from));
-    if (divergence) throw divergenceError(divergence);
-    return new World(dir, cas, journal, defs, kernel, options, lastSnapshot, lastAdmittedBatch(entries));
+    if (divergence?.incompleteBlock) {
+      // A crash cut the last block short; its derived entries are deterministic and none of its intents
+      // were dispatched, so re-running its input completes it (KERNEL §8.5).
+      journal.append(divergence.incompleteBlock.map(({ kind, body }) => ({ kind, body })));
+      await journal.sync();
+      await writeHead(paths.head, { height: journal.height, hash: journal.lastHash });
+    } else if (divergence) {
+      throw divergenceError(divergence);
+    }
+    return new World(dir, cas, journal, defs, kernel, options, lastSnapshot, lastAdmittedPosition(entries));
   }
 
   /** Validates an external event against the manifest and returns its canonical form. */
@@ -198,7 +211,7 @@ export class World {
   /** Validates every event, then queues them durably as one inbox batch (nothing is journaled). */
   async enqueue(events: EventInput[]): Promise<number> {
     const encoded = events.map((e) => this.encodeEvent(e));
-    return await this.inbox.add(encoded, this.#lastAdmittedBatch);
+    return await this.inbox.add(encoded, this.#lastAdmitted.batch);
   }
 
   /**
@@ -206,16 +219,22 @@ export class World {
    * batch (group commit). Removes admitted inbox files only after the fsync.
    */
   async step(): Promise<StepReport> {
-    const batches = (await this.inbox.list()).filter((b) => b.batch > this.#lastAdmittedBatch);
-    const items: Array<{ event: InboxEvent; source: string }> = [];
+    const last = this.#lastAdmitted;
+    const listed = await this.inbox.list();
+    const batches = listed.filter((b) => b.batch >= last.batch);
+    const items: Array<{ event: InboxEvent; source: string; position: InboxPosition }> = [];
     for (const b of batches) {
-      b.events.forEach((event, i) => items.push({ event, source: `inbox:${b.batch}:${i}` }));
+      b.events.forEach((event, index) => {
+        // A crash between journaling part of a batch and removing its file must not admit anything twice.
+        if (b.batch === last.batch && index <= last.index) return;
+        items.push({ event, source: `inbox:${b.batch}:${index}`, position: { batch: b.batch, index } });
+      });
     }
     const report = await this.#admit(items);
-    if (batches.length > 0) {
-      this.#lastAdmittedBatch = batches[batches.length - 1]!.batch;
-      await this.inbox.remove(batches);
-    }
+    const final = items[items.length - 1];
+    if (final) this.#lastAdmitted = final.position;
+    // Files whose events are all journaled (and fsynced by #admit) are done.
+    await this.inbox.remove(listed.filter((b) => b.batch <= this.#lastAdmitted.batch));
     return report;
   }
 
@@ -234,9 +253,10 @@ export class World {
       entries: [],
       reducerErrors: [],
     };
+    // Re-check every event against the live manifest before journaling any (the inbox may predate a
+    // change): a bad one after good ones would leave those journaled while their batch stays queued.
+    for (const { event } of items) decodeTyped({ ref: event.schema }, event.value, this.defs.schemas);
     for (const { event, source } of items) {
-      // Re-check against the live manifest: the inbox may predate a change.
-      decodeTyped({ ref: event.schema }, event.value, this.defs.schemas);
       const ingressNs = maxBigint(this.#clock.nowNs(), this.#kernel.nowNs);
       const input: KernelRecord = {
         kind: "domain_event",
@@ -254,7 +274,7 @@ export class World {
       report.admitted++;
     }
     report.entries.sort((a, b) => a.seq - b.seq);
-    await this.journal.sync();
+    await this.#sync();
     if (this.journal.height - (this.#lastSnapshot?.height ?? 0) >= this.#snapshotInterval) {
       report.snapshot = await this.snapshot();
     }
@@ -280,6 +300,12 @@ export class World {
     });
   }
 
+  /** Fsyncs the journal, then records the acknowledged head. */
+  async #sync(): Promise<void> {
+    await this.journal.sync();
+    await writeHead(worldPaths(this.dir).head, { height: this.journal.height, hash: this.journal.lastHash });
+  }
+
   /** Takes a snapshot now (the kernel is idle between blocks), stores it and journals the marker. */
   async snapshot(): Promise<{ height: number; hash: HashRef }> {
     const bytes = this.#kernel.snapshot();
@@ -289,7 +315,7 @@ export class World {
       body: { height: this.journal.height, snapshot_hash: hashRefToBytes(hash) },
     }]);
     this.#kernel.apply(marker!);
-    await this.journal.sync();
+    await this.#sync();
     this.#lastSnapshot = { height: marker!.seq, hash };
     return this.#lastSnapshot;
   }
@@ -319,8 +345,13 @@ export class World {
 
   /** Events waiting in the inbox. */
   async pendingInbox(): Promise<number> {
-    const batches = (await this.inbox.list()).filter((b) => b.batch > this.#lastAdmittedBatch);
-    return batches.reduce((n, b) => n + b.events.length, 0);
+    const last = this.#lastAdmitted;
+    let n = 0;
+    for (const b of await this.inbox.list()) {
+      if (b.batch > last.batch) n += b.events.length;
+      else if (b.batch === last.batch) n += Math.max(0, b.events.length - last.index - 1);
+    }
+    return n;
   }
 
   /** Closes the journal. */
@@ -333,13 +364,21 @@ function maxBigint(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
 }
 
-function lastAdmittedBatch(entries: readonly JournalEntry[]): number {
-  let last = 0;
+/** A position in the inbox: batch number and event index within it. */
+interface InboxPosition {
+  batch: number;
+  index: number;
+}
+
+function lastAdmittedPosition(entries: readonly JournalEntry[]): InboxPosition {
+  let last: InboxPosition = { batch: 0, index: -1 };
   for (const e of entries) {
     if (e.kind !== "domain_event") continue;
     const source = (e.body.origin as { source?: CborValue } | undefined)?.source;
     const m = typeof source === "string" ? INBOX_SOURCE.exec(source) : null;
-    if (m) last = Math.max(last, Number(m[1]));
+    if (!m) continue;
+    const at = { batch: Number(m[1]), index: Number(m[2]) };
+    if (at.batch > last.batch || (at.batch === last.batch && at.index > last.index)) last = at;
   }
   return last;
 }

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { type CborValue, decodeCanonical, toHex } from "../air/cbor.ts";
+import { type CborValue, decodeCanonical, encodeCanonical, toHex } from "../air/cbor.ts";
 import type { AosErrorCode } from "../air/errors.ts";
 import { hashRefToBytes } from "../air/hash.ts";
-import { type JournalEntry, readJournalDir } from "../journal/mod.ts";
+import { FsJournal, type JournalEntry, readJournalDir } from "../journal/mod.ts";
+import { verifyWorld } from "./verify.ts";
 import {
   counterLikeSpec,
   hasCode,
@@ -268,6 +269,31 @@ Deno.test("step() does not admit an inbox batch twice when its file survives a c
   }
 });
 
+Deno.test("step() journals nothing when a queued event no longer validates, and admits each good one once", async () => {
+  // Given a valid batch 1 and a batch 2 that bypassed enqueue's checks (e.g. queued under an older manifest)
+  await using dir = await tempDir();
+  const { world } = await initCounterWorld(dir.path);
+  await world.enqueue(increments(1));
+  await world.inbox.add([{ schema: "demo/Increment@1", value: encodeCanonical({ by: "x" }) }], 1);
+  const before = await journalBytes(dir.path);
+  try {
+    // When
+    await assert.rejects(world.step(), hasCode("AOS_TYPE_MISMATCH"));
+    // Then the good batch was not journaled either, and stays queued
+    assert.equal(await journalBytes(dir.path), before);
+    assert.equal(world.height, 1);
+    assert.equal(await world.pendingInbox(), 2);
+    // And once the bad batch is removed, the good one is admitted exactly once
+    await Deno.remove(`${worldPaths(dir.path).inbox}/000000000002.cbor`);
+    assert.equal((await world.step()).admitted, 1);
+    const sources = (await journalEntries(dir.path)).slice(1).map(origin);
+    assert.deepEqual(sources, [{ kind: "external", source: "inbox:1:0" }]);
+    assert.deepEqual(world.stateJson(COUNTER), { count: 1n });
+  } finally {
+    world.close();
+  }
+});
+
 Deno.test("send() admits events directly, one block each, with source api", async () => {
   await using dir = await tempDir();
   const { world } = await initCounterWorld(dir.path);
@@ -369,4 +395,63 @@ Deno.test("stateJson() of an unknown reducer throws AOS_REDUCER_UNKNOWN", async 
   } finally {
     world.close();
   }
+});
+
+/** Appends external inputs straight to a world's journal, as a process that crashed mid-batch left it. */
+async function appendRaw(dir: string, records: Array<{ schema: string; value: CborValue; source: string }>) {
+  const journal = await FsJournal.open(worldPaths(dir).journal);
+  journal.append(records.map((r) => ({
+    kind: "domain_event",
+    body: {
+      schema: r.schema,
+      value: encodeCanonical(r.value),
+      origin: { kind: "external", source: r.source },
+      ingress_ns: T0_NS + 1n,
+    },
+  })));
+  await journal.sync();
+  journal.close();
+}
+
+Deno.test("step() after a crash in the middle of a batch admits only the events not yet journaled", async () => {
+  // Given batch 1 = [{by:1}, {by:2}] and a journal holding only its first event (crash after that block)
+  await using dir = await tempDir();
+  const { world, clock } = await initCounterWorld(dir.path);
+  await world.enqueue(increments(1, 2));
+  world.close();
+  await appendRaw(dir.path, [{ schema: "demo/Increment@1", value: { by: 1 }, source: "inbox:1:0" }]);
+  // When the world reopens and steps
+  const reopened = await World.open(dir.path, { clock });
+  try {
+    assert.equal(await reopened.pendingInbox(), 1);
+    const report = await reopened.step();
+    // Then only the second event is admitted, once
+    assert.equal(report.admitted, 1);
+    const sources = (await journalEntries(dir.path)).slice(1).map(origin);
+    assert.deepEqual(sources, [
+      { kind: "external", source: "inbox:1:0" },
+      { kind: "external", source: "inbox:1:1" },
+    ]);
+    assert.deepEqual(reopened.stateJson(COUNTER), { count: 3n });
+    assert.deepEqual(await inboxFiles(dir.path), []);
+  } finally {
+    reopened.close();
+  }
+});
+
+Deno.test("World.open() completes a last block cut short by a crash by re-running its input", async () => {
+  // Given a relay world whose journal ends right after an external Ping{n:1} (its derived Ping{0} missing)
+  await using dir = await tempDir();
+  const { world, clock } = await initSpecWorld(dir.path, relaySpec());
+  world.close();
+  await appendRaw(dir.path, [{ schema: "test/Ping@1", value: { n: 1 }, source: "api" }]);
+  assert.equal((await journalEntries(dir.path)).length, 2);
+  // When it reopens
+  const reopened = await World.open(dir.path, { clock });
+  reopened.close();
+  // Then the derived event is journaled and the world verifies
+  const entries = await journalEntries(dir.path);
+  assert.deepEqual(entries.map((e) => e.kind), ["genesis", "domain_event", "domain_event"]);
+  assert.deepEqual(origin(entries[2]!), { kind: "reducer", name: "test/Relay@1", event_seq: 1 });
+  assert.equal((await verifyWorld(dir.path)).ok, true);
 });

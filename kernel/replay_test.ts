@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { buildDefs, counterLikeSpec, externalEvent, genesisEntry } from "./_test_fixtures.ts";
+import { Kernel, type KernelEntry } from "./kernel.ts";
+import { replayInto } from "./replay.ts";
+
+/** Given a trapping reducer, the journal a live run produced: genesis, one event, its reducer_error. */
+function trapJournal(): { entries: KernelEntry[]; fresh: () => Kernel } {
+  const { defs, host } = buildDefs(counterLikeSpec("trap"));
+  const live = new Kernel(defs, host);
+  const entries: KernelEntry[] = [genesisEntry(defs)];
+  live.apply(entries[0]!);
+  const input = externalEvent(1, "demo/Increment@1", { by: 1 });
+  entries.push(input, ...live.apply(input));
+  assert.deepEqual(entries.map((e) => e.kind), ["genesis", "domain_event", "reducer_error"]);
+  return { entries, fresh: () => new Kernel(defs, host) };
+}
+
+Deno.test("replayInto() regenerates a journal exactly and reports no divergence", () => {
+  const { entries, fresh } = trapJournal();
+  assert.equal(replayInto(fresh(), entries), undefined);
+});
+
+Deno.test("replayInto() treats a reducer_error message as advisory (engine text may change)", () => {
+  const { entries, fresh } = trapJournal();
+  const error = entries[2]!;
+  const edited = [...entries.slice(0, 2), {
+    ...error,
+    body: { ...error.body, message: "other engine words" },
+  }];
+  assert.equal(replayInto(fresh(), edited), undefined);
+});
+
+Deno.test("replayInto() names the seq and reducer when a reducer_error's code differs", () => {
+  const { entries, fresh } = trapJournal();
+  const error = entries[2]!;
+  const edited = [...entries.slice(0, 2), { ...error, body: { ...error.body, code: "bad_output" } }];
+  const divergence = replayInto(fresh(), edited);
+  assert.equal(divergence?.seq, 2);
+  assert.equal(divergence?.reducer, "demo/Counter@1");
+});
+
+Deno.test("replayInto() hands back the records that complete a block the journal cuts short", () => {
+  const { entries, fresh } = trapJournal();
+  const divergence = replayInto(fresh(), entries.slice(0, 2));
+  assert.equal(divergence?.seq, 2);
+  assert.deepEqual(divergence?.incompleteBlock?.map((r) => [r.seq, r.kind]), [[2, "reducer_error"]]);
+});
