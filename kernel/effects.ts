@@ -1,0 +1,65 @@
+/**
+ * The effect ports the kernel owns (KERNEL §6, AIR §9): what an adapter receives (an intent) and what it
+ * returns (a signed receipt). Adapters live in `adapters/` and depend on these types, never the reverse.
+ *
+ * @module
+ */
+import { type CborValue, encodeCanonical } from "../air/cbor.ts";
+import type { EffectKind } from "../air/nodes.ts";
+
+/** `{generation, height}`: which world generation and journal position queued the intent. */
+export interface Fence {
+  generation: bigint;
+  height: bigint;
+}
+
+/** An authorized effect as dispatched to an adapter. `params` is canonical CBOR of the kind's params schema. */
+export interface EffectIntent {
+  intentHash: Uint8Array;
+  kind: EffectKind;
+  capName: string;
+  params: Uint8Array;
+  idempotencyKey: Uint8Array;
+  fence: Fence;
+}
+
+/** Receipt status (AIR §9.3). */
+export type ReceiptStatus = "ok" | "error" | "timeout";
+
+/** A receipt before signing. `payload` is canonical CBOR of the kind's receipt schema (may be empty unless ok). */
+export interface UnsignedReceipt {
+  intentHash: Uint8Array;
+  adapterId: string;
+  status: ReceiptStatus;
+  payload: Uint8Array;
+  costCents?: bigint;
+  fence: Fence;
+}
+
+/** A receipt as an adapter returns it: Ed25519 over {@linkcode receiptSigningBytes} by the adapter's key. */
+export interface Receipt extends UnsignedReceipt {
+  signature: Uint8Array;
+}
+
+/** The canonical CBOR a receipt signature covers: the receipt map without `signature`. */
+export function receiptSigningBytes(receipt: UnsignedReceipt): Uint8Array {
+  const map: { [key: string]: CborValue } = {
+    intent_hash: receipt.intentHash,
+    adapter_id: receipt.adapterId,
+    status: receipt.status,
+    payload: receipt.payload,
+    fence: { generation: receipt.fence.generation, height: receipt.fence.height },
+  };
+  if (receipt.costCents !== undefined) map.cost_cents = receipt.costCents;
+  return encodeCanonical(map);
+}
+
+/** An effect adapter: one per kind, idempotent on the intent hash (delivery is at least once). */
+export interface EffectAdapter {
+  readonly kind: EffectKind;
+  readonly adapterId: string;
+  /** Ed25519 public key (32 raw bytes) the world registers for `adapterId`. */
+  readonly publicKey: Uint8Array;
+  /** Executes the intent and reports the final outcome as one signed receipt; never rejects. */
+  execute(intent: EffectIntent): Promise<Receipt>;
+}
