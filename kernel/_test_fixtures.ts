@@ -13,6 +13,7 @@ import { SchemaIndex } from "../air/schema_index.ts";
 import { VirtualClock } from "./clock.ts";
 import { initWorld, readAirFolder, readWasmFolders } from "./init_world.ts";
 import { Kernel, type KernelEntry, type WorldDefs } from "./kernel.ts";
+import { defsFromBundle } from "./defs.ts";
 import { ReducerHost } from "./reducer_host.ts";
 import type { World } from "./world.ts";
 
@@ -141,20 +142,8 @@ export function buildDefs(spec: WorldSpec): { defs: WorldDefs; host: ReducerHost
     throw new Error(`Test AIR does not validate:\n${diagnostics.map(formatDiagnostic).join("\n")}`);
   }
   const host = new ReducerHost();
-  const modules = new Map<string, DefModule>();
-  for (const ref of bundle.manifest.modules) {
-    const entry = bundle.nodes.get(`defmodule:${ref.name}`);
-    if (entry?.kind !== "defmodule") throw new Error(`Module "${ref.name}" missing from the bundle`);
-    const wasm = spec.modules.find((m) => m.name === ref.name)!.wasm;
-    host.load(entry.node.wasm_hash, wasmBytes(wasm));
-    modules.set(ref.name, entry.node);
-  }
-  const defs: WorldDefs = {
-    manifestHash: bundle.manifestHash,
-    manifest: bundle.manifest,
-    schemas: SchemaIndex.fromBundle(bundle),
-    modules,
-  };
+  const wasm = new Map(spec.modules.map((m) => [wasmHash(m.wasm), wasmBytes(m.wasm)]));
+  const defs: WorldDefs = defsFromBundle(bundle, host, (hash) => wasm.get(hash));
   return { defs, host };
 }
 

@@ -8,8 +8,8 @@ import { type CborValue, decodeCanonical } from "../air/cbor.ts";
 import { AosError } from "../air/errors.ts";
 import { type HashRef, isHashRef } from "../air/hash.ts";
 import { type JsonValue, stringifyJson } from "../air/json.ts";
-import { type AirFile, formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
-import type { DefModule } from "../air/nodes.ts";
+import { type AirBundle, type AirFile, formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
+import type { DefCap, DefModule, DefPlan, DefPolicy } from "../air/nodes.ts";
 import { SchemaIndex } from "../air/schema_index.ts";
 import type { Cas } from "../journal/cas.ts";
 import type { WorldDefs } from "./kernel.ts";
@@ -70,13 +70,44 @@ export async function loadDefs(cas: Cas, manifestHash: HashRef, host: ReducerHos
       `Stored manifest re-hashes to ${bundle.manifestHash}, not ${manifestHash}`,
     );
   }
-  const modules = new Map<string, DefModule>();
+  const wasm = new Map<string, Uint8Array>();
   for (const ref of bundle.manifest.modules) {
     const entry = bundle.nodes.get(`defmodule:${ref.name}`);
-    if (entry?.kind !== "defmodule") continue;
-    const module = entry.node;
-    host.load(module.wasm_hash, await cas.get("blobs", module.wasm_hash));
-    modules.set(module.name, module);
+    if (entry?.kind === "defmodule") wasm.set(entry.node.wasm_hash, await cas.get("blobs", entry.node.wasm_hash));
   }
-  return { manifestHash, manifest: bundle.manifest, schemas: SchemaIndex.fromBundle(bundle), modules };
+  return defsFromBundle(bundle, host, (hash) => wasm.get(hash));
+}
+
+/**
+ * The kernel's view of a validated bundle: the definitions its manifest lists, with every reducer module
+ * compiled into `host` (`wasmFor` returns a module's bytes by hash).
+ */
+export function defsFromBundle(
+  bundle: AirBundle,
+  host: ReducerHost,
+  wasmFor: (hash: HashRef) => Uint8Array | undefined,
+): WorldDefs {
+  const listed = <T>(kind: string, refs: Array<{ name: string }>): Map<string, T> => {
+    const out = new Map<string, T>();
+    for (const ref of refs) {
+      const entry = bundle.nodes.get(`${kind}:${ref.name}`);
+      if (entry?.kind === kind) out.set(ref.name, entry.node as unknown as T);
+    }
+    return out;
+  };
+  const modules = listed<DefModule>("defmodule", bundle.manifest.modules);
+  for (const module of modules.values()) {
+    const bytes = wasmFor(module.wasm_hash);
+    if (!bytes) throw new AosError("AOS_CAS_MISSING", `WASM ${module.wasm_hash} of "${module.name}" is missing`);
+    host.load(module.wasm_hash, bytes);
+  }
+  return {
+    manifestHash: bundle.manifestHash,
+    manifest: bundle.manifest,
+    schemas: SchemaIndex.fromBundle(bundle),
+    modules,
+    plans: listed<DefPlan>("defplan", bundle.manifest.plans),
+    caps: listed<DefCap>("defcap", bundle.manifest.caps),
+    policies: listed<DefPolicy>("defpolicy", bundle.manifest.policies),
+  };
 }

@@ -1,20 +1,27 @@
 /**
- * The pure, deterministic kernel (KERNEL §1–3): given the world and one journal entry it computes the
+ * The pure, deterministic kernel (KERNEL §1–6, §9): given the world and one journal entry it computes the
  * next world and the derived entries. No clock, randomness, I/O or unordered iteration lives here; the
  * driver (`world.ts`) owns all of that and replay calls only this.
  *
  * @module
  */
-import { type CborValue, decodeCanonical, encodeCanonical, toHex } from "../air/cbor.ts";
+import { bytesEqual, type CborValue, decodeCanonical, encodeCanonical, toHex } from "../air/cbor.ts";
+import { effectSpec } from "../air/effect_catalog.ts";
 import { AosError, assert } from "../air/errors.ts";
-import { bytesToHashRef, hashRefToBytes, sha256 } from "../air/hash.ts";
-import type { HashRef } from "../air/hash.ts";
+import { bytesToHashRef, type HashRef, hashRefToBytes } from "../air/hash.ts";
 import { limits } from "../air/limits.ts";
-import type { DefModule, Manifest } from "../air/nodes.ts";
+import type { DefCap, DefModule, DefPlan, DefPolicy, Manifest } from "../air/nodes.ts";
 import type { SchemaResolver } from "../air/types.ts";
 import { decodeTyped } from "../air/typed_codec.ts";
+import { CellStore } from "./cells.ts";
+import { defcapOf, EffectManager, type EffectOrigin, type GateResult, type OutboxEntry } from "./effect_manager.ts";
 import { decodeOutputEnvelope, encodeInputEnvelope, type OutputEnvelope } from "./envelope.ts";
+import { cellKeyFor } from "./keys.ts";
+import { createPlanEngine } from "./plan_engine.ts";
+import type { PlanEngine, PlanHost, QueuedEvent } from "./plan_types.ts";
+import { type AcceptedReceipt, receiptEvent, receiptPayloadValue } from "./receipt_events.ts";
 import type { ReducerHost } from "./reducer_host.ts";
+import { outboxFromCbor, outboxToCbor } from "./snapshot_parts.ts";
 
 /** A journal record the kernel produces or consumes (seq and chain are the journal's business). */
 export interface KernelRecord {
@@ -32,21 +39,30 @@ export interface DerivedRecord extends KernelRecord {
   seq: number;
 }
 
-/** The control plane a kernel runs: one manifest with its schemas and modules, already validated. */
+/** The control plane a kernel runs: one manifest with everything it names, already validated. */
 export interface WorldDefs {
   manifestHash: HashRef;
   manifest: Manifest;
   schemas: SchemaResolver & { has(name: string): boolean };
   modules: ReadonlyMap<string, DefModule>;
+  plans: ReadonlyMap<string, DefPlan>;
+  caps: ReadonlyMap<string, DefCap>;
+  policies: ReadonlyMap<string, DefPolicy>;
 }
 
-interface QueuedEvent {
-  seq: number;
-  schema: string;
-  value: Uint8Array;
+/** Where a queued event came from (decides who may receive it). */
+type EventOrigin =
+  | { kind: "external" | "reducer" | "plan" }
+  | { kind: "receipt"; reducer: string; key: Uint8Array | null };
+
+interface EventItem extends QueuedEvent {
+  type: "event";
+  origin: EventOrigin;
 }
 
-/** Reducer failure codes of KERNEL §3.5 that this kernel emits. */
+type WorkItem = EventItem | { type: "plan"; id: bigint };
+
+/** Reducer failure codes of KERNEL §3.5 (and §4, §9, §10.4) that this kernel emits. */
 export type ReducerErrorCode =
   | "trap"
   | "bad_output"
@@ -54,8 +70,30 @@ export type ReducerErrorCode =
   | "bad_event"
   | "too_many_effects"
   | "effect_not_declared"
-  | "effect_unsupported"
+  | "not_micro_effect"
+  | "slot_unbound"
+  | "bad_params"
+  | "grant_missing"
+  | "grant_expired"
+  | "cap_mismatch"
+  | "constraint"
+  | "budget"
+  | "policy_denied"
+  | "bad_ann"
+  | "missing_key"
+  | "bad_key"
+  | "reducer_missing"
   | "runaway";
+
+/** Why a receipt is not admitted (KERNEL §6.4); the driver journals `receipt_ignored` with it. */
+export type ReceiptRejection =
+  | "malformed"
+  | "unknown_adapter"
+  | "bad_signature"
+  | "duplicate"
+  | "unknown_intent"
+  | "fence_mismatch"
+  | "invalid_payload";
 
 /** The deterministic world state machine. */
 export class Kernel {
@@ -63,10 +101,14 @@ export class Kernel {
   readonly #host: ReducerHost;
   #height = 0;
   #nowNs = 0n;
+  #generation = 0n;
   #started = false;
-  /** Reducer states by reducer name (cells come later); iteration is always sorted first. */
-  readonly #states = new Map<string, Uint8Array>();
-  readonly #queue: QueuedEvent[] = [];
+  readonly #cells = new CellStore();
+  readonly #effects = new EffectManager();
+  readonly #plans: PlanEngine;
+  readonly #queue: WorkItem[] = [];
+  /** Instances with a PlanRun queued (at most one each, KERNEL §2.2). */
+  readonly #planQueued = new Set<bigint>();
   #derived: DerivedRecord[] = [];
 
   constructor(defs: WorldDefs, host: ReducerHost) {
@@ -75,6 +117,7 @@ export class Kernel {
     for (const module of defs.modules.values()) {
       assert(host.has(module.wasm_hash), `module "${module.name}" was loaded into the host`);
     }
+    this.#plans = createPlanEngine(this.#planHost());
   }
 
   /** Number of journal entries applied. */
@@ -87,27 +130,71 @@ export class Kernel {
     return this.#nowNs;
   }
 
+  /** The world generation (bumped by rollbacks). */
+  get generation(): bigint {
+    return this.#generation;
+  }
+
   /** True once genesis (or a snapshot) has been applied. */
   get started(): boolean {
     return this.#started;
   }
 
-  /** The state bytes of a reducer, or null when it has none. */
-  reducerState(reducer: string): Uint8Array | null {
-    return this.#states.get(reducer) ?? null;
+  /** Reducer state of a reducer (or one of its cells), or null when it has none. */
+  reducerState(reducer: string, key: Uint8Array | null = null): Uint8Array | null {
+    return this.#cells.get(reducer, key);
+  }
+
+  /** Cells of a reducer, by key bytes. */
+  cellsOf(reducer: string): Array<{ key: Uint8Array | null; state: Uint8Array }> {
+    return this.#cells.cellsOf(reducer).map(({ key, state }) => ({ key, state }));
   }
 
   /** Reducer names that hold state, sorted. */
   reducersWithState(): string[] {
-    return [...this.#states.keys()].sort();
+    return [...new Set(this.#cells.all().map((c) => c.reducer))];
   }
 
-  /** `[reducer, sha256(state)]` for every reducer with state, sorted by reducer. */
-  stateHashes(): Array<{ reducer: string; hash: HashRef }> {
-    return this.reducersWithState().map((reducer) => ({
-      reducer,
-      hash: bytesToHashRef(sha256(this.#states.get(reducer)!)),
-    }));
+  /** `sha256(state)` of every cell, by (reducer, key bytes); `key` only for keyed cells. */
+  stateHashes(): Array<{ reducer: string; key?: Uint8Array; hash: HashRef }> {
+    return this.#cells.hashes().map(({ reducer, key, hash }) => (key === null ? { reducer, hash } : { reducer, key, hash }));
+  }
+
+  /** Intents awaiting receipts, by fence height. */
+  outbox(): OutboxEntry[] {
+    return this.#effects.outbox();
+  }
+
+  /** Plan instances, by id. */
+  plans(): ReturnType<PlanEngine["instances"]> {
+    return this.#plans.instances();
+  }
+
+  /**
+   * Checks a receipt against the outbox before the driver journals it (KERNEL §6.4, the kernel's part:
+   * signature and adapter checks are the driver's). Returns the rejection reason, or undefined.
+   */
+  checkReceipt(receipt: {
+    intentHash: Uint8Array;
+    status: string;
+    payload: Uint8Array;
+    fence: { generation: bigint; height: bigint };
+  }): ReceiptRejection | undefined {
+    if (!["ok", "error", "timeout"].includes(receipt.status)) return "malformed";
+    if (this.#effects.isSettled(receipt.intentHash)) return "duplicate";
+    const entry = this.#effects.pending(receipt.intentHash);
+    if (!entry) return "unknown_intent";
+    if (entry.fence.generation !== receipt.fence.generation || entry.fence.height !== receipt.fence.height) {
+      return "fence_mismatch";
+    }
+    if (receipt.payload.length === 0) return receipt.status === "ok" ? "invalid_payload" : undefined;
+    try {
+      receiptPayloadValue(entry.kind, receipt.payload, this.defs.schemas);
+    } catch (error) {
+      if (error instanceof AosError) return "invalid_payload";
+      throw error;
+    }
+    return undefined;
   }
 
   /**
@@ -119,72 +206,54 @@ export class Kernel {
     assert(this.#queue.length === 0, "inputs are admitted only when the kernel is idle");
     this.#derived = [];
     this.#height++;
+    const corrupt = (what: string) =>
+      new AosError("AOS_JOURNAL_CORRUPT", `Entry ${entry.seq}: ${what}`, { context: { seq: entry.seq } });
+    const body = entry.body;
+    if (entry.kind === "genesis") {
+      if (this.#started || entry.seq !== 0) throw corrupt("unexpected genesis");
+      const hash = body.manifest_hash;
+      if (!(hash instanceof Uint8Array) || bytesToHashRef(hash) !== this.defs.manifestHash) {
+        throw corrupt("genesis names a different manifest than the one loaded");
+      }
+      this.#nowNs = uint(body.ingress_ns, "genesis.ingress_ns", entry.seq);
+      this.#started = true;
+      return this.#takeDerived();
+    }
+    if (!this.#started) throw corrupt("entry before genesis");
+    if (entry.kind === "snapshot") return this.#takeDerived();
+    this.#nowNs = uint(body.ingress_ns, `${entry.kind}.ingress_ns`, entry.seq);
     switch (entry.kind) {
-      case "genesis": {
-        if (this.#started || entry.seq !== 0) {
-          throw new AosError("AOS_JOURNAL_CORRUPT", `Unexpected genesis at seq ${entry.seq}`, {
-            context: { seq: entry.seq },
-          });
-        }
-        const hash = entry.body.manifest_hash;
-        if (!(hash instanceof Uint8Array) || bytesToHashRef(hash) !== this.defs.manifestHash) {
-          throw new AosError(
-            "AOS_JOURNAL_CORRUPT",
-            "Genesis names a different manifest than the one loaded",
-            {
-              context: { seq: entry.seq },
-            },
-          );
-        }
-        this.#nowNs = asBigint(entry.body.ingress_ns, "genesis.ingress_ns", entry.seq);
-        this.#started = true;
-        break;
-      }
       case "domain_event": {
-        this.#requireStarted(entry.seq);
-        const origin = entry.body.origin as { kind?: unknown } | undefined;
-        if (!origin || origin.kind !== "external") {
-          throw new AosError(
-            "AOS_JOURNAL_CORRUPT",
-            `Entry ${entry.seq}: a derived domain_event where an input belongs`,
-            {
-              context: { seq: entry.seq },
-            },
-          );
-        }
-        this.#nowNs = asBigint(entry.body.ingress_ns, "domain_event.ingress_ns", entry.seq);
-        const schema = entry.body.schema;
-        const value = entry.body.value;
-        if (typeof schema !== "string" || !(value instanceof Uint8Array)) {
-          throw new AosError("AOS_JOURNAL_CORRUPT", `Entry ${entry.seq}: malformed domain_event`, {
-            context: { seq: entry.seq },
-          });
-        }
-        this.#queue.push({ seq: entry.seq, schema, value });
-        this.#runToIdle();
+        const origin = body.origin as { kind?: unknown } | undefined;
+        if (origin?.kind !== "external") throw corrupt("a derived domain_event where an input belongs");
+        if (typeof body.schema !== "string" || !(body.value instanceof Uint8Array)) throw corrupt("malformed domain_event");
+        const item: EventItem = { type: "event", seq: entry.seq, schema: body.schema, value: body.value, origin: { kind: "external" } };
+        if (body.key instanceof Uint8Array) item.key = body.key;
+        this.#queue.push(item);
         break;
       }
-      case "snapshot":
-        this.#requireStarted(entry.seq);
+      case "receipt_appended":
+        this.#applyReceipt(entry, corrupt);
+        break;
+      case "receipt_ignored":
+        break;
+      case "plan_start_requested":
+        this.#plans.startRequested(entry.seq, body);
+        break;
+      case "plan_cancel_requested":
+        this.#plans.cancel(uint(body.instance_id, "instance_id", entry.seq), typeof body.reason === "string" ? body.reason : undefined);
         break;
       default:
-        throw new AosError(
-          "AOS_JOURNAL_CORRUPT",
-          `Entry ${entry.seq}: kind "${entry.kind}" is not an input here`,
-          {
-            context: { seq: entry.seq },
-          },
-        );
+        throw corrupt(`kind "${entry.kind}" is not an input here`);
     }
+    this.#runToIdle();
+    return this.#takeDerived();
+  }
+
+  #takeDerived(): DerivedRecord[] {
     const derived = this.#derived;
     this.#derived = [];
     return derived;
-  }
-
-  #requireStarted(seq: number): void {
-    if (!this.#started) {
-      throw new AosError("AOS_JOURNAL_CORRUPT", `Entry ${seq} comes before genesis`, { context: { seq } });
-    }
   }
 
   #emit(record: KernelRecord): number {
@@ -193,47 +262,121 @@ export class Kernel {
     return seq;
   }
 
+  #applyReceipt(entry: KernelEntry, corrupt: (what: string) => AosError): void {
+    const b = entry.body;
+    if (!(b.intent_hash instanceof Uint8Array) || typeof b.adapter_id !== "string" || typeof b.status !== "string") {
+      throw corrupt("malformed receipt_appended");
+    }
+    if (!(b.payload instanceof Uint8Array) || !(b.signature instanceof Uint8Array)) throw corrupt("malformed receipt_appended");
+    const pending = this.#effects.settle(b.intent_hash);
+    if (!pending) throw corrupt(`receipt for intent ${toHex(b.intent_hash)} that is not pending`);
+    const receipt: AcceptedReceipt = {
+      intentHash: b.intent_hash,
+      adapterId: b.adapter_id,
+      status: b.status,
+      payload: b.payload,
+      signature: b.signature,
+    };
+    if (b.cost_cents !== undefined) receipt.costCents = uint(b.cost_cents, "cost_cents", entry.seq);
+    const grant = this.defs.manifest.defaults?.cap_grants?.find((g) => g.name === pending.capName);
+    const payloadValue = b.payload.length === 0 ? undefined : receiptPayloadValue(pending.kind, b.payload, this.defs.schemas);
+    this.#effects.budgets.settle(grant, pending, {
+      payload: payloadValue,
+      ...(receipt.costCents === undefined ? {} : { costCents: receipt.costCents }),
+    });
+    if (pending.origin.kind === "plan") {
+      this.#plans.onReceipt(pending, receipt);
+      return;
+    }
+    const origin = pending.origin;
+    const event = receiptEvent(pending, receipt, this.defs.schemas);
+    const originBody: { [key: string]: CborValue } = { kind: "receipt", intent_hash: receipt.intentHash, reducer: origin.name };
+    if (origin.key !== null) originBody.key = origin.key;
+    const seq = this.#emit({ kind: "domain_event", body: { schema: event.schema, value: event.value, origin: originBody } });
+    this.#queue.push({
+      type: "event",
+      seq,
+      schema: event.schema,
+      value: event.value,
+      origin: { kind: "receipt", reducer: origin.name, key: origin.key },
+    });
+  }
+
   #runToIdle(): void {
     let ticks = 0;
     while (this.#queue.length > 0) {
       const item = this.#queue.shift()!;
       if (++ticks > limits.ticksPerBlockMax) {
-        // A reducer ping-pong must not hang the world: end the block deterministically.
+        // A reducer or plan ping-pong must not hang the world: end the block deterministically.
         this.#queue.length = 0;
+        this.#planQueued.clear();
         this.#emit({
           kind: "reducer_error",
           body: {
             reducer: "",
-            event_seq: item.seq,
+            event_seq: item.type === "event" ? item.seq : 0,
             code: "runaway",
             message: `block exceeded ${limits.ticksPerBlockMax} ticks; remaining work dropped`,
           },
         });
         return;
       }
-      this.#processEvent(item);
+      if (item.type === "plan") {
+        this.#planQueued.delete(item.id);
+        this.#plans.run(item.id);
+      } else {
+        this.#processEvent(item);
+      }
     }
   }
 
-  #processEvent(event: QueuedEvent): void {
-    const routes = this.defs.manifest.routing?.events ?? [];
-    for (const route of routes) {
+  /** KERNEL §2.3: reducers, then triggers, then wakeups. */
+  #processEvent(event: EventItem): void {
+    if (event.origin.kind === "receipt") {
+      // A sys/* receipt event reaches only its originating reducer (and cell); no triggers, no wakeups.
+      const module = this.defs.modules.get(event.origin.reducer);
+      if (!module) {
+        this.#reducerError(event.origin.reducer, event.origin.key, event.seq, "reducer_missing", "the reducer is no longer in the manifest");
+        return;
+      }
+      this.#stepReducer(module, event, event.origin.key);
+      return;
+    }
+    for (const route of this.defs.manifest.routing?.events ?? []) {
       if (route.event !== event.schema) continue;
       const module = this.defs.modules.get(route.reducer);
       assert(module, `routed reducer "${route.reducer}" is loaded`);
-      this.#stepReducer(module, event);
+      if (route.key_field === undefined) {
+        this.#stepReducer(module, event, null);
+        continue;
+      }
+      const key = cellKeyFor(route.key_field, module, event, this.defs.schemas);
+      if (!key.ok) {
+        this.#reducerError(module.name, null, event.seq, key.code, key.message);
+        continue;
+      }
+      this.#stepReducer(module, event, key.key);
     }
+    for (const trigger of this.defs.manifest.triggers ?? []) {
+      if (trigger.event === event.schema) this.#plans.startFromTrigger(trigger, event);
+    }
+    this.#plans.onEvent(event);
   }
 
-  #stepReducer(module: DefModule, event: QueuedEvent): void {
+  #reducerError(reducer: string, key: Uint8Array | null, eventSeq: number, code: ReducerErrorCode, message: string): void {
+    const body: { [k: string]: CborValue } = { reducer, event_seq: eventSeq, code, message };
+    if (key !== null) body.key = key;
+    this.#emit({ kind: "reducer_error", body });
+  }
+
+  #stepReducer(module: DefModule, event: EventItem, key: Uint8Array | null): void {
     const reducer = module.name;
-    const fail = (code: ReducerErrorCode, message: string) => {
-      this.#emit({ kind: "reducer_error", body: { reducer, event_seq: event.seq, code, message } });
-    };
+    const cellMode = key !== null;
+    const fail = (code: ReducerErrorCode, message: string) => this.#reducerError(reducer, key, event.seq, code, message);
     const input = encodeInputEnvelope({
-      state: this.#states.get(reducer) ?? null,
-      event: { schema: event.schema, value: event.value },
-      ctx: { key: null, cellMode: false, nowNs: this.#nowNs },
+      state: this.#cells.get(reducer, key),
+      event: key === null ? { schema: event.schema, value: event.value } : { schema: event.schema, value: event.value, key },
+      ctx: { key, cellMode, nowNs: this.#nowNs },
     });
     const result = this.#host.call(module.wasm_hash, input);
     if (!result.ok) return fail(result.code, result.message);
@@ -251,107 +394,186 @@ export class Kernel {
       }
     }
     if (output.domainEvents.length > limits.eventsPerReducerStepMax) {
-      return fail(
-        "bad_event",
-        `emitted ${output.domainEvents.length} events, above ${limits.eventsPerReducerStepMax}`,
-      );
+      return fail("bad_event", `emitted ${output.domainEvents.length} events, above ${limits.eventsPerReducerStepMax}`);
     }
     for (const [i, emitted] of output.domainEvents.entries()) {
       if (!this.defs.schemas.has(emitted.schema) || emitted.schema.startsWith("sys/")) {
-        return fail(
-          "bad_event",
-          `domain_events[${i}]: schema "${emitted.schema}" is not a user schema of the manifest`,
-        );
+        return fail("bad_event", `domain_events[${i}]: schema "${emitted.schema}" is not a user schema of the manifest`);
       }
       try {
         decodeTyped({ ref: emitted.schema }, emitted.value, this.defs.schemas);
+        if (emitted.key !== undefined) decodeCanonical(emitted.key);
       } catch (error) {
         return fail("bad_event", `domain_events[${i}]: ${errorMessage(error)}`);
-      }
-      if (emitted.key !== undefined) {
-        return fail("bad_event", `domain_events[${i}]: keys are only for keyed routes`);
       }
     }
     if (output.effects.length > limits.effectsPerReducerStepMax) {
       return fail("too_many_effects", "one effect per reducer step at most; orchestrate several in a plan");
     }
+    let gate: GateResult | undefined;
     const effect = output.effects[0];
     if (effect) {
       const declared = module.abi.reducer.effects_emitted ?? [];
       if (!declared.includes(effect.kind as never)) {
         return fail("effect_not_declared", `effect "${effect.kind}" is not in effects_emitted of ${reducer}`);
       }
-      return fail(
-        "effect_unsupported",
-        `effect "${effect.kind}": reducer effects are not enabled in this world`,
+      const spec = effectSpec(effect.kind);
+      if (!spec?.micro) return fail("not_micro_effect", `"${effect.kind}" is not a micro-effect; emit it from a plan`);
+      const slot = effect.capSlot ?? "default";
+      const grantName = this.defs.manifest.module_bindings?.[reducer]?.slots[slot];
+      if (grantName === undefined) return fail("slot_unbound", `cap slot "${slot}" of ${reducer} is not bound to a grant`);
+      try {
+        decodeTyped({ ref: spec.params }, effect.paramsCbor, this.defs.schemas);
+      } catch (error) {
+        return fail("bad_params", `${effect.kind} params: ${errorMessage(error)}`);
+      }
+      const slotType = module.abi.reducer.cap_slots?.[slot];
+      const grant = this.defs.manifest.defaults?.cap_grants?.find((g) => g.name === grantName);
+      const cap = grant ? defcapOf(this.defs, grant.cap) : undefined;
+      if (slotType !== undefined && cap !== undefined && cap.cap_type !== slotType) {
+        return fail("cap_mismatch", `slot "${slot}" wants ${slotType}, grant "${grantName}" is ${cap.cap_type}`);
+      }
+      const origin: EffectOrigin = { kind: "reducer", name: reducer, key, eventSeq: event.seq };
+      gate = this.#effects.evaluate(
+        { kind: effect.kind, capName: grantName, params: effect.paramsCbor, origin },
+        { defs: this.defs, nowNs: this.#nowNs, generation: this.#generation },
       );
+      if (!gate.ok) {
+        for (const record of gate.records) this.#emit(record);
+        return fail(gate.stage === "policy" ? "policy_denied" : gate.stage, gate.reason);
+      }
     }
-    // Commit: state, then emitted events in array order (each queued behind the current work).
-    if (output.state === null) this.#states.delete(reducer);
-    else this.#states.set(reducer, output.state);
+    const annotations = module.abi.reducer.annotations;
+    if (annotations !== undefined && output.ann !== null) {
+      try {
+        decodeTyped({ ref: annotations }, output.ann, this.defs.schemas);
+      } catch (error) {
+        return fail("bad_ann", errorMessage(error));
+      }
+    }
+    // Commit (KERNEL §2.3 1a–c): state, emitted events in order, then the effect.
+    this.#cells.set(reducer, key, output.state);
     for (const emitted of output.domainEvents) {
-      const seq = this.#emit({
-        kind: "domain_event",
-        body: {
-          schema: emitted.schema,
-          value: emitted.value,
-          origin: { kind: "reducer", name: reducer, event_seq: event.seq },
-        },
-      });
-      this.#queue.push({ seq, schema: emitted.schema, value: emitted.value });
+      const origin: { [k: string]: CborValue } = { kind: "reducer", name: reducer, event_seq: event.seq };
+      if (key !== null) origin.key = key;
+      const body: { [k: string]: CborValue } = { schema: emitted.schema, value: emitted.value, origin };
+      if (emitted.key !== undefined) body.key = emitted.key;
+      const seq = this.#emit({ kind: "domain_event", body });
+      const item: EventItem = { type: "event", seq, schema: emitted.schema, value: emitted.value, origin: { kind: "reducer" } };
+      if (emitted.key !== undefined) item.key = emitted.key;
+      this.#queue.push(item);
     }
+    if (gate?.ok) this.#effects.commit(gate, (r) => this.#emit(r), () => this.#height);
+  }
+
+  #planHost(): PlanHost {
+    // deno-lint-ignore no-this-alias
+    const kernel = this;
+    return {
+      get defs() {
+        return kernel.defs;
+      },
+      defsFor(manifestHash: HashRef): WorldDefs {
+        if (manifestHash !== kernel.defs.manifestHash) {
+          throw new AosError("AOS_INVARIANT", `Manifest ${manifestHash} pinned by a plan is not loaded`);
+        }
+        return kernel.defs;
+      },
+      get nowNs() {
+        return kernel.#nowNs;
+      },
+      emit: (record) => kernel.#emit(record),
+      enqueuePlanRun(id) {
+        if (kernel.#planQueued.has(id)) return;
+        kernel.#planQueued.add(id);
+        kernel.#queue.push({ type: "plan", id });
+      },
+      emitEffect(request) {
+        const gate = kernel.#effects.evaluate(request, {
+          defs: kernel.defs,
+          nowNs: kernel.#nowNs,
+          generation: kernel.#generation,
+        });
+        if (!gate.ok) {
+          for (const record of gate.records) kernel.#emit(record);
+          return { ok: false, reason: `${gate.stage}: ${gate.reason}` };
+        }
+        kernel.#effects.commit(gate, (r) => kernel.#emit(r), () => kernel.#height);
+        return { ok: true, intentHash: gate.intentHash };
+      },
+      raiseEvent(event, origin) {
+        const body: { [k: string]: CborValue } = {
+          schema: event.schema,
+          value: event.value,
+          origin: { kind: "plan", name: origin.name, instance_id: origin.instanceId, step: origin.step },
+        };
+        if (event.key !== undefined) body.key = event.key;
+        const seq = kernel.#emit({ kind: "domain_event", body });
+        const item: EventItem = { type: "event", seq, schema: event.schema, value: event.value, origin: { kind: "plan" } };
+        if (event.key !== undefined) item.key = event.key;
+        kernel.#queue.push(item);
+      },
+    };
   }
 
   /** Canonical snapshot of the world state (KERNEL §8.4), taken only when idle. */
   snapshot(): Uint8Array {
     assert(this.#queue.length === 0, "snapshots are taken only when idle");
+    const plans = this.#plans.snapshot();
     return encodeCanonical({
       version: 1,
       height: this.#height,
-      generation: 0,
+      generation: this.#generation,
       manifest_hash: hashRefToBytes(this.defs.manifestHash),
       pinned_manifests: [],
-      reducers: this.reducersWithState().map((reducer) => ({ reducer, state: this.#states.get(reducer)! })),
-      plans: [],
-      outbox: [],
-      settled_recent: [],
+      reducers: this.#cells.all().map((c) =>
+        c.key === null ? { reducer: c.reducer, state: c.state } : { reducer: c.reducer, key: c.key, state: c.state }
+      ),
+      plans: plans.plans,
+      outbox: outboxToCbor(this.#effects.outbox()),
+      settled_recent: this.#effects.settled().map((hex) => hashRefToBytes(`sha256:${hex}`)),
       budgets: [],
       governance: { next_proposal_id: 1, proposals: [] },
-      next_instance_id: 1,
+      next_instance_id: plans.next_instance_id,
       now_ns: this.#nowNs,
     });
   }
 
   /** Restores a kernel from snapshot bytes taken under the same manifest. */
   static restore(defs: WorldDefs, host: ReducerHost, bytes: Uint8Array): Kernel {
-    const raw = decodeCanonical(bytes) as { [key: string]: CborValue };
+    const raw = decodeCanonical(bytes, { useMaps: false }) as { [key: string]: CborValue };
     const bad = (what: string) => new AosError("AOS_JOURNAL_CORRUPT", `Snapshot is malformed: ${what}`);
     if (raw.version !== 1) throw bad("version");
-    if (
-      !(raw.manifest_hash instanceof Uint8Array) || bytesToHashRef(raw.manifest_hash) !== defs.manifestHash
-    ) {
+    if (!(raw.manifest_hash instanceof Uint8Array) || bytesToHashRef(raw.manifest_hash) !== defs.manifestHash) {
       throw bad("it was taken under another manifest");
     }
     const kernel = new Kernel(defs, host);
-    kernel.#height = Number(asBigint(raw.height, "snapshot.height", 0));
-    kernel.#nowNs = asBigint(raw.now_ns, "snapshot.now_ns", 0);
+    kernel.#height = Number(uint(raw.height, "snapshot.height", 0));
+    kernel.#nowNs = uint(raw.now_ns, "snapshot.now_ns", 0);
+    kernel.#generation = uint(raw.generation, "snapshot.generation", 0);
     kernel.#started = true;
     if (!Array.isArray(raw.reducers)) throw bad("reducers");
     for (const item of raw.reducers) {
-      const r = item as { reducer?: unknown; state?: unknown };
+      const r = item as { reducer?: unknown; key?: unknown; state?: unknown };
       if (typeof r.reducer !== "string" || !(r.state instanceof Uint8Array)) throw bad("reducer entry");
-      kernel.#states.set(r.reducer, r.state);
+      kernel.#cells.set(r.reducer, r.key instanceof Uint8Array ? r.key : null, r.state);
     }
+    if (!Array.isArray(raw.outbox) || !Array.isArray(raw.settled_recent) || !Array.isArray(raw.plans)) {
+      throw bad("outbox, settled set or plans");
+    }
+    kernel.#effects.restore(
+      outboxFromCbor(raw.outbox),
+      raw.settled_recent.map((h) => (h instanceof Uint8Array ? toHex(h) : "")),
+    );
+    kernel.#plans.restore({ plans: raw.plans, next_instance_id: uint(raw.next_instance_id, "next_instance_id", 0) });
     return kernel;
   }
 }
 
-function asBigint(value: CborValue | undefined, what: string, seq: number): bigint {
+function uint(value: CborValue | undefined, what: string, seq: number): bigint {
   if (typeof value === "number" && Number.isInteger(value) && value >= 0) return BigInt(value);
   if (typeof value === "bigint" && value >= 0n) return value;
-  throw new AosError("AOS_JOURNAL_CORRUPT", `Entry ${seq}: ${what} is not an unsigned integer`, {
-    context: { seq },
-  });
+  throw new AosError("AOS_JOURNAL_CORRUPT", `Entry ${seq}: ${what} is not an unsigned integer`, { context: { seq } });
 }
 
 function errorMessage(error: unknown): string {
@@ -359,7 +581,8 @@ function errorMessage(error: unknown): string {
   throw error;
 }
 
-/** Hex of a reducer state hash, for display. */
-export function stateHashHex(state: Uint8Array): string {
-  return toHex(sha256(state));
+/** True when two optional keys are equal. */
+export function sameKey(a: Uint8Array | null | undefined, b: Uint8Array | null | undefined): boolean {
+  if (!a || !b) return !a && !b;
+  return bytesEqual(a, b);
 }

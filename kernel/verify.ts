@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { toHex } from "../air/cbor.ts";
 import { AosError, type AosErrorContext } from "../air/errors.ts";
 import { bytesToHashRef, type HashRef } from "../air/hash.ts";
 import { readJournalDir } from "../journal/mod.ts";
@@ -58,8 +59,10 @@ export async function verifyWorld(dir: string): Promise<VerifyReport> {
       report.divergence = liveDivergence;
       return report;
     }
-    const replayed = new Map(fresh.stateHashes().map((s) => [s.reducer, s.hash]));
-    const liveHashes = new Map(live.kernel.stateHashes().map((s) => [s.reducer, s.hash]));
+    // Cells are compared one by one; the label is "reducer" or "reducer#<key hex>".
+    const label = (s: { reducer: string; key?: Uint8Array }) => (s.key ? `${s.reducer}#${toHex(s.key)}` : s.reducer);
+    const replayed = new Map(fresh.stateHashes().map((s) => [label(s), s.hash]));
+    const liveHashes = new Map(live.kernel.stateHashes().map((s) => [label(s), s.hash]));
     const names = [...new Set([...replayed.keys(), ...liveHashes.keys()])].sort();
     let same = true;
     for (const reducer of names) {

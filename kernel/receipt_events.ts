@@ -1,0 +1,56 @@
+/**
+ * Receipt → `sys/*` event conversion for reducer micro-effects (KERNEL §4, AIR §9.5): the pending
+ * context recorded at enqueue plus the accepted receipt become one typed domain event delivered only to
+ * the originating reducer (and cell).
+ *
+ * @module
+ */
+import { effectSpec } from "../air/effect_catalog.ts";
+import { AosError, assert } from "../air/errors.ts";
+import type { SchemaResolver } from "../air/types.ts";
+import { decodeTyped, encodeTyped, zeroValue } from "../air/typed_codec.ts";
+import type { Value } from "../air/value.ts";
+import type { OutboxEntry } from "./effect_manager.ts";
+
+/** The receipt fields the conversion reads (as journaled in `receipt_appended`). */
+export interface AcceptedReceipt {
+  intentHash: Uint8Array;
+  adapterId: string;
+  status: string;
+  payload: Uint8Array;
+  costCents?: bigint;
+  signature: Uint8Array;
+}
+
+/** Decodes a receipt payload with the kind's receipt schema; the zero value when empty and not ok. */
+export function receiptPayloadValue(kind: string, payload: Uint8Array, schemas: SchemaResolver): Value {
+  const spec = effectSpec(kind);
+  assert(spec, `effect kind "${kind}" is in the catalog`);
+  if (payload.length === 0) return zeroValue({ ref: spec.receipt }, schemas);
+  return decodeTyped({ ref: spec.receipt }, payload, schemas);
+}
+
+/** Builds the `sys/*` event (schema name and canonical value) for a reducer-originated intent's receipt. */
+export function receiptEvent(
+  entry: OutboxEntry,
+  receipt: AcceptedReceipt,
+  schemas: SchemaResolver,
+): { schema: string; value: Uint8Array } {
+  const spec = effectSpec(entry.kind);
+  if (!spec?.receiptEvent || entry.origin.kind !== "reducer") {
+    throw new AosError("AOS_INVARIANT", `Intent of kind "${entry.kind}" has no receipt event for a reducer`);
+  }
+  const fields = new Map<string, Value>([
+    ["intent_hash", { kind: "hash", value: receipt.intentHash }],
+    ["reducer", { kind: "text", value: entry.origin.name }],
+    ["effect_kind", { kind: "text", value: entry.kind }],
+    ["adapter_id", { kind: "text", value: receipt.adapterId }],
+    ["status", { kind: "text", value: receipt.status }],
+    ["requested", decodeTyped({ ref: spec.params }, entry.params, schemas)],
+    ["receipt", receiptPayloadValue(entry.kind, receipt.payload, schemas)],
+    ["cost_cents", receipt.costCents === undefined ? { kind: "none" } : { kind: "nat", value: receipt.costCents }],
+    ["signature", { kind: "bytes", value: receipt.signature }],
+  ]);
+  const value = encodeTyped({ ref: spec.receiptEvent }, { kind: "record", value: fields }, schemas);
+  return { schema: spec.receiptEvent, value };
+}

@@ -1,0 +1,64 @@
+/**
+ * Snapshot encodings of kernel parts (KERNEL §8.4) that more than one module reads.
+ *
+ * @module
+ */
+import type { CborValue } from "../air/cbor.ts";
+import { AosError } from "../air/errors.ts";
+import type { EffectKind } from "../air/nodes.ts";
+import { type EffectOrigin, EffectManager, type OutboxEntry } from "./effect_manager.ts";
+
+/** Outbox entries as `{effect_queued body, context}`, by fence height. */
+export function outboxToCbor(entries: OutboxEntry[]): CborValue[] {
+  return entries.map((e) => EffectManager.queuedBody(e));
+}
+
+function bad(what: string): AosError {
+  return new AosError("AOS_JOURNAL_CORRUPT", `Snapshot outbox is malformed: ${what}`);
+}
+
+function big(v: CborValue | undefined, what: string): bigint {
+  if (typeof v === "number" && Number.isInteger(v)) return BigInt(v);
+  if (typeof v === "bigint") return v;
+  throw bad(what);
+}
+
+/** Parses outbox entries written by {@linkcode outboxToCbor} (also the body of `effect_queued`). */
+export function outboxEntryFromCbor(item: CborValue): OutboxEntry {
+  const e = item as { [key: string]: CborValue };
+  const origin = e.origin as { [key: string]: CborValue } | undefined;
+  const fence = e.fence as { [key: string]: CborValue } | undefined;
+  if (
+    !(e.intent_hash instanceof Uint8Array) || typeof e.kind !== "string" || typeof e.cap_name !== "string" ||
+    !(e.params instanceof Uint8Array) || !(e.idempotency_key instanceof Uint8Array) || !origin || !fence
+  ) {
+    throw bad("entry fields");
+  }
+  let parsed: EffectOrigin;
+  if (origin.kind === "plan" && typeof origin.name === "string" && typeof origin.step === "string") {
+    parsed = { kind: "plan", name: origin.name, instanceId: big(origin.instance_id, "instance_id"), step: origin.step };
+  } else if (origin.kind === "reducer" && typeof origin.name === "string") {
+    parsed = {
+      kind: "reducer",
+      name: origin.name,
+      key: origin.key instanceof Uint8Array ? origin.key : null,
+      eventSeq: 0,
+    };
+  } else {
+    throw bad("origin");
+  }
+  return {
+    intentHash: e.intent_hash,
+    kind: e.kind as EffectKind,
+    capName: e.cap_name,
+    params: e.params,
+    idempotencyKey: e.idempotency_key,
+    origin: parsed,
+    fence: { generation: big(fence.generation, "fence.generation"), height: big(fence.height, "fence.height") },
+  };
+}
+
+/** Parses a snapshot's outbox list. */
+export function outboxFromCbor(items: CborValue[]): OutboxEntry[] {
+  return items.map(outboxEntryFromCbor);
+}
