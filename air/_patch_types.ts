@@ -8,8 +8,8 @@ import { AosError, type AosErrorContext } from "./errors.ts";
 import type { HashRef } from "./hash.ts";
 import type { JsonValue } from "./json.ts";
 import type {
-  AirNode,
   AIR_KINDS,
+  AirNode,
   CapGrant,
   Manifest,
   ModuleBinding,
@@ -22,8 +22,13 @@ import type {
 export type DefKind = Exclude<(typeof AIR_KINDS)[number], "manifest">;
 
 /** The definition kinds, in the order of the manifest's ref lists. */
-export const DEF_KINDS = ["defschema", "defmodule", "defplan", "defcap", "defpolicy"] as const satisfies
-  readonly DefKind[];
+export const DEF_KINDS = [
+  "defschema",
+  "defmodule",
+  "defplan",
+  "defcap",
+  "defpolicy",
+] as const satisfies readonly DefKind[];
 
 /** The name of a manifest ref list. */
 export type RefListName = "schemas" | "modules" | "plans" | "caps" | "policies";
@@ -131,7 +136,7 @@ export interface PatchDocument {
   patches: PatchOp[];
 }
 
-/** Nodes already stored (the CAS). Built-in `sys/*` schemas resolve even when the store lacks them. */
+/** Nodes already stored (the CAS). Built-in schemas and defcaps resolve even when the store lacks them. */
 export interface NodeStore {
   get(hash: HashRef): AirNode | undefined;
 }
@@ -144,7 +149,7 @@ export interface PatchResult {
   manifestHash: HashRef;
   /** Nodes given by `add_def` and `replace_def`, by node hash: the caller stores them in the CAS. */
   newNodes: Map<HashRef, AirNode>;
-  /** Always empty on success (a failure throws {@linkcode PatchError}); kept for warnings. */
+  /** Warnings of the validator (errors throw {@linkcode PatchError}); usually empty. */
   diagnostics: Diagnostic[];
 }
 

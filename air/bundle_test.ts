@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { builtinSchemaHash } from "./builtins.ts";
+import { builtinCapHash, builtinSchemaHash } from "./builtins.ts";
 import {
   type AirFile,
   checkModuleBlobs,
@@ -205,25 +205,23 @@ Deno.test("AIR_KIND_UNKNOWN, AIR_KIND_RESERVED: only AIR kinds are accepted and 
   expectValid(world());
 });
 
-Deno.test("AIR_KIND_UNSUPPORTED: defplan/defcap/defpolicy nodes and manifest refs to them", () => {
-  expectDiagnostics(
-    world({ extra: { $kind: "defplan", name: "demo/p@1", input: "demo/Increment@1", steps: [] } }),
-    [
-      { code: "AIR_KIND_UNSUPPORTED", file: EXTRA_FILE, path: "$.$kind", def: "demo/p@1" },
+Deno.test("defplan, defcap and defpolicy nodes load; built-in defcaps may be listed with their hash", () => {
+  const bundle = expectValid(world({
+    extra: [
+      { $kind: "defplan", name: "demo/p@1", input: "demo/Increment@1", steps: [{ id: "done", op: "end" }] },
+      { $kind: "defpolicy", name: "demo/policy@1", rules: [] },
+      { $kind: "defcap", name: "demo/timer@1", cap_type: "timer", schema: { record: {} } },
     ],
-  );
-  // The node is reported once; the manifest's ref to it adds nothing.
-  expectDiagnostics(
-    world({
-      extra: [{ $kind: "defpolicy", name: "demo/policy@1" }],
-      manifest: withManifest({ policies: [{ name: "demo/policy@1" }] }),
+    manifest: withManifest({
+      plans: [{ name: "demo/p@1" }],
+      caps: [{ name: "demo/timer@1" }, { name: "sys/timer@1" }],
+      policies: [{ name: "demo/policy@1" }],
     }),
-    [{ code: "AIR_KIND_UNSUPPORTED", file: EXTRA_FILE, path: "$[0].$kind", def: "demo/policy@1" }],
-  );
-  expectDiagnostics(world({ manifest: withManifest({ caps: [{ name: "sys/timer@1" }] }) }), [
-    { code: "AIR_KIND_UNSUPPORTED", file: MANIFEST_FILE, path: "$.caps[0]" },
-  ]);
-  expectValid(world({ manifest: withManifest({ plans: [], caps: [], policies: [] }) }));
+  }));
+  assert.equal(bundle.nodes.get("defplan:demo/p@1")?.kind, "defplan");
+  assert.equal(bundle.nodes.get("defcap:demo/timer@1")?.path, "$[2]");
+  assert.equal(bundle.manifest.caps[1]?.hash, builtinCapHash("sys/timer@1"));
+  assert.equal(bundle.manifest.plans[0]?.hash, bundle.nodes.get("defplan:demo/p@1")?.hash);
 });
 
 Deno.test("AIR_NAME_INVALID: definition names, refs and identifiers follow AIR §1", () => {
@@ -571,21 +569,24 @@ Deno.test("AIR_KEY_FIELD: key_field names a record field of the key schema's typ
 Deno.test("AIR_CORRELATE_BY: a trigger's correlate_by is a field path of its event", () => {
   const trigger = (correlateBy: string) =>
     world({
+      extra: {
+        $kind: "defplan",
+        name: "demo/p@1",
+        input: "demo/Increment@1",
+        steps: [{ id: "done", op: "end" }],
+      },
       manifest: withManifest({
         plans: [{ name: "demo/p@1" }],
         triggers: [{ event: "demo/Increment@1", plan: "demo/p@1", correlate_by: correlateBy }],
       }),
     });
-  // Plans are not supported yet, so listing one is reported too.
   expectDiagnostics(trigger("request_id"), [
-    { code: "AIR_KIND_UNSUPPORTED", file: MANIFEST_FILE, path: "$.plans[0]" },
     { code: "AIR_CORRELATE_BY", file: MANIFEST_FILE, path: "$.triggers[0].correlate_by" },
   ]);
-  expectDiagnostics(trigger("by"), [{
-    code: "AIR_KIND_UNSUPPORTED",
-    file: MANIFEST_FILE,
-    path: "$.plans[0]",
-  }]);
+  expectDiagnostics(trigger("by.x"), [
+    { code: "AIR_CORRELATE_BY", file: MANIFEST_FILE, path: "$.triggers[0].correlate_by" },
+  ]);
+  expectValid(trigger("by"));
   expectDiagnostics(
     world({ manifest: withManifest({ triggers: [{ event: "demo/Increment@1", plan: "demo/p@1" }] }) }),
     [{ code: "AIR_REF_UNKNOWN", file: MANIFEST_FILE, path: "$.triggers[0].plan" }],

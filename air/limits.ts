@@ -29,6 +29,8 @@ export const limits = {
   settledHashesMax: 4_096,
   /** Entries between automatic snapshots. */
   snapshotIntervalEntries: 1_000,
+  /** Rounds of dispatch and receipt admission one `aos run` may take before it returns. */
+  runRoundsMax: 1_000_000,
   /** Inputs one `aos step` admits in one batch. */
   inboxBatchMax: 100_000,
 } as const;

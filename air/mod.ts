@@ -133,3 +133,21 @@ export {
 export type { AirBundle, AirDiagnosticCode, AirFile, BundleNode, Diagnostic, ModuleWasm } from "./bundle.ts";
 export { SchemaIndex } from "./schema_index.ts";
 export { moduleByName, moduleRefByName, routesFor } from "./manifest_view.ts";
+// Patches (AIR §15)
+export {
+  applyPatch,
+  DEF_KINDS,
+  type DefKind,
+  type NodeStore,
+  parsePatchDocument,
+  patchBytes,
+  type PatchDocument,
+  patchDocumentToJson,
+  PatchError,
+  patchHash,
+  type PatchOp,
+  type PatchResult,
+} from "./patch.ts";
+// Expr (AIR §12.3) and the effect catalog (AIR §9.1)
+export * from "./expr/mod.ts";
+export { EFFECT_CATALOG, effectSpec, type EffectSpec } from "./effect_catalog.ts";

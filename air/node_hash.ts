@@ -1,8 +1,14 @@
 /**
  * Node identity (AIR §5.1): normalize a node, encode it with the generic canonical CBOR encoder and hash
  * the bytes. Normalizing drops absent optional fields and optional lists or objects that are empty, so
- * `"routing": {"events": []}` and no `routing` hash alike; required lists (the manifest's five ref lists)
- * and every TypeExpr (where `{}` is meaningful) are kept as they are.
+ * `"routing": {"events": []}` and no `routing` hash alike, and `"edges": []` and no `edges` too; required
+ * lists (the manifest's five ref lists, `steps`, `rules`), a rule's `when` and every TypeExpr and Expr
+ * (where `{}` is meaningful) are kept as they are.
+ *
+ * `CapGrant.params` in the tagged form (AIR §3) are brought to their canonical tagged form (sets sorted
+ * and deduplicated, maps sorted, none fields omitted, dec128 normalized); that needs no schema. Params in
+ * the plain form need the defcap's schema to be converted: the bundle loader does that before hashing, so
+ * a loaded manifest always holds, and hashes, the tagged form.
  *
  * @example Hash a schema node
  * ```ts
@@ -16,10 +22,22 @@
  * @module
  */
 import { encodeCanonical } from "./cbor.ts";
-import { assert } from "./errors.ts";
+import { AosError, assert } from "./errors.ts";
 import { type HashRef, hashRefOf } from "./hash.ts";
 import type { JsonValue } from "./json.ts";
-import type { AirNode, CapGrant, DefModule, DefSchema, Manifest, NamedRef } from "./nodes.ts";
+import type {
+  AirNode,
+  CapGrant,
+  DefCap,
+  DefModule,
+  DefPlan,
+  DefPolicy,
+  DefSchema,
+  Manifest,
+  NamedRef,
+  PlanStep,
+} from "./nodes.ts";
+import { valueFromTaggedJson, valueToTaggedJson } from "./tagged_json.ts";
 import type { TypeExpr } from "./types.ts";
 
 type JsonObject = { [key: string]: JsonValue };
@@ -76,6 +94,117 @@ function normalizeModule(node: DefModule): JsonObject {
   return out;
 }
 
+/** Sets `out[key]` unless the value is absent (for Exprs and values, where `{}` and `[]` stay). */
+function putPresent(out: JsonObject, key: string, value: JsonValue | undefined): void {
+  if (value !== undefined) out[key] = copyJson(value);
+}
+
+function normalizeStep(step: PlanStep): JsonObject {
+  const out: JsonObject = { id: step.id, op: step.op };
+  switch (step.op) {
+    case "assign":
+      putPresent(out, "expr", step.expr);
+      out.bind = { as: step.bind.as };
+      break;
+    case "emit_effect":
+      out.kind = step.kind;
+      putPresent(out, "params", step.params);
+      out.cap = step.cap;
+      out.bind = { effect_id_as: step.bind.effect_id_as };
+      break;
+    case "await_receipt":
+      putPresent(out, "for", step.for);
+      out.bind = { as: step.bind.as };
+      break;
+    case "await_event":
+      out.event = step.event;
+      putPresent(out, "where", step.where);
+      out.bind = { as: step.bind.as };
+      break;
+    case "raise_event":
+      out.reducer = step.reducer;
+      putPresent(out, "event", step.event);
+      putPresent(out, "key", step.key);
+      break;
+    case "end":
+      putPresent(out, "result", step.result);
+      break;
+  }
+  return out;
+}
+
+function normalizePlan(node: DefPlan): JsonObject {
+  const out: JsonObject = {
+    $kind: node.$kind,
+    name: node.name,
+    input: node.input,
+    steps: node.steps.map(normalizeStep),
+  };
+  putOptional(out, "output", node.output);
+  putOptional(out, "locals", node.locals === undefined ? undefined : { ...node.locals });
+  putOptional(
+    out,
+    "edges",
+    node.edges?.map((edge) => {
+      const entry: JsonObject = { from: edge.from, to: edge.to };
+      putPresent(entry, "when", edge.when);
+      return entry;
+    }),
+  );
+  putOptional(out, "required_caps", node.required_caps === undefined ? undefined : [...node.required_caps]);
+  putOptional(
+    out,
+    "allowed_effects",
+    node.allowed_effects === undefined ? undefined : [...node.allowed_effects],
+  );
+  putOptional(out, "invariants", node.invariants?.map(copyJson));
+  return out;
+}
+
+function normalizeCap(node: DefCap): JsonObject {
+  return { $kind: node.$kind, name: node.name, cap_type: node.cap_type, schema: typeToJson(node.schema) };
+}
+
+function normalizePolicy(node: DefPolicy): JsonObject {
+  return {
+    $kind: node.$kind,
+    name: node.name,
+    rules: node.rules.map((rule) => {
+      // `when` is required: an empty one (match everything) stays.
+      const when: JsonObject = {};
+      putOptional(when, "effect_kind", rule.when.effect_kind);
+      putOptional(when, "cap_name", rule.when.cap_name);
+      putOptional(when, "host", rule.when.host);
+      putOptional(when, "method", rule.when.method);
+      putOptional(when, "origin_kind", rule.when.origin_kind);
+      putOptional(when, "origin_name", rule.when.origin_name);
+      return { when, decision: rule.decision };
+    }),
+  };
+}
+
+/**
+ * The canonical tagged form of grant params given in the tagged form (AIR §3, §5.1): sets sorted and
+ * deduplicated, maps sorted, none fields omitted. Returns `undefined` when `params` is not in the tagged
+ * form (plain params need the defcap schema; see `canonicalGrantParams` in `bundle.ts`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const params = { record: { hosts: { set: [{ text: "b" }, { text: "a" }, { text: "b" }] } } };
+ * assert.deepEqual(canonicalTaggedJson(params), { record: { hosts: { set: [{ text: "a" }, { text: "b" }] } } });
+ * assert.equal(canonicalTaggedJson({ hosts: ["a"] }), undefined);
+ * ```
+ */
+export function canonicalTaggedJson(params: JsonValue): JsonValue | undefined {
+  try {
+    return valueToTaggedJson(valueFromTaggedJson(params));
+  } catch (error) {
+    if (error instanceof AosError && error.code === "AOS_TYPE_MISMATCH") return undefined;
+    throw error;
+  }
+}
+
 function normalizeRef(ref: NamedRef): JsonObject {
   const out: JsonObject = { name: ref.name };
   putOptional(out, "hash", ref.hash);
@@ -83,8 +212,9 @@ function normalizeRef(ref: NamedRef): JsonObject {
 }
 
 function normalizeGrant(grant: CapGrant): JsonObject {
-  // Params are hashed as written for now: their canonical tagged form (AIR §5.1) needs the defcap schema.
-  const out: JsonObject = { name: grant.name, cap: grant.cap, params: copyJson(grant.params) };
+  // Plain params are hashed as written: the loader converts them to the tagged form first.
+  const params = canonicalTaggedJson(grant.params) ?? copyJson(grant.params);
+  const out: JsonObject = { name: grant.name, cap: grant.cap, params };
   putOptional(out, "expiry_ns", grant.expiry_ns);
   if (grant.budget !== undefined) {
     const budget: JsonObject = {};
@@ -157,6 +287,12 @@ export function normalizeNode(node: AirNode): JsonValue {
       return normalizeSchema(node);
     case "defmodule":
       return normalizeModule(node);
+    case "defplan":
+      return normalizePlan(node);
+    case "defcap":
+      return normalizeCap(node);
+    case "defpolicy":
+      return normalizePolicy(node);
     case "manifest":
       return normalizeManifest(node);
   }

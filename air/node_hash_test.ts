@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { toHex } from "./cbor.ts";
 import { hashRefOf } from "./hash.ts";
 import { parseJson } from "./json.ts";
-import { nodeBytes, nodeHash, normalizeNode } from "./node_hash.ts";
+import { canonicalTaggedJson, nodeBytes, nodeHash, normalizeNode } from "./node_hash.ts";
 import { type AirNode, type DefModule, type Manifest, parseAirNode } from "./nodes.ts";
 
 function node(text: string): AirNode {
@@ -101,4 +101,112 @@ Deno.test("nodeHash() keeps bigints exact", () => {
     node(`{${EMPTY_MANIFEST},"defaults":{"cap_grants":[{"name":"t","cap":"sys/timer@1","params":{},
       "expiry_ns":${expiry}}]}}`);
   assert.notEqual(nodeHash(manifest("9007199254740993")), nodeHash(manifest("9007199254740992")));
+});
+
+const PLAN_HEAD = `"$kind":"defplan","name":"demo/p@1","input":"demo/In@1"`;
+
+Deno.test("nodeHash() of a plan ignores empty optional lists and objects (AIR §5.1)", () => {
+  const bare = node(`{${PLAN_HEAD},"steps":[{"id":"a","op":"end"}]}`);
+  for (
+    const extra of [
+      `"edges":[]`,
+      `"locals":{}`,
+      `"required_caps":[]`,
+      `"allowed_effects":[]`,
+      `"invariants":[]`,
+      `"edges":[],"locals":{},"required_caps":[],"allowed_effects":[],"invariants":[]`,
+    ]
+  ) {
+    assert.equal(
+      nodeHash(node(`{${PLAN_HEAD},"steps":[{"id":"a","op":"end"}],${extra}}`)),
+      nodeHash(bare),
+      extra,
+    );
+  }
+  assert.deepEqual(normalizeNode(bare), {
+    $kind: "defplan",
+    name: "demo/p@1",
+    input: "demo/In@1",
+    steps: [{ id: "a", op: "end" }],
+  });
+  // Non-empty lists, a guard and an output change the hash.
+  const two = `"steps":[{"id":"a","op":"end"},{"id":"b","op":"end"}]`;
+  const edge = node(`{${PLAN_HEAD},${two},"edges":[{"from":"a","to":"b"}]}`);
+  const guarded = node(`{${PLAN_HEAD},${two},"edges":[{"from":"a","to":"b","when":{"bool":true}}]}`);
+  assert.notEqual(nodeHash(edge), nodeHash(guarded));
+  assert.notEqual(nodeHash(node(`{${PLAN_HEAD},${two}}`)), nodeHash(edge));
+  assert.notEqual(
+    nodeHash(node(`{${PLAN_HEAD},"output":"demo/Out@1","steps":[{"id":"a","op":"end"}]}`)),
+    nodeHash(bare),
+  );
+});
+
+Deno.test("normalizeNode() keeps every step field and Exprs as written, empty records included", () => {
+  const plan = node(`{${PLAN_HEAD},"steps":[
+    {"id":"s1","op":"assign","expr":{"record":{}},"bind":{"as":"x"}},
+    {"id":"s2","op":"emit_effect","kind":"timer.set","params":{"record":{"deliver_at_ns":{"nat":5}}},"cap":"t",
+     "bind":{"effect_id_as":"h"}},
+    {"id":"s3","op":"await_receipt","for":{"ref":"@var:h"},"bind":{"as":"r"}},
+    {"id":"s4","op":"await_event","event":"demo/E@1","bind":{"as":"e"}},
+    {"id":"s5","op":"raise_event","reducer":"demo/R@1","event":{"record":{}},"key":{"text":"k"}},
+    {"id":"s6","op":"end","result":{"nat":1}}]}`);
+  assert.deepEqual((normalizeNode(plan) as { steps: unknown[] }).steps, [
+    { id: "s1", op: "assign", expr: { record: {} }, bind: { as: "x" } },
+    {
+      id: "s2",
+      op: "emit_effect",
+      kind: "timer.set",
+      params: { record: { deliver_at_ns: { nat: 5n } } },
+      cap: "t",
+      bind: { effect_id_as: "h" },
+    },
+    { id: "s3", op: "await_receipt", for: { ref: "@var:h" }, bind: { as: "r" } },
+    { id: "s4", op: "await_event", event: "demo/E@1", bind: { as: "e" } },
+    { id: "s5", op: "raise_event", reducer: "demo/R@1", event: { record: {} }, key: { text: "k" } },
+    { id: "s6", op: "end", result: { nat: 1n } },
+  ]);
+});
+
+Deno.test("nodeHash() of a policy keeps empty rules and an empty when; of a defcap its empty record", () => {
+  const policy = (rules: string) => node(`{"$kind":"defpolicy","name":"demo/policy@1","rules":${rules}}`);
+  assert.deepEqual(normalizeNode(policy(`[{"when":{},"decision":"deny"}]`)), {
+    $kind: "defpolicy",
+    name: "demo/policy@1",
+    rules: [{ when: {}, decision: "deny" }],
+  });
+  assert.deepEqual(normalizeNode(policy("[]")), { $kind: "defpolicy", name: "demo/policy@1", rules: [] });
+  assert.notEqual(nodeHash(policy("[]")), nodeHash(policy(`[{"when":{},"decision":"deny"}]`)));
+  const cap = node(`{"$kind":"defcap","name":"demo/timer@1","cap_type":"timer","schema":{"record":{}}}`);
+  assert.deepEqual(normalizeNode(cap), {
+    $kind: "defcap",
+    name: "demo/timer@1",
+    cap_type: "timer",
+    schema: { record: {} },
+  });
+});
+
+Deno.test("nodeHash() brings tagged grant params to their canonical form (sets sorted, deduplicated)", () => {
+  const manifest = (params: string) =>
+    node(
+      `{${EMPTY_MANIFEST},"defaults":{"cap_grants":[{"name":"h","cap":"sys/http.out@1","params":${params}}]}}`,
+    );
+  const canonical = manifest(
+    `{"record":{"hosts":{"set":[{"text":"a.com"},{"text":"b.com"}]},"verbs":{"set":[{"text":"GET"}]}}}`,
+  );
+  const messy = manifest(
+    `{"record":{"verbs":{"set":[{"text":"GET"},{"text":"GET"}]},"hosts":{"set":[{"text":"b.com"},{"text":"a.com"}]},
+      "path_prefixes":{"null":{}}}}`,
+  );
+  assert.equal(nodeHash(messy), nodeHash(canonical));
+  assert.deepEqual(
+    canonicalTaggedJson({
+      map: [{ key: { text: "b" }, value: { nat: 1n } }, { key: { text: "a" }, value: { nat: 2n } }],
+    }),
+    {
+      map: [{ key: { text: "a" }, value: { nat: 2n } }, { key: { text: "b" }, value: { nat: 1n } }],
+    },
+  );
+  // Plain params cannot be canonicalized without the schema: they are hashed as written.
+  assert.equal(canonicalTaggedJson({ hosts: ["a.com"] }), undefined);
+  assert.notEqual(nodeHash(manifest(`{"hosts":["a.com","b.com"],"verbs":["GET"]}`)), nodeHash(canonical));
 });

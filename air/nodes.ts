@@ -252,6 +252,18 @@ const hashSchema = z.custom<HashRef>((value) => typeof value === "string" && HAS
   error: (issue) => `Invalid hash ${quote(issue.input)}: expected "sha256:" and 64 lowercase hex digits`,
 });
 const natSchema = z.bigint().min(0n).max(U64_MAX);
+const varNameSchema = z.string().regex(VAR_NAME_PATTERN, {
+  error: (issue) =>
+    `Invalid variable name or step id ${quote(issue.input)}: expected ${
+      String(VAR_NAME_PATTERN)
+    } (no ".", the reference path separator)`,
+});
+const effectKindSchema = z.enum(EFFECT_KINDS, {
+  error: (issue) => `Unknown effect kind ${quote(issue.input)}: expected one of ${EFFECT_KINDS.join(", ")}`,
+});
+const capTypeSchema = z.enum(CAP_TYPES, {
+  error: (issue) => `Unknown cap type ${quote(issue.input)}: expected one of ${CAP_TYPES.join(", ")}`,
+});
 
 const PRIMITIVES: ReadonlySet<string> = new Set([
   "bool",
@@ -380,10 +392,101 @@ export const defModuleSchema = z.strictObject({
       state: nameSchema,
       event: nameSchema,
       annotations: nameSchema.optional(),
-      effects_emitted: z.array(z.enum(EFFECT_KINDS)).optional(),
-      cap_slots: z.record(identifierSchema, z.enum(CAP_TYPES)).optional(),
+      effects_emitted: z.array(effectKindSchema).optional(),
+      cap_slots: z.record(identifierSchema, capTypeSchema).optional(),
     }),
   }),
+});
+
+/** An Expr (AIR §12.3), checked here only as a JSON value; `air/expr/` checks its form and type. */
+const exprSchema = jsonValueSchema;
+const bindAsSchema = z.strictObject({ as: varNameSchema });
+
+/** One plan step (AIR §12.1), discriminated by `op`. */
+export const planStepSchema = z.discriminatedUnion("op", [
+  z.strictObject({ id: varNameSchema, op: z.literal("assign"), expr: exprSchema, bind: bindAsSchema }),
+  z.strictObject({
+    id: varNameSchema,
+    op: z.literal("emit_effect"),
+    kind: effectKindSchema,
+    params: exprSchema,
+    cap: identifierSchema,
+    bind: z.strictObject({ effect_id_as: varNameSchema }),
+  }),
+  z.strictObject({ id: varNameSchema, op: z.literal("await_receipt"), for: exprSchema, bind: bindAsSchema }),
+  z.strictObject({
+    id: varNameSchema,
+    op: z.literal("await_event"),
+    event: nameSchema,
+    where: exprSchema.optional(),
+    bind: bindAsSchema,
+  }),
+  z.strictObject({
+    id: varNameSchema,
+    op: z.literal("raise_event"),
+    reducer: nameSchema,
+    event: exprSchema,
+    key: exprSchema.optional(),
+  }),
+  z.strictObject({ id: varNameSchema, op: z.literal("end"), result: exprSchema.optional() }),
+]);
+
+/** The step ops of AIR §12.1. */
+export const PLAN_STEP_OPS = [
+  "assign",
+  "emit_effect",
+  "await_receipt",
+  "await_event",
+  "raise_event",
+  "end",
+] as const;
+
+/** `defplan` (AIR §12). */
+export const defPlanSchema = z.strictObject({
+  $kind: z.literal("defplan"),
+  name: nameSchema,
+  input: nameSchema,
+  output: nameSchema.optional(),
+  locals: z.record(varNameSchema, nameSchema).optional(),
+  steps: z.array(planStepSchema).min(1, { error: "A plan needs at least one step" }).max(
+    limits.planStepsMax,
+    {
+      error: `A plan has at most ${limits.planStepsMax} steps`,
+    },
+  ),
+  edges: z.array(z.strictObject({ from: varNameSchema, to: varNameSchema, when: exprSchema.optional() }))
+    .optional(),
+  required_caps: z.array(identifierSchema).optional(),
+  allowed_effects: z.array(effectKindSchema).optional(),
+  invariants: z.array(exprSchema).optional(),
+});
+
+/** `defcap` (AIR §10.1). */
+export const defCapSchema = z.strictObject({
+  $kind: z.literal("defcap"),
+  name: nameSchema,
+  cap_type: capTypeSchema,
+  schema: typeExprSchema,
+});
+
+/** One policy rule (AIR §11). */
+export const policyRuleSchema = z.strictObject({
+  when: z.strictObject({
+    effect_kind: effectKindSchema.optional(),
+    cap_name: identifierSchema.optional(),
+    host: z.string().optional(),
+    method: z.string().optional(),
+    origin_kind: z.enum(["plan", "reducer"]).optional(),
+    origin_name: nameSchema.optional(),
+  }),
+  decision: z.enum(["allow", "deny"]),
+});
+
+/** `defpolicy` (AIR §11). */
+export const defPolicySchema = z.strictObject({
+  $kind: z.literal("defpolicy"),
+  name: nameSchema,
+  rules: z.array(policyRuleSchema),
 });
 
 const namedRefSchema = z.strictObject({ name: nameSchema, hash: hashSchema.optional() });
@@ -439,14 +542,19 @@ type SchemasMatchTypes = [
   Assert<Same<Exact<z.output<typeof defSchemaSchema>>, Exact<DefSchema>>>,
   Assert<Same<Exact<z.output<typeof defModuleSchema>>, Exact<DefModule>>>,
   Assert<Same<Exact<z.output<typeof manifestSchema>>, Exact<Manifest>>>,
+  Assert<Same<Exact<z.output<typeof planStepSchema>>, Exact<PlanStep>>>,
+  Assert<Same<Exact<z.output<typeof defPlanSchema>>, Exact<DefPlan>>>,
+  Assert<Same<Exact<z.output<typeof defCapSchema>>, Exact<DefCap>>>,
+  Assert<Same<Exact<z.output<typeof defPolicySchema>>, Exact<DefPolicy>>>,
 ];
 
-const NAME_REGEX_TEXT = String(NAME_PATTERN);
-const IDENTIFIER_REGEX_TEXT = String(IDENTIFIER_PATTERN);
+const NAME_REGEX_TEXTS: ReadonlySet<string> = new Set(
+  [NAME_PATTERN, IDENTIFIER_PATTERN, VAR_NAME_PATTERN].map(String),
+);
 
 function isNameFormatIssue(issue: z.core.$ZodIssue): boolean {
   if (issue.code === "invalid_format" && issue.format === "regex") {
-    return issue.pattern === NAME_REGEX_TEXT || issue.pattern === IDENTIFIER_REGEX_TEXT;
+    return issue.pattern !== undefined && NAME_REGEX_TEXTS.has(issue.pattern);
   }
   if (issue.code === "invalid_key") return issue.issues.some(isNameFormatIssue);
   return false;
@@ -457,12 +565,26 @@ function issueCode(issue: z.core.$ZodIssue): string {
     const airCode = (issue.params as { airCode?: unknown } | undefined)?.airCode;
     if (typeof airCode === "string") return airCode;
   }
+  if (issue.code === "invalid_value" && sameList(issue.values, EFFECT_KINDS)) return "AIR_EFFECT_UNKNOWN";
+  if (issue.code === "invalid_value" && sameList(issue.values, CAP_TYPES)) return "AIR_CAP_TYPE_UNKNOWN";
   return isNameFormatIssue(issue) ? "AIR_NAME_INVALID" : "AIR_SHAPE";
+}
+
+function sameList(a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
 }
 
 function issueMessage(issue: z.core.$ZodIssue): string {
   const last = issue.path[issue.path.length - 1];
   if (issue.code === "invalid_key") return issue.issues[0]?.message ?? `Invalid key ${quote(last)}`;
+  // zod marks a discriminated union whose discriminator matched no option with this note.
+  if (issue.code === "invalid_union" && (issue as { note?: unknown }).note === "No matching discriminator") {
+    const input = "input" in issue ? issue.input : undefined;
+    const op = isPlainObject(input) ? input["op"] : undefined;
+    return op === undefined
+      ? `Missing field "op"`
+      : `Unknown step op ${quote(op)}: expected one of ${PLAN_STEP_OPS.join(", ")}`;
+  }
   // Issues carry their input only when parsed with `reportInput`; an absent input is a missing field.
   if (
     issue.code === "invalid_type" && "input" in issue && issue.input === undefined && typeof last === "string"
@@ -488,10 +610,20 @@ function zodIssuesToNodeIssues(issues: ReadonlyArray<z.core.$ZodIssue>): NodeIss
   return out;
 }
 
+const SCHEMA_BY_KIND: ReadonlyMap<string, z.ZodType> = new Map<string, z.ZodType>([
+  ["defschema", defSchemaSchema],
+  ["defmodule", defModuleSchema],
+  ["defplan", defPlanSchema],
+  ["defcap", defCapSchema],
+  ["defpolicy", defPolicySchema],
+  ["manifest", manifestSchema],
+]);
+
 /**
  * Parses the text form of one node (a JSON value with bigint integers). The `$kind` picks the schema;
- * kinds not supported yet yield `AIR_KIND_UNSUPPORTED`, `defmigration` `AIR_KIND_RESERVED`, anything else
- * `AIR_KIND_UNKNOWN`.
+ * `defmigration` yields `AIR_KIND_RESERVED`, a kind outside AIR v1 `AIR_KIND_UNKNOWN`. Unknown effect kinds
+ * and cap types are `AIR_EFFECT_UNKNOWN` and `AIR_CAP_TYPE_UNKNOWN`, malformed names and identifiers
+ * `AIR_NAME_INVALID`, any other problem `AIR_SHAPE`.
  */
 export function parseAirNode(value: unknown): ParseNodeResult {
   if (!isPlainObject(value)) {
@@ -508,14 +640,7 @@ export function parseAirNode(value: unknown): ParseNodeResult {
   });
   if (typeof kind !== "string") return fail("AIR_SHAPE", `Missing or non-text "$kind"`);
   if (RESERVED_KINDS.has(kind)) return fail("AIR_KIND_RESERVED", `Kind "${kind}" is reserved in AIR v1`);
-  if (UNSUPPORTED_KINDS.has(kind)) return fail("AIR_KIND_UNSUPPORTED", `Kind "${kind}" is not supported yet`);
-  const schema = kind === "defschema"
-    ? defSchemaSchema
-    : kind === "defmodule"
-    ? defModuleSchema
-    : kind === "manifest"
-    ? manifestSchema
-    : undefined;
+  const schema = SCHEMA_BY_KIND.get(kind);
   if (schema === undefined) return fail("AIR_KIND_UNKNOWN", `Unknown kind "${kind}"`);
   const result = schema.safeParse(value, { reportInput: true });
   if (!result.success) return { ok: false, issues: zodIssuesToNodeIssues(result.error.issues) };

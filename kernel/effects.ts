@@ -63,3 +63,9 @@ export interface EffectAdapter {
   /** Executes the intent and reports the final outcome as one signed receipt; never rejects. */
   execute(intent: EffectIntent): Promise<Receipt>;
 }
+
+/** The adapters a driver dispatches to, and the public keys the world accepts receipts from. */
+export interface AdapterDirectory {
+  adapterFor(kind: EffectKind): EffectAdapter | undefined;
+  publicKeyOf(adapterId: string): Uint8Array | undefined;
+}

@@ -165,6 +165,11 @@ export class Kernel {
     return this.#effects.outbox();
   }
 
+  /** The id the next plan instance will get. */
+  plansNextId(): bigint {
+    return this.#plans.nextInstanceId;
+  }
+
   /** Plan instances, by id. */
   plans(): ReturnType<PlanEngine["instances"]> {
     return this.#plans.instances();

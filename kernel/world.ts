@@ -18,10 +18,15 @@ import { FsJournal, type Journal, type JournalEntry } from "../journal/mod.ts";
 import type { Clock } from "./clock.ts";
 import { checkHead, readHead, writeHead } from "./head.ts";
 import { loadDefs } from "./defs.ts";
-import { type DerivedRecord, Kernel, type KernelRecord, type WorldDefs } from "./kernel.ts";
+import { type DerivedRecord, Kernel, type KernelRecord, type ReceiptRejection, type WorldDefs } from "./kernel.ts";
+import type { AdapterDirectory, Receipt } from "./effects.ts";
+import { verifyReceiptSignature } from "./receipt_signature.ts";
 import { Inbox, type Inbox as InboxType, type InboxEvent } from "./inbox.ts";
 import { type Divergence, replayInto } from "./replay.ts";
 import { ReducerHost } from "./reducer_host.ts";
+import { keyTypeOf } from "./keys.ts";
+import type { DefModule } from "../air/nodes.ts";
+import type { TypeExpr } from "../air/types.ts";
 
 /** Paths of a world's files (AIR §19). */
 export function worldPaths(dir: string) {
@@ -55,6 +60,23 @@ export interface StepReport {
   entries: Array<{ seq: number; kind: string }>;
   reducerErrors: Array<{ seq: number; reducer: string; eventSeq: number; code: string; message: string }>;
   snapshot?: { height: number; hash: HashRef };
+}
+
+/** What `admitReceipts` did with each receipt. */
+export interface ReceiptReport extends StepReport {
+  outcomes: Array<{ intentHash: HashRef; adapterId: string; ignored?: ReceiptRejection }>;
+}
+
+/** What `run` did. */
+export interface RunReport {
+  steps: StepReport[];
+  receipts: number;
+  ignored: number;
+  dispatched: number;
+  /** True when it stopped because nothing was left to do (not at the deadline). */
+  idle: boolean;
+  /** Intents no adapter is registered for (they stay in the outbox). */
+  undispatchable: Array<{ intentHash: HashRef; kind: string }>;
 }
 
 /** Options for opening or creating a world. */
@@ -191,21 +213,69 @@ export class World {
         `${where}Unknown event schema "${schema}": not in the manifest`,
       );
     }
-    if (input.key !== undefined) {
-      throw new AosError(
-        "AOS_TYPE_MISMATCH",
-        `${where}Event "${schema}" has a key, but keyed routes are not enabled`,
-      );
-    }
     try {
       const value = valueFromJson({ ref: schema }, input.value, this.defs.schemas);
-      return { schema, value: encodeTyped({ ref: schema }, value, this.defs.schemas) };
+      const encoded: InboxEvent = { schema, value: encodeTyped({ ref: schema }, value, this.defs.schemas) };
+      if (input.key !== undefined) encoded.key = this.#encodeKey(schema, input.key, where);
+      return encoded;
     } catch (error) {
-      if (error instanceof AosError) {
+      if (error instanceof AosError && !error.message.startsWith(where)) {
         throw new AosError(error.code, `${where}${error.message}`, { cause: error, context: error.context });
       }
       throw error;
     }
+  }
+
+  /** Encodes an explicit event key with the key type of the first keyed route of `schema`. */
+  #encodeKey(schema: string, key: JsonValue, where: string): Uint8Array {
+    for (const route of this.defs.manifest.routing?.events ?? []) {
+      if (route.event !== schema || route.key_field === undefined) continue;
+      const module = this.defs.modules.get(route.reducer);
+      const type = module ? keyTypeOf(module, schema, route.key_field, this.defs.schemas) : undefined;
+      if (!type) continue;
+      return encodeTyped(type, valueFromJson(type, key, this.defs.schemas, ["key"]), this.defs.schemas);
+    }
+    throw new AosError("AOS_TYPE_MISMATCH", `${where}Event "${schema}" has a key, but no keyed route takes it`);
+  }
+
+  #keyType(reducer: string): TypeExpr | undefined {
+    const module = this.#module(reducer);
+    if (module.key_schema !== undefined) return { ref: module.key_schema };
+    for (const route of this.defs.manifest.routing?.events ?? []) {
+      if (route.reducer === reducer && route.key_field !== undefined) {
+        const type = keyTypeOf(module, route.event, route.key_field, this.defs.schemas);
+        if (type) return type;
+      }
+    }
+    return undefined;
+  }
+
+  /** Encodes a cell key given as plain JSON for a keyed reducer (its `key_schema`, else its routes' field type). */
+  encodeCellKey(reducer: string, key: JsonValue): Uint8Array {
+    const type = this.#keyType(reducer);
+    if (!type) throw new AosError("AOS_USAGE", `Reducer "${reducer}" is not keyed: --key applies to keyed reducers only`);
+    return encodeTyped(type, valueFromJson(type, key, this.defs.schemas, ["key"]), this.defs.schemas);
+  }
+
+  /** True when the reducer is keyed (has cells). */
+  isKeyed(reducer: string): boolean {
+    return this.#keyType(reducer) !== undefined;
+  }
+
+  /** The plain JSON of a cell key of a keyed reducer. */
+  cellKeyJson(reducer: string, key: Uint8Array): JsonValue {
+    const type = this.#keyType(reducer);
+    if (!type) return toHex(key);
+    return valueToPlainJson(type, decodeTyped(type, key, this.defs.schemas), this.defs.schemas);
+  }
+
+  #module(reducer: string): DefModule {
+    const module = this.defs.modules.get(reducer);
+    if (!module) {
+      const known = [...this.defs.modules.keys()].sort().join(", ");
+      throw new AosError("AOS_REDUCER_UNKNOWN", `Unknown reducer "${reducer}": the manifest has ${known || "none"}`);
+    }
+    return module;
   }
 
   /** Validates every event, then queues them durably as one inbox batch (nothing is journaled). */
@@ -245,41 +315,187 @@ export class World {
   }
 
   async #admit(items: Array<{ event: InboxEvent; source: string }>): Promise<StepReport> {
-    const heightBefore = this.journal.height;
-    const report: StepReport = {
-      admitted: 0,
-      heightBefore,
-      height: heightBefore,
-      entries: [],
-      reducerErrors: [],
-    };
     // Re-check every event against the live manifest before journaling any (the inbox may predate a
     // change): a bad one after good ones would leave those journaled while their batch stays queued.
     for (const { event } of items) decodeTyped({ ref: event.schema }, event.value, this.defs.schemas);
-    for (const { event, source } of items) {
-      const ingressNs = maxBigint(this.#clock.nowNs(), this.#kernel.nowNs);
-      const input: KernelRecord = {
-        kind: "domain_event",
-        body: {
-          schema: event.schema,
-          value: event.value,
-          origin: { kind: "external", source },
-          ingress_ns: ingressNs,
-        },
+    return await this.#admitInputs(items.map(({ event, source }) => (ingressNs: bigint): KernelRecord => {
+      const body: { [key: string]: CborValue } = {
+        schema: event.schema,
+        value: event.value,
+        origin: { kind: "external", source },
+        ingress_ns: ingressNs,
       };
+      if (event.key !== undefined) body.key = event.key;
+      return { kind: "domain_event", body };
+    }));
+  }
+
+  /**
+   * Admits inputs one block each (the input, then the kernel runs to idle), with one fsync for all of
+   * them (group commit); takes a snapshot when due.
+   */
+  async #admitInputs(inputs: Array<(ingressNs: bigint) => KernelRecord>): Promise<StepReport> {
+    const heightBefore = this.journal.height;
+    const report: StepReport = { admitted: 0, heightBefore, height: heightBefore, entries: [], reducerErrors: [] };
+    for (const build of inputs) {
+      const input = build(maxBigint(this.#clock.nowNs(), this.#kernel.nowNs));
       const [entry] = this.journal.append([input]);
       const derived = this.#kernel.apply(entry!);
-      this.#appendDerived(derived, report);
       report.entries.push({ seq: entry!.seq, kind: entry!.kind });
+      this.#appendDerived(derived, report);
       report.admitted++;
     }
-    report.entries.sort((a, b) => a.seq - b.seq);
     await this.#sync();
     if (this.journal.height - (this.#lastSnapshot?.height ?? 0) >= this.#snapshotInterval) {
       report.snapshot = await this.snapshot();
     }
     report.height = this.journal.height;
     return report;
+  }
+
+  /**
+   * Admits receipts (KERNEL §6.4): each is checked (adapter known, signature, then the kernel's outbox
+   * checks) and journaled as `receipt_appended`, or as `receipt_ignored` with the reason. One fsync.
+   */
+  async admitReceipts(receipts: Receipt[], directory: Pick<AdapterDirectory, "publicKeyOf">): Promise<ReceiptReport> {
+    const outcomes: ReceiptReport["outcomes"] = [];
+    const inputs = receipts.map((receipt) => (ingressNs: bigint): KernelRecord => {
+      const reason = this.#receiptRejection(receipt, directory);
+      outcomes.push({ intentHash: bytesToHashRef(receipt.intentHash), adapterId: receipt.adapterId, ...(reason ? { ignored: reason } : {}) });
+      if (reason) {
+        const body: { [key: string]: CborValue } = { reason, ingress_ns: ingressNs };
+        if (receipt.intentHash instanceof Uint8Array && receipt.intentHash.length === 32) body.intent_hash = receipt.intentHash;
+        if (typeof receipt.adapterId === "string") body.adapter_id = receipt.adapterId;
+        return { kind: "receipt_ignored", body };
+      }
+      const body: { [key: string]: CborValue } = {
+        intent_hash: receipt.intentHash,
+        adapter_id: receipt.adapterId,
+        status: receipt.status,
+        payload: receipt.payload,
+        fence: { generation: receipt.fence.generation, height: receipt.fence.height },
+        signature: receipt.signature,
+        ingress_ns: ingressNs,
+      };
+      if (receipt.costCents !== undefined) body.cost_cents = receipt.costCents;
+      return { kind: "receipt_appended", body };
+    });
+    const report = await this.#admitInputs(inputs);
+    return { ...report, outcomes };
+  }
+
+  #receiptRejection(receipt: Receipt, directory: Pick<AdapterDirectory, "publicKeyOf">): ReceiptRejection | undefined {
+    if (
+      !(receipt.intentHash instanceof Uint8Array) || receipt.intentHash.length !== 32 ||
+      typeof receipt.adapterId !== "string" || !(receipt.payload instanceof Uint8Array) ||
+      !(receipt.signature instanceof Uint8Array) || typeof receipt.fence?.height !== "bigint" ||
+      typeof receipt.fence?.generation !== "bigint" || (receipt.costCents !== undefined && receipt.costCents < 0n)
+    ) {
+      return "malformed";
+    }
+    const key = directory.publicKeyOf(receipt.adapterId);
+    if (!key) return "unknown_adapter";
+    if (!verifyReceiptSignature(receipt, key)) return "bad_signature";
+    return this.#kernel.checkReceipt(receipt);
+  }
+
+  /** Validates and admits a manual plan start (`plan_start_requested`); returns the new instance id. */
+  async startPlan(plan: string, input: JsonValue, locals: { [name: string]: JsonValue } = {}): Promise<{ instanceId: bigint; report: StepReport }> {
+    const def = this.defs.plans.get(plan);
+    if (!def) {
+      const known = [...this.defs.plans.keys()].sort().join(", ");
+      throw new AosError("AOS_USAGE", `Unknown plan "${plan}": the manifest has ${known || "none"}`);
+    }
+    const inputType = { ref: def.input };
+    const inputBytes = encodeTyped(inputType, valueFromJson(inputType, input, this.defs.schemas, ["input"]), this.defs.schemas);
+    const localsBody = new Map<CborValue, CborValue>();
+    for (const name of Object.keys(locals).sort()) {
+      const schema = def.locals?.[name];
+      if (schema === undefined) throw new AosError("AOS_TYPE_MISMATCH", `Plan "${plan}" declares no local "${name}"`);
+      const type = { ref: schema };
+      localsBody.set(name, encodeTyped(type, valueFromJson(type, locals[name]!, this.defs.schemas, ["locals", name]), this.defs.schemas));
+    }
+    const instanceId = this.#kernel.plansNextId();
+    const report = await this.#admitInputs([(ingressNs) => {
+      const body: { [key: string]: CborValue } = { plan, input: inputBytes, ingress_ns: ingressNs };
+      if (localsBody.size > 0) body.locals = Object.fromEntries(localsBody) as { [key: string]: CborValue };
+      return { kind: "plan_start_requested", body };
+    }]);
+    return { instanceId, report };
+  }
+
+  /** Admits a plan cancellation (`plan_cancel_requested`). */
+  async cancelPlan(instanceId: bigint, reason?: string): Promise<StepReport> {
+    const instance = this.#kernel.plans().find((p) => p.id === instanceId);
+    if (!instance) throw new AosError("AOS_USAGE", `No plan instance #${instanceId}`);
+    if (instance.status === "ok" || instance.status === "error") {
+      throw new AosError("AOS_USAGE", `Plan instance #${instanceId} already ended (${instance.status})`);
+    }
+    return await this.#admitInputs([(ingressNs) => ({
+      kind: "plan_cancel_requested",
+      body: reason === undefined ? { instance_id: instanceId, ingress_ns: ingressNs } : { instance_id: instanceId, reason, ingress_ns: ingressNs },
+    })]);
+  }
+
+  /**
+   * Drives the world until idle (KERNEL §2.7): admits the inbox, dispatches every outbox intent (only
+   * after the block that queued it is fsynced — all journaled intents are), admits receipts as they
+   * arrive (group commit of whatever is ready), and returns when the inbox and outbox are empty, or at
+   * the deadline. Receipts still in flight at the deadline are dropped; their intents stay in the outbox
+   * and are dispatched again next time (adapters are idempotent on the intent hash).
+   */
+  async run(directory: AdapterDirectory, options: { deadline?: Promise<void> } = {}): Promise<RunReport> {
+    const run: RunReport = { steps: [], receipts: 0, ignored: 0, dispatched: 0, idle: false, undispatchable: [] };
+    const inflight = new Map<string, Promise<{ hex: string; receipt: Receipt }>>();
+    let timedOut = false;
+    const deadline = options.deadline?.then(() => {
+      timedOut = true;
+    });
+    for (let round = 0; round < limits.runRoundsMax; round++) {
+      const step = await this.step();
+      if (step.admitted > 0) run.steps.push(step);
+      run.undispatchable = [];
+      for (const entry of this.#kernel.outbox()) {
+        const hex = toHex(entry.intentHash);
+        if (inflight.has(hex)) continue;
+        const adapter = directory.adapterFor(entry.kind);
+        if (!adapter) {
+          run.undispatchable.push({ intentHash: bytesToHashRef(entry.intentHash), kind: entry.kind });
+          continue;
+        }
+        run.dispatched++;
+        inflight.set(hex, adapter.execute({
+          intentHash: entry.intentHash,
+          kind: entry.kind,
+          capName: entry.capName,
+          params: entry.params,
+          idempotencyKey: entry.idempotencyKey,
+          fence: entry.fence,
+        }).then((receipt) => ({ hex, receipt })));
+      }
+      if (inflight.size === 0 && (await this.pendingInbox()) === 0) {
+        run.idle = run.undispatchable.length === 0;
+        break;
+      }
+      if (inflight.size === 0) continue;
+      const first = await Promise.race([...inflight.values(), ...(deadline ? [deadline.then(() => undefined)] : [])]);
+      if (first === undefined || timedOut) break;
+      // Group commit: take every receipt that is ready now, not just the first.
+      const ready = [first];
+      inflight.delete(first.hex);
+      for (const [hex, promise] of inflight) {
+        const settled = await Promise.race([promise, Promise.resolve(undefined)]);
+        if (settled) {
+          ready.push(settled);
+          inflight.delete(hex);
+        }
+      }
+      const admitted = await this.admitReceipts(ready.map((r) => r.receipt), directory);
+      run.receipts += admitted.outcomes.filter((o) => !o.ignored).length;
+      run.ignored += admitted.outcomes.filter((o) => o.ignored).length;
+      run.steps.push(admitted);
+    }
+    return run;
   }
 
   #appendDerived(derived: DerivedRecord[], report: StepReport): void {
@@ -320,17 +536,10 @@ export class World {
     return this.#lastSnapshot;
   }
 
-  /** The plain JSON form of a reducer's state, or null when it has none. */
-  stateJson(reducer: string): JsonValue {
-    const module = this.defs.modules.get(reducer);
-    if (!module) {
-      const known = [...this.defs.modules.keys()].sort().join(", ");
-      throw new AosError(
-        "AOS_REDUCER_UNKNOWN",
-        `Unknown reducer "${reducer}": the manifest has ${known || "none"}`,
-      );
-    }
-    const bytes = this.#kernel.reducerState(reducer);
+  /** The plain JSON form of a reducer's (or cell's) state, or null when it has none. */
+  stateJson(reducer: string, key: Uint8Array | null = null): JsonValue {
+    const module = this.#module(reducer);
+    const bytes = this.#kernel.reducerState(reducer, key);
     if (bytes === null) return null;
     const type = { ref: module.abi.reducer.state };
     return valueToPlainJson(type, decodeTyped(type, bytes, this.defs.schemas), this.defs.schemas);

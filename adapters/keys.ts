@@ -1,0 +1,187 @@
+/**
+ * Adapter signing keys (KERNEL §6.3, AIR §9.3): Ed25519 through `node:crypto`, persisted per world under
+ * `.aos/keys/<adapter_id>.key` (PKCS#8 PEM, mode 0600) with the raw public key in hex beside it as
+ * `<adapter_id>.pub`; and the receipt signature helpers.
+ *
+ * @example Sign and verify a receipt
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AdapterKey, signReceipt, verifyReceipt } from "./keys.ts";
+ *
+ * const key = AdapterKey.generate();
+ * const receipt = signReceipt({
+ *   intentHash: new Uint8Array(32),
+ *   adapterId: "aos-timer",
+ *   status: "error",
+ *   payload: new Uint8Array(),
+ *   fence: { generation: 0n, height: 7n },
+ * }, key);
+ * assert.equal(verifyReceipt(receipt, key.publicKey), true);
+ * assert.equal(verifyReceipt({ ...receipt, status: "ok" }, key.publicKey), false);
+ * ```
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+  verify,
+} from "node:crypto";
+import { bytesEqual, fromHex, toHex } from "../air/cbor.ts";
+import { AosError, assert } from "../air/errors.ts";
+import { type Receipt, receiptSigningBytes, type UnsignedReceipt } from "../kernel/effects.ts";
+import { adapterLimits } from "./limits.ts";
+import { createOnce, readIfExists, replaceFile } from "./_fs.ts";
+
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw 32-byte key follows. */
+const SPKI_PREFIX = fromHex("302a300506032b6570032100");
+/** DER prefix of an Ed25519 PKCS#8 private key; the 32-byte seed follows. */
+const PKCS8_PREFIX = fromHex("302e020100300506032b657004220420");
+const ADAPTER_ID = /^[a-z0-9][a-z0-9._-]*$/;
+const TEXT = new TextEncoder();
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** An adapter's Ed25519 key pair. The private half never leaves the object except through `toPem`. */
+export class AdapterKey {
+  /** The raw 32-byte Ed25519 public key, as a world registers it for the adapter id. */
+  readonly publicKey: Uint8Array;
+  readonly #privateKey: KeyObject;
+
+  private constructor(privateKey: KeyObject) {
+    assert(privateKey.asymmetricKeyType === "ed25519", "adapter keys are Ed25519");
+    this.#privateKey = privateKey;
+    const spki = new Uint8Array(createPublicKey(privateKey).export({ format: "der", type: "spki" }));
+    assert(spki.length === 44 && bytesEqual(spki.subarray(0, 12), SPKI_PREFIX), "Ed25519 SPKI layout");
+    this.publicKey = spki.slice(12);
+  }
+
+  /** A fresh random key. */
+  static generate(): AdapterKey {
+    return new AdapterKey(generateKeyPairSync("ed25519").privateKey);
+  }
+
+  /** The key of a 32-byte seed: deterministic, for seeded simulations and golden journals. */
+  static fromSeed(seed: Uint8Array): AdapterKey {
+    if (seed.length !== 32) {
+      throw new RangeError(`Invalid Ed25519 seed: expected 32 bytes, got ${seed.length}`);
+    }
+    const der = new Uint8Array(PKCS8_PREFIX.length + 32);
+    der.set(PKCS8_PREFIX);
+    der.set(seed, PKCS8_PREFIX.length);
+    return new AdapterKey(createPrivateKey({ key: Buffer.from(der), format: "der", type: "pkcs8" }));
+  }
+
+  /** Parses a PKCS#8 PEM Ed25519 private key; throws `AOS_USAGE` when it is not one. */
+  static fromPem(pem: string): AdapterKey {
+    let key: KeyObject;
+    try {
+      key = createPrivateKey({ key: pem, format: "pem" });
+    } catch (cause) {
+      throw new AosError("AOS_USAGE", "Invalid adapter key: expected a PKCS#8 PEM private key", { cause });
+    }
+    if (key.asymmetricKeyType !== "ed25519") {
+      throw new AosError(
+        "AOS_USAGE",
+        `Invalid adapter key: expected Ed25519, got "${key.asymmetricKeyType}"`,
+      );
+    }
+    return new AdapterKey(key);
+  }
+
+  /** The private key as PKCS#8 PEM. */
+  toPem(): string {
+    return String(this.#privateKey.export({ format: "pem", type: "pkcs8" }));
+  }
+
+  /** The 64-byte Ed25519 signature of `bytes`. */
+  sign(bytes: Uint8Array): Uint8Array {
+    return new Uint8Array(sign(null, bytes, this.#privateKey));
+  }
+}
+
+/** True when `signature` is a valid Ed25519 signature of `bytes` by the raw 32-byte `publicKey`. */
+export function verifySignature(bytes: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+  if (publicKey.length !== 32 || signature.length !== 64) return false;
+  const der = new Uint8Array(44);
+  der.set(SPKI_PREFIX);
+  der.set(publicKey, 12);
+  try {
+    const key = createPublicKey({ key: Buffer.from(der), format: "der", type: "spki" });
+    return verify(null, bytes, key, signature);
+  } catch {
+    return false; // not a point on the curve, or otherwise unusable: not a valid signature either way
+  }
+}
+
+/** Signs a receipt: Ed25519 over {@linkcode receiptSigningBytes} (AIR §9.3). */
+export function signReceipt(unsigned: UnsignedReceipt, key: AdapterKey): Receipt {
+  const signature = key.sign(receiptSigningBytes(unsigned));
+  const receipt: Receipt = {
+    intentHash: unsigned.intentHash,
+    adapterId: unsigned.adapterId,
+    status: unsigned.status,
+    payload: unsigned.payload,
+    fence: { generation: unsigned.fence.generation, height: unsigned.fence.height },
+    signature,
+  };
+  if (unsigned.costCents !== undefined) receipt.costCents = unsigned.costCents;
+  return receipt;
+}
+
+/** True when the receipt's signature verifies under `publicKey`; false for any malformed receipt. */
+export function verifyReceipt(receipt: Receipt, publicKey: Uint8Array): boolean {
+  let bytes: Uint8Array;
+  try {
+    bytes = receiptSigningBytes(receipt);
+  } catch {
+    return false; // e.g. a negative cost or a non-64-bit fence cannot be encoded, so it was never signed
+  }
+  return verifySignature(bytes, receipt.signature, publicKey);
+}
+
+/** True when `id` can name an adapter (and its key file): lowercase letters, digits, `.`, `_`, `-`. */
+export function isAdapterId(id: string): boolean {
+  return id.length <= adapterLimits.adapterIdLengthMax && ADAPTER_ID.test(id);
+}
+
+/** Where a world keeps an adapter's key files. */
+export function adapterKeyPaths(
+  worldDir: string,
+  adapterId: string,
+): { dir: string; key: string; pub: string } {
+  if (!isAdapterId(adapterId)) {
+    throw new TypeError(`Invalid adapter id "${adapterId}": expected [a-z0-9][a-z0-9._-]*`);
+  }
+  const dir = `${worldDir}/.aos/keys`;
+  return { dir, key: `${dir}/${adapterId}.key`, pub: `${dir}/${adapterId}.pub` };
+}
+
+/**
+ * Loads the adapter's key from `<worldDir>/.aos/keys/<adapterId>.key`, creating it (mode 0600, written
+ * atomically, never overwriting a concurrent creator's key) when absent. The `.pub` file (hex of the raw
+ * public key) is derived data: rewritten whenever it does not match the private key.
+ */
+export async function loadOrCreateKey(worldDir: string, adapterId: string): Promise<AdapterKey> {
+  const paths = adapterKeyPaths(worldDir, adapterId);
+  await Deno.mkdir(paths.dir, { recursive: true, mode: 0o700 });
+  let pem = await readIfExists(paths.key);
+  if (pem === undefined) {
+    await createOnce(paths.key, TEXT.encode(AdapterKey.generate().toPem()), 0o600);
+    pem = await Deno.readFile(paths.key); // ours, or the one a racing creator linked first
+  }
+  let text: string;
+  try {
+    text = UTF8.decode(pem);
+  } catch (cause) {
+    throw new AosError("AOS_USAGE", `Invalid adapter key file "${paths.key}": not UTF-8 PEM`, { cause });
+  }
+  const key = AdapterKey.fromPem(text);
+  const pub = TEXT.encode(`${toHex(key.publicKey)}\n`);
+  const existing = await readIfExists(paths.pub);
+  if (existing === undefined || !bytesEqual(existing, pub)) await replaceFile(paths.pub, pub, 0o644);
+  return key;
+}

@@ -1,0 +1,113 @@
+/**
+ * The `timer.set` adapter (AIR §9.1): fires at or after `deliver_at_ns` (absolute nanoseconds on the
+ * scheduler's clock) and echoes `key`; receipt `sys/TimerSetReceipt@1 {delivered_at_ns, key}`.
+ *
+ * @example A timer on a virtual scheduler
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeTyped } from "../air/typed_codec.ts";
+ * import { SchemaIndex } from "../air/schema_index.ts";
+ * import type { Value } from "../air/value.ts";
+ * import { VirtualClock } from "../kernel/clock.ts";
+ * import { intentHash } from "./intent_hash.ts";
+ * import { AdapterKey, verifyReceipt } from "./keys.ts";
+ * import { TimerAdapter } from "./timer.ts";
+ * import { VirtualTimerScheduler } from "./timer_scheduler.ts";
+ *
+ * const scheduler = new VirtualTimerScheduler(new VirtualClock(0n));
+ * const key = AdapterKey.generate();
+ * const timer = new TimerAdapter({ key, scheduler });
+ * const params = encodeTyped({ ref: "sys/TimerSetParams@1" }, {
+ *   kind: "record",
+ *   value: new Map<string, Value>([["deliver_at_ns", { kind: "nat", value: 1_000n }], ["key", { kind: "text", value: "a" }]]),
+ * }, new SchemaIndex([]));
+ * const base = { kind: "timer.set" as const, capName: "timer_cap", params, idempotencyKey: new Uint8Array(32) };
+ * const pending = timer.execute({ ...base, intentHash: intentHash(base), fence: { generation: 0n, height: 3n } });
+ * scheduler.runNext();
+ * const receipt = await pending;
+ * assert.equal(receipt.status, "ok");
+ * assert.ok(verifyReceipt(receipt, key.publicKey));
+ * ```
+ *
+ * @module
+ */
+import { SchemaIndex } from "../air/schema_index.ts";
+import type { SchemaResolver } from "../air/types.ts";
+import type { EffectAdapter, EffectIntent, Receipt } from "../kernel/effects.ts";
+import type { AdapterKey } from "./keys.ts";
+import { adapterLimits } from "./limits.ts";
+import type { TimerScheduler } from "./timer_scheduler.ts";
+import {
+  type AdapterCore,
+  type AdapterFailure,
+  decodeParams,
+  field,
+  fieldOf,
+  Once,
+  seal,
+  settle,
+  v,
+} from "./_receipts.ts";
+
+/** Options of a {@linkcode TimerAdapter}. */
+export interface TimerAdapterOptions {
+  key: AdapterKey;
+  scheduler: TimerScheduler;
+  /** Default `aos-timer`. */
+  adapterId?: string;
+  /** Resolves the built-in schemas; default `new SchemaIndex([])`. */
+  schemas?: SchemaResolver;
+  /** Told why an intent got `error`/`timeout` (the receipt carries no reason). */
+  onFailure?: (failure: AdapterFailure) => void;
+}
+
+/** `timer.set`: one wait per intent (hash and fence), however often it is dispatched. */
+export class TimerAdapter implements EffectAdapter {
+  readonly kind = "timer.set" as const;
+  readonly adapterId: string;
+  readonly publicKey: Uint8Array;
+  readonly #core: AdapterCore;
+  /** Where the waits are registered (advance it when it is virtual). */
+  readonly scheduler: TimerScheduler;
+  readonly #once = new Once();
+
+  constructor(options: TimerAdapterOptions) {
+    this.adapterId = options.adapterId ?? "aos-timer";
+    this.publicKey = options.key.publicKey;
+    this.scheduler = options.scheduler;
+    this.#core = {
+      kind: this.kind,
+      adapterId: this.adapterId,
+      key: options.key,
+      schemas: options.schemas ?? new SchemaIndex([]),
+      onFailure: options.onFailure,
+    };
+  }
+
+  /** Registers the wait before returning, so a virtual scheduler sees it at once. */
+  execute(intent: EffectIntent): Promise<Receipt> {
+    return this.#once.run(intent, () => this.#set(intent));
+  }
+
+  /** Stops the scheduler; pending timers are re-dispatched by the driver after a restart. */
+  close(): void {
+    this.scheduler.close();
+  }
+
+  #set(intent: EffectIntent): Promise<Receipt> {
+    const params = decodeParams(this.#core, intent);
+    if (!params.ok) return Promise.resolve(seal(this.#core, intent, { status: "error", ...params }));
+    if (this.scheduler.pendingCount >= adapterLimits.pendingTimersMax) {
+      const reason = `Too many pending timers: the limit is ${adapterLimits.pendingTimersMax}`;
+      return Promise.resolve(seal(this.#core, intent, { status: "error", reason }));
+    }
+    const dueNs = fieldOf(params.fields, "deliver_at_ns", "nat").value;
+    // Same value form for the verbatim `key: text` and the amended `key: option<text>` schemas.
+    const key = field(params.fields, "key");
+    const fired = this.scheduler.waitUntil(dueNs);
+    return settle(this.#core, intent, async () => {
+      const deliveredAtNs = await fired;
+      return { status: "ok", payload: v.record({ delivered_at_ns: v.nat(deliveredAtNs), key }) };
+    });
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The semantic validator of AIR §14 shared by `loadAirBundle` (authoring files) and
+ * `validateManifestNodes` (patches, stored worlds): one pass over the manifest's refs, every definition,
+ * the type graph and the manifest's wiring, then the plan-internal rules of `validatePlan`.
+ *
+ * @module
+ */
+import type { DiagnosticSink, Segments } from "./_bundle_diagnostics.ts";
+import { checkCap, checkModule, checkPolicy } from "./_bundle_defs.ts";
+import { checkManifestWiring } from "./_bundle_manifest.ts";
+import { planValidator } from "./_bundle_plan.ts";
+import { type NodeEntry, Scope } from "./_bundle_scope.ts";
+import { checkCycles, checkType } from "./_bundle_types.ts";
+import type { DefCap, DefModule, DefPlan, DefPolicy, Manifest } from "./nodes.ts";
+import type { TypeExpr } from "./types.ts";
+import type { Where } from "./_bundle_diagnostics.ts";
+
+/** What one validation pass looks at. */
+export interface WorldInput {
+  sink: DiagnosticSink;
+  /** Every known named node by `${kind}:${name}` (a superset of what the manifest lists). */
+  entries: ReadonlyMap<string, NodeEntry>;
+  /** The nodes to check one by one, in report order. */
+  check: ReadonlyArray<NodeEntry>;
+  /** Keys of nodes already reported as broken; references to them stay quiet. */
+  quiet: Set<string>;
+  manifest: Manifest;
+  manifestFile?: string | undefined;
+  manifestAt: Segments;
+}
+
+/**
+ * Validates a world; returns its manifest with every ref hash filled and grant params in the canonical
+ * tagged form (meaningful only when no error was reported).
+ */
+export function validateWorld(input: WorldInput): Manifest {
+  const scope = new Scope(
+    input.sink,
+    input.entries,
+    input.quiet,
+    input.manifest,
+    input.manifestFile,
+    input.manifestAt,
+  );
+  const filled: Manifest = { ...input.manifest, ...scope.resolveRefs() };
+  scope.buildIndex();
+  scope.collectGrants();
+
+  const schemas: Array<{ name: string; type: TypeExpr; where: Where }> = [];
+  const plans: Array<NodeEntry & { node: DefPlan }> = [];
+  for (const entry of input.check) {
+    const node = entry.node;
+    switch (node.$kind) {
+      case "defschema": {
+        const where = scope.inNode(entry, "type");
+        checkType(scope, node.type, where);
+        schemas.push({ name: node.name, type: node.type, where });
+        break;
+      }
+      case "defmodule":
+        checkModule(scope, entry as NodeEntry & { node: DefModule });
+        break;
+      case "defcap":
+        checkCap(scope, entry as NodeEntry & { node: DefCap });
+        break;
+      case "defpolicy":
+        checkPolicy(scope, entry as NodeEntry & { node: DefPolicy });
+        break;
+      case "defplan":
+        plans.push(entry as NodeEntry & { node: DefPlan });
+        break;
+    }
+  }
+  checkCycles(scope, schemas);
+  const grants = checkManifestWiring(scope);
+  if (grants !== undefined) filled.defaults = { ...filled.defaults, cap_grants: grants };
+
+  if (planValidator !== undefined && plans.length > 0) {
+    const modules = scope.visibleModules();
+    const capTypeOf = (capName: string) => scope.capTypeOfGrant(capName);
+    for (const entry of plans) {
+      const found = planValidator(entry.node, {
+        schemas: scope.index,
+        modules,
+        manifest: filled,
+        file: entry.file ?? "",
+        path: [...entry.at],
+        capTypeOf,
+      });
+      input.sink.addAll(found.map((d) => {
+        const out = { ...d };
+        if (out.file === "") delete out.file;
+        if (out.def === undefined) out.def = entry.name;
+        return out;
+      }));
+    }
+  }
+  return filled;
+}
