@@ -12,13 +12,24 @@ Deno.test("intentHash() reproduces the AIR §9.4 vector from typed params", () =
     new SchemaIndex([]),
   );
   assert.equal(toHex(params), "a2636b65796572657472796d64656c697665725f61745f6e731903e8");
-  const hash = intentHash({ kind: "timer.set", capName: "timer_cap", params, idempotencyKey: new Uint8Array(32) });
+  const hash = intentHash({
+    kind: "timer.set",
+    capName: "timer_cap",
+    params,
+    idempotencyKey: new Uint8Array(32),
+  });
   assert.equal(toHex(hash), "8630fa99c34ebb35edcfcf503aee8819f0ffdb1c2f763f2882c7ae22cd78e547");
 });
 
 Deno.test("intentHash() rejects an idempotency key that is not 32 bytes", () => {
   assert.throws(
-    () => intentHash({ kind: "timer.set", capName: "c", params: fromHex("a0"), idempotencyKey: new Uint8Array(31) }),
+    () =>
+      intentHash({
+        kind: "timer.set",
+        capName: "c",
+        params: fromHex("a0"),
+        idempotencyKey: new Uint8Array(31),
+      }),
     RangeError,
   );
 });

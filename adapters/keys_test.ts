@@ -41,7 +41,9 @@ Deno.test("verifyReceipt() rejects a changed field, another key and malformed ke
 });
 
 Deno.test("AdapterKey.fromSeed() matches RFC 8032 test vector 1", () => {
-  const key = AdapterKey.fromSeed(fromHex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"));
+  const key = AdapterKey.fromSeed(
+    fromHex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"),
+  );
   assert.equal(toHex(key.publicKey), "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
   assert.equal(
     toHex(key.sign(new Uint8Array())),

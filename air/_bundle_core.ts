@@ -8,7 +8,7 @@
 import type { DiagnosticSink, Segments } from "./_bundle_diagnostics.ts";
 import { checkCap, checkModule, checkPolicy } from "./_bundle_defs.ts";
 import { checkManifestWiring } from "./_bundle_manifest.ts";
-import { planValidator } from "./_bundle_plan.ts";
+import { type PlanValidator, planValidator } from "./_bundle_plan.ts";
 import { type NodeEntry, Scope } from "./_bundle_scope.ts";
 import { checkCycles, checkType } from "./_bundle_types.ts";
 import type { DefCap, DefModule, DefPlan, DefPolicy, Manifest } from "./nodes.ts";
@@ -25,8 +25,16 @@ export interface WorldInput {
   /** Keys of nodes already reported as broken; references to them stay quiet. */
   quiet: Set<string>;
   manifest: Manifest;
+  /**
+   * False when `manifest` stands in for a missing or unparsable one (it lists every node): the rules that
+   * need the real wiring — grant-dependent policy warnings and the plan rules — are skipped, since they
+   * would only repeat that the manifest is broken.
+   */
+  manifestKnown: boolean;
   manifestFile?: string | undefined;
   manifestAt: Segments;
+  /** The plan-internal validator; default: `validatePlan` of `validate_plan.ts`. */
+  validatePlan?: PlanValidator | undefined;
 }
 
 /**
@@ -64,7 +72,7 @@ export function validateWorld(input: WorldInput): Manifest {
         checkCap(scope, entry as NodeEntry & { node: DefCap });
         break;
       case "defpolicy":
-        checkPolicy(scope, entry as NodeEntry & { node: DefPolicy });
+        checkPolicy(scope, entry as NodeEntry & { node: DefPolicy }, { grants: input.manifestKnown });
         break;
       case "defplan":
         plans.push(entry as NodeEntry & { node: DefPlan });
@@ -75,11 +83,13 @@ export function validateWorld(input: WorldInput): Manifest {
   const grants = checkManifestWiring(scope);
   if (grants !== undefined) filled.defaults = { ...filled.defaults, cap_grants: grants };
 
-  if (planValidator !== undefined && plans.length > 0) {
+  const validatePlan = input.validatePlan ?? planValidator;
+  if (input.manifestKnown && plans.length > 0) {
     const modules = scope.visibleModules();
-    const capTypeOf = (capName: string) => scope.capTypeOfGrant(capName);
+    // By defcap name (a grant's `cap`): built-in or listed.
+    const capTypeOf = (defcap: string) => scope.visible("defcap", defcap)?.cap_type;
     for (const entry of plans) {
-      const found = planValidator(entry.node, {
+      const found = validatePlan(entry.node, {
         schemas: scope.index,
         modules,
         manifest: filled,

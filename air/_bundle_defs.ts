@@ -81,10 +81,14 @@ export function checkCap(scope: Scope, entry: NodeEntry & { node: DefCap }): voi
 
 /**
  * `defpolicy` (warnings only; the shapes are the parser's): `origin_name` names a visible plan or module
- * (of `origin_kind` when given), `cap_name` a grant, and no rule is unreachable — `host`/`method` on a kind
+ * (of `origin_kind` when given), `cap_name` a grant (unless `options.grants` is false: no real manifest), and no rule is unreachable — `host`/`method` on a kind
  * other than `http.request`, a non-micro kind from reducers, or any rule after one with an empty `when`.
  */
-export function checkPolicy(scope: Scope, entry: NodeEntry & { node: DefPolicy }): void {
+export function checkPolicy(
+  scope: Scope,
+  entry: NodeEntry & { node: DefPolicy },
+  options: { grants: boolean },
+): void {
   let catchAll: number | undefined;
   entry.node.rules.forEach((rule, i) => {
     const when = rule.when;
@@ -113,7 +117,7 @@ export function checkPolicy(scope: Scope, entry: NodeEntry & { node: DefPolicy }
         );
       }
     }
-    if (when.cap_name !== undefined && !scope.grants.has(when.cap_name)) {
+    if (options.grants && when.cap_name !== undefined && !scope.grants.has(when.cap_name)) {
       scope.sink.warn(
         "AIR_POLICY_CAP_UNKNOWN",
         `cap_name "${when.cap_name}" names no grant of the manifest, so the rule never matches`,

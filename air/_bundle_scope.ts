@@ -9,7 +9,6 @@ import type { DiagnosticSink, Segments, Where } from "./_bundle_diagnostics.ts";
 import type { HashRef } from "./hash.ts";
 import type {
   CapGrant,
-  CapType,
   DefCap,
   DefModule,
   DefPlan,
@@ -220,11 +219,6 @@ export class Scope {
       if (module !== undefined) out.set(name, module);
     }
     return out;
-  }
-
-  /** The cap type of grant `name`, when the grant exists and its defcap resolves. */
-  capTypeOfGrant(name: string): CapType | undefined {
-    return this.grants.get(name)?.cap?.cap_type;
   }
 
   /** Registers the manifest's grants (first of each name) and resolves their defcaps without reporting. */

@@ -13,9 +13,12 @@ import {
   resolveManifest,
   validateManifestNodes,
 } from "./bundle.ts";
-import { planValidator } from "./_bundle_plan.ts";
+import { validateWorld } from "./_bundle_core.ts";
+import { DiagnosticSink } from "./_bundle_diagnostics.ts";
+import { parseFiles, registerNodes } from "./_bundle_parse.ts";
+import type { PlanValidationContext, PlanValidator } from "./_bundle_plan.ts";
 import { hashRefOf } from "./hash.ts";
-import { parseJson } from "./json.ts";
+import { jsonPath, parseJson } from "./json.ts";
 import { nodeHash } from "./node_hash.ts";
 import { type AirNode, type Manifest, parseAirNode } from "./nodes.ts";
 
@@ -650,7 +653,6 @@ Deno.test("defplan: names are unique per kind, no user sys/, and the plan's prob
 
 Deno.test({
   name: "defplan: validatePlan's diagnostics are reported with the plan's file, def and step",
-  ignore: planValidator === undefined,
   fn() {
     const broken = { ...fetchPlan, edges: [...fetchPlan["edges"] as Node[], { from: "e_end", to: "ghost" }] };
     const { bundle, diagnostics } = loadAirBundle(fetchWorld({ plan: broken }));
@@ -774,4 +776,98 @@ Deno.test("validateManifestNodes() locates problems in the manifest and in liste
       ),
     TypeError,
   );
+});
+
+Deno.test("validateManifestNodes() reports a listed user node under sys/ (e.g. added by a patch)", () => {
+  const nodes = fetchNodes();
+  nodes.set("defschema:sys/Mine@1", { $kind: "defschema", name: "sys/Mine@1", type: { nat: {} } });
+  const manifest = manifestOf(
+    withManifest({ schemas: [...fetchManifest["schemas"] as Node[], { name: "sys/Mine@1" }] }),
+  );
+  assert.deepEqual(located(validateManifestNodes(manifest, nodes)), [
+    { code: "AIR_SYS_RESERVED", file: "defschema:sys/Mine@1", path: "$.name", def: "sys/Mine@1" },
+  ]);
+  // Built-ins may be listed (and need not be in the lookup).
+  const builtins = manifestOf(withManifest({
+    schemas: [...fetchManifest["schemas"] as Node[], { name: "sys/TimerFired@1" }],
+    caps: [{ name: "sys/timer@1" }],
+  }));
+  assert.deepEqual(validateManifestNodes(builtins, fetchNodes()), []);
+});
+
+Deno.test("loadAirBundle() without a manifest checks nodes against each other, without manifest-only noise", () => {
+  const files = fetchWorld({
+    policy: { ...fetchPolicy, rules: [{ when: { cap_name: "nope" }, decision: "deny" }] },
+  })
+    .filter((f) => f.path !== MANIFEST_FILE);
+  expectErrors(files, [{ code: "AIR_MANIFEST_MISSING" }]);
+  const broken = [...files, { path: MANIFEST_FILE, text: JSON.stringify({ ...fetchManifest, plans: 3 }) }];
+  expectErrors(broken, [{ code: "AIR_SHAPE", file: MANIFEST_FILE, path: "$.plans" }]);
+});
+
+Deno.test("validateWorld() gives the plan validator the listed world and forwards its diagnostics", () => {
+  const sink = new DiagnosticSink();
+  const parsed = parseFiles(
+    fetchWorld({
+      manifest: withDefaults({
+        cap_grants: [{ ...httpGrant, params: { hosts: ["example.com"], verbs: ["GET"] } }],
+      }),
+    }),
+    sink,
+  );
+  const entries = registerNodes(parsed, sink);
+  const seen: PlanValidationContext[] = [];
+  const validatePlan: PlanValidator = (plan, ctx) => {
+    seen.push(ctx);
+    return [
+      {
+        code: "AIR_PLAN_X",
+        message: "x",
+        file: ctx.file,
+        path: jsonPath([...ctx.path, "steps", 1]),
+        step: plan.steps[1]!.id,
+      },
+      { code: "AIR_PLAN_Y", message: "y", severity: "warning", def: plan.name },
+    ];
+  };
+  const manifest = validateWorld({
+    sink,
+    entries,
+    check: [...entries.values()],
+    quiet: parsed.quiet,
+    manifest: parsed.manifest!.node,
+    manifestKnown: true,
+    manifestFile: MANIFEST_FILE,
+    manifestAt: [],
+    validatePlan,
+  });
+  assert.equal(seen.length, 1);
+  const ctx = seen[0]!;
+  assert.deepEqual([ctx.file, ctx.path], [PLAN_FILE, []]);
+  assert.ok(ctx.schemas.has("demo/FetchRequested@1") && ctx.schemas.has("sys/HttpRequestReceipt@1"));
+  assert.equal(ctx.schemas.has("demo/Nope@1"), false);
+  assert.deepEqual([...ctx.modules.keys()], ["demo/Fetcher@1"]);
+  assert.equal(ctx.capTypeOf?.("sys/http.out@1"), "http.out");
+  assert.equal(ctx.capTypeOf?.("demo/nope@1"), undefined);
+  // The plan sees the resolved manifest: hashes filled, params tagged.
+  assert.equal(ctx.manifest, manifest);
+  assert.match(ctx.manifest.plans[0]?.hash ?? "", /^sha256:/);
+  assert.deepEqual(ctx.manifest.defaults?.cap_grants?.[0]?.params, parseJson(JSON.stringify(httpParams)));
+  assert.deepEqual(located(sink.diagnostics), [
+    { code: "AIR_PLAN_X", file: PLAN_FILE, path: "$.steps[1]", step: "b_wait", def: "demo/fetch@1" },
+    { code: "AIR_PLAN_Y", severity: "warning", def: "demo/fetch@1" },
+  ]);
+  // Without a real manifest, plans are not validated.
+  const quietSink = new DiagnosticSink();
+  validateWorld({
+    sink: quietSink,
+    entries,
+    check: [...entries.values()],
+    quiet: new Set(),
+    manifest: parsed.manifest!.node,
+    manifestKnown: false,
+    manifestAt: [],
+    validatePlan,
+  });
+  assert.equal(seen.length, 1);
 });

@@ -38,6 +38,7 @@
  *
  * @module
  */
+import { builtinCaps, builtinSchemas } from "./builtins.ts";
 import {
   AIR_DIAGNOSTIC_CODES,
   type AirDiagnosticCode,
@@ -121,6 +122,10 @@ function toBundleNode(entry: NodeEntry): BundleNode {
   } as BundleNode;
 }
 
+function isBuiltin(kind: NamedNodeKind, name: string): boolean {
+  return (kind === "defschema" && builtinSchemas.has(name)) || (kind === "defcap" && builtinCaps.has(name));
+}
+
 /** A manifest listing every node, so that nodes can be checked against each other without one. */
 function manifestOfAll(entries: ReadonlyMap<string, NodeEntry>): Manifest {
   const manifest: Manifest = {
@@ -153,6 +158,7 @@ export function loadAirBundle(files: ReadonlyArray<AirFile>): LoadAirBundleResul
     check: [...entries.values()],
     quiet: parsed.quiet,
     manifest: manifestNode?.node ?? manifestOfAll(entries),
+    manifestKnown: manifestNode !== undefined,
     manifestFile: manifestNode?.file,
     manifestAt: manifestNode?.at ?? [],
   });
@@ -215,12 +221,21 @@ export function resolveManifest(
   }
   const check: NodeEntry[] = [];
   const seen = new Set<string>();
+  const quiet = new Set<string>();
   for (const [list, kind] of REF_LISTS) {
     for (const ref of manifest[list]) {
-      const key = nodeKey(kind as NamedNodeKind, ref.name);
+      const key = nodeKey(kind, ref.name);
       const entry = entries.get(key);
-      if (entry === undefined || seen.has(key) || ref.name.startsWith("sys/")) continue;
+      if (entry === undefined || seen.has(key)) continue;
       seen.add(key);
+      if (ref.name.startsWith("sys/")) {
+        // Built-ins resolve to themselves; a user node under sys/ (from a patch) is an error.
+        if (isBuiltin(kind, ref.name)) continue;
+        const where = { file: entry.file, at: ["name"], def: entry.name };
+        sink.error("AIR_SYS_RESERVED", `Name "${entry.name}" uses the reserved sys/ namespace`, where);
+        quiet.add(key);
+        continue;
+      }
       check.push(entry);
     }
   }
@@ -228,8 +243,9 @@ export function resolveManifest(
     sink,
     entries,
     check,
-    quiet: new Set(),
+    quiet,
     manifest,
+    manifestKnown: true,
     manifestFile: options.manifestFile ?? "manifest",
     manifestAt: [],
   });

@@ -6,7 +6,15 @@
 import { AosError } from "../air/errors.ts";
 import { hashRefOf } from "../air/hash.ts";
 import { loadAirBundle } from "../air/bundle.ts";
-import { AirInvalidError, initWorld, readAirFolder, readWasmFolders } from "../kernel/init_world.ts";
+import {
+  AirInvalidError,
+  initWorld,
+  readAirFolder,
+  readWasmFolders,
+  validateAirSource,
+} from "../kernel/init_world.ts";
+import type { World } from "../kernel/world.ts";
+import { checkAirPath } from "./air.ts";
 import { worldPaths } from "../kernel/world.ts";
 import { type CliIo, printJson, resolvePath } from "./context.ts";
 
@@ -50,11 +58,64 @@ async function copyTemplate(name: string, dir: string): Promise<void> {
   }
 }
 
+/**
+ * `aos init DIR --from PATH`: validates PATH's AIR (and the `.wasm` its modules name, looked up in PATH
+ * and PATH/modules/) first; only then copies them into DIR/air and DIR/modules and creates the world.
+ */
+async function initFrom(io: CliIo, dir: string, from: string, json: boolean): Promise<number> {
+  const { diagnostics, files, wasm } = await checkAirPath(from);
+  const { source } = validateAirSource(files, wasm);
+  if (!source) throw new AirInvalidError(diagnostics);
+  const paths = worldPaths(dir);
+  await Deno.mkdir(paths.air, { recursive: true });
+  await Deno.mkdir(paths.modules, { recursive: true });
+  for (const f of files) await Deno.writeTextFile(`${paths.air}/${f.path.split("/").pop()}`, f.text);
+  for (const entry of source.bundle.nodes.values()) {
+    if (entry.kind !== "defmodule") continue;
+    const hash = entry.node.wasm_hash;
+    const bytes = source.wasmByHash.get(hash)?.bytes;
+    if (bytes) {
+      await Deno.writeFile(
+        `${paths.modules}/${entry.name.replace("/", ".")}-${hash.slice(7, 19)}.wasm`,
+        bytes,
+      );
+    }
+  }
+  const world = await initWorld(dir, await readAirFolder(paths.air), await readWasmFolders([paths.modules]), {
+    clock: io.clock,
+  });
+  try {
+    report(io, world, dir, undefined, json);
+  } finally {
+    world.close();
+  }
+  return 0;
+}
+
+function report(io: CliIo, world: World, dir: string, template: string | undefined, json: boolean): void {
+  if (json) {
+    printJson(io, {
+      world: dir,
+      template: template ?? null,
+      manifest_hash: world.defs.manifestHash,
+      height: BigInt(world.height),
+      reducers: [...world.defs.modules.keys()].sort(),
+      plans: [...world.defs.plans.keys()].sort(),
+    });
+    return;
+  }
+  io.out(`Initialized world in ${dir}${template ? ` from template "${template}"` : ""}`);
+  io.out(`  manifest ${world.defs.manifestHash}`);
+  io.out(`  reducers ${[...world.defs.modules.keys()].sort().join(", ") || "(none)"}`);
+  if (world.defs.plans.size > 0) io.out(`  plans    ${[...world.defs.plans.keys()].sort().join(", ")}`);
+  io.out(`  journal  height ${world.height} (genesis)`);
+}
+
 /** Runs `aos init`. */
 export async function runInit(
   io: CliIo,
   dirArg: string | undefined,
-  options: { template?: string; json?: boolean },
+  options: { template?: string; from?: string; json?: boolean },
 ): Promise<number> {
   const dir = resolvePath(io, dirArg ?? ".");
   const paths = worldPaths(dir);
@@ -63,6 +124,12 @@ export async function runInit(
     throw new AosError("AOS_WORLD_EXISTS", `A world already exists at "${dir}" (.aos/ is present)`);
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  if (options.from !== undefined) {
+    if (options.template !== undefined) {
+      throw new AosError("AOS_USAGE", "Give either --template or --from, not both");
+    }
+    return await initFrom(io, dir, resolvePath(io, options.from), options.json === true);
   }
   if (options.template !== undefined && !(TEMPLATES as readonly string[]).includes(options.template)) {
     throw new AosError(
@@ -88,20 +155,7 @@ export async function runInit(
     },
   );
   try {
-    if (options.json) {
-      printJson(io, {
-        world: dir,
-        template: template ?? null,
-        manifest_hash: world.defs.manifestHash,
-        height: BigInt(world.height),
-        reducers: [...world.defs.modules.keys()].sort(),
-      });
-    } else {
-      io.out(`Initialized world in ${dir}${template ? ` from template "${template}"` : ""}`);
-      io.out(`  manifest ${world.defs.manifestHash}`);
-      io.out(`  reducers ${[...world.defs.modules.keys()].sort().join(", ") || "(none)"}`);
-      io.out(`  journal  height ${world.height} (genesis)`);
-    }
+    report(io, world, dir, template, options.json === true);
   } finally {
     world.close();
   }

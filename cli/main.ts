@@ -9,7 +9,8 @@ import { AosError } from "../air/errors.ts";
 import { runEventSend, runInfo, runJournalShow, runReplay, runStateGet, runStep } from "./commands.ts";
 import { type CliIo, processIo } from "./context.ts";
 import { EXIT_USAGE, exitCodeFor } from "./exit.ts";
-import { runInit } from "./init.ts";
+import { runInit, TEMPLATES } from "./init.ts";
+import { runAirCheck, runAirFmt, runAirHash } from "./air.ts";
 
 /** Runs `aos` with `args` (without the program name) and returns the exit code. */
 export async function runCli(args: string[], io: CliIo = processIo()): Promise<number> {
@@ -34,9 +35,29 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
   program.command("init")
     .description("create a world (from a template, or from DIR/air and DIR/modules)")
     .argument("[dir]", "folder of the new world", ".")
-    .option("--template <name>", "template to start from: counter")
+    .option("--template <name>", `template to start from: ${TEMPLATES.join(", ")}`)
+    .option("--from <path>", "start from a folder of AIR files (and the .wasm its modules name)")
     .option("--json", "print a JSON summary")
-    .action(act((dir: string, o: { template?: string; json?: boolean }) => runInit(io, dir, o)));
+    .action(
+      act((dir: string, o: { template?: string; from?: string; json?: boolean }) => runInit(io, dir, o)),
+    );
+
+  const air = program.command("air").description("check, hash and format AIR");
+  air.command("check")
+    .description("validate a folder of AIR files (default: the world's air/); exit 0 valid, 2 invalid")
+    .argument("[path]", "folder or file")
+    .option("--json", 'print {"ok", "diagnostics": [{code, message, file, path, def, step}]}')
+    .action(act((path: string | undefined, o: { json?: boolean }) => runAirCheck(io, world(), path, o)));
+  air.command("hash")
+    .description("print each node's hash, kind and name")
+    .argument("<file>", "an AIR file")
+    .option("--json", "print JSON")
+    .action(act((file: string, o: { json?: boolean }) => runAirHash(io, file, o)));
+  air.command("fmt")
+    .description("rewrite AIR JSON in one stable layout")
+    .argument("[path]", "folder or file (default: the world's air/)")
+    .option("--check", "only report files that are not formatted (exit 1)")
+    .action(act((path: string | undefined, o: { check?: boolean }) => runAirFmt(io, world(), path, o)));
 
   const event = program.command("event").description("send domain events");
   event.command("send")

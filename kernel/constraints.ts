@@ -48,7 +48,12 @@ export function httpTarget(params: RecordValue): HttpTarget | undefined {
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
   const port = url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port);
-  return { host: url.hostname.toLowerCase(), port, path: url.pathname, method: text(params, "method").toUpperCase() };
+  return {
+    host: url.hostname.toLowerCase(),
+    port,
+    path: url.pathname,
+    method: text(params, "method").toUpperCase(),
+  };
 }
 
 function hostAllowed(target: HttpTarget, entry: string): boolean {
@@ -64,13 +69,19 @@ function hostAllowed(target: HttpTarget, entry: string): boolean {
 }
 
 /** Checks an effect's params against its grant's params; returns the reason it fails, or undefined. */
-export function checkConstraints(capType: CapType, params: RecordValue, grant: RecordValue): string | undefined {
+export function checkConstraints(
+  capType: CapType,
+  params: RecordValue,
+  grant: RecordValue,
+): string | undefined {
   switch (capType) {
     case "http.out": {
       const target = httpTarget(params);
       if (!target) return `url "${text(params, "url")}" is not an http(s) URL`;
       const hosts = texts(field(grant, "hosts")) ?? [];
-      if (!hosts.some((h) => hostAllowed(target, h))) return `host "${target.host}:${target.port}" is not granted`;
+      if (!hosts.some((h) => hostAllowed(target, h))) {
+        return `host "${target.host}:${target.port}" is not granted`;
+      }
       const verbs = (texts(field(grant, "verbs")) ?? []).map((v) => v.toUpperCase());
       if (!verbs.includes(target.method)) return `method "${target.method}" is not granted`;
       const prefixes = texts(field(grant, "path_prefixes"));
@@ -85,7 +96,9 @@ export function checkConstraints(capType: CapType, params: RecordValue, grant: R
         return `provider "${text(params, "provider")}" is not granted`;
       }
       const models = texts(field(grant, "models"));
-      if (models && !models.includes(text(params, "model"))) return `model "${text(params, "model")}" is not granted`;
+      if (models && !models.includes(text(params, "model"))) {
+        return `model "${text(params, "model")}" is not granted`;
+      }
       const maxTokens = natOf(field(grant, "max_tokens_max"));
       const asked = natOf(field(params, "max_tokens"));
       if (maxTokens !== undefined && asked !== undefined && asked > maxTokens) {
@@ -136,7 +149,9 @@ export interface PolicyDecision {
 }
 
 function globMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  const re = new RegExp(
+    `^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`,
+  );
   return re.test(value);
 }
 

@@ -8,12 +8,31 @@ import { type CborValue, decodeCanonical } from "../air/cbor.ts";
 import { AosError } from "../air/errors.ts";
 import { type HashRef, isHashRef } from "../air/hash.ts";
 import { type JsonValue, stringifyJson } from "../air/json.ts";
-import { type AirBundle, type AirFile, formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
+import {
+  type AirBundle,
+  type AirFile,
+  type Diagnostic,
+  formatDiagnostic,
+  hasErrors,
+  loadAirBundle,
+} from "../air/bundle.ts";
 import type { DefCap, DefModule, DefPlan, DefPolicy } from "../air/nodes.ts";
 import { SchemaIndex } from "../air/schema_index.ts";
 import type { Cas } from "../journal/cas.ts";
 import type { WorldDefs } from "./kernel.ts";
 import type { ReducerHost } from "./reducer_host.ts";
+
+/** An AIR validation failure carrying every diagnostic (errors and warnings). */
+export class AirInvalidError extends AosError {
+  constructor(readonly diagnostics: Diagnostic[]) {
+    const errors = diagnostics.filter((d) => d.severity !== "warning").length;
+    super(
+      "AOS_AIR_INVALID",
+      `Invalid AIR (${errors} problem${errors === 1 ? "" : "s"}):\n` +
+        diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join("\n"),
+    );
+  }
+}
 
 /** Converts a generic-CBOR node back to JSON (integers as bigints). */
 export function cborToJson(value: CborValue, where: string): JsonValue {
@@ -73,7 +92,9 @@ export async function loadDefs(cas: Cas, manifestHash: HashRef, host: ReducerHos
   const wasm = new Map<string, Uint8Array>();
   for (const ref of bundle.manifest.modules) {
     const entry = bundle.nodes.get(`defmodule:${ref.name}`);
-    if (entry?.kind === "defmodule") wasm.set(entry.node.wasm_hash, await cas.get("blobs", entry.node.wasm_hash));
+    if (entry?.kind === "defmodule") {
+      wasm.set(entry.node.wasm_hash, await cas.get("blobs", entry.node.wasm_hash));
+    }
   }
   return defsFromBundle(bundle, host, (hash) => wasm.get(hash));
 }
@@ -98,7 +119,9 @@ export function defsFromBundle(
   const modules = listed<DefModule>("defmodule", bundle.manifest.modules);
   for (const module of modules.values()) {
     const bytes = wasmFor(module.wasm_hash);
-    if (!bytes) throw new AosError("AOS_CAS_MISSING", `WASM ${module.wasm_hash} of "${module.name}" is missing`);
+    if (!bytes) {
+      throw new AosError("AOS_CAS_MISSING", `WASM ${module.wasm_hash} of "${module.name}" is missing`);
+    }
     host.load(module.wasm_hash, bytes);
   }
   return {

@@ -25,7 +25,13 @@ export type EffectOrigin =
   | { kind: "reducer"; name: string; key: Uint8Array | null; eventSeq: number };
 
 /** Gate stages that reject before policy (KERNEL §6.2). */
-export type GateStage = "bad_params" | "grant_missing" | "grant_expired" | "cap_mismatch" | "constraint" | "budget";
+export type GateStage =
+  | "bad_params"
+  | "grant_missing"
+  | "grant_expired"
+  | "cap_mismatch"
+  | "constraint"
+  | "budget";
 
 /** An intent waiting for its receipt, with the context its receipt is routed by. */
 export interface OutboxEntry {
@@ -44,7 +50,13 @@ export interface OutboxEntry {
  */
 export type GateResult =
   | { ok: true; intentHash: Uint8Array; entry: OutboxEntry; decision: KernelRecord }
-  | { ok: false; stage: GateStage | "policy"; reason: string; intentHash?: Uint8Array; records: KernelRecord[] };
+  | {
+    ok: false;
+    stage: GateStage | "policy";
+    reason: string;
+    intentHash?: Uint8Array;
+    records: KernelRecord[];
+  };
 
 /**
  * The budget seam (WP3 plugs in here): reserve at enqueue, settle on receipt. The default ledger has
@@ -52,7 +64,11 @@ export type GateResult =
  */
 export interface BudgetLedger {
   reserve(grant: CapGrant, intent: OutboxEntry): string | undefined;
-  settle(grant: CapGrant | undefined, intent: OutboxEntry, receipt: { costCents?: bigint; payload: Value | undefined }): void;
+  settle(
+    grant: CapGrant | undefined,
+    intent: OutboxEntry,
+    receipt: { costCents?: bigint; payload: Value | undefined },
+  ): void;
 }
 
 /** A ledger that never limits. */
@@ -74,9 +90,15 @@ export function originCbor(origin: EffectOrigin): { [key: string]: CborValue } {
 /** The idempotency key of AIR §9.4 (our Choice: derived from where the effect was emitted). */
 export function idempotencyKey(origin: EffectOrigin): Uint8Array {
   if (origin.kind === "plan") {
-    return sha256(encodeCanonical({ origin: "plan", plan: origin.name, instance: origin.instanceId, step: origin.step }));
+    return sha256(
+      encodeCanonical({ origin: "plan", plan: origin.name, instance: origin.instanceId, step: origin.step }),
+    );
   }
-  const body: { [key: string]: CborValue } = { origin: "reducer", reducer: origin.name, event_seq: origin.eventSeq };
+  const body: { [key: string]: CborValue } = {
+    origin: "reducer",
+    reducer: origin.name,
+    event_seq: origin.eventSeq,
+  };
   if (origin.key !== null) body.key = origin.key;
   return sha256(encodeCanonical(body));
 }
@@ -166,10 +188,18 @@ export class EffectManager {
     const { defs } = ctx;
     const origin = originCbor(request.origin);
     const reject = (stage: GateStage, reason: string, hash?: Uint8Array): GateResult => {
-      const body: { [key: string]: CborValue } = { kind: request.kind, cap_name: request.capName, origin, stage, reason };
+      const body: { [key: string]: CborValue } = {
+        kind: request.kind,
+        cap_name: request.capName,
+        origin,
+        stage,
+        reason,
+      };
       if (hash) body.intent_hash = hash;
       const records = [{ kind: "effect_rejected", body }];
-      return hash ? { ok: false, stage, reason, intentHash: hash, records } : { ok: false, stage, reason, records };
+      return hash
+        ? { ok: false, stage, reason, intentHash: hash, records }
+        : { ok: false, stage, reason, records };
     };
     const spec = effectSpec(request.kind);
     if (!spec) return reject("bad_params", `unknown effect kind "${request.kind}"`);
@@ -227,7 +257,10 @@ export class EffectManager {
       return { ok: false, stage: "policy", reason, intentHash: hash, records: [decisionRecord] };
     }
     if (this.#outbox.has(toHex(hash)) || this.#settledSet.has(toHex(hash))) {
-      throw new AosError("AOS_INVARIANT", `Intent ${toHex(hash)} was queued twice: idempotency keys must not repeat`);
+      throw new AosError(
+        "AOS_INVARIANT",
+        `Intent ${toHex(hash)} was queued twice: idempotency keys must not repeat`,
+      );
     }
     return { ok: true, intentHash: hash, entry, decision: decisionRecord };
   }
@@ -236,7 +269,11 @@ export class EffectManager {
    * Commits an allowed intent: journals `policy_decision` then `effect_queued` (its seq is the fence
    * height) and adds it to the outbox.
    */
-  commit(result: Extract<GateResult, { ok: true }>, emit: (record: KernelRecord) => number, nextSeq: () => number): void {
+  commit(
+    result: Extract<GateResult, { ok: true }>,
+    emit: (record: KernelRecord) => number,
+    nextSeq: () => number,
+  ): void {
     emit(result.decision);
     result.entry.fence = { generation: result.entry.fence.generation, height: BigInt(nextSeq()) };
     emit({ kind: "effect_queued", body: EffectManager.queuedBody(result.entry) });

@@ -5,25 +5,17 @@
  * @module
  */
 import { AosError } from "../air/errors.ts";
-import { hashRefOf } from "../air/hash.ts";
+import { type HashRef, hashRefOf } from "../air/hash.ts";
 import { stringifyJson } from "../air/json.ts";
-import { type AirFile, type Diagnostic, formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
+import { type AirBundle, type AirFile, type Diagnostic, hasErrors, loadAirBundle } from "../air/bundle.ts";
+import { AirInvalidError } from "./defs.ts";
 import { nodeBytes, normalizeNode } from "../air/node_hash.ts";
 import { FsCas } from "../journal/cas.ts";
 import type { Clock } from "./clock.ts";
 import { ReducerHost } from "./reducer_host.ts";
 import { World, worldPaths } from "./world.ts";
 
-/** An AIR validation failure carrying every diagnostic. */
-export class AirInvalidError extends AosError {
-  constructor(readonly diagnostics: Diagnostic[]) {
-    super(
-      "AOS_AIR_INVALID",
-      `Invalid AIR (${diagnostics.length} problem${diagnostics.length === 1 ? "" : "s"}):\n` +
-        diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join("\n"),
-    );
-  }
-}
+export { AirInvalidError } from "./defs.ts";
 
 /** A WASM file offered to the world, found by its content hash. */
 export interface WasmFile {
@@ -41,6 +33,57 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** A validated source of a world: the bundle and the WASM blobs its modules name. */
+export interface AirSource {
+  bundle: AirBundle;
+  wasmByHash: Map<HashRef, WasmFile>;
+  /** Warnings only (errors make validation fail). */
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * Validates AIR files plus the WASM their modules name (present, compiling, importing nothing but
+ * `env.abort`). Returns every diagnostic; `source` only when there is no error.
+ */
+export function validateAirSource(
+  airFiles: AirFile[],
+  wasmFiles: WasmFile[],
+): { source?: AirSource; diagnostics: Diagnostic[] } {
+  const { bundle, diagnostics } = loadAirBundle(airFiles);
+  if (!bundle || hasErrors(diagnostics)) return { diagnostics };
+  const wasmByHash = new Map(wasmFiles.map((f) => [hashRefOf(f.bytes), f]));
+  const host = new ReducerHost();
+  const problems: Diagnostic[] = [];
+  const needed = new Map<HashRef, WasmFile>();
+  for (
+    const entry of [...bundle.nodes.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  ) {
+    if (entry.kind !== "defmodule") continue;
+    const hash = entry.node.wasm_hash;
+    const wasm = wasmByHash.get(hash);
+    if (!wasm) {
+      problems.push({
+        code: "AIR_WASM_MISSING",
+        message: `no .wasm file with hash ${hash} was found`,
+        file: entry.file,
+        path: `${entry.path}.wasm_hash`,
+        def: entry.name,
+      });
+      continue;
+    }
+    try {
+      host.load(hash, wasm.bytes);
+      needed.set(hash, wasm);
+    } catch (error) {
+      if (!(error instanceof AosError)) throw error;
+      problems.push({ code: "AIR_WASM_INVALID", message: error.message, file: wasm.path, def: entry.name });
+    }
+  }
+  const all = [...diagnostics, ...problems];
+  if (problems.length > 0) return { diagnostics: all };
+  return { source: { bundle, wasmByHash: needed, diagnostics: all }, diagnostics: all };
+}
+
 /**
  * Validates the AIR files and modules and creates `.aos/` in `dir`. Nothing is written until every
  * check passed.
@@ -55,34 +98,9 @@ export async function initWorld(
   if (await exists(paths.aos)) {
     throw new AosError("AOS_WORLD_EXISTS", `A world already exists at "${dir}" (.aos/ is present)`);
   }
-  const { bundle, diagnostics } = loadAirBundle(airFiles);
-  if (!bundle || diagnostics.length > 0) throw new AirInvalidError(diagnostics);
-  const wasmByHash = new Map(wasmFiles.map((f) => [hashRefOf(f.bytes), f]));
-  const host = new ReducerHost();
-  const missing: Diagnostic[] = [];
-  for (const entry of [...bundle.nodes.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    if (entry.kind !== "defmodule") continue;
-    const module = entry.node as { wasm_hash: string };
-    const wasm = wasmByHash.get(module.wasm_hash as `sha256:${string}`);
-    if (!wasm) {
-      missing.push({
-        code: "AIR_WASM_MISSING",
-        message: `no .wasm file with hash ${module.wasm_hash} was found`,
-        file: entry.file,
-        path: `${entry.path}.wasm_hash`,
-        def: entry.name,
-      });
-      continue;
-    }
-    try {
-      host.load(module.wasm_hash, wasm.bytes);
-    } catch (error) {
-      if (!(error instanceof AosError)) throw error;
-      missing.push({ code: "AIR_WASM_INVALID", message: error.message, file: wasm.path, def: entry.name });
-    }
-  }
-  if (missing.length > 0) throw new AirInvalidError(missing);
-
+  const { source, diagnostics } = validateAirSource(airFiles, wasmFiles);
+  if (!source) throw new AirInvalidError(diagnostics);
+  const { bundle, wasmByHash } = source;
   const cas = new FsCas(paths.store);
   for (const entry of bundle.nodes.values()) {
     const stored = await cas.put("nodes", nodeBytes(entry.node));

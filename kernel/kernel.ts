@@ -14,7 +14,13 @@ import type { DefCap, DefModule, DefPlan, DefPolicy, Manifest } from "../air/nod
 import type { SchemaResolver } from "../air/types.ts";
 import { decodeTyped } from "../air/typed_codec.ts";
 import { CellStore } from "./cells.ts";
-import { defcapOf, EffectManager, type EffectOrigin, type GateResult, type OutboxEntry } from "./effect_manager.ts";
+import {
+  defcapOf,
+  EffectManager,
+  type EffectOrigin,
+  type GateResult,
+  type OutboxEntry,
+} from "./effect_manager.ts";
 import { decodeOutputEnvelope, encodeInputEnvelope, type OutputEnvelope } from "./envelope.ts";
 import { cellKeyFor } from "./keys.ts";
 import { createPlanEngine } from "./plan_engine.ts";
@@ -157,7 +163,9 @@ export class Kernel {
 
   /** `sha256(state)` of every cell, by (reducer, key bytes); `key` only for keyed cells. */
   stateHashes(): Array<{ reducer: string; key?: Uint8Array; hash: HashRef }> {
-    return this.#cells.hashes().map(({ reducer, key, hash }) => (key === null ? { reducer, hash } : { reducer, key, hash }));
+    return this.#cells.hashes().map((
+      { reducer, key, hash },
+    ) => (key === null ? { reducer, hash } : { reducer, key, hash }));
   }
 
   /** Intents awaiting receipts, by fence height. */
@@ -231,8 +239,16 @@ export class Kernel {
       case "domain_event": {
         const origin = body.origin as { kind?: unknown } | undefined;
         if (origin?.kind !== "external") throw corrupt("a derived domain_event where an input belongs");
-        if (typeof body.schema !== "string" || !(body.value instanceof Uint8Array)) throw corrupt("malformed domain_event");
-        const item: EventItem = { type: "event", seq: entry.seq, schema: body.schema, value: body.value, origin: { kind: "external" } };
+        if (typeof body.schema !== "string" || !(body.value instanceof Uint8Array)) {
+          throw corrupt("malformed domain_event");
+        }
+        const item: EventItem = {
+          type: "event",
+          seq: entry.seq,
+          schema: body.schema,
+          value: body.value,
+          origin: { kind: "external" },
+        };
         if (body.key instanceof Uint8Array) item.key = body.key;
         this.#queue.push(item);
         break;
@@ -246,7 +262,10 @@ export class Kernel {
         this.#plans.startRequested(entry.seq, body);
         break;
       case "plan_cancel_requested":
-        this.#plans.cancel(uint(body.instance_id, "instance_id", entry.seq), typeof body.reason === "string" ? body.reason : undefined);
+        this.#plans.cancel(
+          uint(body.instance_id, "instance_id", entry.seq),
+          typeof body.reason === "string" ? body.reason : undefined,
+        );
         break;
       default:
         throw corrupt(`kind "${entry.kind}" is not an input here`);
@@ -269,10 +288,15 @@ export class Kernel {
 
   #applyReceipt(entry: KernelEntry, corrupt: (what: string) => AosError): void {
     const b = entry.body;
-    if (!(b.intent_hash instanceof Uint8Array) || typeof b.adapter_id !== "string" || typeof b.status !== "string") {
+    if (
+      !(b.intent_hash instanceof Uint8Array) || typeof b.adapter_id !== "string" ||
+      typeof b.status !== "string"
+    ) {
       throw corrupt("malformed receipt_appended");
     }
-    if (!(b.payload instanceof Uint8Array) || !(b.signature instanceof Uint8Array)) throw corrupt("malformed receipt_appended");
+    if (!(b.payload instanceof Uint8Array) || !(b.signature instanceof Uint8Array)) {
+      throw corrupt("malformed receipt_appended");
+    }
     const pending = this.#effects.settle(b.intent_hash);
     if (!pending) throw corrupt(`receipt for intent ${toHex(b.intent_hash)} that is not pending`);
     const receipt: AcceptedReceipt = {
@@ -284,7 +308,9 @@ export class Kernel {
     };
     if (b.cost_cents !== undefined) receipt.costCents = uint(b.cost_cents, "cost_cents", entry.seq);
     const grant = this.defs.manifest.defaults?.cap_grants?.find((g) => g.name === pending.capName);
-    const payloadValue = b.payload.length === 0 ? undefined : receiptPayloadValue(pending.kind, b.payload, this.defs.schemas);
+    const payloadValue = b.payload.length === 0
+      ? undefined
+      : receiptPayloadValue(pending.kind, b.payload, this.defs.schemas);
     this.#effects.budgets.settle(grant, pending, {
       payload: payloadValue,
       ...(receipt.costCents === undefined ? {} : { costCents: receipt.costCents }),
@@ -295,9 +321,16 @@ export class Kernel {
     }
     const origin = pending.origin;
     const event = receiptEvent(pending, receipt, this.defs.schemas);
-    const originBody: { [key: string]: CborValue } = { kind: "receipt", intent_hash: receipt.intentHash, reducer: origin.name };
+    const originBody: { [key: string]: CborValue } = {
+      kind: "receipt",
+      intent_hash: receipt.intentHash,
+      reducer: origin.name,
+    };
     if (origin.key !== null) originBody.key = origin.key;
-    const seq = this.#emit({ kind: "domain_event", body: { schema: event.schema, value: event.value, origin: originBody } });
+    const seq = this.#emit({
+      kind: "domain_event",
+      body: { schema: event.schema, value: event.value, origin: originBody },
+    });
     this.#queue.push({
       type: "event",
       seq,
@@ -341,7 +374,13 @@ export class Kernel {
       // A sys/* receipt event reaches only its originating reducer (and cell); no triggers, no wakeups.
       const module = this.defs.modules.get(event.origin.reducer);
       if (!module) {
-        this.#reducerError(event.origin.reducer, event.origin.key, event.seq, "reducer_missing", "the reducer is no longer in the manifest");
+        this.#reducerError(
+          event.origin.reducer,
+          event.origin.key,
+          event.seq,
+          "reducer_missing",
+          "the reducer is no longer in the manifest",
+        );
         return;
       }
       this.#stepReducer(module, event, event.origin.key);
@@ -368,7 +407,13 @@ export class Kernel {
     this.#plans.onEvent(event);
   }
 
-  #reducerError(reducer: string, key: Uint8Array | null, eventSeq: number, code: ReducerErrorCode, message: string): void {
+  #reducerError(
+    reducer: string,
+    key: Uint8Array | null,
+    eventSeq: number,
+    code: ReducerErrorCode,
+    message: string,
+  ): void {
     const body: { [k: string]: CborValue } = { reducer, event_seq: eventSeq, code, message };
     if (key !== null) body.key = key;
     this.#emit({ kind: "reducer_error", body });
@@ -377,10 +422,13 @@ export class Kernel {
   #stepReducer(module: DefModule, event: EventItem, key: Uint8Array | null): void {
     const reducer = module.name;
     const cellMode = key !== null;
-    const fail = (code: ReducerErrorCode, message: string) => this.#reducerError(reducer, key, event.seq, code, message);
+    const fail = (code: ReducerErrorCode, message: string) =>
+      this.#reducerError(reducer, key, event.seq, code, message);
     const input = encodeInputEnvelope({
       state: this.#cells.get(reducer, key),
-      event: key === null ? { schema: event.schema, value: event.value } : { schema: event.schema, value: event.value, key },
+      event: key === null
+        ? { schema: event.schema, value: event.value }
+        : { schema: event.schema, value: event.value, key },
       ctx: { key, cellMode, nowNs: this.#nowNs },
     });
     const result = this.#host.call(module.wasm_hash, input);
@@ -399,11 +447,17 @@ export class Kernel {
       }
     }
     if (output.domainEvents.length > limits.eventsPerReducerStepMax) {
-      return fail("bad_event", `emitted ${output.domainEvents.length} events, above ${limits.eventsPerReducerStepMax}`);
+      return fail(
+        "bad_event",
+        `emitted ${output.domainEvents.length} events, above ${limits.eventsPerReducerStepMax}`,
+      );
     }
     for (const [i, emitted] of output.domainEvents.entries()) {
       if (!this.defs.schemas.has(emitted.schema) || emitted.schema.startsWith("sys/")) {
-        return fail("bad_event", `domain_events[${i}]: schema "${emitted.schema}" is not a user schema of the manifest`);
+        return fail(
+          "bad_event",
+          `domain_events[${i}]: schema "${emitted.schema}" is not a user schema of the manifest`,
+        );
       }
       try {
         decodeTyped({ ref: emitted.schema }, emitted.value, this.defs.schemas);
@@ -423,10 +477,14 @@ export class Kernel {
         return fail("effect_not_declared", `effect "${effect.kind}" is not in effects_emitted of ${reducer}`);
       }
       const spec = effectSpec(effect.kind);
-      if (!spec?.micro) return fail("not_micro_effect", `"${effect.kind}" is not a micro-effect; emit it from a plan`);
+      if (!spec?.micro) {
+        return fail("not_micro_effect", `"${effect.kind}" is not a micro-effect; emit it from a plan`);
+      }
       const slot = effect.capSlot ?? "default";
       const grantName = this.defs.manifest.module_bindings?.[reducer]?.slots[slot];
-      if (grantName === undefined) return fail("slot_unbound", `cap slot "${slot}" of ${reducer} is not bound to a grant`);
+      if (grantName === undefined) {
+        return fail("slot_unbound", `cap slot "${slot}" of ${reducer} is not bound to a grant`);
+      }
       try {
         decodeTyped({ ref: spec.params }, effect.paramsCbor, this.defs.schemas);
       } catch (error) {
@@ -436,7 +494,10 @@ export class Kernel {
       const grant = this.defs.manifest.defaults?.cap_grants?.find((g) => g.name === grantName);
       const cap = grant ? defcapOf(this.defs, grant.cap) : undefined;
       if (slotType !== undefined && cap !== undefined && cap.cap_type !== slotType) {
-        return fail("cap_mismatch", `slot "${slot}" wants ${slotType}, grant "${grantName}" is ${cap.cap_type}`);
+        return fail(
+          "cap_mismatch",
+          `slot "${slot}" wants ${slotType}, grant "${grantName}" is ${cap.cap_type}`,
+        );
       }
       const origin: EffectOrigin = { kind: "reducer", name: reducer, key, eventSeq: event.seq };
       gate = this.#effects.evaluate(
@@ -464,7 +525,13 @@ export class Kernel {
       const body: { [k: string]: CborValue } = { schema: emitted.schema, value: emitted.value, origin };
       if (emitted.key !== undefined) body.key = emitted.key;
       const seq = this.#emit({ kind: "domain_event", body });
-      const item: EventItem = { type: "event", seq, schema: emitted.schema, value: emitted.value, origin: { kind: "reducer" } };
+      const item: EventItem = {
+        type: "event",
+        seq,
+        schema: emitted.schema,
+        value: emitted.value,
+        origin: { kind: "reducer" },
+      };
       if (emitted.key !== undefined) item.key = emitted.key;
       this.#queue.push(item);
     }
@@ -514,7 +581,13 @@ export class Kernel {
         };
         if (event.key !== undefined) body.key = event.key;
         const seq = kernel.#emit({ kind: "domain_event", body });
-        const item: EventItem = { type: "event", seq, schema: event.schema, value: event.value, origin: { kind: "plan" } };
+        const item: EventItem = {
+          type: "event",
+          seq,
+          schema: event.schema,
+          value: event.value,
+          origin: { kind: "plan" },
+        };
         if (event.key !== undefined) item.key = event.key;
         kernel.#queue.push(item);
       },
@@ -532,7 +605,9 @@ export class Kernel {
       manifest_hash: hashRefToBytes(this.defs.manifestHash),
       pinned_manifests: [],
       reducers: this.#cells.all().map((c) =>
-        c.key === null ? { reducer: c.reducer, state: c.state } : { reducer: c.reducer, key: c.key, state: c.state }
+        c.key === null
+          ? { reducer: c.reducer, state: c.state }
+          : { reducer: c.reducer, key: c.key, state: c.state }
       ),
       plans: plans.plans,
       outbox: outboxToCbor(this.#effects.outbox()),
@@ -549,7 +624,9 @@ export class Kernel {
     const raw = decodeCanonical(bytes, { useMaps: false }) as { [key: string]: CborValue };
     const bad = (what: string) => new AosError("AOS_JOURNAL_CORRUPT", `Snapshot is malformed: ${what}`);
     if (raw.version !== 1) throw bad("version");
-    if (!(raw.manifest_hash instanceof Uint8Array) || bytesToHashRef(raw.manifest_hash) !== defs.manifestHash) {
+    if (
+      !(raw.manifest_hash instanceof Uint8Array) || bytesToHashRef(raw.manifest_hash) !== defs.manifestHash
+    ) {
       throw bad("it was taken under another manifest");
     }
     const kernel = new Kernel(defs, host);
@@ -570,7 +647,10 @@ export class Kernel {
       outboxFromCbor(raw.outbox),
       raw.settled_recent.map((h) => (h instanceof Uint8Array ? toHex(h) : "")),
     );
-    kernel.#plans.restore({ plans: raw.plans, next_instance_id: uint(raw.next_instance_id, "next_instance_id", 0) });
+    kernel.#plans.restore({
+      plans: raw.plans,
+      next_instance_id: uint(raw.next_instance_id, "next_instance_id", 0),
+    });
     return kernel;
   }
 }
@@ -578,7 +658,9 @@ export class Kernel {
 function uint(value: CborValue | undefined, what: string, seq: number): bigint {
   if (typeof value === "number" && Number.isInteger(value) && value >= 0) return BigInt(value);
   if (typeof value === "bigint" && value >= 0n) return value;
-  throw new AosError("AOS_JOURNAL_CORRUPT", `Entry ${seq}: ${what} is not an unsigned integer`, { context: { seq } });
+  throw new AosError("AOS_JOURNAL_CORRUPT", `Entry ${seq}: ${what} is not an unsigned integer`, {
+    context: { seq },
+  });
 }
 
 function errorMessage(error: unknown): string {

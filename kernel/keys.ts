@@ -18,7 +18,12 @@ export type CellKeyResult =
   | { ok: false; code: "missing_key" | "bad_key"; message: string };
 
 /** The key type of a keyed module for an event schema's `key_field`. */
-export function keyTypeOf(module: DefModule, eventSchema: string, keyField: string, schemas: SchemaResolver): TypeExpr | undefined {
+export function keyTypeOf(
+  module: DefModule,
+  eventSchema: string,
+  keyField: string,
+  schemas: SchemaResolver,
+): TypeExpr | undefined {
   if (module.key_schema !== undefined) return { ref: module.key_schema };
   const view = viewType({ ref: eventSchema }, schemas);
   return view.kind === "record" ? view.fields[keyField] : undefined;

@@ -35,7 +35,14 @@ export interface PlanHost {
    * Runs the effect gate for a plan's `emit_effect` and journals its outcome (`effect_rejected`, or
    * `policy_decision` and, when allowed, `effect_queued`).
    */
-  emitEffect(request: { kind: string; capName: string; params: Uint8Array; origin: Extract<EffectOrigin, { kind: "plan" }> }):
+  emitEffect(
+    request: {
+      kind: string;
+      capName: string;
+      params: Uint8Array;
+      origin: Extract<EffectOrigin, { kind: "plan" }>;
+    },
+  ):
     | { ok: true; intentHash: Uint8Array }
     | { ok: false; reason: string };
   /** Appends a plan-raised `domain_event` (origin `{kind:"plan", name, instance_id, step}`) and queues it. */

@@ -48,7 +48,10 @@ export function receiptEvent(
     ["status", { kind: "text", value: receipt.status }],
     ["requested", decodeTyped({ ref: spec.params }, entry.params, schemas)],
     ["receipt", receiptPayloadValue(entry.kind, receipt.payload, schemas)],
-    ["cost_cents", receipt.costCents === undefined ? { kind: "none" } : { kind: "nat", value: receipt.costCents }],
+    [
+      "cost_cents",
+      receipt.costCents === undefined ? { kind: "none" } : { kind: "nat", value: receipt.costCents },
+    ],
     ["signature", { kind: "bytes", value: receipt.signature }],
   ]);
   const value = encodeTyped({ ref: spec.receiptEvent }, { kind: "record", value: fields }, schemas);

@@ -6,7 +6,7 @@
 import type { CborValue } from "../air/cbor.ts";
 import { AosError } from "../air/errors.ts";
 import type { EffectKind } from "../air/nodes.ts";
-import { type EffectOrigin, EffectManager, type OutboxEntry } from "./effect_manager.ts";
+import { EffectManager, type EffectOrigin, type OutboxEntry } from "./effect_manager.ts";
 
 /** Outbox entries as `{effect_queued body, context}`, by fence height. */
 export function outboxToCbor(entries: OutboxEntry[]): CborValue[] {
@@ -36,7 +36,12 @@ export function outboxEntryFromCbor(item: CborValue): OutboxEntry {
   }
   let parsed: EffectOrigin;
   if (origin.kind === "plan" && typeof origin.name === "string" && typeof origin.step === "string") {
-    parsed = { kind: "plan", name: origin.name, instanceId: big(origin.instance_id, "instance_id"), step: origin.step };
+    parsed = {
+      kind: "plan",
+      name: origin.name,
+      instanceId: big(origin.instance_id, "instance_id"),
+      step: origin.step,
+    };
   } else if (origin.kind === "reducer" && typeof origin.name === "string") {
     parsed = {
       kind: "reducer",
@@ -54,7 +59,10 @@ export function outboxEntryFromCbor(item: CborValue): OutboxEntry {
     params: e.params,
     idempotencyKey: e.idempotency_key,
     origin: parsed,
-    fence: { generation: big(fence.generation, "fence.generation"), height: big(fence.height, "fence.height") },
+    fence: {
+      generation: big(fence.generation, "fence.generation"),
+      height: big(fence.height, "fence.height"),
+    },
   };
 }
 

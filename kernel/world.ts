@@ -18,7 +18,13 @@ import { FsJournal, type Journal, type JournalEntry } from "../journal/mod.ts";
 import type { Clock } from "./clock.ts";
 import { checkHead, readHead, writeHead } from "./head.ts";
 import { loadDefs } from "./defs.ts";
-import { type DerivedRecord, Kernel, type KernelRecord, type ReceiptRejection, type WorldDefs } from "./kernel.ts";
+import {
+  type DerivedRecord,
+  Kernel,
+  type KernelRecord,
+  type ReceiptRejection,
+  type WorldDefs,
+} from "./kernel.ts";
 import type { AdapterDirectory, Receipt } from "./effects.ts";
 import { verifyReceiptSignature } from "./receipt_signature.ts";
 import { Inbox, type Inbox as InboxType, type InboxEvent } from "./inbox.ts";
@@ -235,7 +241,10 @@ export class World {
       if (!type) continue;
       return encodeTyped(type, valueFromJson(type, key, this.defs.schemas, ["key"]), this.defs.schemas);
     }
-    throw new AosError("AOS_TYPE_MISMATCH", `${where}Event "${schema}" has a key, but no keyed route takes it`);
+    throw new AosError(
+      "AOS_TYPE_MISMATCH",
+      `${where}Event "${schema}" has a key, but no keyed route takes it`,
+    );
   }
 
   #keyType(reducer: string): TypeExpr | undefined {
@@ -253,7 +262,12 @@ export class World {
   /** Encodes a cell key given as plain JSON for a keyed reducer (its `key_schema`, else its routes' field type). */
   encodeCellKey(reducer: string, key: JsonValue): Uint8Array {
     const type = this.#keyType(reducer);
-    if (!type) throw new AosError("AOS_USAGE", `Reducer "${reducer}" is not keyed: --key applies to keyed reducers only`);
+    if (!type) {
+      throw new AosError(
+        "AOS_USAGE",
+        `Reducer "${reducer}" is not keyed: --key applies to keyed reducers only`,
+      );
+    }
     return encodeTyped(type, valueFromJson(type, key, this.defs.schemas, ["key"]), this.defs.schemas);
   }
 
@@ -273,7 +287,10 @@ export class World {
     const module = this.defs.modules.get(reducer);
     if (!module) {
       const known = [...this.defs.modules.keys()].sort().join(", ");
-      throw new AosError("AOS_REDUCER_UNKNOWN", `Unknown reducer "${reducer}": the manifest has ${known || "none"}`);
+      throw new AosError(
+        "AOS_REDUCER_UNKNOWN",
+        `Unknown reducer "${reducer}": the manifest has ${known || "none"}`,
+      );
     }
     return module;
   }
@@ -336,7 +353,13 @@ export class World {
    */
   async #admitInputs(inputs: Array<(ingressNs: bigint) => KernelRecord>): Promise<StepReport> {
     const heightBefore = this.journal.height;
-    const report: StepReport = { admitted: 0, heightBefore, height: heightBefore, entries: [], reducerErrors: [] };
+    const report: StepReport = {
+      admitted: 0,
+      heightBefore,
+      height: heightBefore,
+      entries: [],
+      reducerErrors: [],
+    };
     for (const build of inputs) {
       const input = build(maxBigint(this.#clock.nowNs(), this.#kernel.nowNs));
       const [entry] = this.journal.append([input]);
@@ -357,14 +380,23 @@ export class World {
    * Admits receipts (KERNEL §6.4): each is checked (adapter known, signature, then the kernel's outbox
    * checks) and journaled as `receipt_appended`, or as `receipt_ignored` with the reason. One fsync.
    */
-  async admitReceipts(receipts: Receipt[], directory: Pick<AdapterDirectory, "publicKeyOf">): Promise<ReceiptReport> {
+  async admitReceipts(
+    receipts: Receipt[],
+    directory: Pick<AdapterDirectory, "publicKeyOf">,
+  ): Promise<ReceiptReport> {
     const outcomes: ReceiptReport["outcomes"] = [];
     const inputs = receipts.map((receipt) => (ingressNs: bigint): KernelRecord => {
       const reason = this.#receiptRejection(receipt, directory);
-      outcomes.push({ intentHash: bytesToHashRef(receipt.intentHash), adapterId: receipt.adapterId, ...(reason ? { ignored: reason } : {}) });
+      outcomes.push({
+        intentHash: bytesToHashRef(receipt.intentHash),
+        adapterId: receipt.adapterId,
+        ...(reason ? { ignored: reason } : {}),
+      });
       if (reason) {
         const body: { [key: string]: CborValue } = { reason, ingress_ns: ingressNs };
-        if (receipt.intentHash instanceof Uint8Array && receipt.intentHash.length === 32) body.intent_hash = receipt.intentHash;
+        if (receipt.intentHash instanceof Uint8Array && receipt.intentHash.length === 32) {
+          body.intent_hash = receipt.intentHash;
+        }
         if (typeof receipt.adapterId === "string") body.adapter_id = receipt.adapterId;
         return { kind: "receipt_ignored", body };
       }
@@ -384,12 +416,16 @@ export class World {
     return { ...report, outcomes };
   }
 
-  #receiptRejection(receipt: Receipt, directory: Pick<AdapterDirectory, "publicKeyOf">): ReceiptRejection | undefined {
+  #receiptRejection(
+    receipt: Receipt,
+    directory: Pick<AdapterDirectory, "publicKeyOf">,
+  ): ReceiptRejection | undefined {
     if (
       !(receipt.intentHash instanceof Uint8Array) || receipt.intentHash.length !== 32 ||
       typeof receipt.adapterId !== "string" || !(receipt.payload instanceof Uint8Array) ||
       !(receipt.signature instanceof Uint8Array) || typeof receipt.fence?.height !== "bigint" ||
-      typeof receipt.fence?.generation !== "bigint" || (receipt.costCents !== undefined && receipt.costCents < 0n)
+      typeof receipt.fence?.generation !== "bigint" ||
+      (receipt.costCents !== undefined && receipt.costCents < 0n)
     ) {
       return "malformed";
     }
@@ -400,20 +436,37 @@ export class World {
   }
 
   /** Validates and admits a manual plan start (`plan_start_requested`); returns the new instance id. */
-  async startPlan(plan: string, input: JsonValue, locals: { [name: string]: JsonValue } = {}): Promise<{ instanceId: bigint; report: StepReport }> {
+  async startPlan(
+    plan: string,
+    input: JsonValue,
+    locals: { [name: string]: JsonValue } = {},
+  ): Promise<{ instanceId: bigint; report: StepReport }> {
     const def = this.defs.plans.get(plan);
     if (!def) {
       const known = [...this.defs.plans.keys()].sort().join(", ");
       throw new AosError("AOS_USAGE", `Unknown plan "${plan}": the manifest has ${known || "none"}`);
     }
     const inputType = { ref: def.input };
-    const inputBytes = encodeTyped(inputType, valueFromJson(inputType, input, this.defs.schemas, ["input"]), this.defs.schemas);
+    const inputBytes = encodeTyped(
+      inputType,
+      valueFromJson(inputType, input, this.defs.schemas, ["input"]),
+      this.defs.schemas,
+    );
     const localsBody = new Map<CborValue, CborValue>();
     for (const name of Object.keys(locals).sort()) {
       const schema = def.locals?.[name];
-      if (schema === undefined) throw new AosError("AOS_TYPE_MISMATCH", `Plan "${plan}" declares no local "${name}"`);
+      if (schema === undefined) {
+        throw new AosError("AOS_TYPE_MISMATCH", `Plan "${plan}" declares no local "${name}"`);
+      }
       const type = { ref: schema };
-      localsBody.set(name, encodeTyped(type, valueFromJson(type, locals[name]!, this.defs.schemas, ["locals", name]), this.defs.schemas));
+      localsBody.set(
+        name,
+        encodeTyped(
+          type,
+          valueFromJson(type, locals[name]!, this.defs.schemas, ["locals", name]),
+          this.defs.schemas,
+        ),
+      );
     }
     const instanceId = this.#kernel.plansNextId();
     const report = await this.#admitInputs([(ingressNs) => {
@@ -433,7 +486,9 @@ export class World {
     }
     return await this.#admitInputs([(ingressNs) => ({
       kind: "plan_cancel_requested",
-      body: reason === undefined ? { instance_id: instanceId, ingress_ns: ingressNs } : { instance_id: instanceId, reason, ingress_ns: ingressNs },
+      body: reason === undefined
+        ? { instance_id: instanceId, ingress_ns: ingressNs }
+        : { instance_id: instanceId, reason, ingress_ns: ingressNs },
     })]);
   }
 
@@ -445,7 +500,14 @@ export class World {
    * and are dispatched again next time (adapters are idempotent on the intent hash).
    */
   async run(directory: AdapterDirectory, options: { deadline?: Promise<void> } = {}): Promise<RunReport> {
-    const run: RunReport = { steps: [], receipts: 0, ignored: 0, dispatched: 0, idle: false, undispatchable: [] };
+    const run: RunReport = {
+      steps: [],
+      receipts: 0,
+      ignored: 0,
+      dispatched: 0,
+      idle: false,
+      undispatchable: [],
+    };
     const inflight = new Map<string, Promise<{ hex: string; receipt: Receipt }>>();
     let timedOut = false;
     const deadline = options.deadline?.then(() => {
@@ -464,21 +526,27 @@ export class World {
           continue;
         }
         run.dispatched++;
-        inflight.set(hex, adapter.execute({
-          intentHash: entry.intentHash,
-          kind: entry.kind,
-          capName: entry.capName,
-          params: entry.params,
-          idempotencyKey: entry.idempotencyKey,
-          fence: entry.fence,
-        }).then((receipt) => ({ hex, receipt })));
+        inflight.set(
+          hex,
+          adapter.execute({
+            intentHash: entry.intentHash,
+            kind: entry.kind,
+            capName: entry.capName,
+            params: entry.params,
+            idempotencyKey: entry.idempotencyKey,
+            fence: entry.fence,
+          }).then((receipt) => ({ hex, receipt })),
+        );
       }
       if (inflight.size === 0 && (await this.pendingInbox()) === 0) {
         run.idle = run.undispatchable.length === 0;
         break;
       }
       if (inflight.size === 0) continue;
-      const first = await Promise.race([...inflight.values(), ...(deadline ? [deadline.then(() => undefined)] : [])]);
+      const first = await Promise.race([
+        ...inflight.values(),
+        ...(deadline ? [deadline.then(() => undefined)] : []),
+      ]);
       if (first === undefined || timedOut) break;
       // Group commit: take every receipt that is ready now, not just the first.
       const ready = [first];

@@ -1,6 +1,6 @@
 /**
- * Builds the AssemblyScript reducers (the counter example and the kernel's test modules) into `.wasm`
- * files, byte for byte reproducibly, and stamps the counter's `wasm_hash` into its AIR node.
+ * Builds the AssemblyScript reducers (the example worlds' and the kernel's test modules) into `.wasm`
+ * files, byte for byte reproducibly, and stamps each example module's `wasm_hash` into its AIR node.
  *
  * The compiler runs in-process (`assemblyscript/asc`) with pinned flags and a file reader that only
  * sees the reducer sources: no `asconfig.json`, no `node_modules`, no absolute paths (source paths
@@ -9,7 +9,7 @@
  * `step`, and contains no float instructions (KERNEL §3.1).
  *
  * ```sh
- * deno task build:examples           # rebuild and write the .wasm files and module.air.json
+ * deno task build:examples           # rebuild and write the .wasm files and the module.air.json files
  * deno task build:examples --check   # rebuild into a temp folder; exit 1 if a committed file differs
  * ```
  *
@@ -52,6 +52,9 @@ export interface BuildTarget {
 /** Every module this script builds. */
 export const TARGETS: readonly BuildTarget[] = [
   { source: "examples/counter/reducer/counter.ts", output: "examples/counter/modules/counter.wasm" },
+  { source: "examples/timer-retry/reducer/retrier.ts", output: "examples/timer-retry/modules/retrier.wasm" },
+  { source: "examples/fetch-notify/reducer/notifier.ts", output: "examples/fetch-notify/modules/notifier.wasm" },
+  { source: "examples/cells/reducer/cell_counter.ts", output: "examples/cells/modules/cell_counter.wasm" },
   { source: "kernel/testdata/src/trap.ts", output: "kernel/testdata/trap.wasm" },
   { source: "kernel/testdata/src/garbage.ts", output: "kernel/testdata/garbage.wasm" },
   { source: "kernel/testdata/src/bad_state.ts", output: "kernel/testdata/bad_state.wasm" },
@@ -81,6 +84,36 @@ export const SDK_PROBE_TARGET: BuildTarget = {
 export const COUNTER_MODULE_AIR = "examples/counter/air/module.air.json";
 export const COUNTER_MODULE_NAME = "demo/Counter@1";
 export const COUNTER_WASM = "examples/counter/modules/counter.wasm";
+
+/** An AIR file holding one defmodule node whose `wasm_hash` the build keeps in step with a built module. */
+export interface ModuleStamp {
+  /** The AIR file (relative to the repository root); it holds exactly this one defmodule node. */
+  readonly air: string;
+  /** The module's name, checked against the node before stamping. */
+  readonly name: string;
+  /** The `output` of the target whose hash goes into the node. */
+  readonly wasm: string;
+}
+
+/** Every module AIR file the build stamps, the counter's first. */
+export const MODULE_STAMPS: readonly ModuleStamp[] = [
+  { air: COUNTER_MODULE_AIR, name: COUNTER_MODULE_NAME, wasm: COUNTER_WASM },
+  {
+    air: "examples/timer-retry/air/module.air.json",
+    name: "demo/Retrier@1",
+    wasm: "examples/timer-retry/modules/retrier.wasm",
+  },
+  {
+    air: "examples/fetch-notify/air/module.air.json",
+    name: "demo/Notifier@1",
+    wasm: "examples/fetch-notify/modules/notifier.wasm",
+  },
+  {
+    air: "examples/cells/air/module.air.json",
+    name: "demo/CellCounter@1",
+    wasm: "examples/cells/modules/cell_counter.wasm",
+  },
+];
 
 /** Folders the compiler may read sources from; anything else looks absent to it. */
 const SOURCE_ROOTS: readonly string[] = [
@@ -152,18 +185,20 @@ export async function compileAll(rootDir: string = ROOT_DIR): Promise<BuiltModul
 
 /**
  * Builds every target into `outDir` (same relative paths as in the repository) and writes there a copy
- * of the counter's module node from `rootDir` with `wasm_hash` set to the new counter.wasm.
+ * of each module node of {@linkcode MODULE_STAMPS} from `rootDir` with `wasm_hash` set to its new `.wasm`.
  */
 export async function buildExamples(rootDir: string, outDir: string): Promise<BuiltModule[]> {
   const built = await compileAll(rootDir);
   for (const module of built) await writeFileMakingDirs(join(outDir, module.target.output), module.bytes);
-  const counter = built.find((module) => module.target.output === COUNTER_WASM);
-  if (counter === undefined) {
-    throw new Error(`Cannot stamp the wasm hash: no target builds "${COUNTER_WASM}"`);
+  for (const stamp of MODULE_STAMPS) {
+    const module = built.find((candidate) => candidate.target.output === stamp.wasm);
+    if (module === undefined) {
+      throw new Error(`Cannot stamp the wasm hash: no target builds "${stamp.wasm}"`);
+    }
+    const moduleAir = await Deno.readTextFile(join(rootDir, stamp.air));
+    const stamped = stampWasmHash(moduleAir, `sha256:${module.sha256}`, stamp);
+    await writeFileMakingDirs(join(outDir, stamp.air), new TextEncoder().encode(stamped));
   }
-  const moduleAir = await Deno.readTextFile(join(rootDir, COUNTER_MODULE_AIR));
-  const stamped = stampWasmHash(moduleAir, `sha256:${counter.sha256}`);
-  await writeFileMakingDirs(join(outDir, COUNTER_MODULE_AIR), new TextEncoder().encode(stamped));
   return built;
 }
 
@@ -176,7 +211,7 @@ export async function findStaleOutputs(rootDir: string = ROOT_DIR): Promise<stri
   try {
     await buildExamples(rootDir, outDir);
     const stale: string[] = [];
-    for (const path of [...TARGETS.map((target) => target.output), COUNTER_MODULE_AIR]) {
+    for (const path of [...TARGETS.map((target) => target.output), ...MODULE_STAMPS.map((stamp) => stamp.air)]) {
       const fresh = await Deno.readFile(join(outDir, path));
       const committed = await readFileOrNull(join(rootDir, path));
       if (committed === null || !bytesEqual(fresh, committed)) stale.push(path);
@@ -188,28 +223,28 @@ export async function findStaleOutputs(rootDir: string = ROOT_DIR): Promise<stri
 }
 
 /**
- * Returns `moduleAirText` with the `wasm_hash` of the counter's defmodule node replaced, touching nothing
- * else so the file keeps its formatting.
+ * Returns `moduleAirText` with the `wasm_hash` of its defmodule node (the counter's unless `stamp` names
+ * another) replaced, touching nothing else so the file keeps its formatting.
  */
-export function stampWasmHash(moduleAirText: string, wasmHash: string): string {
+export function stampWasmHash(
+  moduleAirText: string,
+  wasmHash: string,
+  stamp: ModuleStamp = MODULE_STAMPS[0]!,
+): string {
   if (!/^sha256:[0-9a-f]{64}$/.test(wasmHash)) throw new RangeError(`Invalid wasm hash: "${wasmHash}"`);
   const node: unknown = JSON.parse(moduleAirText);
-  if (!isRecord(node) || node["$kind"] !== "defmodule" || node["name"] !== COUNTER_MODULE_NAME) {
-    throw new Error(
-      `Cannot stamp "${COUNTER_MODULE_AIR}": expected the defmodule node "${COUNTER_MODULE_NAME}"`,
-    );
+  if (!isRecord(node) || node["$kind"] !== "defmodule" || node["name"] !== stamp.name) {
+    throw new Error(`Cannot stamp "${stamp.air}": expected the defmodule node "${stamp.name}"`);
   }
   const pattern = /("wasm_hash"\s*:\s*)"[^"]*"/g;
   const matches = moduleAirText.match(pattern) ?? [];
   if (matches.length !== 1) {
-    throw new Error(
-      `Cannot stamp "${COUNTER_MODULE_AIR}": expected one "wasm_hash", found ${matches.length}`,
-    );
+    throw new Error(`Cannot stamp "${stamp.air}": expected one "wasm_hash", found ${matches.length}`);
   }
   const stamped = moduleAirText.replace(pattern, `$1"${wasmHash}"`);
   const check: unknown = JSON.parse(stamped);
   if (!isRecord(check) || check["wasm_hash"] !== wasmHash) {
-    throw new Error(`Cannot stamp "${COUNTER_MODULE_AIR}": the hash did not land in the node`);
+    throw new Error(`Cannot stamp "${stamp.air}": the hash did not land in the node`);
   }
   return stamped;
 }
@@ -325,14 +360,17 @@ async function main(args: string[]): Promise<number> {
       console.error("Run `deno task build:examples` and commit the result.");
       return 1;
     }
-    console.log(`All ${TARGETS.length} modules and ${COUNTER_MODULE_AIR} match a fresh build.`);
+    console.log(
+      `All ${TARGETS.length} modules and ${MODULE_STAMPS.length} module AIR files match a fresh build.`,
+    );
     return 0;
   }
   const built = await buildExamples(ROOT_DIR, ROOT_DIR);
   for (const module of built) {
     console.log(`${module.target.output}  ${module.bytes.length} bytes  sha256:${module.sha256}`);
   }
-  console.log(`Stamped ${COUNTER_MODULE_AIR} (${Math.round(performance.now() - startMs)} ms).`);
+  const stamped = MODULE_STAMPS.map((stamp) => stamp.air).join(", ");
+  console.log(`Stamped ${stamped} (${Math.round(performance.now() - startMs)} ms).`);
   return 0;
 }
 

@@ -1,0 +1,181 @@
+/**
+ * `aos air check|hash|fmt` and the AIR folder reading shared with `aos init --from`.
+ *
+ * @module
+ */
+import { type AirFile, type Diagnostic, formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
+import { AosError } from "../air/errors.ts";
+import { type JsonValue, parseJson, stringifyJson } from "../air/json.ts";
+import { nodeHash } from "../air/node_hash.ts";
+import { parseAirNode } from "../air/nodes.ts";
+import { readWasmFolders, validateAirSource, type WasmFile } from "../kernel/init_world.ts";
+import { type CliIo, locateWorld, printJson, resolvePath } from "./context.ts";
+
+async function stat(path: string): Promise<Deno.FileInfo | undefined> {
+  try {
+    return await Deno.stat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/** AIR files of PATH (a `*.air.json` file, or a folder: its `*.air.json`, else its `air/`). */
+export async function readAirPath(path: string): Promise<{ files: AirFile[]; wasmDirs: string[] }> {
+  const info = await stat(path);
+  if (!info) throw new AosError("AOS_USAGE", `No such file or folder: "${path}"`);
+  if (info.isFile) {
+    const dir = path.replace(/\/[^/]*$/, "") || ".";
+    return { files: [{ path, text: await Deno.readTextFile(path) }], wasmDirs: [dir, `${dir}/modules`] };
+  }
+  let dir = path;
+  const list = async (d: string) => {
+    const names: string[] = [];
+    for await (const e of Deno.readDir(d)) if (e.isFile && e.name.endsWith(".air.json")) names.push(e.name);
+    return names.sort();
+  };
+  let names = await list(dir);
+  if (names.length === 0 && (await stat(`${path}/air`))?.isDirectory) {
+    dir = `${path}/air`;
+    names = await list(dir);
+  }
+  if (names.length === 0) throw new AosError("AOS_USAGE", `No *.air.json files in "${path}"`);
+  const files = await Promise.all(
+    names.map(async (n) => ({ path: `${dir}/${n}`, text: await Deno.readTextFile(`${dir}/${n}`) })),
+  );
+  return { files, wasmDirs: [...new Set([path, `${path}/modules`, dir, `${dir}/modules`])] };
+}
+
+/** Reads PATH's AIR and WASM and validates them together (as `aos init --from` would). */
+export async function checkAirPath(
+  path: string,
+): Promise<{ diagnostics: Diagnostic[]; files: AirFile[]; wasm: WasmFile[] }> {
+  const { files, wasmDirs } = await readAirPath(path);
+  const wasm = await readWasmFolders(wasmDirs);
+  const { diagnostics } = validateAirSource(files, wasm);
+  return { diagnostics, files, wasm };
+}
+
+function diagnosticJson(d: Diagnostic): JsonValue {
+  return {
+    code: d.code,
+    message: d.message,
+    severity: d.severity ?? "error",
+    file: d.file ?? null,
+    path: d.path ?? null,
+    def: d.def ?? null,
+    step: d.step ?? null,
+  };
+}
+
+/** `aos air check [PATH] [--json]`: exit 0 valid (warnings allowed), 2 invalid. */
+export async function runAirCheck(
+  io: CliIo,
+  world: string | undefined,
+  pathArg: string | undefined,
+  options: { json?: boolean },
+): Promise<number> {
+  const path = pathArg !== undefined ? resolvePath(io, pathArg) : `${await locateWorld(io, world)}/air`;
+  const { diagnostics, files } = await checkAirPath(path);
+  const ok = !diagnostics.some((d) => d.severity !== "warning");
+  if (options.json) {
+    printJson(io, { ok, diagnostics: diagnostics.map(diagnosticJson) });
+  } else {
+    for (const d of diagnostics) (d.severity === "warning" ? io.out : io.err)(formatDiagnostic(d));
+    const errors = diagnostics.filter((d) => d.severity !== "warning").length;
+    if (ok) io.out(`AIR OK: ${files.length} file${files.length === 1 ? "" : "s"} in ${path}`);
+    else io.err(`AIR invalid: ${errors} problem${errors === 1 ? "" : "s"} in ${path}`);
+  }
+  return ok ? 0 : 2;
+}
+
+/** `aos air hash FILE`: each node's kind, name and node hash (a manifest's refs filled from its folder). */
+export async function runAirHash(io: CliIo, fileArg: string, options: { json?: boolean }): Promise<number> {
+  const path = resolvePath(io, fileArg);
+  const info = await stat(path);
+  if (!info?.isFile) throw new AosError("AOS_USAGE", `No such file: "${fileArg}"`);
+  const json = parseJson(await Deno.readTextFile(path), fileArg);
+  const nodes = Array.isArray(json) ? json : [json];
+  const rows: Array<{ kind: string; name: string; hash: string }> = [];
+  for (const [i, raw] of nodes.entries()) {
+    const parsed = parseAirNode(raw);
+    if (!parsed.ok) {
+      const issue = parsed.issues[0]!;
+      throw new AosError("AOS_AIR_INVALID", `${fileArg}: node ${i}: [${issue.code}] ${issue.message}`);
+    }
+    const node = parsed.node;
+    if (node.$kind === "manifest") {
+      // A hand-written manifest may leave hashes out: fill them the way the loader does.
+      const dir = path.replace(/\/[^/]*$/, "");
+      const { files } = await readAirPath(dir);
+      const { bundle } = loadAirBundle(files);
+      rows.push({ kind: "manifest", name: "manifest", hash: bundle?.manifestHash ?? nodeHash(node) });
+      continue;
+    }
+    rows.push({ kind: node.$kind, name: node.name, hash: nodeHash(node) });
+  }
+  if (options.json) printJson(io, rows);
+  else for (const r of rows) io.out(`${r.hash}  ${r.kind.padEnd(9)} ${r.name}`);
+  return 0;
+}
+
+/** Formats a JSON value: objects and arrays on one line when short, else one entry per line. */
+export function formatAirJson(value: JsonValue, indent = 0): string {
+  const flat = flatJson(orderKeys(value));
+  if (flat.length + indent <= 100 || (typeof value !== "object" || value === null)) return flat;
+  const pad = " ".repeat(indent + 2);
+  if (Array.isArray(value)) {
+    return `[\n${value.map((v) => pad + formatAirJson(v, indent + 2)).join(",\n")}\n${" ".repeat(indent)}]`;
+  }
+  const ordered = orderKeys(value) as { [key: string]: JsonValue };
+  const entries = Object.keys(ordered).map((k) =>
+    `${pad}${JSON.stringify(k)}: ${formatAirJson(ordered[k]!, indent + 2)}`
+  );
+  return `{\n${entries.join(",\n")}\n${" ".repeat(indent)}}`;
+}
+
+/** One-line JSON with a space after `:` and `,` (`{"nat": {}}`). */
+function flatJson(value: JsonValue): string {
+  if (Array.isArray(value)) return `[${value.map(flatJson).join(", ")}]`;
+  if (value === null || typeof value !== "object") return stringifyJson(value);
+  return `{${Object.keys(value).map((k) => `${JSON.stringify(k)}: ${flatJson(value[k]!)}`).join(", ")}}`;
+}
+
+/** `$kind`, `name` first, then the other keys in code-point order, at every level. */
+function orderKeys(value: JsonValue): JsonValue {
+  if (Array.isArray(value)) return value.map(orderKeys);
+  if (value === null || typeof value !== "object") return value;
+  const keys = Object.keys(value).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+  const out: { [key: string]: JsonValue } = {};
+  for (const k of keys) out[k] = orderKeys(value[k]!);
+  return out;
+}
+
+function rank(key: string): number {
+  return key === "$kind" ? 0 : key === "name" ? 1 : 2;
+}
+
+/** `aos air fmt [--check] [PATH]`: rewrites AIR JSON files in one stable layout. */
+export async function runAirFmt(
+  io: CliIo,
+  world: string | undefined,
+  pathArg: string | undefined,
+  options: { check?: boolean },
+): Promise<number> {
+  const path = pathArg !== undefined ? resolvePath(io, pathArg) : `${await locateWorld(io, world)}/air`;
+  const { files } = await readAirPath(path);
+  const changed: string[] = [];
+  for (const f of files) {
+    const formatted = formatAirJson(parseJson(f.text, f.path)) + "\n";
+    if (formatted === f.text) continue;
+    changed.push(f.path);
+    if (!options.check) await Deno.writeTextFile(f.path, formatted);
+  }
+  if (options.check) {
+    for (const f of changed) io.err(`not formatted: ${f}`);
+    if (changed.length === 0) io.out(`AIR formatted: ${files.length} file${files.length === 1 ? "" : "s"}`);
+    return changed.length === 0 ? 0 : 1;
+  }
+  io.out(`Formatted ${changed.length} of ${files.length} file${files.length === 1 ? "" : "s"}`);
+  return 0;
+}
