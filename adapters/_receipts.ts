@@ -7,25 +7,16 @@
 import { bytesEqual, toHex } from "../air/cbor.ts";
 import { effectSpec } from "../air/effect_catalog.ts";
 import { assert } from "../air/errors.ts";
-import { bytesToHashRef, type HashRef } from "../air/hash.ts";
+import { bytesToHashRef } from "../air/hash.ts";
 import type { EffectKind } from "../air/nodes.ts";
 import { decodeTyped, encodeTyped } from "../air/typed_codec.ts";
 import type { SchemaResolver } from "../air/types.ts";
 import type { Value } from "../air/value.ts";
 import type { EffectIntent, Receipt, UnsignedReceipt } from "../kernel/effects.ts";
+import type { AdapterFailure } from "./adapter_failure.ts";
 import { intentHash } from "./intent_hash.ts";
-import { type AdapterKey, signReceipt } from "./keys.ts";
+import { type AdapterKey, signReceipt, verifyReceipt } from "./keys.ts";
 import { adapterLimits } from "./limits.ts";
-
-/** Why an adapter answered `error` or `timeout`: for logs only, never part of the receipt. */
-export interface AdapterFailure {
-  adapterId: string;
-  kind: EffectKind;
-  intentHash: HashRef;
-  status: "error" | "timeout";
-  reason: string;
-  cause?: unknown;
-}
 
 /** The final outcome of one execution, before it is encoded and signed. */
 export type Outcome =
@@ -42,14 +33,14 @@ export interface AdapterCore {
 }
 
 /** Decoded params, or the reason the intent cannot be executed. */
-export type Params = { ok: true; fields: Map<string, Value> } | {
+type Params = { ok: true; fields: Map<string, Value> } | {
   ok: false;
   reason: string;
   cause?: unknown;
 };
 
 /** Checks kind and intent hash (AIR §9.4: adapters recompute it), then strictly decodes the params. */
-export function decodeParams(core: AdapterCore, intent: EffectIntent): Params {
+function decodeParams(core: AdapterCore, intent: EffectIntent): Params {
   if (intent.kind !== core.kind) {
     return { ok: false, reason: `Intent kind "${intent.kind}" is not "${core.kind}"` };
   }
@@ -68,7 +59,7 @@ export function decodeParams(core: AdapterCore, intent: EffectIntent): Params {
 }
 
 /** Encodes the outcome's payload with the kind's receipt schema and signs the receipt. */
-export function seal(core: AdapterCore, intent: EffectIntent, outcome: Outcome): Receipt {
+function seal(core: AdapterCore, intent: EffectIntent, outcome: Outcome): Receipt {
   const unsigned: UnsignedReceipt = {
     intentHash: intent.intentHash,
     adapterId: core.adapterId,
@@ -101,7 +92,11 @@ export function seal(core: AdapterCore, intent: EffectIntent, outcome: Outcome):
     if (outcome.cause !== undefined) failure.cause = outcome.cause;
     core.onFailure?.(failure);
   }
-  return signReceipt(unsigned, core.key);
+  const receipt = signReceipt(unsigned, core.key);
+  // Postconditions: what leaves the adapter is what the driver's admission will check (KERNEL §6.4).
+  assert(verifyReceipt(receipt, core.key.publicKey), "a fresh receipt verifies under the adapter's key");
+  assert(receipt.status !== "ok" || receipt.payload.length > 0, "an ok receipt has a payload");
+  return receipt;
 }
 
 /**
@@ -135,7 +130,7 @@ export class Once {
 }
 
 /** Runs `body` and seals its outcome; an unexpected throw becomes an `error` receipt (execute never rejects). */
-export async function settle(
+async function settle(
   core: AdapterCore,
   intent: EffectIntent,
   body: () => Promise<Outcome>,
@@ -147,6 +142,27 @@ export async function settle(
     outcome = { status: "error", reason: "Adapter failed unexpectedly", cause };
   }
   return seal(core, intent, outcome);
+}
+
+/**
+ * The common `execute`: once per intent (hash and fence), params checked and decoded, then `run` — called
+ * synchronously, so it can register work (a timer) before `execute` returns; whatever it throws or
+ * rejects with becomes an `error` receipt.
+ */
+export function executeOnce(
+  core: AdapterCore,
+  once: Once,
+  intent: EffectIntent,
+  run: (fields: Map<string, Value>) => Promise<Outcome>,
+): Promise<Receipt> {
+  return once.run(intent, () =>
+    settle(core, intent, () => {
+      const params = decodeParams(core, intent);
+      if (params.ok) return run(params.fields);
+      const outcome: Outcome = { status: "error", reason: params.reason };
+      if (params.cause !== undefined) outcome.cause = params.cause;
+      return Promise.resolve(outcome);
+    }));
 }
 
 /** Small constructors for receipt payload values. */

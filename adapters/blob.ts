@@ -47,18 +47,9 @@ import type { Value } from "../air/value.ts";
 import type { Cas } from "../journal/cas.ts";
 import type { EffectAdapter, EffectIntent, Receipt } from "../kernel/effects.ts";
 import { type BlobNamespaces, namespaceProblem } from "./blob_namespaces.ts";
+import type { AdapterFailure } from "./adapter_failure.ts";
 import type { AdapterKey } from "./keys.ts";
-import {
-  type AdapterCore,
-  type AdapterFailure,
-  decodeParams,
-  fieldOf,
-  Once,
-  type Outcome,
-  seal,
-  settle,
-  v,
-} from "./_receipts.ts";
+import { type AdapterCore, executeOnce, fieldOf, Once, type Outcome, v } from "./_receipts.ts";
 
 /** Options shared by {@linkcode BlobPutAdapter} and {@linkcode BlobGetAdapter}. */
 export interface BlobAdapterOptions {
@@ -109,15 +100,11 @@ abstract class BlobAdapter implements EffectAdapter {
   }
 
   execute(intent: EffectIntent): Promise<Receipt> {
-    return this.#once.run(intent, () => {
-      const params = decodeParams(this.#core, intent);
-      if (!params.ok) return Promise.resolve(seal(this.#core, intent, { status: "error", ...params }));
-      const namespace = fieldOf(params.fields, "namespace", "text").value;
+    return executeOnce(this.#core, this.#once, intent, (fields) => {
+      const namespace = fieldOf(fields, "namespace", "text").value;
       const problem = namespaceProblem(namespace);
-      if (problem !== undefined) {
-        return Promise.resolve(seal(this.#core, intent, { status: "error", reason: problem }));
-      }
-      return settle(this.#core, intent, () => this.run(namespace, params.fields));
+      if (problem !== undefined) return Promise.resolve({ status: "error", reason: problem });
+      return this.run(namespace, fields);
     });
   }
 

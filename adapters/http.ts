@@ -22,21 +22,11 @@ import type { Value } from "../air/value.ts";
 import type { Cas } from "../journal/cas.ts";
 import type { Clock } from "../kernel/clock.ts";
 import type { EffectAdapter, EffectIntent, Receipt } from "../kernel/effects.ts";
+import type { AdapterFailure } from "./adapter_failure.ts";
 import type { AdapterKey } from "./keys.ts";
 import { adapterLimits } from "./limits.ts";
 import { boundedFetch } from "./_fetch.ts";
-import {
-  type AdapterCore,
-  type AdapterFailure,
-  decodeParams,
-  field,
-  fieldOf,
-  Once,
-  type Outcome,
-  seal,
-  settle,
-  v,
-} from "./_receipts.ts";
+import { type AdapterCore, executeOnce, field, fieldOf, Once, type Outcome, v } from "./_receipts.ts";
 
 /** Options of an {@linkcode HttpAdapter}. */
 export interface HttpAdapterOptions {
@@ -124,11 +114,7 @@ export class HttpAdapter implements EffectAdapter {
   }
 
   execute(intent: EffectIntent): Promise<Receipt> {
-    return this.#once.run(intent, () => {
-      const params = decodeParams(this.#core, intent);
-      if (!params.ok) return Promise.resolve(seal(this.#core, intent, { status: "error", ...params }));
-      return settle(this.#core, intent, () => this.#request(intent, params.fields));
-    });
+    return executeOnce(this.#core, this.#once, intent, (fields) => this.#request(intent, fields));
   }
 
   async #request(intent: EffectIntent, fields: Map<string, Value>): Promise<Outcome> {

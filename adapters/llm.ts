@@ -26,23 +26,13 @@ import type { SchemaResolver } from "../air/types.ts";
 import type { Value } from "../air/value.ts";
 import type { Cas } from "../journal/cas.ts";
 import type { EffectAdapter, EffectIntent, Receipt } from "../kernel/effects.ts";
+import type { AdapterFailure } from "./adapter_failure.ts";
 import type { AdapterKey } from "./keys.ts";
 import { adapterLimits } from "./limits.ts";
 import { MockLlmProvider } from "./llm_mock.ts";
 import { OpenAiProvider, type OpenAiProviderConfig } from "./llm_openai.ts";
 import { type LlmProvider, parseLlmInput } from "./llm_provider.ts";
-import {
-  type AdapterCore,
-  type AdapterFailure,
-  decodeParams,
-  field,
-  fieldOf,
-  Once,
-  type Outcome,
-  seal,
-  settle,
-  v,
-} from "./_receipts.ts";
+import { type AdapterCore, executeOnce, field, fieldOf, Once, type Outcome, v } from "./_receipts.ts";
 
 /** A world's LLM configuration: OpenAI-compatible providers by the name `params.provider` uses. */
 export interface LlmConfig {
@@ -103,11 +93,7 @@ export class LlmAdapter implements EffectAdapter {
   }
 
   execute(intent: EffectIntent): Promise<Receipt> {
-    return this.#once.run(intent, () => {
-      const params = decodeParams(this.#core, intent);
-      if (!params.ok) return Promise.resolve(seal(this.#core, intent, { status: "error", ...params }));
-      return settle(this.#core, intent, () => this.#generate(intent, params.fields));
-    });
+    return executeOnce(this.#core, this.#once, intent, (fields) => this.#generate(intent, fields));
   }
 
   async #generate(intent: EffectIntent, fields: Map<string, Value>): Promise<Outcome> {

@@ -34,9 +34,7 @@ import { loadOrCreateKey, verifyReceipt } from "./keys.ts";
 import { LlmAdapter, type LlmConfig } from "./llm.ts";
 import { TimerAdapter } from "./timer.ts";
 import { SystemTimerScheduler, type TimerScheduler, VirtualTimerScheduler } from "./timer_scheduler.ts";
-import type { AdapterFailure } from "./_receipts.ts";
-
-export type { AdapterFailure };
+import type { AdapterFailure } from "./adapter_failure.ts";
 
 function closable(adapter: EffectAdapter): adapter is EffectAdapter & { close(): void } {
   return typeof (adapter as { close?: unknown }).close === "function";

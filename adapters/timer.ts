@@ -33,21 +33,13 @@
  */
 import { SchemaIndex } from "../air/schema_index.ts";
 import type { SchemaResolver } from "../air/types.ts";
+import type { Value } from "../air/value.ts";
 import type { EffectAdapter, EffectIntent, Receipt } from "../kernel/effects.ts";
+import type { AdapterFailure } from "./adapter_failure.ts";
 import type { AdapterKey } from "./keys.ts";
 import { adapterLimits } from "./limits.ts";
 import type { TimerScheduler } from "./timer_scheduler.ts";
-import {
-  type AdapterCore,
-  type AdapterFailure,
-  decodeParams,
-  field,
-  fieldOf,
-  Once,
-  seal,
-  settle,
-  v,
-} from "./_receipts.ts";
+import { type AdapterCore, executeOnce, field, fieldOf, Once, type Outcome, v } from "./_receipts.ts";
 
 /** Options of a {@linkcode TimerAdapter}. */
 export interface TimerAdapterOptions {
@@ -86,7 +78,7 @@ export class TimerAdapter implements EffectAdapter {
 
   /** Registers the wait before returning, so a virtual scheduler sees it at once. */
   execute(intent: EffectIntent): Promise<Receipt> {
-    return this.#once.run(intent, () => this.#set(intent));
+    return executeOnce(this.#core, this.#once, intent, (fields) => this.#set(fields));
   }
 
   /** Stops the scheduler; pending timers are re-dispatched by the driver after a restart. */
@@ -94,20 +86,19 @@ export class TimerAdapter implements EffectAdapter {
     this.scheduler.close();
   }
 
-  #set(intent: EffectIntent): Promise<Receipt> {
-    const params = decodeParams(this.#core, intent);
-    if (!params.ok) return Promise.resolve(seal(this.#core, intent, { status: "error", ...params }));
+  #set(fields: Map<string, Value>): Promise<Outcome> {
     if (this.scheduler.pendingCount >= adapterLimits.pendingTimersMax) {
-      const reason = `Too many pending timers: the limit is ${adapterLimits.pendingTimersMax}`;
-      return Promise.resolve(seal(this.#core, intent, { status: "error", reason }));
+      return Promise.resolve({
+        status: "error",
+        reason: `Too many pending timers: the limit is ${adapterLimits.pendingTimersMax}`,
+      });
     }
-    const dueNs = fieldOf(params.fields, "deliver_at_ns", "nat").value;
+    const dueNs = fieldOf(fields, "deliver_at_ns", "nat").value;
     // Same value form for the verbatim `key: text` and the amended `key: option<text>` schemas.
-    const key = field(params.fields, "key");
-    const fired = this.scheduler.waitUntil(dueNs);
-    return settle(this.#core, intent, async () => {
-      const deliveredAtNs = await fired;
-      return { status: "ok", payload: v.record({ delivered_at_ns: v.nat(deliveredAtNs), key }) };
-    });
+    const key = field(fields, "key");
+    return this.scheduler.waitUntil(dueNs).then((deliveredAtNs) => ({
+      status: "ok",
+      payload: v.record({ delivered_at_ns: v.nat(deliveredAtNs), key }),
+    }));
   }
 }

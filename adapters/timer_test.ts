@@ -87,8 +87,10 @@ Deno.test("timer.set answers error for an intent whose hash does not match its p
   assert.equal(scheduler.pendingCount, 0);
   assert.match(failures[0]!, /Intent hash does not match/);
 
-  const wrongKind = await timer.execute({ ...intent, kind: "blob.put" });
+  const wrongKindIntent = { ...intent, kind: "blob.put" as const };
+  const wrongKind = await timer.execute(wrongKindIntent);
   assert.equal(wrongKind.status, "error");
+  checkReceipt(wrongKindIntent, wrongKind, key.publicKey);
 });
 
 Deno.test("VirtualTimerScheduler fires in due order, equal due times in registration order", async () => {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { DiagnosticSink, Segments } from "./_bundle_diagnostics.ts";
+import type { DiagnosticSink, Segments, Where } from "./_bundle_diagnostics.ts";
 import { checkCap, checkModule, checkPolicy } from "./_bundle_defs.ts";
 import { checkManifestWiring } from "./_bundle_manifest.ts";
 import { type PlanValidator, planValidator } from "./_bundle_plan.ts";
@@ -13,7 +13,6 @@ import { type NodeEntry, Scope } from "./_bundle_scope.ts";
 import { checkCycles, checkType } from "./_bundle_types.ts";
 import type { DefCap, DefModule, DefPlan, DefPolicy, Manifest } from "./nodes.ts";
 import type { TypeExpr } from "./types.ts";
-import type { Where } from "./_bundle_diagnostics.ts";
 
 /** What one validation pass looks at. */
 export interface WorldInput {

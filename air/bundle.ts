@@ -257,6 +257,25 @@ export function resolveManifest(
 /**
  * Every problem of an assembled manifest given a node lookup keyed `${kind}:${name}`: the diagnostics of
  * {@linkcode resolveManifest}. For patches (AIR §15) and stored worlds.
+ *
+ * @example A manifest whose route names a module the lookup lacks
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateManifestNodes } from "./bundle.ts";
+ * import type { AirNode, Manifest } from "./nodes.ts";
+ *
+ * const nodes = new Map<string, AirNode>([
+ *   ["defschema:demo/Increment@1", { $kind: "defschema", name: "demo/Increment@1", type: { record: {} } }],
+ * ]);
+ * const manifest: Manifest = {
+ *   $kind: "manifest", schemas: [{ name: "demo/Increment@1" }], modules: [], plans: [], caps: [], policies: [],
+ *   routing: { events: [{ event: "demo/Increment@1", reducer: "demo/Counter@1" }] },
+ * };
+ * const found = validateManifestNodes(manifest, nodes);
+ * assert.deepEqual(found.map((d) => [d.code, d.file, d.path]), [
+ *   ["AIR_MODULE_UNKNOWN", "manifest", "$.routing.events[0].reducer"],
+ * ]);
+ * ```
  */
 export function validateManifestNodes(
   manifest: Manifest,

@@ -159,13 +159,17 @@ export async function runStateGet(
 ): Promise<number> {
   const w = await openWorld(io, world);
   try {
-    if (options.key !== undefined) {
+    w.stateJson(reducer); // names an unknown reducer before anything else
+    const key = options.key === undefined
+      ? null
+      : w.encodeCellKey(reducer, parseJson(options.key, "<--key argument>"));
+    if (key === null && w.isKeyed(reducer)) {
       throw new AosError(
         "AOS_USAGE",
-        `Reducer "${reducer}" is not keyed: --key applies to keyed reducers only`,
+        `Reducer "${reducer}" is keyed: give --key (see "aos state ls ${reducer}")`,
       );
     }
-    const state = w.stateJson(reducer);
+    const state = w.stateJson(reducer, key);
     io.out(options.json ? stringifyJson(state) : stringifyJson(state, 2));
   } finally {
     w.close();
@@ -183,7 +187,8 @@ export async function runInfo(
   try {
     const reducers = [...w.defs.modules.keys()].sort().map((name) => ({
       name,
-      has_state: w.kernel.reducerState(name) !== null,
+      has_state: w.kernel.cellsOf(name).length > 0,
+      cells: BigInt(w.kernel.cellsOf(name).length),
     }));
     const info = {
       world: w.dir,
@@ -191,7 +196,11 @@ export async function runInfo(
       manifest_hash: w.defs.manifestHash,
       reducers,
       failures: BigInt(w.failureCount()),
-      pending: { inbox: BigInt(await w.pendingInbox()), outbox: 0n, plans: 0n },
+      pending: {
+        inbox: BigInt(await w.pendingInbox()),
+        outbox: BigInt(w.kernel.outbox().length),
+        plans: BigInt(w.kernel.plans().filter((p) => p.status !== "ok" && p.status !== "error").length),
+      },
       snapshot: w.lastSnapshot ? { height: BigInt(w.lastSnapshot.height), hash: w.lastSnapshot.hash } : null,
     };
     if (options.json) printJson(io, info);

@@ -11,6 +11,16 @@ import { type CliIo, processIo } from "./context.ts";
 import { EXIT_USAGE, exitCodeFor } from "./exit.ts";
 import { runInit, TEMPLATES } from "./init.ts";
 import { runAirCheck, runAirFmt, runAirHash } from "./air.ts";
+import {
+  runPlanCancel,
+  runPlanLs,
+  runPlanShow,
+  runPlanStart,
+  runReceiptsLs,
+  runReceiptsShow,
+  runRun,
+  runStateLs,
+} from "./runtime.ts";
 
 /** Runs `aos` with `args` (without the program name) and returns the exit code. */
 export async function runCli(args: string[], io: CliIo = processIo()): Promise<number> {
@@ -89,6 +99,57 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .action(
       act((reducer: string, o: { key?: string; json?: boolean }) => runStateGet(io, world(), reducer, o)),
     );
+
+  state.command("ls")
+    .description("list a reducer's cells (keys and states, by key bytes)")
+    .argument("<reducer>", "reducer module name")
+    .option("--json", "print JSON")
+    .action(act((reducer: string, o: { json?: boolean }) => runStateLs(io, world(), reducer, o)));
+
+  program.command("run")
+    .description("dispatch effects, wait for receipts and due timers, admit them; return when idle")
+    .option("--until-idle", "run until nothing is pending (the default)", true)
+    .option("--timeout <duration>", "stop waiting after this long (e.g. 500ms, 30s, 2m)", "30s")
+    .option("--json", "print a JSON report")
+    .action(act((o: { untilIdle?: boolean; timeout?: string; json?: boolean }) => runRun(io, world(), o)));
+
+  const plan = program.command("plan").description("start, cancel and inspect plan instances");
+  plan.command("start")
+    .description("start a plan instance manually (journaled as plan_start_requested)")
+    .argument("<plan>", "plan name")
+    .argument("<json>", "the plan input in plain JSON")
+    .option("--locals <json>", "initial locals {name: value}")
+    .option("--json", "print JSON")
+    .action(
+      act((name: string, json: string, o: { locals?: string; json?: boolean }) =>
+        runPlanStart(io, world(), name, json, o)
+      ),
+    );
+  plan.command("cancel")
+    .description("cancel a running plan instance")
+    .argument("<id>", "instance id")
+    .option("--reason <text>", "why")
+    .action(act((id: string, o: { reason?: string }) => runPlanCancel(io, world(), id, o)));
+  plan.command("ls")
+    .description("list plan instances")
+    .option("--json", "print JSON")
+    .action(act((o: { json?: boolean }) => runPlanLs(io, world(), o)));
+  plan.command("show")
+    .description("show one plan instance")
+    .argument("<id>", "instance id")
+    .option("--json", "print JSON")
+    .action(act((id: string, o: { json?: boolean }) => runPlanShow(io, world(), id, o)));
+
+  const receipts = program.command("receipts").description("inspect effect receipts");
+  receipts.command("ls")
+    .description("list journaled receipts (appended and ignored)")
+    .option("--json", "print JSON")
+    .action(act((o: { json?: boolean }) => runReceiptsLs(io, world(), o)));
+  receipts.command("show")
+    .description("show the receipt of an intent")
+    .argument("<intent>", "intent hash (sha256:… or a hex prefix)")
+    .option("--json", "print JSON")
+    .action(act((hash: string, o: { json?: boolean }) => runReceiptsShow(io, world(), hash, o)));
 
   program.command("info")
     .description("height, manifest, reducers, failures, pending work")

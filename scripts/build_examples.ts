@@ -53,7 +53,10 @@ export interface BuildTarget {
 export const TARGETS: readonly BuildTarget[] = [
   { source: "examples/counter/reducer/counter.ts", output: "examples/counter/modules/counter.wasm" },
   { source: "examples/timer-retry/reducer/retrier.ts", output: "examples/timer-retry/modules/retrier.wasm" },
-  { source: "examples/fetch-notify/reducer/notifier.ts", output: "examples/fetch-notify/modules/notifier.wasm" },
+  {
+    source: "examples/fetch-notify/reducer/notifier.ts",
+    output: "examples/fetch-notify/modules/notifier.wasm",
+  },
   { source: "examples/cells/reducer/cell_counter.ts", output: "examples/cells/modules/cell_counter.wasm" },
   { source: "kernel/testdata/src/trap.ts", output: "kernel/testdata/trap.wasm" },
   { source: "kernel/testdata/src/garbage.ts", output: "kernel/testdata/garbage.wasm" },
@@ -211,7 +214,8 @@ export async function findStaleOutputs(rootDir: string = ROOT_DIR): Promise<stri
   try {
     await buildExamples(rootDir, outDir);
     const stale: string[] = [];
-    for (const path of [...TARGETS.map((target) => target.output), ...MODULE_STAMPS.map((stamp) => stamp.air)]) {
+    const outputs = [...TARGETS.map((target) => target.output), ...MODULE_STAMPS.map((stamp) => stamp.air)];
+    for (const path of outputs) {
       const fresh = await Deno.readFile(join(outDir, path));
       const committed = await readFileOrNull(join(rootDir, path));
       if (committed === null || !bytesEqual(fresh, committed)) stale.push(path);

@@ -5,8 +5,23 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { AosError } from "../air/errors.ts";
+import { type AirFile, formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
 import { type CborValue, Dec128Item, decodeCanonical, encodeCanonical, fromHex, toHex } from "../air/cbor.ts";
-import { compileTarget, findStaleOutputs, ROOT_DIR, SDK_PROBE_TARGET, TARGETS } from "./build_examples.ts";
+import type { JsonValue } from "../air/json.ts";
+import type { DefSchema } from "../air/nodes.ts";
+import { SchemaIndex } from "../air/schema_index.ts";
+import { decodeTyped, encodeTyped, validateTypedBytes } from "../air/typed_codec.ts";
+import { valueFromJson, valueToPlainJson } from "../air/value_json.ts";
+import {
+  compileTarget,
+  findStaleOutputs,
+  MODULE_STAMPS,
+  ROOT_DIR,
+  SDK_PROBE_TARGET,
+  sha256Hex,
+  stampWasmHash,
+  TARGETS,
+} from "./build_examples.ts";
 
 const U64_MAX = (1n << 64n) - 1n;
 
@@ -322,6 +337,410 @@ Deno.test("every other module imports at most env.abort and exports memory, allo
   }
 });
 
+// ---------------------------------------------------------------------------------------------------------
+// Example worlds (examples/timer-retry, examples/fetch-notify, examples/cells): each world's AIR loads, and
+// each reducer, driven directly through the ABI, does what its README says. Values are checked against the
+// world's own schemas (and the built-in sys/* ones) with the typed codec, not only as generic CBOR.
+
+/** The AIR files of an example world, as `aos init --from` reads them. */
+function exampleAirFiles(world: string): AirFile[] {
+  const dir = `${ROOT_DIR}/examples/${world}/air`;
+  const names = [...Deno.readDirSync(dir)].map((entry) => entry.name).filter((name) =>
+    name.endsWith(".air.json")
+  );
+  return names.sort().map((name) => ({
+    path: `examples/${world}/air/${name}`,
+    text: Deno.readTextFileSync(`${dir}/${name}`),
+  }));
+}
+
+/** The world's user schemas plus the built-ins (read from its files, independent of the validator). */
+function exampleSchemas(world: string): SchemaIndex {
+  const schemas: DefSchema[] = [];
+  for (const file of exampleAirFiles(world)) {
+    const parsed: unknown = JSON.parse(file.text);
+    for (const node of Array.isArray(parsed) ? parsed : [parsed]) {
+      if ((node as { $kind?: unknown }).$kind === "defschema") schemas.push(node as DefSchema);
+    }
+  }
+  return new SchemaIndex(schemas);
+}
+
+/** Canonical bytes of a value of `schema` given in plain JSON (AIR §3). */
+function typed(index: SchemaIndex, schema: string, json: JsonValue): Uint8Array {
+  return encodeTyped({ ref: schema }, valueFromJson({ ref: schema }, json, index), index);
+}
+
+/** Plain JSON of canonical bytes of `schema`; throws unless they are strictly valid for it. */
+function plainOf(index: SchemaIndex, schema: string, bytes: Uint8Array): JsonValue {
+  validateTypedBytes({ ref: schema }, bytes, index);
+  return valueToPlainJson({ ref: schema }, decodeTyped({ ref: schema }, bytes, index), index);
+}
+
+function abortsWith(prefix: string): (error: unknown) => boolean {
+  return (error: unknown) => error instanceof ReducerAbort && error.message.startsWith(prefix);
+}
+
+for (const stamp of MODULE_STAMPS) {
+  const world = stamp.air.split("/")[1]!;
+  Deno.test(`examples/${world}: the AIR loads without diagnostics and names the built module`, () => {
+    const { bundle, diagnostics } = loadAirBundle(exampleAirFiles(world));
+    assert.deepEqual(diagnostics.map((d) => formatDiagnostic(d)), []);
+    assert.ok(bundle !== undefined);
+    const module = bundle.nodes.get(`defmodule:${stamp.name}`);
+    assert.ok(module?.kind === "defmodule", `${stamp.name} is in the bundle`);
+    const wasm = Deno.readFileSync(`${ROOT_DIR}/${stamp.wasm}`);
+    assert.equal(module.node.wasm_hash, `sha256:${sha256Hex(wasm)}`);
+  });
+}
+
+Deno.test("stampWasmHash: replaces only the hash of the named module's node, and checks the name", () => {
+  const retrierStamp = MODULE_STAMPS.find((stamp) => stamp.name === "demo/Retrier@1")!;
+  const text = Deno.readTextFileSync(`${ROOT_DIR}/${retrierStamp.air}`);
+  const hash = `sha256:${"0f".repeat(32)}`;
+  const stamped = stampWasmHash(text, hash, retrierStamp);
+  assert.equal(JSON.parse(stamped).wasm_hash, hash);
+  assert.equal(stamped.replace(hash, ""), text.replace(/sha256:[0-9a-f]{64}/, ""));
+  // Without a stamp the node must be the counter's.
+  assert.throws(() => stampWasmHash(text, hash), /expected the defmodule node "demo\/Counter@1"/);
+});
+
+// --- timer-retry -------------------------------------------------------------------------------------------
+
+const retrier = loadReducer("examples/timer-retry/modules/retrier.wasm");
+const retrySchemas = exampleSchemas("timer-retry");
+const MS = 1_000_000n;
+const NOW = 1_700_000_000_000_000_000n;
+
+/** `nowNs` null: a host that sends no `ctx.now_ns`. */
+function retrierCtx(nowNs: bigint | null): { [key: string]: CborValue } {
+  return nowNs === null ? { key: null, cell_mode: false } : { key: null, cell_mode: false, now_ns: nowNs };
+}
+
+function retrierState(output: { [key: string]: CborValue }): JsonValue {
+  return plainOf(retrySchemas, "demo/RetrierState@1", stateOf(output));
+}
+
+/** The only effect of an output, checked to be a canonical `timer.set` on the default slot. */
+function timerEffect(output: { [key: string]: CborValue }): JsonValue {
+  const effects = output["effects"];
+  assert.ok(Array.isArray(effects) && effects.length === 1, "exactly one effect");
+  const effect = effects[0] as { [key: string]: CborValue };
+  assert.deepEqual(Object.keys(effect).sort(), ["kind", "params_cbor"], "no cap_slot: the default slot");
+  assert.equal(effect["kind"], "timer.set");
+  const params = effect["params_cbor"];
+  assert.ok(params instanceof Uint8Array);
+  return plainOf(retrySchemas, "sys/TimerSetParams@1", params);
+}
+
+/** A `sys/TimerFired@1` as the kernel builds it (KERNEL §4) for a timer the retrier set. */
+function timerFired(
+  requested: JsonValue,
+  options: { status?: string; deliveredAtNs?: bigint } = {},
+): Uint8Array {
+  const status = options.status ?? "ok";
+  const key = (requested as { key?: JsonValue }).key ?? null;
+  return typed(retrySchemas, "sys/TimerFired@1", {
+    intent_hash: `sha256:${"ab".repeat(32)}`,
+    reducer: "demo/Retrier@1",
+    effect_kind: "timer.set",
+    adapter_id: "timer.local",
+    status,
+    requested,
+    // A receipt that is not ok carries no payload: the kernel passes the zero value (AIR §9.5).
+    receipt: status === "ok"
+      ? { delivered_at_ns: options.deliveredAtNs ?? NOW, key }
+      : { delivered_at_ns: 0n, key: null },
+    cost_cents: null,
+    signature: "AAE=",
+  });
+}
+
+function retrierStep(
+  state: Uint8Array | null,
+  schema: string,
+  value: Uint8Array,
+  nowNs: bigint | null = NOW,
+): { [key: string]: CborValue } {
+  const input = encodeCanonical({ version: 1, state, event: { schema, value }, ctx: retrierCtx(nowNs) });
+  return stepOutput(retrier, input);
+}
+
+Deno.test("timer-retry: a Job sets a canonical timer.set 10 ms after ctx.now_ns, keyed by the job id", () => {
+  const job = typed(retrySchemas, "demo/Job@1", { id: "job-1", attempts_max: 3n });
+  const output = retrierStep(null, "demo/Job@1", job);
+  assert.deepEqual(Object.keys(output).sort(), ["effects", "state"]);
+  assert.deepEqual(retrierState(output), {
+    id: "job-1",
+    done: false,
+    attempts: 0n,
+    next_at_ns: NOW + 10n * MS,
+    attempts_max: 3n,
+  });
+  assert.deepEqual(timerEffect(output), { deliver_at_ns: NOW + 10n * MS, key: "job-1" });
+  const effect = (output["effects"] as Array<{ [key: string]: CborValue }>)[0]!;
+  // The exact bytes: the canonical TimerSetParams (AIR §9.4's vector has the same shape).
+  assert.equal(
+    toHex(effect["params_cbor"] as Uint8Array),
+    toHex(encodeCanonical({ key: "job-1", deliver_at_ns: NOW + 10n * MS })),
+  );
+});
+
+Deno.test("timer-retry: each TimerFired counts an attempt and backs off 20 ms, 40 ms until done", () => {
+  const job = typed(retrySchemas, "demo/Job@1", { id: "job-1", attempts_max: 3n });
+  let output = retrierStep(null, "demo/Job@1", job);
+  const expected: Array<[attempts: bigint, delay: bigint | null]> = [[1n, 20n * MS], [2n, 40n * MS], [
+    3n,
+    null,
+  ]];
+  let now = NOW;
+  for (const [attempts, delay] of expected) {
+    const requested = timerEffect(output);
+    now += 15n * MS;
+    output = retrierStep(stateOf(output), "sys/TimerFired@1", timerFired(requested), now);
+    const state = retrierState(output) as { [key: string]: JsonValue };
+    assert.equal(state["attempts"], attempts);
+    if (delay === null) {
+      assert.deepEqual(Object.keys(output), ["state"], "done: no more timers");
+      assert.deepEqual(state, { id: "job-1", done: true, attempts: 3n, attempts_max: 3n });
+    } else {
+      assert.equal(state["done"], false);
+      assert.equal(state["next_at_ns"], now + delay);
+      assert.deepEqual(timerEffect(output), { deliver_at_ns: now + delay, key: "job-1" });
+    }
+  }
+  // A late timer after the job is done changes nothing.
+  const done = stateOf(output);
+  const late = retrierStep(done, "sys/TimerFired@1", timerFired({ deliver_at_ns: now, key: "job-1" }), now);
+  assert.deepEqual(Object.keys(late), ["state"]);
+  assert.equal(toHex(stateOf(late)), toHex(done));
+});
+
+Deno.test("timer-retry: the backoff doubles from 10 ms and stops growing at 1 s", () => {
+  for (let attempts = 1n; attempts <= 10n; attempts++) {
+    const state = typed(retrySchemas, "demo/RetrierState@1", {
+      id: "j",
+      done: false,
+      attempts: attempts - 1n,
+      next_at_ns: NOW,
+      attempts_max: 100n,
+    });
+    const output = retrierStep(state, "sys/TimerFired@1", timerFired({ deliver_at_ns: NOW, key: "j" }));
+    const delay = 10n * MS << attempts;
+    const expected = NOW + (delay < 1000n * MS ? delay : 1000n * MS);
+    assert.deepEqual(timerEffect(output), { deliver_at_ns: expected, key: "j" }, `attempt ${attempts}`);
+  }
+});
+
+Deno.test("timer-retry: a timer that did not fire ok still counts, and a foreign key is ignored", () => {
+  const job = typed(retrySchemas, "demo/Job@1", { id: "job-1", attempts_max: 2n });
+  const started = retrierStep(null, "demo/Job@1", job);
+  const failed = retrierStep(
+    stateOf(started),
+    "sys/TimerFired@1",
+    timerFired(timerEffect(started), { status: "timeout" }),
+  );
+  assert.equal((retrierState(failed) as { attempts: JsonValue }).attempts, 1n);
+
+  for (const requested of [{ deliver_at_ns: NOW, key: "other" }, { deliver_at_ns: NOW }]) {
+    const ignored = retrierStep(stateOf(started), "sys/TimerFired@1", timerFired(requested));
+    assert.deepEqual(Object.keys(ignored), ["state"]);
+    assert.equal(toHex(stateOf(ignored)), toHex(stateOf(started)));
+  }
+  const noJob = retrierStep(null, "sys/TimerFired@1", timerFired({ deliver_at_ns: NOW, key: "job-1" }));
+  assert.deepEqual(noJob, { state: null });
+});
+
+Deno.test("timer-retry: attempts_max 0 is done at once; a new Job waits until the current one is done", () => {
+  const none = retrierStep(
+    null,
+    "demo/Job@1",
+    typed(retrySchemas, "demo/Job@1", { id: "a", attempts_max: 0n }),
+  );
+  assert.deepEqual(Object.keys(none), ["state"]);
+  assert.deepEqual(retrierState(none), {
+    id: "a",
+    done: true,
+    attempts: 0n,
+    attempts_max: 0n,
+  });
+
+  const restarted = retrierStep(
+    stateOf(none),
+    "demo/Job@1",
+    typed(retrySchemas, "demo/Job@1", { id: "b", attempts_max: 1n }),
+  );
+  assert.deepEqual(timerEffect(restarted), { deliver_at_ns: NOW + 10n * MS, key: "b" });
+  assert.throws(
+    () =>
+      retrierStep(
+        stateOf(restarted),
+        "demo/Job@1",
+        typed(retrySchemas, "demo/Job@1", { id: "c", attempts_max: 1n }),
+      ),
+    abortsWith("retrier: a job is already running"),
+  );
+});
+
+Deno.test("timer-retry: aborts without ctx.now_ns and on an unknown event schema", () => {
+  const job = typed(retrySchemas, "demo/Job@1", { id: "job-1", attempts_max: 3n });
+  assert.throws(
+    () => retrierStep(null, "demo/Job@1", job, null),
+    abortsWith("retrier: the host sent no"),
+  );
+  assert.throws(() => retrierStep(null, "demo/Other@1", job), abortsWith("retrier: unknown event schema"));
+});
+
+// --- fetch-notify ------------------------------------------------------------------------------------------
+
+const notifier = loadReducer("examples/fetch-notify/modules/notifier.wasm");
+const fetchSchemas = exampleSchemas("fetch-notify");
+const LOCAL_URL = "http://127.0.0.1:8080/status";
+const BODY_REF = `sha256:${"cd".repeat(32)}`;
+
+function notifierStep(
+  state: Uint8Array | null,
+  schema: string,
+  json: JsonValue,
+): { [key: string]: CborValue } {
+  return stepOutput(
+    notifier,
+    inputEnvelope(state, schema, decodeCanonical(typed(fetchSchemas, schema, json))),
+  );
+}
+
+function notifierState(output: { [key: string]: CborValue }): JsonValue {
+  return plainOf(fetchSchemas, "demo/NotifierState@1", stateOf(output));
+}
+
+Deno.test("fetch-notify: Notify emits FetchRequested with the configured URL and records Pending", () => {
+  const configured = notifierStep(null, "demo/Configure@1", { url: LOCAL_URL });
+  assert.deepEqual(Object.keys(configured), ["state"]);
+  assert.deepEqual(notifierState(configured), { url: LOCAL_URL, results: {} });
+
+  const notified = notifierStep(stateOf(configured), "demo/Notify@1", { request_id: "r1" });
+  assert.deepEqual(Object.keys(notified).sort(), ["domain_events", "state"]);
+  const events = notified["domain_events"] as Array<{ [key: string]: CborValue }>;
+  assert.equal(events.length, 1);
+  assert.deepEqual(
+    Object.keys(events[0]!).sort(),
+    ["schema", "value"],
+    "no key: the plan input is not keyed",
+  );
+  assert.equal(events[0]!["schema"], "demo/FetchRequested@1");
+  const value = events[0]!["value"] as Uint8Array;
+  assert.deepEqual(plainOf(fetchSchemas, "demo/FetchRequested@1", value), {
+    request_id: "r1",
+    url: LOCAL_URL,
+  });
+  assert.equal(
+    toHex(value),
+    toHex(typed(fetchSchemas, "demo/FetchRequested@1", { request_id: "r1", url: LOCAL_URL })),
+  );
+  assert.deepEqual(notifierState(notified), { url: LOCAL_URL, results: { r1: { Pending: null } } });
+
+  // Reconfiguring changes the URL of later requests and keeps the results.
+  const moved = notifierStep(stateOf(notified), "demo/Configure@1", { url: "http://127.0.0.1:9/x" });
+  assert.deepEqual(notifierState(moved), { url: "http://127.0.0.1:9/x", results: { r1: { Pending: null } } });
+});
+
+Deno.test("fetch-notify: FetchSucceeded and FetchFailed from the plan record each request's outcome", () => {
+  let state = stateOf(notifierStep(null, "demo/Configure@1", { url: LOCAL_URL }));
+  // Out of order on purpose: the results map must stay in canonical key order (shorter keys first).
+  for (const id of ["r10", "r2", "a", "r1"]) {
+    state = stateOf(notifierStep(state, "demo/Notify@1", { request_id: id }));
+  }
+  state = stateOf(
+    notifierStep(state, "demo/FetchSucceeded@1", { request_id: "r1", status: 200n, body_ref: BODY_REF }),
+  );
+  state = stateOf(notifierStep(state, "demo/FetchSucceeded@1", { request_id: "r2", status: 204n }));
+  const last = notifierStep(state, "demo/FetchFailed@1", { request_id: "r10" });
+  assert.deepEqual(Object.keys(last), ["state"]);
+  assert.deepEqual(notifierState(last), {
+    url: LOCAL_URL,
+    results: {
+      a: { Pending: null },
+      r1: { Succeeded: { status: 200n, body_ref: BODY_REF } },
+      r2: { Succeeded: { status: 204n } },
+      r10: { Failed: null },
+    },
+  });
+  const keys = decodeCanonical(stateOf(last), { useMaps: true }) as Map<string, CborValue>;
+  assert.deepEqual([...(keys.get("results") as Map<string, CborValue>).keys()], ["a", "r1", "r2", "r10"]);
+});
+
+Deno.test("fetch-notify: refuses a Notify before Configure, a reused request_id and a result nobody asked for", () => {
+  assert.throws(
+    () => notifierStep(null, "demo/Notify@1", { request_id: "r1" }),
+    abortsWith("notifier: send demo/Configure@1 {url} first"),
+  );
+  const configured = stateOf(notifierStep(null, "demo/Configure@1", { url: LOCAL_URL }));
+  const notified = stateOf(notifierStep(configured, "demo/Notify@1", { request_id: "r1" }));
+  assert.throws(
+    () => notifierStep(notified, "demo/Notify@1", { request_id: "r1" }),
+    abortsWith("notifier: request_id already used"),
+  );
+  assert.throws(
+    () => notifierStep(notified, "demo/FetchFailed@1", { request_id: "r9" }),
+    abortsWith("notifier: result for an unknown request_id"),
+  );
+  assert.throws(
+    () =>
+      stepOutput(notifier, inputEnvelope(notified, "demo/FetchRequested@1", { request_id: "r1", url: "x" })),
+    abortsWith("notifier: unknown event schema"),
+  );
+});
+
+// --- cells -------------------------------------------------------------------------------------------------
+
+const cellCounter = loadReducer("examples/cells/modules/cell_counter.wasm");
+const cellSchemas = exampleSchemas("cells");
+
+/** One CellIncrement for `user`'s cell: the key is the canonical demo/UserId@1, as the kernel derives it. */
+function cellInput(
+  state: Uint8Array | null,
+  user: string,
+  by: bigint,
+  ctx?: { [key: string]: CborValue },
+): Uint8Array {
+  const key = typed(cellSchemas, "demo/UserId@1", user);
+  const value = decodeCanonical(typed(cellSchemas, "demo/CellIncrement@1", { user, by }));
+  return inputEnvelope(state, "demo/CellIncrement@1", value, {
+    ctx: ctx ?? { key, cell_mode: true, now_ns: NOW },
+  });
+}
+
+Deno.test("cells: each user's cell counts its own increments", () => {
+  const alice1 = stepOutput(cellCounter, cellInput(null, "alice", 2n));
+  assert.deepEqual(Object.keys(alice1), ["state"]);
+  assert.deepEqual(plainOf(cellSchemas, "demo/CellCounterState@1", stateOf(alice1)), { count: 2n });
+  const alice2 = stepOutput(cellCounter, cellInput(stateOf(alice1), "alice", 3n));
+  assert.deepEqual(plainOf(cellSchemas, "demo/CellCounterState@1", stateOf(alice2)), { count: 5n });
+  // Bob's first event gets his own (null) state.
+  const bob = stepOutput(cellCounter, cellInput(null, "bob", 7n));
+  assert.deepEqual(plainOf(cellSchemas, "demo/CellCounterState@1", stateOf(bob)), { count: 7n });
+});
+
+Deno.test("cells: refuses non-cell mode, a missing key and a key that is not the event's user", () => {
+  assert.throws(
+    () => stepOutput(cellCounter, cellInput(null, "alice", 1n, { key: null, cell_mode: false })),
+    abortsWith("cells: not in cell mode"),
+  );
+  assert.throws(
+    () => stepOutput(cellCounter, cellInput(null, "alice", 1n, { key: null, cell_mode: true })),
+    abortsWith("cells: cell mode without a key"),
+  );
+  const bobKey = typed(cellSchemas, "demo/UserId@1", "bob");
+  assert.throws(
+    () => stepOutput(cellCounter, cellInput(null, "alice", 1n, { key: bobKey, cell_mode: true })),
+    abortsWith("cells: the cell key is not the event's user"),
+  );
+  assert.throws(
+    () => stepOutput(cellCounter, cellInput(encodeCanonical({ count: U64_MAX }), "alice", 1n)),
+    abortsWith("cells: count overflows u64"),
+  );
+});
+
 // The SDK probe (sdk/assemblyscript/test/probe.ts) is compiled here, once, and never committed.
 let probePromise: Promise<Reducer> | undefined;
 function loadProbe(): Promise<Reducer> {
@@ -412,7 +831,7 @@ Deno.test("SDK: writer misuse aborts with the reason", async () => {
   assert.throws(() => callStep(probe, inputEnvelope(null, "probe/LoneSurrogate", null)), ReducerAbort);
 });
 
-Deno.test("the committed .wasm files and module.air.json match a fresh build", async () => {
+Deno.test("the committed .wasm files and module AIR files match a fresh build", async () => {
   assert.deepEqual(await findStaleOutputs(ROOT_DIR), []);
 });
 

@@ -5,7 +5,7 @@
  */
 import { hasOwn, type TypeView } from "../type_view.ts";
 import type { SchemaResolver, TypeExpr } from "../types.ts";
-import { describeType } from "./_type_text.ts";
+import { describeType } from "./describe_type.ts";
 import type { Expr, OpName } from "./expr_ast.ts";
 import { isAssignable, sameType } from "./is_assignable.ts";
 

@@ -65,6 +65,10 @@ function member(op: string, container: Value, item: Value, path: Path): boolean 
 
 function get(container: Value, key: Value, path: Path): Value {
   switch (container.kind) {
+    case "none":
+    case "unit":
+      // As in reference paths: an absent option or empty payload has no member.
+      throw missing("get", `no member in ${container.kind}`, path);
     case "record": {
       if (key.kind !== "text") break;
       const field = container.value.get(key.value);

@@ -49,6 +49,7 @@ export const testEnv: ExprEnv = {
     ["choice", tv({ variant: { tag: "Some", value: { nat: 7 } } })],
     ["big", { kind: "nat", value: U64_MAX }],
     ["small", { kind: "int", value: I64_MIN }],
+    ["empty", { kind: "unit" }],
   ]),
   steps: new Map<string, Value>([
     ["wait", rec({ status: tv({ text: "error" }), adapter_id: tv({ text: "http" }) })],

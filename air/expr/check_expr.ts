@@ -20,7 +20,7 @@ import type { ExprJson } from "../nodes.ts";
 import { hasOwn, type TypeView, viewType } from "../type_view.ts";
 import type { SchemaResolver, TypeExpr } from "../types.ts";
 import { type CheckedArg, type OpCheckContext, opResultType, variantPayload } from "./_check_ops.ts";
-import { describeType } from "./_type_text.ts";
+import { describeType } from "./describe_type.ts";
 import { type Expr, type ExprRef, opArity } from "./expr_ast.ts";
 import { isAssignable, sameType } from "./is_assignable.ts";
 import { type ExprIssue, parseExpr } from "./parse_expr.ts";
@@ -121,9 +121,8 @@ class Checker implements OpCheckContext {
         const value = this.join(
           expr.entries.map((e, i) => [this.infer(e.value, [...at, i, "value"]), [...at, i, "value"]]),
         );
-        if (key === undefined || value === undefined || !this.comparable(key, "map key", at)) {
-          return undefined;
-        }
+        const comparable = key === undefined || this.comparable(key, "map key", at);
+        if (key === undefined || value === undefined || !comparable) return undefined;
         return { map: { key, value } };
       }
       case "variant": {

@@ -61,13 +61,10 @@ function readPath(start: Value, ref: ExprRef, path: Path): Value {
         );
       }
       current = entry[1];
-    } else if (current.kind === "none") {
-      // An absent option: reading into it is a missing field, never null (AIR §12.3).
-      throw new ExprError(
-        "missing_ref",
-        `Cannot read ${JSON.stringify(ref.text)}: "${segment}" of none`,
-        path,
-      );
+    } else if (current.kind === "none" || current.kind === "unit") {
+      // An absent option or an empty receipt payload: a missing field, never null (AIR §12.3).
+      const message = `Cannot read ${JSON.stringify(ref.text)}: "${segment}" of ${current.kind}`;
+      throw new ExprError("missing_ref", message, path);
     } else {
       throw new ExprError(
         "wrong_kind",

@@ -63,6 +63,7 @@ const CASES: Record<string, Case[]> = {
     ["record with a nat key", op("get", ref("@var:resp"), nat(1)), err("wrong_kind")],
     ["list with a text index", op("get", ref("@var:items"), text("0")), err("wrong_kind")],
     ["text container", op("get", text("abc"), nat(0)), err("wrong_kind")],
+    ["none container", op("get", ref("@var:resp.body_ref"), text("x")), err("missing_ref")],
     ["wrong arity", op("get", ref("@var:items")), err("bad_arity")],
   ],
   has: [
@@ -288,6 +289,7 @@ const REFS: Case[] = [
   ["missing field", ref("@var:resp.nope"), err("missing_ref")],
   ["missing map key", ref("@plan.input.headers.nope"), err("missing_ref")],
   ["into none", ref("@var:resp.body_ref.x"), err("missing_ref")],
+  ["into an empty receipt payload (unit)", ref("@var:empty.status"), err("missing_ref")],
   ["into a text", ref("@var:resp.adapter_id.x"), err("wrong_kind")],
   ["malformed", ref("@var:"), err("bad_literal")],
   ["dotted name is a path", ref("@var:resp.status.x"), err("wrong_kind")],

@@ -37,6 +37,7 @@
  */
 export { checkExpr, type CheckExprResult, type ExprTypeEnv } from "./check_expr.ts";
 export { conformValue } from "./conform_value.ts";
+export { describeType } from "./describe_type.ts";
 export { evalExpr, evaluateExpr, type ExprEnv, exprErrorOfIssue } from "./eval_expr.ts";
 export { type Expr, type ExprRef, isOpName, OP_NAMES, opArity, type OpName } from "./expr_ast.ts";
 export { EXPR_ERROR_CODES, ExprError, type ExprErrorCode } from "./expr_error.ts";
@@ -49,4 +50,5 @@ export {
   parseExpr,
   type ParseExprResult,
 } from "./parse_expr.ts";
+export { PlanScope, stepBinding } from "./plan_scope.ts";
 export { parseRef, type ParseRefResult, REF_NAME_PATTERN, REF_SEGMENT_PATTERN } from "./parse_ref.ts";

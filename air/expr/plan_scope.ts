@@ -44,7 +44,7 @@ export class PlanScope {
   readonly order: readonly number[];
   /** Edge ends naming no step. */
   readonly unknownEdgeEnds: Array<{ edge: number; end: "from" | "to"; id: string }> = [];
-  /** One entry per cycle: the first edge closing it and its steps, sorted. */
+  /** One entry per cycle: the edge entering its first-listed step, and its steps (sorted). */
   readonly cycles: Array<{ edge: number; steps: string[] }> = [];
   readonly #parents = new Map<string, string[]>();
   readonly #ancestors = new Map<string, Set<string>>();
@@ -94,16 +94,23 @@ export class PlanScope {
   }
 
   #findCycles(): void {
+    const edges = this.plan.edges ?? [];
     const covered = new Set<string>();
-    (this.plan.edges ?? []).forEach((edge, k) => {
-      if (!this.index.has(edge.from) || !this.index.has(edge.to) || covered.has(edge.from)) return;
-      if (edge.from !== edge.to && !this.ancestors(edge.from).has(edge.to)) return;
-      // The cycle: `to`, `from`, and every step between them (a descendant of `to` and ancestor of `from`).
+    for (const edge of edges) {
+      if (!this.index.has(edge.from) || !this.index.has(edge.to) || covered.has(edge.from)) continue;
+      if (edge.from !== edge.to && !this.ancestors(edge.from).has(edge.to)) continue;
+      // The strongly connected steps: `from`, `to` and every descendant of `to` that reaches `from`.
       const between = [...this.ancestors(edge.from)].filter((id) => this.ancestors(id).has(edge.to));
       const steps = [...new Set([edge.from, edge.to, ...between])].sort();
       steps.forEach((id) => covered.add(id));
-      this.cycles.push({ edge: k, steps });
-    });
+      // Report the edge entering the member listed first: usually the one that closes the loop.
+      let reported = -1;
+      edges.forEach((e, k) => {
+        if (!covered.has(e.from) || !steps.includes(e.from) || !steps.includes(e.to)) return;
+        if (reported < 0 || this.index.get(e.to)! < this.index.get(edges[reported]!.to)!) reported = k;
+      });
+      this.cycles.push({ edge: reported, steps });
+    }
   }
 
   /** Every step with a path to `id`, excluding `id` itself even on a cycle. */

@@ -33,7 +33,7 @@ export function step(ret: i32, ptr: i32, len: i32): void {
 
 function reduce(state: Uint8Array | null, event: Event, ctx: Ctx): Output {
   assert(event.schema == "demo/CellIncrement@1", "cells: unknown event schema");
-  assert(ctx.cellMode, "cells: not in cell mode (route demo/CellIncrement@1 with key_field \"user\")");
+  assert(ctx.cellMode, 'cells: not in cell mode (route demo/CellIncrement@1 with key_field "user")');
   const key = ctx.key;
   assert(key !== null, "cells: cell mode without a key");
   // The key is the canonical encoding of a demo/UserId@1, i.e. a CBOR text.

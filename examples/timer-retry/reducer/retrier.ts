@@ -24,9 +24,9 @@ import {
 } from "../../../sdk/assemblyscript/assembly/index";
 
 /** First retry delay: 10 ms in ns; each later attempt waits twice as long, up to BACKOFF_MAX_NS. */
-export const BACKOFF_BASE_NS: u64 = 10_000_000;
+const BACKOFF_BASE_NS: u64 = 10_000_000;
 /** Longest delay between attempts: 1 s. */
-export const BACKOFF_MAX_NS: u64 = 1_000_000_000;
+const BACKOFF_MAX_NS: u64 = 1_000_000_000;
 
 /** The ABI export `alloc` (KERNEL §3.1). */
 export function alloc(len: i32): i32 {

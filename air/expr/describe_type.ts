@@ -1,5 +1,5 @@
 /**
- * Private to `air/expr/`: short type descriptions for messages (`list<nat>`, `demo/Event@1`).
+ * Short type descriptions for messages (`list<nat>`, `demo/Event@1`).
  *
  * @module
  */

@@ -1,0 +1,366 @@
+/**
+ * The runtime commands of `aos`: run (dispatch effects, admit receipts), plan start|cancel|ls|show,
+ * receipts ls|show, state ls.
+ *
+ * @module
+ */
+import { toHex } from "../air/cbor.ts";
+import { effectSpec } from "../air/effect_catalog.ts";
+import { AosError } from "../air/errors.ts";
+import { bytesToHashRef } from "../air/hash.ts";
+import { type JsonValue, parseJson, stringifyJson } from "../air/json.ts";
+import { decodeTyped } from "../air/typed_codec.ts";
+import { valueToPlainJson } from "../air/value_json.ts";
+import { createWorldAdapters } from "../adapters/registry.ts";
+import type { LlmConfig } from "../adapters/llm.ts";
+import { FsCas } from "../journal/cas.ts";
+import type { JournalEntry } from "../journal/mod.ts";
+import type { AdapterDirectory } from "../kernel/effects.ts";
+import { type World, worldPaths } from "../kernel/world.ts";
+import { type CliIo, openWorld, printJson } from "./context.ts";
+
+/** Parses `30s`, `500ms`, `2m`, `1h` or a plain number of seconds into milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new AosError("AOS_USAGE", `Invalid duration "${text}": use e.g. 500ms, 30s, 2m`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? "s";
+  return n * (unit === "ms" ? 1 : unit === "s" ? 1_000 : unit === "m" ? 60_000 : 3_600_000);
+}
+
+/** The world's optional runtime config, `.aos/config.json`: `{"http": {"timeout_ms"}, "llm": LlmConfig}`. */
+async function readConfig(world: World): Promise<{ httpTimeoutMs?: number; llm?: LlmConfig }> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${worldPaths(world.dir).aos}/config.json`);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return {};
+    throw error;
+  }
+  const raw = JSON.parse(text) as { http?: { timeout_ms?: number }; llm?: LlmConfig };
+  return {
+    ...(raw.http?.timeout_ms === undefined ? {} : { httpTimeoutMs: raw.http.timeout_ms }),
+    ...(raw.llm === undefined ? {} : { llm: raw.llm }),
+  };
+}
+
+/** `aos run [--until-idle] [--timeout 30s] [--json]`. */
+export async function runRun(
+  io: CliIo,
+  worldOption: string | undefined,
+  options: { untilIdle?: boolean; timeout?: string; json?: boolean },
+): Promise<number> {
+  const timeoutMs = parseDuration(options.timeout ?? "30s");
+  const world = await openWorld(io, worldOption);
+  const registry = await createWorldAdapters(world.dir, {
+    clock: io.clock,
+    cas: new FsCas(worldPaths(world.dir).store),
+    ...(await readConfig(world)),
+  });
+  const directory: AdapterDirectory = {
+    adapterFor: (kind) => registry.get(kind),
+    publicKeyOf: (id) => registry.publicKey(id),
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+  });
+  try {
+    const heightBefore = world.height;
+    const report = await world.run(directory, { deadline });
+    const pending = world.kernel.outbox().length;
+    const summary = {
+      idle: report.idle,
+      height_before: BigInt(heightBefore),
+      height: BigInt(world.height),
+      dispatched: BigInt(report.dispatched),
+      receipts: BigInt(report.receipts),
+      ignored: BigInt(report.ignored),
+      pending_intents: BigInt(pending),
+      reducer_errors: report.steps.flatMap((s) => s.reducerErrors).map((e) => ({
+        seq: BigInt(e.seq),
+        reducer: e.reducer,
+        code: e.code,
+        message: e.message,
+      })),
+      plans: world.kernel.plans().map((p) => ({ id: p.id, plan: p.plan, status: p.status })),
+    };
+    if (options.json) printJson(io, summary);
+    else {
+      io.out(
+        `${report.idle ? "Idle" : "Stopped at the timeout"}: height ${heightBefore} -> ${world.height}, ` +
+          `${report.dispatched} dispatched, ${report.receipts} receipts, ${report.ignored} ignored, ${pending} pending`,
+      );
+      for (const e of summary.reducer_errors) io.out(`  seq ${e.seq}: ${e.reducer}: ${e.code}: ${e.message}`);
+      for (const u of report.undispatchable) io.out(`  no adapter for ${u.kind} (${u.intentHash})`);
+    }
+    return 0;
+  } finally {
+    clearTimeout(timer);
+    registry.close();
+    world.close();
+  }
+}
+
+/** `aos plan start NAME JSON [--locals JSON]`. */
+export async function runPlanStart(
+  io: CliIo,
+  worldOption: string | undefined,
+  plan: string,
+  inputText: string,
+  options: { locals?: string; json?: boolean },
+): Promise<number> {
+  const input = parseJson(inputText, "<input argument>");
+  const locals = options.locals === undefined ? {} : parseJson(options.locals, "<--locals argument>");
+  if (locals === null || typeof locals !== "object" || Array.isArray(locals)) {
+    throw new AosError("AOS_USAGE", "--locals takes a JSON object {name: value}");
+  }
+  const world = await openWorld(io, worldOption);
+  try {
+    const { instanceId, report } = await world.startPlan(plan, input, locals);
+    if (options.json) printJson(io, { instance_id: instanceId, height: BigInt(report.height) });
+    else io.out(`Started plan ${plan} as instance #${instanceId}; run "aos run" to execute its effects`);
+  } finally {
+    world.close();
+  }
+  return 0;
+}
+
+/** `aos plan cancel ID`. */
+export async function runPlanCancel(
+  io: CliIo,
+  worldOption: string | undefined,
+  id: string,
+  options: { reason?: string },
+): Promise<number> {
+  if (!/^\d+$/.test(id)) throw new AosError("AOS_USAGE", `Plan instance id must be a number, got "${id}"`);
+  const world = await openWorld(io, worldOption);
+  try {
+    await world.cancelPlan(BigInt(id), options.reason);
+    io.out(`Cancelled plan instance #${id}`);
+  } finally {
+    world.close();
+  }
+  return 0;
+}
+
+function planJson(world: World, p: ReturnType<World["kernel"]["plans"]>[number]): JsonValue {
+  return {
+    id: p.id,
+    plan: p.plan,
+    manifest_hash: p.manifestHash,
+    status: p.status,
+    steps: p.steps.map((s) => ({ id: s.id, state: s.state, waiting_for: s.waitingFor ?? null })),
+    error: p.error ? { code: p.error.code, message: p.error.message, step: p.error.step ?? null } : null,
+    result: p.result === undefined ? null : resultJson(world, p.plan, p.result),
+  };
+}
+
+function resultJson(world: World, plan: string, result: Uint8Array): JsonValue {
+  const output = world.defs.plans.get(plan)?.output;
+  if (output === undefined) return toHex(result);
+  try {
+    const type = { ref: output };
+    return valueToPlainJson(type, decodeTyped(type, result, world.defs.schemas), world.defs.schemas);
+  } catch {
+    return toHex(result);
+  }
+}
+
+/** `aos plan ls [--json]`. */
+export async function runPlanLs(
+  io: CliIo,
+  worldOption: string | undefined,
+  options: { json?: boolean },
+): Promise<number> {
+  const world = await openWorld(io, worldOption);
+  try {
+    const plans = world.kernel.plans();
+    if (options.json) printJson(io, plans.map((p) => planJson(world, p)));
+    else if (plans.length === 0) io.out("No plan instances");
+    else {
+      for (const p of plans) {
+        const waiting = p.steps.filter((s) => s.state.startsWith("waiting")).map((s) =>
+          `${s.id} (${s.state})`
+        );
+        io.out(
+          `#${p.id}  ${p.plan.padEnd(24)} ${p.status.padEnd(8)} ${
+            p.error ? `${p.error.code}: ${p.error.message}` : waiting.join(", ")
+          }`
+            .trimEnd(),
+        );
+      }
+    }
+  } finally {
+    world.close();
+  }
+  return 0;
+}
+
+/** `aos plan show ID [--json]`. */
+export async function runPlanShow(
+  io: CliIo,
+  worldOption: string | undefined,
+  id: string,
+  options: { json?: boolean },
+): Promise<number> {
+  if (!/^\d+$/.test(id)) throw new AosError("AOS_USAGE", `Plan instance id must be a number, got "${id}"`);
+  const world = await openWorld(io, worldOption);
+  try {
+    const p = world.kernel.plans().find((x) => x.id === BigInt(id));
+    if (!p) throw new AosError("AOS_USAGE", `No plan instance #${id}`);
+    const json = planJson(world, p);
+    if (options.json) printJson(io, json);
+    else {
+      io.out(`instance  #${p.id}`);
+      io.out(`plan      ${p.plan} (manifest ${p.manifestHash})`);
+      io.out(`status    ${p.status}${p.error ? ` — ${p.error.code}: ${p.error.message}` : ""}`);
+      for (const s of p.steps) {
+        io.out(`  ${s.id.padEnd(20)} ${s.state}${s.waitingFor ? ` (${s.waitingFor})` : ""}`);
+      }
+      if (p.result !== undefined) io.out(`result    ${stringifyJson(resultJson(world, p.plan, p.result))}`);
+    }
+  } finally {
+    world.close();
+  }
+  return 0;
+}
+
+interface ReceiptRow {
+  seq: number;
+  kind: string;
+  intentHash: string;
+  adapterId: string;
+  status: string;
+  effectKind: string;
+  entry: JournalEntry;
+}
+
+function receiptRows(world: World): ReceiptRow[] {
+  const kinds = new Map<string, string>();
+  const rows: ReceiptRow[] = [];
+  for (const e of world.journal.entries()) {
+    const hash = e.body.intent_hash;
+    if (e.kind === "effect_queued" && hash instanceof Uint8Array) kinds.set(toHex(hash), String(e.body.kind));
+    if (e.kind !== "receipt_appended" && e.kind !== "receipt_ignored") continue;
+    const hex = hash instanceof Uint8Array ? toHex(hash) : "";
+    rows.push({
+      seq: e.seq,
+      kind: e.kind,
+      intentHash: hex === "" ? "" : bytesToHashRef(hash as Uint8Array),
+      adapterId: typeof e.body.adapter_id === "string" ? e.body.adapter_id : "",
+      status: e.kind === "receipt_ignored" ? `ignored: ${String(e.body.reason)}` : String(e.body.status),
+      effectKind: kinds.get(hex) ?? "",
+      entry: e,
+    });
+  }
+  return rows;
+}
+
+/** `aos receipts ls [--json]`. */
+export async function runReceiptsLs(
+  io: CliIo,
+  worldOption: string | undefined,
+  options: { json?: boolean },
+): Promise<number> {
+  const world = await openWorld(io, worldOption);
+  try {
+    const rows = receiptRows(world);
+    if (options.json) {
+      printJson(
+        io,
+        rows.map((r) => ({
+          seq: BigInt(r.seq),
+          kind: r.kind,
+          intent_hash: r.intentHash || null,
+          adapter_id: r.adapterId || null,
+          effect_kind: r.effectKind || null,
+          status: r.status,
+        })),
+      );
+    } else if (rows.length === 0) io.out("No receipts");
+    else {
+      for (const r of rows) {
+        io.out(
+          `${String(r.seq).padStart(6)}  ${r.effectKind.padEnd(12)} ${r.status.padEnd(10)} ${
+            r.adapterId.padEnd(10)
+          } ${r.intentHash}`,
+        );
+      }
+    }
+  } finally {
+    world.close();
+  }
+  return 0;
+}
+
+/** `aos receipts show HASH [--json]` (a full `sha256:` hash or a unique hex prefix). */
+export async function runReceiptsShow(
+  io: CliIo,
+  worldOption: string | undefined,
+  hash: string,
+  options: { json?: boolean },
+): Promise<number> {
+  const world = await openWorld(io, worldOption);
+  try {
+    const wanted = hash.replace(/^sha256:/, "").toLowerCase();
+    const rows = receiptRows(world).filter((r) => r.intentHash.slice(7).startsWith(wanted));
+    if (rows.length === 0) throw new AosError("AOS_USAGE", `No receipt for intent "${hash}"`);
+    const out = rows.map((r) => {
+      const body = r.entry.body;
+      let payload: JsonValue = null;
+      const spec = effectSpec(r.effectKind);
+      if (spec && body.payload instanceof Uint8Array && body.payload.length > 0) {
+        const type = { ref: spec.receipt };
+        payload = valueToPlainJson(
+          type,
+          decodeTyped(type, body.payload, world.defs.schemas),
+          world.defs.schemas,
+        );
+      }
+      return {
+        seq: BigInt(r.seq),
+        kind: r.kind,
+        intent_hash: r.intentHash,
+        adapter_id: r.adapterId || null,
+        effect_kind: r.effectKind || null,
+        status: r.status,
+        cost_cents: typeof body.cost_cents === "bigint" || typeof body.cost_cents === "number"
+          ? BigInt(body.cost_cents)
+          : null,
+        payload,
+        signature: body.signature instanceof Uint8Array ? toHex(body.signature) : null,
+      } satisfies { [key: string]: JsonValue };
+    });
+    if (options.json) printJson(io, out.length === 1 ? out[0]! : out);
+    else for (const r of out) io.out(stringifyJson(r, 2));
+  } finally {
+    world.close();
+  }
+  return 0;
+}
+
+/** `aos state ls REDUCER [--json]`: the cells of a keyed reducer (or the one state of a plain one). */
+export async function runStateLs(
+  io: CliIo,
+  worldOption: string | undefined,
+  reducer: string,
+  options: { json?: boolean },
+): Promise<number> {
+  const world = await openWorld(io, worldOption);
+  try {
+    world.stateJson(reducer); // names an unknown reducer precisely
+    const cells = world.kernel.cellsOf(reducer).map((c) => ({
+      key: c.key === null ? null : world.cellKeyJson(reducer, c.key),
+      state: world.stateJson(reducer, c.key),
+    }));
+    if (options.json) printJson(io, cells as unknown as JsonValue);
+    else if (cells.length === 0) io.out(`${reducer} has no state`);
+    else {for (const c of cells) {
+        io.out(`${c.key === null ? "(no key)" : stringifyJson(c.key)}  ${stringifyJson(c.state)}`);
+      }}
+  } finally {
+    world.close();
+  }
+  return 0;
+}
