@@ -19,7 +19,7 @@ import { worldPaths } from "../kernel/world.ts";
 import { type CliIo, printJson, resolvePath } from "./context.ts";
 
 /** Templates shipped in `examples/` (each has `air/` and `modules/`). */
-export const TEMPLATES = ["counter"] as const;
+export const TEMPLATES = ["counter", "timer-retry", "fetch-notify", "cells"] as const;
 
 function templateDir(name: string): string {
   return new URL(`../examples/${name}`, import.meta.url).pathname;

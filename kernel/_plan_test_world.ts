@@ -13,7 +13,7 @@ import { type CborValue, encodeCanonical } from "../air/cbor.ts";
 import { hashRefToBytes } from "../air/hash.ts";
 import { formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
 import { parseJson } from "../air/json.ts";
-import type { DefPlan } from "../air/nodes.ts";
+import type { CapGrant, DefPlan } from "../air/nodes.ts";
 import { defsFromBundle } from "./defs.ts";
 import { idempotencyKey, intentHash } from "./effect_manager.ts";
 import { genesisEntry, T0_NS, wasmBytes, wasmHash } from "./_test_fixtures.ts";
@@ -108,7 +108,7 @@ export function givenPlanWorld(
     defs = { ...defs, plans: new Map([...defs.plans, ...extra.map((p): [string, DefPlan] => [p.name, p])]) };
   }
   if (spec.liveGrants !== undefined) {
-    const cap_grants = json<NonNullable<WorldDefs["manifest"]["defaults"]>["cap_grants"]>(spec.liveGrants);
+    const cap_grants = json<CapGrant[]>(spec.liveGrants);
     defs = { ...defs, manifest: { ...defs.manifest, defaults: { ...defs.manifest.defaults, cap_grants } } };
   }
   const kernel = new Kernel(defs, host);

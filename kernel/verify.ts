@@ -60,7 +60,9 @@ export async function verifyWorld(dir: string): Promise<VerifyReport> {
       return report;
     }
     // Cells are compared one by one; the label is "reducer" or "reducer#<key hex>".
-    const label = (s: { reducer: string; key?: Uint8Array }) => (s.key ? `${s.reducer}#${toHex(s.key)}` : s.reducer);
+    const label = (
+      s: { reducer: string; key?: Uint8Array },
+    ) => (s.key ? `${s.reducer}#${toHex(s.key)}` : s.reducer);
     const replayed = new Map(fresh.stateHashes().map((s) => [label(s), s.hash]));
     const liveHashes = new Map(live.kernel.stateHashes().map((s) => [label(s), s.hash]));
     const names = [...new Set([...replayed.keys(), ...liveHashes.keys()])].sort();
