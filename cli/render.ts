@@ -58,6 +58,10 @@ export function entryJson(entry: JournalEntry, defs: WorldDefs): JsonValue {
   return { seq: BigInt(entry.seq), kind: entry.kind, hash: bytesToHashRef(entry.hash), body };
 }
 
+function short(hash: CborValue | undefined): string {
+  return hash instanceof Uint8Array ? `${toHex(hash).slice(0, 12)}…` : "";
+}
+
 /** A one-line summary of an entry. */
 export function entryLine(entry: JournalEntry, defs: WorldDefs): string {
   const b = entry.body;
@@ -72,12 +76,61 @@ export function entryLine(entry: JournalEntry, defs: WorldDefs): string {
         ? `from ${origin.name} (event ${origin.event_seq})`
         : origin?.kind;
       const plain = eventValueJson(entry, defs);
-      detail = `${String(b.schema)} ${plain === undefined ? "" : stringifyJson(plain) + " "}[${from}]`;
+      const via = origin?.kind === "plan"
+        ? `from plan #${String((b.origin as { instance_id?: number }).instance_id)} step ${
+          String((b.origin as { step?: string }).step)
+        }`
+        : origin?.kind === "receipt"
+        ? `receipt for ${String((b.origin as { reducer?: string }).reducer)}`
+        : from;
+      detail = `${String(b.schema)} ${plain === undefined ? "" : stringifyJson(plain) + " "}[${via}]`;
       break;
     }
     case "reducer_error":
       detail = `${String(b.reducer)} on event ${String(b.event_seq)}: ${String(b.code)}: ${
         String(b.message)
+      }`;
+      break;
+    case "plan_started": {
+      const cause = b.cause as { trigger_seq?: number; request_seq?: number } | undefined;
+      const why = cause?.trigger_seq !== undefined
+        ? `trigger event ${cause.trigger_seq}`
+        : `request ${cause?.request_seq}`;
+      detail = `#${String(b.instance_id)} ${String(b.plan)} (${why})`;
+      break;
+    }
+    case "plan_ended": {
+      const error = b.error as { code?: string; message?: string; step?: string } | undefined;
+      detail = `#${String(b.instance_id)} ${String(b.status)}${
+        error ? `: ${error.code}${error.step ? ` at ${error.step}` : ""}: ${error.message}` : ""
+      }`;
+      break;
+    }
+    case "policy_decision":
+      detail = `${String(b.decision)} ${short(b.intent_hash)}${
+        b.policy_name === undefined
+          ? " (no policy)"
+          : ` by ${String(b.policy_name)}${
+            b.rule_index === undefined ? " (default deny)" : ` rule ${String(b.rule_index)}`
+          }`
+      }`;
+      break;
+    case "effect_queued":
+    case "effect_rejected": {
+      const origin = b.origin as { kind?: string; name?: string; step?: string } | undefined;
+      detail = `${String(b.kind)} cap ${String(b.cap_name)} from ${origin?.kind} ${origin?.name}${
+        origin?.step ? ` step ${origin.step}` : ""
+      } ${short(b.intent_hash)}${
+        entry.kind === "effect_rejected" ? ` ${String(b.stage)}: ${String(b.reason)}` : ""
+      }`;
+      break;
+    }
+    case "receipt_appended":
+      detail = `${String(b.status)} ${short(b.intent_hash)} from ${String(b.adapter_id)}`;
+      break;
+    case "receipt_ignored":
+      detail = `${String(b.reason)} ${short(b.intent_hash)}${
+        b.adapter_id === undefined ? "" : ` from ${String(b.adapter_id)}`
       }`;
       break;
     case "snapshot":
@@ -86,5 +139,5 @@ export function entryLine(entry: JournalEntry, defs: WorldDefs): string {
     default:
       detail = stringifyJson(renderCbor(b, "body"));
   }
-  return `${String(entry.seq).padStart(6)}  ${entry.kind.padEnd(14)} ${detail}`.trimEnd();
+  return `${String(entry.seq).padStart(6)}  ${entry.kind.padEnd(16)} ${detail}`.trimEnd();
 }

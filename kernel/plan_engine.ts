@@ -161,7 +161,7 @@ class Engine implements PlanEngine {
       if (stepId !== undefined) {
         const outcome = executeStep({ inst, plan, defs, host: this.#host }, graph.steps.get(stepId)!);
         if (outcome.kind === "completed") decideEdges(inst, plan, graph, stepId);
-
+        checkInvariants(inst, plan, stepId);
         if (outcome.kind === "ended") {
           const { kind: _, ...ending } = outcome;
           return this.#finish(inst, ending);
