@@ -61,7 +61,10 @@ Deno.test("SchemaIndex.expand() replaces every ref and gives undefined on cycles
       tags: { set: { text: {} } },
       by: { map: { key: { text: {} }, value: { option: { text: {} } } } },
       at: {
-        variant: { Now: { unit: {} }, Later: { record: { deliver_at_ns: { nat: {} }, key: { text: {} } } } },
+        variant: {
+          Now: { unit: {} },
+          Later: { record: { deliver_at_ns: { nat: {} }, key: { option: { text: {} } } } },
+        },
       },
     },
   });

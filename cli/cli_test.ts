@@ -541,7 +541,7 @@ Deno.test("aos: init DIR uses DIR's own air/ and modules/; invalid AIR exits 2 n
       {
         name: "badtype",
         file: "schemas.air.json",
-        edit: (t) => t.replace('"count": { "nat": {} }', '"count": { "nat": 1 }'),
+        edit: (t) => t.replace(/"count":\s*\{\s*"nat":\s*\{\s*\}\s*\}/, '"count": { "nat": 1 }'),
         stderr: [/badtype\/air\/schemas\.air\.json/, /\$\[0\]\.type\.record\.count\.nat\b/],
       },
       {

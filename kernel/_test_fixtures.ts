@@ -8,8 +8,6 @@ import { type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor.ts
 import { type AirFile, formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
 import { AosError, type AosErrorCode } from "../air/errors.ts";
 import { type HashRef, hashRefOf, hashRefToBytes } from "../air/hash.ts";
-import type { DefModule } from "../air/nodes.ts";
-import { SchemaIndex } from "../air/schema_index.ts";
 import { VirtualClock } from "./clock.ts";
 import { initWorld, readAirFolder, readWasmFolders } from "./init_world.ts";
 import { Kernel, type KernelEntry, type WorldDefs } from "./kernel.ts";

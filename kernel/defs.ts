@@ -76,13 +76,7 @@ export async function loadDefs(cas: Cas, manifestHash: HashRef, host: ReducerHos
     }
   }
   const { bundle, diagnostics } = loadAirBundle(files);
-  if (!bundle || diagnostics.length > 0) {
-    throw new AosError(
-      "AOS_AIR_INVALID",
-      `Stored manifest ${manifestHash} does not validate:\n` +
-        diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join("\n"),
-    );
-  }
+  if (!bundle || hasErrors(diagnostics)) throw new AirInvalidError(diagnostics);
   if (bundle.manifestHash !== manifestHash) {
     throw new AosError(
       "AOS_CAS_CORRUPT",
