@@ -43,16 +43,20 @@ export function isFedOnReplay(entry: KernelEntry): boolean {
 }
 
 /**
- * The bytes replay compares. A `reducer_error`'s `message` is advisory: it carries engine text (trap
- * messages) that may change with the WASM engine, while reducer, event and code are what determinism
- * promises. Everything else is compared byte for byte.
+ * The bytes replay compares. Human-readable reasons are advisory: a `reducer_error`'s `message`, a
+ * `plan_ended` error's `message` and an `effect_rejected`'s `reason` carry engine and codec text that may
+ * be reworded or change with the WASM engine, while the codes, stages and everything else are what
+ * determinism promises and are compared byte for byte.
  */
 function recordBytes(record: { kind: string; body: { [key: string]: CborValue } }): Uint8Array {
-  if (record.kind === "reducer_error") {
-    const { message: _message, ...rest } = record.body;
-    return encodeCanonical({ kind: record.kind, body: rest });
+  const body = { ...record.body };
+  if (record.kind === "reducer_error") delete body.message;
+  if (record.kind === "effect_rejected") delete body.reason;
+  if (record.kind === "plan_ended" && body.error && typeof body.error === "object" && !Array.isArray(body.error)) {
+    const { message: _message, ...error } = body.error as { [key: string]: CborValue };
+    body.error = error;
   }
-  return encodeCanonical({ kind: record.kind, body: record.body });
+  return encodeCanonical({ kind: record.kind, body });
 }
 
 function reducerOf(record: { body: { [key: string]: CborValue } } | undefined): string | undefined {

@@ -36,7 +36,7 @@ export interface ScriptedLayout {
 }
 
 /** Assembles the reducer module around a memory image. */
-export function assembleScriptedModule(layout: ScriptedLayout): Uint8Array {
+export function assembleScriptedModule(layout: ScriptedLayout): Uint8Array<ArrayBuffer> {
   const imageEnd = layout.imageAddress + layout.image.length;
   const heapStart = Math.ceil(imageEnd / 8) * 8;
   const builder = new WasmModuleBuilder();

@@ -118,7 +118,7 @@ export interface ReducerScript {
 
 /** A compiled scripted reducer: the module bytes and their hash, ready for `ReducerHost.load`. */
 export interface ScriptedReducer {
-  wasm: Uint8Array;
+  wasm: Uint8Array<ArrayBuffer>;
   hash: HashRef;
 }
 
@@ -250,8 +250,15 @@ export function scriptedReducer(script: ReducerScript): ScriptedReducer {
   const image = writer.image();
   const memoryBytesMax = limits.reducerMemoryPagesMax * 65_536;
   if (IMAGE_ADDRESS + image.length > memoryBytesMax) {
-    throw new RangeError(`Script needs ${image.length} bytes of memory: above the reducer limit of ${memoryBytesMax}`);
+    throw new RangeError(
+      `Script needs ${image.length} bytes of memory: above the reducer limit of ${memoryBytesMax}`,
+    );
   }
-  const wasm = assembleScriptedModule({ imageAddress: IMAGE_ADDRESS, image, tableAddress, noMatchMessageAddress });
+  const wasm = assembleScriptedModule({
+    imageAddress: IMAGE_ADDRESS,
+    image,
+    tableAddress,
+    noMatchMessageAddress,
+  });
   return { wasm, hash: hashRefOf(wasm) };
 }

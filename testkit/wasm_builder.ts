@@ -380,7 +380,7 @@ export class WasmModuleBuilder {
   }
 
   /** The module's binary encoding. */
-  build(): Uint8Array {
+  build(): Uint8Array<ArrayBuffer> {
     if (this.#data.length > 0 && this.#memory === undefined) {
       throw new RangeError("Data segments need a memory");
     }
