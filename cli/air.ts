@@ -75,7 +75,7 @@ export async function runAirCheck(
   pathArg: string | undefined,
   options: { json?: boolean },
 ): Promise<number> {
-  const path = pathArg !== undefined ? resolvePath(io, pathArg) : `${await locateWorld(io, world)}/air`;
+  const path = pathArg !== undefined ? resolvePath(io, pathArg) : await locateWorld(io, world); // air/ + modules/
   const { diagnostics, files } = await checkAirPath(path);
   const ok = !diagnostics.some((d) => d.severity !== "warning");
   if (options.json) {
