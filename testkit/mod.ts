@@ -45,3 +45,10 @@ export {
 export { TEST_EPOCH_NS, TestWorld, type TestWorldOptions } from "./test_world.ts";
 export { orderOf, typedEntries, type TypedEntry } from "./journal_view.ts";
 export { exampleWorld } from "./_examples.ts";
+export {
+  encodeScriptedOutput,
+  type ReducerScript,
+  scriptedReducer,
+  whenPatterns,
+} from "./scripted_reducer.ts";
+export { Code, WasmModuleBuilder } from "./wasm_builder.ts";
