@@ -122,3 +122,9 @@ const rows: Array<[string, string]> = [
 for (const [k, v] of rows) console.log(`${k.padEnd(46)} ${v}`);
 await Deno.remove(dir, { recursive: true });
 await Deno.remove(dir2, { recursive: true });
+
+const runtimeRows = await (await import("./runtime_bench.ts")).runtimeBench(
+  Number(Deno.args[1] ?? 500),
+  Number(Deno.args[2] ?? 10_000),
+);
+for (const [k, v] of runtimeRows) console.log(`${k.padEnd(46)} ${v}`);

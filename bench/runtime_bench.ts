@@ -1,0 +1,112 @@
+/**
+ * Runtime throughput (issue: plans, effects, cells): the `fetch-notify` world (reducer → triggered plan →
+ * real http.request to a local server → receipt → raised result) and the `cells` world with 10,000
+ * distinct cells. Prints step and replay throughput. Called by `bench/bench.ts`.
+ *
+ * @module
+ */
+import { SystemClock } from "../adapters/system_clock.ts";
+import { createWorldAdapters } from "../adapters/registry.ts";
+import { FsCas } from "../journal/cas.ts";
+import type { AdapterDirectory } from "../kernel/effects.ts";
+import { initWorld, readAirFolder, readWasmFolders } from "../kernel/init_world.ts";
+import { verifyWorld } from "../kernel/verify.ts";
+import { World, worldPaths } from "../kernel/world.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const clock = new SystemClock();
+
+async function exampleWorld(name: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: `aos-bench-${name}-` });
+  const example = `${root}examples/${name}`;
+  (await initWorld(
+    dir,
+    await readAirFolder(`${example}/air`),
+    await readWasmFolders([`${example}/modules`]),
+    { clock },
+  ))
+    .close();
+  return dir;
+}
+
+function seconds(startMs: number): number {
+  return (performance.now() - startMs) / 1000;
+}
+
+/** Rows of `[label, value]`. */
+export async function runtimeBench(requests: number, cells: number): Promise<Array<[string, string]>> {
+  const rows: Array<[string, string]> = [];
+
+  // fetch-notify against a local server on 127.0.0.1.
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response("ok"));
+  try {
+    const dir = await exampleWorld("fetch-notify");
+    const world = await World.open(dir, { clock });
+    const url = `http://127.0.0.1:${server.addr.port}/ping`;
+    await world.send([{ schema: "demo/Configure@1", value: { url } }]);
+    const notify = Array.from(
+      { length: requests },
+      (_, i) => ({ schema: "demo/Notify@1", value: { request_id: `r${i}` } }),
+    );
+    let t = performance.now();
+    await world.send(notify);
+    const stepSec = seconds(t);
+    const registry = await createWorldAdapters(dir, { clock, cas: new FsCas(worldPaths(dir).store) });
+    const directory: AdapterDirectory = {
+      adapterFor: (k) => registry.get(k),
+      publicKeyOf: (id) => registry.publicKey(id),
+    };
+    t = performance.now();
+    const run = await world.run(directory);
+    const runSec = seconds(t);
+    registry.close();
+    const height = world.height;
+    world.close();
+    if (run.receipts !== requests) throw new Error(`fetch-notify: ${run.receipts} receipts of ${requests}`);
+    t = performance.now();
+    const verify = await verifyWorld(dir);
+    const verifySec = seconds(t);
+    if (!verify.ok) throw new Error("fetch-notify: verify failed");
+    rows.push(["fetch-notify requests", String(requests)]);
+    rows.push([
+      "fetch-notify step: notify → plan start → effect queued (req/s)",
+      (requests / stepSec).toFixed(0),
+    ]);
+    rows.push([
+      "fetch-notify run: http round trip → receipt → raise (req/s)",
+      (requests / runSec).toFixed(0),
+    ]);
+    rows.push(["fetch-notify replay --verify (entries/s)", (height / verifySec).toFixed(0)]);
+    rows.push(["fetch-notify journal entries", String(height)]);
+    await Deno.remove(dir, { recursive: true });
+  } finally {
+    await server.shutdown();
+  }
+
+  // cells: one event per distinct key.
+  const dir = await exampleWorld("cells");
+  const world = await World.open(dir, { clock });
+  const events = Array.from(
+    { length: cells },
+    (_, i) => ({ schema: "demo/CellIncrement@1", value: { user: `u${i}`, by: 1n } }),
+  );
+  let t = performance.now();
+  await world.send(events);
+  const stepSec = seconds(t);
+  const count = world.kernel.cellsOf("demo/CellCounter@1").length;
+  world.close();
+  if (count !== cells) throw new Error(`cells: ${count} cells of ${cells}`);
+  t = performance.now();
+  const verify = await verifyWorld(dir);
+  const verifySec = seconds(t);
+  if (!verify.ok) throw new Error("cells: verify failed");
+  t = performance.now();
+  (await World.open(dir, { clock })).close();
+  const openSec = seconds(t);
+  rows.push(["cells", String(cells)]);
+  rows.push(["cells step (events/s, one new cell each)", (cells / stepSec).toFixed(0)]);
+  rows.push(["cells replay --verify (events/s)", (cells / verifySec).toFixed(0)]);
+  rows.push(["cells open (snapshot + tail) seconds", openSec.toFixed(3)]);
+  await Deno.remove(dir, { recursive: true });
+  return rows;
+}
