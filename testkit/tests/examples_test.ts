@@ -46,3 +46,15 @@ Deno.test("fetch-notify example: reducer intent → triggered plan → http rece
   ]);
   await world.assertReplay();
 });
+
+Deno.test("cells example: keyed events reach one cell each and replay byte-identically", async () => {
+  await using world = await TestWorld.create(await exampleWorld("cells"));
+  await world.send("demo/CellIncrement@1", { user: "alice", by: 2 });
+  await world.send("demo/CellIncrement@1", { user: "bob", by: 5 });
+  await world.send("demo/CellIncrement@1", { user: "alice", by: 3 });
+  assert.deepEqual(world.state("demo/CellCounter@1", "alice"), { count: 5n });
+  assert.deepEqual(world.state("demo/CellCounter@1", "bob"), { count: 5n });
+  assert.equal(world.state("demo/CellCounter@1", "carol"), null);
+  assert.equal(world.world.kernel.cellsOf("demo/CellCounter@1").length, 2);
+  await world.assertReplay();
+});
