@@ -54,6 +54,7 @@ export const AIR_DIAGNOSTIC_CODES = [
   "AIR_EFFECT_NOT_MICRO",
   "AIR_EFFECT_NO_SLOT",
   "AIR_WASM_MISSING",
+  "AIR_WASM_INVALID",
   // defcap
   "AIR_CAP_SCHEMA",
   // defpolicy (warnings)

@@ -321,7 +321,10 @@ export function typeExprIssues(value: unknown, path: Array<string | number> = []
     }
   } else if (key === "record" || key === "variant") {
     if (!isPlainObject(payload)) add(`Invalid type expression: "${key}" takes an object of types`, at);
-    else {
+    else if (key === "variant" && Object.keys(payload).length === 0) {
+      // A closed union with no alternative has no values (and no zero value).
+      add(`Invalid type expression: "variant" needs at least one alternative`, at);
+    } else {
       for (const field of Object.keys(payload)) {
         issues.push(...typeExprIssues(payload[field], [...at, field], depth + 1));
       }

@@ -7,7 +7,7 @@ import { type AirFile, type Diagnostic, formatDiagnostic, loadAirBundle } from "
 import { AosError } from "../air/errors.ts";
 import { type JsonValue, parseJson, stringifyJson } from "../air/json.ts";
 import { nodeHash } from "../air/node_hash.ts";
-import { parseAirNode } from "../air/nodes.ts";
+import { type Manifest, parseAirNode } from "../air/nodes.ts";
 import { readWasmFolders, validateAirSource, type WasmFile } from "../kernel/init_world.ts";
 import { type CliIo, locateWorld, printJson, resolvePath } from "./context.ts";
 
@@ -105,11 +105,7 @@ export async function runAirHash(io: CliIo, fileArg: string, options: { json?: b
     }
     const node = parsed.node;
     if (node.$kind === "manifest") {
-      // A hand-written manifest may leave hashes out: fill them the way the loader does.
-      const dir = path.replace(/\/[^/]*$/, "");
-      const { files } = await readAirPath(dir);
-      const { bundle } = loadAirBundle(files);
-      rows.push({ kind: "manifest", name: "manifest", hash: bundle?.manifestHash ?? nodeHash(node) });
+      rows.push({ kind: "manifest", name: "manifest", hash: await manifestHashOf(node, path) });
       continue;
     }
     rows.push({ kind: node.$kind, name: node.name, hash: nodeHash(node) });
@@ -119,17 +115,40 @@ export async function runAirHash(io: CliIo, fileArg: string, options: { json?: b
   return 0;
 }
 
+/**
+ * A manifest's hash: as written when every ref carries a hash (a stored manifest); otherwise filled from
+ * its folder the way the loader does, and an error when the folder does not load.
+ */
+async function manifestHashOf(manifest: Manifest, path: string): Promise<string> {
+  const lists = [manifest.schemas, manifest.modules, manifest.plans, manifest.caps, manifest.policies];
+  const zero = `sha256:${"0".repeat(64)}`;
+  if (lists.every((refs) => refs.every((r) => r.hash !== undefined && r.hash !== zero))) {
+    return nodeHash(manifest);
+  }
+  const { files } = await readAirPath(path.replace(/\/[^/]*$/, ""));
+  const { bundle, diagnostics } = loadAirBundle(files);
+  if (!bundle) {
+    throw new AosError(
+      "AOS_AIR_INVALID",
+      `Cannot fill the manifest's hashes from its folder:\n${
+        diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join("\n")
+      }`,
+    );
+  }
+  return bundle.manifestHash;
+}
+
 /** Formats a JSON value: objects and arrays on one line when short, else one entry per line. */
-export function formatAirJson(value: JsonValue, indent = 0): string {
+export function formatAirJson(value: JsonValue, indent = 0, prefixWidth = 0): string {
   const flat = flatJson(orderKeys(value));
-  if (flat.length + indent <= 100 || (typeof value !== "object" || value === null)) return flat;
+  if (flat.length + indent + prefixWidth <= 100 || (typeof value !== "object" || value === null)) return flat;
   const pad = " ".repeat(indent + 2);
   if (Array.isArray(value)) {
     return `[\n${value.map((v) => pad + formatAirJson(v, indent + 2)).join(",\n")}\n${" ".repeat(indent)}]`;
   }
   const ordered = orderKeys(value) as { [key: string]: JsonValue };
   const entries = Object.keys(ordered).map((k) =>
-    `${pad}${JSON.stringify(k)}: ${formatAirJson(ordered[k]!, indent + 2)}`
+    `${pad}${JSON.stringify(k)}: ${formatAirJson(ordered[k]!, indent + 2, JSON.stringify(k).length + 2)}`
   );
   return `{\n${entries.join(",\n")}\n${" ".repeat(indent)}}`;
 }

@@ -7,7 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { decodeCanonical, encodeCanonical as cbor } from "../../air/cbor.ts";
+import { toJsonValue } from "../../air/json.ts";
+import { SchemaIndex } from "../../air/schema_index.ts";
 import type { Value } from "../../air/value.ts";
+import { valueFromJson } from "../../air/value_json.ts";
 import {
   chain,
   e,
@@ -30,27 +33,10 @@ import { TestWorld, type TestWorldOptions } from "../test_world.ts";
 
 const ORDER = "o-1";
 
-/** A `sys/HttpRequestReceipt@1` payload with this HTTP status. */
+/** A `sys/HttpRequestReceipt@1` payload with this HTTP status, as a `Value` for the fake adapter. */
 function httpReceipt(status: number): Value {
-  return {
-    kind: "record",
-    value: new Map<string, Value>([
-      ["status", { kind: "int", value: BigInt(status) }],
-      ["headers", { kind: "map", value: [] }],
-      ["body_ref", { kind: "none" }],
-      [
-        "timings",
-        {
-          kind: "record",
-          value: new Map<string, Value>([["start_ns", { kind: "nat", value: 0n }], [
-            "end_ns",
-            { kind: "nat", value: 0n },
-          ]]),
-        },
-      ],
-      ["adapter_id", { kind: "text", value: "fake-http.request" }],
-    ]),
-  };
+  const receipt = { status, headers: {}, body_ref: null, timings: { start_ns: 0, end_ns: 0 }, adapter_id: "fake" };
+  return valueFromJson({ ref: "sys/HttpRequestReceipt@1" }, toJsonValue(receipt), new SchemaIndex([]));
 }
 
 /** The URL of an `http.request` intent (its params are a canonical CBOR map). */
