@@ -502,3 +502,22 @@ Deno.test("validatePlan() reports unrelated problems in one pass", () => {
     "AIR_PLAN_RAISE_TARGET",
   ]);
 });
+
+Deno.test("validatePlan(): a declared local is visible everywhere (it may be given at manual start)", () => {
+  const plan = edited((p) => {
+    p.locals = { note: "demo/FetchRequested@1" };
+    step<"assign">(p, "c_check").expr = json({
+      op: "eq",
+      args: [{ ref: "@var:note.request_id" }, { text: "x" }],
+    });
+  });
+  deepStrictEqual(found(plan), []);
+  // An undeclared name is still unbound.
+  const undeclared = edited((p) => {
+    step<"assign">(p, "c_check").expr = json({
+      op: "eq",
+      args: [{ ref: "@var:note.request_id" }, { text: "x" }],
+    });
+  });
+  deepStrictEqual(found(undeclared).map(([code]) => code), ["AIR_PLAN_REF_UNBOUND"]);
+});

@@ -164,6 +164,13 @@ export class PlanScope {
       if (type) vars.set(name, type);
       else untyped.vars.add(name);
     }
+    // A declared local may be given at manual start (`bind_locals`), so it is visible everywhere; one that
+    // is neither given nor assigned by an ancestor fails at run time with `missing_ref`.
+    for (const [name, schema] of Object.entries(this.plan.locals ?? {})) {
+      if (vars.has(name) || untyped.vars.has(name)) continue;
+      if (this.schemas.has(schema)) vars.set(name, { ref: schema });
+      else untyped.vars.add(name);
+    }
     for (const id of ancestors) {
       const type = this.#stepTypes.get(id);
       if (type) steps.set(id, type);
