@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
-import { type CborValue, decodeCanonical, encodeCanonical, toHex } from "../air/cbor.ts";
-import { bytesToHashRef } from "../air/hash.ts";
+import { type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor.ts";
 import { externalEvent } from "./_test_fixtures.ts";
 import {
   assertRecords,
-  cancelEntry,
   endedError,
   endedOk,
   givenPlanWorld,
@@ -82,41 +80,6 @@ function emitted(seq: number, id: bigint, deliverAtNs: number, plan = "test/time
   ];
 }
 
-Deno.test("emit_effect queues an intent and await_receipt completes with the receipt's payload and status", () => {
-  const { kernel, defs } = timerWorld();
-  const input = { id: "r", n: 5000 };
-  assertRecords(kernel.apply(startRequest(1, "test/timer@1", input)), [
-    planStarted(defs, 2, 1n, "test/timer@1", input, { request_seq: 1 }),
-    ...emitted(3, 1n, 5000),
-  ]);
-  const intent = timerIntent(1n, 5000);
-  assert.deepEqual(kernel.outbox().map((e) => toHex(e.intentHash)), [toHex(intent.hash)]);
-  assert.equal(kernel.plans()[0]!.status, "waiting");
-  assert.deepEqual(kernel.plans()[0]!.steps[1], {
-    id: "b_wait",
-    state: "waiting_receipt",
-    waitingFor: bytesToHashRef(intent.hash),
-  });
-  assertRecords(kernel.apply(receiptEntry(5, intent.hash, 4, "ok", { delivered_at_ns: 5001 })), [
-    endedOk(6, 1n, { total: 5001 }),
-  ]);
-  assert.deepEqual(kernel.outbox(), []);
-  // An error receipt with an empty payload: the guard reads the status, d_fail ends the instance.
-  assertRecords(kernel.apply(startRequest(7, "test/timer@1", { id: "s", n: 6000 })), [
-    planStarted(defs, 8, 2n, "test/timer@1", { id: "s", n: 6000 }, { request_seq: 7 }),
-    ...emitted(9, 2n, 6000),
-  ]);
-  assertRecords(kernel.apply(receiptEntry(11, timerIntent(2n, 6000).hash, 10, "error", undefined)), [
-    endedOk(12, 2n, { total: 0 }),
-  ]);
-  assert.deepEqual(kernel.plans()[1]!.steps.map((s) => `${s.id}:${s.state}`), [
-    "a_emit:completed",
-    "b_wait:completed",
-    "c_end:skipped",
-    "d_fail:completed",
-  ]);
-});
-
 Deno.test("emit_effect without a grant, or denied by policy, ends the instance with effect_denied", () => {
   const input = { id: "r", n: 5000 };
   const intent = timerIntent(1n, 5000);
@@ -187,20 +150,6 @@ Deno.test("emit_effect with params that do not conform ends with bad_params; awa
       "b",
     ),
   ]);
-});
-
-Deno.test("a cancelled instance's receipt is still settled but delivers nothing", () => {
-  const { kernel } = timerWorld();
-  kernel.apply(startRequest(1, "test/timer@1", { id: "r", n: 5000 }));
-  assertRecords(kernel.apply(cancelEntry(5, 1)), [
-    endedError(6, 1n, "cancelled", "Cancelled by an operator"),
-  ]);
-  assert.equal(kernel.outbox().length, 1, "the authorized intent stays in the outbox");
-  assert.deepEqual(
-    kernel.apply(receiptEntry(7, timerIntent(1n, 5000).hash, 4, "ok", { delivered_at_ns: 1 })),
-    [],
-  );
-  assert.deepEqual(kernel.outbox(), []);
 });
 
 const MIXED = {

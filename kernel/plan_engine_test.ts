@@ -122,48 +122,6 @@ Deno.test("apply() rejects a plan_start_requested body of the wrong shape as a c
   assert.throws(() => kernel.apply(entry), hasCode("AOS_JOURNAL_CORRUPT"));
 });
 
-const RAISE = {
-  $kind: "defplan",
-  name: "test/raise@1",
-  input: START,
-  steps: [
-    { id: "b", ...raiseTo("demo/Counter@1", { record: { by: { nat: 2 } } }) },
-    { id: "aa", ...raiseTo("test/Relay@1", { record: { n: { ref: "@plan.input.n" } } }) },
-  ],
-};
-
-Deno.test("run() takes ready steps by UTF-8 byte order of ids, and raised events reach reducers in queue order", () => {
-  const { kernel, defs } = givenPlanWorld({ plans: [RAISE] });
-  const planOrigin = (step: string) => ({ kind: "plan", name: "test/raise@1", instance_id: 1n, step });
-  assertRecords(kernel.apply(startRequest(1, "test/raise@1", { id: "r", n: 1 })), [
-    planStarted(defs, 2, 1n, "test/raise@1", { id: "r", n: 1 }, { request_seq: 1 }),
-    // "aa" < "b" by bytes (a length-first order would run "b" first).
-    {
-      seq: 3,
-      kind: "domain_event",
-      body: { schema: "test/Ping@1", value: encodeCanonical({ n: 1 }), origin: planOrigin("aa") },
-    },
-    // The relay ran on seq 3 before the plan's next tick.
-    {
-      seq: 4,
-      kind: "domain_event",
-      body: {
-        schema: "test/Ping@1",
-        value: encodeCanonical({ n: 0 }),
-        origin: { kind: "reducer", name: "test/Relay@1", event_seq: 3 },
-      },
-    },
-    {
-      seq: 5,
-      kind: "domain_event",
-      body: { schema: "demo/Increment@1", value: encodeCanonical({ by: 2 }), origin: planOrigin("b") },
-    },
-    endedOk(6, 1n),
-  ]);
-  assert.deepEqual(kernel.reducerState("demo/Counter@1"), encodeCanonical({ count: 2 }));
-  assert.deepEqual(kernel.reducerState("test/Relay@1"), encodeCanonical({ seen: 2 }));
-});
-
 Deno.test("run() ends with bad_event when a raised event does not conform or a key is given to an unkeyed reducer", () => {
   const plan = (name: string, step: unknown) => ({ $kind: "defplan", name, input: START, steps: [step] });
   const { kernel, defs } = givenPlanWorld({
@@ -219,33 +177,6 @@ function branchPlan(name: string, guards: [unknown, unknown], output?: string): 
 const BIG = { ref: "@var:big" };
 const SMALL = { op: "not", args: [{ ref: "@var:big" }] };
 const isN = (n: number) => ({ op: "eq", args: [{ ref: "@plan.input.n" }, { nat: n }] });
-
-Deno.test("run() merges guarded branches into one end by dead-path elimination, either side taken", () => {
-  const { kernel, defs } = givenPlanWorld({ plans: [branchPlan("test/branch@1", [BIG, SMALL], RESULT)] });
-  const increment = (seq: number, id: bigint, step: string, by: number) => ({
-    seq,
-    kind: "domain_event",
-    body: {
-      schema: "demo/Increment@1",
-      value: encodeCanonical({ by }),
-      origin: { kind: "plan", name: "test/branch@1", instance_id: id, step },
-    },
-  });
-  assertRecords(kernel.apply(startRequest(1, "test/branch@1", { id: "r", n: 20 })), [
-    planStarted(defs, 2, 1n, "test/branch@1", { id: "r", n: 20 }, { request_seq: 1 }),
-    increment(3, 1n, "b_big", 20),
-    endedOk(4, 1n, { total: 20 }),
-  ]);
-  assertRecords(kernel.apply(startRequest(5, "test/branch@1", { id: "r", n: 3 })), [
-    planStarted(defs, 6, 2n, "test/branch@1", { id: "r", n: 3 }, { request_seq: 5 }),
-    increment(7, 2n, "b_small", 1),
-    endedOk(8, 2n, { total: 3 }),
-  ]);
-  const states = (i: number) => kernel.plans()[i]!.steps.map((s) => `${s.id}:${s.state}`);
-  assert.deepEqual(states(0), ["a_check:completed", "b_big:completed", "b_small:skipped", "c_end:completed"]);
-  assert.deepEqual(states(1), ["a_check:completed", "b_big:skipped", "b_small:completed", "c_end:completed"]);
-  assert.deepEqual(kernel.reducerState("demo/Counter@1"), encodeCanonical({ count: 21 }));
-});
 
 Deno.test("run() skips the join when both branches are skipped: ok without result, or no_end with an output", () => {
   const { kernel, defs } = givenPlanWorld({
@@ -346,32 +277,6 @@ function waitWorld(where: unknown): { kernel: Kernel; defs: WorldDefs } {
   };
   return givenPlanWorld(spec);
 }
-
-Deno.test("onEvent() wakes await_event steps filtered by correlation and where, in instance order", () => {
-  const { kernel, defs } = waitWorld({ op: "gt", args: [{ ref: "@var:reply.n" }, { nat: 5 }] });
-  const start = (seq: number, id: string) => externalEvent(seq, START, { id, n: 0 });
-  const reply = (seq: number, id: string, n: number) => externalEvent(seq, "test/Reply@1", { id, n });
-  assert.deepEqual(
-    kernel.apply(reply(1, "x", 9)),
-    [],
-    "a reply before the instance exists is not taken later",
-  );
-  assertRecords(kernel.apply(start(2, "x")), [
-    planStarted(defs, 3, 1n, "test/wait@1", { id: "x", n: 0 }, { trigger_seq: 2 }, "x"),
-  ]);
-  assertRecords(kernel.apply(start(4, "y")), [
-    planStarted(defs, 5, 2n, "test/wait@1", { id: "y", n: 0 }, { trigger_seq: 4 }, "y"),
-  ]);
-  assert.deepEqual(kernel.plans()[0]!.steps[0], {
-    id: "a_wait",
-    state: "waiting_event",
-    waitingFor: "test/Reply@1",
-  });
-  assert.deepEqual(kernel.plans().map((p) => p.status), ["waiting", "waiting"]);
-  assert.deepEqual(kernel.apply(reply(6, "x", 3)), [], "x: where is false; y: another correlation");
-  assertRecords(kernel.apply(reply(7, "y", 9)), [endedOk(8, 2n, { total: 9 })]);
-  assertRecords(kernel.apply(reply(9, "x", 7)), [endedOk(10, 1n, { total: 7 })]);
-});
 
 Deno.test("onEvent() ends the instance with eval_error when where fails to evaluate", () => {
   const divByZero = {

@@ -4,6 +4,7 @@
  * @module
  */
 import type { CborValue } from "../air/cbor.ts";
+import { effectSpec } from "../air/effect_catalog.ts";
 import { AosError } from "../air/errors.ts";
 import type { EffectKind } from "../air/nodes.ts";
 import { EffectManager, type EffectOrigin, type OutboxEntry } from "./effect_manager.ts";
@@ -43,6 +44,8 @@ export function outboxEntryFromCbor(item: CborValue): OutboxEntry {
       step: origin.step,
     };
   } else if (origin.kind === "reducer" && typeof origin.name === "string") {
+    if (origin.key !== undefined && !(origin.key instanceof Uint8Array)) throw bad("origin.key");
+    // The journaled origin carries no event_seq (AIR §9.2): it only fed the idempotency key at enqueue.
     parsed = {
       kind: "reducer",
       name: origin.name,
@@ -52,6 +55,10 @@ export function outboxEntryFromCbor(item: CborValue): OutboxEntry {
   } else {
     throw bad("origin");
   }
+  if (!effectSpec(e.kind)) throw bad(`kind "${e.kind}"`);
+  const generation = big(fence.generation, "fence.generation");
+  const height = big(fence.height, "fence.height");
+  if (generation < 0n || height < 0n) throw bad("fence");
   return {
     intentHash: e.intent_hash,
     kind: e.kind as EffectKind,

@@ -4,15 +4,7 @@ import type { AosErrorCode } from "../air/errors.ts";
 import { hashRefToBytes } from "../air/hash.ts";
 import { FsJournal, type JournalEntry, readJournalDir } from "../journal/mod.ts";
 import { verifyWorld } from "./verify.ts";
-import {
-  counterLikeSpec,
-  hasCode,
-  initCounterWorld,
-  initSpecWorld,
-  relaySpec,
-  T0_NS,
-  tempDir,
-} from "./_test_fixtures.ts";
+import { hasCode, initCounterWorld, initSpecWorld, relaySpec, T0_NS, tempDir } from "./_test_fixtures.ts";
 import type { Clock } from "./clock.ts";
 import { loadDefs } from "./defs.ts";
 import { ReducerHost } from "./reducer_host.ts";
@@ -327,47 +319,6 @@ Deno.test("send() rejects an invalid event with AOS_TYPE_MISMATCH before journal
   } finally {
     world.close();
   }
-});
-
-Deno.test("step() journals reducer-emitted events after their input and reports them in seq order", async () => {
-  await using dir = await tempDir();
-  const { world } = await initSpecWorld(dir.path, relaySpec());
-  try {
-    await world.enqueue([{ schema: "test/Ping@1", value: { n: 2n } }]);
-    const report = await world.step();
-    assert.deepEqual(report.entries, [
-      { seq: 1, kind: "domain_event" },
-      { seq: 2, kind: "domain_event" },
-      { seq: 3, kind: "domain_event" },
-    ]);
-    const entries = await journalEntries(dir.path);
-    assert.deepEqual(entries.slice(1).map(origin), [
-      { kind: "external", source: "inbox:1:0" },
-      { kind: "reducer", name: "test/Relay@1", event_seq: 1 },
-      { kind: "reducer", name: "test/Relay@1", event_seq: 2 },
-    ]);
-    assert.deepEqual(world.stateJson("test/Relay@1"), { seen: 3n });
-  } finally {
-    world.close();
-  }
-});
-
-Deno.test("step() reports a trapping reducer's reducer_error and the world still reopens", async () => {
-  await using dir = await tempDir();
-  const { world, clock } = await initSpecWorld(dir.path, counterLikeSpec("trap", "test/Trap@1"));
-  await world.enqueue(increments(1));
-  const report = await world.step();
-  assert.equal(report.reducerErrors.length, 1);
-  const { message, ...error } = report.reducerErrors[0]!;
-  assert.equal(typeof message, "string");
-  assert.deepEqual(error, { seq: 2, reducer: "test/Trap@1", eventSeq: 1, code: "trap" });
-  assert.equal(world.failureCount(), 1);
-  assert.equal(world.stateJson("test/Trap@1"), null);
-  world.close();
-  const reopened = await World.open(dir.path, { clock });
-  assert.equal(reopened.height, 3);
-  assert.equal(reopened.failureCount(), 1);
-  reopened.close();
 });
 
 Deno.test("step() never stamps an input earlier than the block before it", async () => {
