@@ -49,6 +49,8 @@ export {
   encodeScriptedOutput,
   type ReducerScript,
   scriptedReducer,
+  type ScriptRule,
   whenPatterns,
 } from "./scripted_reducer.ts";
 export { Code, WasmModuleBuilder } from "./wasm_builder.ts";
+export type { FakeOutcome } from "../adapters/fake_adapter.ts";

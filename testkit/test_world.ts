@@ -113,10 +113,17 @@ export class TestWorld implements AsyncDisposable {
         ? {}
         : { snapshotIntervalEntries: options.snapshotIntervalEntries }),
     };
-    const created = await initWorld(dir, definition.airFiles, definition.wasmFiles, worldOptions);
-    created.close();
-    const world = await World.open(dir, worldOptions);
-    return new TestWorld(dir, world, clock, scheduler, options);
+    try {
+      const created = await initWorld(dir, definition.airFiles, definition.wasmFiles, worldOptions);
+      created.close();
+      const world = await World.open(dir, worldOptions);
+      return new TestWorld(dir, world, clock, scheduler, options);
+    } catch (error) {
+      // An invalid fixture must not leave its temp folder behind.
+      scheduler.close();
+      await Deno.remove(dir, { recursive: true });
+      throw error;
+    }
   }
 
   /** The underlying world (journal, kernel, defs). */

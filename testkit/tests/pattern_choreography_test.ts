@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { decodeCanonical, encodeCanonical as cbor } from "../../air/cbor.ts";
-import { toJsonValue } from "../../air/json.ts";
+import { type JsonValue, toJsonValue } from "../../air/json.ts";
 import { SchemaIndex } from "../../air/schema_index.ts";
 import type { Value } from "../../air/value.ts";
 import { valueFromJson } from "../../air/value_json.ts";
@@ -29,14 +29,20 @@ import {
   scriptedReducer,
   step,
   t,
+  TestWorld,
   trigger,
   type TypedEntry,
   world,
 } from "../mod.ts";
-import { TestWorld } from "../test_world.ts";
 
 function httpReceipt(status: number): Value {
-  const receipt = { status, headers: {}, body_ref: null, timings: { start_ns: 0, end_ns: 0 }, adapter_id: "fake" };
+  const receipt = {
+    status,
+    headers: {},
+    body_ref: null,
+    timings: { start_ns: 0, end_ns: 0 },
+    adapter_id: "fake",
+  };
   return valueFromJson({ ref: "sys/HttpRequestReceipt@1" }, toJsonValue(receipt), new SchemaIndex([]));
 }
 
@@ -65,7 +71,7 @@ const orderReducer = scriptedReducer({
 });
 
 const orderId = e.ref("@plan.input.order_id");
-const post = (url: ReturnType<typeof e.text>) => e.record({ method: e.text("POST"), url, headers: e.map() });
+const post = (url: JsonValue) => e.record({ method: e.text("POST"), url, headers: e.map() });
 
 const definition = world({
   schemas: [
@@ -155,7 +161,9 @@ const definition = world({
   ],
 });
 
-const respondOk = { respond: { "http.request": () => ({ status: "ok" as const, payload: httpReceipt(200) }) } };
+const respondOk = {
+  respond: { "http.request": () => ({ status: "ok" as const, payload: httpReceipt(200) }) },
+};
 
 /** `kind #instance` for plan entries, `domain_event:Schema (origin)` for events, else the kind. */
 function line(x: TypedEntry): string {
@@ -185,7 +193,12 @@ Deno.test("choreography: a plan's raised event triggers the next plan right afte
   ]);
   const journal = w.journal();
   const paid = journal.find((x) => x.schema === "demo/PaymentCompleted@1")!;
-  const origin = paid.body.origin as { kind: string; name: string; instance_id: number | bigint; step: string };
+  const origin = paid.body.origin as {
+    kind: string;
+    name: string;
+    instance_id: number | bigint;
+    step: string;
+  };
   assert.deepEqual([origin.kind, origin.name, BigInt(origin.instance_id), origin.step], [
     "plan",
     "demo/charge_step@1",
@@ -206,7 +219,11 @@ Deno.test("choreography: two orders with reordered receipts never cross-talk", a
   await w.send("demo/OrderPlaced@1", { order_id: "o-1", amount_cents: 900 });
   await w.send("demo/OrderPlaced@1", { order_id: "o-2", amount_cents: 400 });
   const [charge1, charge2] = w.journal().filter((x) => x.kind === "effect_queued");
-  fake.script(charge1!.body.intent_hash as Uint8Array, { status: "ok", payload: httpReceipt(200), hold: true });
+  fake.script(charge1!.body.intent_hash as Uint8Array, {
+    status: "ok",
+    payload: httpReceipt(200),
+    hold: true,
+  });
   fake.script(charge2!.body.intent_hash as Uint8Array, { status: "error", hold: true });
   await w.runToIdle();
   assert.equal(fake.releaseAll("reverse"), 2); // o-2's failure arrives first
@@ -226,7 +243,9 @@ Deno.test("choreography: two orders with reordered receipts never cross-talk", a
   ]);
   const payments = journal.filter((x) => x.schema === "demo/PaymentCompleted@1").map((x) => x.value);
   assert.deepEqual(payments, [{ order_id: "o-2", ok: false }, { order_id: "o-1", ok: true }]);
-  const urls = journal.filter((x) => x.kind === "effect_queued").map((x) => urlOf(x.body.params as Uint8Array));
+  const urls = journal.filter((x) => x.kind === "effect_queued").map((x) =>
+    urlOf(x.body.params as Uint8Array)
+  );
   assert.deepEqual(urls, [
     "https://pay.example.com/charge",
     "https://pay.example.com/charge",

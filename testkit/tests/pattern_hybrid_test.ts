@@ -34,7 +34,13 @@ import {
 const ORDER = "o-7";
 
 function httpReceipt(status: number): Value {
-  const receipt = { status, headers: {}, body_ref: null, timings: { start_ns: 0, end_ns: 0 }, adapter_id: "fake" };
+  const receipt = {
+    status,
+    headers: {},
+    body_ref: null,
+    timings: { start_ns: 0, end_ns: 0 },
+    adapter_id: "fake",
+  };
   return valueFromJson({ ref: "sys/HttpRequestReceipt@1" }, toJsonValue(receipt), new SchemaIndex([]));
 }
 
@@ -80,7 +86,9 @@ const definition = world({
     ),
     schema("demo/OrderStage@1", t.record({ order_id: t.text, stage: t.text })),
   ],
-  reducers: [reducer("demo/Order@1", { state: "demo/OrderStage@1", event: "demo/OrderEvent@1", wasm: tracker.wasm })],
+  reducers: [
+    reducer("demo/Order@1", { state: "demo/OrderStage@1", event: "demo/OrderEvent@1", wasm: tracker.wasm }),
+  ],
   plans: [
     plan("demo/hybrid@1", {
       input: "demo/OrderPlaced@1",
@@ -129,7 +137,9 @@ const definition = world({
 });
 
 /** Every http receipt is held until the test releases it. */
-const held = { respond: { "http.request": () => ({ status: "ok" as const, payload: httpReceipt(200), hold: true }) } };
+const held = {
+  respond: { "http.request": () => ({ status: "ok" as const, payload: httpReceipt(200), hold: true }) },
+};
 
 Deno.test("hybrid: each receipt advances the reducer exactly one stage, between the plan's ticks", async () => {
   await using w = await TestWorld.create(definition, held);

@@ -22,10 +22,10 @@ import {
   plan,
   policy,
   reducer,
+  type ReducerScript,
   route,
   rule,
   schema,
-  type ReducerScript,
   scriptedReducer,
   step,
   t,
@@ -42,7 +42,13 @@ const SECOND_NS = 1_000_000_000n;
 const ATTEMPTS_MAX = 3;
 
 function httpReceipt(status: number): Value {
-  const receipt = { status, headers: {}, body_ref: null, timings: { start_ns: 0, end_ns: 0 }, adapter_id: "fake" };
+  const receipt = {
+    status,
+    headers: {},
+    body_ref: null,
+    timings: { start_ns: 0, end_ns: 0 },
+    adapter_id: "fake",
+  };
   return valueFromJson({ ref: "sys/HttpRequestReceipt@1" }, toJsonValue(receipt), new SchemaIndex([]));
 }
 
@@ -87,7 +93,11 @@ function orderRules(): ScriptRule[] {
           },
         },
         {
-          when: { schema: "sys/TimerFired@1", state: backingOff, bytes: [pair("status", "ok"), pair("key", ORDER)] },
+          when: {
+            schema: "sys/TimerFired@1",
+            state: backingOff,
+            bytes: [pair("status", "ok"), pair("key", ORDER)],
+          },
           then: { state: st("charging", attempt + 1), domainEvents: [chargeRequested(attempt + 1)] },
         },
         {
@@ -145,7 +155,11 @@ const definition = world({
           "a",
           "http.request",
           "pay_api",
-          e.record({ method: e.text("POST"), url: e.text("https://pay.example.com/charge"), headers: e.map() }),
+          e.record({
+            method: e.text("POST"),
+            url: e.text("https://pay.example.com/charge"),
+            headers: e.map(),
+          }),
           "req",
         ),
         step.awaitReceipt("b", "req", "rcpt"),
@@ -296,7 +310,13 @@ Deno.test("reducer retries: a timer receipt with status error reaches the reduce
   const key = AdapterKey.fromSeed(new Uint8Array(32).fill(9));
   assert.deepEqual(w.directory.publicKeyOf("aos-timer"), key.publicKey);
   const failure = signReceipt(
-    { intentHash: timer.intentHash, adapterId: "aos-timer", status: "error", payload: new Uint8Array(), fence: timer.fence },
+    {
+      intentHash: timer.intentHash,
+      adapterId: "aos-timer",
+      status: "error",
+      payload: new Uint8Array(),
+      fence: timer.fence,
+    },
     key,
   );
   const before = w.journal().length;

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { decodeCanonical, encodeCanonical as cbor } from "../../air/cbor.ts";
-import { toJsonValue } from "../../air/json.ts";
+import { type JsonValue, toJsonValue } from "../../air/json.ts";
 import { SchemaIndex } from "../../air/schema_index.ts";
 import type { Value } from "../../air/value.ts";
 import { valueFromJson } from "../../air/value_json.ts";
@@ -26,16 +26,23 @@ import {
   scriptedReducer,
   step,
   t,
+  TestWorld,
+  type TestWorldOptions,
   trigger,
   world,
 } from "../mod.ts";
-import { TestWorld, type TestWorldOptions } from "../test_world.ts";
 
 const ORDER = "o-1";
 
 /** A `sys/HttpRequestReceipt@1` payload with this HTTP status, as a `Value` for the fake adapter. */
 function httpReceipt(status: number): Value {
-  const receipt = { status, headers: {}, body_ref: null, timings: { start_ns: 0, end_ns: 0 }, adapter_id: "fake" };
+  const receipt = {
+    status,
+    headers: {},
+    body_ref: null,
+    timings: { start_ns: 0, end_ns: 0 },
+    adapter_id: "fake",
+  };
   return valueFromJson({ ref: "sys/HttpRequestReceipt@1" }, toJsonValue(receipt), new SchemaIndex([]));
 }
 
@@ -59,15 +66,20 @@ const state = (pc: string) => cbor({ order_id: ORDER, pc });
 /** The reducer records the outcome; any other input traps (so an unexpected event is visible). */
 const orderReducer = scriptedReducer({
   rules: [
-    { when: { schema: "demo/OrderPlaced@1", value: placed(), state: null }, then: { state: state("placed") } },
-    { when: { schema: "demo/OrderFulfilled@1", state: state("placed") }, then: { state: state("fulfilled") } },
+    {
+      when: { schema: "demo/OrderPlaced@1", value: placed(), state: null },
+      then: { state: state("placed") },
+    },
+    {
+      when: { schema: "demo/OrderFulfilled@1", state: state("placed") },
+      then: { state: state("fulfilled") },
+    },
     { when: { schema: "demo/OrderFailed@1", state: state("placed") }, then: { state: state("failed") } },
   ],
 });
 
 const orderUrl = (base: string) => e.op("concat", e.text(base), e.ref("@plan.input.order_id"));
-const post = (url: unknown) =>
-  e.record({ method: e.text("POST"), headers: e.map(), url: url as ReturnType<typeof e.text> });
+const post = (url: JsonValue) => e.record({ method: e.text("POST"), headers: e.map(), url });
 const raiseOrder = (id: string, schemaName: string) =>
   step.raise(
     id,
@@ -91,13 +103,23 @@ const definition = world({
     schema("demo/OrderState@1", t.record({ order_id: t.text, pc: t.text })),
   ],
   reducers: [
-    reducer("demo/Order@1", { state: "demo/OrderState@1", event: "demo/OrderEvent@1", wasm: orderReducer.wasm }),
+    reducer("demo/Order@1", {
+      state: "demo/OrderState@1",
+      event: "demo/OrderEvent@1",
+      wasm: orderReducer.wasm,
+    }),
   ],
   plans: [
     plan("demo/fulfil@1", {
       input: "demo/OrderPlaced@1",
       steps: [
-        step.emit("a_charge", "http.request", "pay_api", post(orderUrl("https://pay.example.com/charge/")), "charge"),
+        step.emit(
+          "a_charge",
+          "http.request",
+          "pay_api",
+          post(orderUrl("https://pay.example.com/charge/")),
+          "charge",
+        ),
         step.awaitReceipt("b_wait", "charge", "charge_rcpt"),
         step.assign(
           "c_ok",
@@ -108,7 +130,13 @@ const definition = world({
             e.op("lt", e.ref("@var:charge_rcpt.status"), e.int(300)),
           ),
         ),
-        step.emit("d_ship", "http.request", "ship_api", post(orderUrl("https://ship.example.com/orders/")), "ship"),
+        step.emit(
+          "d_ship",
+          "http.request",
+          "ship_api",
+          post(orderUrl("https://ship.example.com/orders/")),
+          "ship",
+        ),
         step.awaitReceipt("e_wait", "ship", "ship_rcpt"),
         raiseOrder("f_done", "demo/OrderFulfilled@1"),
         raiseOrder("f_failed", "demo/OrderFailed@1"),
@@ -147,9 +175,7 @@ const definition = world({
 
 /** The URLs of the queued http intents, in journal order. */
 function queuedUrls(w: TestWorld): string[] {
-  return w.journal().filter((x) => x.kind === "effect_queued").map((x) =>
-    urlOf(x.body.params as Uint8Array)
-  );
+  return w.journal().filter((x) => x.kind === "effect_queued").map((x) => urlOf(x.body.params as Uint8Array));
 }
 
 Deno.test("single plan: charge 200 then ship 200 fulfils the order, effects queued in order", async () => {
@@ -173,7 +199,10 @@ Deno.test("single plan: charge 200 then ship 200 fulfils the order, effects queu
     "domain_event:demo/OrderFulfilled@1",
     "plan_ended",
   ]);
-  assert.deepEqual(queuedUrls(w), ["https://pay.example.com/charge/o-1", "https://ship.example.com/orders/o-1"]);
+  assert.deepEqual(queuedUrls(w), [
+    "https://pay.example.com/charge/o-1",
+    "https://ship.example.com/orders/o-1",
+  ]);
   const raised = w.journal().find((x) => x.schema === "demo/OrderFulfilled@1")!;
   assert.equal(raised.origin, "plan");
   assert.deepEqual(raised.value, { order_id: ORDER });
@@ -223,7 +252,11 @@ Deno.test("single plan: a charge with receipt status error takes the failure bra
   w.fakes.get("http.request")!.script(charge!.body.intent_hash as Uint8Array, { status: "error" });
   await w.runToIdle();
   // `and` short-circuits: the guard never touches the (unit) payload of the failed receipt.
-  assert.deepEqual(orderOf(w.journal(5)), ["receipt_appended", "domain_event:demo/OrderFailed@1", "plan_ended"]);
+  assert.deepEqual(orderOf(w.journal(5)), [
+    "receipt_appended",
+    "domain_event:demo/OrderFailed@1",
+    "plan_ended",
+  ]);
   assert.equal(w.journal(5)[0]!.body.status, "error");
   assert.deepEqual(w.state("demo/Order@1"), { order_id: ORDER, pc: "failed" });
   await w.assertReplay();
