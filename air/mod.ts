@@ -150,4 +150,4 @@ export {
 } from "./patch.ts";
 // Expr (AIR §12.3) and the effect catalog (AIR §9.1)
 export * from "./expr/mod.ts";
-export { EFFECT_CATALOG, effectSpec, type EffectSpec } from "./effect_catalog.ts";
+export { EFFECT_CATALOG, type EffectSpec, effectSpec } from "./effect_catalog.ts";

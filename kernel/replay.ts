@@ -52,7 +52,9 @@ function recordBytes(record: { kind: string; body: { [key: string]: CborValue } 
   const body = { ...record.body };
   if (record.kind === "reducer_error") delete body.message;
   if (record.kind === "effect_rejected") delete body.reason;
-  if (record.kind === "plan_ended" && body.error && typeof body.error === "object" && !Array.isArray(body.error)) {
+  if (
+    record.kind === "plan_ended" && body.error && typeof body.error === "object" && !Array.isArray(body.error)
+  ) {
     const { message: _message, ...error } = body.error as { [key: string]: CborValue };
     body.error = error;
   }
