@@ -509,6 +509,10 @@ export class World {
       undispatchable: [],
     };
     const inflight = new Map<string, Promise<{ hex: string; receipt: Receipt }>>();
+    // An intent whose receipt was ignored is not dispatched again in this run: re-dispatching at once
+    // would loop (and grow the journal) while an adapter keeps answering wrongly. It stays in the outbox
+    // and goes out again on the next run (at-least-once delivery).
+    const ignored = new Set<string>();
     let timedOut = false;
     const deadline = options.deadline?.then(() => {
       timedOut = true;
@@ -519,7 +523,7 @@ export class World {
       run.undispatchable = [];
       for (const entry of this.#kernel.outbox()) {
         const hex = toHex(entry.intentHash);
-        if (inflight.has(hex)) continue;
+        if (inflight.has(hex) || ignored.has(hex)) continue;
         const adapter = directory.adapterFor(entry.kind);
         if (!adapter) {
           run.undispatchable.push({ intentHash: bytesToHashRef(entry.intentHash), kind: entry.kind });
@@ -539,7 +543,8 @@ export class World {
         );
       }
       if (inflight.size === 0 && (await this.pendingInbox()) === 0) {
-        run.idle = run.undispatchable.length === 0;
+        run.idle = run.undispatchable.length === 0 &&
+          !this.#kernel.outbox().some((e) => ignored.has(toHex(e.intentHash)));
         break;
       }
       if (inflight.size === 0) continue;
@@ -561,6 +566,7 @@ export class World {
       const admitted = await this.admitReceipts(ready.map((r) => r.receipt), directory);
       run.receipts += admitted.outcomes.filter((o) => !o.ignored).length;
       run.ignored += admitted.outcomes.filter((o) => o.ignored).length;
+      for (const o of admitted.outcomes) if (o.ignored) ignored.add(o.intentHash.slice(7));
       run.steps.push(admitted);
     }
     return run;

@@ -67,6 +67,8 @@ export class TestWorld implements AsyncDisposable {
   readonly #keys = new Map<string, Uint8Array>();
   #world: World;
   readonly #inflight = new Map<string, Promise<Receipt>>();
+  /** Intents whose receipt was ignored: not dispatched again until `forgetIgnored()` (like a restart). */
+  readonly #ignored = new Set<string>();
   readonly #ready: Receipt[] = [];
 
   private constructor(
@@ -154,7 +156,7 @@ export class TestWorld implements AsyncDisposable {
     let n = 0;
     for (const entry of this.#world.kernel.outbox()) {
       const hex = toHex(entry.intentHash);
-      if (this.#inflight.has(hex)) continue;
+      if (this.#inflight.has(hex) || this.#ignored.has(hex)) continue;
       const adapter = this.#adapters.get(entry.kind);
       if (!adapter) continue;
       const { intentHash, kind, capName, params, idempotencyKey, fence } = entry;
@@ -179,8 +181,15 @@ export class TestWorld implements AsyncDisposable {
     await this.#settle();
     for (const fake of this.fakes.values()) this.#ready.push(...fake.takeDuplicates());
     const ready = this.#ready.splice(0);
-    if (ready.length > 0) await this.#world.admitReceipts(ready, this.directory);
+    if (ready.length === 0) return 0;
+    const report = await this.#world.admitReceipts(ready, this.directory);
+    for (const o of report.outcomes) if (o.ignored) this.#ignored.add(o.intentHash.slice(7));
     return ready.length;
+  }
+
+  /** Lets intents whose receipts were ignored be dispatched again (what a driver restart does). */
+  forgetIgnored(): void {
+    this.#ignored.clear();
   }
 
   /** Admits a receipt as given (e.g. a forged or replayed one). */
