@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { toHex } from "../air/cbor.ts";
+import { bytesEqual, type CborValue, decodeCanonical, encodeCanonical, toHex } from "../air/cbor.ts";
 import { AosError, type AosErrorContext } from "../air/errors.ts";
 import { bytesToHashRef, type HashRef } from "../air/hash.ts";
 import { readJournalDir } from "../journal/mod.ts";
@@ -25,6 +25,9 @@ export interface VerifyReport {
   /** Entries replayed from genesis. */
   replayed: number;
   reducers: Array<{ reducer: string; replayed?: HashRef; live?: HashRef }>;
+  /** Plan instances and outbox intents compared (when the cells matched). */
+  plans?: number;
+  outbox?: number;
   divergence?: Divergence;
   error?: { code: string; message: string; context: AosErrorContext };
 }
@@ -79,6 +82,26 @@ export async function verifyWorld(dir: string): Promise<VerifyReport> {
           message: `state hash from genesis ${r ?? "none"} differs from the live state ${l ?? "none"}`,
         };
       }
+    }
+    // Beyond cells: plan instances, the outbox and the settled set must match too. The canonical
+    // snapshot covers all of them, so equal snapshot bytes mean equal worlds.
+    if (same) {
+      const replayedSnapshot = decodeCanonical(fresh.snapshot()) as { [key: string]: CborValue };
+      const liveSnapshot = decodeCanonical(live.kernel.snapshot()) as { [key: string]: CborValue };
+      for (const part of ["plans", "outbox", "settled_recent", "next_instance_id", "generation", "height"]) {
+        const a = encodeCanonical(replayedSnapshot[part] ?? null);
+        const b = encodeCanonical(liveSnapshot[part] ?? null);
+        if (!bytesEqual(a, b)) {
+          same = false;
+          report.divergence = {
+            seq: fresh.height - 1,
+            message: `${part.replace("_", " ")} from genesis differ from the live world`,
+          };
+          break;
+        }
+      }
+      report.plans = fresh.plans().length;
+      report.outbox = fresh.outbox().length;
     }
     report.ok = same;
     return report;

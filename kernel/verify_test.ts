@@ -52,7 +52,14 @@ Deno.test("verifyWorld() passes a freshly created world", async () => {
   await using dir = await tempDir();
   const { world } = await initCounterWorld(dir.path);
   world.close();
-  assert.deepEqual(await verifyWorld(dir.path), { ok: true, height: 1, replayed: 1, reducers: [] });
+  assert.deepEqual(await verifyWorld(dir.path), {
+    ok: true,
+    height: 1,
+    replayed: 1,
+    reducers: [],
+    plans: 0,
+    outbox: 0,
+  });
 });
 
 Deno.test("verifyWorld() passes a world after steps and agrees with the live state hash", async () => {
@@ -67,6 +74,8 @@ Deno.test("verifyWorld() passes a world after steps and agrees with the live sta
   assert.deepEqual(live, [{ reducer: COUNTER, hash }]);
   assert.deepEqual(await verifyWorld(dir.path), {
     ok: true,
+    plans: 0,
+    outbox: 0,
     height: 4,
     replayed: 4,
     reducers: [{ reducer: COUNTER, replayed: hash, live: hash }],
@@ -91,6 +100,8 @@ Deno.test("verifyWorld() passes a world with snapshots, replaying all of it from
   const hash = hashRefOf(encodeCanonical({ count: 15 }));
   assert.deepEqual(await verifyWorld(dir.path), {
     ok: true,
+    plans: 0,
+    outbox: 0,
     height: 8,
     replayed: 8,
     reducers: [{ reducer: COUNTER, replayed: hash, live: hash }],
@@ -165,6 +176,8 @@ Deno.test("verifyWorld() reports a reducer-emitted event with a forged value as 
   world.close();
   assert.deepEqual(await verifyWorld(dir.path), {
     ok: true,
+    plans: 0,
+    outbox: 0,
     height: 3,
     replayed: 3,
     reducers: [{
