@@ -263,6 +263,8 @@ export async function runReplay(
         replayed: x.replayed ?? null,
         live: x.live ?? null,
       })),
+      plans: r.plans === undefined ? null : BigInt(r.plans),
+      outbox: r.outbox === undefined ? null : BigInt(r.outbox),
       divergence: r.divergence
         ? {
           seq: BigInt(r.divergence.seq),
@@ -282,6 +284,9 @@ export async function runReplay(
     });
   } else if (r.ok) {
     io.out(`Replay OK: ${r.replayed} entries replayed from genesis, derived entries byte-identical`);
+    if (r.plans || r.outbox) {
+      io.out(`  ${r.plans ?? 0} plan instances and ${r.outbox ?? 0} pending intents identical`);
+    }
     for (const x of r.reducers) io.out(`  ${x.reducer} ${x.replayed}`);
   } else if (r.error) {
     io.err(`Replay failed: ${r.error.message}`);
