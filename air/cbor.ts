@@ -117,9 +117,58 @@ const encodeOptions = {
   },
 };
 
+/**
+ * Checks a value the way {@linkcode toCborgInput} does and tells whether it must be converted first
+ * (dec128 items, absent fields, maps with byte-string keys). Most values — journal records, envelopes —
+ * need no conversion, and copying them dominated the cost of encoding.
+ */
+function needsConversion(value: CborValue, depth: number): boolean {
+  if (depth > 128) throw new AosError("AOS_CBOR_INVALID", "Cannot encode CBOR: nesting too deep");
+  switch (typeof value) {
+    case "string":
+      checkedText(value);
+      return false;
+    case "boolean":
+      return false;
+    case "number":
+      if (!Number.isSafeInteger(value)) {
+        throw new AosError(
+          "AOS_CBOR_INVALID",
+          `Cannot encode CBOR: "${value}" is not a safe integer (no floats)`,
+        );
+      }
+      return false;
+    case "bigint":
+      if (value > U64_MAX || value < -(U64_MAX + 1n)) {
+        throw new AosError("AOS_CBOR_INVALID", `Cannot encode CBOR: integer "${value}" is outside 64 bits`);
+      }
+      return false;
+    case "object": {
+      if (value === null || value instanceof Uint8Array) return false;
+      if (value instanceof Dec128Item || value instanceof Map) return true;
+      let convert = false;
+      if (Array.isArray(value)) {
+        for (const item of value) convert = needsConversion(item, depth + 1) || convert;
+        return convert;
+      }
+      if (Object.getPrototypeOf(value) !== Object.prototype) return true; // let toCborgInput decide
+      for (const key of Object.keys(value)) {
+        const item = value[key];
+        if (item === undefined) return true;
+        checkedText(key);
+        convert = needsConversion(item, depth + 1) || convert;
+      }
+      return convert;
+    }
+    default:
+      return true;
+  }
+}
+
 /** Encodes a value canonically (sorted keys by encoded bytes, shortest forms, definite lengths). */
 export function encodeCanonical(value: CborValue): Uint8Array {
-  return plainBytes(cborgEncode(toCborgInput(value, 0), encodeOptions));
+  const input = needsConversion(value, 0) ? toCborgInput(value, 0) : value;
+  return plainBytes(cborgEncode(input, encodeOptions));
 }
 
 /** Options for {@linkcode decodeCanonical}. */
