@@ -210,11 +210,16 @@ export async function runInfo(
       io.out(`manifest  ${info.manifest_hash}`);
       io.out(
         `reducers  ${
-          reducers.map((r) => `${r.name}${r.has_state ? "" : " (no state)"}`).join(", ") || "(none)"
+          reducers.map((r) =>
+            `${r.name}${!r.has_state ? " (no state)" : w.isKeyed(r.name) ? ` (${r.cells} cells)` : ""}`
+          ).join(", ") || "(none)"
         }`,
       );
       io.out(`failures  ${info.failures} reducer error${info.failures === 1n ? "" : "s"}`);
-      io.out(`pending   ${info.pending.inbox} queued in the inbox`);
+      io.out(
+        `pending   ${info.pending.inbox} queued in the inbox, ${info.pending.outbox} intents awaiting receipts, ` +
+          `${info.pending.plans} plan instances running`,
+      );
       io.out(`snapshot  ${info.snapshot ? `height ${info.snapshot.height} ${info.snapshot.hash}` : "none"}`);
     }
   } finally {
