@@ -4,6 +4,12 @@
  * @module
  */
 export const limits = {
+  /**
+   * Fuel of one reducer call (KERNEL §3.6): function entries plus loop iterations, counted by the checks
+   * `kernel/fuel.ts` adds at load time. About 100 units per byte of a 4 MiB envelope; a runaway loop spends
+   * it in roughly 0.25–1.2 s. Also the budget of a module's start function. At most 2^31 - 1.
+   */
+  reducerFuelMax: 500_000_000,
   /** Reducer linear memory, in 64 KiB pages (16 MiB). */
   reducerMemoryPagesMax: 256,
   /** Input and output envelope size for one reducer call. */

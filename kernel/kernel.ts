@@ -71,6 +71,7 @@ type WorkItem = EventItem | { type: "plan"; id: bigint };
 /** Reducer failure codes of KERNEL §3.5 (and §4, §9, §10.4) that this kernel emits. */
 export type ReducerErrorCode =
   | "trap"
+  | "timeout"
   | "bad_output"
   | "bad_state"
   | "bad_event"

@@ -6,6 +6,7 @@
  */
 import { AosError } from "../air/errors.ts";
 import { limits } from "../air/limits.ts";
+import { instrumentFuel, outOfFuel, setFuel } from "./fuel.ts";
 
 /** Which calling convention a module's `step` export uses (KERNEL §3.2). */
 export type CallingConvention = "multi_value" | "result_pointer";
@@ -13,7 +14,7 @@ export type CallingConvention = "multi_value" | "result_pointer";
 /** The outcome of one reducer call: output bytes, or a failure to journal as `reducer_error`. */
 export type ReducerCallResult =
   | { ok: true; output: Uint8Array }
-  | { ok: false; code: "trap" | "bad_output"; message: string };
+  | { ok: false; code: "trap" | "timeout" | "bad_output"; message: string };
 
 interface CompiledReducer {
   module: WebAssembly.Module;
@@ -56,13 +57,16 @@ function detectConvention(module: WebAssembly.Module, wasmHash: string): Calling
 export class ReducerHost {
   readonly #compiled = new Map<string, CompiledReducer>();
 
-  /** Compiles and checks a module (exports, imports, calling convention). Idempotent per hash. */
+  /**
+   * Instruments the module with deterministic fuel (KERNEL §3.6), compiles and checks it (exports, imports,
+   * calling convention). Idempotent per hash.
+   */
   load(wasmHash: string, wasmBytes: Uint8Array): CallingConvention {
     const known = this.#compiled.get(wasmHash);
     if (known) return known.convention;
     let module: WebAssembly.Module;
     try {
-      module = new WebAssembly.Module(wasmBytes as BufferSource);
+      module = new WebAssembly.Module(instrumentFuel(wasmBytes, { initialFuel: limits.reducerFuelMax }));
     } catch (cause) {
       throw new AosError(
         "AOS_WASM_INVALID",
@@ -93,9 +97,10 @@ export class ReducerHost {
         message: `input envelope of ${input.length} bytes exceeds the limit`,
       };
     }
+    let instance: WebAssembly.Instance | undefined;
     try {
       const guest: { memory?: WebAssembly.Memory } = {};
-      const instance = new WebAssembly.Instance(compiled.module, {
+      instance = new WebAssembly.Instance(compiled.module, {
         env: {
           abort: (message: number, file: number, line: number, column: number) => {
             const text = readGuestString(guest.memory, message) ?? "abort";
@@ -106,6 +111,7 @@ export class ReducerHost {
           },
         },
       });
+      setFuel(instance, limits.reducerFuelMax);
       const memory = instance.exports.memory as WebAssembly.Memory;
       guest.memory = memory;
       const alloc = instance.exports.alloc as (len: number) => number;
@@ -158,6 +164,13 @@ export class ReducerHost {
       return { ok: true, output: new Uint8Array(memory.buffer, outPtr, outLen).slice() };
     } catch (cause) {
       if (cause instanceof OutOfRange) return { ok: false, code: "bad_output", message: cause.message };
+      if (cause instanceof WebAssembly.RuntimeError && instance !== undefined && outOfFuel(instance)) {
+        return {
+          ok: false,
+          code: "timeout",
+          message: `reducer ran out of fuel (${limits.reducerFuelMax} units)`,
+        };
+      }
       if (
         cause instanceof WebAssembly.RuntimeError || cause instanceof ReducerAbort ||
         cause instanceof RangeError

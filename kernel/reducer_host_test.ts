@@ -315,3 +315,18 @@ Deno.test("call() refuses an input envelope above envelopeSizeBytesMax without r
   assert.ok(input.length > limits.envelopeSizeBytesMax);
   assert.equal(failure(host.call(hash, input)).code, "bad_output");
 });
+
+Deno.test("call() reports an infinite loop as timeout once the reducer's fuel runs out", () => {
+  const spin = [0x03, 0x40, 0x0c, 0x00, 0x0b]; // loop br 0 end
+  const { host, hash } = loaded(multiValueModule(spin, i32Const(0), i32Const(0)));
+  assert.deepEqual(failure(host.call(hash, incrementInput(1))), {
+    ok: false,
+    code: "timeout",
+    message: `reducer ran out of fuel (${limits.reducerFuelMax} units)`,
+  });
+});
+
+Deno.test("load() rejects a module the fuel instrumentation cannot decode with AOS_WASM_INVALID", () => {
+  const simd = multiValueModule([0xfd, 0x0f], i32Const(0), i32Const(0)); // i8x16.splat: not decodable
+  assert.throws(() => new ReducerHost().load(hashRefOf(simd), simd), hasCode("AOS_WASM_INVALID"));
+});

@@ -1,0 +1,204 @@
+/**
+ * Instruction decoder for the fuel rewriter (private to `kernel/`): walks one function body, decoding every
+ * instruction with its immediates, and reports where the instructions start (after the locals) and where
+ * each `loop` header ends. Supported: the MVP, sign extension, non-trapping float-to-int and bulk memory
+ * (0xFC 0–17), reference types, typed `select`, multi-value block types, tail calls and multi-memory memargs.
+ * Anything else (SIMD 0xFD, threads 0xFE, GC 0xFB, exception handling, typed function references) fails
+ * with `AOS_WASM_INVALID` instead of being guessed at.
+ *
+ * @module
+ */
+import { wasmInvalid, WasmReader } from "./_wasm_bytes.ts";
+
+/** How an opcode's immediates are encoded. 0 = unknown opcode. */
+const Imm = {
+  Unknown: 0,
+  None: 1,
+  BlockType: 2,
+  U32: 3,
+  U32x2: 4,
+  BrTable: 5,
+  MemArg: 6,
+  I32: 7,
+  I64: 8,
+  F32: 9,
+  F64: 10,
+  HeapType: 11,
+  SelectTypes: 12,
+  PrefixFC: 13,
+} as const;
+type Imm = (typeof Imm)[keyof typeof Imm];
+
+const OPCODES = new Uint8Array(256);
+function define(kind: Imm, ...opcodes: number[]): void {
+  for (const opcode of opcodes) OPCODES[opcode] = kind;
+}
+function defineRange(kind: Imm, first: number, last: number): void {
+  for (let opcode = first; opcode <= last; opcode++) OPCODES[opcode] = kind;
+}
+define(Imm.None, 0x00, 0x01, 0x05, 0x0b, 0x0f, 0x1a, 0x1b, 0xd1);
+define(Imm.BlockType, 0x02, 0x03, 0x04); // block, loop, if
+define(Imm.U32, 0x0c, 0x0d, 0x10, 0x12, 0xd2); // br, br_if, call, return_call, ref.func
+define(Imm.U32x2, 0x11, 0x13); // call_indirect, return_call_indirect: type index, table index
+define(Imm.BrTable, 0x0e);
+define(Imm.SelectTypes, 0x1c);
+defineRange(Imm.U32, 0x20, 0x26); // local.get/set/tee, global.get/set, table.get/set
+defineRange(Imm.MemArg, 0x28, 0x3e); // loads and stores
+define(Imm.U32, 0x3f, 0x40); // memory.size, memory.grow: memory index
+define(Imm.I32, 0x41);
+define(Imm.I64, 0x42);
+define(Imm.F32, 0x43);
+define(Imm.F64, 0x44);
+defineRange(Imm.None, 0x45, 0xc4); // numeric MVP (0x45–0xBF) and sign extension (0xC0–0xC4)
+define(Imm.HeapType, 0xd0); // ref.null
+define(Imm.PrefixFC, 0xfc);
+
+/** Immediates of the 0xFC sub-opcodes 0–17 (saturating truncation, bulk memory, table ops). */
+const FC_OPCODES: readonly Imm[] = [
+  ...Array<Imm>(8).fill(Imm.None), // 0–7: i32/i64.trunc_sat_f32/f64_s/u
+  Imm.U32x2, // 8 memory.init: data index, memory index
+  Imm.U32, // 9 data.drop
+  Imm.U32x2, // 10 memory.copy: memory, memory
+  Imm.U32, // 11 memory.fill: memory
+  Imm.U32x2, // 12 table.init: element index, table index
+  Imm.U32, // 13 elem.drop
+  Imm.U32x2, // 14 table.copy: table, table
+  Imm.U32, // 15 table.grow
+  Imm.U32, // 16 table.size
+  Imm.U32, // 17 table.fill
+];
+
+const PREFIX_NAMES: ReadonlyMap<number, string> = new Map([
+  [0xfb, "GC (0xFB prefix)"],
+  [0xfd, "SIMD (0xFD prefix)"],
+  [0xfe, "threads (0xFE prefix)"],
+  [0x06, "exception handling (try)"],
+  [0x1f, "exception handling (try_table)"],
+  [0x14, "typed function references (call_ref)"],
+]);
+
+/** Value types encoded in one byte: i32, i64, f32, f64, v128, funcref, externref. */
+const SIMPLE_VALTYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f]);
+
+function valType(reader: WasmReader): void {
+  const at = reader.pos;
+  const type = reader.byte();
+  if (!SIMPLE_VALTYPES.has(type)) wasmInvalid(`unsupported value type 0x${hex(type)}`, at);
+}
+
+function hex(byte: number): string {
+  return byte.toString(16).padStart(2, "0").toUpperCase();
+}
+
+/** Where one body's instructions start and where each `loop` header (opcode + block type) ends. */
+export interface BodyLayout {
+  /** Offset of the first instruction, right after the locals declaration. */
+  codeStart: number;
+  /** Offsets right after each `loop` opcode and its block type, in order. */
+  loopHeaderEnds: number[];
+}
+
+/**
+ * Decodes the function body `bytes[start, end)` (locals, then instructions up to the final `end`).
+ * Fails with `AOS_WASM_INVALID` on an unknown opcode, a truncated immediate, or bytes after the final `end`.
+ */
+export function scanBody(bytes: Uint8Array, start: number, end: number): BodyLayout {
+  const reader = new WasmReader(bytes, start, end);
+  const groups = reader.u32();
+  for (let i = 0; i < groups; i++) {
+    reader.u32();
+    valType(reader);
+  }
+  const codeStart = reader.pos;
+  const loopHeaderEnds: number[] = [];
+  let depth = 0; // open blocks, not counting the function's own
+  for (;;) {
+    const at = reader.pos;
+    const opcode = reader.byte();
+    const kind = OPCODES[opcode] as Imm;
+    switch (kind) {
+      case Imm.Unknown:
+        return wasmInvalid(`unsupported instruction ${PREFIX_NAMES.get(opcode) ?? `0x${hex(opcode)}`}`, at);
+      case Imm.None:
+        if (opcode === 0x0b) {
+          if (depth === 0) {
+            if (!reader.done) wasmInvalid("bytes after the end of a function body", reader.pos);
+            return { codeStart, loopHeaderEnds };
+          }
+          depth--;
+        }
+        break;
+      case Imm.BlockType:
+        blockType(reader);
+        depth++;
+        if (opcode === 0x03) loopHeaderEnds.push(reader.pos);
+        break;
+      case Imm.PrefixFC: {
+        const sub = reader.u32();
+        const subKind = FC_OPCODES[sub];
+        if (subKind === undefined) wasmInvalid(`unsupported instruction 0xFC ${sub}`, at);
+        immediates(reader, subKind);
+        break;
+      }
+      default:
+        immediates(reader, kind);
+    }
+  }
+}
+
+/** A block type: 0x40 (empty), a one-byte value type, or a type index as a signed 33-bit LEB128. */
+function blockType(reader: WasmReader): void {
+  const at = reader.pos;
+  const first = reader.byte();
+  if (first === 0x40 || SIMPLE_VALTYPES.has(first)) return;
+  if ((first & 0x40) !== 0 && (first & 0x80) === 0) wasmInvalid(`unsupported block type 0x${hex(first)}`, at);
+  reader.pos = at;
+  reader.skipLeb(5); // non-negative type index
+}
+
+function immediates(reader: WasmReader, kind: Imm): void {
+  switch (kind) {
+    case Imm.None:
+      return;
+    case Imm.U32:
+      reader.u32();
+      return;
+    case Imm.U32x2:
+      reader.u32();
+      reader.u32();
+      return;
+    case Imm.BrTable: {
+      const count = reader.u32();
+      for (let i = 0; i <= count; i++) reader.u32(); // the labels, then the default
+      return;
+    }
+    case Imm.MemArg: {
+      const align = reader.u32();
+      if ((align & 0x40) !== 0) reader.u32(); // multi-memory: an explicit memory index follows
+      reader.skipLeb(10); // offset (u64 with memory64)
+      return;
+    }
+    case Imm.I32:
+      reader.skipLeb(5);
+      return;
+    case Imm.I64:
+      reader.skipLeb(10);
+      return;
+    case Imm.F32:
+      reader.skip(4);
+      return;
+    case Imm.F64:
+      reader.skip(8);
+      return;
+    case Imm.HeapType:
+      reader.skipLeb(5); // s33: an abstract heap type byte or a type index
+      return;
+    case Imm.SelectTypes: {
+      const count = reader.u32();
+      for (let i = 0; i < count; i++) valType(reader);
+      return;
+    }
+    default:
+      wasmInvalid(`unexpected immediate kind ${kind}`, reader.pos);
+  }
+}
