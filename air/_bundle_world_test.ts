@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import { builtinCapHash } from "./builtins.ts";
 import {
   type AirFile,
-  type Diagnostic,
   formatDiagnostic,
   hasErrors,
   loadAirBundle,
@@ -21,6 +20,8 @@ import { hashRefOf } from "./hash.ts";
 import { jsonPath, parseJson } from "./json.ts";
 import { nodeHash } from "./node_hash.ts";
 import { type AirNode, type Manifest, parseAirNode } from "./nodes.ts";
+import { type Expected, expectErrors, located } from "./_test_assert.ts";
+import { FETCH_EVENT_SCHEMAS, FETCH_PLAN } from "./_test_fetch_world.ts";
 
 type Node = Record<string, unknown>;
 
@@ -36,12 +37,7 @@ const schema = (name: string, type: unknown): Node => ({ $kind: "defschema", nam
 const text = { text: {} };
 
 const fetchSchemas: Node[] = [
-  schema("demo/FetchRequested@1", { record: { request_id: text, url: text } }),
-  schema("demo/FetchSucceeded@1", { record: { request_id: text, body_ref: { option: { hash: {} } } } }),
-  schema("demo/FetchFailed@1", { record: { request_id: text } }),
-  schema("demo/FetchEvent@1", {
-    variant: { Succeeded: { ref: "demo/FetchSucceeded@1" }, Failed: { ref: "demo/FetchFailed@1" } },
-  }),
+  ...FETCH_EVENT_SCHEMAS,
   schema("demo/FetcherState@1", { record: { done: { nat: {} } } }),
 ];
 
@@ -55,67 +51,7 @@ const fetcher: Node = {
 };
 
 /** The plan of AIR §20, verbatim. */
-const fetchPlan: Node = {
-  $kind: "defplan",
-  name: "demo/fetch@1",
-  input: "demo/FetchRequested@1",
-  steps: [
-    {
-      id: "a_fetch",
-      op: "emit_effect",
-      kind: "http.request",
-      cap: "http_example",
-      bind: { effect_id_as: "req" },
-      params: {
-        record: { method: { text: "GET" }, url: { ref: "@plan.input.url" }, headers: { map: [] } },
-      },
-    },
-    { id: "b_wait", op: "await_receipt", for: { ref: "@var:req" }, bind: { as: "resp" } },
-    {
-      id: "c_check",
-      op: "assign",
-      bind: { as: "ok" },
-      expr: {
-        op: "and",
-        args: [
-          { op: "eq", args: [{ ref: "@step:b_wait.status" }, { text: "ok" }] },
-          { op: "lt", args: [{ ref: "@var:resp.status" }, { int: 400 }] },
-        ],
-      },
-    },
-    {
-      id: "d_ok",
-      op: "raise_event",
-      reducer: "demo/Fetcher@1",
-      event: {
-        record: {
-          $schema: { text: "demo/FetchSucceeded@1" },
-          request_id: { ref: "@plan.input.request_id" },
-          body_ref: { ref: "@var:resp.body_ref" },
-        },
-      },
-    },
-    {
-      id: "d_fail",
-      op: "raise_event",
-      reducer: "demo/Fetcher@1",
-      event: {
-        record: { $schema: { text: "demo/FetchFailed@1" }, request_id: { ref: "@plan.input.request_id" } },
-      },
-    },
-    { id: "e_end", op: "end" },
-  ],
-  edges: [
-    { from: "a_fetch", to: "b_wait" },
-    { from: "b_wait", to: "c_check" },
-    { from: "c_check", to: "d_ok", when: { ref: "@var:ok" } },
-    { from: "c_check", to: "d_fail", when: { op: "not", args: [{ ref: "@var:ok" }] } },
-    { from: "d_ok", to: "e_end" },
-    { from: "d_fail", to: "e_end" },
-  ],
-  required_caps: ["http_example"],
-  allowed_effects: ["http.request"],
-};
+const fetchPlan: Node = FETCH_PLAN;
 
 const fetchPolicy: Node = {
   $kind: "defpolicy",
@@ -182,21 +118,6 @@ function withDefaults(fields: Node): Node {
 
 function withAbi(fields: Node): Node {
   return { ...fetcher, abi: { reducer: { ...fetcherAbi, ...fields } } };
-}
-
-type Expected = Omit<Diagnostic, "message">;
-
-function located(diagnostics: Diagnostic[]): Expected[] {
-  return diagnostics.map(({ message: _message, ...rest }) => rest);
-}
-
-/** Asserts exactly these diagnostics (code, severity, file, path, def), in order, and no bundle. */
-function expectErrors(files: AirFile[], expected: Expected[]): Diagnostic[] {
-  const { bundle, diagnostics } = loadAirBundle(files);
-  assert.deepEqual(located(diagnostics), expected, diagnostics.map(formatDiagnostic).join("\n"));
-  assert.equal(bundle, undefined, "no bundle when there are errors");
-  for (const d of diagnostics) assert.ok(d.message.length > 0);
-  return diagnostics;
 }
 
 /** Asserts a bundle with exactly these warnings. */

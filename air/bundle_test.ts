@@ -3,13 +3,13 @@ import { builtinCapHash, builtinSchemaHash } from "./builtins.ts";
 import {
   type AirFile,
   checkModuleBlobs,
-  type Diagnostic,
   formatDiagnostic,
   loadAirBundle,
   moduleWasmHashes,
 } from "./bundle.ts";
 import { hashRefOf } from "./hash.ts";
 import { nodeHash } from "./node_hash.ts";
+import { expectErrors as expectDiagnostics, located } from "./_test_assert.ts";
 
 const WASM = hashRefOf(new TextEncoder().encode("counter.wasm"));
 const ZEROS = `sha256:${"0".repeat(64)}`;
@@ -75,21 +75,6 @@ function withManifest(fields: Node): Node {
 
 function withAbi(fields: Node, moduleFields: Node = {}): Node {
   return { ...counterModule, ...moduleFields, abi: { reducer: { ...counterAbi, ...fields } } };
-}
-
-type Expected = Omit<Diagnostic, "message">;
-
-function located(diagnostics: Diagnostic[]): Expected[] {
-  return diagnostics.map(({ message: _message, ...rest }) => rest);
-}
-
-/** Asserts exactly these diagnostics (code, file, path, def), in order. */
-function expectDiagnostics(files: AirFile[], expected: Expected[]): Diagnostic[] {
-  const { bundle, diagnostics } = loadAirBundle(files);
-  assert.deepEqual(located(diagnostics), expected, diagnostics.map(formatDiagnostic).join("\n"));
-  assert.equal(bundle, undefined, "no bundle when there are diagnostics");
-  for (const d of diagnostics) assert.ok(d.message.length > 0);
-  return diagnostics;
 }
 
 function expectValid(files: AirFile[]) {

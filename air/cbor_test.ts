@@ -1,18 +1,8 @@
-import { deepStrictEqual, fail, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import fc from "fast-check";
 import { type CborValue, Dec128Item, decodeCanonical, encodeCanonical, fromHex, toHex } from "./cbor.ts";
-import { AosError, type AosErrorCode } from "./errors.ts";
-
-function assertAosError(fn: () => unknown, code: AosErrorCode): AosError {
-  try {
-    fn();
-  } catch (error) {
-    if (!(error instanceof AosError)) throw error;
-    strictEqual(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
-    return error;
-  }
-  fail(`expected an AosError ${code}, nothing was thrown`);
-}
+import type { AosErrorCode } from "./errors.ts";
+import { assertAosError } from "./_test_assert.ts";
 
 // RFC 8949 Appendix A, restricted to the data model AIR uses.
 const appendixA: Array<[string, CborValue]> = [

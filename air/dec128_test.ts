@@ -1,4 +1,4 @@
-import { deepStrictEqual, fail, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import fc from "fast-check";
 import { fromHex, toHex } from "./cbor.ts";
 import {
@@ -10,18 +10,7 @@ import {
   normalizeDec128,
   parseDec128,
 } from "./dec128.ts";
-import { AosError, type AosErrorCode } from "./errors.ts";
-
-function assertAosError(fn: () => unknown, code: AosErrorCode): AosError {
-  try {
-    fn();
-  } catch (error) {
-    if (!(error instanceof AosError)) throw error;
-    strictEqual(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
-    return error;
-  }
-  fail(`expected an AosError ${code}, nothing was thrown`);
-}
+import { assertAosError } from "./_test_assert.ts";
 
 const bitsOf = (text: string) => toHex(dec128ToBits(parseDec128(text)));
 

@@ -131,6 +131,17 @@ function expectFailure(
   return caught;
 }
 
+/** Applies `patch(current, ...ops)` with `store`; expects it refused as {@linkcode expectFailure} checks. */
+function expectRefused(
+  current: Current,
+  store: NodeStore,
+  ops: PatchOp[],
+  code: "AOS_PATCH_STALE" | "AOS_PATCH_INVALID",
+  opIndex: number | undefined,
+): PatchError {
+  return expectFailure(current, () => applyPatch(current, patch(current, ...ops), store), code, opIndex);
+}
+
 function codes(error: PatchError): string[] {
   return error.diagnostics.map((d) => d.code);
 }
@@ -305,12 +316,7 @@ Deno.test("applyPatch() set_manifest_refs rejects a missing node, a wrong kind, 
     ],
   ];
   for (const [op, code] of cases) {
-    const error = expectFailure(
-      current,
-      () => applyPatch(current, patch(current, op), store),
-      "AOS_PATCH_INVALID",
-      0,
-    );
+    const error = expectRefused(current, store, [op], "AOS_PATCH_INVALID", 0);
     assert.deepEqual(codes(error), [code], error.message);
     assert.match(error.message, /^Patch op #0 \(set_manifest_refs\): /);
   }
@@ -385,10 +391,10 @@ Deno.test("applyPatch() set_defaults and set_routing replace only the fields giv
   assert.equal(cleared.manifest.routing, undefined);
 
   // A given policy is set, the grants stay; the policy is not listed, so validation fails.
-  const error = expectFailure(
+  const error = expectRefused(
     current,
-    () =>
-      applyPatch(current, patch(current, { set_defaults: { policy: "demo/policy@1" } }), store.with(result)),
+    store.with(result),
+    [{ set_defaults: { policy: "demo/policy@1" } }],
     "AOS_PATCH_INVALID",
     undefined,
   );
@@ -410,14 +416,10 @@ Deno.test("applyPatch() set_module_bindings and set_triggers replace the whole f
   const { current: counter, store: counterStore } = counterWorld();
   const none = applyPatch(counter, patch(counter, { set_triggers: { triggers: [] } }), counterStore);
   assert.equal(none.manifestHash, counter.manifestHash);
-  const error = expectFailure(
+  const error = expectRefused(
     counter,
-    () =>
-      applyPatch(
-        counter,
-        patch(counter, { set_triggers: { triggers: [{ event: "demo/Increment@1", plan: "demo/plan@1" }] } }),
-        counterStore,
-      ),
+    counterStore,
+    [{ set_triggers: { triggers: [{ event: "demo/Increment@1", plan: "demo/plan@1" }] } }],
     "AOS_PATCH_INVALID",
     undefined,
   );
@@ -507,12 +509,7 @@ Deno.test("applyPatch() stores grant params given in the plain form in the canon
   assert.equal(fromTagged.manifestHash, plain.manifestHash);
   assert.equal(plain.manifestHash, nodeHash(plain.manifest));
 
-  const error = expectFailure(
-    current,
-    () => applyPatch(current, patch(current, grant({ hosts: "a.com" })), store),
-    "AOS_PATCH_INVALID",
-    undefined,
-  );
+  const error = expectRefused(current, store, [grant({ hosts: "a.com" })], "AOS_PATCH_INVALID", undefined);
   assert.ok(codes(error).includes("AIR_GRANT_PARAMS"), error.message);
 });
 
@@ -549,21 +546,17 @@ Deno.test("applyPatch() lists a built-in defcap by its hash and returns validato
 Deno.test("applyPatch() rejects a stale pre_hash with AOS_PATCH_STALE naming the op", () => {
   const { current, store } = counterWorld();
   const actual = refHash(current.manifest, "schemas", "demo/Increment@1");
-  const replace = expectFailure(
+  const replace = expectRefused(
     current,
-    () =>
-      applyPatch(
-        current,
-        patch(current, {
-          replace_def: {
-            kind: "defschema",
-            name: "demo/Increment@1",
-            new_node: schemaJson("demo/Increment@1"),
-            pre_hash: OTHER_HASH,
-          },
-        }),
-        store,
-      ),
+    store,
+    [{
+      replace_def: {
+        kind: "defschema",
+        name: "demo/Increment@1",
+        new_node: schemaJson("demo/Increment@1"),
+        pre_hash: OTHER_HASH,
+      },
+    }],
     "AOS_PATCH_STALE",
     0,
   );
@@ -574,14 +567,10 @@ Deno.test("applyPatch() rejects a stale pre_hash with AOS_PATCH_STALE naming the
   assert.deepEqual(codes(replace), ["AIR_PATCH_STALE"]);
   assert.equal(replace.diagnostics[0]!.path, "$.patches[0].replace_def.pre_hash");
 
-  const remove = expectFailure(
+  const remove = expectRefused(
     current,
-    () =>
-      applyPatch(
-        current,
-        patch(current, { remove_def: { kind: "defschema", name: "demo/Increment@1", pre_hash: OTHER_HASH } }),
-        store,
-      ),
+    store,
+    [{ remove_def: { kind: "defschema", name: "demo/Increment@1", pre_hash: OTHER_HASH } }],
     "AOS_PATCH_STALE",
     0,
   );
@@ -601,14 +590,10 @@ Deno.test("applyPatch() rejects a stale base manifest hash", () => {
 
 Deno.test("applyPatch() rejects add_def of a name already listed", () => {
   const { current, store } = counterWorld();
-  const error = expectFailure(
+  const error = expectRefused(
     current,
-    () =>
-      applyPatch(
-        current,
-        patch(current, { add_def: { kind: "defschema", node: schemaJson("demo/Increment@1") } }),
-        store,
-      ),
+    store,
+    [{ add_def: { kind: "defschema", node: schemaJson("demo/Increment@1") } }],
     "AOS_PATCH_INVALID",
     0,
   );
@@ -621,21 +606,17 @@ Deno.test("applyPatch() rejects add_def of a name already listed", () => {
 
 Deno.test("applyPatch() rejects replace_def whose new node has another name", () => {
   const { current, store } = counterWorld();
-  const error = expectFailure(
+  const error = expectRefused(
     current,
-    () =>
-      applyPatch(
-        current,
-        patch(current, {
-          replace_def: {
-            kind: "defschema",
-            name: "demo/Increment@1",
-            new_node: schemaJson("demo/Other@1"),
-            pre_hash: refHash(current.manifest, "schemas", "demo/Increment@1"),
-          },
-        }),
-        store,
-      ),
+    store,
+    [{
+      replace_def: {
+        kind: "defschema",
+        name: "demo/Increment@1",
+        new_node: schemaJson("demo/Other@1"),
+        pre_hash: refHash(current.manifest, "schemas", "demo/Increment@1"),
+      },
+    }],
     "AOS_PATCH_INVALID",
     0,
   );
@@ -645,14 +626,10 @@ Deno.test("applyPatch() rejects replace_def whose new node has another name", ()
 
 Deno.test("applyPatch() rejects replace_def and remove_def of a name not listed", () => {
   const { current, store } = counterWorld();
-  const error = expectFailure(
+  const error = expectRefused(
     current,
-    () =>
-      applyPatch(
-        current,
-        patch(current, { remove_def: { kind: "defmodule", name: "demo/Gone@1", pre_hash: OTHER_HASH } }),
-        store,
-      ),
+    store,
+    [{ remove_def: { kind: "defmodule", name: "demo/Gone@1", pre_hash: OTHER_HASH } }],
     "AOS_PATCH_INVALID",
     0,
   );
@@ -661,43 +638,31 @@ Deno.test("applyPatch() rejects replace_def and remove_def of a name not listed"
 
 Deno.test("applyPatch() rejects an add_def node of another kind, in sys/, or malformed, with node paths", () => {
   const { current, store } = counterWorld();
-  const kind = expectFailure(
+  const kind = expectRefused(
     current,
-    () =>
-      applyPatch(
-        current,
-        patch(current, { add_def: { kind: "defmodule", node: schemaJson("demo/Note@1") } }),
-        store,
-      ),
+    store,
+    [{ add_def: { kind: "defmodule", node: schemaJson("demo/Note@1") } }],
     "AOS_PATCH_INVALID",
     0,
   );
   assert.deepEqual(codes(kind), ["AIR_PATCH_KIND_MISMATCH"]);
 
-  const sys = expectFailure(
+  const sys = expectRefused(
     current,
-    () =>
-      applyPatch(
-        current,
-        patch(current, { add_def: { kind: "defschema", node: schemaJson("sys/Mine@1") } }),
-        store,
-      ),
+    store,
+    [{ add_def: { kind: "defschema", node: schemaJson("sys/Mine@1") } }],
     "AOS_PATCH_INVALID",
     0,
   );
   assert.deepEqual(codes(sys), ["AIR_SYS_RESERVED"]);
 
   const bad = { $kind: "defschema", name: "demo/Bad@1", type: { float: {} }, extra: true };
-  const shape = expectFailure(
+  const shape = expectRefused(
     current,
-    () =>
-      applyPatch(
-        current,
-        patch(current, { add_def: { kind: "defschema", node: schemaJson("demo/Ok@1") } }, {
-          add_def: { kind: "defschema", node: toJsonValue(bad) },
-        }),
-        store,
-      ),
+    store,
+    [{ add_def: { kind: "defschema", node: schemaJson("demo/Ok@1") } }, {
+      add_def: { kind: "defschema", node: toJsonValue(bad) },
+    }],
     "AOS_PATCH_INVALID",
     1,
   );
@@ -708,20 +673,16 @@ Deno.test("applyPatch() rejects an add_def node of another kind, in sys/, or mal
 
 Deno.test("applyPatch() rejects a patch that breaks validation and leaves the manifest byte-identical", () => {
   const { current, store } = counterWorld();
-  const error = expectFailure(
+  const error = expectRefused(
     current,
-    () =>
-      applyPatch(
-        current,
-        patch(current, {
-          remove_def: {
-            kind: "defschema",
-            name: "demo/CounterState@1",
-            pre_hash: refHash(current.manifest, "schemas", "demo/CounterState@1"),
-          },
-        }),
-        store,
-      ),
+    store,
+    [{
+      remove_def: {
+        kind: "defschema",
+        name: "demo/CounterState@1",
+        pre_hash: refHash(current.manifest, "schemas", "demo/CounterState@1"),
+      },
+    }],
     "AOS_PATCH_INVALID",
     undefined,
   );

@@ -1,21 +1,9 @@
-import { deepStrictEqual, fail, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { encodeCanonical, toHex } from "./cbor.ts";
-import { AosError, type AosErrorCode } from "./errors.ts";
+import { assertAosError } from "./_test_assert.ts";
 import { bytesToHashRef, sha256 } from "./hash.ts";
 import { expandType, schemaHash, valueHash } from "./schema_hash.ts";
 import type { SchemaResolver, TypeExpr } from "./types.ts";
-
-function assertAosError(fn: () => unknown, code: AosErrorCode, path?: string): AosError {
-  try {
-    fn();
-  } catch (error) {
-    if (!(error instanceof AosError)) throw error;
-    strictEqual(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
-    if (path !== undefined) strictEqual(error.context.path, path, error.message);
-    return error;
-  }
-  fail(`expected an AosError ${code}, nothing was thrown`);
-}
 
 const registry = new Map<string, TypeExpr>([
   ["test/Count@1", { nat: {} }],

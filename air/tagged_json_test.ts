@@ -1,28 +1,11 @@
-import { deepStrictEqual, fail, strictEqual } from "node:assert/strict";
-import { AosError, type AosErrorCode } from "./errors.ts";
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { assertAosError } from "./_test_assert.ts";
+import { nat, record, text } from "./_test_values.ts";
 import { parseJson, stringifyJson } from "./json.ts";
 import { valueFromTaggedJson, valueToTaggedJson } from "./tagged_json.ts";
 import type { Value } from "./value.ts";
 import { valueEquals } from "./value_equal.ts";
 
-function assertAosError(fn: () => unknown, code: AosErrorCode, path?: string): AosError {
-  try {
-    fn();
-  } catch (error) {
-    if (!(error instanceof AosError)) throw error;
-    strictEqual(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
-    if (path !== undefined) strictEqual(error.context.path, path, error.message);
-    return error;
-  }
-  fail(`expected an AosError ${code}, nothing was thrown`);
-}
-
-const nat = (value: bigint): Value => ({ kind: "nat", value });
-const text = (value: string): Value => ({ kind: "text", value });
-const record = (fields: Record<string, Value>): Value => ({
-  kind: "record",
-  value: new Map(Object.entries(fields)),
-});
 const tagged = (value: Value) => stringifyJson(valueToTaggedJson(value));
 
 Deno.test("valueToTaggedJson() writes the self-describing form of each scalar", () => {

@@ -1,19 +1,7 @@
-import { deepStrictEqual, fail, strictEqual } from "node:assert/strict";
-import { AosError, type AosErrorCode } from "./errors.ts";
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { assertAosError } from "./_test_assert.ts";
 import { checkIntegerRange, compareTextKeys, viewType } from "./type_view.ts";
 import type { SchemaResolver, TypeExpr } from "./types.ts";
-
-function assertAosError(fn: () => unknown, code: AosErrorCode, path?: string): AosError {
-  try {
-    fn();
-  } catch (error) {
-    if (!(error instanceof AosError)) throw error;
-    strictEqual(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
-    if (path !== undefined) strictEqual(error.context.path, path, error.message);
-    return error;
-  }
-  fail(`expected an AosError ${code}, nothing was thrown`);
-}
 
 const registry = new Map<string, TypeExpr>([
   ["test/Id@1", { uuid: {} }],

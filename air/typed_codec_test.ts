@@ -1,6 +1,8 @@
-import { deepStrictEqual, fail, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { encodeCanonical, fromHex, toHex } from "./cbor.ts";
-import { AosError, type AosErrorCode } from "./errors.ts";
+import type { AosErrorCode } from "./errors.ts";
+import { assertAosError } from "./_test_assert.ts";
+import { int, nat, record, text, variant } from "./_test_values.ts";
 import {
   decodeTyped,
   encodeTyped,
@@ -13,18 +15,6 @@ import type { SchemaResolver, TypeExpr } from "./types.ts";
 import type { Value } from "./value.ts";
 import { valueEquals } from "./value_equal.ts";
 
-function assertAosError(fn: () => unknown, code: AosErrorCode, path?: string): AosError {
-  try {
-    fn();
-  } catch (error) {
-    if (!(error instanceof AosError)) throw error;
-    strictEqual(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
-    if (path !== undefined) strictEqual(error.context.path, path, error.message);
-    return error;
-  }
-  fail(`expected an AosError ${code}, nothing was thrown`);
-}
-
 const registry = new Map<string, TypeExpr>([
   ["test/Count@1", { nat: {} }],
   ["test/Event@1", { record: { by: { nat: {} } } }],
@@ -35,14 +25,6 @@ const registry = new Map<string, TypeExpr>([
 ]);
 const schemas: SchemaResolver = { resolve: (name) => registry.get(name) };
 
-const nat = (value: bigint): Value => ({ kind: "nat", value });
-const int = (value: bigint): Value => ({ kind: "int", value });
-const text = (value: string): Value => ({ kind: "text", value });
-const record = (fields: Record<string, Value>): Value => ({
-  kind: "record",
-  value: new Map(Object.entries(fields)),
-});
-const variant = (tag: string, payload: Value): Value => record({ $tag: text(tag), $value: payload });
 const hex = (type: TypeExpr, value: Value) => toHex(encodeTyped(type, value, schemas));
 
 Deno.test("encodeTyped() matches the AIR §4.5 vectors", () => {

@@ -5,16 +5,12 @@ import type { DefModule, DefPlan, DefSchema, Manifest, PlanStep } from "./nodes.
 import { SchemaIndex } from "./schema_index.ts";
 import type { TypeExpr } from "./types.ts";
 import { type PlanContext, validatePlan } from "./validate_plan.ts";
+import { FETCH_EVENT_SCHEMAS, FETCH_PLAN } from "./_test_fetch_world.ts";
 
 const text: TypeExpr = { text: {} };
 const schema = (name: string, type: TypeExpr): DefSchema => ({ $kind: "defschema", name, type });
 const SCHEMAS = new SchemaIndex([
-  schema("demo/FetchRequested@1", { record: { request_id: text, url: text } }),
-  schema("demo/FetchSucceeded@1", { record: { request_id: text, body_ref: { option: { hash: {} } } } }),
-  schema("demo/FetchFailed@1", { record: { request_id: text } }),
-  schema("demo/FetchEvent@1", {
-    variant: { Succeeded: { ref: "demo/FetchSucceeded@1" }, Failed: { ref: "demo/FetchFailed@1" } },
-  }),
+  ...FETCH_EVENT_SCHEMAS,
   schema("demo/FetcherState@1", { record: {} }),
   schema("demo/Count@1", { nat: {} }),
   schema("demo/Id@1", text),
@@ -57,67 +53,7 @@ const MANIFEST: Manifest = {
 
 /** The §20 example plan `demo/fetch@1`, written as in AIR.md. */
 function fetchPlan(): DefPlan {
-  return toJsonValue({
-    $kind: "defplan",
-    name: "demo/fetch@1",
-    input: "demo/FetchRequested@1",
-    steps: [
-      {
-        id: "a_fetch",
-        op: "emit_effect",
-        kind: "http.request",
-        cap: "http_example",
-        bind: { effect_id_as: "req" },
-        params: {
-          record: { method: { text: "GET" }, url: { ref: "@plan.input.url" }, headers: { map: [] } },
-        },
-      },
-      { id: "b_wait", op: "await_receipt", for: { ref: "@var:req" }, bind: { as: "resp" } },
-      {
-        id: "c_check",
-        op: "assign",
-        bind: { as: "ok" },
-        expr: {
-          op: "and",
-          args: [
-            { op: "eq", args: [{ ref: "@step:b_wait.status" }, { text: "ok" }] },
-            { op: "lt", args: [{ ref: "@var:resp.status" }, { int: 400 }] },
-          ],
-        },
-      },
-      {
-        id: "d_ok",
-        op: "raise_event",
-        reducer: "demo/Fetcher@1",
-        event: {
-          record: {
-            $schema: { text: "demo/FetchSucceeded@1" },
-            request_id: { ref: "@plan.input.request_id" },
-            body_ref: { ref: "@var:resp.body_ref" },
-          },
-        },
-      },
-      {
-        id: "d_fail",
-        op: "raise_event",
-        reducer: "demo/Fetcher@1",
-        event: {
-          record: { $schema: { text: "demo/FetchFailed@1" }, request_id: { ref: "@plan.input.request_id" } },
-        },
-      },
-      { id: "e_end", op: "end" },
-    ],
-    edges: [
-      { from: "a_fetch", to: "b_wait" },
-      { from: "b_wait", to: "c_check" },
-      { from: "c_check", to: "d_ok", when: { ref: "@var:ok" } },
-      { from: "c_check", to: "d_fail", when: { op: "not", args: [{ ref: "@var:ok" }] } },
-      { from: "d_ok", to: "e_end" },
-      { from: "d_fail", to: "e_end" },
-    ],
-    required_caps: ["http_example"],
-    allowed_effects: ["http.request"],
-  }) as unknown as DefPlan;
+  return toJsonValue(FETCH_PLAN) as unknown as DefPlan;
 }
 
 function context(overrides: Partial<PlanContext> = {}): PlanContext {

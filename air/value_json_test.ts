@@ -1,6 +1,7 @@
-import { deepStrictEqual, fail, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { toHex } from "./cbor.ts";
-import { AosError, type AosErrorCode } from "./errors.ts";
+import { assertAosError } from "./_test_assert.ts";
+import { int, nat, record, text, variant } from "./_test_values.ts";
 import { type JsonValue, parseJson, stringifyJson } from "./json.ts";
 import { encodeTyped } from "./typed_codec.ts";
 import type { SchemaResolver, TypeExpr } from "./types.ts";
@@ -8,32 +9,12 @@ import type { Value } from "./value.ts";
 import { valueEquals } from "./value_equal.ts";
 import { valueFromJson, valueToPlainJson } from "./value_json.ts";
 
-function assertAosError(fn: () => unknown, code: AosErrorCode, path?: string): AosError {
-  try {
-    fn();
-  } catch (error) {
-    if (!(error instanceof AosError)) throw error;
-    strictEqual(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
-    if (path !== undefined) strictEqual(error.context.path, path, error.message);
-    return error;
-  }
-  fail(`expected an AosError ${code}, nothing was thrown`);
-}
-
 const registry = new Map<string, TypeExpr>([
   ["test/Event@1", { record: { by: { nat: {} } } }],
   ["test/Command@1", { variant: { Reset: { unit: {} }, Add: { nat: {} } } }],
 ]);
 const schemas: SchemaResolver = { resolve: (name) => registry.get(name) };
 
-const nat = (value: bigint): Value => ({ kind: "nat", value });
-const int = (value: bigint): Value => ({ kind: "int", value });
-const text = (value: string): Value => ({ kind: "text", value });
-const record = (fields: Record<string, Value>): Value => ({
-  kind: "record",
-  value: new Map(Object.entries(fields)),
-});
-const variant = (tag: string, payload: Value): Value => record({ $tag: text(tag), $value: payload });
 const read = (type: TypeExpr, jsonText: string) => valueFromJson(type, parseJson(jsonText), schemas);
 const same = (actual: Value, expected: Value) =>
   strictEqual(valueEquals(actual, expected), true, `${Deno.inspect(actual)} != ${Deno.inspect(expected)}`);

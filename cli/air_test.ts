@@ -7,69 +7,11 @@ import assert from "node:assert/strict";
 import { nodeHash } from "../air/node_hash.ts";
 import { parseAirNode } from "../air/nodes.ts";
 import { parseJson } from "../air/json.ts";
-
-const CLI = decodeURIComponent(new URL("../cli.ts", import.meta.url).pathname);
-const COUNTER = decodeURIComponent(new URL("../examples/counter", import.meta.url).pathname);
-const RUN_PERMISSIONS = ["--allow-read", "--allow-write", "--allow-env", "--allow-net=127.0.0.1"];
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function aos(cwd: string, ...args: string[]): Promise<Run> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...RUN_PERMISSIONS, CLI, ...args],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decoder = new TextDecoder();
-  return { code: output.code, stdout: decoder.decode(output.stdout), stderr: decoder.decode(output.stderr) };
-}
-
-/** Runs `aos ARGS` and demands exit `code`; the message shows both streams. */
-async function expectAos(code: number, cwd: string, ...args: string[]): Promise<Run> {
-  const run = await aos(cwd, ...args);
-  assert.equal(
-    run.code,
-    code,
-    `aos ${
-      args.join(" ")
-    } exited ${run.code}, expected ${code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`,
-  );
-  return run;
-}
-
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "aos-air-test-" }));
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
+import { copyDir, COUNTER_EXAMPLE as COUNTER, exists, expectAos, withTempDir } from "./_test_helpers.ts";
 
 /** Copies the counter example (air/ and modules/) to `dir`. */
 async function copyCounter(dir: string): Promise<void> {
-  for (const sub of ["air", "modules"]) {
-    await Deno.mkdir(`${dir}/${sub}`, { recursive: true });
-    for await (const e of Deno.readDir(`${COUNTER}/${sub}`)) {
-      if (e.isFile) await Deno.copyFile(`${COUNTER}/${sub}/${e.name}`, `${dir}/${sub}/${e.name}`);
-    }
-  }
+  for (const sub of ["air", "modules"]) await copyDir(`${COUNTER}/${sub}`, `${dir}/${sub}`);
 }
 
 async function writeFiles(dir: string, files: Record<string, string>): Promise<void> {

@@ -4,103 +4,15 @@
  */
 import assert from "node:assert/strict";
 import { crc32c } from "../journal/frame.ts";
+import { copyDir, COUNTER_EXAMPLE, exists, expectAos, hashTree, withTempDir } from "./_test_helpers.ts";
 
-const CLI = decodeURIComponent(new URL("../cli.ts", import.meta.url).pathname);
-const COUNTER_EXAMPLE = decodeURIComponent(new URL("../examples/counter", import.meta.url).pathname);
-const RUN_PERMISSIONS = ["--allow-read", "--allow-write", "--allow-env", "--allow-net=127.0.0.1"];
 const COUNTER = "demo/Counter@1";
 const INCREMENT = "demo/Increment@1";
 const SEGMENT = "00001.log";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `aos ARGS` in `cwd` as a subprocess. */
-async function aos(cwd: string, ...args: string[]): Promise<Run> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...RUN_PERMISSIONS, CLI, ...args],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decoder = new TextDecoder();
-  return { code: output.code, stdout: decoder.decode(output.stdout), stderr: decoder.decode(output.stderr) };
-}
-
-/** Runs `aos ARGS` and demands `code`; the assertion message shows both streams. */
-async function expectAos(code: number, cwd: string, ...args: string[]): Promise<Run> {
-  const run = await aos(cwd, ...args);
-  assert.equal(
-    run.code,
-    code,
-    `aos ${
-      args.join(" ")
-    } (in ${cwd}) exited ${run.code}, expected ${code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`,
-  );
-  return run;
-}
-
 /** Parses every non-empty line of `text` as JSON. */
 function jsonLines(text: string): Array<Record<string, unknown>> {
   return text.split("\n").filter((line) => line.trim() !== "").map((line) => JSON.parse(line));
-}
-
-/** Runs `fn` in a fresh temporary folder (real path) and removes it afterwards. */
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "aos-cli-test-" }));
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Every file (its SHA-256) and folder under `dir`, by relative path, in sorted order. */
-async function hashTree(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  async function walk(path: string, rel: string): Promise<void> {
-    const names: Array<{ name: string; isDirectory: boolean }> = [];
-    for await (const e of Deno.readDir(path)) names.push({ name: e.name, isDirectory: e.isDirectory });
-    names.sort((a, b) => (a.name < b.name ? -1 : 1));
-    for (const e of names) {
-      const childRel = rel === "" ? e.name : `${rel}/${e.name}`;
-      if (e.isDirectory) {
-        out[`${childRel}/`] = "dir";
-        await walk(`${path}/${e.name}`, childRel);
-      } else {
-        out[childRel] = await sha256Hex(await Deno.readFile(`${path}/${e.name}`));
-      }
-    }
-  }
-  await walk(dir, "");
-  return out;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
-async function copyDir(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const e of Deno.readDir(from)) {
-    if (e.isDirectory) await copyDir(`${from}/${e.name}`, `${to}/${e.name}`);
-    else await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
-  }
 }
 
 /** `aos init NAME --template counter` in `root`; returns the world folder. */

@@ -21,6 +21,7 @@ import {
   type TypedEntry,
   world as defineWorld,
   type WorldDefinition,
+  type WorldFixture,
 } from "../mod.ts";
 
 /** `plan_*` entries as `kind#instance`, other entries as `orderOf` writes them. */
@@ -166,6 +167,24 @@ Deno.test("one event runs its reducers, then starts triggered plans, then wakes 
   await world.assertReplay();
 });
 
+/** `demo/go@1` raises its input `n` to `demo/Relay@1` and ends (on Go); `demo/after@1` ends at once (on Tock). */
+function relayPlans(): Pick<WorldFixture, "plans" | "triggers"> {
+  return {
+    plans: [
+      plan("demo/go@1", {
+        input: "demo/Go@1",
+        steps: [
+          step.raise("a_raise", "demo/Relay@1", e.record({ n: e.ref("@plan.input.n") })),
+          step.end("b_end"),
+        ],
+        edges: chain("a_raise", "b_end"),
+      }),
+      plan("demo/after@1", { input: "demo/Tock@1", steps: [step.end("a_end")] }),
+    ],
+    triggers: [trigger("demo/Go@1", "demo/go@1"), trigger("demo/Tock@1", "demo/after@1")],
+  };
+}
+
 Deno.test("a plan-raised event reaches its reducer in queue order and the reducer's emitted event triggers a second plan", async () => {
   // Given: go@1 raises Tick to the relay and ends; the relay answers Tick with Tock; Tock triggers after@1
   const relay = scriptedReducer({
@@ -186,18 +205,7 @@ Deno.test("a plan-raised event reaches its reducer in queue order and the reduce
       reducer("demo/Relay@1", { state: "demo/RelayState@1", event: "demo/Tick@1", wasm: relay.wasm }),
     ],
     routing: [route("demo/Tick@1", "demo/Relay@1")],
-    plans: [
-      plan("demo/go@1", {
-        input: "demo/Go@1",
-        steps: [
-          step.raise("a_raise", "demo/Relay@1", e.record({ n: e.ref("@plan.input.n") })),
-          step.end("b_end"),
-        ],
-        edges: chain("a_raise", "b_end"),
-      }),
-      plan("demo/after@1", { input: "demo/Tock@1", steps: [step.end("a_end")] }),
-    ],
-    triggers: [trigger("demo/Go@1", "demo/go@1"), trigger("demo/Tock@1", "demo/after@1")],
+    ...relayPlans(),
   });
   await using world = await TestWorld.create(def);
   // When
@@ -258,18 +266,7 @@ Deno.test("a plan-raised event waits in the FIFO queue behind events queued befo
       reducer("demo/Relay@1", { state: "demo/Seen@1", event: "demo/Tick@1", wasm: relay.wasm }),
     ],
     routing: [route("demo/Go@1", "demo/Kick@1"), route("demo/Tick@1", "demo/Relay@1")],
-    plans: [
-      plan("demo/go@1", {
-        input: "demo/Go@1",
-        steps: [
-          step.raise("a_raise", "demo/Relay@1", e.record({ n: e.ref("@plan.input.n") })),
-          step.end("b_end"),
-        ],
-        edges: chain("a_raise", "b_end"),
-      }),
-      plan("demo/after@1", { input: "demo/Tock@1", steps: [step.end("a_end")] }),
-    ],
-    triggers: [trigger("demo/Go@1", "demo/go@1"), trigger("demo/Tock@1", "demo/after@1")],
+    ...relayPlans(),
   });
   await using world = await TestWorld.create(def);
   // When

@@ -5,10 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { decodeCanonical, encodeCanonical as cbor } from "../../air/cbor.ts";
-import { toJsonValue } from "../../air/json.ts";
-import { SchemaIndex } from "../../air/schema_index.ts";
+import type { DefPlan } from "../../air/nodes.ts";
 import type { Value } from "../../air/value.ts";
-import { valueFromJson } from "../../air/value_json.ts";
 import {
   chain,
   e,
@@ -28,37 +26,38 @@ import {
   world,
   type WorldDefinition,
 } from "../mod.ts";
-
-const BUILTINS = new SchemaIndex([]);
+import { httpReceipt as receiptOf, urlOf } from "./_receipts.ts";
 
 /** An `http.request` receipt payload (`sys/HttpRequestReceipt@1`) with this HTTP status. */
 function httpReceipt(status: number, headers: Record<string, string> = {}): Value {
-  return valueFromJson(
-    { ref: "sys/HttpRequestReceipt@1" },
-    toJsonValue({ status, headers, body_ref: null, timings: { start_ns: 1, end_ns: 2 }, adapter_id: "fake" }),
-    BUILTINS,
-  );
-}
-
-/** The URL of an http intent's canonical params. */
-function urlOf(params: Uint8Array): unknown {
-  return (decodeCanonical(params) as { url: unknown }).url;
+  return receiptOf(status, { headers, timings: { start_ns: 1, end_ns: 2 } });
 }
 
 const getRequest = (url: ReturnType<typeof e.ref>) =>
   e.record({ method: e.text("GET"), url, headers: e.map() });
+/** A plan triggered by `demo/Go@1` that may send `http.request` with `http_cap`. */
+const goPlan = (name: string, options: Omit<Parameters<typeof plan>[1], "input">) =>
+  plan(name, {
+    input: "demo/Go@1",
+    allowedEffects: ["http.request"],
+    requiredCaps: ["http_cap"],
+    ...options,
+  });
 
 // ---------------------------------------------------------------------------------------------------------
 // Single-plan orchestration
 
-/** `demo/Go@1` triggers `demo/fetch@1`: GET the url, await the receipt, raise the status to the sink, end. */
-function fetchWorld(): WorldDefinition {
+/**
+ * `demo/Go@1 {url}` triggers `flow`, which raises `demo/Done@1 {status}` to `demo/Sink@1`; the sink traps
+ * on anything but `Done{status: expected}`. The plan may GET from example.com with `http_cap`.
+ */
+function sinkWorld(expected: number, flow: DefPlan): WorldDefinition {
   const sink = scriptedReducer({
     rules: [{
-      when: { schema: "demo/Done@1", value: cbor({ status: 200 }) },
-      then: { state: cbor({ last: 200 }) },
+      when: { schema: "demo/Done@1", value: cbor({ status: expected }) },
+      then: { state: cbor({ last: expected }) },
     }],
-    otherwise: { trap: true, message: "the sink expected Done{status: 200}" },
+    otherwise: { trap: true, message: `the sink expected Done{status: ${expected}}` },
   });
   return world({
     schemas: [
@@ -69,10 +68,16 @@ function fetchWorld(): WorldDefinition {
     reducers: [reducer("demo/Sink@1", { state: "demo/SinkState@1", event: "demo/Done@1", wasm: sink.wasm })],
     routing: [route("demo/Done@1", "demo/Sink@1")],
     grants: [grants.http("http_cap", ["example.com"])],
-    plans: [plan("demo/fetch@1", {
-      input: "demo/Go@1",
-      allowedEffects: ["http.request"],
-      requiredCaps: ["http_cap"],
+    plans: [flow],
+    triggers: [trigger("demo/Go@1", flow.name)],
+  });
+}
+
+/** `demo/Go@1` triggers `demo/fetch@1`: GET the url, await the receipt, raise the status to the sink, end. */
+function fetchWorld(): WorldDefinition {
+  return sinkWorld(
+    200,
+    goPlan("demo/fetch@1", {
       steps: [
         step.emit("a_fetch", "http.request", "http_cap", getRequest(e.ref("@plan.input.url")), "req"),
         step.awaitReceipt("b_wait", "req", "resp"),
@@ -80,9 +85,8 @@ function fetchWorld(): WorldDefinition {
         step.end("d_end"),
       ],
       edges: chain("a_fetch", "b_wait", "c_raise", "d_end"),
-    })],
-    triggers: [trigger("demo/Go@1", "demo/fetch@1")],
-  });
+    }),
+  );
 }
 
 const http200: TestWorldOptions = {
@@ -166,11 +170,8 @@ function branchWorld(): WorldDefinition {
     ],
     routing: [route("demo/Succeeded@1", "demo/Sink@1"), route("demo/Failed@1", "demo/Sink@1")],
     grants: [grants.http("http_cap", ["example.com"])],
-    plans: [plan("demo/branch@1", {
-      input: "demo/Go@1",
+    plans: [goPlan("demo/branch@1", {
       output: "demo/Result@1",
-      allowedEffects: ["http.request"],
-      requiredCaps: ["http_cap"],
       steps: [
         step.emit("a_fetch", "http.request", "http_cap", getRequest(e.ref("@plan.input.url")), "req"),
         step.awaitReceipt("b_wait", "req", "resp"),
@@ -269,26 +270,9 @@ for (const c of branchCases) {
 
 /** GET /start, then GET the `location` header of its receipt, then raise the second status. */
 function twoStageWorld(): WorldDefinition {
-  const sink = scriptedReducer({
-    rules: [{
-      when: { schema: "demo/Done@1", value: cbor({ status: 201 }) },
-      then: { state: cbor({ last: 201 }) },
-    }],
-    otherwise: { trap: true, message: "the sink expected Done{status: 201}" },
-  });
-  return world({
-    schemas: [
-      schema("demo/Go@1", t.record({ url: t.text })),
-      schema("demo/Done@1", t.record({ status: t.int })),
-      schema("demo/SinkState@1", t.record({ last: t.int })),
-    ],
-    reducers: [reducer("demo/Sink@1", { state: "demo/SinkState@1", event: "demo/Done@1", wasm: sink.wasm })],
-    routing: [route("demo/Done@1", "demo/Sink@1")],
-    grants: [grants.http("http_cap", ["example.com"])],
-    plans: [plan("demo/two_stage@1", {
-      input: "demo/Go@1",
-      allowedEffects: ["http.request"],
-      requiredCaps: ["http_cap"],
+  return sinkWorld(
+    201,
+    goPlan("demo/two_stage@1", {
       steps: [
         step.emit("a_first", "http.request", "http_cap", getRequest(e.ref("@plan.input.url")), "first"),
         step.awaitReceipt("b_first", "first", "r1"),
@@ -304,9 +288,8 @@ function twoStageWorld(): WorldDefinition {
         step.end("f_end"),
       ],
       edges: chain("a_first", "b_first", "c_second", "d_second", "e_raise", "f_end"),
-    })],
-    triggers: [trigger("demo/Go@1", "demo/two_stage@1")],
-  });
+    }),
+  );
 }
 
 Deno.test("multi-stage: the second effect is emitted only after the first receipt, with params taken from it", async () => {

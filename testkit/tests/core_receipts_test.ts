@@ -33,6 +33,7 @@ import {
   world as defineWorld,
   type WorldDefinition,
 } from "../mod.ts";
+import { httpReceipt } from "./_receipts.ts";
 
 const BUILTINS = new SchemaIndex([]);
 const get = (url: string) => e.record({ method: e.text("GET"), url: e.text(url), headers: e.map() });
@@ -131,18 +132,7 @@ Deno.test("receipts released in reverse order are buffered, and the plan complet
     })],
     triggers: [trigger("demo/Go@1", "demo/pair@1")],
   });
-  const payload = (status: number) =>
-    valueFromJson(
-      { ref: "sys/HttpRequestReceipt@1" },
-      toJsonValue({
-        status,
-        headers: {},
-        body_ref: null,
-        timings: { start_ns: 0, end_ns: 0 },
-        adapter_id: "f",
-      }),
-      BUILTINS,
-    );
+  const payload = (status: number) => httpReceipt(status, { adapter_id: "f" });
   await using world = await TestWorld.create(def);
   await world.send("demo/Go@1", { n: 1 });
   const [one, two] = world.world.kernel.outbox();

@@ -10,74 +10,60 @@
  */
 import assert from "node:assert/strict";
 import { decodeCanonical, encodeCanonical as cbor } from "../../air/cbor.ts";
-import { type JsonValue, toJsonValue } from "../../air/json.ts";
-import { SchemaIndex } from "../../air/schema_index.ts";
-import type { Value } from "../../air/value.ts";
-import { valueFromJson } from "../../air/value_json.ts";
 import {
   chain,
   e,
   edge,
-  grants,
   orderOf,
   plan,
-  policy,
   reducer,
   route,
-  rule,
   schema,
   scriptedReducer,
   step,
   t,
   TestWorld,
   trigger,
-  type TypedEntry,
   world,
 } from "../mod.ts";
-
-function httpReceipt(status: number): Value {
-  const receipt = {
-    status,
-    headers: {},
-    body_ref: null,
-    timings: { start_ns: 0, end_ns: 0 },
-    adapter_id: "fake",
-  };
-  return valueFromJson({ ref: "sys/HttpRequestReceipt@1" }, toJsonValue(receipt), new SchemaIndex([]));
-}
-
-function urlOf(params: Uint8Array): string {
-  return String((decodeCanonical(params) as { url?: unknown }).url);
-}
+import { entryLine } from "./_journal.ts";
+import { httpOk, httpReceipt, queuedUrls } from "./_receipts.ts";
+import {
+  chargeSteps,
+  orderFulfilled,
+  orderId,
+  orderPlaced,
+  pair,
+  payApi,
+  paymentCompleted,
+  post,
+  shipApi,
+  shopPolicy,
+} from "./_shop.ts";
 
 const pc = (name: string) => cbor({ pc: name });
-/** `ok: true` / `ok: false` as they appear inside the canonical `PaymentCompleted` value. */
-const okField = (ok: boolean) => new Uint8Array([...cbor("ok"), ...cbor(ok)]);
 
 /** One cell per order: placed → paid | payment_failed → fulfilled. Anything else traps. */
 const orderReducer = scriptedReducer({
   rules: [
     { when: { schema: "demo/OrderPlaced@1", state: null }, then: { state: pc("placed") } },
     {
-      when: { schema: "demo/PaymentCompleted@1", state: pc("placed"), bytes: [okField(true)] },
+      when: { schema: "demo/PaymentCompleted@1", state: pc("placed"), bytes: [pair("ok", true)] },
       then: { state: pc("paid") },
     },
     {
-      when: { schema: "demo/PaymentCompleted@1", state: pc("placed"), bytes: [okField(false)] },
+      when: { schema: "demo/PaymentCompleted@1", state: pc("placed"), bytes: [pair("ok", false)] },
       then: { state: pc("payment_failed") },
     },
     { when: { schema: "demo/OrderFulfilled@1", state: pc("paid") }, then: { state: pc("fulfilled") } },
   ],
 });
 
-const orderId = e.ref("@plan.input.order_id");
-const post = (url: JsonValue) => e.record({ method: e.text("POST"), url, headers: e.map() });
-
 const definition = world({
   schemas: [
-    schema("demo/OrderPlaced@1", t.record({ order_id: t.text, amount_cents: t.nat })),
-    schema("demo/PaymentCompleted@1", t.record({ order_id: t.text, ok: t.bool })),
-    schema("demo/OrderFulfilled@1", t.record({ order_id: t.text })),
+    orderPlaced,
+    paymentCompleted,
+    orderFulfilled,
     schema(
       "demo/OrderEvent@1",
       t.variant({
@@ -100,21 +86,7 @@ const definition = world({
   plans: [
     plan("demo/charge_step@1", {
       input: "demo/OrderPlaced@1",
-      steps: [
-        step.emit("a", "http.request", "pay_api", post(e.text("https://pay.example.com/charge")), "req"),
-        step.awaitReceipt("b", "req", "rcpt"),
-        step.raise(
-          "c",
-          "demo/Order@1",
-          e.record({
-            $schema: e.text("demo/PaymentCompleted@1"),
-            order_id: orderId,
-            ok: e.op("eq", e.ref("@step:b.status"), e.text("ok")),
-          }),
-          orderId,
-        ),
-        step.end("d_end"),
-      ],
+      steps: [...chargeSteps(orderId), step.end("d_end")],
       edges: chain("a", "b", "c", "d_end"),
       requiredCaps: ["pay_api"],
       allowedEffects: ["http.request"],
@@ -144,11 +116,8 @@ const definition = world({
       allowedEffects: ["http.request"],
     }),
   ],
-  grants: [
-    grants.http("pay_api", ["pay.example.com"], ["POST"]),
-    grants.http("ship_api", ["ship.example.com"], ["POST"]),
-  ],
-  policies: [policy("demo/policy@1", [rule("allow", { effect_kind: "http.request", origin_kind: "plan" })])],
+  grants: [payApi, shipApi],
+  policies: [shopPolicy()],
   policy: "demo/policy@1",
   routing: [
     route("demo/OrderPlaced@1", "demo/Order@1", "order_id"),
@@ -161,22 +130,11 @@ const definition = world({
   ],
 });
 
-const respondOk = {
-  respond: { "http.request": () => ({ status: "ok" as const, payload: httpReceipt(200) }) },
-};
-
-/** `kind #instance` for plan entries, `domain_event:Schema (origin)` for events, else the kind. */
-function line(x: TypedEntry): string {
-  if (x.kind === "domain_event") return `${x.schema} (${x.origin})`;
-  if (x.instance !== undefined) return `${x.kind} #${x.instance}`;
-  return x.kind;
-}
-
 Deno.test("choreography: a plan's raised event triggers the next plan right after the raise", async () => {
-  await using w = await TestWorld.create(definition, respondOk);
+  await using w = await TestWorld.create(definition, httpOk());
   await w.send("demo/OrderPlaced@1", { order_id: "o-1", amount_cents: 900 });
   await w.runToIdle();
-  assert.deepEqual(w.journal(1).map(line), [
+  assert.deepEqual(w.journal(1).map(entryLine), [
     "demo/OrderPlaced@1 (external)",
     "plan_started #1",
     "policy_decision",
@@ -243,10 +201,7 @@ Deno.test("choreography: two orders with reordered receipts never cross-talk", a
   ]);
   const payments = journal.filter((x) => x.schema === "demo/PaymentCompleted@1").map((x) => x.value);
   assert.deepEqual(payments, [{ order_id: "o-2", ok: false }, { order_id: "o-1", ok: true }]);
-  const urls = journal.filter((x) => x.kind === "effect_queued").map((x) =>
-    urlOf(x.body.params as Uint8Array)
-  );
-  assert.deepEqual(urls, [
+  assert.deepEqual(queuedUrls(w), [
     "https://pay.example.com/charge",
     "https://pay.example.com/charge",
     "https://ship.example.com/orders/o-1",

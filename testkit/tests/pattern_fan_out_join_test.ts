@@ -7,13 +7,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { decodeCanonical, encodeCanonical as cbor } from "../../air/cbor.ts";
+import { encodeCanonical as cbor } from "../../air/cbor.ts";
 import { hashRefOf, hashRefToBytes } from "../../air/hash.ts";
-import { toJsonValue } from "../../air/json.ts";
 import type { PlanStep } from "../../air/nodes.ts";
-import { SchemaIndex } from "../../air/schema_index.ts";
-import type { Value } from "../../air/value.ts";
-import { valueFromJson } from "../../air/value_json.ts";
 import type { FakeOutcome } from "../../adapters/fake_adapter.ts";
 import {
   e,
@@ -21,10 +17,8 @@ import {
   grants,
   orderOf,
   plan,
-  policy,
   reducer,
   route,
-  rule,
   schema,
   scriptedReducer,
   step,
@@ -33,6 +27,9 @@ import {
   trigger,
   world,
 } from "../mod.ts";
+import { stepStates } from "./_journal.ts";
+import { httpReceipt, queuedUrls, urlOf } from "./_receipts.ts";
+import { shopPolicy } from "./_shop.ts";
 
 const FEED_A = "https://feeds.example.com/a";
 const FEED_B = "https://feeds.example.com/b";
@@ -42,20 +39,8 @@ const BODY: { [url: string]: string } = {
   [FEED_B]: hashRefOf(new TextEncoder().encode("feed b")),
 };
 
-function urlOf(params: Uint8Array): string {
-  return String((decodeCanonical(params) as { url?: unknown }).url);
-}
-
-function feedReceipt(url: string): Value {
-  const receipt = {
-    status: 200,
-    headers: { "content-type": "application/rss+xml" },
-    body_ref: BODY[url] ?? null,
-    timings: { start_ns: 0, end_ns: 0 },
-    adapter_id: "fake",
-  };
-  return valueFromJson({ ref: "sys/HttpRequestReceipt@1" }, toJsonValue(receipt), new SchemaIndex([]));
-}
+const feedReceipt = (url: string) =>
+  httpReceipt(200, { headers: { "content-type": "application/rss+xml" }, body_ref: BODY[url] ?? null });
 
 /** Both feeds answer ok with their body, held until the test releases them. */
 const heldFeeds = {
@@ -129,18 +114,12 @@ function digestWorld(order: (steps: PlanStep[]) => PlanStep[] = (s) => s) {
     ],
     plans: [digestPlan(order)],
     grants: [grants.http("feeds", ["feeds.example.com"], ["GET"])],
-    policies: [
-      policy("demo/policy@1", [rule("allow", { effect_kind: "http.request", origin_kind: "plan" })]),
-    ],
+    policies: [shopPolicy()],
     policy: "demo/policy@1",
     routing: [route("demo/DigestReady@1", "demo/Digest@1")],
     triggers: [trigger("demo/DigestRequested@1", "demo/digest@1", "request_id")],
   });
 }
-
-const stepStates = (w: TestWorld) => w.plans()[0]!.steps.map((s) => `${s.id}:${s.state}`);
-const queuedUrls = (w: TestWorld) =>
-  w.journal().filter((x) => x.kind === "effect_queued").map((x) => urlOf(x.body.params as Uint8Array));
 
 Deno.test("fan-out/join: both intents queue in the start block; the join waits for the later receipt", async () => {
   await using w = await TestWorld.create(digestWorld(), heldFeeds);

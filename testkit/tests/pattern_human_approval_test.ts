@@ -31,13 +31,13 @@ import {
   type TypedEntry,
   world,
 } from "../mod.ts";
+import { entryLine } from "./_journal.ts";
+import { pair, SECOND_NS } from "./_shop.ts";
 
-const SECOND_NS = 1_000_000_000n;
 const REQUESTS = ["r-1", "r-2"];
 const PROMPT = hashRefOf(new TextEncoder().encode("Summarise the contract"));
 
 const status = (name: string) => cbor({ status: name });
-const pair = (key: string, value: string | boolean) => new Uint8Array([...cbor(key), ...cbor(value)]);
 
 /** The inbox, one cell per request: pending → approved | denied, logging each decision it records. */
 const inbox = scriptedReducer({
@@ -188,10 +188,9 @@ const decided = (requestId: string, approved: boolean) => ({
   approver: "ada",
 });
 
+/** {@linkcode entryLine}, with the effect kind of each `effect_queued`. */
 function line(x: TypedEntry): string {
-  if (x.kind === "domain_event") return `${x.schema} (${x.origin})`;
-  if (x.kind === "effect_queued") return `effect_queued ${x.body.kind}`;
-  return x.instance === undefined ? x.kind : `${x.kind} #${x.instance}`;
+  return x.kind === "effect_queued" ? `effect_queued ${x.body.kind}` : entryLine(x);
 }
 
 const effectKinds = (w: TestWorld) =>

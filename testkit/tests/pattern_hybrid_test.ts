@@ -7,21 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { encodeCanonical as cbor } from "../../air/cbor.ts";
-import { toJsonValue } from "../../air/json.ts";
-import { SchemaIndex } from "../../air/schema_index.ts";
-import type { Value } from "../../air/value.ts";
-import { valueFromJson } from "../../air/value_json.ts";
 import {
   chain,
   e,
   edge,
-  grants,
   orderOf,
   plan,
-  policy,
   reducer,
   route,
-  rule,
   schema,
   scriptedReducer,
   step,
@@ -30,21 +23,11 @@ import {
   trigger,
   world,
 } from "../mod.ts";
+import { httpOk } from "./_receipts.ts";
+import { orderId, orderPlaced, pair, payApi, post, shipApi, shopPolicy } from "./_shop.ts";
 
 const ORDER = "o-7";
 
-function httpReceipt(status: number): Value {
-  const receipt = {
-    status,
-    headers: {},
-    body_ref: null,
-    timings: { start_ns: 0, end_ns: 0 },
-    adapter_id: "fake",
-  };
-  return valueFromJson({ ref: "sys/HttpRequestReceipt@1" }, toJsonValue(receipt), new SchemaIndex([]));
-}
-
-const pair = (key: string, value: string | boolean) => new Uint8Array([...cbor(key), ...cbor(value)]);
 const stage = (name: string) => cbor({ order_id: ORDER, stage: name });
 const noted = (name: string) => ({ schema: "demo/ProgressNoted@1", value: stage(name) });
 
@@ -67,12 +50,9 @@ const tracker = scriptedReducer({
   ],
 });
 
-const orderId = e.ref("@plan.input.order_id");
-const post = (url: string) => e.record({ method: e.text("POST"), url: e.text(url), headers: e.map() });
-
 const definition = world({
   schemas: [
-    schema("demo/OrderPlaced@1", t.record({ order_id: t.text, amount_cents: t.nat })),
+    orderPlaced,
     schema("demo/ChargeCompleted@1", t.record({ order_id: t.text, ok: t.bool })),
     schema("demo/ShipmentCompleted@1", t.record({ order_id: t.text })),
     schema("demo/ProgressNoted@1", t.record({ order_id: t.text, stage: t.text })),
@@ -93,7 +73,13 @@ const definition = world({
     plan("demo/hybrid@1", {
       input: "demo/OrderPlaced@1",
       steps: [
-        step.emit("a_charge", "http.request", "pay_api", post("https://pay.example.com/charge"), "charge"),
+        step.emit(
+          "a_charge",
+          "http.request",
+          "pay_api",
+          post(e.text("https://pay.example.com/charge")),
+          "charge",
+        ),
         step.awaitReceipt("b_wait", "charge", "charge_rcpt"),
         step.raise(
           "c_charged",
@@ -104,7 +90,13 @@ const definition = world({
             ok: e.op("eq", e.ref("@step:b_wait.status"), e.text("ok")),
           }),
         ),
-        step.emit("d_ship", "http.request", "ship_api", post("https://ship.example.com/orders"), "ship"),
+        step.emit(
+          "d_ship",
+          "http.request",
+          "ship_api",
+          post(e.text("https://ship.example.com/orders")),
+          "ship",
+        ),
         step.awaitReceipt("e_wait", "ship", "ship_rcpt"),
         step.raise(
           "f_shipped",
@@ -122,11 +114,8 @@ const definition = world({
       allowedEffects: ["http.request"],
     }),
   ],
-  grants: [
-    grants.http("pay_api", ["pay.example.com"], ["POST"]),
-    grants.http("ship_api", ["ship.example.com"], ["POST"]),
-  ],
-  policies: [policy("demo/policy@1", [rule("allow", { effect_kind: "http.request", origin_kind: "plan" })])],
+  grants: [payApi, shipApi],
+  policies: [shopPolicy()],
   policy: "demo/policy@1",
   routing: [
     route("demo/OrderPlaced@1", "demo/Order@1"),
@@ -137,9 +126,7 @@ const definition = world({
 });
 
 /** Every http receipt is held until the test releases it. */
-const held = {
-  respond: { "http.request": () => ({ status: "ok" as const, payload: httpReceipt(200), hold: true }) },
-};
+const held = httpOk({ hold: true });
 
 Deno.test("hybrid: each receipt advances the reducer exactly one stage, between the plan's ticks", async () => {
   await using w = await TestWorld.create(definition, held);

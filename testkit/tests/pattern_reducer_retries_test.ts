@@ -8,51 +8,17 @@
  */
 import assert from "node:assert/strict";
 import { encodeCanonical as cbor } from "../../air/cbor.ts";
-import { toJsonValue } from "../../air/json.ts";
-import { SchemaIndex } from "../../air/schema_index.ts";
-import type { Value } from "../../air/value.ts";
-import { valueFromJson } from "../../air/value_json.ts";
 import { AdapterKey, signReceipt } from "../../adapters/keys.ts";
 import type { FakeOutcome } from "../../adapters/fake_adapter.ts";
-import {
-  chain,
-  e,
-  grants,
-  orderOf,
-  plan,
-  policy,
-  reducer,
-  type ReducerScript,
-  route,
-  rule,
-  schema,
-  scriptedReducer,
-  step,
-  t,
-  TEST_EPOCH_NS,
-  TestWorld,
-  trigger,
-  world,
-} from "../mod.ts";
+import { orderOf, type ReducerScript, schema, scriptedReducer, t, TEST_EPOCH_NS, TestWorld } from "../mod.ts";
+import { httpReceipt } from "./_receipts.ts";
+import { pair, SECOND_NS, timedOrderWorld } from "./_shop.ts";
 
 type ScriptRule = ReducerScript["rules"][number];
 
 const ORDER = "o-1";
-const SECOND_NS = 1_000_000_000n;
 const ATTEMPTS_MAX = 3;
 
-function httpReceipt(status: number): Value {
-  const receipt = {
-    status,
-    headers: {},
-    body_ref: null,
-    timings: { start_ns: 0, end_ns: 0 },
-    adapter_id: "fake",
-  };
-  return valueFromJson({ ref: "sys/HttpRequestReceipt@1" }, toJsonValue(receipt), new SchemaIndex([]));
-}
-
-const pair = (key: string, value: string | boolean) => new Uint8Array([...cbor(key), ...cbor(value)]);
 const st = (pc: string, attempt: number) => cbor({ order_id: ORDER, pc, attempt });
 const chargeRequested = (attempt: number) => ({
   schema: "demo/ChargeRequested@1",
@@ -123,76 +89,10 @@ function orderRules(): ScriptRule[] {
   return rules;
 }
 
-const definition = world({
-  schemas: [
-    schema("demo/OrderPlaced@1", t.record({ order_id: t.text, amount_cents: t.nat })),
-    schema("demo/ChargeRequested@1", t.record({ order_id: t.text, attempt: t.nat })),
-    schema("demo/PaymentCompleted@1", t.record({ order_id: t.text, ok: t.bool })),
-    schema(
-      "demo/OrderEvent@1",
-      t.variant({
-        Placed: t.ref("demo/OrderPlaced@1"),
-        Paid: t.ref("demo/PaymentCompleted@1"),
-        Timer: t.ref("sys/TimerFired@1"),
-      }),
-    ),
-    schema("demo/OrderState@1", t.record({ order_id: t.text, pc: t.text, attempt: t.nat })),
-  ],
-  reducers: [
-    reducer("demo/Order@1", {
-      state: "demo/OrderState@1",
-      event: "demo/OrderEvent@1",
-      wasm: scriptedReducer({ rules: orderRules() }).wasm,
-      effects: ["timer.set"],
-      capSlots: { timer: "timer" },
-    }),
-  ],
-  plans: [
-    plan("demo/charge@1", {
-      input: "demo/ChargeRequested@1",
-      steps: [
-        step.emit(
-          "a",
-          "http.request",
-          "pay_api",
-          e.record({
-            method: e.text("POST"),
-            url: e.text("https://pay.example.com/charge"),
-            headers: e.map(),
-          }),
-          "req",
-        ),
-        step.awaitReceipt("b", "req", "rcpt"),
-        step.raise(
-          "c",
-          "demo/Order@1",
-          e.record({
-            $schema: e.text("demo/PaymentCompleted@1"),
-            order_id: e.ref("@plan.input.order_id"),
-            ok: e.op("eq", e.ref("@step:b.status"), e.text("ok")),
-          }),
-        ),
-      ],
-      edges: chain("a", "b", "c"),
-      requiredCaps: ["pay_api"],
-      allowedEffects: ["http.request"],
-    }),
-  ],
-  grants: [grants.http("pay_api", ["pay.example.com"], ["POST"]), grants.timer("timer_grant")],
-  bindings: { "demo/Order@1": { timer: "timer_grant" } },
-  policies: [
-    policy("demo/policy@1", [
-      rule("allow", { effect_kind: "http.request", origin_kind: "plan" }),
-      rule("allow", { effect_kind: "timer.set", origin_kind: "reducer" }),
-    ]),
-  ],
-  policy: "demo/policy@1",
-  routing: [
-    route("demo/OrderPlaced@1", "demo/Order@1"),
-    route("demo/PaymentCompleted@1", "demo/Order@1"),
-    route("sys/TimerFired@1", "demo/Order@1"),
-  ],
-  triggers: [trigger("demo/ChargeRequested@1", "demo/charge@1", "order_id")],
+const definition = timedOrderWorld({
+  chargeRequested: schema("demo/ChargeRequested@1", t.record({ order_id: t.text, attempt: t.nat })),
+  orderState: schema("demo/OrderState@1", t.record({ order_id: t.text, pc: t.text, attempt: t.nat })),
+  wasm: scriptedReducer({ rules: orderRules() }).wasm,
 });
 
 /** The payment API fails the first `failures` charges (the first one with a duplicated receipt). */

@@ -7,19 +7,16 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { decodeCanonical, encodeCanonical as cbor } from "../../air/cbor.ts";
+import { encodeCanonical as cbor } from "../../air/cbor.ts";
 import type { FakeOutcome } from "../../adapters/fake_adapter.ts";
 import {
   chain,
   e,
   edge,
-  grants,
   orderOf,
   plan,
-  policy,
   reducer,
   route,
-  rule,
   schema,
   scriptedReducer,
   step,
@@ -27,18 +24,16 @@ import {
   TestWorld,
   type TestWorldOptions,
   trigger,
-  type TypedEntry,
   world,
 } from "../mod.ts";
+import { entryLine, stepStates } from "./_journal.ts";
+import { queuedUrls, urlOf } from "./_receipts.ts";
+import { orderId, orderPlaced, pair, payApi, post, shopPolicy, stockApi } from "./_shop.ts";
 
 const ORDER = "o-9";
 const CHARGE = "https://pay.example.com/charge";
 const RESERVE = "https://stock.example.com/reserve";
 const REFUND = "https://pay.example.com/refund";
-
-function urlOf(params: Uint8Array): string {
-  return String((decodeCanonical(params) as { url?: unknown }).url);
-}
 
 /** The fakes fail (status `error`) the requests to the given URLs and answer the rest ok. */
 function failing(...urls: string[]): TestWorldOptions {
@@ -51,18 +46,10 @@ function failing(...urls: string[]): TestWorldOptions {
   };
 }
 
-const post = (url: string) => e.record({ method: e.text("POST"), url: e.text(url), headers: e.map() });
 const isOk = (awaitStep: string) => e.op("eq", e.ref(`@step:${awaitStep}.status`), e.text("ok"));
 const notOk = (awaitStep: string) => e.op("ne", e.ref(`@step:${awaitStep}.status`), e.text("ok"));
-
-const orderPlaced = schema("demo/OrderPlaced@1", t.record({ order_id: t.text, amount_cents: t.nat }));
-const httpGrants = [
-  grants.http("pay_api", ["pay.example.com"], ["POST"]),
-  grants.http("stock_api", ["stock.example.com"], ["POST"]),
-];
-const httpPolicy = policy("demo/policy@1", [
-  rule("allow", { effect_kind: "http.request", origin_kind: "plan" }),
-]);
+const httpGrants = [payApi, stockApi];
+const httpPolicy = shopPolicy();
 
 /** Variant A: the saga plan of PATTERNS §5, verbatim. */
 const sagaWorld = world({
@@ -72,11 +59,11 @@ const sagaWorld = world({
       input: "demo/OrderPlaced@1",
       output: "demo/SagaOutcome@1",
       steps: [
-        step.emit("a_charge", "http.request", "pay_api", post(CHARGE), "charge"),
+        step.emit("a_charge", "http.request", "pay_api", post(e.text(CHARGE)), "charge"),
         step.awaitReceipt("b_wait_charge", "charge", "charge_rcpt"),
-        step.emit("c_reserve", "http.request", "stock_api", post(RESERVE), "reserve"),
+        step.emit("c_reserve", "http.request", "stock_api", post(e.text(RESERVE)), "reserve"),
         step.awaitReceipt("d_wait_reserve", "reserve", "reserve_rcpt"),
-        step.emit("e_refund", "http.request", "pay_api", post(REFUND), "refund"),
+        step.emit("e_refund", "http.request", "pay_api", post(e.text(REFUND)), "refund"),
         step.awaitReceipt("e_wait_refund", "refund", "refund_rcpt"),
         step.end("f_done_ok", e.text("completed")),
         step.end("f_done_fail", e.text("compensated")),
@@ -101,14 +88,6 @@ const sagaWorld = world({
   triggers: [trigger("demo/OrderPlaced@1", "demo/saga@1", "order_id")],
 });
 
-function queuedUrls(journal: TypedEntry[]): string[] {
-  return journal.filter((x) => x.kind === "effect_queued").map((x) => urlOf(x.body.params as Uint8Array));
-}
-
-function stepStates(w: TestWorld): string[] {
-  return w.plans()[0]!.steps.map((s) => `${s.id}:${s.state}`);
-}
-
 Deno.test("saga: all steps ok → completed, and no refund intent exists", async () => {
   await using w = await TestWorld.create(sagaWorld, failing());
   await w.send("demo/OrderPlaced@1", { order_id: ORDER, amount_cents: 5000 });
@@ -124,7 +103,7 @@ Deno.test("saga: all steps ok → completed, and no refund intent exists", async
     "receipt_appended",
     "plan_ended",
   ]);
-  assert.deepEqual(queuedUrls(w.journal()), [CHARGE, RESERVE]);
+  assert.deepEqual(queuedUrls(w), [CHARGE, RESERVE]);
   const [instance] = w.plans();
   assert.equal(instance?.status, "ok");
   assert.deepEqual(instance?.result, cbor("completed"));
@@ -148,7 +127,7 @@ Deno.test("saga: the charge fails → compensated, with no reserve and no refund
   await w.send("demo/OrderPlaced@1", { order_id: ORDER, amount_cents: 5000 });
   await w.runToIdle();
   assert.deepEqual(orderOf(w.journal(5)), ["receipt_appended", "plan_ended"]);
-  assert.deepEqual(queuedUrls(w.journal()), [CHARGE]);
+  assert.deepEqual(queuedUrls(w), [CHARGE]);
   assert.deepEqual(w.plans()[0]?.result, cbor("compensated"));
   // f_done_fail runs although its edge from e_wait_refund was never taken: that edge was decided
   // not taken when its (skipped) source was skipped.
@@ -170,7 +149,7 @@ Deno.test("saga: the reservation fails → refund intent on the taken path, comp
   const http = w.fakes.get("http.request")!;
   await w.send("demo/OrderPlaced@1", { order_id: ORDER, amount_cents: 5000 });
   await w.runToIdle();
-  assert.deepEqual(queuedUrls(w.journal()), [CHARGE, RESERVE, REFUND]);
+  assert.deepEqual(queuedUrls(w), [CHARGE, RESERVE, REFUND]);
   assert.deepEqual(orderOf(w.journal(5)), [
     "receipt_appended", // charge ok
     "policy_decision",
@@ -227,7 +206,6 @@ Deno.test("saga: the compensated end waits for the refund receipt", async () => 
 // ---- Variant B: the reducer decides the compensation and a refund plan runs it. ----
 
 const pc = (name: string) => cbor({ order_id: ORDER, pc: name });
-const pair = (key: string, value: boolean) => new Uint8Array([...cbor(key), ...cbor(value)]);
 
 const bookingReducer = scriptedReducer({
   rules: [
@@ -246,8 +224,6 @@ const bookingReducer = scriptedReducer({
     { when: { schema: "demo/RefundCompleted@1", state: pc("refunding") }, then: { state: pc("refunded") } },
   ],
 });
-
-const orderId = e.ref("@plan.input.order_id");
 
 const reducerSagaWorld = world({
   schemas: [
@@ -276,9 +252,9 @@ const reducerSagaWorld = world({
     plan("demo/book@1", {
       input: "demo/OrderPlaced@1",
       steps: [
-        step.emit("a_charge", "http.request", "pay_api", post(CHARGE), "charge"),
+        step.emit("a_charge", "http.request", "pay_api", post(e.text(CHARGE)), "charge"),
         step.awaitReceipt("b_wait_charge", "charge", "charge_rcpt"),
-        step.emit("c_reserve", "http.request", "stock_api", post(RESERVE), "reserve"),
+        step.emit("c_reserve", "http.request", "stock_api", post(e.text(RESERVE)), "reserve"),
         step.awaitReceipt("d_wait_reserve", "reserve", "reserve_rcpt"),
         step.raise(
           "e_report",
@@ -302,7 +278,7 @@ const reducerSagaWorld = world({
     plan("demo/refund@1", {
       input: "demo/RefundRequested@1",
       steps: [
-        step.emit("a_refund", "http.request", "pay_api", post(REFUND), "refund"),
+        step.emit("a_refund", "http.request", "pay_api", post(e.text(REFUND)), "refund"),
         step.awaitReceipt("b_wait", "refund", "refund_rcpt"),
         step.raise(
           "c_report",
@@ -333,14 +309,7 @@ Deno.test("saga variant B: the reducer emits RefundRequested, which triggers the
   await using w = await TestWorld.create(reducerSagaWorld, failing(RESERVE));
   await w.send("demo/OrderPlaced@1", { order_id: ORDER, amount_cents: 5000 });
   await w.runToIdle();
-  const lines = w.journal(1).map((x) =>
-    x.kind === "domain_event"
-      ? `${x.schema} (${x.origin})`
-      : x.instance === undefined
-      ? x.kind
-      : `${x.kind} #${x.instance}`
-  );
-  assert.deepEqual(lines, [
+  assert.deepEqual(w.journal(1).map(entryLine), [
     "demo/OrderPlaced@1 (external)",
     "plan_started #1",
     "policy_decision",
@@ -359,7 +328,7 @@ Deno.test("saga variant B: the reducer emits RefundRequested, which triggers the
     "demo/RefundCompleted@1 (plan)",
     "plan_ended #2",
   ]);
-  assert.deepEqual(queuedUrls(w.journal()), [CHARGE, RESERVE, REFUND]);
+  assert.deepEqual(queuedUrls(w), [CHARGE, RESERVE, REFUND]);
   assert.deepEqual(w.state("demo/Booking@1"), { order_id: ORDER, pc: "refunded" });
   await w.assertReplay();
 });
@@ -368,7 +337,7 @@ Deno.test("saga variant B: a successful booking asks for no refund", async () =>
   await using w = await TestWorld.create(reducerSagaWorld, failing());
   await w.send("demo/OrderPlaced@1", { order_id: ORDER, amount_cents: 5000 });
   await w.runToIdle();
-  assert.deepEqual(queuedUrls(w.journal()), [CHARGE, RESERVE]);
+  assert.deepEqual(queuedUrls(w), [CHARGE, RESERVE]);
   assert.equal(w.journal().filter((x) => x.schema === "demo/RefundRequested@1").length, 0);
   assert.deepEqual(w.plans().map((p) => `${p.plan}:${p.status}`), ["demo/book@1:ok"]);
   assert.deepEqual(w.state("demo/Booking@1"), { order_id: ORDER, pc: "booked" });

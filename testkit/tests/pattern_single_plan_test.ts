@@ -6,19 +6,13 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { decodeCanonical, encodeCanonical as cbor } from "../../air/cbor.ts";
-import { type JsonValue, toJsonValue } from "../../air/json.ts";
-import { SchemaIndex } from "../../air/schema_index.ts";
-import type { Value } from "../../air/value.ts";
-import { valueFromJson } from "../../air/value_json.ts";
+import { encodeCanonical as cbor } from "../../air/cbor.ts";
 import {
   chain,
   e,
   edge,
-  grants,
   orderOf,
   plan,
-  policy,
   reducer,
   route,
   rule,
@@ -31,25 +25,20 @@ import {
   trigger,
   world,
 } from "../mod.ts";
+import { httpReceipt, queuedUrls, urlOf } from "./_receipts.ts";
+import {
+  allowReducerTimers,
+  orderFailed,
+  orderFulfilled,
+  orderId,
+  orderPlaced,
+  payApi,
+  post,
+  shipApi,
+  shopPolicy,
+} from "./_shop.ts";
 
 const ORDER = "o-1";
-
-/** A `sys/HttpRequestReceipt@1` payload with this HTTP status, as a `Value` for the fake adapter. */
-function httpReceipt(status: number): Value {
-  const receipt = {
-    status,
-    headers: {},
-    body_ref: null,
-    timings: { start_ns: 0, end_ns: 0 },
-    adapter_id: "fake",
-  };
-  return valueFromJson({ ref: "sys/HttpRequestReceipt@1" }, toJsonValue(receipt), new SchemaIndex([]));
-}
-
-/** The URL of an `http.request` intent (its params are a canonical CBOR map). */
-function urlOf(params: Uint8Array): string {
-  return String((decodeCanonical(params) as { url?: unknown }).url);
-}
 
 /** Answers every request with `statusFor(url)`. */
 function httpBy(statusFor: (url: string) => number): TestWorldOptions {
@@ -78,20 +67,19 @@ const orderReducer = scriptedReducer({
   ],
 });
 
-const orderUrl = (base: string) => e.op("concat", e.text(base), e.ref("@plan.input.order_id"));
-const post = (url: JsonValue) => e.record({ method: e.text("POST"), headers: e.map(), url });
+const orderUrl = (base: string) => e.op("concat", e.text(base), orderId);
 const raiseOrder = (id: string, schemaName: string) =>
   step.raise(
     id,
     "demo/Order@1",
-    e.record({ $schema: e.text(schemaName), order_id: e.ref("@plan.input.order_id") }),
+    e.record({ $schema: e.text(schemaName), order_id: orderId }),
   );
 
 const definition = world({
   schemas: [
-    schema("demo/OrderPlaced@1", t.record({ order_id: t.text, amount_cents: t.nat })),
-    schema("demo/OrderFulfilled@1", t.record({ order_id: t.text })),
-    schema("demo/OrderFailed@1", t.record({ order_id: t.text })),
+    orderPlaced,
+    orderFulfilled,
+    orderFailed,
     schema(
       "demo/OrderEvent@1",
       t.variant({
@@ -153,16 +141,9 @@ const definition = world({
       allowedEffects: ["http.request"],
     }),
   ],
-  grants: [
-    grants.http("pay_api", ["pay.example.com"], ["POST"]),
-    grants.http("ship_api", ["ship.example.com"], ["POST"]),
-  ],
+  grants: [payApi, shipApi],
   policies: [
-    policy("demo/policy@1", [
-      rule("allow", { effect_kind: "http.request", origin_kind: "plan" }),
-      rule("allow", { effect_kind: "llm.generate", origin_kind: "plan" }),
-      rule("allow", { effect_kind: "timer.set", origin_kind: "reducer" }),
-    ]),
+    shopPolicy(rule("allow", { effect_kind: "llm.generate", origin_kind: "plan" }), allowReducerTimers),
   ],
   policy: "demo/policy@1",
   routing: [
@@ -172,11 +153,6 @@ const definition = world({
   ],
   triggers: [trigger("demo/OrderPlaced@1", "demo/fulfil@1", "order_id")],
 });
-
-/** The URLs of the queued http intents, in journal order. */
-function queuedUrls(w: TestWorld): string[] {
-  return w.journal().filter((x) => x.kind === "effect_queued").map((x) => urlOf(x.body.params as Uint8Array));
-}
 
 Deno.test("single plan: charge 200 then ship 200 fulfils the order, effects queued in order", async () => {
   await using w = await TestWorld.create(definition, httpBy(() => 200));

@@ -11,21 +11,11 @@
  */
 import assert from "node:assert/strict";
 import { encodeCanonical as cbor } from "../../air/cbor.ts";
-import { toJsonValue } from "../../air/json.ts";
-import { SchemaIndex } from "../../air/schema_index.ts";
-import type { Value } from "../../air/value.ts";
-import { valueFromJson } from "../../air/value_json.ts";
 import {
-  chain,
   e,
   edge,
-  grants,
   orderOf,
   plan,
-  policy,
-  reducer,
-  route,
-  rule,
   schema,
   scriptedReducer,
   step,
@@ -35,29 +25,15 @@ import {
   trigger,
   world,
 } from "../mod.ts";
+import { httpOk } from "./_receipts.ts";
+import { orderPlaced, pair, paymentCompleted, SECOND_NS, timedOrderWorld } from "./_shop.ts";
 
 const ORDER = "o-5";
-const SECOND_NS = 1_000_000_000n;
 const DEADLINE_NS = TEST_EPOCH_NS + 5n * SECOND_NS;
 
-function httpReceipt(status: number): Value {
-  const receipt = {
-    status,
-    headers: {},
-    body_ref: null,
-    timings: { start_ns: 0, end_ns: 0 },
-    adapter_id: "fake",
-  };
-  return valueFromJson({ ref: "sys/HttpRequestReceipt@1" }, toJsonValue(receipt), new SchemaIndex([]));
-}
-
-const pair = (key: string, value: string | boolean) => new Uint8Array([...cbor(key), ...cbor(value)]);
 const pc = (name: string) => cbor({ order_id: ORDER, pc: name });
-const orderSchemas = [
-  schema("demo/OrderPlaced@1", t.record({ order_id: t.text, amount_cents: t.nat })),
-  schema("demo/ChargeRequested@1", t.record({ order_id: t.text })),
-  schema("demo/PaymentCompleted@1", t.record({ order_id: t.text, ok: t.bool })),
-];
+const chargeRequested = schema("demo/ChargeRequested@1", t.record({ order_id: t.text }));
+const orderSchemas = [orderPlaced, chargeRequested, paymentCompleted];
 
 // ---- Reducer side: a timer deadline races the payment receipt. ----
 
@@ -93,83 +69,15 @@ const deadlineReducer = scriptedReducer({
   ],
 });
 
-const reducerDeadlineWorld = world({
-  schemas: [
-    ...orderSchemas,
-    schema(
-      "demo/OrderEvent@1",
-      t.variant({
-        Placed: t.ref("demo/OrderPlaced@1"),
-        Paid: t.ref("demo/PaymentCompleted@1"),
-        Timer: t.ref("sys/TimerFired@1"),
-      }),
-    ),
-    schema("demo/OrderState@1", t.record({ order_id: t.text, pc: t.text })),
-  ],
-  reducers: [
-    reducer("demo/Order@1", {
-      state: "demo/OrderState@1",
-      event: "demo/OrderEvent@1",
-      wasm: deadlineReducer.wasm,
-      effects: ["timer.set"],
-      capSlots: { timer: "timer" },
-    }),
-  ],
-  plans: [
-    plan("demo/charge@1", {
-      input: "demo/ChargeRequested@1",
-      steps: [
-        step.emit(
-          "a",
-          "http.request",
-          "pay_api",
-          e.record({
-            method: e.text("POST"),
-            url: e.text("https://pay.example.com/charge"),
-            headers: e.map(),
-          }),
-          "req",
-        ),
-        step.awaitReceipt("b", "req", "rcpt"),
-        step.raise(
-          "c",
-          "demo/Order@1",
-          e.record({
-            $schema: e.text("demo/PaymentCompleted@1"),
-            order_id: e.ref("@plan.input.order_id"),
-            ok: e.op("eq", e.ref("@step:b.status"), e.text("ok")),
-          }),
-        ),
-        step.end("d_end"),
-      ],
-      edges: chain("a", "b", "c", "d_end"),
-      requiredCaps: ["pay_api"],
-      allowedEffects: ["http.request"],
-    }),
-  ],
-  grants: [grants.http("pay_api", ["pay.example.com"], ["POST"]), grants.timer("timer_grant")],
-  bindings: { "demo/Order@1": { timer: "timer_grant" } },
-  policies: [
-    policy("demo/policy@1", [
-      rule("allow", { effect_kind: "http.request", origin_kind: "plan" }),
-      rule("allow", { effect_kind: "timer.set", origin_kind: "reducer" }),
-    ]),
-  ],
-  policy: "demo/policy@1",
-  routing: [
-    route("demo/OrderPlaced@1", "demo/Order@1"),
-    route("demo/PaymentCompleted@1", "demo/Order@1"),
-    route("sys/TimerFired@1", "demo/Order@1"),
-  ],
-  triggers: [trigger("demo/ChargeRequested@1", "demo/charge@1", "order_id")],
+const reducerDeadlineWorld = timedOrderWorld({
+  chargeRequested,
+  orderState: schema("demo/OrderState@1", t.record({ order_id: t.text, pc: t.text })),
+  wasm: deadlineReducer.wasm,
+  chargeEnd: "d_end",
 });
 
 /** The payment API answers ok after `delayNs` of virtual time. */
-const paymentAfter = (delayNs: bigint) => ({
-  respond: {
-    "http.request": () => ({ status: "ok" as const, payload: httpReceipt(200), delayNs }),
-  },
-});
+const paymentAfter = (delayNs: bigint) => httpOk({ delayNs });
 
 /** The two racers as they reach the reducer, in journal order. */
 function racers(w: TestWorld): string[] {
