@@ -20,13 +20,26 @@ async function stat(path: string): Promise<Deno.FileInfo | undefined> {
   }
 }
 
+/**
+ * Where the `.wasm` of AIR files in `dir` may be: `dir` and `dir/modules`, and — for a world's own `air/`
+ * folder — the world folder and its `modules/`.
+ */
+function wasmDirsFor(dir: string): string[] {
+  const dirs = [dir, `${dir}/modules`];
+  if (/(^|\/)air\/?$/.test(dir)) {
+    const parent = dir.replace(/\/?air\/?$/, "") || ".";
+    dirs.push(parent, `${parent}/modules`);
+  }
+  return dirs;
+}
+
 /** AIR files of PATH (a `*.air.json` file, or a folder: its `*.air.json`, else its `air/`). */
 export async function readAirPath(path: string): Promise<{ files: AirFile[]; wasmDirs: string[] }> {
   const info = await stat(path);
   if (!info) throw new AosError("AOS_USAGE", `No such file or folder: "${path}"`);
   if (info.isFile) {
     const dir = path.replace(/\/[^/]*$/, "") || ".";
-    return { files: [{ path, text: await Deno.readTextFile(path) }], wasmDirs: [dir, `${dir}/modules`] };
+    return { files: [{ path, text: await Deno.readTextFile(path) }], wasmDirs: wasmDirsFor(dir) };
   }
   let dir = path;
   const list = async (d: string) => {
@@ -43,7 +56,7 @@ export async function readAirPath(path: string): Promise<{ files: AirFile[]; was
   const files = await Promise.all(
     names.map(async (n) => ({ path: `${dir}/${n}`, text: await Deno.readTextFile(`${dir}/${n}`) })),
   );
-  return { files, wasmDirs: [...new Set([path, `${path}/modules`, dir, `${dir}/modules`])] };
+  return { files, wasmDirs: [...new Set([...wasmDirsFor(path), ...wasmDirsFor(dir)])] };
 }
 
 /** Reads PATH's AIR and WASM and validates them together (as `aos init --from` would). */

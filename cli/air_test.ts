@@ -160,6 +160,11 @@ Deno.test("aos air check: without PATH it checks the world's air/ (cwd or --worl
       (await expectAos(0, world, "air", "check", "--json")).stdout.trim(),
       '{"ok":true,"diagnostics":[]}',
     );
+    // Naming the world's air/ folder explicitly finds the modules in the world's modules/ too.
+    assert.equal(
+      (await expectAos(0, dir, "air", "check", "w/air", "--json")).stdout.trim(),
+      '{"ok":true,"diagnostics":[]}',
+    );
     // Break the world's own authoring copy: the check (from a subfolder, or with --world) sees it.
     const schemas = `${world}/air/schemas.air.json`;
     const nodes = JSON.parse(await Deno.readTextFile(schemas));
