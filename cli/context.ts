@@ -66,7 +66,10 @@ export async function locateWorld(io: CliIo, worldOption: string | undefined): P
 
 /** Opens the located world. */
 export async function openWorld(io: CliIo, worldOption: string | undefined): Promise<World> {
-  return await World.open(await locateWorld(io, worldOption), { clock: io.clock });
+  return await World.open(await locateWorld(io, worldOption), {
+    clock: io.clock,
+    onLockWait: (holder) => io.err(`Waiting for ${holder} to release the world…`),
+  });
 }
 
 /** Prints one JSON value on one line. */

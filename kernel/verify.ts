@@ -10,6 +10,7 @@ import { AosError, type AosErrorContext } from "../air/errors.ts";
 import { bytesToHashRef, type HashRef } from "../air/hash.ts";
 import { readJournalDir } from "../journal/mod.ts";
 import { FsCas } from "../journal/cas.ts";
+import { lockWorld, type WorldLock } from "../journal/lock.ts";
 import { loadDefs } from "./defs.ts";
 import { checkHead, readHead } from "./head.ts";
 import { Kernel } from "./kernel.ts";
@@ -36,6 +37,14 @@ export interface VerifyReport {
 export async function verifyWorld(dir: string): Promise<VerifyReport> {
   const paths = worldPaths(dir);
   const report: VerifyReport = { ok: false, height: 0, replayed: 0, reducers: [] };
+  // Read while no writer is mid-append (a half-written frame would look like a torn tail).
+  let lock: WorldLock | undefined;
+  try {
+    await Deno.stat(paths.aos);
+    lock = await lockWorld(paths.lock);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
   try {
     const { entries } = await readJournalDir(paths.journal);
     report.height = entries.length;
@@ -109,5 +118,7 @@ export async function verifyWorld(dir: string): Promise<VerifyReport> {
     if (!(error instanceof AosError)) throw error;
     report.error = { code: error.code, message: error.message, context: error.context };
     return report;
+  } finally {
+    lock?.release();
   }
 }

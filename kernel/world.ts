@@ -17,6 +17,7 @@ import type { Cas } from "../journal/cas.ts";
 import { FsJournal, type Journal, type JournalEntry } from "../journal/mod.ts";
 import type { Clock } from "./clock.ts";
 import { checkHead, readHead, writeHead } from "./head.ts";
+import { lockWorld, type WorldLock } from "../journal/lock.ts";
 import { loadDefs } from "./defs.ts";
 import {
   type DerivedRecord,
@@ -48,6 +49,7 @@ export function worldPaths(dir: string) {
     manifestCbor: `${aos}/manifest.air.cbor`,
     manifestJson: `${aos}/manifest.json`,
     head: `${aos}/head`,
+    lock: `${aos}/LOCK`,
   };
 }
 
@@ -90,6 +92,8 @@ export interface WorldOptions {
   clock: Clock;
   /** Entries between automatic snapshots (default `limits.snapshotIntervalEntries`). */
   snapshotIntervalEntries?: number;
+  /** Told when another process holds the world lock and this one waits for it. */
+  onLockWait?: (holder: string) => void;
   /** Segment size of the journal (tests use small ones). */
   segmentSizeBytesMax?: number;
 }
@@ -104,6 +108,7 @@ export class World {
   readonly defs: WorldDefs;
   readonly inbox: InboxType;
   readonly #clock: Clock;
+  #lock: WorldLock | undefined;
   readonly #snapshotInterval: number;
   #kernel: Kernel;
   #lastSnapshot: { height: number; hash: HashRef } | undefined;
@@ -153,6 +158,19 @@ export class World {
    */
   static async create(dir: string, manifestHash: HashRef, options: WorldOptions): Promise<World> {
     const paths = worldPaths(dir);
+    const lock = await lockWorld(paths.lock, options.onLockWait);
+    try {
+      const world = await World.#create(dir, manifestHash, options);
+      world.#lock = lock;
+      return world;
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
+
+  static async #create(dir: string, manifestHash: HashRef, options: WorldOptions): Promise<World> {
+    const paths = worldPaths(dir);
     const cas = new FsCas(paths.store);
     const host = new ReducerHost();
     const defs = await loadDefs(cas, manifestHash, host);
@@ -179,6 +197,28 @@ export class World {
    * and replays the tail, checking every derived entry (KERNEL §8.5). Refuses to open on divergence.
    */
   static async open(dir: string, options: WorldOptions): Promise<World> {
+    const paths = worldPaths(dir);
+    // A folder without .aos/ is not a world: fail before creating a LOCK file in it.
+    try {
+      await Deno.stat(paths.aos);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        throw new AosError("AOS_WORLD_NOT_FOUND", `No world at "${dir}": it has no .aos/ folder`);
+      }
+      throw error;
+    }
+    const lock = await lockWorld(paths.lock, options.onLockWait);
+    try {
+      const world = await World.#open(dir, options);
+      world.#lock = lock;
+      return world;
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
+
+  static async #open(dir: string, options: WorldOptions): Promise<World> {
     const paths = worldPaths(dir);
     const cas = new FsCas(paths.store);
     const journal = await FsJournal.open(paths.journal, {
@@ -639,7 +679,12 @@ export class World {
 
   /** Closes the journal. */
   close(): void {
-    this.journal.close();
+    try {
+      this.journal.close();
+    } finally {
+      this.#lock?.release();
+      this.#lock = undefined;
+    }
   }
 }
 
