@@ -18,6 +18,7 @@ import {
   runPlanStart,
   runReceiptsLs,
   runReceiptsShow,
+  runReceiptsSubmit,
   runRun,
   runStateLs,
 } from "./runtime.ts";
@@ -145,6 +146,11 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .description("list journaled receipts (appended and ignored)")
     .option("--json", "print JSON")
     .action(act((o: { json?: boolean }) => runReceiptsLs(io, world(), o)));
+  receipts.command("submit")
+    .description("queue a signed receipt from outside (CBOR, or JSON with hex fields); aos step admits it")
+    .argument("<file>", "the receipt")
+    .option("--json", "print JSON")
+    .action(act((file: string, o: { json?: boolean }) => runReceiptsSubmit(io, world(), file, o)));
   receipts.command("show")
     .description("show the receipt of an intent")
     .argument("<intent>", "intent hash (sha256:… or a hex prefix)")

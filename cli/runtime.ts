@@ -4,20 +4,22 @@
  *
  * @module
  */
-import { toHex } from "../air/cbor.ts";
+import { z } from "zod";
+import { fromHex, toHex } from "../air/cbor.ts";
 import { effectSpec } from "../air/effect_catalog.ts";
 import { AosError } from "../air/errors.ts";
 import { bytesToHashRef } from "../air/hash.ts";
-import { type JsonValue, parseJson, stringifyJson } from "../air/json.ts";
+import { jsonPath, type JsonValue, parseJson, stringifyJson } from "../air/json.ts";
 import { decodeTyped } from "../air/typed_codec.ts";
 import { valueToPlainJson } from "../air/value_json.ts";
 import { createWorldAdapters } from "../adapters/registry.ts";
 import type { LlmConfig } from "../adapters/llm.ts";
 import { FsCas } from "../journal/cas.ts";
 import type { JournalEntry } from "../journal/mod.ts";
-import type { AdapterDirectory } from "../kernel/effects.ts";
+import type { AdapterDirectory, Receipt } from "../kernel/effects.ts";
+import { decodeReceiptFile } from "../kernel/receipt_inbox.ts";
 import { type World, worldPaths } from "../kernel/world.ts";
-import { type CliIo, openWorld, printJson } from "./context.ts";
+import { type CliIo, openWorld, printJson, resolvePath } from "./context.ts";
 
 /** Parses `30s`, `500ms`, `2m`, `1h` or a plain number of seconds into milliseconds. */
 export function parseDuration(text: string): number {
@@ -359,6 +361,66 @@ export async function runStateLs(
     else {for (const c of cells) {
         io.out(`${c.key === null ? "(no key)" : stringifyJson(c.key)}  ${stringifyJson(c.state)}`);
       }}
+  } finally {
+    world.close();
+  }
+  return 0;
+}
+
+/** A receipt written as JSON: hashes as `sha256:…`, byte fields as lowercase hex. */
+const ReceiptJson = z.object({
+  intent_hash: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  adapter_id: z.string(),
+  status: z.enum(["ok", "error", "timeout"]),
+  payload: z.string().regex(/^(?:[0-9a-f]{2})*$/),
+  cost_cents: z.union([z.bigint(), z.string().regex(/^\d+$/)]).optional(),
+  fence: z.object({ generation: z.bigint(), height: z.bigint() }).strict(),
+  signature: z.string().regex(/^(?:[0-9a-f]{2})*$/),
+}).strict();
+
+/** `aos receipts submit FILE`: queue a signed receipt (CBOR, or JSON with hex fields) for `aos step`. */
+export async function runReceiptsSubmit(
+  io: CliIo,
+  worldOption: string | undefined,
+  fileArg: string,
+  options: { json?: boolean },
+): Promise<number> {
+  const path = resolvePath(io, fileArg);
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (cause) {
+    throw new AosError("AOS_USAGE", `Cannot read receipt file "${fileArg}": ${String(cause)}`, { cause });
+  }
+  let receipt: Receipt;
+  const text = new TextDecoder().decode(bytes).trim();
+  if (text.startsWith("{")) {
+    const parsed = ReceiptJson.safeParse(parseJson(text, fileArg));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const at = jsonPath(issue.path as Array<string | number>);
+      throw new AosError("AOS_JSON_INVALID", `${fileArg} at ${at}: ${issue.message}`, {
+        context: { file: fileArg, path: at },
+      });
+    }
+    const r = parsed.data;
+    receipt = {
+      intentHash: fromHex(r.intent_hash.slice(7)),
+      adapterId: r.adapter_id,
+      status: r.status,
+      payload: fromHex(r.payload),
+      fence: { generation: r.fence.generation, height: r.fence.height },
+      signature: fromHex(r.signature),
+      ...(r.cost_cents === undefined ? {} : { costCents: BigInt(r.cost_cents) }),
+    };
+  } else {
+    receipt = decodeReceiptFile(bytes, fileArg);
+  }
+  const world = await openWorld(io, worldOption);
+  try {
+    const file = await world.receiptInbox.add(receipt);
+    if (options.json) printJson(io, { queued: file.split("/").pop()! });
+    else io.out(`Queued the receipt for ${bytesToHashRef(receipt.intentHash)}; run "aos step" to admit it`);
   } finally {
     world.close();
   }

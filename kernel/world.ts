@@ -28,6 +28,7 @@ import {
 } from "./kernel.ts";
 import type { AdapterDirectory, Receipt } from "./effects.ts";
 import { verifyReceiptSignature } from "./receipt_signature.ts";
+import { ReceiptInbox, registeredKeys } from "./receipt_inbox.ts";
 import { Inbox, type Inbox as InboxType, type InboxEvent } from "./inbox.ts";
 import { type Divergence, replayInto } from "./replay.ts";
 import { ReducerHost } from "./reducer_host.ts";
@@ -50,6 +51,8 @@ export function worldPaths(dir: string) {
     manifestJson: `${aos}/manifest.json`,
     head: `${aos}/head`,
     lock: `${aos}/LOCK`,
+    keys: `${aos}/keys`,
+    receipts: `${aos}/receipts`,
   };
 }
 
@@ -362,7 +365,26 @@ export class World {
     if (final) this.#lastAdmitted = final.position;
     // Files whose events are all journaled (and fsynced by #admit) are done.
     await this.inbox.remove(listed.filter((b) => b.batch <= this.#lastAdmitted.batch));
-    return report;
+    // Receipts already delivered to the drop box are admitted too (with every admission check).
+    const dropped = await this.receiptInbox.list();
+    if (dropped.length === 0) return report;
+    const keys = await registeredKeys(worldPaths(this.dir).keys);
+    const receipts = dropped.map((d) => d.receipt ?? malformedReceipt());
+    const admitted = await this.admitReceipts(receipts, { publicKeyOf: (id) => keys.get(id) });
+    await this.receiptInbox.remove(dropped.map((d) => d.file));
+    return {
+      admitted: report.admitted + admitted.admitted,
+      heightBefore: report.heightBefore,
+      height: admitted.height,
+      entries: [...report.entries, ...admitted.entries],
+      reducerErrors: [...report.reducerErrors, ...admitted.reducerErrors],
+      ...(admitted.snapshot ?? report.snapshot ? { snapshot: (admitted.snapshot ?? report.snapshot)! } : {}),
+    };
+  }
+
+  /** The receipt drop box (`.aos/receipts/`). */
+  get receiptInbox(): ReceiptInbox {
+    return new ReceiptInbox(worldPaths(this.dir).receipts);
   }
 
   /** Library entry: validates and admits events directly (no inbox), fsyncing once. */
@@ -428,8 +450,10 @@ export class World {
     const inputs = receipts.map((receipt) => (ingressNs: bigint): KernelRecord => {
       const reason = this.#receiptRejection(receipt, directory);
       outcomes.push({
-        intentHash: bytesToHashRef(receipt.intentHash),
-        adapterId: receipt.adapterId,
+        intentHash: receipt.intentHash?.length === 32
+          ? bytesToHashRef(receipt.intentHash)
+          : `sha256:${"0".repeat(64)}`,
+        adapterId: typeof receipt.adapterId === "string" ? receipt.adapterId : "",
         ...(reason ? { ignored: reason } : {}),
       });
       if (reason) {
@@ -686,6 +710,18 @@ export class World {
       this.#lock = undefined;
     }
   }
+}
+
+/** A receipt that fails the `malformed` check (for an unreadable drop-box file). */
+function malformedReceipt(): Receipt {
+  return {
+    intentHash: new Uint8Array(0),
+    adapterId: "",
+    status: "error",
+    payload: new Uint8Array(0),
+    fence: { generation: 0n, height: 0n },
+    signature: new Uint8Array(0),
+  };
 }
 
 function maxBigint(a: bigint, b: bigint): bigint {

@@ -24,6 +24,7 @@ const KERNEL_DRIVER_FILES = new Set([
   "verify.ts",
   "defs.ts",
   "head.ts",
+  "receipt_inbox.ts",
 ]);
 
 async function sourceFiles(dir: string): Promise<string[]> {

@@ -1,0 +1,134 @@
+/**
+ * The receipt drop box (`.aos/receipts/`): signed receipts delivered from outside the `aos` process (an
+ * adapter running as its own service, or `aos receipts submit`) wait here until `aos step` admits them with
+ * the same checks as any receipt. A file is written atomically and removed only after the block that admitted
+ * it is fsynced; admitting one twice is harmless (the second is ignored as a duplicate).
+ *
+ * @module
+ */
+import { type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor.ts";
+import { AosError } from "../air/errors.ts";
+import type { Receipt } from "./effects.ts";
+
+const FILE = /^(\d{12})\.cbor$/;
+
+/** The canonical CBOR of a receipt, signature included (the drop-box file format). */
+export function encodeReceiptFile(receipt: Receipt): Uint8Array {
+  const map: { [key: string]: CborValue } = {
+    intent_hash: receipt.intentHash,
+    adapter_id: receipt.adapterId,
+    status: receipt.status,
+    payload: receipt.payload,
+    fence: { generation: receipt.fence.generation, height: receipt.fence.height },
+    signature: receipt.signature,
+  };
+  if (receipt.costCents !== undefined) map.cost_cents = receipt.costCents;
+  return encodeCanonical(map);
+}
+
+function big(value: CborValue | undefined): bigint | undefined {
+  if (typeof value === "number" && Number.isSafeInteger(value)) return BigInt(value);
+  return typeof value === "bigint" ? value : undefined;
+}
+
+/** Parses a drop-box file; throws `AOS_CBOR_INVALID` for anything that is not a receipt. */
+export function decodeReceiptFile(bytes: Uint8Array, where: string): Receipt {
+  const raw = decodeCanonical(bytes) as { [key: string]: CborValue };
+  const fence = raw.fence as { [key: string]: CborValue } | undefined;
+  const generation = big(fence?.generation);
+  const height = big(fence?.height);
+  const cost = raw.cost_cents === undefined ? undefined : big(raw.cost_cents);
+  const status = raw.status;
+  if (
+    !(raw.intent_hash instanceof Uint8Array) || typeof raw.adapter_id !== "string" ||
+    (status !== "ok" && status !== "error" && status !== "timeout") || !(raw.payload instanceof Uint8Array) ||
+    !(raw.signature instanceof Uint8Array) || generation === undefined || height === undefined ||
+    (raw.cost_cents !== undefined && cost === undefined)
+  ) {
+    throw new AosError(
+      "AOS_CBOR_INVALID",
+      `${where} is not a receipt {intent_hash, adapter_id, status, payload, fence, signature, cost_cents?}`,
+    );
+  }
+  const receipt: Receipt = {
+    intentHash: raw.intent_hash,
+    adapterId: raw.adapter_id,
+    status,
+    payload: raw.payload,
+    fence: { generation, height },
+    signature: raw.signature,
+  };
+  if (cost !== undefined) receipt.costCents = cost;
+  return receipt;
+}
+
+/** The drop-box folder of one world. */
+export class ReceiptInbox {
+  constructor(readonly dir: string) {}
+
+  /** Queued receipt files in arrival order (unreadable ones come back with `receipt: undefined`). */
+  async list(): Promise<Array<{ file: string; receipt?: Receipt }>> {
+    const names: string[] = [];
+    try {
+      for await (const e of Deno.readDir(this.dir)) if (e.isFile && FILE.test(e.name)) names.push(e.name);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return [];
+      throw error;
+    }
+    names.sort();
+    const out: Array<{ file: string; receipt?: Receipt }> = [];
+    for (const name of names) {
+      const file = `${this.dir}/${name}`;
+      try {
+        out.push({ file, receipt: decodeReceiptFile(await Deno.readFile(file), file) });
+      } catch (error) {
+        if (!(error instanceof AosError)) throw error;
+        out.push({ file });
+      }
+    }
+    return out;
+  }
+
+  /** Queues one receipt durably (temp file, fsync, rename). */
+  async add(receipt: Receipt): Promise<string> {
+    await Deno.mkdir(this.dir, { recursive: true });
+    const names: string[] = [];
+    for await (const e of Deno.readDir(this.dir)) if (FILE.test(e.name)) names.push(e.name);
+    const next = names.reduce((n, name) => Math.max(n, Number(FILE.exec(name)![1])), 0) + 1;
+    const name = `${String(next).padStart(12, "0")}.cbor`;
+    const temp = `${this.dir}/.${name}.tmp`;
+    const bytes = encodeReceiptFile(receipt);
+    const file = await Deno.open(temp, { write: true, create: true, truncate: true });
+    try {
+      let written = 0;
+      while (written < bytes.length) written += await file.write(bytes.subarray(written));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(temp, `${this.dir}/${name}`);
+    return `${this.dir}/${name}`;
+  }
+
+  /** Removes admitted files. */
+  async remove(files: string[]): Promise<void> {
+    for (const f of files) await Deno.remove(f).catch(() => {});
+  }
+}
+
+/** The adapter public keys registered with a world: `.aos/keys/<adapter_id>.pub` (hex of 32 bytes). */
+export async function registeredKeys(dir: string): Promise<Map<string, Uint8Array>> {
+  const keys = new Map<string, Uint8Array>();
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.isFile || !e.name.endsWith(".pub")) continue;
+      const hex = (await Deno.readTextFile(`${dir}/${e.name}`)).trim();
+      if (/^[0-9a-f]{64}$/.test(hex)) {
+        keys.set(e.name.slice(0, -4), Uint8Array.from(hex.match(/../g)!.map((h) => parseInt(h, 16))));
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return keys;
+}

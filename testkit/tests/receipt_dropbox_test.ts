@@ -1,0 +1,100 @@
+/**
+ * Receipts delivered from outside the process (`.aos/receipts/`, `aos receipts submit`) are admitted by
+ * `aos step` with every admission check.
+ */
+import assert from "node:assert/strict";
+import { toHex } from "../../air/cbor.ts";
+import { bytesToHashRef } from "../../air/hash.ts";
+import { SchemaIndex } from "../../air/schema_index.ts";
+import { encodeTyped } from "../../air/typed_codec.ts";
+import { AdapterKey, signReceipt } from "../../adapters/keys.ts";
+import type { Receipt } from "../../kernel/effects.ts";
+import { worldPaths } from "../../kernel/world.ts";
+import { exampleWorld } from "../_examples.ts";
+import { httpReceipt } from "./_receipts.ts";
+import { TestWorld } from "../test_world.ts";
+import { aos } from "../../cli/_test_helpers.ts";
+
+const EXTERNAL = AdapterKey.fromSeed(new Uint8Array(32).fill(42));
+
+/** A fetch-notify world with one http intent queued, and the external adapter's key registered. */
+async function waitingWorld(): Promise<TestWorld> {
+  const world = await TestWorld.create(await exampleWorld("fetch-notify"));
+  await world.send("demo/Configure@1", { url: "http://127.0.0.1:9/x" });
+  await world.send("demo/Notify@1", { request_id: "r1" });
+  const keys = worldPaths(world.dir).keys;
+  await Deno.mkdir(keys, { recursive: true });
+  await Deno.writeTextFile(`${keys}/ext-http.pub`, toHex(EXTERNAL.publicKey) + "\n");
+  return world;
+}
+
+function receiptFor(world: TestWorld, adapterId: string, key: AdapterKey): Receipt {
+  const [intent] = world.world.kernel.outbox();
+  assert.ok(intent);
+  const payload = encodeTyped({ ref: "sys/HttpRequestReceipt@1" }, httpReceipt(200), new SchemaIndex([]));
+  return signReceipt(
+    { intentHash: intent.intentHash, adapterId, status: "ok", payload, fence: intent.fence },
+    key,
+  );
+}
+
+Deno.test("step() admits a receipt from the drop box and the waiting plan continues", async () => {
+  await using world = await waitingWorld();
+  await world.world.receiptInbox.add(receiptFor(world, "ext-http", EXTERNAL));
+  const report = await world.world.step();
+  assert.deepEqual(report.entries.map((e) => e.kind), ["receipt_appended", "domain_event", "plan_ended"]);
+  assert.equal(world.world.kernel.outbox().length, 0);
+  assert.deepEqual((await world.world.receiptInbox.list()).length, 0);
+  await world.assertReplay();
+});
+
+Deno.test("step() ignores a drop-box receipt from an unregistered adapter or with a forged signature", async () => {
+  await using world = await waitingWorld();
+  await world.world.receiptInbox.add(
+    receiptFor(world, "stranger", AdapterKey.fromSeed(new Uint8Array(32).fill(7))),
+  );
+  await world.world.receiptInbox.add(
+    receiptFor(world, "ext-http", AdapterKey.fromSeed(new Uint8Array(32).fill(8))),
+  );
+  await Deno.writeFile(`${worldPaths(world.dir).receipts}/000000000099.cbor`, new Uint8Array([0xff]));
+  await world.world.step();
+  const ignored = world.journal().filter((e) => e.kind === "receipt_ignored").map((e) => e.body.reason);
+  assert.deepEqual(ignored, ["unknown_adapter", "bad_signature", "malformed"]);
+  assert.equal(world.world.kernel.outbox().length, 1);
+  await world.assertReplay();
+});
+
+Deno.test("aos receipts submit queues a JSON receipt and aos step admits it", async () => {
+  await using world = await waitingWorld();
+  const r = receiptFor(world, "ext-http", EXTERNAL);
+  const file = `${world.dir}/receipt.json`;
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({
+      intent_hash: bytesToHashRef(r.intentHash),
+      adapter_id: r.adapterId,
+      status: r.status,
+      payload: toHex(r.payload),
+      fence: { generation: 0, height: Number(r.fence.height) },
+      signature: toHex(r.signature),
+    }),
+  );
+  world.world.close(); // the CLI is another process: release the world lock
+  const submit = await aos(world.dir, "receipts", "submit", "receipt.json");
+  assert.equal(submit.code, 0, submit.stderr);
+  const step = await aos(world.dir, "step", "--json");
+  assert.equal(step.code, 0, step.stderr);
+  assert.deepEqual(
+    (JSON.parse(step.stdout) as { entries: Array<{ kind: string }> }).entries.map((e) => e.kind),
+    ["receipt_appended", "domain_event", "plan_ended"],
+  );
+  const bad = await aos(world.dir, "receipts", "submit", "receipt.json", "--world", ".");
+  assert.equal(bad.code, 0); // queued again: admitted as a duplicate later, never twice
+  const again = await aos(world.dir, "step", "--json");
+  assert.deepEqual(
+    (JSON.parse(again.stdout) as { entries: Array<{ kind: string }> }).entries.map((e) => e.kind),
+    [
+      "receipt_ignored",
+    ],
+  );
+});
