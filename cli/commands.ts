@@ -8,7 +8,7 @@ import { AosError } from "../air/errors.ts";
 import { jsonPath, type JsonValue, parseJson, stringifyJson } from "../air/json.ts";
 import { verifyWorld } from "../kernel/verify.ts";
 import type { EventInput } from "../kernel/world.ts";
-import { type CliIo, locateWorld, openWorld, printJson, resolvePath } from "./context.ts";
+import { type CliIo, locateWorld, printJson, resolvePath, withWorld } from "./context.ts";
 import { entryJson, entryLine } from "./render.ts";
 
 const EventLine = z.object({
@@ -89,8 +89,7 @@ export async function runEventSend(
     lines = [{ event, line: 0 }];
   }
   const events = lines.map((l) => l.event);
-  const w = await openWorld(io, world);
-  try {
+  return await withWorld(io, world, async (w) => {
     // Validate every event before anything is written: a bad line rejects the whole file.
     for (const { event, line } of lines) {
       w.encodeEvent(event, options.file !== undefined ? `${options.file}:${line}: ` : "");
@@ -102,10 +101,8 @@ export async function runEventSend(
           events.length === 1 ? "" : "s"
         } (batch ${batch}); run "aos step" to admit`,
       );}
-  } finally {
-    w.close();
-  }
-  return 0;
+    return 0;
+  });
 }
 
 /** `aos step`. */
@@ -114,8 +111,7 @@ export async function runStep(
   world: string | undefined,
   options: { json?: boolean },
 ): Promise<number> {
-  const w = await openWorld(io, world);
-  try {
+  return await withWorld(io, world, async (w) => {
     const r = await w.step();
     if (options.json) {
       printJson(io, {
@@ -144,10 +140,8 @@ export async function runStep(
       }
       if (r.snapshot) io.out(`  snapshot at height ${r.snapshot.height} (${r.snapshot.hash})`);
     }
-  } finally {
-    w.close();
-  }
-  return 0;
+    return 0;
+  });
 }
 
 /** `aos state get`. */
@@ -157,8 +151,7 @@ export async function runStateGet(
   reducer: string,
   options: { key?: string; json?: boolean },
 ): Promise<number> {
-  const w = await openWorld(io, world);
-  try {
+  return await withWorld(io, world, async (w) => {
     w.stateJson(reducer); // names an unknown reducer before anything else
     const key = options.key === undefined
       ? null
@@ -171,10 +164,8 @@ export async function runStateGet(
     }
     const state = w.stateJson(reducer, key);
     io.out(options.json ? stringifyJson(state) : stringifyJson(state, 2));
-  } finally {
-    w.close();
-  }
-  return 0;
+    return 0;
+  });
 }
 
 /** `aos info`. */
@@ -183,8 +174,7 @@ export async function runInfo(
   world: string | undefined,
   options: { json?: boolean },
 ): Promise<number> {
-  const w = await openWorld(io, world);
-  try {
+  return await withWorld(io, world, async (w) => {
     const reducers = [...w.defs.modules.keys()].sort().map((name) => ({
       name,
       has_state: w.kernel.cellsOf(name).length > 0,
@@ -222,10 +212,8 @@ export async function runInfo(
       );
       io.out(`snapshot  ${info.snapshot ? `height ${info.snapshot.height} ${info.snapshot.hash}` : "none"}`);
     }
-  } finally {
-    w.close();
-  }
-  return 0;
+    return 0;
+  });
 }
 
 /** `aos journal show`. */
@@ -238,15 +226,12 @@ export async function runJournalShow(
   if (!Number.isSafeInteger(from) || from < 0) {
     throw new AosError("AOS_USAGE", `--from takes a seq (a whole number >= 0), got "${options.from}"`);
   }
-  const w = await openWorld(io, world);
-  try {
+  return await withWorld(io, world, async (w) => {
     for (const entry of w.journal.entries(Math.min(from, w.height))) {
       io.out(options.json ? stringifyJson(entryJson(entry, w.defs)) : entryLine(entry, w.defs));
     }
-  } finally {
-    w.close();
-  }
-  return 0;
+    return 0;
+  });
 }
 
 /** `aos replay --verify`. */

@@ -76,3 +76,17 @@ export async function openWorld(io: CliIo, worldOption: string | undefined): Pro
 export function printJson(io: CliIo, value: JsonValue): void {
   io.out(stringifyJson(value));
 }
+
+/** Opens the located world, runs `fn` with it, and always closes it (releasing the world lock). */
+export async function withWorld<T>(
+  io: CliIo,
+  worldOption: string | undefined,
+  fn: (world: World) => Promise<T>,
+): Promise<T> {
+  const world = await openWorld(io, worldOption);
+  try {
+    return await fn(world);
+  } finally {
+    world.close();
+  }
+}

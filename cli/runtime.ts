@@ -19,7 +19,7 @@ import type { JournalEntry } from "../journal/mod.ts";
 import type { AdapterDirectory, Receipt } from "../kernel/effects.ts";
 import { decodeReceiptFile } from "../kernel/receipt_inbox.ts";
 import { type World, worldPaths } from "../kernel/world.ts";
-import { type CliIo, openWorld, printJson, resolvePath } from "./context.ts";
+import { type CliIo, openWorld, printJson, resolvePath, withWorld } from "./context.ts";
 
 /** Parses `30s`, `500ms`, `2m`, `1h` or a plain number of seconds into milliseconds. */
 export function parseDuration(text: string): number {
@@ -117,15 +117,12 @@ export async function runPlanStart(
   if (locals === null || typeof locals !== "object" || Array.isArray(locals)) {
     throw new AosError("AOS_USAGE", "--locals takes a JSON object {name: value}");
   }
-  const world = await openWorld(io, worldOption);
-  try {
+  return await withWorld(io, worldOption, async (world) => {
     const { instanceId, report } = await world.startPlan(plan, input, locals);
     if (options.json) printJson(io, { instance_id: instanceId, height: BigInt(report.height) });
     else io.out(`Started plan ${plan} as instance #${instanceId}; run "aos run" to execute its effects`);
-  } finally {
-    world.close();
-  }
-  return 0;
+    return 0;
+  });
 }
 
 /** `aos plan cancel ID`. */
@@ -136,14 +133,11 @@ export async function runPlanCancel(
   options: { reason?: string },
 ): Promise<number> {
   if (!/^\d+$/.test(id)) throw new AosError("AOS_USAGE", `Plan instance id must be a number, got "${id}"`);
-  const world = await openWorld(io, worldOption);
-  try {
+  return await withWorld(io, worldOption, async (world) => {
     await world.cancelPlan(BigInt(id), options.reason);
     io.out(`Cancelled plan instance #${id}`);
-  } finally {
-    world.close();
-  }
-  return 0;
+    return 0;
+  });
 }
 
 function planJson(world: World, p: ReturnType<World["kernel"]["plans"]>[number]): JsonValue {
@@ -175,8 +169,7 @@ export async function runPlanLs(
   worldOption: string | undefined,
   options: { json?: boolean },
 ): Promise<number> {
-  const world = await openWorld(io, worldOption);
-  try {
+  return await withWorld(io, worldOption, async (world) => {
     const plans = world.kernel.plans();
     if (options.json) printJson(io, plans.map((p) => planJson(world, p)));
     else if (plans.length === 0) io.out("No plan instances");
@@ -193,10 +186,8 @@ export async function runPlanLs(
         );
       }
     }
-  } finally {
-    world.close();
-  }
-  return 0;
+    return 0;
+  });
 }
 
 /** `aos plan show ID [--json]`. */
@@ -207,8 +198,7 @@ export async function runPlanShow(
   options: { json?: boolean },
 ): Promise<number> {
   if (!/^\d+$/.test(id)) throw new AosError("AOS_USAGE", `Plan instance id must be a number, got "${id}"`);
-  const world = await openWorld(io, worldOption);
-  try {
+  return await withWorld(io, worldOption, async (world) => {
     const p = world.kernel.plans().find((x) => x.id === BigInt(id));
     if (!p) throw new AosError("AOS_USAGE", `No plan instance #${id}`);
     const json = planJson(world, p);
@@ -222,10 +212,8 @@ export async function runPlanShow(
       }
       if (p.result !== undefined) io.out(`result    ${stringifyJson(resultJson(world, p.plan, p.result))}`);
     }
-  } finally {
-    world.close();
-  }
-  return 0;
+    return 0;
+  });
 }
 
 interface ReceiptRow {
@@ -265,8 +253,7 @@ export async function runReceiptsLs(
   worldOption: string | undefined,
   options: { json?: boolean },
 ): Promise<number> {
-  const world = await openWorld(io, worldOption);
-  try {
+  return await withWorld(io, worldOption, async (world) => {
     const rows = receiptRows(world);
     if (options.json) {
       printJson(
@@ -290,10 +277,8 @@ export async function runReceiptsLs(
         );
       }
     }
-  } finally {
-    world.close();
-  }
-  return 0;
+    return 0;
+  });
 }
 
 /** `aos receipts show HASH [--json]` (a full `sha256:` hash or a unique hex prefix). */
@@ -303,8 +288,7 @@ export async function runReceiptsShow(
   hash: string,
   options: { json?: boolean },
 ): Promise<number> {
-  const world = await openWorld(io, worldOption);
-  try {
+  return await withWorld(io, worldOption, async (world) => {
     const wanted = hash.replace(/^sha256:/, "").toLowerCase();
     const rows = receiptRows(world).filter((r) => r.intentHash.slice(7).startsWith(wanted));
     if (rows.length === 0) throw new AosError("AOS_USAGE", `No receipt for intent "${hash}"`);
@@ -336,10 +320,8 @@ export async function runReceiptsShow(
     });
     if (options.json) printJson(io, out.length === 1 ? out[0]! : out);
     else for (const r of out) io.out(stringifyJson(r, 2));
-  } finally {
-    world.close();
-  }
-  return 0;
+    return 0;
+  });
 }
 
 /** `aos state ls REDUCER [--json]`: the cells of a keyed reducer (or the one state of a plain one). */
@@ -349,8 +331,7 @@ export async function runStateLs(
   reducer: string,
   options: { json?: boolean },
 ): Promise<number> {
-  const world = await openWorld(io, worldOption);
-  try {
+  return await withWorld(io, worldOption, async (world) => {
     world.stateJson(reducer); // names an unknown reducer precisely
     const cells = world.kernel.cellsOf(reducer).map((c) => ({
       key: c.key === null ? null : world.cellKeyJson(reducer, c.key),
@@ -361,10 +342,8 @@ export async function runStateLs(
     else {for (const c of cells) {
         io.out(`${c.key === null ? "(no key)" : stringifyJson(c.key)}  ${stringifyJson(c.state)}`);
       }}
-  } finally {
-    world.close();
-  }
-  return 0;
+    return 0;
+  });
 }
 
 /** A receipt written as JSON: hashes as `sha256:…`, byte fields as lowercase hex. */
@@ -416,13 +395,10 @@ export async function runReceiptsSubmit(
   } else {
     receipt = decodeReceiptFile(bytes, fileArg);
   }
-  const world = await openWorld(io, worldOption);
-  try {
+  return await withWorld(io, worldOption, async (world) => {
     const file = await world.receiptInbox.add(receipt);
     if (options.json) printJson(io, { queued: file.split("/").pop()! });
     else io.out(`Queued the receipt for ${bytesToHashRef(receipt.intentHash)}; run "aos step" to admit it`);
-  } finally {
-    world.close();
-  }
-  return 0;
+    return 0;
+  });
 }
