@@ -151,7 +151,7 @@ export async function runStateGet(
   reducer: string,
   options: { key?: string; json?: boolean },
 ): Promise<number> {
-  return await withWorld(io, world, async (w) => {
+  return await withWorld(io, world, (w) => {
     w.stateJson(reducer); // names an unknown reducer before anything else
     const key = options.key === undefined
       ? null
@@ -226,7 +226,7 @@ export async function runJournalShow(
   if (!Number.isSafeInteger(from) || from < 0) {
     throw new AosError("AOS_USAGE", `--from takes a seq (a whole number >= 0), got "${options.from}"`);
   }
-  return await withWorld(io, world, async (w) => {
+  return await withWorld(io, world, (w) => {
     for (const entry of w.journal.entries(Math.min(from, w.height))) {
       io.out(options.json ? stringifyJson(entryJson(entry, w.defs)) : entryLine(entry, w.defs));
     }

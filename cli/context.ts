@@ -81,7 +81,7 @@ export function printJson(io: CliIo, value: JsonValue): void {
 export async function withWorld<T>(
   io: CliIo,
   worldOption: string | undefined,
-  fn: (world: World) => Promise<T>,
+  fn: (world: World) => T | Promise<T>,
 ): Promise<T> {
   const world = await openWorld(io, worldOption);
   try {

@@ -169,7 +169,7 @@ export async function runPlanLs(
   worldOption: string | undefined,
   options: { json?: boolean },
 ): Promise<number> {
-  return await withWorld(io, worldOption, async (world) => {
+  return await withWorld(io, worldOption, (world) => {
     const plans = world.kernel.plans();
     if (options.json) printJson(io, plans.map((p) => planJson(world, p)));
     else if (plans.length === 0) io.out("No plan instances");
@@ -198,7 +198,7 @@ export async function runPlanShow(
   options: { json?: boolean },
 ): Promise<number> {
   if (!/^\d+$/.test(id)) throw new AosError("AOS_USAGE", `Plan instance id must be a number, got "${id}"`);
-  return await withWorld(io, worldOption, async (world) => {
+  return await withWorld(io, worldOption, (world) => {
     const p = world.kernel.plans().find((x) => x.id === BigInt(id));
     if (!p) throw new AosError("AOS_USAGE", `No plan instance #${id}`);
     const json = planJson(world, p);
@@ -253,7 +253,7 @@ export async function runReceiptsLs(
   worldOption: string | undefined,
   options: { json?: boolean },
 ): Promise<number> {
-  return await withWorld(io, worldOption, async (world) => {
+  return await withWorld(io, worldOption, (world) => {
     const rows = receiptRows(world);
     if (options.json) {
       printJson(
@@ -288,7 +288,7 @@ export async function runReceiptsShow(
   hash: string,
   options: { json?: boolean },
 ): Promise<number> {
-  return await withWorld(io, worldOption, async (world) => {
+  return await withWorld(io, worldOption, (world) => {
     const wanted = hash.replace(/^sha256:/, "").toLowerCase();
     const rows = receiptRows(world).filter((r) => r.intentHash.slice(7).startsWith(wanted));
     if (rows.length === 0) throw new AosError("AOS_USAGE", `No receipt for intent "${hash}"`);
@@ -331,7 +331,7 @@ export async function runStateLs(
   reducer: string,
   options: { json?: boolean },
 ): Promise<number> {
-  return await withWorld(io, worldOption, async (world) => {
+  return await withWorld(io, worldOption, (world) => {
     world.stateJson(reducer); // names an unknown reducer precisely
     const cells = world.kernel.cellsOf(reducer).map((c) => ({
       key: c.key === null ? null : world.cellKeyJson(reducer, c.key),
