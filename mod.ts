@@ -34,3 +34,4 @@
 export * from "./air/mod.ts";
 export * from "./journal/mod.ts";
 export * from "./kernel/mod.ts";
+export * from "./world/mod.ts";

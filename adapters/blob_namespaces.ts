@@ -22,7 +22,7 @@
 import { toHex } from "../air/cbor.ts";
 import { type HashRef, isHashRef } from "../air/hash.ts";
 import { adapterLimits } from "./limits.ts";
-import { syncDirectory } from "./_fs.ts";
+import { syncDirectory } from "../journal/durable_fs.ts";
 
 const TEXT = new TextEncoder();
 

@@ -35,7 +35,7 @@ import { bytesEqual, fromHex, toHex } from "../air/cbor.ts";
 import { AosError, assert } from "../air/errors.ts";
 import { type Receipt, receiptSigningBytes, type UnsignedReceipt } from "../kernel/effects.ts";
 import { adapterLimits } from "./limits.ts";
-import { createOnce, readIfExists, replaceFile } from "./_fs.ts";
+import { createFileOnce, readIfExists, writeFileAtomic } from "../journal/durable_fs.ts";
 
 /** DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw 32-byte key follows. */
 const SPKI_PREFIX = fromHex("302a300506032b6570032100");
@@ -170,7 +170,7 @@ export async function loadOrCreateKey(worldDir: string, adapterId: string): Prom
   await Deno.mkdir(paths.dir, { recursive: true, mode: 0o700 });
   let pem = await readIfExists(paths.key);
   if (pem === undefined) {
-    await createOnce(paths.key, TEXT.encode(AdapterKey.generate().toPem()), 0o600);
+    await createFileOnce(paths.key, TEXT.encode(AdapterKey.generate().toPem()), { mode: 0o600 });
     pem = await Deno.readFile(paths.key); // ours, or the one a racing creator linked first
   }
   let text: string;
@@ -182,6 +182,8 @@ export async function loadOrCreateKey(worldDir: string, adapterId: string): Prom
   const key = AdapterKey.fromPem(text);
   const pub = TEXT.encode(`${toHex(key.publicKey)}\n`);
   const existing = await readIfExists(paths.pub);
-  if (existing === undefined || !bytesEqual(existing, pub)) await replaceFile(paths.pub, pub, 0o644);
+  if (existing === undefined || !bytesEqual(existing, pub)) {
+    await writeFileAtomic(paths.pub, pub, { mode: 0o644 });
+  }
   return key;
 }

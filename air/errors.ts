@@ -26,7 +26,9 @@ export type AosErrorCode =
   | "AOS_PATCH_STALE"
   | "AOS_PATCH_INVALID"
   | "AOS_USAGE"
-  | "AOS_INVARIANT";
+  | "AOS_JOURNAL_IO"
+  | "AOS_CONFIG_INVALID"
+  | "AOS_BUSY";
 
 /** Extra context that locates a problem: file, JSON path, definition, step, journal position. */
 export interface AosErrorContext {
@@ -57,7 +59,40 @@ export class AosError extends Error {
   }
 }
 
-/** Throws an invariant error when `condition` is false. Invariant errors are bugs, never user errors. */
+/**
+ * A broken invariant: a bug in AgentOS, never a user error and never an outcome. It is deliberately not an
+ * {@linkcode AosError}, so no domain `catch` (which handles named `AosError` codes) can turn it into a
+ * journaled outcome or a replay divergence; it propagates to the top, where the CLI reports it as a bug.
+ */
+export class InvariantError extends Error {
+  /** Stable code for reports (not an {@linkcode AosErrorCode}: nothing handles it). */
+  readonly code = "AOS_INVARIANT" as const;
+
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "InvariantError";
+  }
+}
+
+/** Throws an {@linkcode InvariantError} when `condition` is false. Invariant errors are bugs, never user errors. */
 export function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new AosError("AOS_INVARIANT", `Invariant violated: ${message}`);
+  if (!condition) throw new InvariantError(`Invariant violated: ${message}`);
+}
+
+/**
+ * True when `error` is an {@linkcode AosError} with one of `codes`: catch sites name the codes they handle
+ * and rethrow everything else.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AosError, isAosError } from "./errors.ts";
+ *
+ * const error = new AosError("AOS_TYPE_MISMATCH", "Expected a nat");
+ * assert.equal(isAosError(error, ["AOS_TYPE_MISMATCH", "AOS_CBOR_INVALID"]), true);
+ * assert.equal(isAosError(error, ["AOS_EXPR_ERROR"]), false);
+ * ```
+ */
+export function isAosError(error: unknown, codes: readonly AosErrorCode[]): error is AosError {
+  return error instanceof AosError && codes.includes(error.code);
 }

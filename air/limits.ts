@@ -39,4 +39,6 @@ export const limits = {
   runRoundsMax: 1_000_000,
   /** Inputs one `aos step` admits in one batch. */
   inboxBatchMax: 100_000,
+  /** Names a drop-box writer tries before it gives up when racing writers keep taking the next one. */
+  dropBoxCreateAttemptsMax: 1_000,
 } as const;

@@ -8,9 +8,9 @@
  */
 import { SystemClock } from "../adapters/system_clock.ts";
 import { encodeEntry, encodeFrame, ZERO_HASH } from "../journal/mod.ts";
-import { initWorld, readAirFolder, readWasmFolders } from "../kernel/init_world.ts";
-import { World } from "../kernel/world.ts";
-import { verifyWorld } from "../kernel/verify.ts";
+import { initWorld, readAirFolder, readWasmFolders } from "../world/mod.ts";
+import { World } from "../world/mod.ts";
+import { verifyWorld } from "../world/mod.ts";
 
 const events = Number(Deno.args[0] ?? 10_000);
 const root = new URL("..", import.meta.url).pathname;

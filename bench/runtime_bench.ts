@@ -9,9 +9,9 @@ import { SystemClock } from "../adapters/system_clock.ts";
 import { createWorldAdapters } from "../adapters/registry.ts";
 import { FsCas } from "../journal/cas.ts";
 import type { AdapterDirectory } from "../kernel/effects.ts";
-import { initWorld, readAirFolder, readWasmFolders } from "../kernel/init_world.ts";
-import { verifyWorld } from "../kernel/verify.ts";
-import { World, worldPaths } from "../kernel/world.ts";
+import { initWorld, readAirFolder, readWasmFolders } from "../world/mod.ts";
+import { verifyWorld } from "../world/mod.ts";
+import { World, worldPaths } from "../world/mod.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const clock = new SystemClock();

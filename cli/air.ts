@@ -8,7 +8,7 @@ import { AosError } from "../air/errors.ts";
 import { type JsonValue, parseJson, stringifyJson } from "../air/json.ts";
 import { nodeHash } from "../air/node_hash.ts";
 import { type Manifest, parseAirNode } from "../air/nodes.ts";
-import { readWasmFolders, validateAirSource, type WasmFile } from "../kernel/init_world.ts";
+import { readWasmFolders, validateAirSource, type WasmFile } from "../world/mod.ts";
 import { type CliIo, locateWorld, printJson, resolvePath } from "./context.ts";
 
 async function stat(path: string): Promise<Deno.FileInfo | undefined> {

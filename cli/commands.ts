@@ -6,8 +6,8 @@
 import { z } from "zod";
 import { AosError } from "../air/errors.ts";
 import { jsonPath, type JsonValue, parseJson, stringifyJson } from "../air/json.ts";
-import { verifyWorld } from "../kernel/verify.ts";
-import type { EventInput } from "../kernel/world.ts";
+import { verifyWorld } from "../world/mod.ts";
+import type { EventInput } from "../world/mod.ts";
 import { type CliIo, locateWorld, printJson, resolvePath, withWorld } from "./context.ts";
 import { entryJson, entryLine } from "./render.ts";
 

@@ -8,7 +8,7 @@ import { AosError } from "../air/errors.ts";
 import { type JsonValue, stringifyJson } from "../air/json.ts";
 import { SystemClock } from "../adapters/system_clock.ts";
 import type { Clock } from "../kernel/clock.ts";
-import { World } from "../kernel/world.ts";
+import { type FileWorld, World } from "../world/mod.ts";
 
 /** Output sinks and environment of one CLI invocation (injectable for tests). */
 export interface CliIo {
@@ -65,7 +65,7 @@ export async function locateWorld(io: CliIo, worldOption: string | undefined): P
 }
 
 /** Opens the located world. */
-export async function openWorld(io: CliIo, worldOption: string | undefined): Promise<World> {
+export async function openWorld(io: CliIo, worldOption: string | undefined): Promise<FileWorld> {
   return await World.open(await locateWorld(io, worldOption), {
     clock: io.clock,
     onLockWait: (holder) => io.err(`Waiting for ${holder} to release the world…`),
@@ -81,7 +81,7 @@ export function printJson(io: CliIo, value: JsonValue): void {
 export async function withWorld<T>(
   io: CliIo,
   worldOption: string | undefined,
-  fn: (world: World) => T | Promise<T>,
+  fn: (world: FileWorld) => T | Promise<T>,
 ): Promise<T> {
   const world = await openWorld(io, worldOption);
   try {

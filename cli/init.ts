@@ -12,10 +12,10 @@ import {
   readAirFolder,
   readWasmFolders,
   validateAirSource,
-} from "../kernel/init_world.ts";
-import type { World } from "../kernel/world.ts";
+} from "../world/mod.ts";
+import type { World } from "../world/mod.ts";
 import { checkAirPath } from "./air.ts";
-import { worldPaths } from "../kernel/world.ts";
+import { worldPaths } from "../world/mod.ts";
 import { type CliIo, printJson, resolvePath } from "./context.ts";
 
 /** Templates shipped in `examples/` (each has `air/` and `modules/`). */

@@ -13,12 +13,11 @@ import { jsonPath, type JsonValue, parseJson, stringifyJson } from "../air/json.
 import { decodeTyped } from "../air/typed_codec.ts";
 import { valueToPlainJson } from "../air/value_json.ts";
 import { createWorldAdapters } from "../adapters/registry.ts";
-import type { LlmConfig } from "../adapters/llm.ts";
 import { FsCas } from "../journal/cas.ts";
 import type { JournalEntry } from "../journal/mod.ts";
 import type { AdapterDirectory, Receipt } from "../kernel/effects.ts";
-import { decodeReceiptFile } from "../kernel/receipt_inbox.ts";
-import { type World, worldPaths } from "../kernel/world.ts";
+import { decodeReceiptFile } from "../world/mod.ts";
+import { readWorldConfig, type World, worldPaths } from "../world/mod.ts";
 import { type CliIo, openWorld, printJson, resolvePath, withWorld } from "./context.ts";
 
 /** Parses `30s`, `500ms`, `2m`, `1h` or a plain number of seconds into milliseconds. */
@@ -28,22 +27,6 @@ export function parseDuration(text: string): number {
   const n = Number(m[1]);
   const unit = m[2] ?? "s";
   return n * (unit === "ms" ? 1 : unit === "s" ? 1_000 : unit === "m" ? 60_000 : 3_600_000);
-}
-
-/** The world's optional runtime config, `.aos/config.json`: `{"http": {"timeout_ms"}, "llm": LlmConfig}`. */
-async function readConfig(world: World): Promise<{ httpTimeoutMs?: number; llm?: LlmConfig }> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(`${worldPaths(world.dir).aos}/config.json`);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return {};
-    throw error;
-  }
-  const raw = JSON.parse(text) as { http?: { timeout_ms?: number }; llm?: LlmConfig };
-  return {
-    ...(raw.http?.timeout_ms === undefined ? {} : { httpTimeoutMs: raw.http.timeout_ms }),
-    ...(raw.llm === undefined ? {} : { llm: raw.llm }),
-  };
 }
 
 /** `aos run [--until-idle] [--timeout 30s] [--json]`. */
@@ -57,7 +40,7 @@ export async function runRun(
   const registry = await createWorldAdapters(world.dir, {
     clock: io.clock,
     cas: new FsCas(worldPaths(world.dir).store),
-    ...(await readConfig(world)),
+    ...(await readWorldConfig(worldPaths(world.dir).config)),
   });
   const directory: AdapterDirectory = {
     adapterFor: (kind) => registry.get(kind),

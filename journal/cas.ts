@@ -4,10 +4,9 @@
  *
  * @module
  */
-import { toHex } from "../air/cbor.ts";
 import { AosError, assert as invariant } from "../air/errors.ts";
 import { type HashRef, hashRefOf, isHashRef } from "../air/hash.ts";
-import { attempt, exists, syncDirectory, writeAll } from "./_fs.ts";
+import { attempt, exists, writeFileAtomic } from "./durable_fs.ts";
 
 export { type CasHarness, runCasContract } from "./cas_contract.ts";
 
@@ -118,24 +117,10 @@ export class FsCas implements Cas {
     const path = `${dir}/${checkHash(hash)}`;
     if (await exists(path)) return hash;
     await Deno.mkdir(dir, { recursive: true });
-    const temp = `${dir}/.${toHex(crypto.getRandomValues(new Uint8Array(8)))}.tmp`;
-    try {
-      const file = await Deno.open(temp, { write: true, createNew: true });
-      try {
-        // Checked right before writing: the bytes are what the key names.
-        invariant(hashRefOf(bytes) === hash, "CAS bytes changed while being stored");
-        await writeAll(file, bytes);
-        await file.sync();
-      } finally {
-        file.close();
-      }
-      // A concurrent put of the same object may win the rename; its content is identical.
-      await Deno.rename(temp, path);
-    } catch (error) {
-      await Deno.remove(temp).catch(() => {/* renamed or never created */});
-      throw error;
-    }
-    syncDirectory(dir);
+    // Checked right before writing: the bytes are what the key names. A concurrent put of the same object
+    // may win the rename; its content is identical.
+    invariant(hashRefOf(bytes) === hash, "CAS bytes changed while being stored");
+    await writeFileAtomic(path, bytes);
     return hash;
   }
 
@@ -172,6 +157,15 @@ export class FsCas implements Cas {
  */
 export class MemoryCas implements Cas {
   readonly #objects = new Map<string, Uint8Array>();
+  readonly #below: Cas | undefined;
+
+  /**
+   * An empty store; with `below`, objects missing here are read from `below` (which is never written), so a
+   * fork of a world sees everything its parent stored and keeps its own writes to itself.
+   */
+  constructor(below?: Cas) {
+    this.#below = below;
+  }
 
   put(space: CasSpace, bytes: Uint8Array): Promise<HashRef> {
     return attempt(() => {
@@ -187,7 +181,10 @@ export class MemoryCas implements Cas {
     return attempt(() => {
       checkSpace(space);
       const stored = this.#objects.get(`${space}/${checkHash(hash)}`);
-      if (stored === undefined) throw missing(space, hash);
+      if (stored === undefined) {
+        if (this.#below !== undefined) return this.#below.get(space, hash);
+        throw missing(space, hash);
+      }
       return verified(space, hash, stored.slice());
     });
   }
@@ -195,7 +192,8 @@ export class MemoryCas implements Cas {
   has(space: CasSpace, hash: HashRef): Promise<boolean> {
     return attempt(() => {
       checkSpace(space);
-      return this.#objects.has(`${space}/${checkHash(hash)}`);
+      if (this.#objects.has(`${space}/${checkHash(hash)}`)) return true;
+      return this.#below?.has(space, hash) ?? false;
     });
   }
 }

@@ -7,7 +7,7 @@
 import { assert as invariant } from "../air/errors.ts";
 import { limits } from "../air/limits.ts";
 import { assertChained, chainRecords, entriesFrom } from "./_chain.ts";
-import { exists, syncDirectory, writeAllSync } from "./_fs.ts";
+import { exists, parentOf, syncDirectory, writeAllSync } from "./durable_fs.ts";
 import {
   type JournalSegment,
   type LoadedJournal,
@@ -42,12 +42,6 @@ export async function readJournalDir(
   const loaded = await loadJournal(dir);
   if (loaded.tornTail !== undefined) throw tornAt(dir, loaded.tornTail);
   return { entries: loaded.entries, segments: loaded.segments };
-}
-
-function parentOf(path: string): string {
-  const trimmed = path.replace(/\/+$/, "");
-  const slash = trimmed.lastIndexOf("/");
-  return slash <= 0 ? (slash === 0 ? "/" : ".") : trimmed.slice(0, slash);
 }
 
 /**

@@ -69,8 +69,29 @@ export interface Journal {
  */
 export class MemoryJournal implements Journal {
   readonly #entries: JournalEntry[] = [];
+  /** Seq of `#entries[0]`: 0, or the height a continuing journal starts at. */
+  #base = 0;
+  #baseHash: Uint8Array = ZERO_HASH;
   #syncedHeight = 0;
   #closed = false;
+
+  /**
+   * An empty journal that continues another at `height` whose last entry hashed `lastHash`: its first
+   * entry gets seq `height` and chains to `lastHash`. Entries before `height` are not held (a fork).
+   */
+  static continuing(height: number, lastHash: Uint8Array): MemoryJournal {
+    if (!Number.isSafeInteger(height) || height < 0) {
+      throw new TypeError(`Invalid height "${height}": expected a uint`);
+    }
+    if (!(lastHash instanceof Uint8Array) || lastHash.length !== ZERO_HASH.length) {
+      throw new TypeError(`Invalid lastHash: expected ${ZERO_HASH.length} bytes`);
+    }
+    const journal = new MemoryJournal();
+    journal.#base = height;
+    journal.#baseHash = lastHash.slice();
+    journal.#syncedHeight = height;
+    return journal;
+  }
 
   /**
    * A journal holding `entries`, checked like a journal on disk: each entry's bytes decode to it, seqs are
@@ -93,11 +114,11 @@ export class MemoryJournal implements Journal {
   }
 
   get height(): number {
-    return this.#entries.length;
+    return this.#base + this.#entries.length;
   }
 
   get lastHash(): Uint8Array {
-    return (this.#entries.at(-1)?.hash ?? ZERO_HASH).slice();
+    return (this.#entries.at(-1)?.hash ?? this.#baseHash).slice();
   }
 
   /** Entries made durable by `sync()` (all of them for a journal built with `from`). */
@@ -106,7 +127,7 @@ export class MemoryJournal implements Journal {
   }
 
   entries(fromSeq = 0): Iterable<JournalEntry> {
-    return entriesFrom(this.#entries, fromSeq);
+    return entriesFrom(this.#entries, fromSeq - this.#base);
   }
 
   append(records: readonly EntryRecord[]): JournalEntry[] {

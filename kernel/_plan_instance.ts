@@ -6,11 +6,11 @@
  * @module
  */
 import { compareBytes } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
 import { evalExpr, type ExprEnv } from "../air/expr/mod.ts";
 import type { HashRef } from "../air/hash.ts";
 import type { DefPlan, EffectKind, ExprJson, PlanStep } from "../air/nodes.ts";
 import type { Value } from "../air/value.ts";
+import { handledMessage, PLAN_EVAL_ERROR_CODES } from "./handled_errors.ts";
 
 /** Step states (KERNEL §8.4). */
 export const STEP_STATES = [
@@ -119,13 +119,12 @@ export function fail(code: PlanErrorCode, message: string, step?: string): never
   throw new PlanFailure(step === undefined ? { code, message } : { code, message, step });
 }
 
-/** Runs `fn`; an `AosError` (Expr, conformance, codec) becomes a failure with `code`. */
+/** Runs `fn`; an Expr, conformance or codec error (by code) becomes a failure with `code`. */
 export function failOn<T>(code: PlanErrorCode, what: string, step: string | undefined, fn: () => T): T {
   try {
     return fn();
   } catch (error) {
-    if (error instanceof AosError) fail(code, `${what}: ${error.message}`, step);
-    throw error;
+    fail(code, `${what}: ${handledMessage(error, PLAN_EVAL_ERROR_CODES)}`, step);
   }
 }
 

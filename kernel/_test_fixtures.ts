@@ -6,14 +6,14 @@
  */
 import { type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor.ts";
 import { type AirFile, formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
-import { AosError, type AosErrorCode } from "../air/errors.ts";
+import { AosError, type AosErrorCode, InvariantError } from "../air/errors.ts";
 import { type HashRef, hashRefOf, hashRefToBytes } from "../air/hash.ts";
 import { VirtualClock } from "./clock.ts";
-import { initWorld, readAirFolder, readWasmFolders } from "./init_world.ts";
+import { initWorld, readAirFolder, readWasmFolders } from "../world/mod.ts";
 import { Kernel, type KernelEntry, type WorldDefs } from "./kernel.ts";
 import { defsFromBundle } from "./defs.ts";
 import { ReducerHost } from "./reducer_host.ts";
-import type { World } from "./world.ts";
+import type { World } from "../world/mod.ts";
 
 /** The repository root, without a trailing slash. */
 export const ROOT_DIR: string = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -211,9 +211,10 @@ export function stateValue(kernel: Kernel, reducer: string): CborValue {
 }
 
 /** A predicate for `assert.throws`/`rejects`: an `AosError` with exactly this code. */
-export function hasCode(code: AosErrorCode): (error: unknown) => boolean {
+export function hasCode(code: AosErrorCode | "AOS_INVARIANT"): (error: unknown) => boolean {
   return (error: unknown) => {
     if (error instanceof AosError && error.code === code) return true;
+    if (error instanceof InvariantError && code === "AOS_INVARIANT") return true;
     throw error;
   };
 }

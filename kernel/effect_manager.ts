@@ -9,7 +9,7 @@
 import { type CborValue, encodeCanonical, toHex } from "../air/cbor.ts";
 import { builtinCaps } from "../air/builtins.ts";
 import { effectSpec } from "../air/effect_catalog.ts";
-import { AosError } from "../air/errors.ts";
+import { InvariantError, isAosError } from "../air/errors.ts";
 import { sha256 } from "../air/hash.ts";
 import { limits } from "../air/limits.ts";
 import type { CapGrant, DefCap, EffectKind } from "../air/nodes.ts";
@@ -18,6 +18,7 @@ import type { Value } from "../air/value.ts";
 import { valueFromJson } from "../air/value_json.ts";
 import { checkConstraints, evaluatePolicy, httpTarget } from "./constraints.ts";
 import type { KernelRecord, WorldDefs } from "./kernel.ts";
+import { handledMessage, VALUE_ERROR_CODES } from "./handled_errors.ts";
 
 /** Who asked for an effect. */
 export type EffectOrigin =
@@ -118,8 +119,10 @@ function grantParams(defs: WorldDefs, grant: CapGrant, cap: DefCap): Map<string,
   try {
     const value = valueFromJson(cap.schema, grant.params, defs.schemas, [], { form: "auto" });
     return value.kind === "record" ? value.value : undefined;
-  } catch {
-    return undefined;
+  } catch (error) {
+    // A grant whose params do not fit its cap was refused by validation; at run time it grants nothing.
+    if (isAosError(error, VALUE_ERROR_CODES)) return undefined;
+    throw error;
   }
 }
 
@@ -207,8 +210,7 @@ export class EffectManager {
     try {
       params = decodeTyped({ ref: spec.params }, request.params, defs.schemas);
     } catch (error) {
-      if (!(error instanceof AosError)) throw error;
-      return reject("bad_params", error.message);
+      return reject("bad_params", handledMessage(error, VALUE_ERROR_CODES));
     }
     const key = idempotencyKey(request.origin);
     const hash = intentHash(spec.kind, request.capName, request.params, key);
@@ -257,10 +259,7 @@ export class EffectManager {
       return { ok: false, stage: "policy", reason, intentHash: hash, records: [decisionRecord] };
     }
     if (this.#outbox.has(toHex(hash)) || this.#settledSet.has(toHex(hash))) {
-      throw new AosError(
-        "AOS_INVARIANT",
-        `Intent ${toHex(hash)} was queued twice: idempotency keys must not repeat`,
-      );
+      throw new InvariantError(`Intent ${toHex(hash)} was queued twice: idempotency keys must not repeat`);
     }
     return { ok: true, intentHash: hash, entry, decision: decisionRecord };
   }

@@ -41,8 +41,11 @@ export interface Receipt extends UnsignedReceipt {
   signature: Uint8Array;
 }
 
-/** The canonical CBOR a receipt signature covers: the receipt map without `signature`. */
-export function receiptSigningBytes(receipt: UnsignedReceipt): Uint8Array {
+/**
+ * The receipt map (AIR §9.3) in snake_case, without `signature`: what a signature covers. The one mapping
+ * of a receipt to CBOR; the signed map ({@linkcode signedReceiptMap}) adds the signature.
+ */
+export function receiptMap(receipt: UnsignedReceipt): { [key: string]: CborValue } {
   const map: { [key: string]: CborValue } = {
     intent_hash: receipt.intentHash,
     adapter_id: receipt.adapterId,
@@ -51,7 +54,17 @@ export function receiptSigningBytes(receipt: UnsignedReceipt): Uint8Array {
     fence: { generation: receipt.fence.generation, height: receipt.fence.height },
   };
   if (receipt.costCents !== undefined) map.cost_cents = receipt.costCents;
-  return encodeCanonical(map);
+  return map;
+}
+
+/** The receipt map with its `signature`: the body of `receipt_appended` (less `ingress_ns`) and a drop-box file. */
+export function signedReceiptMap(receipt: Receipt): { [key: string]: CborValue } {
+  return { ...receiptMap(receipt), signature: receipt.signature };
+}
+
+/** The canonical CBOR a receipt signature covers: the receipt map without `signature`. */
+export function receiptSigningBytes(receipt: UnsignedReceipt): Uint8Array {
+  return encodeCanonical(receiptMap(receipt));
 }
 
 /** An effect adapter: one per kind, idempotent on the intent hash (delivery is at least once). */

@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { AosError } from "../air/errors.ts";
+import { InvariantError } from "../air/errors.ts";
 import { ByteSink, sleb, uleb, wasmInvalid, WasmReader } from "./_wasm_bytes.ts";
 import { scanBody } from "./_wasm_code.ts";
 
@@ -124,7 +124,7 @@ export function instrumentFuel(wasm: Uint8Array, options: FuelOptions = {}): Uin
 export function fuelGlobal(instance: WebAssembly.Instance): WebAssembly.Global {
   const global = instance.exports[FUEL_EXPORT];
   if (!(global instanceof WebAssembly.Global)) {
-    throw new AosError("AOS_INVARIANT", `The instance exports no "${FUEL_EXPORT}" global: not instrumented`);
+    throw new InvariantError(`The instance exports no "${FUEL_EXPORT}" global: not instrumented`);
   }
   return global;
 }

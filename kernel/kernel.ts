@@ -7,7 +7,7 @@
  */
 import { bytesEqual, type CborValue, decodeCanonical, encodeCanonical, toHex } from "../air/cbor.ts";
 import { effectSpec } from "../air/effect_catalog.ts";
-import { AosError, assert } from "../air/errors.ts";
+import { AosError, assert, InvariantError, isAosError } from "../air/errors.ts";
 import { bytesToHashRef, type HashRef, hashRefToBytes } from "../air/hash.ts";
 import { limits } from "../air/limits.ts";
 import type { DefCap, DefModule, DefPlan, DefPolicy, Manifest } from "../air/nodes.ts";
@@ -28,6 +28,7 @@ import type { PlanEngine, PlanHost, QueuedEvent } from "./plan_types.ts";
 import { type AcceptedReceipt, receiptEvent, receiptPayloadValue } from "./receipt_events.ts";
 import type { ReducerHost } from "./reducer_host.ts";
 import { outboxFromCbor, outboxToCbor } from "./snapshot_parts.ts";
+import { handledMessage, VALUE_ERROR_CODES } from "./handled_errors.ts";
 
 /** A journal record the kernel produces or consumes (seq and chain are the journal's business). */
 export interface KernelRecord {
@@ -205,7 +206,7 @@ export class Kernel {
     try {
       receiptPayloadValue(entry.kind, receipt.payload, this.defs.schemas);
     } catch (error) {
-      if (error instanceof AosError) return "invalid_payload";
+      if (isAosError(error, VALUE_ERROR_CODES)) return "invalid_payload";
       throw error;
     }
     return undefined;
@@ -548,7 +549,7 @@ export class Kernel {
       },
       defsFor(manifestHash: HashRef): WorldDefs {
         if (manifestHash !== kernel.defs.manifestHash) {
-          throw new AosError("AOS_INVARIANT", `Manifest ${manifestHash} pinned by a plan is not loaded`);
+          throw new InvariantError(`Manifest ${manifestHash} pinned by a plan is not loaded`);
         }
         return kernel.defs;
       },
@@ -665,8 +666,7 @@ function uint(value: CborValue | undefined, what: string, seq: number): bigint {
 }
 
 function errorMessage(error: unknown): string {
-  if (error instanceof AosError) return error.message;
-  throw error;
+  return handledMessage(error, VALUE_ERROR_CODES);
 }
 
 /** True when two optional keys are equal. */

@@ -1,21 +1,16 @@
 /**
- * The AgentOS kernel: the pure deterministic stepper (`Kernel`), the WASM reducer host, replay, and the
- * world driver that journals, fsyncs and snapshots (`World`).
+ * The pure AgentOS kernel: the deterministic stepper (`Kernel`), the WASM reducer host with deterministic
+ * fuel, plans, the effect gate, receipts and replay. Nothing here does I/O: the world driver (`world/`)
+ * feeds it journal entries and dispatches what it queues.
  *
- * @example Create a counter world, send events, read the state
+ * @example Step a kernel by hand
  * ```ts
  * import assert from "node:assert/strict";
- * import { initWorld, readAirFolder, readWasmFolders, VirtualClock } from "./mod.ts";
+ * import { Kernel, ReducerHost, VirtualClock } from "./mod.ts";
  *
- * const dir = await Deno.makeTempDir();
- * const example = new URL("../examples/counter", import.meta.url).pathname;
- * const world = await initWorld(dir, await readAirFolder(`${example}/air`), await readWasmFolders([`${example}/modules`]), {
- *   clock: new VirtualClock(),
- * });
- * await world.send([{ schema: "demo/Increment@1", value: { by: 2n } }]);
- * assert.deepEqual(world.stateJson("demo/Counter@1"), { count: 2n });
- * world.close();
- * await Deno.remove(dir, { recursive: true });
+ * assert.equal(typeof Kernel, "function");
+ * assert.equal(new VirtualClock(5n).nowNs(), 5n);
+ * assert.equal(new ReducerHost().has("sha256:00"), false);
  * ```
  *
  * @module
@@ -26,21 +21,25 @@ export {
   Kernel,
   type KernelEntry,
   type KernelRecord,
+  type ReceiptRejection,
   type ReducerErrorCode,
   type WorldDefs,
 } from "./kernel.ts";
 export { type CallingConvention, type ReducerCallResult, ReducerHost } from "./reducer_host.ts";
 export { type Divergence, isFedOnReplay, replayInto } from "./replay.ts";
+export { cborToJson, defsFromBundle } from "./defs.ts";
 export {
-  divergenceError,
-  type EventInput,
-  restoreLatest,
-  type StepReport,
-  World,
-  type WorldOptions,
-  worldPaths,
-} from "./world.ts";
-export { AirInvalidError, initWorld, readAirFolder, readWasmFolders, type WasmFile } from "./init_world.ts";
-export { type VerifyReport, verifyWorld } from "./verify.ts";
-export { loadDefs } from "./defs.ts";
-export { Inbox, type InboxBatch, type InboxEvent } from "./inbox.ts";
+  type AdapterDirectory,
+  type EffectAdapter,
+  type EffectIntent,
+  type Fence,
+  type Receipt,
+  receiptMap,
+  receiptSigningBytes,
+  type ReceiptStatus,
+  signedReceiptMap,
+  type UnsignedReceipt,
+} from "./effects.ts";
+export { verifyReceiptSignature } from "./receipt_signature.ts";
+export type { OutboxEntry } from "./effect_manager.ts";
+export { handledMessage, PLAN_EVAL_ERROR_CODES, VALUE_ERROR_CODES } from "./handled_errors.ts";

@@ -55,6 +55,7 @@ import {
 import { instanceFromCbor, instanceToCbor } from "./_plan_snapshot.ts";
 import { type CheckedPlanStart, checkPlanStart, fieldPathBytes, planStartBody } from "./_plan_start.ts";
 import { executeStep } from "./_plan_steps.ts";
+import { handledMessage, PLAN_START_ERROR_CODES } from "./handled_errors.ts";
 
 export { type CheckedPlanStart, checkPlanStart, type PlanStartBody, planStartBody } from "./_plan_start.ts";
 
@@ -123,8 +124,7 @@ class Engine implements PlanEngine {
         if (bytes !== undefined) inst.correlation = bytes;
       }
     } catch (error) {
-      if (!(error instanceof AosError)) throw error;
-      problem = error.message;
+      problem = handledMessage(error, PLAN_START_ERROR_CODES);
     }
     const body: { [key: string]: CborValue } = {
       instance_id: inst.id,

@@ -6,7 +6,7 @@
  * @module
  */
 import { effectSpec } from "../air/effect_catalog.ts";
-import { AosError, assert } from "../air/errors.ts";
+import { assert, InvariantError } from "../air/errors.ts";
 import type { SchemaResolver } from "../air/types.ts";
 import { decodeTyped, encodeTyped, zeroValue } from "../air/typed_codec.ts";
 import type { Value } from "../air/value.ts";
@@ -38,7 +38,7 @@ export function receiptEvent(
 ): { schema: string; value: Uint8Array } {
   const spec = effectSpec(entry.kind);
   if (!spec?.receiptEvent || entry.origin.kind !== "reducer") {
-    throw new AosError("AOS_INVARIANT", `Intent of kind "${entry.kind}" has no receipt event for a reducer`);
+    throw new InvariantError(`Intent of kind "${entry.kind}" has no receipt event for a reducer`);
   }
   const fields = new Map<string, Value>([
     ["intent_hash", { kind: "hash", value: receipt.intentHash }],

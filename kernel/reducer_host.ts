@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { AosError } from "../air/errors.ts";
+import { AosError, InvariantError } from "../air/errors.ts";
 import { limits } from "../air/limits.ts";
 import { instrumentFuel, outOfFuel, setFuel } from "./fuel.ts";
 
@@ -89,7 +89,7 @@ export class ReducerHost {
   /** Calls `step` on a fresh instance with the canonical input envelope; never throws for guest faults. */
   call(wasmHash: string, input: Uint8Array): ReducerCallResult {
     const compiled = this.#compiled.get(wasmHash);
-    if (!compiled) throw new AosError("AOS_INVARIANT", `Reducer module "${wasmHash}" was not loaded`);
+    if (!compiled) throw new InvariantError(`Reducer module "${wasmHash}" was not loaded`);
     if (input.length > limits.envelopeSizeBytesMax) {
       return {
         ok: false,

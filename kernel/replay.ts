@@ -5,8 +5,17 @@
  * @module
  */
 import { bytesEqual, type CborValue, encodeCanonical } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
+import { type AosErrorCode, isAosError } from "../air/errors.ts";
+import { VALUE_ERROR_CODES } from "./handled_errors.ts";
 import type { DerivedRecord, Kernel, KernelEntry } from "./kernel.ts";
+
+/** What a journaled input may be refused with on replay: damage in the journal or the store. */
+const REPLAY_ERROR_CODES: readonly AosErrorCode[] = [
+  "AOS_JOURNAL_CORRUPT",
+  "AOS_CAS_MISSING",
+  "AOS_CAS_CORRUPT",
+  ...VALUE_ERROR_CODES,
+];
 
 /** The first point where replay and journal disagree. */
 export interface Divergence {
@@ -90,7 +99,8 @@ export function replayInto(kernel: Kernel, entries: readonly KernelEntry[]): Div
     try {
       derived = kernel.apply(entry);
     } catch (error) {
-      if (error instanceof AosError) return { seq: entry.seq, message: error.message };
+      // A journaled input the kernel refuses is damage (or a codec change); a bug propagates.
+      if (isAosError(error, REPLAY_ERROR_CODES)) return { seq: entry.seq, message: error.message };
       throw error;
     }
     i++;

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { readAirFolder, readWasmFolders } from "../kernel/init_world.ts";
+import { readAirFolder, readWasmFolders } from "../world/mod.ts";
 import type { WorldDefinition } from "./fixtures.ts";
 
 /** An example under `examples/NAME` as a world definition. */

@@ -19,8 +19,8 @@
  *
  * @module
  */
-import { bytesEqual, toHex } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
+import { bytesEqual } from "../air/cbor.ts";
+import { AosError, InvariantError } from "../air/errors.ts";
 import { hashRefOf } from "../air/hash.ts";
 import { type JsonValue, toJsonValue } from "../air/json.ts";
 import type { EffectKind } from "../air/nodes.ts";
@@ -28,16 +28,20 @@ import { FakeAdapter, type FakeOutcome } from "../adapters/fake_adapter.ts";
 import { AdapterKey } from "../adapters/keys.ts";
 import { TimerAdapter } from "../adapters/timer.ts";
 import { VirtualTimerScheduler } from "../adapters/timer_scheduler.ts";
-import { FsCas } from "../journal/cas.ts";
-import { readJournalDir } from "../journal/mod.ts";
+import { FsCas, readJournalDir } from "../journal/mod.ts";
 import { VirtualClock } from "../kernel/clock.ts";
-import { loadDefs } from "../kernel/defs.ts";
 import type { AdapterDirectory, EffectAdapter, Receipt } from "../kernel/effects.ts";
-import { initWorld } from "../kernel/init_world.ts";
-import { Kernel } from "../kernel/kernel.ts";
-import { ReducerHost } from "../kernel/reducer_host.ts";
-import { replayInto } from "../kernel/replay.ts";
-import { type StepReport, World, worldPaths } from "../kernel/world.ts";
+import type { Kernel } from "../kernel/kernel.ts";
+import {
+  Dispatcher,
+  FileHeadStore,
+  type FileWorld,
+  initWorld,
+  type StepReport,
+  verifyReplay,
+  World,
+  worldPaths,
+} from "../world/mod.ts";
 import type { WorldDefinition } from "./fixtures.ts";
 import { typedEntries, type TypedEntry } from "./journal_view.ts";
 
@@ -65,15 +69,13 @@ export class TestWorld implements AsyncDisposable {
   readonly fakes: ReadonlyMap<EffectKind, FakeAdapter>;
   readonly #adapters = new Map<EffectKind, EffectAdapter>();
   readonly #keys = new Map<string, Uint8Array>();
-  #world: World;
-  readonly #inflight = new Map<string, Promise<Receipt>>();
-  /** Intents whose receipt was ignored: not dispatched again until `forgetIgnored()` (like a restart). */
-  readonly #ignored = new Set<string>();
-  readonly #ready: Receipt[] = [];
+  #world: FileWorld;
+  /** The driver's dispatcher: intents whose receipt was ignored wait for `forgetIgnored()` (like a restart). */
+  readonly #dispatcher = new Dispatcher();
 
   private constructor(
     dir: string,
-    world: World,
+    world: FileWorld,
     clock: VirtualClock,
     scheduler: VirtualTimerScheduler,
     options: TestWorldOptions,
@@ -129,7 +131,7 @@ export class TestWorld implements AsyncDisposable {
   }
 
   /** The underlying world (journal, kernel, defs). */
-  get world(): World {
+  get world(): FileWorld {
     return this.#world;
   }
 
@@ -153,22 +155,7 @@ export class TestWorld implements AsyncDisposable {
 
   /** Dispatches every queued intent that is not in flight yet. */
   dispatch(): number {
-    let n = 0;
-    for (const entry of this.#world.kernel.outbox()) {
-      const hex = toHex(entry.intentHash);
-      if (this.#inflight.has(hex) || this.#ignored.has(hex)) continue;
-      const adapter = this.#adapters.get(entry.kind);
-      if (!adapter) continue;
-      const { intentHash, kind, capName, params, idempotencyKey, fence } = entry;
-      const promise = adapter.execute({ intentHash, kind, capName, params, idempotencyKey, fence });
-      this.#inflight.set(hex, promise);
-      promise.then((receipt) => {
-        this.#inflight.delete(hex);
-        this.#ready.push(receipt);
-      });
-      n++;
-    }
-    return n;
+    return this.#dispatcher.dispatch(this.#world.kernel.outbox(), this.directory).dispatched;
   }
 
   /** Lets settled adapter promises deliver their receipts. */
@@ -179,17 +166,17 @@ export class TestWorld implements AsyncDisposable {
   /** Admits receipts that are ready (including duplicates a fake produced), in arrival order. */
   async admitReady(): Promise<number> {
     await this.#settle();
-    for (const fake of this.fakes.values()) this.#ready.push(...fake.takeDuplicates());
-    const ready = this.#ready.splice(0);
+    for (const fake of this.fakes.values()) this.#dispatcher.deliver(fake.takeDuplicates());
+    const ready = this.#dispatcher.takeReady();
     if (ready.length === 0) return 0;
     const report = await this.#world.admitReceipts(ready, this.directory);
-    for (const o of report.outcomes) if (o.ignored) this.#ignored.add(o.intentHash.slice(7));
+    for (const o of report.outcomes) if (o.ignored) this.#dispatcher.holdBack(o.intentHash);
     return ready.length;
   }
 
   /** Lets intents whose receipts were ignored be dispatched again (what a driver restart does). */
   forgetIgnored(): void {
-    this.#ignored.clear();
+    this.#dispatcher.forgetIgnored();
   }
 
   /** Admits a receipt as given (e.g. a forged or replayed one). */
@@ -212,7 +199,7 @@ export class TestWorld implements AsyncDisposable {
       }
       return;
     }
-    throw new AosError("AOS_INVARIANT", `TestWorld did not become idle in ${maxRounds} rounds`);
+    throw new InvariantError(`TestWorld did not become idle in ${maxRounds} rounds`);
   }
 
   /** Advances virtual time (firing due timers); receipts are admitted by the next `runToIdle`. */
@@ -250,20 +237,21 @@ export class TestWorld implements AsyncDisposable {
   async assertReplay(): Promise<void> {
     const paths = worldPaths(this.dir);
     const { entries } = await readJournalDir(paths.journal);
-    const host = new ReducerHost();
-    const defs = await loadDefs(new FsCas(paths.store), this.#world.defs.manifestHash, host);
-    const fresh = new Kernel(defs, host);
-    const divergence = replayInto(fresh, entries);
-    if (divergence) {
+    const journal = { height: entries.length, entries: (from = 0) => entries.slice(from) };
+    const report = await verifyReplay(
+      journal,
+      new FsCas(paths.store),
+      await new FileHeadStore(paths.head).read(),
+    );
+    if (report.error) throw new AosError(report.error.code as never, report.error.message);
+    if (report.divergence) {
       throw new AosError(
         "AOS_REPLAY_DIVERGED",
-        `Replay diverged at seq ${divergence.seq}: ${divergence.message}`,
+        `Replay diverged at seq ${report.divergence.seq}: ${report.divergence.message}`,
       );
     }
+    // verifyReplay compared genesis replay with snapshot + tail; the live kernel must equal both.
     const live = this.#world.kernel.snapshot();
-    if (!bytesEqual(fresh.snapshot(), live)) {
-      throw new AosError("AOS_REPLAY_DIVERGED", "Replayed kernel state differs from the live one");
-    }
     const reopened = await World.open(this.dir, { clock: this.clock });
     try {
       if (!bytesEqual(reopened.kernel.snapshot(), live)) {

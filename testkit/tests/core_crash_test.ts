@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { bytesEqual } from "../../air/cbor.ts";
-import { verifyWorld } from "../../kernel/verify.ts";
-import { World } from "../../kernel/world.ts";
+import { verifyWorld } from "../../world/mod.ts";
+import { World } from "../../world/mod.ts";
 import {
   chain,
   e,

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { encodeCanonical as cbor } from "../../air/cbor.ts";
 import { AosError } from "../../air/errors.ts";
 import type { EffectKind } from "../../air/nodes.ts";
-import { AirInvalidError } from "../../kernel/defs.ts";
+import { AirInvalidError } from "../../world/mod.ts";
 import {
   grants,
   orderOf,

@@ -7,13 +7,13 @@ import { createWorldAdapters } from "../../adapters/registry.ts";
 import { FsCas } from "../../journal/cas.ts";
 import { VirtualClock } from "../../kernel/clock.ts";
 import type { AdapterDirectory } from "../../kernel/effects.ts";
-import { initWorld, readAirFolder, readWasmFolders } from "../../kernel/init_world.ts";
-import { verifyWorld } from "../../kernel/verify.ts";
-import { World, worldPaths } from "../../kernel/world.ts";
+import { initWorld, readAirFolder, readWasmFolders } from "../../world/mod.ts";
+import { verifyWorld } from "../../world/mod.ts";
+import { type FileWorld, World, worldPaths } from "../../world/mod.ts";
 import { TEST_EPOCH_NS } from "../test_world.ts";
 
 async function withFetchWorld(
-  fn: (world: World, directory: AdapterDirectory, requests: string[], port: number) => Promise<void>,
+  fn: (world: FileWorld, directory: AdapterDirectory, requests: string[], port: number) => Promise<void>,
 ) {
   const requests: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {

@@ -4,7 +4,7 @@
  * (inbox, group commit, snapshots, crash recovery of a block) beside the code.
  */
 import assert from "node:assert/strict";
-import { World } from "../../kernel/world.ts";
+import { World } from "../../world/mod.ts";
 import { orderOf, reducer, route, schema, t, TestWorld, world as defineWorld } from "../mod.ts";
 
 const testdata = (name: string) =>

@@ -9,7 +9,7 @@ import { SchemaIndex } from "../../air/schema_index.ts";
 import { encodeTyped } from "../../air/typed_codec.ts";
 import { AdapterKey, signReceipt } from "../../adapters/keys.ts";
 import type { Receipt } from "../../kernel/effects.ts";
-import { worldPaths } from "../../kernel/world.ts";
+import { worldPaths } from "../../world/mod.ts";
 import { exampleWorld } from "../_examples.ts";
 import { httpReceipt } from "./_receipts.ts";
 import { TestWorld } from "../test_world.ts";

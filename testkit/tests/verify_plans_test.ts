@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { type CborValue, decodeCanonical, encodeCanonical } from "../../air/cbor.ts";
 import { hashRefToBytes } from "../../air/hash.ts";
 import { FsJournal, readJournalDir } from "../../journal/mod.ts";
-import { writeHead } from "../../kernel/head.ts";
-import { verifyWorld } from "../../kernel/verify.ts";
-import { worldPaths } from "../../kernel/world.ts";
+import { FileHeadStore } from "../../world/mod.ts";
+import { verifyWorld } from "../../world/mod.ts";
+import { worldPaths } from "../../world/mod.ts";
 import { exampleWorld } from "../_examples.ts";
 import { TestWorld } from "../test_world.ts";
 
@@ -27,7 +27,7 @@ async function forgeLastSnapshot(world: TestWorld, edit: (snapshot: { [key: stri
   const journal = await FsJournal.open(paths.journal, { create: true });
   journal.append(records);
   await journal.sync();
-  await writeHead(paths.head, { height: journal.height, hash: journal.lastHash });
+  await new FileHeadStore(paths.head).write({ height: journal.height, hash: journal.lastHash });
   journal.close();
 }
 

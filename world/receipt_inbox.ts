@@ -8,22 +8,15 @@
  */
 import { type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor.ts";
 import { AosError } from "../air/errors.ts";
-import type { Receipt } from "./effects.ts";
+import { limits } from "../air/limits.ts";
+import { createFileOnce, syncDirectory } from "../journal/durable_fs.ts";
+import { type Receipt, signedReceiptMap } from "../kernel/effects.ts";
 
 const FILE = /^(\d{12})\.cbor$/;
 
 /** The canonical CBOR of a receipt, signature included (the drop-box file format). */
 export function encodeReceiptFile(receipt: Receipt): Uint8Array {
-  const map: { [key: string]: CborValue } = {
-    intent_hash: receipt.intentHash,
-    adapter_id: receipt.adapterId,
-    status: receipt.status,
-    payload: receipt.payload,
-    fence: { generation: receipt.fence.generation, height: receipt.fence.height },
-    signature: receipt.signature,
-  };
-  if (receipt.costCents !== undefined) map.cost_cents = receipt.costCents;
-  return encodeCanonical(map);
+  return encodeCanonical(signedReceiptMap(receipt));
 }
 
 function big(value: CborValue | undefined): bigint | undefined {
@@ -62,12 +55,33 @@ export function decodeReceiptFile(bytes: Uint8Array, where: string): Receipt {
   return receipt;
 }
 
-/** The drop-box folder of one world. */
-export class ReceiptInbox {
-  constructor(readonly dir: string) {}
+/** A receipt file waiting in the drop box; `receipt` is undefined when the file does not parse. */
+export interface DroppedReceipt {
+  file: string;
+  receipt?: Receipt;
+}
+
+/**
+ * Where receipts delivered from outside the driver wait (a port: `.aos/receipts/` for worlds on disk), and
+ * the adapter keys the world accepts them from.
+ */
+export interface ReceiptDropBox {
+  /** Queued receipts in arrival order. */
+  list(): Promise<DroppedReceipt[]>;
+  /** Queues one receipt durably; returns its file name. */
+  add(receipt: Receipt): Promise<string>;
+  /** Removes admitted receipts. */
+  remove(files: string[]): Promise<void>;
+  /** Adapter ids and their Ed25519 public keys. */
+  registeredKeys(): Promise<Map<string, Uint8Array>>;
+}
+
+/** The drop-box folder of one world (`dir`), and its registered keys (`keysDir`). */
+export class ReceiptInbox implements ReceiptDropBox {
+  constructor(readonly dir: string, readonly keysDir: string) {}
 
   /** Queued receipt files in arrival order (unreadable ones come back with `receipt: undefined`). */
-  async list(): Promise<Array<{ file: string; receipt?: Receipt }>> {
+  async list(): Promise<DroppedReceipt[]> {
     const names: string[] = [];
     try {
       for await (const e of Deno.readDir(this.dir)) if (e.isFile && FILE.test(e.name)) names.push(e.name);
@@ -76,7 +90,7 @@ export class ReceiptInbox {
       throw error;
     }
     names.sort();
-    const out: Array<{ file: string; receipt?: Receipt }> = [];
+    const out: DroppedReceipt[] = [];
     for (const name of names) {
       const file = `${this.dir}/${name}`;
       try {
@@ -89,30 +103,66 @@ export class ReceiptInbox {
     return out;
   }
 
-  /** Queues one receipt durably (temp file, fsync, rename). */
+  /** Queues one receipt durably (temp file, fsync, link into place: a racing writer never overwrites it). */
   async add(receipt: Receipt): Promise<string> {
     await Deno.mkdir(this.dir, { recursive: true });
-    const names: string[] = [];
-    for await (const e of Deno.readDir(this.dir)) if (FILE.test(e.name)) names.push(e.name);
-    const next = names.reduce((n, name) => Math.max(n, Number(FILE.exec(name)![1])), 0) + 1;
-    const name = `${String(next).padStart(12, "0")}.cbor`;
-    const temp = `${this.dir}/.${name}.tmp`;
     const bytes = encodeReceiptFile(receipt);
-    const file = await Deno.open(temp, { write: true, create: true, truncate: true });
-    try {
-      let written = 0;
-      while (written < bytes.length) written += await file.write(bytes.subarray(written));
-      await file.sync();
-    } finally {
-      file.close();
+    for (let attempt = 0; attempt < limits.dropBoxCreateAttemptsMax; attempt++) {
+      const names: string[] = [];
+      for await (const e of Deno.readDir(this.dir)) if (FILE.test(e.name)) names.push(e.name);
+      const next = names.reduce((n, name) => Math.max(n, Number(FILE.exec(name)![1])), 0) + 1;
+      const path = `${this.dir}/${String(next).padStart(12, "0")}.cbor`;
+      if (await createFileOnce(path, bytes)) return path;
     }
-    await Deno.rename(temp, `${this.dir}/${name}`);
-    return `${this.dir}/${name}`;
+    throw new AosError(
+      "AOS_BUSY",
+      `Cannot queue a receipt in "${this.dir}": other writers keep taking the next name`,
+    );
   }
 
   /** Removes admitted files. */
   async remove(files: string[]): Promise<void> {
-    for (const f of files) await Deno.remove(f).catch(() => {});
+    for (const f of files) {
+      await Deno.remove(f).catch((error) => {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      });
+    }
+    if (files.length > 0) syncDirectory(this.dir);
+  }
+
+  /** The adapter keys registered with the world (`.aos/keys/<adapter_id>.pub`). */
+  async registeredKeys(): Promise<Map<string, Uint8Array>> {
+    return await registeredKeys(this.keysDir);
+  }
+}
+
+/** A drop box in memory (forks and tests): nothing is delivered from outside. */
+export class MemoryReceiptDropBox implements ReceiptDropBox {
+  readonly #files = new Map<string, Receipt>();
+  #next = 1;
+  readonly #keys: Map<string, Uint8Array>;
+
+  constructor(keys: Map<string, Uint8Array> = new Map()) {
+    this.#keys = keys;
+  }
+
+  list(): Promise<DroppedReceipt[]> {
+    return Promise.resolve([...this.#files].map(([file, receipt]) => ({ file, receipt })));
+  }
+
+  add(receipt: Receipt): Promise<string> {
+    const file = `memory:${this.#next++}`;
+    this.#files.set(file, receipt);
+    return Promise.resolve(file);
+  }
+
+  remove(files: string[]): Promise<void> {
+    for (const f of files) this.#files.delete(f);
+    return Promise.resolve();
+  }
+
+  registeredKeys(): Promise<Map<string, Uint8Array>> {
+    return Promise.resolve(new Map(this.#keys));
   }
 }
 

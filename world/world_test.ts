@@ -4,11 +4,20 @@ import type { AosErrorCode } from "../air/errors.ts";
 import { hashRefToBytes } from "../air/hash.ts";
 import { FsJournal, type JournalEntry, readJournalDir } from "../journal/mod.ts";
 import { verifyWorld } from "./verify.ts";
-import { hasCode, initCounterWorld, initSpecWorld, relaySpec, T0_NS, tempDir } from "./_test_fixtures.ts";
-import type { Clock } from "./clock.ts";
-import { loadDefs } from "./defs.ts";
-import { ReducerHost } from "./reducer_host.ts";
-import { type EventInput, restoreLatest, World, worldPaths } from "./world.ts";
+import {
+  hasCode,
+  initCounterWorld,
+  initSpecWorld,
+  relaySpec,
+  T0_NS,
+  tempDir,
+} from "../kernel/_test_fixtures.ts";
+import type { Clock } from "../kernel/clock.ts";
+import { loadDefs } from "./load_defs.ts";
+import { ReducerHost } from "../kernel/reducer_host.ts";
+import { type EventInput, World } from "./world.ts";
+import { worldPaths } from "./paths.ts";
+import { restoreLatest } from "./restore.ts";
 
 const COUNTER = "demo/Counter@1";
 
@@ -176,8 +185,9 @@ Deno.test("step() takes a snapshot every snapshotIntervalEntries and World.open(
     const entries = await journalEntries(dir.path);
     const host = new ReducerHost();
     const defs = await loadDefs(reopened.cas, reopened.defs.manifestHash, host);
-    const restored = await restoreLatest(entries, reopened.cas, defs, host);
-    assert.equal(restored.from, 3);
+    const restored = await restoreLatest(reopened.journal, reopened.cas, defs, host);
+    assert.equal(entries.length, reopened.journal.height);
+    assert.equal(restored.fromSeq, 3);
     assert.equal(restored.kernel.height, 3);
     assert.equal(toHex(restored.kernel.reducerState(COUNTER)!), "a165636f756e7403");
   } finally {

@@ -1,67 +1,51 @@
 /**
- * The world driver (KERNEL §2.7): the only async, I/O-doing part of the kernel. It admits inputs in
- * arrival order, appends them, runs the pure kernel to idle, fsyncs once per batch (group commit),
- * takes snapshots and reopens a world from its latest snapshot plus the journal tail.
+ * The world driver (KERNEL §2.7): the only async, I/O-doing owner of a live kernel. It admits inputs in
+ * arrival order, appends them, runs the pure kernel to idle, fsyncs once per batch (group commit), takes
+ * snapshots and reopens a world from its latest snapshot plus the journal tail. Everything it touches is a
+ * port ({@linkcode WorldPorts}): a journal, a store, a clock, a head, an inbox, a receipt drop box and the
+ * adapters; {@linkcode World.open} wires the file ports of a world folder, {@linkcode World.openOn} takes
+ * any (in-memory ones for forks and simulation).
  *
  * @module
  */
-import { type CborValue, toHex } from "../air/cbor.ts";
+import type { CborValue } from "../air/cbor.ts";
 import { AosError, assert } from "../air/errors.ts";
 import { bytesToHashRef, type HashRef, hashRefToBytes } from "../air/hash.ts";
 import type { JsonValue } from "../air/json.ts";
 import { limits } from "../air/limits.ts";
 import { decodeTyped, encodeTyped } from "../air/typed_codec.ts";
-import { valueFromJson, valueToPlainJson } from "../air/value_json.ts";
-import { FsCas } from "../journal/cas.ts";
-import type { Cas } from "../journal/cas.ts";
-import { FsJournal, type Journal, type JournalEntry } from "../journal/mod.ts";
-import type { Clock } from "./clock.ts";
-import { checkHead, readHead, writeHead } from "./head.ts";
-import { lockWorld, type WorldLock } from "../journal/lock.ts";
-import { loadDefs } from "./defs.ts";
+import { valueFromJson } from "../air/value_json.ts";
+import { type Cas, type Journal, MemoryCas, MemoryJournal } from "../journal/mod.ts";
+import type { WorldLock } from "../journal/lock.ts";
+import type { Clock } from "../kernel/clock.ts";
+import { type AdapterDirectory, type Receipt, signedReceiptMap } from "../kernel/effects.ts";
 import {
   type DerivedRecord,
   Kernel,
   type KernelRecord,
   type ReceiptRejection,
   type WorldDefs,
-} from "./kernel.ts";
-import type { AdapterDirectory, Receipt } from "./effects.ts";
-import { verifyReceiptSignature } from "./receipt_signature.ts";
-import { ReceiptInbox, registeredKeys } from "./receipt_inbox.ts";
-import { Inbox, type Inbox as InboxType, type InboxEvent } from "./inbox.ts";
-import { type Divergence, replayInto } from "./replay.ts";
-import { ReducerHost } from "./reducer_host.ts";
-import { keyTypeOf } from "./keys.ts";
-import type { DefModule } from "../air/nodes.ts";
-import type { TypeExpr } from "../air/types.ts";
+} from "../kernel/kernel.ts";
+import { verifyReceiptSignature } from "../kernel/receipt_signature.ts";
+import { replayInto } from "../kernel/replay.ts";
+import { ReducerHost } from "../kernel/reducer_host.ts";
+import { Dispatcher } from "./dispatcher.ts";
+import { EventCodec, type EventInput } from "./event_codec.ts";
+import { openFilePorts, type WorldFileOptions } from "./file_ports.ts";
+import { checkHead, type HeadStore, MemoryHeadStore } from "./head.ts";
+import { type InboxEvent, type InboxStore, MemoryInbox } from "./inbox.ts";
+import { loadDefs } from "./load_defs.ts";
+import { MemoryReceiptDropBox, type ReceiptDropBox } from "./receipt_inbox.ts";
+import {
+  divergenceError,
+  genesisOf,
+  type InboxPosition,
+  inboxSource,
+  lastAdmittedPosition,
+  restoreLatest,
+} from "./restore.ts";
 
-/** Paths of a world's files (AIR §19). */
-export function worldPaths(dir: string) {
-  const aos = `${dir}/.aos`;
-  return {
-    root: dir,
-    aos,
-    air: `${dir}/air`,
-    modules: `${dir}/modules`,
-    store: `${aos}/store`,
-    journal: `${aos}/journal`,
-    inbox: `${aos}/inbox`,
-    manifestCbor: `${aos}/manifest.air.cbor`,
-    manifestJson: `${aos}/manifest.json`,
-    head: `${aos}/head`,
-    lock: `${aos}/LOCK`,
-    keys: `${aos}/keys`,
-    receipts: `${aos}/receipts`,
-  };
-}
-
-/** An external event as given by a user: schema name and plain (or tagged) JSON value. */
-export interface EventInput {
-  schema: string;
-  value: JsonValue;
-  key?: JsonValue;
-}
+export type { EventInput } from "./event_codec.ts";
 
 /** What one `step` did. */
 export interface StepReport {
@@ -90,54 +74,82 @@ export interface RunReport {
   undispatchable: Array<{ intentHash: HashRef; kind: string }>;
 }
 
-/** Options for opening or creating a world. */
-export interface WorldOptions {
+/** The ports a world runs on. Only the journal, the store and the clock are required. */
+export interface WorldPorts {
+  journal: Journal;
+  cas: Cas;
   clock: Clock;
-  /** Entries between automatic snapshots (default `limits.snapshotIntervalEntries`). */
-  snapshotIntervalEntries?: number;
-  /** Told when another process holds the world lock and this one waits for it. */
-  onLockWait?: (holder: string) => void;
-  /** Segment size of the journal (tests use small ones). */
-  segmentSizeBytesMax?: number;
+  /** The acknowledged head (default: in memory). */
+  head?: HeadStore;
+  /** The durable inbox of `enqueue`/`step` (default: in memory). */
+  inbox?: InboxStore;
+  /** Receipts delivered from outside, and the adapter keys (default: in memory, empty). */
+  receipts?: ReceiptDropBox;
+  /** Adapters `run` dispatches to when it is given none. */
+  adapters?: AdapterDirectory;
 }
 
-const INBOX_SOURCE = /^inbox:(\d+):(\d+)$/;
+/** Options for opening or creating a world on ports. */
+export interface WorldRunOptions {
+  /** Entries between automatic snapshots (default `limits.snapshotIntervalEntries`). */
+  snapshotIntervalEntries?: number;
+}
 
-/** A world on disk with its live kernel. */
+/** Options for opening or creating a world folder. */
+export interface WorldOptions extends WorldRunOptions, WorldFileOptions {
+  clock: Clock;
+}
+
+/** A world on the file ports of a folder (what {@linkcode World.open} and {@linkcode World.create} return). */
+export type FileWorld = World & { readonly dir: string };
+
+/** Everything a world holds besides its kernel; the parts that stay when the kernel is replaced. */
+interface WorldParts {
+  ports: Required<Omit<WorldPorts, "adapters">> & Pick<WorldPorts, "adapters">;
+  defs: WorldDefs;
+  dir: string | undefined;
+  lock: WorldLock | undefined;
+  snapshotInterval: number;
+}
+
+/** A live world: its kernel and the ports it journals to. */
 export class World {
-  readonly dir: string;
+  /** The world folder, for a world on file ports; undefined on other ports. */
+  readonly dir: string | undefined;
   readonly cas: Cas;
   readonly journal: Journal;
   readonly defs: WorldDefs;
-  readonly inbox: InboxType;
-  readonly #clock: Clock;
+  readonly inbox: InboxStore;
+  readonly receiptInbox: ReceiptDropBox;
+  /** Encodes events and keys, decodes keys and states, for this world's definitions. */
+  readonly codec: EventCodec;
+  readonly #ports: WorldParts["ports"];
   #lock: WorldLock | undefined;
   readonly #snapshotInterval: number;
   #kernel: Kernel;
   #lastSnapshot: { height: number; hash: HashRef } | undefined;
-  /** The last inbox event journaled, as (batch, index); events are admitted one block at a time. */
+  /** The last inbox event journaled; events are admitted one block at a time. */
   #lastAdmitted: InboxPosition;
 
   private constructor(
-    dir: string,
-    cas: Cas,
-    journal: Journal,
-    defs: WorldDefs,
+    parts: WorldParts,
     kernel: Kernel,
-    options: WorldOptions,
     lastSnapshot: { height: number; hash: HashRef } | undefined,
     lastAdmitted: InboxPosition,
   ) {
-    this.dir = dir;
-    this.cas = cas;
-    this.journal = journal;
-    this.defs = defs;
+    this.dir = parts.dir;
+    this.#ports = parts.ports;
+    this.cas = parts.ports.cas;
+    this.journal = parts.ports.journal;
+    this.inbox = parts.ports.inbox;
+    this.receiptInbox = parts.ports.receipts;
+    this.defs = parts.defs;
+    this.codec = new EventCodec(parts.defs);
+    this.#lock = parts.lock;
+    this.#snapshotInterval = parts.snapshotInterval;
     this.#kernel = kernel;
-    this.#clock = options.clock;
-    this.#snapshotInterval = options.snapshotIntervalEntries ?? limits.snapshotIntervalEntries;
     this.#lastSnapshot = lastSnapshot;
     this.#lastAdmitted = lastAdmitted;
-    this.inbox = new Inbox(worldPaths(dir).inbox);
   }
 
   /** The live kernel (read-only use). */
@@ -156,186 +168,117 @@ export class World {
   }
 
   /**
-   * Creates the `.aos/` of a world whose manifest and nodes are already stored in `cas`, journals
-   * genesis and fsyncs it.
+   * Creates the `.aos/` journal of a world folder whose manifest and nodes are already stored in its CAS,
+   * journals genesis and fsyncs it.
    */
-  static async create(dir: string, manifestHash: HashRef, options: WorldOptions): Promise<World> {
-    const paths = worldPaths(dir);
-    const lock = await lockWorld(paths.lock, options.onLockWait);
+  static async create(dir: string, manifestHash: HashRef, options: WorldOptions): Promise<FileWorld> {
+    const opened = await openFilePorts(dir, { ...options, create: true });
     try {
-      const world = await World.#create(dir, manifestHash, options);
-      world.#lock = lock;
-      return world;
+      return await World.#create(opened.ports, manifestHash, options, dir, opened.lock) as FileWorld;
     } catch (error) {
-      lock.release();
+      opened.close();
       throw error;
     }
   }
 
-  static async #create(dir: string, manifestHash: HashRef, options: WorldOptions): Promise<World> {
-    const paths = worldPaths(dir);
-    const cas = new FsCas(paths.store);
-    const host = new ReducerHost();
-    const defs = await loadDefs(cas, manifestHash, host);
-    const journal = await FsJournal.open(paths.journal, {
-      create: true,
-      ...(options.segmentSizeBytesMax === undefined
-        ? {}
-        : { segmentSizeBytesMax: options.segmentSizeBytesMax }),
-    });
-    assert(journal.height === 0, "a new journal is empty");
-    const kernel = new Kernel(defs, host);
+  /** Creates a world on `ports` (an empty journal) from a manifest already in `ports.cas`. */
+  static async createOn(
+    ports: WorldPorts,
+    manifestHash: HashRef,
+    options: WorldRunOptions = {},
+  ): Promise<World> {
+    return await World.#create(ports, manifestHash, options, undefined, undefined);
+  }
+
+  static async #create(
+    ports: WorldPorts,
+    manifestHash: HashRef,
+    options: WorldRunOptions,
+    dir: string | undefined,
+    lock: WorldLock | undefined,
+  ): Promise<World> {
+    const parts = await worldParts(ports, manifestHash, options, dir, lock);
+    const journal = parts.ports.journal;
+    if (journal.height !== 0) {
+      throw new AosError(
+        "AOS_WORLD_EXISTS",
+        `Cannot create a world on a journal of ${journal.height} entries`,
+      );
+    }
+    const kernel = new Kernel(parts.defs, parts.host);
     const [genesis] = journal.append([{
       kind: "genesis",
-      body: { manifest_hash: hashRefToBytes(manifestHash), ingress_ns: options.clock.nowNs() },
+      body: { manifest_hash: hashRefToBytes(manifestHash), ingress_ns: ports.clock.nowNs() },
     }]);
     kernel.apply(genesis!);
     await journal.sync();
-    await writeHead(paths.head, { height: journal.height, hash: journal.lastHash });
-    return new World(dir, cas, journal, defs, kernel, options, undefined, { batch: 0, index: -1 });
+    await parts.ports.head.write({ height: journal.height, hash: journal.lastHash });
+    return new World(parts, kernel, undefined, { batch: 0, index: -1 });
   }
 
   /**
-   * Opens a world: validates the whole journal (frames, CRCs, hash chain), restores the latest snapshot
-   * and replays the tail, checking every derived entry (KERNEL §8.5). Refuses to open on divergence.
+   * Opens a world folder: takes its lock, checks the journal and the acknowledged head, restores the latest
+   * snapshot and replays the tail, checking every derived entry (KERNEL §8.5). Refuses to open on divergence.
    */
-  static async open(dir: string, options: WorldOptions): Promise<World> {
-    const paths = worldPaths(dir);
-    // A folder without .aos/ is not a world: fail before creating a LOCK file in it.
+  static async open(dir: string, options: WorldOptions): Promise<FileWorld> {
+    const opened = await openFilePorts(dir, options);
     try {
-      await Deno.stat(paths.aos);
+      return await World.#open(opened.ports, options, dir, opened.lock) as FileWorld;
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        throw new AosError("AOS_WORLD_NOT_FOUND", `No world at "${dir}": it has no .aos/ folder`);
-      }
-      throw error;
-    }
-    const lock = await lockWorld(paths.lock, options.onLockWait);
-    try {
-      const world = await World.#open(dir, options);
-      world.#lock = lock;
-      return world;
-    } catch (error) {
-      lock.release();
+      opened.close();
       throw error;
     }
   }
 
-  static async #open(dir: string, options: WorldOptions): Promise<World> {
-    const paths = worldPaths(dir);
-    const cas = new FsCas(paths.store);
-    const journal = await FsJournal.open(paths.journal, {
-      ...(options.segmentSizeBytesMax === undefined
-        ? {}
-        : { segmentSizeBytesMax: options.segmentSizeBytesMax }),
-    });
-    const entries = [...journal.entries()];
-    checkHead(entries, await readHead(paths.head));
-    const genesis = entries[0];
-    if (!genesis || genesis.kind !== "genesis") {
-      throw new AosError("AOS_JOURNAL_CORRUPT", `World "${dir}" has no genesis entry`);
-    }
-    const manifestHash = bytesToHashRef(genesis.body.manifest_hash as Uint8Array);
-    const host = new ReducerHost();
-    const defs = await loadDefs(cas, manifestHash, host);
-    const { kernel, from, lastSnapshot } = await restoreLatest(entries, cas, defs, host);
-    const divergence = replayInto(kernel, entries.slice(from));
+  /** Opens a world on `ports` whose journal holds at least its genesis entry. */
+  static async openOn(ports: WorldPorts, options: WorldRunOptions = {}): Promise<World> {
+    return await World.#open(ports, options, undefined, undefined);
+  }
+
+  static async #open(
+    ports: WorldPorts,
+    options: WorldRunOptions,
+    dir: string | undefined,
+    lock: WorldLock | undefined,
+  ): Promise<World> {
+    const where = dir === undefined ? "The journal" : `World "${dir}"`;
+    const head = ports.head ?? new MemoryHeadStore();
+    checkHead(ports.journal, await head.read());
+    const { manifestHash } = genesisOf(ports.journal, where);
+    const parts = await worldParts(ports, manifestHash, options, dir, lock);
+    const journal = parts.ports.journal;
+    const restored = await restoreLatest(journal, parts.ports.cas, parts.defs, parts.host);
+    const divergence = replayInto(restored.kernel, [...journal.entries(restored.fromSeq)]);
     if (divergence?.incompleteBlock) {
       // A crash cut the last block short; its derived entries are deterministic and none of its intents
       // were dispatched, so re-running its input completes it (KERNEL §8.5).
       journal.append(divergence.incompleteBlock.map(({ kind, body }) => ({ kind, body })));
       await journal.sync();
-      await writeHead(paths.head, { height: journal.height, hash: journal.lastHash });
+      await parts.ports.head.write({ height: journal.height, hash: journal.lastHash });
     } else if (divergence) {
       throw divergenceError(divergence);
     }
-    return new World(dir, cas, journal, defs, kernel, options, lastSnapshot, lastAdmittedPosition(entries));
+    return new World(parts, restored.kernel, restored.lastSnapshot, lastAdmittedPosition(journal));
   }
 
   /** Validates an external event against the manifest and returns its canonical form. */
   encodeEvent(input: EventInput, where = ""): InboxEvent {
-    const schema = input.schema;
-    const listed = this.defs.manifest.schemas.some((ref) => ref.name === schema);
-    if (!listed || schema.startsWith("sys/")) {
-      throw new AosError(
-        "AOS_SCHEMA_UNKNOWN",
-        `${where}Unknown event schema "${schema}": not in the manifest`,
-      );
-    }
-    try {
-      const value = valueFromJson({ ref: schema }, input.value, this.defs.schemas);
-      const encoded: InboxEvent = { schema, value: encodeTyped({ ref: schema }, value, this.defs.schemas) };
-      if (input.key !== undefined) encoded.key = this.#encodeKey(schema, input.key, where);
-      return encoded;
-    } catch (error) {
-      if (error instanceof AosError && !error.message.startsWith(where)) {
-        throw new AosError(error.code, `${where}${error.message}`, { cause: error, context: error.context });
-      }
-      throw error;
-    }
-  }
-
-  /** Encodes an explicit event key with the key type of the first keyed route of `schema`. */
-  #encodeKey(schema: string, key: JsonValue, where: string): Uint8Array {
-    for (const route of this.defs.manifest.routing?.events ?? []) {
-      if (route.event !== schema || route.key_field === undefined) continue;
-      const module = this.defs.modules.get(route.reducer);
-      const type = module ? keyTypeOf(module, schema, route.key_field, this.defs.schemas) : undefined;
-      if (!type) continue;
-      return encodeTyped(type, valueFromJson(type, key, this.defs.schemas, ["key"]), this.defs.schemas);
-    }
-    throw new AosError(
-      "AOS_TYPE_MISMATCH",
-      `${where}Event "${schema}" has a key, but no keyed route takes it`,
-    );
-  }
-
-  #keyType(reducer: string): TypeExpr | undefined {
-    const module = this.#module(reducer);
-    if (module.key_schema !== undefined) return { ref: module.key_schema };
-    for (const route of this.defs.manifest.routing?.events ?? []) {
-      if (route.reducer === reducer && route.key_field !== undefined) {
-        const type = keyTypeOf(module, route.event, route.key_field, this.defs.schemas);
-        if (type) return type;
-      }
-    }
-    return undefined;
+    return this.codec.encodeEvent(input, where);
   }
 
   /** Encodes a cell key given as plain JSON for a keyed reducer (its `key_schema`, else its routes' field type). */
   encodeCellKey(reducer: string, key: JsonValue): Uint8Array {
-    const type = this.#keyType(reducer);
-    if (!type) {
-      throw new AosError(
-        "AOS_USAGE",
-        `Reducer "${reducer}" is not keyed: --key applies to keyed reducers only`,
-      );
-    }
-    return encodeTyped(type, valueFromJson(type, key, this.defs.schemas, ["key"]), this.defs.schemas);
+    return this.codec.encodeCellKey(reducer, key);
   }
 
   /** True when the reducer is keyed (has cells). */
   isKeyed(reducer: string): boolean {
-    return this.#keyType(reducer) !== undefined;
+    return this.codec.keyType(reducer) !== undefined;
   }
 
   /** The plain JSON of a cell key of a keyed reducer. */
   cellKeyJson(reducer: string, key: Uint8Array): JsonValue {
-    const type = this.#keyType(reducer);
-    if (!type) return toHex(key);
-    return valueToPlainJson(type, decodeTyped(type, key, this.defs.schemas), this.defs.schemas);
-  }
-
-  #module(reducer: string): DefModule {
-    const module = this.defs.modules.get(reducer);
-    if (!module) {
-      const known = [...this.defs.modules.keys()].sort().join(", ");
-      throw new AosError(
-        "AOS_REDUCER_UNKNOWN",
-        `Unknown reducer "${reducer}": the manifest has ${known || "none"}`,
-      );
-    }
-    return module;
+    return this.codec.cellKeyJson(reducer, key);
   }
 
   /** Validates every event, then queues them durably as one inbox batch (nothing is journaled). */
@@ -346,7 +289,8 @@ export class World {
 
   /**
    * Admits queued inbox batches in arrival order, one block per event, with one fsync for the whole
-   * batch (group commit). Removes admitted inbox files only after the fsync.
+   * batch (group commit). Removes admitted inbox files only after the fsync. Then admits receipts already
+   * delivered to the drop box, with every admission check.
    */
   async step(): Promise<StepReport> {
     const last = this.#lastAdmitted;
@@ -357,7 +301,8 @@ export class World {
       b.events.forEach((event, index) => {
         // A crash between journaling part of a batch and removing its file must not admit anything twice.
         if (b.batch === last.batch && index <= last.index) return;
-        items.push({ event, source: `inbox:${b.batch}:${index}`, position: { batch: b.batch, index } });
+        const position = { batch: b.batch, index };
+        items.push({ event, source: inboxSource(position), position });
       });
     }
     const report = await this.#admit(items);
@@ -365,26 +310,21 @@ export class World {
     if (final) this.#lastAdmitted = final.position;
     // Files whose events are all journaled (and fsynced by #admit) are done.
     await this.inbox.remove(listed.filter((b) => b.batch <= this.#lastAdmitted.batch));
-    // Receipts already delivered to the drop box are admitted too (with every admission check).
     const dropped = await this.receiptInbox.list();
     if (dropped.length === 0) return report;
-    const keys = await registeredKeys(worldPaths(this.dir).keys);
+    const keys = await this.receiptInbox.registeredKeys();
     const receipts = dropped.map((d) => d.receipt ?? malformedReceipt());
     const admitted = await this.admitReceipts(receipts, { publicKeyOf: (id) => keys.get(id) });
     await this.receiptInbox.remove(dropped.map((d) => d.file));
+    const snapshot = admitted.snapshot ?? report.snapshot;
     return {
       admitted: report.admitted + admitted.admitted,
       heightBefore: report.heightBefore,
       height: admitted.height,
       entries: [...report.entries, ...admitted.entries],
       reducerErrors: [...report.reducerErrors, ...admitted.reducerErrors],
-      ...(admitted.snapshot ?? report.snapshot ? { snapshot: (admitted.snapshot ?? report.snapshot)! } : {}),
+      ...(snapshot ? { snapshot } : {}),
     };
-  }
-
-  /** The receipt drop box (`.aos/receipts/`). */
-  get receiptInbox(): ReceiptInbox {
-    return new ReceiptInbox(worldPaths(this.dir).receipts);
   }
 
   /** Library entry: validates and admits events directly (no inbox), fsyncing once. */
@@ -423,7 +363,7 @@ export class World {
       reducerErrors: [],
     };
     for (const build of inputs) {
-      const input = build(maxBigint(this.#clock.nowNs(), this.#kernel.nowNs));
+      const input = build(maxBigint(this.#ports.clock.nowNs(), this.#kernel.nowNs));
       const [entry] = this.journal.append([input]);
       const derived = this.#kernel.apply(entry!);
       report.entries.push({ seq: entry!.seq, kind: entry!.kind });
@@ -444,7 +384,7 @@ export class World {
    */
   async admitReceipts(
     receipts: Receipt[],
-    directory: Pick<AdapterDirectory, "publicKeyOf">,
+    directory: Pick<AdapterDirectory, "publicKeyOf"> = this.#adapters(),
   ): Promise<ReceiptReport> {
     const outcomes: ReceiptReport["outcomes"] = [];
     const inputs = receipts.map((receipt) => (ingressNs: bigint): KernelRecord => {
@@ -464,17 +404,7 @@ export class World {
         if (typeof receipt.adapterId === "string") body.adapter_id = receipt.adapterId;
         return { kind: "receipt_ignored", body };
       }
-      const body: { [key: string]: CborValue } = {
-        intent_hash: receipt.intentHash,
-        adapter_id: receipt.adapterId,
-        status: receipt.status,
-        payload: receipt.payload,
-        fence: { generation: receipt.fence.generation, height: receipt.fence.height },
-        signature: receipt.signature,
-        ingress_ns: ingressNs,
-      };
-      if (receipt.costCents !== undefined) body.cost_cents = receipt.costCents;
-      return { kind: "receipt_appended", body };
+      return { kind: "receipt_appended", body: { ...signedReceiptMap(receipt), ingress_ns: ingressNs } };
     });
     const report = await this.#admitInputs(inputs);
     return { ...report, outcomes };
@@ -516,26 +446,23 @@ export class World {
       valueFromJson(inputType, input, this.defs.schemas, ["input"]),
       this.defs.schemas,
     );
-    const localsBody = new Map<CborValue, CborValue>();
+    const localsBody: { [key: string]: CborValue } = {};
     for (const name of Object.keys(locals).sort()) {
       const schema = def.locals?.[name];
       if (schema === undefined) {
         throw new AosError("AOS_TYPE_MISMATCH", `Plan "${plan}" declares no local "${name}"`);
       }
       const type = { ref: schema };
-      localsBody.set(
-        name,
-        encodeTyped(
-          type,
-          valueFromJson(type, locals[name]!, this.defs.schemas, ["locals", name]),
-          this.defs.schemas,
-        ),
+      localsBody[name] = encodeTyped(
+        type,
+        valueFromJson(type, locals[name]!, this.defs.schemas, ["locals", name]),
+        this.defs.schemas,
       );
     }
     const instanceId = this.#kernel.plansNextId();
     const report = await this.#admitInputs([(ingressNs) => {
       const body: { [key: string]: CborValue } = { plan, input: inputBytes, ingress_ns: ingressNs };
-      if (localsBody.size > 0) body.locals = Object.fromEntries(localsBody) as { [key: string]: CborValue };
+      if (Object.keys(localsBody).length > 0) body.locals = localsBody;
       return { kind: "plan_start_requested", body };
     }]);
     return { instanceId, report };
@@ -563,7 +490,10 @@ export class World {
    * the deadline. Receipts still in flight at the deadline are dropped; their intents stay in the outbox
    * and are dispatched again next time (adapters are idempotent on the intent hash).
    */
-  async run(directory: AdapterDirectory, options: { deadline?: Promise<void> } = {}): Promise<RunReport> {
+  async run(
+    directory: AdapterDirectory = this.#adapters(),
+    options: { deadline?: Promise<void> } = {},
+  ): Promise<RunReport> {
     const run: RunReport = {
       steps: [],
       receipts: 0,
@@ -572,11 +502,7 @@ export class World {
       idle: false,
       undispatchable: [],
     };
-    const inflight = new Map<string, Promise<{ hex: string; receipt: Receipt }>>();
-    // An intent whose receipt was ignored is not dispatched again in this run: re-dispatching at once
-    // would loop (and grow the journal) while an adapter keeps answering wrongly. It stays in the outbox
-    // and goes out again on the next run (at-least-once delivery).
-    const ignored = new Set<string>();
+    const dispatcher = new Dispatcher();
     let timedOut = false;
     const deadline = options.deadline?.then(() => {
       timedOut = true;
@@ -584,56 +510,28 @@ export class World {
     for (let round = 0; round < limits.runRoundsMax; round++) {
       const step = await this.step();
       if (step.admitted > 0) run.steps.push(step);
-      run.undispatchable = [];
-      for (const entry of this.#kernel.outbox()) {
-        const hex = toHex(entry.intentHash);
-        if (inflight.has(hex) || ignored.has(hex)) continue;
-        const adapter = directory.adapterFor(entry.kind);
-        if (!adapter) {
-          run.undispatchable.push({ intentHash: bytesToHashRef(entry.intentHash), kind: entry.kind });
-          continue;
-        }
-        run.dispatched++;
-        inflight.set(
-          hex,
-          adapter.execute({
-            intentHash: entry.intentHash,
-            kind: entry.kind,
-            capName: entry.capName,
-            params: entry.params,
-            idempotencyKey: entry.idempotencyKey,
-            fence: entry.fence,
-          }).then((receipt) => ({ hex, receipt })),
-        );
-      }
-      if (inflight.size === 0 && (await this.pendingInbox()) === 0) {
+      const dispatched = dispatcher.dispatch(this.#kernel.outbox(), directory);
+      run.dispatched += dispatched.dispatched;
+      run.undispatchable = dispatched.undispatchable;
+      if (dispatcher.inflight === 0 && dispatcher.readyCount === 0 && (await this.pendingInbox()) === 0) {
         run.idle = run.undispatchable.length === 0 &&
-          !this.#kernel.outbox().some((e) => ignored.has(toHex(e.intentHash)));
+          !this.#kernel.outbox().some((e) => dispatcher.isHeldBack(e.intentHash));
         break;
       }
-      if (inflight.size === 0) continue;
-      const first = await Promise.race([
-        ...inflight.values(),
-        ...(deadline ? [deadline.then(() => undefined)] : []),
-      ]);
-      if (first === undefined || timedOut) break;
+      if (dispatcher.inflight === 0 && dispatcher.readyCount === 0) continue;
+      if (!(await dispatcher.waitForReceipt(deadline)) || timedOut) break;
       // Group commit: take every receipt that is ready now, not just the first.
-      const ready = [first];
-      inflight.delete(first.hex);
-      for (const [hex, promise] of inflight) {
-        const settled = await Promise.race([promise, Promise.resolve(undefined)]);
-        if (settled) {
-          ready.push(settled);
-          inflight.delete(hex);
-        }
-      }
-      const admitted = await this.admitReceipts(ready.map((r) => r.receipt), directory);
+      const admitted = await this.admitReceipts(dispatcher.takeReady(), directory);
       run.receipts += admitted.outcomes.filter((o) => !o.ignored).length;
       run.ignored += admitted.outcomes.filter((o) => o.ignored).length;
-      for (const o of admitted.outcomes) if (o.ignored) ignored.add(o.intentHash.slice(7));
+      for (const o of admitted.outcomes) if (o.ignored) dispatcher.holdBack(o.intentHash);
       run.steps.push(admitted);
     }
     return run;
+  }
+
+  #adapters(): AdapterDirectory {
+    return this.#ports.adapters ?? { adapterFor: () => undefined, publicKeyOf: () => undefined };
   }
 
   #appendDerived(derived: DerivedRecord[], report: StepReport): void {
@@ -657,7 +555,7 @@ export class World {
   /** Fsyncs the journal, then records the acknowledged head. */
   async #sync(): Promise<void> {
     await this.journal.sync();
-    await writeHead(worldPaths(this.dir).head, { height: this.journal.height, hash: this.journal.lastHash });
+    await this.#ports.head.write({ height: this.journal.height, hash: this.journal.lastHash });
   }
 
   /** Takes a snapshot now (the kernel is idle between blocks), stores it and journals the marker. */
@@ -676,11 +574,8 @@ export class World {
 
   /** The plain JSON form of a reducer's (or cell's) state, or null when it has none. */
   stateJson(reducer: string, key: Uint8Array | null = null): JsonValue {
-    const module = this.#module(reducer);
-    const bytes = this.#kernel.reducerState(reducer, key);
-    if (bytes === null) return null;
-    const type = { ref: module.abi.reducer.state };
-    return valueToPlainJson(type, decodeTyped(type, bytes, this.defs.schemas), this.defs.schemas);
+    this.codec.module(reducer);
+    return this.codec.stateJson(reducer, this.#kernel.reducerState(reducer, key));
   }
 
   /** Count of `reducer_error` entries in the journal. */
@@ -701,7 +596,31 @@ export class World {
     return n;
   }
 
-  /** Closes the journal. */
+  /**
+   * A copy of this world on in-memory ports, at its current height: the same definitions and kernel state,
+   * a journal that continues this one's seqs and hash chain, and a store that reads through to this one's.
+   * Nothing done to the fork reaches this world (the governance shadow run).
+   */
+  async fork(options: { clock?: Clock; adapters?: AdapterDirectory } = {}): Promise<World> {
+    const journal = MemoryJournal.continuing(this.journal.height, this.journal.lastHash);
+    const cas = new MemoryCas(this.cas);
+    const parts = await worldParts(
+      {
+        journal,
+        cas,
+        clock: options.clock ?? this.#ports.clock,
+        ...(options.adapters ? { adapters: options.adapters } : {}),
+      },
+      this.defs.manifestHash,
+      { snapshotIntervalEntries: Number.MAX_SAFE_INTEGER },
+      undefined,
+      undefined,
+    );
+    const kernel = Kernel.restore(parts.defs, parts.host, this.#kernel.snapshot());
+    return new World(parts, kernel, undefined, { ...this.#lastAdmitted });
+  }
+
+  /** Closes the journal and releases the world lock. */
   close(): void {
     try {
       this.journal.close();
@@ -710,6 +629,34 @@ export class World {
       this.#lock = undefined;
     }
   }
+}
+
+/** The ports with their in-memory defaults, the definitions of `manifestHash` and a reducer host. */
+async function worldParts(
+  ports: WorldPorts,
+  manifestHash: HashRef,
+  options: WorldRunOptions,
+  dir: string | undefined,
+  lock: WorldLock | undefined,
+): Promise<WorldParts & { host: ReducerHost }> {
+  const host = new ReducerHost();
+  const defs = await loadDefs(ports.cas, manifestHash, host);
+  return {
+    ports: {
+      journal: ports.journal,
+      cas: ports.cas,
+      clock: ports.clock,
+      head: ports.head ?? new MemoryHeadStore(),
+      inbox: ports.inbox ?? new MemoryInbox(),
+      receipts: ports.receipts ?? new MemoryReceiptDropBox(),
+      ...(ports.adapters ? { adapters: ports.adapters } : {}),
+    },
+    defs,
+    dir,
+    lock,
+    snapshotInterval: options.snapshotIntervalEntries ?? limits.snapshotIntervalEntries,
+    host,
+  };
 }
 
 /** A receipt that fails the `malformed` check (for an unreadable drop-box file). */
@@ -727,58 +674,3 @@ function malformedReceipt(): Receipt {
 function maxBigint(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
 }
-
-/** A position in the inbox: batch number and event index within it. */
-interface InboxPosition {
-  batch: number;
-  index: number;
-}
-
-function lastAdmittedPosition(entries: readonly JournalEntry[]): InboxPosition {
-  let last: InboxPosition = { batch: 0, index: -1 };
-  for (const e of entries) {
-    if (e.kind !== "domain_event") continue;
-    const source = (e.body.origin as { source?: CborValue } | undefined)?.source;
-    const m = typeof source === "string" ? INBOX_SOURCE.exec(source) : null;
-    if (!m) continue;
-    const at = { batch: Number(m[1]), index: Number(m[2]) };
-    if (at.batch > last.batch || (at.batch === last.batch && at.index > last.index)) last = at;
-  }
-  return last;
-}
-
-/**
- * Builds a kernel from the latest snapshot in `entries` (or from scratch when there is none).
- * Returns it with the index of the first entry still to replay.
- */
-export async function restoreLatest(
-  entries: readonly JournalEntry[],
-  cas: Cas,
-  defs: WorldDefs,
-  host: ReducerHost,
-): Promise<{ kernel: Kernel; from: number; lastSnapshot?: { height: number; hash: HashRef } }> {
-  for (let i = entries.length - 1; i > 0; i--) {
-    const e = entries[i]!;
-    if (e.kind !== "snapshot") continue;
-    const hash = bytesToHashRef(e.body.snapshot_hash as Uint8Array);
-    const kernel = Kernel.restore(defs, host, await cas.get("blobs", hash));
-    if (kernel.height !== e.seq) {
-      throw new AosError("AOS_JOURNAL_CORRUPT", `Snapshot at seq ${e.seq} claims height ${kernel.height}`, {
-        context: { seq: e.seq },
-      });
-    }
-    return { kernel, from: i, lastSnapshot: { height: e.seq, hash } };
-  }
-  return { kernel: new Kernel(defs, host), from: 0 };
-}
-
-/** The error for a replay divergence, naming the seq and reducer. */
-export function divergenceError(d: Divergence): AosError {
-  const who = d.reducer ? ` (reducer ${d.reducer})` : "";
-  return new AosError("AOS_REPLAY_DIVERGED", `Replay diverged at seq ${d.seq}${who}: ${d.message}`, {
-    context: { seq: d.seq, ...(d.reducer ? { reducer: d.reducer } : {}) },
-  });
-}
-
-/** Hex helper re-exported for the CLI's displays. */
-export { toHex };

@@ -4,33 +4,22 @@
  *
  * @module
  */
-import { AosError } from "../air/errors.ts";
+import { AosError, InvariantError } from "../air/errors.ts";
 import { type HashRef, hashRefOf } from "../air/hash.ts";
 import { stringifyJson } from "../air/json.ts";
 import { type AirBundle, type AirFile, type Diagnostic, hasErrors, loadAirBundle } from "../air/bundle.ts";
-import { AirInvalidError } from "./defs.ts";
 import { nodeBytes, normalizeNode } from "../air/node_hash.ts";
-import { FsCas } from "../journal/cas.ts";
-import type { Clock } from "./clock.ts";
-import { ReducerHost } from "./reducer_host.ts";
-import { World, worldPaths } from "./world.ts";
-
-export { AirInvalidError } from "./defs.ts";
+import { type Cas, FsCas } from "../journal/mod.ts";
+import { exists, writeFileAtomic } from "../journal/durable_fs.ts";
+import { ReducerHost } from "../kernel/reducer_host.ts";
+import { AirInvalidError } from "./load_defs.ts";
+import { worldPaths } from "./paths.ts";
+import { type FileWorld, World, type WorldOptions } from "./world.ts";
 
 /** A WASM file offered to the world, found by its content hash. */
 export interface WasmFile {
   path: string;
   bytes: Uint8Array;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }
 
 /** A validated source of a world: the bundle and the WASM blobs its modules name. */
@@ -84,6 +73,19 @@ export function validateAirSource(
   return { source: { bundle, wasmByHash: needed, diagnostics: all }, diagnostics: all };
 }
 
+/** Stores a validated source's nodes, WASM blobs and manifest in `cas`; returns the manifest hash. */
+export async function storeAirSource(cas: Cas, source: AirSource): Promise<HashRef> {
+  const { bundle, wasmByHash } = source;
+  for (const entry of bundle.nodes.values()) {
+    const stored = await cas.put("nodes", nodeBytes(entry.node));
+    if (stored !== entry.hash) throw new InvariantError(`Node "${entry.name}" hash changed on store`);
+  }
+  for (const f of wasmByHash.values()) await cas.put("blobs", f.bytes);
+  const manifestHash = await cas.put("nodes", nodeBytes(bundle.manifest));
+  if (manifestHash !== bundle.manifestHash) throw new InvariantError("Manifest hash changed on store");
+  return manifestHash;
+}
+
 /**
  * Validates the AIR files and modules and creates `.aos/` in `dir`. Nothing is written until every
  * check passed.
@@ -92,30 +94,21 @@ export async function initWorld(
   dir: string,
   airFiles: AirFile[],
   wasmFiles: WasmFile[],
-  options: { clock: Clock },
-): Promise<World> {
+  options: WorldOptions,
+): Promise<FileWorld> {
   const paths = worldPaths(dir);
   if (await exists(paths.aos)) {
     throw new AosError("AOS_WORLD_EXISTS", `A world already exists at "${dir}" (.aos/ is present)`);
   }
   const { source, diagnostics } = validateAirSource(airFiles, wasmFiles);
   if (!source) throw new AirInvalidError(diagnostics);
-  const { bundle, wasmByHash } = source;
-  const cas = new FsCas(paths.store);
-  for (const entry of bundle.nodes.values()) {
-    const stored = await cas.put("nodes", nodeBytes(entry.node));
-    if (stored !== entry.hash) {
-      throw new AosError("AOS_INVARIANT", `Node "${entry.name}" hash changed on store`);
-    }
-  }
-  for (const f of wasmByHash.values()) await cas.put("blobs", f.bytes);
-  const manifestBytes = nodeBytes(bundle.manifest);
-  const manifestHash = await cas.put("nodes", manifestBytes);
-  if (manifestHash !== bundle.manifestHash) {
-    throw new AosError("AOS_INVARIANT", "Manifest hash changed on store");
-  }
-  await Deno.writeFile(paths.manifestCbor, manifestBytes);
-  await Deno.writeTextFile(paths.manifestJson, stringifyJson(normalizeNode(bundle.manifest), 2) + "\n");
+  const manifestHash = await storeAirSource(new FsCas(paths.store), source);
+  const manifestBytes = nodeBytes(source.bundle.manifest);
+  await writeFileAtomic(paths.manifestCbor, manifestBytes);
+  await writeFileAtomic(
+    paths.manifestJson,
+    new TextEncoder().encode(stringifyJson(normalizeNode(source.bundle.manifest), 2) + "\n"),
+  );
   return await World.create(dir, manifestHash, options);
 }
 

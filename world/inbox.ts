@@ -7,6 +7,7 @@
  */
 import { decodeCanonical, encodeCanonical } from "../air/cbor.ts";
 import { AosError } from "../air/errors.ts";
+import { syncDirectory, writeFileAtomic } from "../journal/durable_fs.ts";
 
 /** One queued external event: the schema and its canonical typed value. */
 export interface InboxEvent {
@@ -24,8 +25,44 @@ export interface InboxBatch {
 
 const BATCH_FILE = /^(\d{12})\.cbor$/;
 
+/**
+ * Where validated events wait for admission (a port: the `.aos/inbox/` folder for worlds on disk, memory
+ * for forks and tests). Batches are numbered in arrival order.
+ */
+export interface InboxStore {
+  /** Batches in arrival order. */
+  list(): Promise<InboxBatch[]>;
+  /** Writes one batch durably; `afterBatch` is the highest batch number already admitted. */
+  add(events: InboxEvent[], afterBatch: number): Promise<number>;
+  /** Removes admitted batches. */
+  remove(batches: InboxBatch[]): Promise<void>;
+}
+
+/** An inbox in memory. */
+export class MemoryInbox implements InboxStore {
+  readonly #batches = new Map<number, InboxEvent[]>();
+
+  list(): Promise<InboxBatch[]> {
+    const numbers = [...this.#batches.keys()].sort((a, b) => a - b);
+    return Promise.resolve(
+      numbers.map((batch) => ({ batch, events: [...this.#batches.get(batch)!], file: `memory:${batch}` })),
+    );
+  }
+
+  add(events: InboxEvent[], afterBatch: number): Promise<number> {
+    const batch = Math.max(afterBatch, ...this.#batches.keys()) + 1;
+    this.#batches.set(batch, [...events]);
+    return Promise.resolve(batch);
+  }
+
+  remove(batches: InboxBatch[]): Promise<void> {
+    for (const b of batches) this.#batches.delete(b.batch);
+    return Promise.resolve();
+  }
+}
+
 /** The inbox folder of one world. */
-export class Inbox {
+export class Inbox implements InboxStore {
   constructor(readonly dir: string) {}
 
   /** Batches in arrival order. */
@@ -68,36 +105,17 @@ export class Inbox {
     const bytes = encodeCanonical(
       events.map((e) => (e.key ? { ...e } : { schema: e.schema, value: e.value })),
     );
-    const temp = `${this.dir}/.${name}.tmp`;
-    const file = await Deno.open(temp, { write: true, create: true, truncate: true });
-    try {
-      let written = 0;
-      while (written < bytes.length) written += await file.write(bytes.subarray(written));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(temp, `${this.dir}/${name}`);
-    await syncDir(this.dir);
+    await writeFileAtomic(`${this.dir}/${name}`, bytes);
     return batch;
   }
 
   /** Removes admitted batches. */
   async remove(batches: InboxBatch[]): Promise<void> {
-    for (const b of batches) await Deno.remove(b.file).catch(() => {});
-    await syncDir(this.dir);
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const handle = await Deno.open(dir, { read: true });
-    try {
-      await handle.sync();
-    } finally {
-      handle.close();
+    for (const b of batches) {
+      await Deno.remove(b.file).catch((error) => {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      });
     }
-  } catch {
-    // Some platforms cannot fsync a directory; the rename is still atomic.
+    if (batches.length > 0) syncDirectory(this.dir);
   }
 }

@@ -2,10 +2,18 @@ import assert from "node:assert/strict";
 import { type CborValue, decodeCanonical, encodeCanonical, fromHex, toHex } from "../air/cbor.ts";
 import { hashRefOf, hashRefToBytes } from "../air/hash.ts";
 import { encodeEntry, encodeFrame, type EntryRecord, FsJournal, readJournalDir } from "../journal/mod.ts";
-import { hasCode, initCounterWorld, initSpecWorld, relaySpec, T0_NS, tempDir } from "./_test_fixtures.ts";
-import { writeHead } from "./head.ts";
+import {
+  hasCode,
+  initCounterWorld,
+  initSpecWorld,
+  relaySpec,
+  T0_NS,
+  tempDir,
+} from "../kernel/_test_fixtures.ts";
+import { FileHeadStore } from "./head.ts";
 import { verifyWorld } from "./verify.ts";
-import { type EventInput, World, worldPaths } from "./world.ts";
+import { type EventInput, World } from "./world.ts";
+import { worldPaths } from "./paths.ts";
 
 const COUNTER = "demo/Counter@1";
 const RELAY = "test/Relay@1";
@@ -37,7 +45,7 @@ async function forgeJournal(dir: string, records: EntryRecord[]): Promise<void> 
   try {
     journal.append(records);
     await journal.sync();
-    await writeHead(worldPaths(dir).head, { height: journal.height, hash: journal.lastHash });
+    await new FileHeadStore(worldPaths(dir).head).write({ height: journal.height, hash: journal.lastHash });
   } finally {
     journal.close();
   }

@@ -1,0 +1,88 @@
+/**
+ * A world's optional runtime configuration, `.aos/config.json`, parsed with a schema: unknown keys and
+ * wrong types are refused with the file and the JSON path (`AOS_CONFIG_INVALID`), never half-read.
+ *
+ * ```json
+ * {"http": {"timeout_ms": 5000},
+ *  "llm": {"providers": {"openai": {"baseUrl": "https://api.openai.com/v1", "apiKeyEnv": "OPENAI_API_KEY",
+ *          "prices": {"gpt-4o-mini": {"promptPer1kCents": 0.015, "completionPer1kCents": 0.06}}}}}}
+ * ```
+ *
+ * @module
+ */
+import { z } from "zod";
+import { AosError } from "../air/errors.ts";
+import { readIfExists } from "../journal/durable_fs.ts";
+
+const price = z.strictObject({
+  promptPer1kCents: z.number().nonnegative(),
+  completionPer1kCents: z.number().nonnegative(),
+});
+
+const provider = z.strictObject({
+  baseUrl: z.string().min(1),
+  apiKeyEnv: z.string().min(1).optional(),
+  prices: z.record(z.string(), price).optional(),
+  timeoutMs: z.number().int().positive().optional(),
+});
+
+const configSchema = z.strictObject({
+  http: z.strictObject({ timeout_ms: z.number().int().positive().optional() }).optional(),
+  llm: z.strictObject({ providers: z.record(z.string(), provider) }).optional(),
+});
+
+/** The parsed configuration, in the shape the adapters take. */
+export interface WorldConfig {
+  httpTimeoutMs?: number;
+  llm?: {
+    providers: {
+      [name: string]: {
+        baseUrl: string;
+        apiKeyEnv?: string;
+        prices?: { [model: string]: { promptPer1kCents: number; completionPer1kCents: number } };
+        timeoutMs?: number;
+      };
+    };
+  };
+}
+
+/** Parses the text of a config file; `AOS_CONFIG_INVALID` names the file and the first bad JSON path. */
+export function parseWorldConfig(text: string, file: string): WorldConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (cause) {
+    throw new AosError("AOS_CONFIG_INVALID", `Config "${file}" is not JSON: ${(cause as Error).message}`, {
+      cause,
+      context: { file },
+    });
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = "$" + issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
+    throw new AosError("AOS_CONFIG_INVALID", `Config "${file}" is invalid at ${path}: ${issue.message}`, {
+      context: { file, path },
+    });
+  }
+  const config: WorldConfig = {};
+  if (parsed.data.http?.timeout_ms !== undefined) config.httpTimeoutMs = parsed.data.http.timeout_ms;
+  if (parsed.data.llm !== undefined) config.llm = parsed.data.llm as WorldConfig["llm"] & object;
+  return config;
+}
+
+/** Reads `path` (a world's `.aos/config.json`); an absent file is the empty configuration. */
+export async function readWorldConfig(path: string): Promise<WorldConfig> {
+  const bytes = await readIfExists(path);
+  if (bytes === undefined) return {};
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (cause) {
+    throw new AosError("AOS_CONFIG_INVALID", `Config "${path}" is not UTF-8`, {
+      cause,
+      context: { file: path },
+    });
+  }
+  return parseWorldConfig(text, path);
+}

@@ -1,0 +1,101 @@
+/**
+ * Dispatching outbox intents to adapters and collecting their receipts: one shared piece of the run loop
+ * (`World.run`) and of the testkit's deterministic driver. It never dispatches an intent twice while it is
+ * in flight, and holds back intents whose receipt was ignored until {@linkcode Dispatcher.forgetIgnored}
+ * (what a restart does): re-dispatching at once would loop while an adapter keeps answering wrongly.
+ *
+ * @module
+ */
+import { toHex } from "../air/cbor.ts";
+import { bytesToHashRef, type HashRef } from "../air/hash.ts";
+import type { OutboxEntry } from "../kernel/effect_manager.ts";
+import type { AdapterDirectory, Receipt } from "../kernel/effects.ts";
+
+/** What one {@linkcode Dispatcher.dispatch} did. */
+export interface DispatchRound {
+  /** Intents handed to an adapter in this round. */
+  dispatched: number;
+  /** Intents no adapter is registered for (they stay in the outbox). */
+  undispatchable: Array<{ intentHash: HashRef; kind: string }>;
+}
+
+/** Tracks intents in flight and receipts ready for admission. */
+export class Dispatcher {
+  readonly #inflight = new Map<string, Promise<void>>();
+  readonly #ignored = new Set<string>();
+  readonly #ready: Receipt[] = [];
+  #wake: (() => void) | undefined;
+
+  /** Intents handed to an adapter whose receipt has not come back yet. */
+  get inflight(): number {
+    return this.#inflight.size;
+  }
+
+  /** Receipts that came back and wait for admission. */
+  get readyCount(): number {
+    return this.#ready.length;
+  }
+
+  /** Hands every outbox intent that is neither in flight nor held back to its adapter. */
+  dispatch(outbox: readonly OutboxEntry[], directory: Pick<AdapterDirectory, "adapterFor">): DispatchRound {
+    const round: DispatchRound = { dispatched: 0, undispatchable: [] };
+    for (const entry of outbox) {
+      const hex = toHex(entry.intentHash);
+      if (this.#inflight.has(hex) || this.#ignored.has(hex)) continue;
+      const adapter = directory.adapterFor(entry.kind);
+      if (!adapter) {
+        round.undispatchable.push({ intentHash: bytesToHashRef(entry.intentHash), kind: entry.kind });
+        continue;
+      }
+      const { intentHash, kind, capName, params, idempotencyKey, fence } = entry;
+      const promise = adapter.execute({ intentHash, kind, capName, params, idempotencyKey, fence }).then(
+        (receipt) => {
+          this.#inflight.delete(hex);
+          this.#ready.push(receipt);
+          this.#wake?.();
+        },
+      );
+      this.#inflight.set(hex, promise);
+      round.dispatched++;
+    }
+    return round;
+  }
+
+  /** Adds receipts to admit that did not come from a dispatch (duplicates a fake adapter produced). */
+  deliver(receipts: readonly Receipt[]): void {
+    this.#ready.push(...receipts);
+  }
+
+  /** Takes every receipt that is ready, in arrival order (group commit of whatever came back). */
+  takeReady(): Receipt[] {
+    return this.#ready.splice(0);
+  }
+
+  /** Resolves when a receipt is ready (at once if one is), or when `deadline` settles; false then. */
+  async waitForReceipt(deadline?: Promise<void>): Promise<boolean> {
+    if (this.#ready.length > 0) return true;
+    const arrived = new Promise<true>((resolve) => {
+      this.#wake = () => resolve(true);
+    });
+    try {
+      return await Promise.race([arrived, ...(deadline ? [deadline.then(() => false as const)] : [])]);
+    } finally {
+      this.#wake = undefined;
+    }
+  }
+
+  /** Holds back an intent whose receipt was ignored. */
+  holdBack(intentHash: HashRef): void {
+    this.#ignored.add(intentHash.slice("sha256:".length));
+  }
+
+  /** True when the intent is held back. */
+  isHeldBack(intentHash: Uint8Array): boolean {
+    return this.#ignored.has(toHex(intentHash));
+  }
+
+  /** Lets held-back intents be dispatched again. */
+  forgetIgnored(): void {
+    this.#ignored.clear();
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The file ports of a world folder: the `.aos/journal/` segments, the `.aos/store/` CAS, the `.aos/head`
+ * file, the `.aos/inbox/` and `.aos/receipts/` folders, under the `.aos/LOCK` that makes one process the
+ * writer.
+ *
+ * @module
+ */
+import { AosError } from "../air/errors.ts";
+import { FsCas, FsJournal } from "../journal/mod.ts";
+import { lockWorld, type WorldLock } from "../journal/lock.ts";
+import type { Clock } from "../kernel/clock.ts";
+import { FileHeadStore, type HeadStore } from "./head.ts";
+import { Inbox } from "./inbox.ts";
+import { worldPaths } from "./paths.ts";
+import { ReceiptInbox } from "./receipt_inbox.ts";
+import type { Cas, Journal } from "../journal/mod.ts";
+
+/** Options of a world folder's files. */
+export interface WorldFileOptions {
+  /** Told when another process holds the world lock and this one waits for it. */
+  onLockWait?: (holder: string) => void;
+  /** Segment size of the journal (tests use small ones). */
+  segmentSizeBytesMax?: number;
+}
+
+/** The opened file ports of a world folder, with its lock. */
+export interface FilePorts {
+  ports: { journal: Journal; cas: Cas; clock: Clock; head: HeadStore; inbox: Inbox; receipts: ReceiptInbox };
+  lock: WorldLock;
+  /** Closes the journal and releases the lock (for a failed open; a `World` closes its own). */
+  close(): void;
+}
+
+/**
+ * Takes the lock of the world folder `dir` and opens its ports. Without `create`, a folder that has no
+ * `.aos/` is `AOS_WORLD_NOT_FOUND` (and gets no LOCK file).
+ */
+export async function openFilePorts(
+  dir: string,
+  options: WorldFileOptions & { clock: Clock; create?: boolean },
+): Promise<FilePorts> {
+  const paths = worldPaths(dir);
+  if (options.create !== true) {
+    try {
+      await Deno.stat(paths.aos);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        throw new AosError("AOS_WORLD_NOT_FOUND", `No world at "${dir}": it has no .aos/ folder`);
+      }
+      throw error;
+    }
+  }
+  const lock = await lockWorld(paths.lock, options.onLockWait);
+  let journal: FsJournal;
+  try {
+    journal = await FsJournal.open(paths.journal, {
+      ...(options.create === true ? { create: true } : {}),
+      ...(options.segmentSizeBytesMax === undefined
+        ? {}
+        : { segmentSizeBytesMax: options.segmentSizeBytesMax }),
+    });
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  return {
+    ports: {
+      journal,
+      cas: new FsCas(paths.store),
+      clock: options.clock,
+      head: new FileHeadStore(paths.head),
+      inbox: new Inbox(paths.inbox),
+      receipts: new ReceiptInbox(paths.receipts, paths.keys),
+    },
+    lock,
+    close() {
+      try {
+        journal.close();
+      } finally {
+        lock.release();
+      }
+    },
+  };
+}
