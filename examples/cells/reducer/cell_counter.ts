@@ -12,7 +12,6 @@
  * AssemblyScript, compiled by `deno task build:examples` into ../modules/cell_counter.wasm.
  */
 import {
-  allocate,
   CborReader,
   CborWriter,
   Ctx,
@@ -21,12 +20,8 @@ import {
   runReducer,
 } from "../../../sdk/assemblyscript/assembly/index";
 
-/** The ABI export `alloc` (KERNEL §3.1). */
-export function alloc(len: i32): i32 {
-  return allocate(len);
-}
-
-/** The ABI export `step`, result-pointer convention (KERNEL §3.2). */
+/** The ABI exports (KERNEL §3.1–3.2): the SDK's `alloc`, and `step`, which runs `reduce` on the envelopes. */
+export { alloc } from "../../../sdk/assemblyscript/assembly/index";
 export function step(ret: i32, ptr: i32, len: i32): void {
   runReducer(ret, ptr, len, reduce);
 }

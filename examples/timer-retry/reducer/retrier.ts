@@ -14,7 +14,6 @@
  * AssemblyScript, compiled by `deno task build:examples` into ../modules/retrier.wasm.
  */
 import {
-  allocate,
   CborReader,
   CborWriter,
   Ctx,
@@ -28,12 +27,8 @@ const BACKOFF_BASE_NS: u64 = 10_000_000;
 /** Longest delay between attempts: 1 s. */
 const BACKOFF_MAX_NS: u64 = 1_000_000_000;
 
-/** The ABI export `alloc` (KERNEL §3.1). */
-export function alloc(len: i32): i32 {
-  return allocate(len);
-}
-
-/** The ABI export `step`, result-pointer convention (KERNEL §3.2). */
+/** The ABI exports (KERNEL §3.1–3.2): the SDK's `alloc`, and `step`, which runs `reduce` on the envelopes. */
+export { alloc } from "../../../sdk/assemblyscript/assembly/index";
 export function step(ret: i32, ptr: i32, len: i32): void {
   runReducer(ret, ptr, len, reduce);
 }

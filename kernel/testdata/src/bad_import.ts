@@ -4,16 +4,13 @@
  * Test reducer: imports `env.now`, which the host does not provide; only `env.abort` is allowed
  * (KERNEL §3.1), so the module must be rejected when the manifest is loaded or applied.
  */
-import { allocate, CborWriter, Ctx, Event, Output, runReducer } from "../../../sdk/assemblyscript/assembly/index";
+import { CborWriter, Ctx, Event, Output, runReducer } from "../../../sdk/assemblyscript/assembly/index";
 
 // Wall-clock time would make replay diverge: exactly the kind of import the host must refuse.
 @external("env", "now")
 declare function now(): u64;
 
-export function alloc(len: i32): i32 {
-  return allocate(len);
-}
-
+export { alloc } from "../../../sdk/assemblyscript/assembly/index";
 export function step(ret: i32, ptr: i32, len: i32): void {
   runReducer(ret, ptr, len, reduce);
 }

@@ -4,19 +4,9 @@
  * CBOR but not a value of demo/CounterState@1 (text where a nat belongs). The host must discard the step
  * as `bad_state` (KERNEL §3.5).
  */
-import {
-  allocate,
-  CborWriter,
-  Ctx,
-  Event,
-  Output,
-  runReducer,
-} from "../../../sdk/assemblyscript/assembly/index";
+import { CborWriter, Ctx, Event, Output, runReducer } from "../../../sdk/assemblyscript/assembly/index";
 
-export function alloc(len: i32): i32 {
-  return allocate(len);
-}
-
+export { alloc } from "../../../sdk/assemblyscript/assembly/index";
 export function step(ret: i32, ptr: i32, len: i32): void {
   runReducer(ret, ptr, len, reduce);
 }

@@ -3,12 +3,9 @@
  * Test reducer: returns bytes that are not CBOR at all (0xff is a "break" with nothing to break), so the
  * host must discard the step as `bad_output` (KERNEL §3.5).
  */
-import { allocate, returnBytes } from "../../../sdk/assemblyscript/assembly/index";
+import { returnBytes } from "../../../sdk/assemblyscript/assembly/index";
 
-export function alloc(len: i32): i32 {
-  return allocate(len);
-}
-
+export { alloc } from "../../../sdk/assemblyscript/assembly/index";
 export function step(ret: i32, _ptr: i32, _len: i32): void {
   const out = new Uint8Array(3);
   out[0] = 0xff;

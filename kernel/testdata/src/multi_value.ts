@@ -8,7 +8,6 @@
  * wrapper that calls `alloc(8)`, calls this `step` and returns the two i32 it wrote.
  */
 import {
-  allocate,
   CborReader,
   CborWriter,
   Ctx,
@@ -17,10 +16,7 @@ import {
   runReducer,
 } from "../../../sdk/assemblyscript/assembly/index";
 
-export function alloc(len: i32): i32 {
-  return allocate(len);
-}
-
+export { alloc } from "../../../sdk/assemblyscript/assembly/index";
 export function step(ret: i32, ptr: i32, len: i32): void {
   runReducer(ret, ptr, len, reduce);
 }

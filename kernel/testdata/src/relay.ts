@@ -5,7 +5,6 @@
  * becomes n + 1 steps that the kernel must run in queue order.
  */
 import {
-  allocate,
   CborReader,
   CborWriter,
   Ctx,
@@ -16,10 +15,7 @@ import {
 
 const PING = "test/Ping@1";
 
-export function alloc(len: i32): i32 {
-  return allocate(len);
-}
-
+export { alloc } from "../../../sdk/assemblyscript/assembly/index";
 export function step(ret: i32, ptr: i32, len: i32): void {
   runReducer(ret, ptr, len, reduce);
 }

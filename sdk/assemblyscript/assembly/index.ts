@@ -29,4 +29,4 @@ export {
   Input,
   Output,
 } from "./envelope";
-export { allocate, Reducer, returnBytes, runReducer } from "./reducer";
+export { alloc, allocate, Reducer, returnBytes, runReducer } from "./reducer";

@@ -10,10 +10,18 @@ import { Ctx, decodeInput, encodeOutput, Event, Output } from "./envelope";
 /** A reducer: current state (canonical CBOR or null), the event and its context → output. */
 export type Reducer = (state: Uint8Array | null, event: Event, ctx: Ctx) => Output;
 
-/** The `alloc` export: `len` bytes of fresh memory; the host copies the input envelope there. */
+/** `len` bytes of fresh memory; the host copies the input envelope there. */
 export function allocate(length: i32): i32 {
   assert(length >= 0, "alloc: negative length");
   return <i32> heap.alloc(<usize> length);
+}
+
+/**
+ * The `alloc` export itself, ready to re-export from a reducer's entry file:
+ * `export { alloc } from ".../sdk/assemblyscript/assembly/index";`.
+ */
+export function alloc(len: i32): i32 {
+  return allocate(len);
 }
 
 /**

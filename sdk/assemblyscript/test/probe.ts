@@ -12,7 +12,6 @@
  *   `probe/StateNotCanonical`: writer misuse that must abort.
  */
 import {
-  allocate,
   CborReader,
   CborWriter,
   Ctx,
@@ -29,10 +28,7 @@ import {
   runReducer,
 } from "../assembly/index";
 
-export function alloc(len: i32): i32 {
-  return allocate(len);
-}
-
+export { alloc } from "../assembly/index";
 export function step(ret: i32, ptr: i32, len: i32): void {
   runReducer(ret, ptr, len, reduce);
 }
