@@ -8,6 +8,7 @@ import { bytesEqual, type CborValue, decodeCanonical, encodeCanonical } from "..
 import { AosError, assert as invariant } from "../air/errors.ts";
 import { sha256 } from "../air/hash.ts";
 import { limits } from "../air/limits.ts";
+import { bodyProblem, checkBody } from "./records.ts";
 
 /** What the kernel produces: a kind from {@linkcode ENTRY_KINDS} and its snake_case body. */
 export interface EntryRecord {
@@ -132,6 +133,9 @@ export function encodeEntry(seq: number, record: EntryRecord, prev: Uint8Array):
   }
   if (!isEntryKind(record.kind)) throw new TypeError(`Unknown entry kind "${record.kind}"`);
   if (!isPlainObject(record.body)) throw new TypeError(`Invalid body of entry "${seq}": expected a map`);
+  // Checked right before writing: the body has exactly the fields of its kind (a bug otherwise).
+  const problem = bodyProblem(record.kind, record.body);
+  if (problem !== undefined) throw new TypeError(`Invalid body of entry "${seq}": ${problem}`);
   if (!(prev instanceof Uint8Array) || prev.length !== HASH_SIZE_BYTES) {
     throw new TypeError(`Invalid prev of entry "${seq}": expected ${HASH_SIZE_BYTES} bytes`);
   }
@@ -182,10 +186,12 @@ export function decodeEntry(bytes: Uint8Array): JournalEntry {
   if (!(prev instanceof Uint8Array) || prev.length !== HASH_SIZE_BYTES) {
     throw corrupt(`prev of entry "${seq}" is not a ${HASH_SIZE_BYTES}-byte string`);
   }
+  const typedBody = toObject(body);
+  checkBody(kind, typedBody, seq);
   const entry: JournalEntry = {
     seq,
     kind,
-    body: toObject(body),
+    body: typedBody,
     prev: plainBytes(prev),
     bytes: plainBytes(bytes),
     hash: sha256(bytes),

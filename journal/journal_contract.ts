@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { bytesEqual } from "../air/cbor.ts";
+import { bytesEqual, encodeCanonical } from "../air/cbor.ts";
 import { sha256 } from "../air/hash.ts";
 import { limits } from "../air/limits.ts";
 import { decodeEntry, type EntryRecord, ZERO_HASH } from "./entry.ts";
@@ -25,7 +25,12 @@ export interface JournalHarness {
 export function sampleRecord(n: number): EntryRecord {
   return {
     kind: "domain_event",
-    body: { schema: "demo/Tick@1", value: { n }, origin: { kind: "external" }, ingress_ns: 1_000 + n },
+    body: {
+      schema: "demo/Tick@1",
+      value: encodeCanonical({ n }),
+      origin: { kind: "external" },
+      ingress_ns: 1_000 + n,
+    },
   };
 }
 
@@ -132,7 +137,12 @@ export function runJournalContract(name: string, factory: () => Promise<JournalH
     journal.append([sampleRecord(0)]);
     const huge: EntryRecord = {
       kind: "domain_event",
-      body: { value: new Uint8Array(limits.journalEntrySizeBytesMax) },
+      body: {
+        schema: "demo/Tick@1",
+        value: new Uint8Array(limits.journalEntrySizeBytesMax),
+        origin: { kind: "external" },
+        ingress_ns: 0,
+      },
     };
     assert.throws(() => journal.append([sampleRecord(1), huge]), RangeError);
     assert.equal(journal.height, 1);

@@ -58,3 +58,19 @@ export {
 } from "./fs_journal.ts";
 export { type Journal, MemoryJournal } from "./journal.ts";
 export { type JournalHarness, runJournalContract } from "./journal_contract.ts";
+export {
+  bodyOf,
+  bodyProblem,
+  type CborMap,
+  checkBody,
+  domainEventRecord,
+  type EntryBodies,
+  type EntryKind,
+  type EventOrigin,
+  isRecord,
+  type JournalRecord,
+  journalRecord,
+  type TypedRecord,
+  u64,
+  type Uint,
+} from "./records.ts";

@@ -29,6 +29,14 @@ import { type AcceptedReceipt, receiptEvent, receiptPayloadValue } from "./recei
 import type { ReducerHost } from "./reducer_host.ts";
 import { outboxFromCbor, outboxToCbor } from "./snapshot_parts.ts";
 import { handledMessage, VALUE_ERROR_CODES } from "./handled_errors.ts";
+import {
+  domainEventRecord,
+  type EntryBodies,
+  type EventOrigin as JournalOrigin,
+  isRecord,
+  journalRecord,
+  u64,
+} from "../journal/mod.ts";
 
 /** A journal record the kernel produces or consumes (seq and chain are the journal's business). */
 export interface KernelRecord {
@@ -223,54 +231,45 @@ export class Kernel {
     this.#height++;
     const corrupt = (what: string) =>
       new AosError("AOS_JOURNAL_CORRUPT", `Entry ${entry.seq}: ${what}`, { context: { seq: entry.seq } });
-    const body = entry.body;
-    if (entry.kind === "genesis") {
+    if (isRecord(entry, "genesis")) {
       if (this.#started || entry.seq !== 0) throw corrupt("unexpected genesis");
-      const hash = body.manifest_hash;
-      if (!(hash instanceof Uint8Array) || bytesToHashRef(hash) !== this.defs.manifestHash) {
+      if (bytesToHashRef(entry.body.manifest_hash) !== this.defs.manifestHash) {
         throw corrupt("genesis names a different manifest than the one loaded");
       }
-      this.#nowNs = uint(body.ingress_ns, "genesis.ingress_ns", entry.seq);
+      this.#nowNs = u64(entry.body.ingress_ns);
       this.#started = true;
       return this.#takeDerived();
     }
     if (!this.#started) throw corrupt("entry before genesis");
     if (entry.kind === "snapshot") return this.#takeDerived();
-    this.#nowNs = uint(body.ingress_ns, `${entry.kind}.ingress_ns`, entry.seq);
-    switch (entry.kind) {
-      case "domain_event": {
-        const origin = body.origin as { kind?: unknown } | undefined;
-        if (origin?.kind !== "external") throw corrupt("a derived domain_event where an input belongs");
-        if (typeof body.schema !== "string" || !(body.value instanceof Uint8Array)) {
-          throw corrupt("malformed domain_event");
-        }
-        const item: EventItem = {
-          type: "event",
-          seq: entry.seq,
-          schema: body.schema,
-          value: body.value,
-          origin: { kind: "external" },
-        };
-        if (body.key instanceof Uint8Array) item.key = body.key;
-        this.#queue.push(item);
-        break;
+    if (isRecord(entry, "domain_event")) {
+      const body = entry.body;
+      if (body.origin.kind !== "external" || body.ingress_ns === undefined) {
+        throw corrupt("a derived domain_event where an input belongs");
       }
-      case "receipt_appended":
-        this.#applyReceipt(entry, corrupt);
-        break;
-      case "receipt_ignored":
-        break;
-      case "plan_start_requested":
-        this.#plans.startRequested(entry.seq, body);
-        break;
-      case "plan_cancel_requested":
-        this.#plans.cancel(
-          uint(body.instance_id, "instance_id", entry.seq),
-          typeof body.reason === "string" ? body.reason : undefined,
-        );
-        break;
-      default:
-        throw corrupt(`kind "${entry.kind}" is not an input here`);
+      this.#nowNs = u64(body.ingress_ns);
+      const item: EventItem = {
+        type: "event",
+        seq: entry.seq,
+        schema: body.schema,
+        value: body.value,
+        origin: { kind: "external" },
+      };
+      if (body.key !== undefined) item.key = body.key;
+      this.#queue.push(item);
+    } else if (isRecord(entry, "receipt_appended")) {
+      this.#nowNs = u64(entry.body.ingress_ns);
+      this.#applyReceipt(entry.body, corrupt);
+    } else if (isRecord(entry, "receipt_ignored")) {
+      this.#nowNs = u64(entry.body.ingress_ns);
+    } else if (isRecord(entry, "plan_start_requested")) {
+      this.#nowNs = u64(entry.body.ingress_ns);
+      this.#plans.startRequested(entry.seq, entry.body);
+    } else if (isRecord(entry, "plan_cancel_requested")) {
+      this.#nowNs = u64(entry.body.ingress_ns);
+      this.#plans.cancel(u64(entry.body.instance_id), entry.body.reason);
+    } else {
+      throw corrupt(`kind "${entry.kind}" is not an input here`);
     }
     this.#runToIdle();
     return this.#takeDerived();
@@ -288,17 +287,7 @@ export class Kernel {
     return seq;
   }
 
-  #applyReceipt(entry: KernelEntry, corrupt: (what: string) => AosError): void {
-    const b = entry.body;
-    if (
-      !(b.intent_hash instanceof Uint8Array) || typeof b.adapter_id !== "string" ||
-      typeof b.status !== "string"
-    ) {
-      throw corrupt("malformed receipt_appended");
-    }
-    if (!(b.payload instanceof Uint8Array) || !(b.signature instanceof Uint8Array)) {
-      throw corrupt("malformed receipt_appended");
-    }
+  #applyReceipt(b: EntryBodies["receipt_appended"], corrupt: (what: string) => AosError): void {
     const pending = this.#effects.settle(b.intent_hash);
     if (!pending) throw corrupt(`receipt for intent ${toHex(b.intent_hash)} that is not pending`);
     const receipt: AcceptedReceipt = {
@@ -308,7 +297,7 @@ export class Kernel {
       payload: b.payload,
       signature: b.signature,
     };
-    if (b.cost_cents !== undefined) receipt.costCents = uint(b.cost_cents, "cost_cents", entry.seq);
+    if (b.cost_cents !== undefined) receipt.costCents = u64(b.cost_cents);
     const grant = this.defs.manifest.defaults?.cap_grants?.find((g) => g.name === pending.capName);
     const payloadValue = b.payload.length === 0
       ? undefined
@@ -323,16 +312,13 @@ export class Kernel {
     }
     const origin = pending.origin;
     const event = receiptEvent(pending, receipt, this.defs.schemas);
-    const originBody: { [key: string]: CborValue } = {
+    const originBody: JournalOrigin & { kind: "receipt" } = {
       kind: "receipt",
       intent_hash: receipt.intentHash,
       reducer: origin.name,
     };
     if (origin.key !== null) originBody.key = origin.key;
-    const seq = this.#emit({
-      kind: "domain_event",
-      body: { schema: event.schema, value: event.value, origin: originBody },
-    });
+    const seq = this.#emit(domainEventRecord(event, originBody));
     this.#queue.push({
       type: "event",
       seq,
@@ -350,15 +336,12 @@ export class Kernel {
         // A reducer or plan ping-pong must not hang the world: end the block deterministically.
         this.#queue.length = 0;
         this.#planQueued.clear();
-        this.#emit({
-          kind: "reducer_error",
-          body: {
-            reducer: "",
-            event_seq: item.type === "event" ? item.seq : 0,
-            code: "runaway",
-            message: `block exceeded ${limits.ticksPerBlockMax} ticks; remaining work dropped`,
-          },
-        });
+        this.#emit(journalRecord("reducer_error", {
+          reducer: "",
+          event_seq: item.type === "event" ? item.seq : 0,
+          code: "runaway",
+          message: `block exceeded ${limits.ticksPerBlockMax} ticks; remaining work dropped`,
+        }));
         return;
       }
       if (item.type === "plan") {
@@ -416,9 +399,9 @@ export class Kernel {
     code: ReducerErrorCode,
     message: string,
   ): void {
-    const body: { [k: string]: CborValue } = { reducer, event_seq: eventSeq, code, message };
+    const body: EntryBodies["reducer_error"] = { reducer, event_seq: eventSeq, code, message };
     if (key !== null) body.key = key;
-    this.#emit({ kind: "reducer_error", body });
+    this.#emit(journalRecord("reducer_error", body));
   }
 
   #stepReducer(module: DefModule, event: EventItem, key: Uint8Array | null): void {
@@ -522,11 +505,13 @@ export class Kernel {
     // Commit (KERNEL §2.3 1a–c): state, emitted events in order, then the effect.
     this.#cells.set(reducer, key, output.state);
     for (const emitted of output.domainEvents) {
-      const origin: { [k: string]: CborValue } = { kind: "reducer", name: reducer, event_seq: event.seq };
+      const origin: JournalOrigin & { kind: "reducer" } = {
+        kind: "reducer",
+        name: reducer,
+        event_seq: event.seq,
+      };
       if (key !== null) origin.key = key;
-      const body: { [k: string]: CborValue } = { schema: emitted.schema, value: emitted.value, origin };
-      if (emitted.key !== undefined) body.key = emitted.key;
-      const seq = this.#emit({ kind: "domain_event", body });
+      const seq = this.#emit(domainEventRecord(emitted, origin));
       const item: EventItem = {
         type: "event",
         seq,
@@ -576,13 +561,14 @@ export class Kernel {
         return { ok: true, intentHash: gate.intentHash };
       },
       raiseEvent(event, origin) {
-        const body: { [k: string]: CborValue } = {
-          schema: event.schema,
-          value: event.value,
-          origin: { kind: "plan", name: origin.name, instance_id: origin.instanceId, step: origin.step },
-        };
-        if (event.key !== undefined) body.key = event.key;
-        const seq = kernel.#emit({ kind: "domain_event", body });
+        const seq = kernel.#emit(
+          domainEventRecord(event, {
+            kind: "plan",
+            name: origin.name,
+            instance_id: origin.instanceId,
+            step: origin.step,
+          }),
+        );
         const item: EventItem = {
           type: "event",
           seq,

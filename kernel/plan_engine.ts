@@ -30,6 +30,7 @@
  */
 import { type CborValue, toHex } from "../air/cbor.ts";
 import { AosError, assert } from "../air/errors.ts";
+import { type EntryBodies, journalRecord } from "../journal/mod.ts";
 import { bytesToHashRef, hashRefToBytes } from "../air/hash.ts";
 import type { DefPlan, PlanStep, Trigger } from "../air/nodes.ts";
 import { decodeTyped } from "../air/typed_codec.ts";
@@ -126,7 +127,7 @@ class Engine implements PlanEngine {
     } catch (error) {
       problem = handledMessage(error, PLAN_START_ERROR_CODES);
     }
-    const body: { [key: string]: CborValue } = {
+    const body: EntryBodies["plan_started"] = {
       instance_id: inst.id,
       plan,
       manifest_hash: hashRefToBytes(inst.manifestHash),
@@ -134,7 +135,7 @@ class Engine implements PlanEngine {
       cause,
     };
     if (inst.correlation !== undefined) body.correlation = inst.correlation;
-    this.#host.emit({ kind: "plan_started", body });
+    this.#host.emit(journalRecord("plan_started", body));
     if (problem !== undefined) return this.#finish(inst, { error: { code: "bad_input", message: problem } });
     this.#host.enqueuePlanRun(inst.id);
   }
@@ -186,23 +187,23 @@ class Engine implements PlanEngine {
   }
 
   #finish(inst: PlanInstance, ending: Ending): void {
-    const body: { [key: string]: CborValue } = { instance_id: inst.id };
+    const body: EntryBodies["plan_ended"] = { instance_id: inst.id, status: "ok" };
     if ("error" in ending) {
       inst.status = "error";
       inst.error = ending.error;
       const error: { [key: string]: CborValue } = { code: ending.error.code, message: ending.error.message };
       if (ending.error.step !== undefined) error.step = ending.error.step;
-      Object.assign(body, { status: "error", error });
+      body.status = "error";
+      body.error = error;
     } else {
       inst.status = "ok";
-      body.status = "ok";
       if (ending.result !== undefined) body.result = inst.result = ending.result;
       if (ending.outputSchema !== undefined) body.output_schema = inst.outputSchema = ending.outputSchema;
     }
     // Pending steps are abandoned; buffered receipts and events have nobody left to wake.
     inst.buffered.clear();
     inst.eventBuffer.clear();
-    this.#host.emit({ kind: "plan_ended", body });
+    this.#host.emit(journalRecord("plan_ended", body));
     const ended = [...this.#instances.values()].filter((i) => !this.#live(i.id)).map((i) => i.id);
     if (ended.length > ENDED_INSTANCES_KEPT) {
       ended.sort((a, b) => (a < b ? -1 : 1));

@@ -6,6 +6,7 @@
  */
 import { bytesEqual, type CborValue, encodeCanonical } from "../air/cbor.ts";
 import { type AosErrorCode, isAosError } from "../air/errors.ts";
+import { isRecord } from "../journal/mod.ts";
 import { VALUE_ERROR_CODES } from "./handled_errors.ts";
 import type { DerivedRecord, Kernel, KernelEntry } from "./kernel.ts";
 
@@ -33,7 +34,7 @@ export interface Divergence {
 export function isFedOnReplay(entry: KernelEntry): boolean {
   switch (entry.kind) {
     case "domain_event":
-      return (entry.body.origin as { kind?: unknown } | undefined)?.kind === "external";
+      return isRecord(entry, "domain_event") && entry.body.origin.kind === "external";
     case "genesis":
     case "snapshot":
     case "plan_start_requested":

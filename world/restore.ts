@@ -4,10 +4,9 @@
  *
  * @module
  */
-import type { CborValue } from "../air/cbor.ts";
 import { AosError } from "../air/errors.ts";
 import { bytesToHashRef, type HashRef } from "../air/hash.ts";
-import type { Cas, Journal, JournalEntry } from "../journal/mod.ts";
+import { type Cas, type EntryBodies, isRecord, type Journal, type JournalEntry } from "../journal/mod.ts";
 import { Kernel, type WorldDefs } from "../kernel/kernel.ts";
 import type { ReducerHost } from "../kernel/reducer_host.ts";
 import type { Divergence } from "../kernel/replay.ts";
@@ -23,10 +22,7 @@ export interface Restored {
 /** The genesis entry of a journal and the manifest it names; `AOS_JOURNAL_CORRUPT` when there is none. */
 export function genesisOf(journal: Pick<Journal, "entries">, where: string): { manifestHash: HashRef } {
   const [genesis] = journal.entries(0);
-  if (
-    !genesis || genesis.seq !== 0 || genesis.kind !== "genesis" ||
-    !(genesis.body.manifest_hash instanceof Uint8Array) || genesis.body.manifest_hash.length !== 32
-  ) {
+  if (!genesis || genesis.seq !== 0 || !isRecord(genesis, "genesis")) {
     throw new AosError("AOS_JOURNAL_CORRUPT", `${where} does not start with a genesis entry`, {
       context: { seq: 0 },
     });
@@ -44,10 +40,10 @@ export async function restoreLatest(
   defs: WorldDefs,
   host: ReducerHost,
 ): Promise<Restored> {
-  let latest: JournalEntry | undefined;
-  for (const entry of journal.entries(0)) if (entry.kind === "snapshot" && entry.seq > 0) latest = entry;
+  let latest: (JournalEntry & { body: EntryBodies["snapshot"] }) | undefined;
+  for (const entry of journal.entries(0)) if (isRecord(entry, "snapshot") && entry.seq > 0) latest = entry;
   if (latest === undefined) return { kernel: new Kernel(defs, host), fromSeq: 0 };
-  const hash = bytesToHashRef(latest.body.snapshot_hash as Uint8Array);
+  const hash = bytesToHashRef(latest.body.snapshot_hash);
   const kernel = Kernel.restore(defs, host, await cas.get("blobs", hash));
   if (kernel.height !== latest.seq) {
     throw new AosError(
@@ -76,9 +72,9 @@ export function inboxSource(position: InboxPosition): string {
 export function lastAdmittedPosition(journal: Pick<Journal, "entries">): InboxPosition {
   let last: InboxPosition = { batch: 0, index: -1 };
   for (const e of journal.entries(0)) {
-    if (e.kind !== "domain_event") continue;
-    const source = (e.body.origin as { source?: CborValue } | undefined)?.source;
-    const m = typeof source === "string" ? INBOX_SOURCE.exec(source) : null;
+    if (!isRecord(e, "domain_event") || e.body.origin.kind !== "external") continue;
+    const source = e.body.origin.source;
+    const m = source === undefined ? null : INBOX_SOURCE.exec(source);
     if (!m) continue;
     const at = { batch: Number(m[1]), index: Number(m[2]) };
     if (at.batch > last.batch || (at.batch === last.batch && at.index > last.index)) last = at;

@@ -15,7 +15,14 @@ import type { JsonValue } from "../air/json.ts";
 import { limits } from "../air/limits.ts";
 import { decodeTyped, encodeTyped } from "../air/typed_codec.ts";
 import { valueFromJson } from "../air/value_json.ts";
-import { type Cas, type Journal, MemoryCas, MemoryJournal } from "../journal/mod.ts";
+import {
+  type Cas,
+  domainEventRecord,
+  isRecord,
+  type Journal,
+  MemoryCas,
+  MemoryJournal,
+} from "../journal/mod.ts";
 import type { WorldLock } from "../journal/lock.ts";
 import type { Clock } from "../kernel/clock.ts";
 import { type AdapterDirectory, type Receipt, signedReceiptMap } from "../kernel/effects.ts";
@@ -337,16 +344,11 @@ export class World {
     // Re-check every event against the live manifest before journaling any (the inbox may predate a
     // change): a bad one after good ones would leave those journaled while their batch stays queued.
     for (const { event } of items) decodeTyped({ ref: event.schema }, event.value, this.defs.schemas);
-    return await this.#admitInputs(items.map(({ event, source }) => (ingressNs: bigint): KernelRecord => {
-      const body: { [key: string]: CborValue } = {
-        schema: event.schema,
-        value: event.value,
-        origin: { kind: "external", source },
-        ingress_ns: ingressNs,
-      };
-      if (event.key !== undefined) body.key = event.key;
-      return { kind: "domain_event", body };
-    }));
+    return await this.#admitInputs(
+      items.map(({ event, source }) => (ingressNs: bigint) =>
+        domainEventRecord(event, { kind: "external", source }, ingressNs)
+      ),
+    );
   }
 
   /**
@@ -540,13 +542,13 @@ export class World {
     appended.forEach((entry, i) => {
       assert(entry.seq === derived[i]!.seq, `journal seq ${entry.seq} equals kernel seq ${derived[i]!.seq}`);
       report.entries.push({ seq: entry.seq, kind: entry.kind });
-      if (entry.kind === "reducer_error") {
+      if (isRecord(entry, "reducer_error")) {
         report.reducerErrors.push({
           seq: entry.seq,
-          reducer: String(entry.body.reducer),
+          reducer: entry.body.reducer,
           eventSeq: Number(entry.body.event_seq),
-          code: String(entry.body.code),
-          message: String(entry.body.message),
+          code: entry.body.code,
+          message: entry.body.message,
         });
       }
     });
