@@ -14,8 +14,9 @@ import type { SchemaResolver } from "../air/types.ts";
 import type { Value } from "../air/value.ts";
 import type { EffectIntent, Receipt, UnsignedReceipt } from "../kernel/effects.ts";
 import type { AdapterFailure } from "./adapter_failure.ts";
-import { intentHash } from "./intent_hash.ts";
-import { type AdapterKey, signReceipt, verifyReceipt } from "./keys.ts";
+import { intentHash } from "../kernel/mod.ts";
+import { type AdapterKey, signReceipt } from "./keys.ts";
+import { verifyReceiptSignature } from "../kernel/mod.ts";
 import { adapterLimits } from "./limits.ts";
 
 /** The final outcome of one execution, before it is encoded and signed. */
@@ -94,7 +95,10 @@ function seal(core: AdapterCore, intent: EffectIntent, outcome: Outcome): Receip
   }
   const receipt = signReceipt(unsigned, core.key);
   // Postconditions: what leaves the adapter is what the driver's admission will check (KERNEL §6.4).
-  assert(verifyReceipt(receipt, core.key.publicKey), "a fresh receipt verifies under the adapter's key");
+  assert(
+    verifyReceiptSignature(receipt, core.key.publicKey),
+    "a fresh receipt verifies under the adapter's key",
+  );
   assert(receipt.status !== "ok" || receipt.payload.length > 0, "an ok receipt has a payload");
   return receipt;
 }

@@ -11,8 +11,8 @@ import { SchemaIndex } from "../air/schema_index.ts";
 import { decodeTyped, encodeTyped } from "../air/typed_codec.ts";
 import type { Value } from "../air/value.ts";
 import type { EffectIntent, Receipt } from "../kernel/effects.ts";
-import { intentHash } from "./intent_hash.ts";
-import { verifyReceipt } from "./keys.ts";
+import { intentHash } from "../kernel/mod.ts";
+import { verifyReceiptSignature } from "../kernel/mod.ts";
 
 /** The built-in schemas (timer key, http and llm schemas as amended by AIR §9.1). */
 export const schemas: SchemaIndex = new SchemaIndex([]);
@@ -46,7 +46,7 @@ export function checkReceipt(
   receipt: Receipt,
   publicKey: Uint8Array,
 ): Map<string, Value> | undefined {
-  assert.equal(verifyReceipt(receipt, publicKey), true, "receipt signature verifies");
+  assert.equal(verifyReceiptSignature(receipt, publicKey), true, "receipt signature verifies");
   assert.deepEqual(receipt.intentHash, intent.intentHash);
   assert.deepEqual(receipt.fence, intent.fence);
   if (receipt.status !== "ok") {

@@ -14,7 +14,7 @@
  * import { MemoryCas } from "../journal/cas.ts";
  * import { BlobGetAdapter, BlobPutAdapter } from "./blob.ts";
  * import { MemoryBlobNamespaces } from "./blob_namespaces.ts";
- * import { intentHash } from "./intent_hash.ts";
+ * import { intentHash } from "../kernel/mod.ts";
  * import { AdapterKey } from "./keys.ts";
  *
  * const cas = new MemoryCas();

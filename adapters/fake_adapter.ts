@@ -11,8 +11,9 @@
  * import { SchemaIndex } from "../air/schema_index.ts";
  * import type { Value } from "../air/value.ts";
  * import { FakeAdapter } from "./fake_adapter.ts";
- * import { intentHash } from "./intent_hash.ts";
- * import { AdapterKey, verifyReceipt } from "./keys.ts";
+ * import { intentHash } from "../kernel/mod.ts";
+ * import { verifyReceiptSignature } from "../kernel/mod.ts";
+ * import { AdapterKey } from "./keys.ts";
  *
  * const fake = new FakeAdapter({ kind: "timer.set", key: AdapterKey.fromSeed(new Uint8Array(32)) });
  * const intent = (at: bigint) => {
@@ -28,7 +29,7 @@
  * assert.equal(fake.releaseAll("reverse"), 2);
  * const receipts = await Promise.all(done);
  * assert.deepEqual(order, ["error", "ok"]);
- * assert.ok(receipts.every((r) => verifyReceipt(r, fake.publicKey)));
+ * assert.ok(receipts.every((r) => verifyReceiptSignature(r, fake.publicKey)));
  * ```
  *
  * @module

@@ -6,7 +6,8 @@
  * @example Sign and verify a receipt
  * ```ts
  * import assert from "node:assert/strict";
- * import { AdapterKey, signReceipt, verifyReceipt } from "./keys.ts";
+ * import { verifyReceiptSignature } from "../kernel/mod.ts";
+ * import { AdapterKey, signReceipt } from "./keys.ts";
  *
  * const key = AdapterKey.generate();
  * const receipt = signReceipt({
@@ -16,21 +17,14 @@
  *   payload: new Uint8Array(),
  *   fence: { generation: 0n, height: 7n },
  * }, key);
- * assert.equal(verifyReceipt(receipt, key.publicKey), true);
- * assert.equal(verifyReceipt({ ...receipt, status: "ok" }, key.publicKey), false);
+ * assert.equal(verifyReceiptSignature(receipt, key.publicKey), true);
+ * assert.equal(verifyReceiptSignature({ ...receipt, status: "ok" }, key.publicKey), false);
  * ```
  *
  * @module
  */
 import { Buffer } from "node:buffer";
-import {
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-  sign,
-  verify,
-} from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { bytesEqual, fromHex, toHex } from "../air/cbor.ts";
 import { AosError, assert } from "../air/errors.ts";
 import { type Receipt, receiptSigningBytes, type UnsignedReceipt } from "../kernel/effects.ts";
@@ -103,20 +97,6 @@ export class AdapterKey {
   }
 }
 
-/** True when `signature` is a valid Ed25519 signature of `bytes` by the raw 32-byte `publicKey`. */
-export function verifySignature(bytes: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
-  if (publicKey.length !== 32 || signature.length !== 64) return false;
-  const der = new Uint8Array(44);
-  der.set(SPKI_PREFIX);
-  der.set(publicKey, 12);
-  try {
-    const key = createPublicKey({ key: Buffer.from(der), format: "der", type: "spki" });
-    return verify(null, bytes, key, signature);
-  } catch {
-    return false; // not a point on the curve, or otherwise unusable: not a valid signature either way
-  }
-}
-
 /** Signs a receipt: Ed25519 over {@linkcode receiptSigningBytes} (AIR §9.3). */
 export function signReceipt(unsigned: UnsignedReceipt, key: AdapterKey): Receipt {
   const signature = key.sign(receiptSigningBytes(unsigned));
@@ -130,17 +110,6 @@ export function signReceipt(unsigned: UnsignedReceipt, key: AdapterKey): Receipt
   };
   if (unsigned.costCents !== undefined) receipt.costCents = unsigned.costCents;
   return receipt;
-}
-
-/** True when the receipt's signature verifies under `publicKey`; false for any malformed receipt. */
-export function verifyReceipt(receipt: Receipt, publicKey: Uint8Array): boolean {
-  let bytes: Uint8Array;
-  try {
-    bytes = receiptSigningBytes(receipt);
-  } catch {
-    return false; // e.g. a negative cost or a non-64-bit fence cannot be encoded, so it was never signed
-  }
-  return verifySignature(bytes, receipt.signature, publicKey);
 }
 
 /** True when `id` can name an adapter (and its key file): lowercase letters, digits, `.`, `_`, `-`. */

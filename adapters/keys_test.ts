@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { fromHex, toHex } from "../air/cbor.ts";
 import { AosError } from "../air/errors.ts";
 import type { UnsignedReceipt } from "../kernel/effects.ts";
-import { AdapterKey, adapterKeyPaths, loadOrCreateKey, signReceipt, verifyReceipt } from "./keys.ts";
+import { AdapterKey, adapterKeyPaths, loadOrCreateKey, signReceipt } from "./keys.ts";
+import { verifyReceiptSignature as verifyReceipt } from "../kernel/mod.ts";
 
 const unsigned: UnsignedReceipt = {
   intentHash: new Uint8Array(32).fill(7),

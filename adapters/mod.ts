@@ -13,7 +13,8 @@
  * import { encodeTyped, SchemaIndex, type Value } from "../air/mod.ts";
  * import { MemoryCas } from "../journal/mod.ts";
  * import { VirtualClock } from "../kernel/mod.ts";
- * import { createWorldAdapters, intentHash, VirtualTimerScheduler } from "./mod.ts";
+ * import { intentHash } from "../kernel/mod.ts";
+ * import { createWorldAdapters, VirtualTimerScheduler } from "./mod.ts";
  *
  * const dir = await Deno.makeTempDir();
  * const scheduler = new VirtualTimerScheduler(new VirtualClock(0n));
@@ -37,16 +38,7 @@
  */
 export type { AdapterFailure } from "./adapter_failure.ts";
 export { adapterLimits } from "./limits.ts";
-export { intentHash } from "./intent_hash.ts";
-export {
-  AdapterKey,
-  adapterKeyPaths,
-  isAdapterId,
-  loadOrCreateKey,
-  signReceipt,
-  verifyReceipt,
-  verifySignature,
-} from "./keys.ts";
+export { AdapterKey, adapterKeyPaths, isAdapterId, loadOrCreateKey, signReceipt } from "./keys.ts";
 export { SystemClock } from "./system_clock.ts";
 export { SystemTimerScheduler, type TimerScheduler, VirtualTimerScheduler } from "./timer_scheduler.ts";
 export { TimerAdapter, type TimerAdapterOptions } from "./timer.ts";

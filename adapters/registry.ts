@@ -30,7 +30,8 @@ import type { EffectAdapter, Receipt } from "../kernel/effects.ts";
 import { BlobGetAdapter, BlobPutAdapter } from "./blob.ts";
 import { FsBlobNamespaces } from "./blob_namespaces.ts";
 import { HttpAdapter } from "./http.ts";
-import { loadOrCreateKey, verifyReceipt } from "./keys.ts";
+import { loadOrCreateKey } from "./keys.ts";
+import { verifyReceiptSignature } from "../kernel/mod.ts";
 import { LlmAdapter, type LlmConfig } from "./llm.ts";
 import { TimerAdapter } from "./timer.ts";
 import { SystemTimerScheduler, type TimerScheduler, VirtualTimerScheduler } from "./timer_scheduler.ts";
@@ -92,7 +93,7 @@ export class AdapterRegistry {
   /** True when the receipt's adapter is registered and its signature verifies under that adapter's key. */
   verify(receipt: Receipt): boolean {
     const key = this.#keys.get(receipt.adapterId);
-    return key !== undefined && verifyReceipt(receipt, key);
+    return key !== undefined && verifyReceiptSignature(receipt, key);
   }
 
   /** Closes every adapter that can be closed (timers stop; pending ones are re-dispatched on restart). */

@@ -5,7 +5,8 @@ import { FsCas } from "../journal/cas.ts";
 import { VirtualClock } from "../kernel/clock.ts";
 import type { Receipt } from "../kernel/effects.ts";
 import { FakeAdapter } from "./fake_adapter.ts";
-import { AdapterKey, verifyReceipt } from "./keys.ts";
+import { AdapterKey } from "./keys.ts";
+import { verifyReceiptSignature } from "../kernel/mod.ts";
 import { AdapterRegistry, createWorldAdapters } from "./registry.ts";
 import { VirtualTimerScheduler } from "./timer_scheduler.ts";
 import { checkReceipt, integer, makeIntent, record } from "./_test_support.ts";
@@ -140,12 +141,12 @@ Deno.test("FakeAdapter can corrupt a signature, echo a wrong fence or send raw p
     .script(intent.intentHash, { status: "ok", fence: { generation: 9n, height: 1n } })
     .script(intent.intentHash, { status: "ok", payload: new Uint8Array([0xff]) });
   const corrupt: Receipt = await fake.execute(intent);
-  assert.equal(verifyReceipt(corrupt, fake.publicKey), false);
+  assert.equal(verifyReceiptSignature(corrupt, fake.publicKey), false);
   const fenced = await fake.execute(intent);
-  assert.equal(verifyReceipt(fenced, fake.publicKey), true);
+  assert.equal(verifyReceiptSignature(fenced, fake.publicKey), true);
   assert.deepEqual(fenced.fence, { generation: 9n, height: 1n });
   const raw = await fake.execute(intent);
-  assert.equal(verifyReceipt(raw, fake.publicKey), true);
+  assert.equal(verifyReceiptSignature(raw, fake.publicKey), true);
   assert.deepEqual(raw.payload, new Uint8Array([0xff]));
   const fallback = await fake.execute(intent);
   assert.equal(fallback.status, "ok", "scripts used up: the default answer");

@@ -9,8 +9,9 @@
  * import { SchemaIndex } from "../air/schema_index.ts";
  * import type { Value } from "../air/value.ts";
  * import { VirtualClock } from "../kernel/clock.ts";
- * import { intentHash } from "./intent_hash.ts";
- * import { AdapterKey, verifyReceipt } from "./keys.ts";
+ * import { intentHash } from "../kernel/mod.ts";
+ * import { verifyReceiptSignature } from "../kernel/mod.ts";
+ * import { AdapterKey } from "./keys.ts";
  * import { TimerAdapter } from "./timer.ts";
  * import { VirtualTimerScheduler } from "./timer_scheduler.ts";
  *
@@ -26,7 +27,7 @@
  * scheduler.runNext();
  * const receipt = await pending;
  * assert.equal(receipt.status, "ok");
- * assert.ok(verifyReceipt(receipt, key.publicKey));
+ * assert.ok(verifyReceiptSignature(receipt, key.publicKey));
  * ```
  *
  * @module

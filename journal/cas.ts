@@ -1,14 +1,12 @@
 /**
  * The content-addressed store (KERNEL §8.3): the `Cas` port, a file-system implementation and an in-memory
- * one. The contract suite both pass lives in `cas_contract.ts` and is re-exported here.
+ * one. The contract suite both pass lives in `testing/cas_contract.ts`.
  *
  * @module
  */
 import { AosError, assert as invariant } from "../air/errors.ts";
 import { type HashRef, hashRefOf, isHashRef } from "../air/hash.ts";
 import { attempt, exists, writeFileAtomic } from "./durable_fs.ts";
-
-export { type CasHarness, runCasContract } from "./cas_contract.ts";
 
 /** The two CAS namespaces: `nodes` (AIR nodes, patches, shadow reports) and `blobs` (WASM, bodies, snapshots). */
 export type CasSpace = "nodes" | "blobs";

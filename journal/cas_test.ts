@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { AosError } from "../air/errors.ts";
-import { FsCas, MemoryCas, runCasContract } from "./cas.ts";
+import { FsCas, MemoryCas } from "./cas.ts";
+import { runCasContract } from "./testing/mod.ts";
 
 runCasContract(
   "MemoryCas",

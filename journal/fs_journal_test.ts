@@ -4,7 +4,7 @@ import { AosError, type AosErrorCode } from "../air/errors.ts";
 import { decodeEntry, encodeEntry, type JournalEntry, ZERO_HASH } from "./entry.ts";
 import { crc32c, encodeFrame, FRAME_OVERHEAD_SIZE_BYTES, scanFrames } from "./frame.ts";
 import { FsJournal, readJournalDir } from "./fs_journal.ts";
-import { sampleRecord } from "./journal_contract.ts";
+import { sampleRecord } from "./testing/mod.ts";
 
 interface Fixture {
   dir: string;

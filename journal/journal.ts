@@ -1,6 +1,6 @@
 /**
  * The `Journal` port (KERNEL §8.1) and its in-memory implementation. The file-system implementation lives in
- * `fs_journal.ts` and the shared contract suite in `journal_contract.ts`; both are re-exported here.
+ * `fs_journal.ts` (re-exported here) and the shared contract suite in `testing/journal_contract.ts`.
  *
  * @module
  */
@@ -15,7 +15,6 @@ export {
   readJournalDir,
   type TornTail,
 } from "./fs_journal.ts";
-export { type JournalHarness, runJournalContract } from "./journal_contract.ts";
 
 /**
  * The append-only, hash-chained log of entries. `append` assigns seqs and writes without syncing;

@@ -3,7 +3,7 @@ import { AosError } from "../air/errors.ts";
 import { encodeEntry } from "./entry.ts";
 import { FsJournal } from "./fs_journal.ts";
 import { type Journal, MemoryJournal } from "./journal.ts";
-import { runJournalContract, sampleRecord } from "./journal_contract.ts";
+import { runJournalContract, sampleRecord } from "./testing/mod.ts";
 
 runJournalContract("MemoryJournal", () => {
   let current: MemoryJournal | undefined;

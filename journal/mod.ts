@@ -23,7 +23,6 @@
  * @module
  */
 export { type Cas, type CasSpace, FsCas, MemoryCas } from "./cas.ts";
-export { type CasHarness, runCasContract } from "./cas_contract.ts";
 export {
   classifyEntry,
   decodeEntry,
@@ -57,7 +56,6 @@ export {
   type TornTail,
 } from "./fs_journal.ts";
 export { type Journal, MemoryJournal } from "./journal.ts";
-export { type JournalHarness, runJournalContract } from "./journal_contract.ts";
 export {
   bodyOf,
   bodyProblem,

@@ -15,10 +15,21 @@ import { formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
 import { parseJson } from "../air/json.ts";
 import type { CapGrant, DefPlan } from "../air/nodes.ts";
 import { defsFromBundle } from "./defs.ts";
-import { idempotencyKey, intentHash } from "./effect_manager.ts";
+import { idempotencyKey } from "./effect_manager.ts";
 import { genesisEntry, T0_NS, wasmBytes, wasmHash } from "./_test_fixtures.ts";
 import { type DerivedRecord, Kernel, type KernelEntry, type WorldDefs } from "./kernel.ts";
 import { ReducerHost } from "./reducer_host.ts";
+import { intentHash as intentHashOf } from "./intent_hash.ts";
+
+/** The intent hash of positional parts (the tests' shorthand). */
+function intentHash(
+  kind: string,
+  capName: string,
+  params: Uint8Array,
+  idempotencyKey: Uint8Array,
+): Uint8Array {
+  return intentHashOf({ kind: kind as never, capName, params, idempotencyKey });
+}
 
 /** The plan input schema of the test worlds. */
 export const START = "test/Start@1";

@@ -5,6 +5,7 @@
  * @module
  */
 import { AosError } from "../air/errors.ts";
+import { encodeSleb128, encodeUleb128 } from "./leb128.ts";
 
 /** Throws the rewriter's one error: `AOS_WASM_INVALID`, located by byte offset. */
 export function wasmInvalid(message: string, offset: number): never {
@@ -76,29 +77,10 @@ export class WasmReader {
 }
 
 /** Unsigned LEB128 of an integer in [0, 2^32). */
-export function uleb(value: number): number[] {
-  const out: number[] = [];
-  let rest = value;
-  do {
-    const low = rest % 128;
-    rest = Math.floor(rest / 128);
-    out.push(rest === 0 ? low : low | 0x80);
-  } while (rest !== 0);
-  return out;
-}
+export const uleb: (value: number) => number[] = encodeUleb128;
 
 /** Signed LEB128 of an i32. */
-export function sleb(value: number): number[] {
-  const out: number[] = [];
-  let rest = value | 0;
-  for (;;) {
-    const low = rest & 0x7f;
-    rest >>= 7;
-    const done = (rest === 0 && (low & 0x40) === 0) || (rest === -1 && (low & 0x40) !== 0);
-    out.push(done ? low : low | 0x80);
-    if (done) return out;
-  }
-}
+export const sleb: (value: number) => number[] = encodeSleb128;
 
 /** Collects output chunks (views into the input are kept, not copied) and joins them once. */
 export class ByteSink {

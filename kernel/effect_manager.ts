@@ -19,6 +19,7 @@ import { valueFromJson } from "../air/value_json.ts";
 import { checkConstraints, evaluatePolicy, httpTarget } from "./constraints.ts";
 import type { KernelRecord, WorldDefs } from "./kernel.ts";
 import { handledMessage, VALUE_ERROR_CODES } from "./handled_errors.ts";
+import { intentHash } from "./intent_hash.ts";
 
 /** Who asked for an effect. */
 export type EffectOrigin =
@@ -102,11 +103,6 @@ export function idempotencyKey(origin: EffectOrigin): Uint8Array {
   };
   if (origin.key !== null) body.key = origin.key;
   return sha256(encodeCanonical(body));
-}
-
-/** `sha256(cbor({cap, kind, params: bstr, idempotency_key: bstr}))` (AIR §9.4). */
-export function intentHash(kind: string, capName: string, params: Uint8Array, key: Uint8Array): Uint8Array {
-  return sha256(encodeCanonical({ cap: capName, kind, params, idempotency_key: key }));
 }
 
 /** The defcap a grant names: a built-in or one of the manifest's. */
@@ -213,7 +209,12 @@ export class EffectManager {
       return reject("bad_params", handledMessage(error, VALUE_ERROR_CODES));
     }
     const key = idempotencyKey(request.origin);
-    const hash = intentHash(spec.kind, request.capName, request.params, key);
+    const hash = intentHash({
+      kind: spec.kind,
+      capName: request.capName,
+      params: request.params,
+      idempotencyKey: key,
+    });
     const grant = defs.manifest.defaults?.cap_grants?.find((g) => g.name === request.capName);
     if (!grant) return reject("grant_missing", `no grant named "${request.capName}"`, hash);
     if (grant.expiry_ns !== undefined && grant.expiry_ns <= ctx.nowNs) {

@@ -17,12 +17,22 @@ import {
   type EffectOrigin,
   type GateResult,
   idempotencyKey,
-  intentHash,
   originCbor,
   type OutboxEntry,
 } from "./effect_manager.ts";
 import type { KernelRecord, WorldDefs } from "./kernel.ts";
 import { ReducerHost } from "./reducer_host.ts";
+import { intentHash as intentHashOf } from "./intent_hash.ts";
+
+/** The intent hash of positional parts (the tests' shorthand). */
+function intentHash(
+  kind: string,
+  capName: string,
+  params: Uint8Array,
+  idempotencyKey: Uint8Array,
+): Uint8Array {
+  return intentHashOf({ kind: kind as never, capName, params, idempotencyKey });
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // A control plane without reducers, built from AIR text through the bundle loader:

@@ -22,7 +22,7 @@ import {
   type OutboxEntry,
 } from "./effect_manager.ts";
 import { decodeOutputEnvelope, encodeInputEnvelope, type OutputEnvelope } from "./envelope.ts";
-import { cellKeyFor } from "./keys.ts";
+import { cellKeyFor } from "./cell_keys.ts";
 import { createPlanEngine } from "./plan_engine.ts";
 import type { PlanEngine, PlanHost, QueuedEvent } from "./plan_types.ts";
 import { type AcceptedReceipt, receiptEvent, receiptPayloadValue } from "./receipt_events.ts";

@@ -40,6 +40,8 @@ export {
   signedReceiptMap,
   type UnsignedReceipt,
 } from "./effects.ts";
-export { verifyReceiptSignature } from "./receipt_signature.ts";
+export { verifyEd25519, verifyReceiptSignature } from "./receipt_signature.ts";
+export { intentHash } from "./intent_hash.ts";
 export type { OutboxEntry } from "./effect_manager.ts";
 export { handledMessage, PLAN_EVAL_ERROR_CODES, VALUE_ERROR_CODES } from "./handled_errors.ts";
+export { encodeSleb128, encodeUleb128 } from "./leb128.ts";

@@ -4,8 +4,19 @@ import { SchemaIndex } from "../air/schema_index.ts";
 import { decodeTyped, encodeTyped } from "../air/typed_codec.ts";
 import type { Value } from "../air/value.ts";
 import { hasCode } from "./_test_fixtures.ts";
-import { type EffectOrigin, idempotencyKey, intentHash, type OutboxEntry } from "./effect_manager.ts";
+import { type EffectOrigin, idempotencyKey, type OutboxEntry } from "./effect_manager.ts";
 import { type AcceptedReceipt, receiptEvent, receiptPayloadValue } from "./receipt_events.ts";
+import { intentHash as intentHashOf } from "./intent_hash.ts";
+
+/** The intent hash of positional parts (the tests' shorthand). */
+function intentHash(
+  kind: string,
+  capName: string,
+  params: Uint8Array,
+  idempotencyKey: Uint8Array,
+): Uint8Array {
+  return intentHashOf({ kind: kind as never, capName, params, idempotencyKey });
+}
 
 const SCHEMAS = new SchemaIndex([]);
 const REF = fromHex("ab".repeat(32));

@@ -1,6 +1,7 @@
 /**
  * Ed25519 receipt signatures (AIR §9.3): an adapter signs the canonical CBOR of the receipt without its
- * `signature`; the world verifies it with the adapter's registered public key (32 raw bytes).
+ * `signature`; the world verifies it with the adapter's registered public key (32 raw bytes). The one
+ * Ed25519 verification of the project: adapters check their own receipts with it too.
  *
  * @module
  */
@@ -24,17 +25,27 @@ const ED25519_SPKI_PREFIX = new Uint8Array([
   0x00,
 ]);
 
+/** True when `signature` is a valid Ed25519 signature of `bytes` by the raw 32-byte `publicKey`. */
+export function verifyEd25519(bytes: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+  if (publicKey.length !== 32 || signature.length !== 64) return false;
+  const der = new Uint8Array(ED25519_SPKI_PREFIX.length + 32);
+  der.set(ED25519_SPKI_PREFIX);
+  der.set(publicKey, ED25519_SPKI_PREFIX.length);
+  try {
+    const key = createPublicKey({ key: Buffer.from(der), format: "der", type: "spki" });
+    return verify(null, bytes, key, signature);
+  } catch {
+    return false; // not a point on the curve, or otherwise unusable: not a valid signature either way
+  }
+}
+
 /** True when `receipt.signature` is a valid Ed25519 signature by `publicKey` over the receipt. */
 export function verifyReceiptSignature(receipt: Receipt, publicKey: Uint8Array): boolean {
-  if (publicKey.length !== 32 || receipt.signature.length !== 64) return false;
+  let bytes: Uint8Array;
   try {
-    const key = createPublicKey({
-      key: Buffer.from([...ED25519_SPKI_PREFIX, ...publicKey]),
-      format: "der",
-      type: "spki",
-    });
-    return verify(null, receiptSigningBytes(receipt), key, receipt.signature);
+    bytes = receiptSigningBytes(receipt);
   } catch {
-    return false;
+    return false; // e.g. a negative cost or a non-64-bit fence cannot be encoded, so it was never signed
   }
+  return verifyEd25519(bytes, receipt.signature, publicKey);
 }

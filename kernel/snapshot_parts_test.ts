@@ -1,14 +1,19 @@
 import assert from "node:assert/strict";
 import { type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor.ts";
 import { hasCode } from "./_test_fixtures.ts";
-import {
-  EffectManager,
-  type EffectOrigin,
-  idempotencyKey,
-  intentHash,
-  type OutboxEntry,
-} from "./effect_manager.ts";
+import { EffectManager, type EffectOrigin, idempotencyKey, type OutboxEntry } from "./effect_manager.ts";
 import { outboxEntryFromCbor, outboxFromCbor, outboxToCbor } from "./snapshot_parts.ts";
+import { intentHash as intentHashOf } from "./intent_hash.ts";
+
+/** The intent hash of positional parts (the tests' shorthand). */
+function intentHash(
+  kind: string,
+  capName: string,
+  params: Uint8Array,
+  idempotencyKey: Uint8Array,
+): Uint8Array {
+  return intentHashOf({ kind: kind as never, capName, params, idempotencyKey });
+}
 
 function entry(
   origin: EffectOrigin,

@@ -12,7 +12,7 @@ import type { DefModule } from "../air/nodes.ts";
 import { decodeTyped, encodeTyped } from "../air/typed_codec.ts";
 import type { TypeExpr } from "../air/types.ts";
 import { valueFromJson, valueToPlainJson } from "../air/value_json.ts";
-import { keyTypeOf } from "../kernel/keys.ts";
+import { keyTypeOf } from "../kernel/cell_keys.ts";
 import type { WorldDefs } from "../kernel/kernel.ts";
 import type { InboxEvent } from "./inbox.ts";
 

@@ -3,12 +3,17 @@ import { fromHex, toHex } from "../air/cbor.ts";
 import { SchemaIndex } from "../air/schema_index.ts";
 import { encodeTyped } from "../air/typed_codec.ts";
 import { intentHash } from "./intent_hash.ts";
-import { record } from "./_test_support.ts";
 
 Deno.test("intentHash() reproduces the AIR §9.4 vector from typed params", () => {
   const params = encodeTyped(
     { ref: "sys/TimerSetParams@1" },
-    record({ deliver_at_ns: { kind: "nat", value: 1000n }, key: { kind: "text", value: "retry" } }),
+    {
+      kind: "record",
+      value: new Map([["deliver_at_ns", { kind: "nat", value: 1000n }], ["key", {
+        kind: "text",
+        value: "retry",
+      }]]),
+    },
     new SchemaIndex([]),
   );
   assert.equal(toHex(params), "a2636b65796572657472796d64656c697665725f61745f6e731903e8");

@@ -1,11 +1,12 @@
 /**
- * The intent hash of AIR §9.4, recomputed by adapters to check an intent before acting on it.
+ * The intent hash of AIR §9.4: computed by the effect gate when it queues an intent, and recomputed by
+ * adapters to check an intent before acting on it.
  *
  * @module
  */
 import { encodeCanonical } from "../air/cbor.ts";
 import { sha256 } from "../air/hash.ts";
-import type { EffectIntent } from "../kernel/effects.ts";
+import type { EffectIntent } from "./effects.ts";
 
 /**
  * `sha256(cbor({"cap": capName, "kind": kind, "params": bstr(params), "idempotency_key": bstr(32)}))`.

@@ -4,11 +4,11 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { bytesEqual, encodeCanonical } from "../air/cbor.ts";
-import { sha256 } from "../air/hash.ts";
-import { limits } from "../air/limits.ts";
-import { decodeEntry, type EntryRecord, ZERO_HASH } from "./entry.ts";
-import type { Journal } from "./journal.ts";
+import { bytesEqual, encodeCanonical } from "../../air/cbor.ts";
+import { sha256 } from "../../air/hash.ts";
+import { limits } from "../../air/limits.ts";
+import { decodeEntry, type EntryRecord, ZERO_HASH } from "../entry.ts";
+import type { Journal } from "../journal.ts";
 
 /** A journal under test. */
 export interface JournalHarness {
