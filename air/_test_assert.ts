@@ -1,24 +1,10 @@
 /**
- * Private assertions of the `air/` unit tests. Not a test file, and no non-test module imports it.
+ * Private assertions of the bundle tests. Not a test file, and no non-test module imports it.
  *
  * @module
  */
-import { deepStrictEqual, equal, fail, ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { type AirFile, type Diagnostic, formatDiagnostic, loadAirBundle } from "./bundle.ts";
-import { AosError, type AosErrorCode } from "./errors.ts";
-
-/** Asserts `fn` throws an `AosError` with `code` (and `context.path`, if given); returns the error. */
-export function assertAosError(fn: () => unknown, code: AosErrorCode, path?: string): AosError {
-  try {
-    fn();
-  } catch (error) {
-    if (!(error instanceof AosError)) throw error;
-    strictEqual(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
-    if (path !== undefined) strictEqual(error.context.path, path, error.message);
-    return error;
-  }
-  fail(`expected an AosError ${code}, nothing was thrown`);
-}
 
 /** A diagnostic as the bundle tests compare it: everything but its message. */
 export type Expected = Omit<Diagnostic, "message">;

@@ -2,7 +2,7 @@ import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import fc from "fast-check";
 import { type CborValue, Dec128Item, decodeCanonical, encodeCanonical, fromHex, toHex } from "./cbor.ts";
 import type { AosErrorCode } from "./errors.ts";
-import { assertAosError } from "./_test_assert.ts";
+import { assertAosError } from "./_testing/mod.ts";
 
 // RFC 8949 Appendix A, restricted to the data model AIR uses.
 const appendixA: Array<[string, CborValue]> = [

@@ -10,7 +10,7 @@ import {
   normalizeDec128,
   parseDec128,
 } from "./dec128.ts";
-import { assertAosError } from "./_test_assert.ts";
+import { assertAosError } from "./_testing/mod.ts";
 
 const bitsOf = (text: string) => toHex(dec128ToBits(parseDec128(text)));
 

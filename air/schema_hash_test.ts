@@ -1,6 +1,6 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { encodeCanonical, toHex } from "./cbor.ts";
-import { assertAosError } from "./_test_assert.ts";
+import { assertAosError } from "./_testing/mod.ts";
 import { bytesToHashRef, sha256 } from "./hash.ts";
 import { expandType, schemaHash, valueHash } from "./schema_hash.ts";
 import type { SchemaResolver, TypeExpr } from "./types.ts";

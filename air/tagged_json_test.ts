@@ -1,5 +1,5 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { assertAosError } from "./_test_assert.ts";
+import { assertAosError } from "./_testing/mod.ts";
 import { nat, record, text } from "./_test_values.ts";
 import { parseJson, stringifyJson } from "./json.ts";
 import { valueFromTaggedJson, valueToTaggedJson } from "./tagged_json.ts";

@@ -1,5 +1,5 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { assertAosError } from "./_test_assert.ts";
+import { assertAosError } from "./_testing/mod.ts";
 import { checkIntegerRange, compareTextKeys, viewType } from "./type_view.ts";
 import type { SchemaResolver, TypeExpr } from "./types.ts";
 

@@ -1,7 +1,7 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { encodeCanonical, fromHex, toHex } from "./cbor.ts";
 import type { AosErrorCode } from "./errors.ts";
-import { assertAosError } from "./_test_assert.ts";
+import { assertAosError } from "./_testing/mod.ts";
 import { int, nat, record, text, variant } from "./_test_values.ts";
 import {
   decodeTyped,

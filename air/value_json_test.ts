@@ -1,6 +1,6 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { toHex } from "./cbor.ts";
-import { assertAosError } from "./_test_assert.ts";
+import { assertAosError } from "./_testing/mod.ts";
 import { int, nat, record, text, variant } from "./_test_values.ts";
 import { type JsonValue, parseJson, stringifyJson } from "./json.ts";
 import { encodeTyped } from "./typed_codec.ts";
