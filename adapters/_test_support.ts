@@ -5,11 +5,11 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { effectSpec } from "../air/effect_catalog.ts";
-import type { EffectKind } from "../air/nodes.ts";
-import { SchemaIndex } from "../air/schema_index.ts";
-import { decodeTyped, encodeTyped } from "../air/typed_codec.ts";
-import type { Value } from "../air/value.ts";
+import { effectSpec } from "../air/nodes/effect_catalog.ts";
+import type { EffectKind } from "../air/nodes/nodes.ts";
+import { SchemaIndex } from "../air/bundle/schema_index.ts";
+import { decodeTyped, encodeTyped } from "../air/value/typed_codec.ts";
+import type { Value } from "../air/value/value.ts";
 import type { EffectIntent, Receipt } from "../kernel/effects.ts";
 import { intentHash } from "./intent_hash.ts";
 import { verifyReceipt } from "./keys.ts";

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { HashRef } from "../air/hash.ts";
-import type { EffectKind } from "../air/nodes.ts";
+import type { HashRef } from "../air/cbor/hash.ts";
+import type { EffectKind } from "../air/nodes/nodes.ts";
 
 /** One failed execution. */
 export interface AdapterFailure {

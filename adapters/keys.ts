@@ -31,8 +31,8 @@ import {
   sign,
   verify,
 } from "node:crypto";
-import { bytesEqual, fromHex, toHex } from "../air/cbor.ts";
-import { AosError, assert } from "../air/errors.ts";
+import { bytesEqual, fromHex, toHex } from "../air/cbor/cbor.ts";
+import { AosError, assert } from "../air/base/errors.ts";
 import { type Receipt, receiptSigningBytes, type UnsignedReceipt } from "../kernel/effects.ts";
 import { adapterLimits } from "./limits.ts";
 import { createOnce, readIfExists, replaceFile } from "./_fs.ts";

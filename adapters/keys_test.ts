@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { fromHex, toHex } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
+import { fromHex, toHex } from "../air/cbor/cbor.ts";
+import { AosError } from "../air/base/errors.ts";
 import type { UnsignedReceipt } from "../kernel/effects.ts";
 import { AdapterKey, adapterKeyPaths, loadOrCreateKey, signReceipt, verifyReceipt } from "./keys.ts";
 

@@ -23,8 +23,8 @@
  *
  * @module
  */
-import { toHex } from "../air/cbor.ts";
-import { sha256 } from "../air/hash.ts";
+import { toHex } from "../air/cbor/cbor.ts";
+import { sha256 } from "../air/cbor/hash.ts";
 import type { LlmProvider, LlmRequest, LlmResult } from "./llm_provider.ts";
 
 const TEXT = new TextEncoder();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { bytesToHashRef, hashRefToBytes } from "../air/hash.ts";
-import type { Value } from "../air/value.ts";
+import { bytesToHashRef, hashRefToBytes } from "../air/cbor/hash.ts";
+import type { Value } from "../air/value/value.ts";
 import { type Cas, MemoryCas } from "../journal/cas.ts";
 import { AdapterKey } from "./keys.ts";
 import { LlmAdapter } from "./llm.ts";

@@ -21,9 +21,9 @@
  *
  * @module
  */
-import { bytesEqual } from "../air/cbor.ts";
-import type { EffectKind } from "../air/nodes.ts";
-import type { SchemaResolver } from "../air/types.ts";
+import { bytesEqual } from "../air/cbor/cbor.ts";
+import type { EffectKind } from "../air/nodes/nodes.ts";
+import type { SchemaResolver } from "../air/value/types.ts";
 import type { Cas } from "../journal/cas.ts";
 import { type Clock, VirtualClock } from "../kernel/clock.ts";
 import type { EffectAdapter, Receipt } from "../kernel/effects.ts";

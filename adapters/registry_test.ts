@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { hashRefToBytes } from "../air/hash.ts";
-import type { Value } from "../air/value.ts";
+import { hashRefToBytes } from "../air/cbor/hash.ts";
+import type { Value } from "../air/value/value.ts";
 import { FsCas } from "../journal/cas.ts";
 import { VirtualClock } from "../kernel/clock.ts";
 import type { Receipt } from "../kernel/effects.ts";

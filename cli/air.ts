@@ -3,11 +3,11 @@
  *
  * @module
  */
-import { type AirFile, type Diagnostic, formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
-import { AosError } from "../air/errors.ts";
-import { type JsonValue, parseJson, stringifyJson } from "../air/json.ts";
-import { nodeHash } from "../air/node_hash.ts";
-import { type Manifest, parseAirNode } from "../air/nodes.ts";
+import { type AirFile, type Diagnostic, formatDiagnostic, loadAirBundle } from "../air/bundle/bundle.ts";
+import { AosError } from "../air/base/errors.ts";
+import { type JsonValue, parseJson, stringifyJson } from "../air/base/json.ts";
+import { nodeHash } from "../air/nodes/node_hash.ts";
+import { type Manifest, parseAirNode } from "../air/nodes/nodes.ts";
 import { readWasmFolders, validateAirSource, type WasmFile } from "../kernel/init_world.ts";
 import { type CliIo, locateWorld, printJson, resolvePath } from "./context.ts";
 

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { AosError } from "../air/errors.ts";
-import { type JsonValue, stringifyJson } from "../air/json.ts";
+import { AosError } from "../air/base/errors.ts";
+import { type JsonValue, stringifyJson } from "../air/base/json.ts";
 import { SystemClock } from "../adapters/system_clock.ts";
 import type { Clock } from "../kernel/clock.ts";
 import { World } from "../kernel/world.ts";

@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { AosError } from "../air/errors.ts";
-import { hashRefOf } from "../air/hash.ts";
-import { loadAirBundle } from "../air/bundle.ts";
+import { AosError } from "../air/base/errors.ts";
+import { hashRefOf } from "../air/cbor/hash.ts";
+import { loadAirBundle } from "../air/bundle/bundle.ts";
 import {
   AirInvalidError,
   initWorld,
@@ -13,9 +13,8 @@ import {
   readWasmFolders,
   validateAirSource,
 } from "../kernel/init_world.ts";
-import type { World } from "../kernel/world.ts";
+import { type World, worldPaths } from "../kernel/world.ts";
 import { checkAirPath } from "./air.ts";
-import { worldPaths } from "../kernel/world.ts";
 import { type CliIo, printJson, resolvePath } from "./context.ts";
 
 /** Templates shipped in `examples/` (each has `air/` and `modules/`). */

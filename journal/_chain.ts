@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { bytesEqual, toHex } from "../air/cbor.ts";
-import { assert as invariant } from "../air/errors.ts";
+import { bytesEqual, toHex } from "../air/cbor/cbor.ts";
+import { assert as invariant } from "../air/base/errors.ts";
 import { encodeEntry, type EntryRecord, type JournalEntry } from "./entry.ts";
 
 /**

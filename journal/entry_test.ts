@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { bytesEqual, type CborValue, encodeCanonical } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
-import { sha256 } from "../air/hash.ts";
+import { bytesEqual, type CborValue, encodeCanonical } from "../air/cbor/cbor.ts";
+import { AosError } from "../air/base/errors.ts";
+import { sha256 } from "../air/cbor/hash.ts";
 import {
   classifyEntry,
   decodeEntry,

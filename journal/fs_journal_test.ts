@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { bytesEqual } from "../air/cbor.ts";
-import { AosError, type AosErrorCode } from "../air/errors.ts";
+import { bytesEqual } from "../air/cbor/cbor.ts";
+import { AosError, type AosErrorCode } from "../air/base/errors.ts";
 import { decodeEntry, encodeEntry, type JournalEntry, ZERO_HASH } from "./entry.ts";
 import { crc32c, encodeFrame, FRAME_OVERHEAD_SIZE_BYTES, scanFrames } from "./frame.ts";
 import { FsJournal, readJournalDir } from "./fs_journal.ts";

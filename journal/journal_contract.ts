@@ -4,9 +4,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { bytesEqual } from "../air/cbor.ts";
-import { sha256 } from "../air/hash.ts";
-import { limits } from "../air/limits.ts";
+import { bytesEqual } from "../air/cbor/cbor.ts";
+import { sha256 } from "../air/cbor/hash.ts";
+import { limits } from "../air/base/limits.ts";
 import { decodeEntry, type EntryRecord, ZERO_HASH } from "./entry.ts";
 import type { Journal } from "./journal.ts";
 

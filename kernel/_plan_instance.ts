@@ -5,12 +5,12 @@
  *
  * @module
  */
-import { compareBytes } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
+import { compareBytes } from "../air/cbor/cbor.ts";
+import { AosError } from "../air/base/errors.ts";
 import { evalExpr, type ExprEnv } from "../air/expr/mod.ts";
-import type { HashRef } from "../air/hash.ts";
-import type { DefPlan, EffectKind, ExprJson, PlanStep } from "../air/nodes.ts";
-import type { Value } from "../air/value.ts";
+import type { HashRef } from "../air/cbor/hash.ts";
+import type { DefPlan, EffectKind, ExprJson, PlanStep } from "../air/nodes/nodes.ts";
+import type { Value } from "../air/value/value.ts";
 
 /** Step states (KERNEL §8.4). */
 export const STEP_STATES = [

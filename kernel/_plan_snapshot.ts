@@ -16,11 +16,11 @@
  *
  * @module
  */
-import { type CborValue, compareBytes, toHex } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
-import { bytesToHashRef, hashRefToBytes } from "../air/hash.ts";
-import { EFFECT_KINDS, type EffectKind } from "../air/nodes.ts";
-import type { Value } from "../air/value.ts";
+import { type CborValue, compareBytes, toHex } from "../air/cbor/cbor.ts";
+import { AosError } from "../air/base/errors.ts";
+import { bytesToHashRef, hashRefToBytes } from "../air/cbor/hash.ts";
+import { EFFECT_KINDS, type EffectKind } from "../air/nodes/nodes.ts";
+import type { Value } from "../air/value/value.ts";
 import {
   type BufferedReceipt,
   compareStepIds,

@@ -5,13 +5,13 @@
  *
  * @module
  */
-import { type CborValue, encodeCanonical } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
-import type { DefPlan } from "../air/nodes.ts";
-import { hasOwn, viewType } from "../air/type_view.ts";
-import type { SchemaResolver, TypeExpr } from "../air/types.ts";
-import { decodeTyped, encodeTyped } from "../air/typed_codec.ts";
-import type { Value } from "../air/value.ts";
+import { type CborValue, encodeCanonical } from "../air/cbor/cbor.ts";
+import { AosError } from "../air/base/errors.ts";
+import type { DefPlan } from "../air/nodes/nodes.ts";
+import { hasOwn, viewType } from "../air/value/type_view.ts";
+import type { SchemaResolver, TypeExpr } from "../air/value/types.ts";
+import { decodeTyped, encodeTyped } from "../air/value/typed_codec.ts";
+import type { Value } from "../air/value/value.ts";
 import type { WorldDefs } from "./kernel.ts";
 
 /** A checked start: the plan, the decoded input and the manual locals to bind. */

@@ -9,11 +9,11 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type CborValue, encodeCanonical } from "../air/cbor.ts";
-import { hashRefToBytes } from "../air/hash.ts";
-import { formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
-import { parseJson } from "../air/json.ts";
-import type { CapGrant, DefPlan } from "../air/nodes.ts";
+import { type CborValue, encodeCanonical } from "../air/cbor/cbor.ts";
+import { hashRefToBytes } from "../air/cbor/hash.ts";
+import { formatDiagnostic, loadAirBundle } from "../air/bundle/bundle.ts";
+import { parseJson } from "../air/base/json.ts";
+import type { CapGrant, DefPlan } from "../air/nodes/nodes.ts";
 import { defsFromBundle } from "./defs.ts";
 import { idempotencyKey, intentHash } from "./effect_manager.ts";
 import { genesisEntry, T0_NS, wasmBytes, wasmHash } from "./_test_fixtures.ts";

@@ -18,11 +18,11 @@
  *
  * @module
  */
-import { type CborValue, Dec128Item } from "../air/cbor.ts";
-import { dec128FromBits, dec128ToBits, formatDec128, parseDec128 } from "../air/dec128.ts";
-import { AosError } from "../air/errors.ts";
-import { compareTextKeys } from "../air/type_view.ts";
-import type { Value } from "../air/value.ts";
+import { type CborValue, Dec128Item } from "../air/cbor/cbor.ts";
+import { dec128FromBits, dec128ToBits, formatDec128, parseDec128 } from "../air/value/dec128.ts";
+import { AosError } from "../air/base/errors.ts";
+import { compareTextKeys } from "../air/value/type_view.ts";
+import type { Value } from "../air/value/value.ts";
 
 type CborMap = { [key: string]: CborValue };
 

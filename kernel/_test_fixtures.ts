@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor.ts";
-import { type AirFile, formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
-import { AosError, type AosErrorCode } from "../air/errors.ts";
-import { type HashRef, hashRefOf, hashRefToBytes } from "../air/hash.ts";
+import { type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor/cbor.ts";
+import { type AirFile, formatDiagnostic, loadAirBundle } from "../air/bundle/bundle.ts";
+import { AosError, type AosErrorCode } from "../air/base/errors.ts";
+import { type HashRef, hashRefOf, hashRefToBytes } from "../air/cbor/hash.ts";
 import { VirtualClock } from "./clock.ts";
 import { initWorld, readAirFolder, readWasmFolders } from "./init_world.ts";
 import { Kernel, type KernelEntry, type WorldDefs } from "./kernel.ts";

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { compareBytes, toHex } from "../air/cbor.ts";
-import { bytesToHashRef, type HashRef, sha256 } from "../air/hash.ts";
+import { compareBytes, toHex } from "../air/cbor/cbor.ts";
+import { bytesToHashRef, type HashRef, sha256 } from "../air/cbor/hash.ts";
 
 /** One cell: its key (null for a non-keyed reducer) and its canonical state bytes. */
 export interface Cell {

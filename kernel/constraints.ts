@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { compareDec128, parseDec128 } from "../air/dec128.ts";
-import type { CapType, DefPolicy, EffectKind } from "../air/nodes.ts";
-import type { Value } from "../air/value.ts";
+import { compareDec128, parseDec128 } from "../air/value/dec128.ts";
+import type { CapType, DefPolicy, EffectKind } from "../air/nodes/nodes.ts";
+import type { Value } from "../air/value/value.ts";
 
 type RecordValue = Map<string, Value>;
 

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { type CborValue, decodeCanonical } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
-import { type HashRef, isHashRef } from "../air/hash.ts";
-import { type JsonValue, stringifyJson } from "../air/json.ts";
+import { type CborValue, decodeCanonical } from "../air/cbor/cbor.ts";
+import { AosError } from "../air/base/errors.ts";
+import { type HashRef, isHashRef } from "../air/cbor/hash.ts";
+import { type JsonValue, stringifyJson } from "../air/base/json.ts";
 import {
   type AirBundle,
   type AirFile,
@@ -15,9 +15,9 @@ import {
   formatDiagnostic,
   hasErrors,
   loadAirBundle,
-} from "../air/bundle.ts";
-import type { DefCap, DefModule, DefPlan, DefPolicy } from "../air/nodes.ts";
-import { SchemaIndex } from "../air/schema_index.ts";
+} from "../air/bundle/bundle.ts";
+import type { DefCap, DefModule, DefPlan, DefPolicy } from "../air/nodes/nodes.ts";
+import { SchemaIndex } from "../air/bundle/schema_index.ts";
 import type { Cas } from "../journal/cas.ts";
 import type { WorldDefs } from "./kernel.ts";
 import type { ReducerHost } from "./reducer_host.ts";

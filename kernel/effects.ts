@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { type CborValue, encodeCanonical } from "../air/cbor.ts";
-import type { EffectKind } from "../air/nodes.ts";
+import { type CborValue, encodeCanonical } from "../air/cbor/cbor.ts";
+import type { EffectKind } from "../air/nodes/nodes.ts";
 
 /** `{generation, height}`: which world generation and journal position queued the intent. */
 export interface Fence {

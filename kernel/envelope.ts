@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
+import { type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor/cbor.ts";
+import { AosError } from "../air/base/errors.ts";
 
 /** What the kernel hands a reducer. */
 export interface InputEnvelope {

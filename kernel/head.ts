@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { bytesEqual, decodeCanonical, encodeCanonical, toHex } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
+import { bytesEqual, decodeCanonical, encodeCanonical, toHex } from "../air/cbor/cbor.ts";
+import { AosError } from "../air/base/errors.ts";
 import type { JournalEntry } from "../journal/mod.ts";
 
 /** The acknowledged head. */

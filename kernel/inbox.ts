@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { decodeCanonical, encodeCanonical } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
+import { decodeCanonical, encodeCanonical } from "../air/cbor/cbor.ts";
+import { AosError } from "../air/base/errors.ts";
 
 /** One queued external event: the schema and its canonical typed value. */
 export interface InboxEvent {

@@ -4,12 +4,18 @@
  *
  * @module
  */
-import { AosError } from "../air/errors.ts";
-import { type HashRef, hashRefOf } from "../air/hash.ts";
-import { stringifyJson } from "../air/json.ts";
-import { type AirBundle, type AirFile, type Diagnostic, hasErrors, loadAirBundle } from "../air/bundle.ts";
+import { AosError } from "../air/base/errors.ts";
+import { type HashRef, hashRefOf } from "../air/cbor/hash.ts";
+import { stringifyJson } from "../air/base/json.ts";
+import {
+  type AirBundle,
+  type AirFile,
+  type Diagnostic,
+  hasErrors,
+  loadAirBundle,
+} from "../air/bundle/bundle.ts";
 import { AirInvalidError } from "./defs.ts";
-import { nodeBytes, normalizeNode } from "../air/node_hash.ts";
+import { nodeBytes, normalizeNode } from "../air/nodes/node_hash.ts";
 import { FsCas } from "../journal/cas.ts";
 import type { Clock } from "./clock.ts";
 import { ReducerHost } from "./reducer_host.ts";

@@ -5,14 +5,14 @@
  *
  * @module
  */
-import { bytesEqual, type CborValue, decodeCanonical, encodeCanonical, toHex } from "../air/cbor.ts";
-import { effectSpec } from "../air/effect_catalog.ts";
-import { AosError, assert } from "../air/errors.ts";
-import { bytesToHashRef, type HashRef, hashRefToBytes } from "../air/hash.ts";
-import { limits } from "../air/limits.ts";
-import type { DefCap, DefModule, DefPlan, DefPolicy, Manifest } from "../air/nodes.ts";
-import type { SchemaResolver } from "../air/types.ts";
-import { decodeTyped } from "../air/typed_codec.ts";
+import { bytesEqual, type CborValue, decodeCanonical, encodeCanonical, toHex } from "../air/cbor/cbor.ts";
+import { effectSpec } from "../air/nodes/effect_catalog.ts";
+import { AosError, assert } from "../air/base/errors.ts";
+import { bytesToHashRef, type HashRef, hashRefToBytes } from "../air/cbor/hash.ts";
+import { limits } from "../air/base/limits.ts";
+import type { DefCap, DefModule, DefPlan, DefPolicy, Manifest } from "../air/nodes/nodes.ts";
+import type { SchemaResolver } from "../air/value/types.ts";
+import { decodeTyped } from "../air/value/typed_codec.ts";
 import { CellStore } from "./cells.ts";
 import {
   defcapOf,

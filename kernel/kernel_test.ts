@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { type CborValue, encodeCanonical, fromHex, toHex } from "../air/cbor.ts";
-import { hashRefOf } from "../air/hash.ts";
+import { type CborValue, encodeCanonical, fromHex, toHex } from "../air/cbor/cbor.ts";
+import { hashRefOf } from "../air/cbor/hash.ts";
 import {
   buildDefs,
   counterLikeSpec,

@@ -5,12 +5,12 @@
  *
  * @module
  */
-import { bytesEqual } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
-import type { DefModule } from "../air/nodes.ts";
-import { viewType } from "../air/type_view.ts";
-import type { SchemaResolver, TypeExpr } from "../air/types.ts";
-import { decodeTyped, encodeTyped } from "../air/typed_codec.ts";
+import { bytesEqual } from "../air/cbor/cbor.ts";
+import { AosError } from "../air/base/errors.ts";
+import type { DefModule } from "../air/nodes/nodes.ts";
+import { viewType } from "../air/value/type_view.ts";
+import type { SchemaResolver, TypeExpr } from "../air/value/types.ts";
+import { decodeTyped, encodeTyped } from "../air/value/typed_codec.ts";
 
 /** The key of a cell, or why there is none. */
 export type CellKeyResult =

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { encodeCanonical, toHex } from "../air/cbor.ts";
-import type { DefModule, DefSchema } from "../air/nodes.ts";
-import { SchemaIndex } from "../air/schema_index.ts";
+import { encodeCanonical, toHex } from "../air/cbor/cbor.ts";
+import type { DefModule, DefSchema } from "../air/nodes/nodes.ts";
+import { SchemaIndex } from "../air/bundle/schema_index.ts";
 import { cellKeyFor, type CellKeyResult, keyTypeOf } from "./keys.ts";
 
 const SCHEMAS = new SchemaIndex(

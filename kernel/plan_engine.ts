@@ -28,11 +28,11 @@
  *
  * @module
  */
-import { type CborValue, toHex } from "../air/cbor.ts";
-import { AosError, assert } from "../air/errors.ts";
-import { bytesToHashRef, hashRefToBytes } from "../air/hash.ts";
-import type { DefPlan, PlanStep, Trigger } from "../air/nodes.ts";
-import { decodeTyped } from "../air/typed_codec.ts";
+import { type CborValue, toHex } from "../air/cbor/cbor.ts";
+import { AosError, assert } from "../air/base/errors.ts";
+import { bytesToHashRef, hashRefToBytes } from "../air/cbor/hash.ts";
+import type { DefPlan, PlanStep, Trigger } from "../air/nodes/nodes.ts";
+import { decodeTyped } from "../air/value/typed_codec.ts";
 import type { WorldDefs } from "./kernel.ts";
 import type { OutboxEntry } from "./effect_manager.ts";
 import type { AcceptedReceipt } from "./receipt_events.ts";

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
+import { type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor/cbor.ts";
+import { AosError } from "../air/base/errors.ts";
 import type { Receipt } from "./effects.ts";
 
 const FILE = /^(\d{12})\.cbor$/;

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { AosError } from "../air/errors.ts";
-import { limits } from "../air/limits.ts";
+import { AosError } from "../air/base/errors.ts";
+import { limits } from "../air/base/limits.ts";
 import { instrumentFuel, outOfFuel, setFuel } from "./fuel.ts";
 
 /** Which calling convention a module's `step` export uses (KERNEL §3.2). */

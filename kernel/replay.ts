@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { bytesEqual, type CborValue, encodeCanonical } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
+import { bytesEqual, type CborValue, encodeCanonical } from "../air/cbor/cbor.ts";
+import { AosError } from "../air/base/errors.ts";
 import type { DerivedRecord, Kernel, KernelEntry } from "./kernel.ts";
 
 /** The first point where replay and journal disagree. */

@@ -3,10 +3,10 @@
  *
  * @module
  */
-import type { CborValue } from "../air/cbor.ts";
-import { effectSpec } from "../air/effect_catalog.ts";
-import { AosError } from "../air/errors.ts";
-import type { EffectKind } from "../air/nodes.ts";
+import type { CborValue } from "../air/cbor/cbor.ts";
+import { effectSpec } from "../air/nodes/effect_catalog.ts";
+import { AosError } from "../air/base/errors.ts";
+import type { EffectKind } from "../air/nodes/nodes.ts";
 import { EffectManager, type EffectOrigin, type OutboxEntry } from "./effect_manager.ts";
 
 /** Outbox entries as `{effect_queued body, context}`, by fence height. */

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { bytesEqual, type CborValue, decodeCanonical, encodeCanonical, toHex } from "../air/cbor.ts";
-import { AosError, type AosErrorContext } from "../air/errors.ts";
-import { bytesToHashRef, type HashRef } from "../air/hash.ts";
+import { bytesEqual, type CborValue, decodeCanonical, encodeCanonical, toHex } from "../air/cbor/cbor.ts";
+import { AosError, type AosErrorContext } from "../air/base/errors.ts";
+import { bytesToHashRef, type HashRef } from "../air/cbor/hash.ts";
 import { readJournalDir } from "../journal/mod.ts";
 import { FsCas } from "../journal/cas.ts";
 import { lockWorld, type WorldLock } from "../journal/lock.ts";

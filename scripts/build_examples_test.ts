@@ -4,14 +4,21 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { AosError } from "../air/errors.ts";
-import { type AirFile, formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
-import { type CborValue, Dec128Item, decodeCanonical, encodeCanonical, fromHex, toHex } from "../air/cbor.ts";
-import type { JsonValue } from "../air/json.ts";
-import type { DefSchema } from "../air/nodes.ts";
-import { SchemaIndex } from "../air/schema_index.ts";
-import { decodeTyped, encodeTyped, validateTypedBytes } from "../air/typed_codec.ts";
-import { valueFromJson, valueToPlainJson } from "../air/value_json.ts";
+import { AosError } from "../air/base/errors.ts";
+import { type AirFile, formatDiagnostic, loadAirBundle } from "../air/bundle/bundle.ts";
+import {
+  type CborValue,
+  Dec128Item,
+  decodeCanonical,
+  encodeCanonical,
+  fromHex,
+  toHex,
+} from "../air/cbor/cbor.ts";
+import type { JsonValue } from "../air/base/json.ts";
+import type { DefSchema } from "../air/nodes/nodes.ts";
+import { SchemaIndex } from "../air/bundle/schema_index.ts";
+import { decodeTyped, encodeTyped, validateTypedBytes } from "../air/value/typed_codec.ts";
+import { valueFromJson, valueToPlainJson } from "../air/value/value_json.ts";
 import {
   compileTarget,
   findStaleOutputs,

@@ -18,8 +18,8 @@
  *
  * @module
  */
-import { hashRefOf } from "../air/hash.ts";
-import { type JsonValue, toJsonValue } from "../air/json.ts";
+import { hashRefOf } from "../air/cbor/hash.ts";
+import { type JsonValue, toJsonValue } from "../air/base/json.ts";
 import type {
   CapGrant,
   CapType,
@@ -35,8 +35,8 @@ import type {
   PolicyRule,
   RoutingEvent,
   Trigger,
-} from "../air/nodes.ts";
-import type { TypeExpr } from "../air/types.ts";
+} from "../air/nodes/nodes.ts";
+import type { TypeExpr } from "../air/value/types.ts";
 
 /** Type expression shorthands (AIR §2). */
 export const t = {

@@ -19,11 +19,11 @@
  *
  * @module
  */
-import { bytesEqual, toHex } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
-import { hashRefOf } from "../air/hash.ts";
-import { type JsonValue, toJsonValue } from "../air/json.ts";
-import type { EffectKind } from "../air/nodes.ts";
+import { bytesEqual, toHex } from "../air/cbor/cbor.ts";
+import { AosError } from "../air/base/errors.ts";
+import { hashRefOf } from "../air/cbor/hash.ts";
+import { type JsonValue, toJsonValue } from "../air/base/json.ts";
+import type { EffectKind } from "../air/nodes/nodes.ts";
 import { FakeAdapter, type FakeOutcome } from "../adapters/fake_adapter.ts";
 import { AdapterKey } from "../adapters/keys.ts";
 import { TimerAdapter } from "../adapters/timer.ts";

@@ -1,5 +1,5 @@
 import { fail, strictEqual } from "node:assert/strict";
-import { AosError, type AosErrorCode } from "../errors.ts";
+import { AosError, type AosErrorCode } from "../base/mod.ts";
 
 /** Asserts `fn` throws an `AosError` with `code` (and `context.path`, if given); returns the error. */
 export function assertAosError(fn: () => unknown, code: AosErrorCode, path?: string): AosError {

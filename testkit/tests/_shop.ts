@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { encodeCanonical as cbor } from "../../air/cbor.ts";
-import type { JsonValue } from "../../air/json.ts";
-import type { DefPlan, DefPolicy, DefSchema, PlanStep, PolicyRule } from "../../air/nodes.ts";
+import { encodeCanonical as cbor } from "../../air/cbor/cbor.ts";
+import type { JsonValue } from "../../air/base/json.ts";
+import type { DefPlan, DefPolicy, DefSchema, PlanStep, PolicyRule } from "../../air/nodes/nodes.ts";
 import {
   chain,
   e,

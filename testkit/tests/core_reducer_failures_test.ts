@@ -4,9 +4,9 @@
  * stable code is appended; the rest of the block (other reducers, triggers) runs as usual.
  */
 import assert from "node:assert/strict";
-import { encodeCanonical as cbor } from "../../air/cbor.ts";
-import { AosError } from "../../air/errors.ts";
-import type { EffectKind } from "../../air/nodes.ts";
+import { encodeCanonical as cbor } from "../../air/cbor/cbor.ts";
+import { AosError } from "../../air/base/errors.ts";
+import type { EffectKind } from "../../air/nodes/nodes.ts";
 import { AirInvalidError } from "../../kernel/defs.ts";
 import {
   grants,

@@ -7,9 +7,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { encodeCanonical as cbor } from "../../air/cbor.ts";
-import { hashRefOf, hashRefToBytes } from "../../air/hash.ts";
-import type { PlanStep } from "../../air/nodes.ts";
+import { encodeCanonical as cbor } from "../../air/cbor/cbor.ts";
+import { hashRefOf, hashRefToBytes } from "../../air/cbor/hash.ts";
+import type { PlanStep } from "../../air/nodes/nodes.ts";
 import type { FakeOutcome } from "../../adapters/fake_adapter.ts";
 import {
   e,

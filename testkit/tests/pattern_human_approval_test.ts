@@ -9,8 +9,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { encodeCanonical as cbor } from "../../air/cbor.ts";
-import { hashRefOf } from "../../air/hash.ts";
+import { encodeCanonical as cbor } from "../../air/cbor/cbor.ts";
+import { hashRefOf } from "../../air/cbor/hash.ts";
 import {
   e,
   edge,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { type CborValue, decodeCanonical, encodeCanonical } from "../../air/cbor.ts";
-import { hashRefToBytes } from "../../air/hash.ts";
+import { type CborValue, decodeCanonical, encodeCanonical } from "../../air/cbor/cbor.ts";
+import { hashRefToBytes } from "../../air/cbor/hash.ts";
 import { FsJournal, readJournalDir } from "../../journal/mod.ts";
 import { writeHead } from "../../kernel/head.ts";
 import { verifyWorld } from "../../kernel/verify.ts";
