@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { toHex } from "../air/cbor/cbor.ts";
+import { toHex } from "../air/mod.ts";
 
 /** Fsyncs a directory so a rename in it survives a crash; platforms that cannot do it are skipped. */
 export function syncDirectory(path: string): void {

@@ -4,14 +4,18 @@
  *
  * @module
  */
-import { bytesEqual, toHex } from "../air/cbor/cbor.ts";
-import { effectSpec } from "../air/nodes/effect_catalog.ts";
-import { assert } from "../air/base/errors.ts";
-import { bytesToHashRef } from "../air/cbor/hash.ts";
-import type { EffectKind } from "../air/nodes/nodes.ts";
-import { decodeTyped, encodeTyped } from "../air/value/typed_codec.ts";
-import type { SchemaResolver } from "../air/value/types.ts";
-import type { Value } from "../air/value/value.ts";
+import {
+  assert,
+  bytesEqual,
+  bytesToHashRef,
+  decodeTyped,
+  type EffectKind,
+  effectSpec,
+  encodeTyped,
+  type SchemaResolver,
+  toHex,
+  type Value,
+} from "../air/mod.ts";
 import type { EffectIntent, Receipt, UnsignedReceipt } from "../kernel/effects.ts";
 import type { AdapterFailure } from "./adapter_failure.ts";
 import { intentHash } from "./intent_hash.ts";

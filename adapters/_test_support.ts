@@ -5,11 +5,14 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { effectSpec } from "../air/nodes/effect_catalog.ts";
-import type { EffectKind } from "../air/nodes/nodes.ts";
-import { SchemaIndex } from "../air/bundle/schema_index.ts";
-import { decodeTyped, encodeTyped } from "../air/value/typed_codec.ts";
-import type { Value } from "../air/value/value.ts";
+import {
+  decodeTyped,
+  type EffectKind,
+  effectSpec,
+  encodeTyped,
+  SchemaIndex,
+  type Value,
+} from "../air/mod.ts";
 import type { EffectIntent, Receipt } from "../kernel/effects.ts";
 import { intentHash } from "./intent_hash.ts";
 import { verifyReceipt } from "./keys.ts";

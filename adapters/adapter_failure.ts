@@ -4,8 +4,7 @@
  *
  * @module
  */
-import type { HashRef } from "../air/cbor/hash.ts";
-import type { EffectKind } from "../air/nodes/nodes.ts";
+import type { EffectKind, HashRef } from "../air/mod.ts";
 
 /** One failed execution. */
 export interface AdapterFailure {

@@ -7,9 +7,7 @@
  * @example Hold two receipts and release them in reverse order
  * ```ts
  * import assert from "node:assert/strict";
- * import { encodeTyped } from "../air/value/typed_codec.ts";
- * import { SchemaIndex } from "../air/bundle/schema_index.ts";
- * import type { Value } from "../air/value/value.ts";
+ * import { encodeTyped, SchemaIndex, type Value } from "../air/mod.ts";
  * import { FakeAdapter } from "./fake_adapter.ts";
  * import { intentHash } from "./intent_hash.ts";
  * import { AdapterKey, verifyReceipt } from "./keys.ts";
@@ -33,13 +31,16 @@
  *
  * @module
  */
-import { toHex } from "../air/cbor/cbor.ts";
-import { effectSpec } from "../air/nodes/effect_catalog.ts";
-import type { EffectKind } from "../air/nodes/nodes.ts";
-import { SchemaIndex } from "../air/bundle/schema_index.ts";
-import { encodeTyped, zeroValue } from "../air/value/typed_codec.ts";
-import type { SchemaResolver } from "../air/value/types.ts";
-import type { Value } from "../air/value/value.ts";
+import {
+  type EffectKind,
+  effectSpec,
+  encodeTyped,
+  SchemaIndex,
+  type SchemaResolver,
+  toHex,
+  type Value,
+  zeroValue,
+} from "../air/mod.ts";
 import type { EffectAdapter, EffectIntent, Fence, Receipt, UnsignedReceipt } from "../kernel/effects.ts";
 import { type AdapterKey, signReceipt } from "./keys.ts";
 import type { TimerScheduler } from "./timer_scheduler.ts";

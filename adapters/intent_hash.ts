@@ -3,8 +3,7 @@
  *
  * @module
  */
-import { encodeCanonical } from "../air/cbor/cbor.ts";
-import { sha256 } from "../air/cbor/hash.ts";
+import { encodeCanonical, sha256 } from "../air/mod.ts";
 import type { EffectIntent } from "../kernel/effects.ts";
 
 /**
@@ -13,7 +12,7 @@ import type { EffectIntent } from "../kernel/effects.ts";
  * @example The AIR §9.4 vector
  * ```ts
  * import assert from "node:assert/strict";
- * import { fromHex, toHex } from "../air/cbor/cbor.ts";
+ * import { fromHex, toHex } from "../air/mod.ts";
  * import { intentHash } from "./intent_hash.ts";
  *
  * const hash = intentHash({

@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { fromHex, toHex } from "../air/cbor/cbor.ts";
-import { SchemaIndex } from "../air/bundle/schema_index.ts";
-import { encodeTyped } from "../air/value/typed_codec.ts";
+import { encodeTyped, fromHex, SchemaIndex, toHex } from "../air/mod.ts";
 import { intentHash } from "./intent_hash.ts";
 import { record } from "./_test_support.ts";
 

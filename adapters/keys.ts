@@ -31,8 +31,7 @@ import {
   sign,
   verify,
 } from "node:crypto";
-import { bytesEqual, fromHex, toHex } from "../air/cbor/cbor.ts";
-import { AosError, assert } from "../air/base/errors.ts";
+import { AosError, assert, bytesEqual, fromHex, toHex } from "../air/mod.ts";
 import { type Receipt, receiptSigningBytes, type UnsignedReceipt } from "../kernel/effects.ts";
 import { adapterLimits } from "./limits.ts";
 import { createOnce, readIfExists, replaceFile } from "./_fs.ts";

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { fromHex, toHex } from "../air/cbor/cbor.ts";
-import { AosError } from "../air/base/errors.ts";
+import { AosError, fromHex, toHex } from "../air/mod.ts";
 import type { UnsignedReceipt } from "../kernel/effects.ts";
 import { AdapterKey, adapterKeyPaths, loadOrCreateKey, signReceipt, verifyReceipt } from "./keys.ts";
 

@@ -19,11 +19,14 @@
  *
  * @module
  */
-import { toHex } from "../air/cbor/cbor.ts";
-import { bytesToHashRef, hashRefToBytes } from "../air/cbor/hash.ts";
-import { SchemaIndex } from "../air/bundle/schema_index.ts";
-import type { SchemaResolver } from "../air/value/types.ts";
-import type { Value } from "../air/value/value.ts";
+import {
+  bytesToHashRef,
+  hashRefToBytes,
+  SchemaIndex,
+  type SchemaResolver,
+  toHex,
+  type Value,
+} from "../air/mod.ts";
 import type { Cas } from "../journal/cas.ts";
 import type { EffectAdapter, EffectIntent, Receipt } from "../kernel/effects.ts";
 import type { AdapterFailure } from "./adapter_failure.ts";

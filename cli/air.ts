@@ -3,11 +3,19 @@
  *
  * @module
  */
-import { type AirFile, type Diagnostic, formatDiagnostic, loadAirBundle } from "../air/bundle/bundle.ts";
-import { AosError } from "../air/base/errors.ts";
-import { type JsonValue, parseJson, stringifyJson } from "../air/base/json.ts";
-import { nodeHash } from "../air/nodes/node_hash.ts";
-import { type Manifest, parseAirNode } from "../air/nodes/nodes.ts";
+import {
+  type AirFile,
+  AosError,
+  type Diagnostic,
+  formatDiagnostic,
+  type JsonValue,
+  loadAirBundle,
+  type Manifest,
+  nodeHash,
+  parseAirNode,
+  parseJson,
+  stringifyJson,
+} from "../air/mod.ts";
 import { readWasmFolders, validateAirSource, type WasmFile } from "../kernel/init_world.ts";
 import { type CliIo, locateWorld, printJson, resolvePath } from "./context.ts";
 

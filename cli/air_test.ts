@@ -4,9 +4,7 @@
  * the files left behind.
  */
 import assert from "node:assert/strict";
-import { nodeHash } from "../air/nodes/node_hash.ts";
-import { parseAirNode } from "../air/nodes/nodes.ts";
-import { parseJson } from "../air/base/json.ts";
+import { nodeHash, parseAirNode, parseJson } from "../air/mod.ts";
 import { copyDir, COUNTER_EXAMPLE as COUNTER, exists, expectAos, withTempDir } from "./_test_helpers.ts";
 
 /** Copies the counter example (air/ and modules/) to `dir`. */

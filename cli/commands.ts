@@ -4,8 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { AosError } from "../air/base/errors.ts";
-import { jsonPath, type JsonValue, parseJson, stringifyJson } from "../air/base/json.ts";
+import { AosError, jsonPath, type JsonValue, parseJson, stringifyJson } from "../air/mod.ts";
 import { verifyWorld } from "../kernel/verify.ts";
 import type { EventInput } from "../kernel/world.ts";
 import { type CliIo, locateWorld, printJson, resolvePath, withWorld } from "./context.ts";

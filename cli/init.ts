@@ -3,9 +3,7 @@
  *
  * @module
  */
-import { AosError } from "../air/base/errors.ts";
-import { hashRefOf } from "../air/cbor/hash.ts";
-import { loadAirBundle } from "../air/bundle/bundle.ts";
+import { AosError, hashRefOf, loadAirBundle } from "../air/mod.ts";
 import {
   AirInvalidError,
   initWorld,

@@ -5,13 +5,19 @@
  * @module
  */
 import { z } from "zod";
-import { fromHex, toHex } from "../air/cbor/cbor.ts";
-import { effectSpec } from "../air/nodes/effect_catalog.ts";
-import { AosError } from "../air/base/errors.ts";
-import { bytesToHashRef } from "../air/cbor/hash.ts";
-import { jsonPath, type JsonValue, parseJson, stringifyJson } from "../air/base/json.ts";
-import { decodeTyped } from "../air/value/typed_codec.ts";
-import { valueToPlainJson } from "../air/value/value_json.ts";
+import {
+  AosError,
+  bytesToHashRef,
+  decodeTyped,
+  effectSpec,
+  fromHex,
+  jsonPath,
+  type JsonValue,
+  parseJson,
+  stringifyJson,
+  toHex,
+  valueToPlainJson,
+} from "../air/mod.ts";
 import { createWorldAdapters } from "../adapters/registry.ts";
 import type { LlmConfig } from "../adapters/llm.ts";
 import { FsCas } from "../journal/cas.ts";

@@ -3,8 +3,7 @@
  *
  * @module
  */
-import { bytesEqual, toHex } from "../air/cbor/cbor.ts";
-import { assert as invariant } from "../air/base/errors.ts";
+import { assert as invariant, bytesEqual, toHex } from "../air/mod.ts";
 import { encodeEntry, type EntryRecord, type JournalEntry } from "./entry.ts";
 
 /**

@@ -4,9 +4,7 @@
  *
  * @module
  */
-import { toHex } from "../air/cbor/cbor.ts";
-import { AosError, assert as invariant } from "../air/base/errors.ts";
-import { type HashRef, hashRefOf, isHashRef } from "../air/cbor/hash.ts";
+import { AosError, assert as invariant, type HashRef, hashRefOf, isHashRef, toHex } from "../air/mod.ts";
 import { attempt, exists, syncDirectory, writeAll } from "./_fs.ts";
 
 export { type CasHarness, runCasContract } from "./cas_contract.ts";

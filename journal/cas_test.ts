@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AosError } from "../air/base/errors.ts";
+import { AosError } from "../air/mod.ts";
 import { FsCas, MemoryCas, runCasContract } from "./cas.ts";
 
 runCasContract(

@@ -4,10 +4,16 @@
  *
  * @module
  */
-import { bytesEqual, type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor/cbor.ts";
-import { AosError, assert as invariant } from "../air/base/errors.ts";
-import { sha256 } from "../air/cbor/hash.ts";
-import { limits } from "../air/base/limits.ts";
+import {
+  AosError,
+  assert as invariant,
+  bytesEqual,
+  type CborValue,
+  decodeCanonical,
+  encodeCanonical,
+  limits,
+  sha256,
+} from "../air/mod.ts";
 
 /** What the kernel produces: a kind from {@linkcode ENTRY_KINDS} and its snake_case body. */
 export interface EntryRecord {

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { assert as invariant } from "../air/base/errors.ts";
-import { limits } from "../air/base/limits.ts";
+import { assert as invariant, limits } from "../air/mod.ts";
 import { assertChained, chainRecords, entriesFrom } from "./_chain.ts";
 import { exists, syncDirectory, writeAllSync } from "./_fs.ts";
 import {

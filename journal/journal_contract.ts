@@ -4,9 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { bytesEqual } from "../air/cbor/cbor.ts";
-import { sha256 } from "../air/cbor/hash.ts";
-import { limits } from "../air/base/limits.ts";
+import { bytesEqual, limits, sha256 } from "../air/mod.ts";
 import { decodeEntry, type EntryRecord, ZERO_HASH } from "./entry.ts";
 import type { Journal } from "./journal.ts";
 

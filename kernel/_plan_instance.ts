@@ -5,12 +5,18 @@
  *
  * @module
  */
-import { compareBytes } from "../air/cbor/cbor.ts";
-import { AosError } from "../air/base/errors.ts";
-import { evalExpr, type ExprEnv } from "../air/expr/mod.ts";
-import type { HashRef } from "../air/cbor/hash.ts";
-import type { DefPlan, EffectKind, ExprJson, PlanStep } from "../air/nodes/nodes.ts";
-import type { Value } from "../air/value/value.ts";
+import {
+  AosError,
+  compareBytes,
+  type DefPlan,
+  type EffectKind,
+  evalExpr,
+  type ExprEnv,
+  type ExprJson,
+  type HashRef,
+  type PlanStep,
+  type Value,
+} from "../air/mod.ts";
 
 /** Step states (KERNEL §8.4). */
 export const STEP_STATES = [

@@ -4,10 +4,19 @@
  *
  * @module
  */
-import { type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor/cbor.ts";
-import { type AirFile, formatDiagnostic, loadAirBundle } from "../air/bundle/bundle.ts";
-import { AosError, type AosErrorCode } from "../air/base/errors.ts";
-import { type HashRef, hashRefOf, hashRefToBytes } from "../air/cbor/hash.ts";
+import {
+  type AirFile,
+  AosError,
+  type AosErrorCode,
+  type CborValue,
+  decodeCanonical,
+  encodeCanonical,
+  formatDiagnostic,
+  type HashRef,
+  hashRefOf,
+  hashRefToBytes,
+  loadAirBundle,
+} from "../air/mod.ts";
 import { VirtualClock } from "./clock.ts";
 import { initWorld, readAirFolder, readWasmFolders } from "./init_world.ts";
 import { Kernel, type KernelEntry, type WorldDefs } from "./kernel.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { AosError } from "../air/base/errors.ts";
+import { AosError } from "../air/mod.ts";
 
 /** Throws the rewriter's one error: `AOS_WASM_INVALID`, located by byte offset. */
 export function wasmInvalid(message: string, offset: number): never {

@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
-import { builtinCaps } from "../air/nodes/builtins.ts";
-import { effectSpec } from "../air/nodes/effect_catalog.ts";
-import { parseJson } from "../air/base/json.ts";
-import type { CapType, DefPolicy, EffectKind } from "../air/nodes/nodes.ts";
-import { SchemaIndex } from "../air/bundle/schema_index.ts";
-import type { Value } from "../air/value/value.ts";
-import { valueFromJson } from "../air/value/value_json.ts";
+import {
+  builtinCaps,
+  type CapType,
+  type DefPolicy,
+  type EffectKind,
+  effectSpec,
+  parseJson,
+  SchemaIndex,
+  type Value,
+  valueFromJson,
+} from "../air/mod.ts";
 import { checkConstraints, evaluatePolicy, httpTarget, type PolicySubject } from "./constraints.ts";
 
 const SCHEMAS = new SchemaIndex([]);

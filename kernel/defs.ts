@@ -4,20 +4,26 @@
  *
  * @module
  */
-import { type CborValue, decodeCanonical } from "../air/cbor/cbor.ts";
-import { AosError } from "../air/base/errors.ts";
-import { type HashRef, isHashRef } from "../air/cbor/hash.ts";
-import { type JsonValue, stringifyJson } from "../air/base/json.ts";
 import {
   type AirBundle,
   type AirFile,
+  AosError,
+  type CborValue,
+  decodeCanonical,
+  type DefCap,
+  type DefModule,
+  type DefPlan,
+  type DefPolicy,
   type Diagnostic,
   formatDiagnostic,
   hasErrors,
+  type HashRef,
+  isHashRef,
+  type JsonValue,
   loadAirBundle,
-} from "../air/bundle/bundle.ts";
-import type { DefCap, DefModule, DefPlan, DefPolicy } from "../air/nodes/nodes.ts";
-import { SchemaIndex } from "../air/bundle/schema_index.ts";
+  SchemaIndex,
+  stringifyJson,
+} from "../air/mod.ts";
 import type { Cas } from "../journal/cas.ts";
 import type { WorldDefs } from "./kernel.ts";
 import type { ReducerHost } from "./reducer_host.ts";

@@ -6,16 +6,22 @@
  *
  * @module
  */
-import { type CborValue, encodeCanonical, toHex } from "../air/cbor/cbor.ts";
-import { builtinCaps } from "../air/nodes/builtins.ts";
-import { effectSpec } from "../air/nodes/effect_catalog.ts";
-import { AosError } from "../air/base/errors.ts";
-import { sha256 } from "../air/cbor/hash.ts";
-import { limits } from "../air/base/limits.ts";
-import type { CapGrant, DefCap, EffectKind } from "../air/nodes/nodes.ts";
-import { decodeTyped } from "../air/value/typed_codec.ts";
-import type { Value } from "../air/value/value.ts";
-import { valueFromJson } from "../air/value/value_json.ts";
+import {
+  AosError,
+  builtinCaps,
+  type CapGrant,
+  type CborValue,
+  decodeTyped,
+  type DefCap,
+  type EffectKind,
+  effectSpec,
+  encodeCanonical,
+  limits,
+  sha256,
+  toHex,
+  type Value,
+  valueFromJson,
+} from "../air/mod.ts";
 import { checkConstraints, evaluatePolicy, httpTarget } from "./constraints.ts";
 import type { KernelRecord, WorldDefs } from "./kernel.ts";
 

@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { AosError } from "../air/base/errors.ts";
+import { AosError } from "../air/mod.ts";
 import { ByteSink, sleb, uleb, wasmInvalid, WasmReader } from "./_wasm_bytes.ts";
 import { scanBody } from "./_wasm_code.ts";
 

@@ -7,8 +7,7 @@
  *
  * @module
  */
-import { bytesEqual, decodeCanonical, encodeCanonical, toHex } from "../air/cbor/cbor.ts";
-import { AosError } from "../air/base/errors.ts";
+import { AosError, bytesEqual, decodeCanonical, encodeCanonical, toHex } from "../air/mod.ts";
 import type { JournalEntry } from "../journal/mod.ts";
 
 /** The acknowledged head. */

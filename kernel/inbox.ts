@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { decodeCanonical, encodeCanonical } from "../air/cbor/cbor.ts";
-import { AosError } from "../air/base/errors.ts";
+import { AosError, decodeCanonical, encodeCanonical } from "../air/mod.ts";
 
 /** One queued external event: the schema and its canonical typed value. */
 export interface InboxEvent {

@@ -4,18 +4,20 @@
  *
  * @module
  */
-import { AosError } from "../air/base/errors.ts";
-import { type HashRef, hashRefOf } from "../air/cbor/hash.ts";
-import { stringifyJson } from "../air/base/json.ts";
 import {
   type AirBundle,
   type AirFile,
+  AosError,
   type Diagnostic,
   hasErrors,
+  type HashRef,
+  hashRefOf,
   loadAirBundle,
-} from "../air/bundle/bundle.ts";
+  nodeBytes,
+  normalizeNode,
+  stringifyJson,
+} from "../air/mod.ts";
 import { AirInvalidError } from "./defs.ts";
-import { nodeBytes, normalizeNode } from "../air/nodes/node_hash.ts";
 import { FsCas } from "../journal/cas.ts";
 import type { Clock } from "./clock.ts";
 import { ReducerHost } from "./reducer_host.ts";

@@ -5,14 +5,27 @@
  *
  * @module
  */
-import { bytesEqual, type CborValue, decodeCanonical, encodeCanonical, toHex } from "../air/cbor/cbor.ts";
-import { effectSpec } from "../air/nodes/effect_catalog.ts";
-import { AosError, assert } from "../air/base/errors.ts";
-import { bytesToHashRef, type HashRef, hashRefToBytes } from "../air/cbor/hash.ts";
-import { limits } from "../air/base/limits.ts";
-import type { DefCap, DefModule, DefPlan, DefPolicy, Manifest } from "../air/nodes/nodes.ts";
-import type { SchemaResolver } from "../air/value/types.ts";
-import { decodeTyped } from "../air/value/typed_codec.ts";
+import {
+  AosError,
+  assert,
+  bytesEqual,
+  bytesToHashRef,
+  type CborValue,
+  decodeCanonical,
+  decodeTyped,
+  type DefCap,
+  type DefModule,
+  type DefPlan,
+  type DefPolicy,
+  effectSpec,
+  encodeCanonical,
+  type HashRef,
+  hashRefToBytes,
+  limits,
+  type Manifest,
+  type SchemaResolver,
+  toHex,
+} from "../air/mod.ts";
 import { CellStore } from "./cells.ts";
 import {
   defcapOf,

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { type CborValue, encodeCanonical, fromHex, toHex } from "../air/cbor/cbor.ts";
-import { hashRefOf } from "../air/cbor/hash.ts";
+import { type CborValue, encodeCanonical, fromHex, hashRefOf, toHex } from "../air/mod.ts";
 import {
   buildDefs,
   counterLikeSpec,

@@ -5,12 +5,16 @@
  *
  * @module
  */
-import { bytesEqual } from "../air/cbor/cbor.ts";
-import { AosError } from "../air/base/errors.ts";
-import type { DefModule } from "../air/nodes/nodes.ts";
-import { viewType } from "../air/value/type_view.ts";
-import type { SchemaResolver, TypeExpr } from "../air/value/types.ts";
-import { decodeTyped, encodeTyped } from "../air/value/typed_codec.ts";
+import {
+  AosError,
+  bytesEqual,
+  decodeTyped,
+  type DefModule,
+  encodeTyped,
+  type SchemaResolver,
+  type TypeExpr,
+  viewType,
+} from "../air/mod.ts";
 
 /** The key of a cell, or why there is none. */
 export type CellKeyResult =

@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeCanonical, toHex } from "../air/cbor/cbor.ts";
-import type { DefModule, DefSchema } from "../air/nodes/nodes.ts";
-import { SchemaIndex } from "../air/bundle/schema_index.ts";
+import { type DefModule, type DefSchema, encodeCanonical, SchemaIndex, toHex } from "../air/mod.ts";
 import { cellKeyFor, type CellKeyResult, keyTypeOf } from "./keys.ts";
 
 const SCHEMAS = new SchemaIndex(

@@ -28,11 +28,18 @@
  *
  * @module
  */
-import { type CborValue, toHex } from "../air/cbor/cbor.ts";
-import { AosError, assert } from "../air/base/errors.ts";
-import { bytesToHashRef, hashRefToBytes } from "../air/cbor/hash.ts";
-import type { DefPlan, PlanStep, Trigger } from "../air/nodes/nodes.ts";
-import { decodeTyped } from "../air/value/typed_codec.ts";
+import {
+  AosError,
+  assert,
+  bytesToHashRef,
+  type CborValue,
+  decodeTyped,
+  type DefPlan,
+  hashRefToBytes,
+  type PlanStep,
+  toHex,
+  type Trigger,
+} from "../air/mod.ts";
 import type { WorldDefs } from "./kernel.ts";
 import type { OutboxEntry } from "./effect_manager.ts";
 import type { AcceptedReceipt } from "./receipt_events.ts";

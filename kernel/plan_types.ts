@@ -4,9 +4,7 @@
  *
  * @module
  */
-import type { CborValue } from "../air/cbor/cbor.ts";
-import type { HashRef } from "../air/cbor/hash.ts";
-import type { Trigger } from "../air/nodes/nodes.ts";
+import type { CborValue, HashRef, Trigger } from "../air/mod.ts";
 import type { EffectOrigin, OutboxEntry } from "./effect_manager.ts";
 import type { KernelRecord, WorldDefs } from "./kernel.ts";
 import type { AcceptedReceipt } from "./receipt_events.ts";

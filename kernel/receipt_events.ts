@@ -5,11 +5,16 @@
  *
  * @module
  */
-import { effectSpec } from "../air/nodes/effect_catalog.ts";
-import { AosError, assert } from "../air/base/errors.ts";
-import type { SchemaResolver } from "../air/value/types.ts";
-import { decodeTyped, encodeTyped, zeroValue } from "../air/value/typed_codec.ts";
-import type { Value } from "../air/value/value.ts";
+import {
+  AosError,
+  assert,
+  decodeTyped,
+  effectSpec,
+  encodeTyped,
+  type SchemaResolver,
+  type Value,
+  zeroValue,
+} from "../air/mod.ts";
 import type { OutboxEntry } from "./effect_manager.ts";
 
 /** The receipt fields the conversion reads (as journaled in `receipt_appended`). */

@@ -6,8 +6,7 @@
  *
  * @module
  */
-import { type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor/cbor.ts";
-import { AosError } from "../air/base/errors.ts";
+import { AosError, type CborValue, decodeCanonical, encodeCanonical } from "../air/mod.ts";
 import type { Receipt } from "./effects.ts";
 
 const FILE = /^(\d{12})\.cbor$/;

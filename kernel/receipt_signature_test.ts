@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeCanonical, fromHex, toHex } from "../air/cbor/cbor.ts";
+import { encodeCanonical, fromHex, toHex } from "../air/mod.ts";
 import { AdapterKey, signReceipt, verifyReceipt } from "../adapters/keys.ts";
 import { type Receipt, receiptSigningBytes, type UnsignedReceipt } from "./effects.ts";
 import { verifyReceiptSignature } from "./receipt_signature.ts";

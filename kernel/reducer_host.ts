@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { AosError } from "../air/base/errors.ts";
-import { limits } from "../air/base/limits.ts";
+import { AosError, limits } from "../air/mod.ts";
 import { instrumentFuel, outOfFuel, setFuel } from "./fuel.ts";
 
 /** Which calling convention a module's `step` export uses (KERNEL §3.2). */

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { bytesEqual, type CborValue, encodeCanonical } from "../air/cbor/cbor.ts";
-import { AosError } from "../air/base/errors.ts";
+import { AosError, bytesEqual, type CborValue, encodeCanonical } from "../air/mod.ts";
 import type { DerivedRecord, Kernel, KernelEntry } from "./kernel.ts";
 
 /** The first point where replay and journal disagree. */

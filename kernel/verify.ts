@@ -5,9 +5,17 @@
  *
  * @module
  */
-import { bytesEqual, type CborValue, decodeCanonical, encodeCanonical, toHex } from "../air/cbor/cbor.ts";
-import { AosError, type AosErrorContext } from "../air/base/errors.ts";
-import { bytesToHashRef, type HashRef } from "../air/cbor/hash.ts";
+import {
+  AosError,
+  type AosErrorContext,
+  bytesEqual,
+  bytesToHashRef,
+  type CborValue,
+  decodeCanonical,
+  encodeCanonical,
+  type HashRef,
+  toHex,
+} from "../air/mod.ts";
 import { readJournalDir } from "../journal/mod.ts";
 import { FsCas } from "../journal/cas.ts";
 import { lockWorld, type WorldLock } from "../journal/lock.ts";

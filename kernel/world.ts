@@ -5,13 +5,23 @@
  *
  * @module
  */
-import { type CborValue, toHex } from "../air/cbor/cbor.ts";
-import { AosError, assert } from "../air/base/errors.ts";
-import { bytesToHashRef, type HashRef, hashRefToBytes } from "../air/cbor/hash.ts";
-import type { JsonValue } from "../air/base/json.ts";
-import { limits } from "../air/base/limits.ts";
-import { decodeTyped, encodeTyped } from "../air/value/typed_codec.ts";
-import { valueFromJson, valueToPlainJson } from "../air/value/value_json.ts";
+import {
+  AosError,
+  assert,
+  bytesToHashRef,
+  type CborValue,
+  decodeTyped,
+  type DefModule,
+  encodeTyped,
+  type HashRef,
+  hashRefToBytes,
+  type JsonValue,
+  limits,
+  toHex,
+  type TypeExpr,
+  valueFromJson,
+  valueToPlainJson,
+} from "../air/mod.ts";
 import { type Cas, FsCas } from "../journal/cas.ts";
 import { FsJournal, type Journal, type JournalEntry } from "../journal/mod.ts";
 import type { Clock } from "./clock.ts";
@@ -32,8 +42,6 @@ import { Inbox, type Inbox as InboxType, type InboxEvent } from "./inbox.ts";
 import { type Divergence, replayInto } from "./replay.ts";
 import { ReducerHost } from "./reducer_host.ts";
 import { keyTypeOf } from "./keys.ts";
-import type { DefModule } from "../air/nodes/nodes.ts";
-import type { TypeExpr } from "../air/value/types.ts";
 
 /** Paths of a world's files (AIR §19). */
 export function worldPaths(dir: string) {

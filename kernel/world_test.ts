@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
-import { type CborValue, decodeCanonical, encodeCanonical, toHex } from "../air/cbor/cbor.ts";
-import type { AosErrorCode } from "../air/base/errors.ts";
-import { hashRefToBytes } from "../air/cbor/hash.ts";
+import {
+  type AosErrorCode,
+  type CborValue,
+  decodeCanonical,
+  encodeCanonical,
+  hashRefToBytes,
+  toHex,
+} from "../air/mod.ts";
 import { FsJournal, type JournalEntry, readJournalDir } from "../journal/mod.ts";
 import { verifyWorld } from "./verify.ts";
 import { hasCode, initCounterWorld, initSpecWorld, relaySpec, T0_NS, tempDir } from "./_test_fixtures.ts";

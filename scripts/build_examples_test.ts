@@ -4,21 +4,26 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { AosError } from "../air/base/errors.ts";
-import { type AirFile, formatDiagnostic, loadAirBundle } from "../air/bundle/bundle.ts";
 import {
+  type AirFile,
+  AosError,
   type CborValue,
   Dec128Item,
   decodeCanonical,
+  decodeTyped,
+  type DefSchema,
   encodeCanonical,
+  encodeTyped,
+  formatDiagnostic,
   fromHex,
+  type JsonValue,
+  loadAirBundle,
+  SchemaIndex,
   toHex,
-} from "../air/cbor/cbor.ts";
-import type { JsonValue } from "../air/base/json.ts";
-import type { DefSchema } from "../air/nodes/nodes.ts";
-import { SchemaIndex } from "../air/bundle/schema_index.ts";
-import { decodeTyped, encodeTyped, validateTypedBytes } from "../air/value/typed_codec.ts";
-import { valueFromJson, valueToPlainJson } from "../air/value/value_json.ts";
+  validateTypedBytes,
+  valueFromJson,
+  valueToPlainJson,
+} from "../air/mod.ts";
 import {
   compileTarget,
   findStaleOutputs,

@@ -4,11 +4,7 @@
  *
  * @module
  */
-import type { CborValue } from "../air/cbor/cbor.ts";
-import { bytesToHashRef } from "../air/cbor/hash.ts";
-import type { JsonValue } from "../air/base/json.ts";
-import { decodeTyped } from "../air/value/typed_codec.ts";
-import { valueToPlainJson } from "../air/value/value_json.ts";
+import { bytesToHashRef, type CborValue, decodeTyped, type JsonValue, valueToPlainJson } from "../air/mod.ts";
 import type { JournalEntry } from "../journal/mod.ts";
 import type { WorldDefs } from "../kernel/kernel.ts";
 

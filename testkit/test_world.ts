@@ -19,11 +19,15 @@
  *
  * @module
  */
-import { bytesEqual, toHex } from "../air/cbor/cbor.ts";
-import { AosError } from "../air/base/errors.ts";
-import { hashRefOf } from "../air/cbor/hash.ts";
-import { type JsonValue, toJsonValue } from "../air/base/json.ts";
-import type { EffectKind } from "../air/nodes/nodes.ts";
+import {
+  AosError,
+  bytesEqual,
+  type EffectKind,
+  hashRefOf,
+  type JsonValue,
+  toHex,
+  toJsonValue,
+} from "../air/mod.ts";
 import { FakeAdapter, type FakeOutcome } from "../adapters/fake_adapter.ts";
 import { AdapterKey } from "../adapters/keys.ts";
 import { TimerAdapter } from "../adapters/timer.ts";

@@ -5,9 +5,15 @@
  *
  * @module
  */
-import { encodeCanonical as cbor } from "../../air/cbor/cbor.ts";
-import type { JsonValue } from "../../air/base/json.ts";
-import type { DefPlan, DefPolicy, DefSchema, PlanStep, PolicyRule } from "../../air/nodes/nodes.ts";
+import {
+  type DefPlan,
+  type DefPolicy,
+  type DefSchema,
+  encodeCanonical as cbor,
+  type JsonValue,
+  type PlanStep,
+  type PolicyRule,
+} from "../../air/mod.ts";
 import {
   chain,
   e,

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { type CborValue, decodeCanonical, encodeCanonical } from "../../air/cbor/cbor.ts";
-import { hashRefToBytes } from "../../air/cbor/hash.ts";
+import { type CborValue, decodeCanonical, encodeCanonical, hashRefToBytes } from "../../air/mod.ts";
 import { FsJournal, readJournalDir } from "../../journal/mod.ts";
 import { writeHead } from "../../kernel/head.ts";
 import { verifyWorld } from "../../kernel/verify.ts";
