@@ -23,17 +23,13 @@ import capData from "../../spec/defs/builtin-caps.air.json" with { type: "json" 
 import schemaData from "../../spec/defs/builtin-schemas.air.json" with { type: "json" };
 import { assert, toJsonValue } from "../base/mod.ts";
 import type { HashRef } from "../cbor/mod.ts";
+import type { NamedAirNode } from "./air_node.ts";
+import type { DefCap } from "./def_cap.ts";
+import type { DefSchema } from "./def_schema.ts";
 import { EFFECT_CATALOG } from "./effect_catalog.ts";
+import { CAP_TYPES, type CapType, type EffectKind } from "./kinds.ts";
 import { nodeHash } from "./node_hash.ts";
-import {
-  CAP_TYPES,
-  type CapType,
-  type DefCap,
-  type DefSchema,
-  type EffectKind,
-  type NamedAirNode,
-  parseAirNode,
-} from "./nodes.ts";
+import { parseAirNode } from "./parse_air_node.ts";
 
 function loadNodes<K extends "defschema" | "defcap">(
   data: unknown[],

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { CapType, EffectKind } from "./nodes.ts";
+import type { CapType, EffectKind } from "./kinds.ts";
 
 /** What the kernel and validator know about one effect kind. */
 export interface EffectSpec {

@@ -1,8 +1,9 @@
 /**
  * AIR nodes (AIR §1, §5–§12): the text forms of `defschema`, `defmodule`, `defplan`, `defcap`, `defpolicy`
- * and `manifest` as zod schemas with the node types derived from them, {@linkcode parseAirNode} (strict,
- * with stable issue codes), node identity ({@linkcode normalizeNode}, {@linkcode nodeHash}), the closed
- * effect catalog of AIR §9.1 and the built-in `sys/*` schemas and standard caps.
+ * and `manifest` as zod schemas, with the node types derived from them (`z.output`, optional fields kept
+ * exact); {@linkcode parseAirNode} (strict, with stable issue codes); node identity
+ * ({@linkcode normalizeNode}, {@linkcode nodeHash}); the closed effect catalog of AIR §9.1; and the
+ * built-in `sys/*` schemas and standard caps.
  *
  * @example Parse a node and hash it
  * ```ts
@@ -32,47 +33,50 @@ export {
 } from "./builtins.ts";
 export { EFFECT_CATALOG, type EffectSpec, effectSpec } from "./effect_catalog.ts";
 export { nodeBytes, nodeHash, normalizeNode } from "./node_hash.ts";
+export type { AirNode, NamedAirNode, NamedNodeKind, NodeKind } from "./air_node.ts";
+export { type DefCap, defCapSchema } from "./def_cap.ts";
+export { type DefModule, defModuleSchema, type ReducerAbi, reducerAbiSchema } from "./def_module.ts";
+export {
+  type DefPlan,
+  defPlanSchema,
+  type ExprJson,
+  PLAN_STEP_OPS,
+  type PlanEdge,
+  planEdgeSchema,
+  type PlanStep,
+  planStepSchema,
+} from "./def_plan.ts";
+export { type DefPolicy, defPolicySchema, type PolicyRule, policyRuleSchema } from "./def_policy.ts";
+export { type DefSchema, defSchemaSchema } from "./def_schema.ts";
+export { jsonValueSchema } from "./json_value_schema.ts";
 export {
   AIR_KINDS,
-  type AirNode,
-  type Budget,
   CAP_TYPES,
-  type CapGrant,
-  capGrantSchema,
   type CapType,
-  type DefCap,
-  type DefModule,
-  defModuleSchema,
-  type DefPlan,
-  type DefPolicy,
-  type DefSchema,
-  defSchemaSchema,
   EFFECT_KINDS,
   type EffectKind,
-  type ExprJson,
-  HASH_PATTERN,
-  IDENTIFIER_PATTERN,
-  jsonValueSchema,
+  RESERVED_KINDS,
+  UNSUPPORTED_KINDS,
+} from "./kinds.ts";
+export {
+  type Budget,
+  budgetSchema,
+  type CapGrant,
+  capGrantSchema,
   type Manifest,
   manifestSchema,
   type ModuleBinding,
-  NAME_PATTERN,
-  type NamedAirNode,
-  type NamedNodeKind,
+  moduleBindingSchema,
   type NamedRef,
-  type NodeIssue,
-  type NodeKind,
-  parseAirNode,
-  type ParseNodeResult,
-  type PlanEdge,
-  type PlanStep,
-  type PolicyRule,
-  type ReducerAbi,
-  RESERVED_KINDS,
+  namedRefSchema,
   type RoutingEvent,
+  routingEventSchema,
   type RoutingInbox,
+  routingInboxSchema,
   type Trigger,
-  typeExprIssues,
-  typeExprSchema,
-  UNSUPPORTED_KINDS,
-} from "./nodes.ts";
+  triggerSchema,
+} from "./manifest.ts";
+export type { NodeIssue } from "./node_issue.ts";
+export { parseAirNode, type ParseNodeResult } from "./parse_air_node.ts";
+export { HASH_PATTERN, IDENTIFIER_PATTERN, NAME_PATTERN, VAR_NAME_PATTERN } from "./patterns.ts";
+export { typeExprIssues, typeExprSchema } from "./type_expr_schema.ts";

@@ -24,18 +24,13 @@
 import { AosError, assert, type JsonValue } from "../base/mod.ts";
 import { encodeCanonical, type HashRef, hashRefOf } from "../cbor/mod.ts";
 import { type TypeExpr, valueFromTaggedJson, valueToTaggedJson } from "../value/mod.ts";
-import type {
-  AirNode,
-  CapGrant,
-  DefCap,
-  DefModule,
-  DefPlan,
-  DefPolicy,
-  DefSchema,
-  Manifest,
-  NamedRef,
-  PlanStep,
-} from "./nodes.ts";
+import type { AirNode } from "./air_node.ts";
+import type { DefCap } from "./def_cap.ts";
+import type { DefModule } from "./def_module.ts";
+import type { DefPlan, PlanStep } from "./def_plan.ts";
+import type { DefPolicy } from "./def_policy.ts";
+import type { DefSchema } from "./def_schema.ts";
+import type { CapGrant, Manifest, NamedRef } from "./manifest.ts";
 
 type JsonObject = { [key: string]: JsonValue };
 

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { parseJson } from "../base/mod.ts";
 import { hashRefOf, toHex } from "../cbor/mod.ts";
+import type { AirNode } from "./air_node.ts";
+import type { DefModule } from "./def_module.ts";
+import type { Manifest } from "./manifest.ts";
 import { canonicalTaggedJson, nodeBytes, nodeHash, normalizeNode } from "./node_hash.ts";
-import { type AirNode, type DefModule, type Manifest, parseAirNode } from "./nodes.ts";
+import { parseAirNode } from "./parse_air_node.ts";
 
 function node(text: string): AirNode {
   const result = parseAirNode(parseJson(text));
