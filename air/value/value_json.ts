@@ -400,5 +400,3 @@ function toPlain(type: TypeExpr, value: Value, schemas: SchemaResolver, depth: n
       return scalarToJson(value);
   }
 }
-
-export { valueFromTaggedJson, valueToTaggedJson } from "./tagged_json.ts";
