@@ -4,14 +4,18 @@
  *
  * @module
  */
-import { bytesEqual, toHex } from "../air/cbor.ts";
-import { effectSpec } from "../air/effect_catalog.ts";
-import { assert } from "../air/errors.ts";
-import { bytesToHashRef } from "../air/hash.ts";
-import type { EffectKind } from "../air/nodes.ts";
-import { decodeTyped, encodeTyped } from "../air/typed_codec.ts";
-import type { SchemaResolver } from "../air/types.ts";
-import type { Value } from "../air/value.ts";
+import {
+  assert,
+  bytesEqual,
+  bytesToHashRef,
+  decodeTyped,
+  type EffectKind,
+  effectSpec,
+  encodeTyped,
+  type SchemaResolver,
+  toHex,
+  type Value,
+} from "../air/mod.ts";
 import type { EffectIntent, Receipt, UnsignedReceipt } from "../kernel/effects.ts";
 import type { AdapterFailure } from "./adapter_failure.ts";
 import { intentHash } from "../kernel/mod.ts";

@@ -5,11 +5,14 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { effectSpec } from "../air/effect_catalog.ts";
-import type { EffectKind } from "../air/nodes.ts";
-import { SchemaIndex } from "../air/schema_index.ts";
-import { decodeTyped, encodeTyped } from "../air/typed_codec.ts";
-import type { Value } from "../air/value.ts";
+import {
+  decodeTyped,
+  type EffectKind,
+  effectSpec,
+  encodeTyped,
+  SchemaIndex,
+  type Value,
+} from "../air/mod.ts";
 import type { EffectIntent, Receipt } from "../kernel/effects.ts";
 import { intentHash } from "../kernel/mod.ts";
 import { verifyReceiptSignature } from "../kernel/mod.ts";

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import type { HashRef } from "../air/hash.ts";
-import type { EffectKind } from "../air/nodes.ts";
+import type { EffectKind, HashRef } from "../air/mod.ts";
 
 /** One failed execution. */
 export interface AdapterFailure {

@@ -7,10 +7,7 @@
  * @example Publish, then resolve
  * ```ts
  * import assert from "node:assert/strict";
- * import { hashRefToBytes } from "../air/hash.ts";
- * import { SchemaIndex } from "../air/schema_index.ts";
- * import { encodeTyped } from "../air/typed_codec.ts";
- * import type { Value } from "../air/value.ts";
+ * import { encodeTyped, hashRefToBytes, SchemaIndex, type Value } from "../air/mod.ts";
  * import { MemoryCas } from "../journal/cas.ts";
  * import { BlobGetAdapter, BlobPutAdapter } from "./blob.ts";
  * import { MemoryBlobNamespaces } from "./blob_namespaces.ts";
@@ -38,12 +35,17 @@
  *
  * @module
  */
-import { AosError } from "../air/errors.ts";
-import { bytesToHashRef, type HashRef, hashRefToBytes, isHashRef } from "../air/hash.ts";
-import type { EffectKind } from "../air/nodes.ts";
-import { SchemaIndex } from "../air/schema_index.ts";
-import type { SchemaResolver } from "../air/types.ts";
-import type { Value } from "../air/value.ts";
+import {
+  AosError,
+  bytesToHashRef,
+  type EffectKind,
+  type HashRef,
+  hashRefToBytes,
+  isHashRef,
+  SchemaIndex,
+  type SchemaResolver,
+  type Value,
+} from "../air/mod.ts";
 import type { Cas } from "../journal/cas.ts";
 import type { EffectAdapter, EffectIntent, Receipt } from "../kernel/effects.ts";
 import { type BlobNamespaces, namespaceProblem } from "./blob_namespaces.ts";

@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { hashRefOf } from "../air/hash.ts";
+ * import { hashRefOf } from "../air/mod.ts";
  * import { MemoryBlobNamespaces } from "./blob_namespaces.ts";
  *
  * const namespaces = new MemoryBlobNamespaces();
@@ -19,8 +19,7 @@
  *
  * @module
  */
-import { toHex } from "../air/cbor.ts";
-import { type HashRef, isHashRef } from "../air/hash.ts";
+import { type HashRef, isHashRef, toHex } from "../air/mod.ts";
 import { adapterLimits } from "./limits.ts";
 import { syncDirectory } from "../journal/durable_fs.ts";
 

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { hashRefOf, hashRefToBytes } from "../air/hash.ts";
-import type { Value } from "../air/value.ts";
+import { hashRefOf, hashRefToBytes, type Value } from "../air/mod.ts";
 import { type Cas, FsCas, MemoryCas } from "../journal/cas.ts";
 import { BlobGetAdapter, BlobPutAdapter } from "./blob.ts";
 import { type BlobNamespaces, FsBlobNamespaces, MemoryBlobNamespaces } from "./blob_namespaces.ts";

@@ -7,9 +7,7 @@
  * @example Hold two receipts and release them in reverse order
  * ```ts
  * import assert from "node:assert/strict";
- * import { encodeTyped } from "../air/typed_codec.ts";
- * import { SchemaIndex } from "../air/schema_index.ts";
- * import type { Value } from "../air/value.ts";
+ * import { encodeTyped, SchemaIndex, type Value } from "../air/mod.ts";
  * import { FakeAdapter } from "./fake_adapter.ts";
  * import { intentHash } from "../kernel/mod.ts";
  * import { verifyReceiptSignature } from "../kernel/mod.ts";
@@ -34,13 +32,16 @@
  *
  * @module
  */
-import { toHex } from "../air/cbor.ts";
-import { effectSpec } from "../air/effect_catalog.ts";
-import type { EffectKind } from "../air/nodes.ts";
-import { SchemaIndex } from "../air/schema_index.ts";
-import { encodeTyped, zeroValue } from "../air/typed_codec.ts";
-import type { SchemaResolver } from "../air/types.ts";
-import type { Value } from "../air/value.ts";
+import {
+  type EffectKind,
+  effectSpec,
+  encodeTyped,
+  SchemaIndex,
+  type SchemaResolver,
+  toHex,
+  type Value,
+  zeroValue,
+} from "../air/mod.ts";
 import type { EffectAdapter, EffectIntent, Fence, Receipt, UnsignedReceipt } from "../kernel/effects.ts";
 import { type AdapterKey, signReceipt } from "./keys.ts";
 import type { TimerScheduler } from "./timer_scheduler.ts";

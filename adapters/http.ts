@@ -14,11 +14,14 @@
  *
  * @module
  */
-import { toHex } from "../air/cbor.ts";
-import { bytesToHashRef, hashRefToBytes } from "../air/hash.ts";
-import { SchemaIndex } from "../air/schema_index.ts";
-import type { SchemaResolver } from "../air/types.ts";
-import type { Value } from "../air/value.ts";
+import {
+  bytesToHashRef,
+  hashRefToBytes,
+  SchemaIndex,
+  type SchemaResolver,
+  toHex,
+  type Value,
+} from "../air/mod.ts";
 import type { Cas } from "../journal/cas.ts";
 import type { Clock } from "../kernel/clock.ts";
 import type { EffectAdapter, EffectIntent, Receipt } from "../kernel/effects.ts";

@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { toHex } from "../air/cbor.ts";
-import { bytesToHashRef, hashRefToBytes } from "../air/hash.ts";
-import type { Value } from "../air/value.ts";
+import { bytesToHashRef, hashRefToBytes, toHex, type Value } from "../air/mod.ts";
 import { FsCas, MemoryCas } from "../journal/cas.ts";
 import type { Clock } from "../kernel/clock.ts";
 import { HttpAdapter } from "./http.ts";

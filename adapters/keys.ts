@@ -25,8 +25,7 @@
  */
 import { Buffer } from "node:buffer";
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
-import { bytesEqual, fromHex, toHex } from "../air/cbor.ts";
-import { AosError, assert } from "../air/errors.ts";
+import { AosError, assert, bytesEqual, fromHex, toHex } from "../air/mod.ts";
 import { type Receipt, receiptSigningBytes, type UnsignedReceipt } from "../kernel/effects.ts";
 import { adapterLimits } from "./limits.ts";
 import { createFileOnce, readIfExists, writeFileAtomic } from "../journal/durable_fs.ts";

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { fromHex, toHex } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
+import { AosError, fromHex, toHex } from "../air/mod.ts";
 import type { UnsignedReceipt } from "../kernel/effects.ts";
 import { AdapterKey, adapterKeyPaths, loadOrCreateKey, signReceipt } from "./keys.ts";
 import { verifyReceiptSignature as verifyReceipt } from "../kernel/mod.ts";

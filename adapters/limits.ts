@@ -1,6 +1,6 @@
 /**
  * Every bound the adapters enforce, in one place (STYLE: a limit on everything). The kernel's own limits
- * live in `air/limits.ts`.
+ * live in `air/base/limits.ts`.
  *
  * @module
  */

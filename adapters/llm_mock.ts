@@ -23,8 +23,7 @@
  *
  * @module
  */
-import { toHex } from "../air/cbor.ts";
-import { sha256 } from "../air/hash.ts";
+import { sha256, toHex } from "../air/mod.ts";
 import type { LlmProvider, LlmRequest, LlmResult } from "./llm_provider.ts";
 
 const TEXT = new TextEncoder();

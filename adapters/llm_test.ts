@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { bytesToHashRef, hashRefToBytes } from "../air/hash.ts";
-import type { Value } from "../air/value.ts";
+import { bytesToHashRef, hashRefToBytes, type Value } from "../air/mod.ts";
 import { type Cas, MemoryCas } from "../journal/cas.ts";
 import { AdapterKey } from "./keys.ts";
 import { LlmAdapter } from "./llm.ts";

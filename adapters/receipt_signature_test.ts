@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeCanonical, fromHex, toHex } from "../air/cbor.ts";
+import { encodeCanonical, fromHex, toHex } from "../air/mod.ts";
 import { AdapterKey, signReceipt } from "./keys.ts";
 import { type Receipt, receiptSigningBytes, type UnsignedReceipt } from "../kernel/mod.ts";
 import { verifyReceiptSignature } from "../kernel/mod.ts";

@@ -21,9 +21,7 @@
  *
  * @module
  */
-import { bytesEqual } from "../air/cbor.ts";
-import type { EffectKind } from "../air/nodes.ts";
-import type { SchemaResolver } from "../air/types.ts";
+import { bytesEqual, type EffectKind, type SchemaResolver } from "../air/mod.ts";
 import type { Cas } from "../journal/cas.ts";
 import { type Clock, VirtualClock } from "../kernel/clock.ts";
 import type { EffectAdapter, Receipt } from "../kernel/effects.ts";

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { hashRefToBytes } from "../air/hash.ts";
-import type { Value } from "../air/value.ts";
+import { hashRefToBytes, type Value } from "../air/mod.ts";
 import { FsCas } from "../journal/cas.ts";
 import { VirtualClock } from "../kernel/clock.ts";
 import type { Receipt } from "../kernel/effects.ts";

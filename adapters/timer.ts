@@ -5,9 +5,7 @@
  * @example A timer on a virtual scheduler
  * ```ts
  * import assert from "node:assert/strict";
- * import { encodeTyped } from "../air/typed_codec.ts";
- * import { SchemaIndex } from "../air/schema_index.ts";
- * import type { Value } from "../air/value.ts";
+ * import { encodeTyped, SchemaIndex, type Value } from "../air/mod.ts";
  * import { VirtualClock } from "../kernel/clock.ts";
  * import { intentHash } from "../kernel/mod.ts";
  * import { verifyReceiptSignature } from "../kernel/mod.ts";
@@ -32,9 +30,7 @@
  *
  * @module
  */
-import { SchemaIndex } from "../air/schema_index.ts";
-import type { SchemaResolver } from "../air/types.ts";
-import type { Value } from "../air/value.ts";
+import { SchemaIndex, type SchemaResolver, type Value } from "../air/mod.ts";
 import type { EffectAdapter, EffectIntent, Receipt } from "../kernel/effects.ts";
 import type { AdapterFailure } from "./adapter_failure.ts";
 import type { AdapterKey } from "./keys.ts";

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { assert } from "../air/errors.ts";
+import { assert } from "../air/mod.ts";
 import { type Clock, VirtualClock } from "../kernel/clock.ts";
 import { adapterLimits } from "./limits.ts";
 import { SystemClock } from "./system_clock.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Value } from "../air/value.ts";
+import type { Value } from "../air/mod.ts";
 import { VirtualClock } from "../kernel/clock.ts";
 import { AdapterKey } from "./keys.ts";
 import { SystemClock } from "./system_clock.ts";

@@ -3,11 +3,19 @@
  *
  * @module
  */
-import { type AirFile, type Diagnostic, formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
-import { AosError } from "../air/errors.ts";
-import { type JsonValue, parseJson, stringifyJson } from "../air/json.ts";
-import { nodeHash } from "../air/node_hash.ts";
-import { type Manifest, parseAirNode } from "../air/nodes.ts";
+import {
+  type AirFile,
+  AosError,
+  type Diagnostic,
+  formatDiagnostic,
+  type JsonValue,
+  loadAirBundle,
+  type Manifest,
+  nodeHash,
+  parseAirNode,
+  parseJson,
+  stringifyJson,
+} from "../air/mod.ts";
 import { readWasmFolders, validateAirSource, type WasmFile } from "../world/mod.ts";
 import { type CliIo, locateWorld, printJson, resolvePath } from "./context.ts";
 

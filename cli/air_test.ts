@@ -4,9 +4,7 @@
  * the files left behind.
  */
 import assert from "node:assert/strict";
-import { nodeHash } from "../air/node_hash.ts";
-import { parseAirNode } from "../air/nodes.ts";
-import { parseJson } from "../air/json.ts";
+import { nodeHash, parseAirNode, parseJson } from "../air/mod.ts";
 import { copyDir, COUNTER_EXAMPLE as COUNTER, exists, expectAos, withTempDir } from "./_test_helpers.ts";
 
 /** Copies the counter example (air/ and modules/) to `dir`. */

@@ -4,8 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { AosError } from "../air/errors.ts";
-import { jsonPath, type JsonValue, parseJson, stringifyJson } from "../air/json.ts";
+import { AosError, jsonPath, type JsonValue, parseJson, stringifyJson } from "../air/mod.ts";
 import { verifyWorld } from "../world/mod.ts";
 import type { EventInput } from "../world/mod.ts";
 import { type CliIo, locateWorld, printJson, resolvePath, withWorld } from "./context.ts";

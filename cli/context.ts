@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { AosError } from "../air/errors.ts";
-import { type JsonValue, stringifyJson } from "../air/json.ts";
+import { AosError, type JsonValue, stringifyJson } from "../air/mod.ts";
 import { SystemClock } from "../adapters/system_clock.ts";
 import type { Clock } from "../kernel/clock.ts";
 import { type FileWorld, World } from "../world/mod.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { AosError, type AosErrorCode } from "../air/errors.ts";
+import { AosError, type AosErrorCode } from "../air/mod.ts";
 
 /** Exit codes of `aos`. */
 export const EXIT_OK = 0;

@@ -3,9 +3,7 @@
  *
  * @module
  */
-import { AosError } from "../air/errors.ts";
-import { hashRefOf } from "../air/hash.ts";
-import { loadAirBundle } from "../air/bundle.ts";
+import { AosError, hashRefOf, loadAirBundle } from "../air/mod.ts";
 import {
   AirInvalidError,
   initWorld,

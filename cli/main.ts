@@ -5,7 +5,7 @@
  * @module
  */
 import { Command, CommanderError } from "commander";
-import { AosError } from "../air/errors.ts";
+import { AosError } from "../air/mod.ts";
 import { runEventSend, runInfo, runJournalShow, runReplay, runStateGet, runStep } from "./commands.ts";
 import { type CliIo, processIo } from "./context.ts";
 import { EXIT_USAGE, exitCodeFor } from "./exit.ts";

@@ -5,11 +5,15 @@
  *
  * @module
  */
-import { type CborValue, toHex } from "../air/cbor.ts";
-import { bytesToHashRef } from "../air/hash.ts";
-import { type JsonValue, stringifyJson } from "../air/json.ts";
-import { decodeTyped } from "../air/typed_codec.ts";
-import { valueToPlainJson } from "../air/value_json.ts";
+import {
+  bytesToHashRef,
+  type CborValue,
+  decodeTyped,
+  type JsonValue,
+  stringifyJson,
+  toHex,
+  valueToPlainJson,
+} from "../air/mod.ts";
 import type { JournalEntry } from "../journal/mod.ts";
 import type { WorldDefs } from "../kernel/kernel.ts";
 

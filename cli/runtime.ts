@@ -5,13 +5,19 @@
  * @module
  */
 import { z } from "zod";
-import { fromHex, toHex } from "../air/cbor.ts";
-import { effectSpec } from "../air/effect_catalog.ts";
-import { AosError } from "../air/errors.ts";
-import { bytesToHashRef } from "../air/hash.ts";
-import { jsonPath, type JsonValue, parseJson, stringifyJson } from "../air/json.ts";
-import { decodeTyped } from "../air/typed_codec.ts";
-import { valueToPlainJson } from "../air/value_json.ts";
+import {
+  AosError,
+  bytesToHashRef,
+  decodeTyped,
+  effectSpec,
+  fromHex,
+  jsonPath,
+  type JsonValue,
+  parseJson,
+  stringifyJson,
+  toHex,
+  valueToPlainJson,
+} from "../air/mod.ts";
 import { createWorldAdapters } from "../adapters/registry.ts";
 import { FsCas } from "../journal/cas.ts";
 import type { JournalEntry } from "../journal/mod.ts";

@@ -3,8 +3,7 @@
  *
  * @module
  */
-import { bytesEqual, toHex } from "../air/cbor.ts";
-import { assert as invariant } from "../air/errors.ts";
+import { assert as invariant, bytesEqual, toHex } from "../air/mod.ts";
 import { encodeEntry, type EntryRecord, type JournalEntry } from "./entry.ts";
 
 /**

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { AosError, type AosErrorContext } from "../air/errors.ts";
+import { AosError, type AosErrorContext } from "../air/mod.ts";
 import { linkProblem } from "./_chain.ts";
 import { decodeEntry, type JournalEntry, ZERO_HASH } from "./entry.ts";
 import { scanFrames } from "./frame.ts";

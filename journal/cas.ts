@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { AosError, assert as invariant } from "../air/errors.ts";
-import { type HashRef, hashRefOf, isHashRef } from "../air/hash.ts";
+import { AosError, assert as invariant, type HashRef, hashRefOf, isHashRef } from "../air/mod.ts";
 import { attempt, exists, writeFileAtomic } from "./durable_fs.ts";
 
 /** The two CAS namespaces: `nodes` (AIR nodes, patches, shadow reports) and `blobs` (WASM, bodies, snapshots). */

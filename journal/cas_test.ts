@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AosError } from "../air/errors.ts";
+import { AosError } from "../air/mod.ts";
 import { FsCas, MemoryCas } from "./cas.ts";
 import { runCasContract } from "./testing/mod.ts";
 

@@ -4,10 +4,16 @@
  *
  * @module
  */
-import { bytesEqual, type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor.ts";
-import { AosError, assert as invariant } from "../air/errors.ts";
-import { sha256 } from "../air/hash.ts";
-import { limits } from "../air/limits.ts";
+import {
+  AosError,
+  assert as invariant,
+  bytesEqual,
+  type CborValue,
+  decodeCanonical,
+  encodeCanonical,
+  limits,
+  sha256,
+} from "../air/mod.ts";
 import { bodyProblem, checkBody } from "./records.ts";
 
 /** What the kernel produces: a kind from {@linkcode ENTRY_KINDS} and its snake_case body. */

@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { bytesEqual, type CborValue, encodeCanonical } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
-import { sha256 } from "../air/hash.ts";
+import { AosError, bytesEqual, type CborValue, encodeCanonical, sha256 } from "../air/mod.ts";
 import {
   classifyEntry,
   decodeEntry,

@@ -5,8 +5,7 @@
  * @module
  */
 import CRC32C from "crc-32/crc32c.js";
-import { assert as invariant } from "../air/errors.ts";
-import { limits } from "../air/limits.ts";
+import { assert as invariant, limits } from "../air/mod.ts";
 import type { JournalEntry } from "./entry.ts";
 
 /** Bytes of the length header. */

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { assert as invariant } from "../air/errors.ts";
-import { limits } from "../air/limits.ts";
+import { assert as invariant, limits } from "../air/mod.ts";
 import { assertChained, chainRecords, entriesFrom } from "./_chain.ts";
 import { exists, parentOf, syncDirectory, writeAllSync } from "./durable_fs.ts";
 import {

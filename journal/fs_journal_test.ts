@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { bytesEqual } from "../air/cbor.ts";
-import { AosError, type AosErrorCode } from "../air/errors.ts";
+import { AosError, type AosErrorCode, bytesEqual } from "../air/mod.ts";
 import { decodeEntry, encodeEntry, type JournalEntry, ZERO_HASH } from "./entry.ts";
 import { crc32c, encodeFrame, FRAME_OVERHEAD_SIZE_BYTES, scanFrames } from "./frame.ts";
 import { FsJournal, readJournalDir } from "./fs_journal.ts";

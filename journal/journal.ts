@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { AosError } from "../air/errors.ts";
+import { AosError } from "../air/mod.ts";
 import { assertChained, chainRecords, entriesFrom, linkProblem } from "./_chain.ts";
 import { decodeEntry, type EntryRecord, type JournalEntry, ZERO_HASH } from "./entry.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AosError } from "../air/errors.ts";
+import { AosError } from "../air/mod.ts";
 import { encodeEntry } from "./entry.ts";
 import { FsJournal } from "./fs_journal.ts";
 import { type Journal, MemoryJournal } from "./journal.ts";

@@ -5,7 +5,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { hashRefToBytes } from "../air/hash.ts";
+ * import { hashRefToBytes } from "../air/mod.ts";
  * import { FsCas, FsJournal } from "./mod.ts";
  *
  * const world = await Deno.makeTempDir();

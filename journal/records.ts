@@ -16,8 +16,7 @@
  *
  * @module
  */
-import type { CborValue } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
+import { AosError, type CborValue } from "../air/mod.ts";
 
 /** An unsigned integer as read back from CBOR: a `number` when small, a `bigint` when not. */
 export type Uint = number | bigint;

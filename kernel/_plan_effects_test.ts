@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor.ts";
+import { type CborValue, decodeCanonical, encodeCanonical } from "../air/mod.ts";
 import { externalEvent } from "./_test_fixtures.ts";
 import {
   assertRecords,

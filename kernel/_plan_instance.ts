@@ -5,11 +5,17 @@
  *
  * @module
  */
-import { compareBytes } from "../air/cbor.ts";
-import { evalExpr, type ExprEnv } from "../air/expr/mod.ts";
-import type { HashRef } from "../air/hash.ts";
-import type { DefPlan, EffectKind, ExprJson, PlanStep } from "../air/nodes.ts";
-import type { Value } from "../air/value.ts";
+import {
+  compareBytes,
+  type DefPlan,
+  type EffectKind,
+  evalExpr,
+  type ExprEnv,
+  type ExprJson,
+  type HashRef,
+  type PlanStep,
+  type Value,
+} from "../air/mod.ts";
 import { handledMessage, PLAN_EVAL_ERROR_CODES } from "./handled_errors.ts";
 
 /** Step states (KERNEL §8.4). */

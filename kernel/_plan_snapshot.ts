@@ -16,11 +16,17 @@
  *
  * @module
  */
-import { type CborValue, compareBytes, toHex } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
-import { bytesToHashRef, hashRefToBytes } from "../air/hash.ts";
-import { EFFECT_KINDS, type EffectKind } from "../air/nodes.ts";
-import type { Value } from "../air/value.ts";
+import {
+  AosError,
+  bytesToHashRef,
+  type CborValue,
+  compareBytes,
+  EFFECT_KINDS,
+  type EffectKind,
+  hashRefToBytes,
+  toHex,
+  type Value,
+} from "../air/mod.ts";
 import {
   type BufferedReceipt,
   compareStepIds,

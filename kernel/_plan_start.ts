@@ -5,13 +5,19 @@
  *
  * @module
  */
-import { type CborValue, encodeCanonical } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
-import type { DefPlan } from "../air/nodes.ts";
-import { hasOwn, viewType } from "../air/type_view.ts";
-import type { SchemaResolver, TypeExpr } from "../air/types.ts";
-import { decodeTyped, encodeTyped } from "../air/typed_codec.ts";
-import type { Value } from "../air/value.ts";
+import {
+  AosError,
+  type CborValue,
+  decodeTyped,
+  type DefPlan,
+  encodeCanonical,
+  encodeTyped,
+  hasOwn,
+  type SchemaResolver,
+  type TypeExpr,
+  type Value,
+  viewType,
+} from "../air/mod.ts";
 import type { WorldDefs } from "./kernel.ts";
 
 /** A checked start: the plan, the decoded input and the manual locals to bind. */

@@ -5,12 +5,17 @@
  *
  * @module
  */
-import { toHex } from "../air/cbor.ts";
-import { effectSpec } from "../air/effect_catalog.ts";
-import { conformValue, evalExpr } from "../air/expr/mod.ts";
-import type { DefPlan, PlanStep } from "../air/nodes.ts";
-import { decodeTyped, encodeTyped } from "../air/typed_codec.ts";
-import type { Value } from "../air/value.ts";
+import {
+  conformValue,
+  decodeTyped,
+  type DefPlan,
+  effectSpec,
+  encodeTyped,
+  evalExpr,
+  type PlanStep,
+  toHex,
+  type Value,
+} from "../air/mod.ts";
 import type { WorldDefs } from "./kernel.ts";
 import { exprEnv, fail, failOn, type PlanInstance } from "./_plan_instance.ts";
 import type { PlanHost } from "./plan_types.ts";

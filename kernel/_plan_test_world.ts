@@ -9,11 +9,16 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type CborValue, encodeCanonical } from "../air/cbor.ts";
-import { hashRefToBytes } from "../air/hash.ts";
-import { formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
-import { parseJson } from "../air/json.ts";
-import type { CapGrant, DefPlan } from "../air/nodes.ts";
+import {
+  type CapGrant,
+  type CborValue,
+  type DefPlan,
+  encodeCanonical,
+  formatDiagnostic,
+  hashRefToBytes,
+  loadAirBundle,
+  parseJson,
+} from "../air/mod.ts";
 import { defsFromBundle } from "./defs.ts";
 import { idempotencyKey } from "./effect_manager.ts";
 import { genesisEntry, T0_NS, wasmBytes, wasmHash } from "./_test_fixtures.ts";

@@ -18,11 +18,17 @@
  *
  * @module
  */
-import { type CborValue, Dec128Item } from "../air/cbor.ts";
-import { dec128FromBits, dec128ToBits, formatDec128, parseDec128 } from "../air/dec128.ts";
-import { AosError } from "../air/errors.ts";
-import { compareTextKeys } from "../air/type_view.ts";
-import type { Value } from "../air/value.ts";
+import {
+  AosError,
+  type CborValue,
+  compareTextKeys,
+  dec128FromBits,
+  Dec128Item,
+  dec128ToBits,
+  formatDec128,
+  parseDec128,
+  type Value,
+} from "../air/mod.ts";
 
 type CborMap = { [key: string]: CborValue };
 

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
-import { type CborValue, Dec128Item, decodeCanonical, encodeCanonical } from "../air/cbor.ts";
-import { dec128ToBits, parseDec128 } from "../air/dec128.ts";
-import type { Value } from "../air/value.ts";
+import {
+  type CborValue,
+  Dec128Item,
+  dec128ToBits,
+  decodeCanonical,
+  encodeCanonical,
+  parseDec128,
+  type Value,
+} from "../air/mod.ts";
 import { valueFromTaggedCbor, valueToTaggedCbor } from "./_plan_values.ts";
 import { hasCode } from "./_test_fixtures.ts";
 

@@ -4,10 +4,20 @@
  *
  * @module
  */
-import { type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor.ts";
-import { type AirFile, formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
-import { AosError, type AosErrorCode, InvariantError } from "../air/errors.ts";
-import { type HashRef, hashRefOf, hashRefToBytes } from "../air/hash.ts";
+import {
+  type AirFile,
+  AosError,
+  type AosErrorCode,
+  type CborValue,
+  decodeCanonical,
+  encodeCanonical,
+  formatDiagnostic,
+  type HashRef,
+  hashRefOf,
+  hashRefToBytes,
+  InvariantError,
+  loadAirBundle,
+} from "../air/mod.ts";
 import { VirtualClock } from "./clock.ts";
 import { initWorld, readAirFolder, readWasmFolders } from "../world/mod.ts";
 import { Kernel, type KernelEntry, type WorldDefs } from "./kernel.ts";

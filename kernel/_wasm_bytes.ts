@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { AosError } from "../air/errors.ts";
+import { AosError } from "../air/mod.ts";
 import { encodeSleb128, encodeUleb128 } from "./leb128.ts";
 
 /** Throws the rewriter's one error: `AOS_WASM_INVALID`, located by byte offset. */

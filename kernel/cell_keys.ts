@@ -5,12 +5,16 @@
  *
  * @module
  */
-import { bytesEqual } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
-import type { DefModule } from "../air/nodes.ts";
-import { viewType } from "../air/type_view.ts";
-import type { SchemaResolver, TypeExpr } from "../air/types.ts";
-import { decodeTyped, encodeTyped } from "../air/typed_codec.ts";
+import {
+  AosError,
+  bytesEqual,
+  decodeTyped,
+  type DefModule,
+  encodeTyped,
+  type SchemaResolver,
+  type TypeExpr,
+  viewType,
+} from "../air/mod.ts";
 
 /** The key of a cell, or why there is none. */
 export type CellKeyResult =

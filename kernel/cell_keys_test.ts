@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeCanonical, toHex } from "../air/cbor.ts";
-import type { DefModule, DefSchema } from "../air/nodes.ts";
-import { SchemaIndex } from "../air/schema_index.ts";
+import { type DefModule, type DefSchema, encodeCanonical, SchemaIndex, toHex } from "../air/mod.ts";
 import { cellKeyFor, type CellKeyResult, keyTypeOf } from "./cell_keys.ts";
 
 const SCHEMAS = new SchemaIndex(

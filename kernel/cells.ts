@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { compareBytes, toHex } from "../air/cbor.ts";
-import { bytesToHashRef, type HashRef, sha256 } from "../air/hash.ts";
+import { bytesToHashRef, compareBytes, type HashRef, sha256, toHex } from "../air/mod.ts";
 
 /** One cell: its key (null for a non-keyed reducer) and its canonical state bytes. */
 export interface Cell {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fromHex, toHex } from "../air/cbor.ts";
+import { fromHex, toHex } from "../air/mod.ts";
 import { CellStore } from "./cells.ts";
 
 const bytes = (hex: string) => fromHex(hex);

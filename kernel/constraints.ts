@@ -4,9 +4,14 @@
  *
  * @module
  */
-import { compareDec128, parseDec128 } from "../air/dec128.ts";
-import type { CapType, DefPolicy, EffectKind } from "../air/nodes.ts";
-import type { Value } from "../air/value.ts";
+import {
+  type CapType,
+  compareDec128,
+  type DefPolicy,
+  type EffectKind,
+  parseDec128,
+  type Value,
+} from "../air/mod.ts";
 
 type RecordValue = Map<string, Value>;
 

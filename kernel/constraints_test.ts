@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
-import { builtinCaps } from "../air/builtins.ts";
-import { effectSpec } from "../air/effect_catalog.ts";
-import { parseJson } from "../air/json.ts";
-import type { CapType, DefPolicy, EffectKind } from "../air/nodes.ts";
-import { SchemaIndex } from "../air/schema_index.ts";
-import type { Value } from "../air/value.ts";
-import { valueFromJson } from "../air/value_json.ts";
+import {
+  builtinCaps,
+  type CapType,
+  type DefPolicy,
+  type EffectKind,
+  effectSpec,
+  parseJson,
+  SchemaIndex,
+  type Value,
+  valueFromJson,
+} from "../air/mod.ts";
 import { checkConstraints, evaluatePolicy, httpTarget, type PolicySubject } from "./constraints.ts";
 
 const SCHEMAS = new SchemaIndex([]);

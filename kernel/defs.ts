@@ -4,13 +4,18 @@
  *
  * @module
  */
-import type { CborValue } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
-import type { HashRef } from "../air/hash.ts";
-import type { JsonValue } from "../air/json.ts";
-import type { AirBundle } from "../air/bundle.ts";
-import type { DefCap, DefModule, DefPlan, DefPolicy } from "../air/nodes.ts";
-import { SchemaIndex } from "../air/schema_index.ts";
+import {
+  type AirBundle,
+  AosError,
+  type CborValue,
+  type DefCap,
+  type DefModule,
+  type DefPlan,
+  type DefPolicy,
+  type HashRef,
+  type JsonValue,
+  SchemaIndex,
+} from "../air/mod.ts";
 import type { WorldDefs } from "./kernel.ts";
 import type { ReducerHost } from "./reducer_host.ts";
 

@@ -6,16 +6,23 @@
  *
  * @module
  */
-import { type CborValue, encodeCanonical, toHex } from "../air/cbor.ts";
-import { builtinCaps } from "../air/builtins.ts";
-import { effectSpec } from "../air/effect_catalog.ts";
-import { InvariantError, isAosError } from "../air/errors.ts";
-import { sha256 } from "../air/hash.ts";
-import { limits } from "../air/limits.ts";
-import type { CapGrant, DefCap, EffectKind } from "../air/nodes.ts";
-import { decodeTyped } from "../air/typed_codec.ts";
-import type { Value } from "../air/value.ts";
-import { valueFromJson } from "../air/value_json.ts";
+import {
+  builtinCaps,
+  type CapGrant,
+  type CborValue,
+  decodeTyped,
+  type DefCap,
+  type EffectKind,
+  effectSpec,
+  encodeCanonical,
+  InvariantError,
+  isAosError,
+  limits,
+  sha256,
+  toHex,
+  type Value,
+  valueFromJson,
+} from "../air/mod.ts";
 import { checkConstraints, evaluatePolicy, httpTarget } from "./constraints.ts";
 import type { KernelRecord, WorldDefs } from "./kernel.ts";
 import { handledMessage, VALUE_ERROR_CODES } from "./handled_errors.ts";

@@ -1,13 +1,20 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { type CborValue, encodeCanonical, fromHex, toHex } from "../air/cbor.ts";
-import { formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
-import { effectSpec } from "../air/effect_catalog.ts";
-import { bytesToHashRef, sha256 } from "../air/hash.ts";
-import { parseJson } from "../air/json.ts";
-import { limits } from "../air/limits.ts";
-import { encodeTyped } from "../air/typed_codec.ts";
-import { valueFromJson } from "../air/value_json.ts";
+import {
+  bytesToHashRef,
+  type CborValue,
+  effectSpec,
+  encodeCanonical,
+  encodeTyped,
+  formatDiagnostic,
+  fromHex,
+  limits,
+  loadAirBundle,
+  parseJson,
+  sha256,
+  toHex,
+  valueFromJson,
+} from "../air/mod.ts";
 import { hasCode } from "./_test_fixtures.ts";
 import { defsFromBundle } from "./defs.ts";
 import {

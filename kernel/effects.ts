@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { type CborValue, encodeCanonical } from "../air/cbor.ts";
-import type { EffectKind } from "../air/nodes.ts";
+import { type CborValue, type EffectKind, encodeCanonical } from "../air/mod.ts";
 
 /** `{generation, height}`: which world generation and journal position queued the intent. */
 export interface Fence {

@@ -3,8 +3,7 @@
  *
  * @module
  */
-import { type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
+import { AosError, type CborValue, decodeCanonical, encodeCanonical } from "../air/mod.ts";
 
 /** What the kernel hands a reducer. */
 export interface InputEnvelope {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type CborValue, encodeCanonical, fromHex, toHex } from "../air/cbor.ts";
+import { type CborValue, encodeCanonical, fromHex, toHex } from "../air/mod.ts";
 import { hasCode } from "./_test_fixtures.ts";
 import { decodeOutputEnvelope, encodeInputEnvelope } from "./envelope.ts";
 

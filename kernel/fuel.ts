@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { InvariantError } from "../air/errors.ts";
+import { InvariantError } from "../air/mod.ts";
 import { ByteSink, sleb, uleb, wasmInvalid, WasmReader } from "./_wasm_bytes.ts";
 import { scanBody } from "./_wasm_code.ts";
 

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { type CborValue, encodeCanonical, toHex } from "../air/cbor.ts";
-import { hashRefOf } from "../air/hash.ts";
+import { type CborValue, encodeCanonical, hashRefOf, toHex } from "../air/mod.ts";
 import { Code, I32, WasmModuleBuilder } from "../testkit/wasm_builder.ts";
 import { WasmReader } from "./_wasm_bytes.ts";
 import {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type AosErrorCode, isAosError } from "../air/errors.ts";
+import { type AosErrorCode, isAosError } from "../air/mod.ts";
 
 /** Codes of a value that does not decode or does not fit its schema (guest output, params, payloads). */
 export const VALUE_ERROR_CODES: readonly AosErrorCode[] = Object.freeze([

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { encodeCanonical } from "../air/cbor.ts";
-import { sha256 } from "../air/hash.ts";
+import { encodeCanonical, sha256 } from "../air/mod.ts";
 import type { EffectIntent } from "./effects.ts";
 
 /**

@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { fromHex, toHex } from "../air/cbor.ts";
-import { SchemaIndex } from "../air/schema_index.ts";
-import { encodeTyped } from "../air/typed_codec.ts";
+import { encodeTyped, fromHex, SchemaIndex, toHex } from "../air/mod.ts";
 import { intentHash } from "./intent_hash.ts";
 
 Deno.test("intentHash() reproduces the AIR §9.4 vector from typed params", () => {

@@ -5,14 +5,29 @@
  *
  * @module
  */
-import { bytesEqual, type CborValue, decodeCanonical, encodeCanonical, toHex } from "../air/cbor.ts";
-import { effectSpec } from "../air/effect_catalog.ts";
-import { AosError, assert, InvariantError, isAosError } from "../air/errors.ts";
-import { bytesToHashRef, type HashRef, hashRefToBytes } from "../air/hash.ts";
-import { limits } from "../air/limits.ts";
-import type { DefCap, DefModule, DefPlan, DefPolicy, Manifest } from "../air/nodes.ts";
-import type { SchemaResolver } from "../air/types.ts";
-import { decodeTyped } from "../air/typed_codec.ts";
+import {
+  AosError,
+  assert,
+  bytesEqual,
+  bytesToHashRef,
+  type CborValue,
+  decodeCanonical,
+  decodeTyped,
+  type DefCap,
+  type DefModule,
+  type DefPlan,
+  type DefPolicy,
+  effectSpec,
+  encodeCanonical,
+  type HashRef,
+  hashRefToBytes,
+  InvariantError,
+  isAosError,
+  limits,
+  type Manifest,
+  type SchemaResolver,
+  toHex,
+} from "../air/mod.ts";
 import { CellStore } from "./cells.ts";
 import {
   defcapOf,

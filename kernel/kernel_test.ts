@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { type CborValue, encodeCanonical, fromHex, toHex } from "../air/cbor.ts";
-import { hashRefOf } from "../air/hash.ts";
+import { type CborValue, encodeCanonical, fromHex, hashRefOf, toHex } from "../air/mod.ts";
 import {
   buildDefs,
   counterLikeSpec,

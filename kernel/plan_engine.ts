@@ -28,12 +28,19 @@
  *
  * @module
  */
-import { type CborValue, toHex } from "../air/cbor.ts";
-import { AosError, assert } from "../air/errors.ts";
+import {
+  AosError,
+  assert,
+  bytesToHashRef,
+  type CborValue,
+  decodeTyped,
+  type DefPlan,
+  hashRefToBytes,
+  type PlanStep,
+  toHex,
+  type Trigger,
+} from "../air/mod.ts";
 import { type EntryBodies, journalRecord } from "../journal/mod.ts";
-import { bytesToHashRef, hashRefToBytes } from "../air/hash.ts";
-import type { DefPlan, PlanStep, Trigger } from "../air/nodes.ts";
-import { decodeTyped } from "../air/typed_codec.ts";
 import type { WorldDefs } from "./kernel.ts";
 import type { OutboxEntry } from "./effect_manager.ts";
 import type { AcceptedReceipt } from "./receipt_events.ts";

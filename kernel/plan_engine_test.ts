@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeCanonical } from "../air/cbor.ts";
+import { encodeCanonical } from "../air/mod.ts";
 import { externalEvent, hasCode } from "./_test_fixtures.ts";
 import {
   assertRecords,

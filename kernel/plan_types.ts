@@ -4,9 +4,7 @@
  *
  * @module
  */
-import type { CborValue } from "../air/cbor.ts";
-import type { HashRef } from "../air/hash.ts";
-import type { Trigger } from "../air/nodes.ts";
+import type { CborValue, HashRef, Trigger } from "../air/mod.ts";
 import type { EffectOrigin, OutboxEntry } from "./effect_manager.ts";
 import type { KernelRecord, WorldDefs } from "./kernel.ts";
 import type { AcceptedReceipt } from "./receipt_events.ts";

@@ -5,11 +5,16 @@
  *
  * @module
  */
-import { effectSpec } from "../air/effect_catalog.ts";
-import { assert, InvariantError } from "../air/errors.ts";
-import type { SchemaResolver } from "../air/types.ts";
-import { decodeTyped, encodeTyped, zeroValue } from "../air/typed_codec.ts";
-import type { Value } from "../air/value.ts";
+import {
+  assert,
+  decodeTyped,
+  effectSpec,
+  encodeTyped,
+  InvariantError,
+  type SchemaResolver,
+  type Value,
+  zeroValue,
+} from "../air/mod.ts";
 import type { OutboxEntry } from "./effect_manager.ts";
 
 /** The receipt fields the conversion reads (as journaled in `receipt_appended`). */

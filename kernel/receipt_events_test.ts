@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
-import { encodeCanonical, fromHex, toHex } from "../air/cbor.ts";
-import { SchemaIndex } from "../air/schema_index.ts";
-import { decodeTyped, encodeTyped } from "../air/typed_codec.ts";
-import type { Value } from "../air/value.ts";
+import {
+  decodeTyped,
+  encodeCanonical,
+  encodeTyped,
+  fromHex,
+  SchemaIndex,
+  toHex,
+  type Value,
+} from "../air/mod.ts";
 import { hasCode } from "./_test_fixtures.ts";
 import { type EffectOrigin, idempotencyKey, type OutboxEntry } from "./effect_manager.ts";
 import { type AcceptedReceipt, receiptEvent, receiptPayloadValue } from "./receipt_events.ts";

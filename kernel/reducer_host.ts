@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { AosError, InvariantError } from "../air/errors.ts";
-import { limits } from "../air/limits.ts";
+import { AosError, InvariantError, limits } from "../air/mod.ts";
 import { instrumentFuel, outOfFuel, setFuel } from "./fuel.ts";
 
 /** Which calling convention a module's `step` export uses (KERNEL §3.2). */

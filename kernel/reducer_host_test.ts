@@ -1,8 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeCanonical, encodeCanonical, fromHex, toHex } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
-import { hashRefOf } from "../air/hash.ts";
-import { limits } from "../air/limits.ts";
+import { AosError, decodeCanonical, encodeCanonical, fromHex, hashRefOf, limits, toHex } from "../air/mod.ts";
 import { hasCode, wasmBytes, wasmHash } from "./_test_fixtures.ts";
 import { decodeOutputEnvelope, encodeInputEnvelope } from "./envelope.ts";
 import { type ReducerCallResult, ReducerHost } from "./reducer_host.ts";

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { bytesEqual, type CborValue, encodeCanonical } from "../air/cbor.ts";
-import { type AosErrorCode, isAosError } from "../air/errors.ts";
+import { type AosErrorCode, bytesEqual, type CborValue, encodeCanonical, isAosError } from "../air/mod.ts";
 import { isRecord } from "../journal/mod.ts";
 import { VALUE_ERROR_CODES } from "./handled_errors.ts";
 import type { DerivedRecord, Kernel, KernelEntry } from "./kernel.ts";

@@ -3,10 +3,7 @@
  *
  * @module
  */
-import type { CborValue } from "../air/cbor.ts";
-import { effectSpec } from "../air/effect_catalog.ts";
-import { AosError } from "../air/errors.ts";
-import type { EffectKind } from "../air/nodes.ts";
+import { AosError, type CborValue, type EffectKind, effectSpec } from "../air/mod.ts";
 import { EffectManager, type EffectOrigin, type OutboxEntry } from "./effect_manager.ts";
 
 /** Outbox entries as `{effect_queued body, context}`, by fence height. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor.ts";
+import { type CborValue, decodeCanonical, encodeCanonical } from "../air/mod.ts";
 import { hasCode } from "./_test_fixtures.ts";
 import { EffectManager, type EffectOrigin, idempotencyKey, type OutboxEntry } from "./effect_manager.ts";
 import { outboxEntryFromCbor, outboxFromCbor, outboxToCbor } from "./snapshot_parts.ts";

@@ -15,10 +15,18 @@
 import assert from "node:assert/strict";
 // The named export: under Deno's npm typings the default import types as the module namespace.
 import { Ajv2020 } from "ajv/dist/2020.js";
-import { type AirFile, type Diagnostic, loadAirBundle } from "../air/bundle.ts";
-import { jsonPath, type JsonValue, parseJson, stringifyJson } from "../air/json.ts";
-import { normalizeNode } from "../air/node_hash.ts";
-import { type NodeIssue, parseAirNode } from "../air/nodes.ts";
+import {
+  type AirFile,
+  type Diagnostic,
+  jsonPath,
+  type JsonValue,
+  loadAirBundle,
+  type NodeIssue,
+  normalizeNode,
+  parseAirNode,
+  parseJson,
+  stringifyJson,
+} from "../air/mod.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const SCHEMA_DIR = decodeURIComponent(new URL("spec/schemas", ROOT).pathname);

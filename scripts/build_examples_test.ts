@@ -4,14 +4,26 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { AosError } from "../air/errors.ts";
-import { type AirFile, formatDiagnostic, loadAirBundle } from "../air/bundle.ts";
-import { type CborValue, Dec128Item, decodeCanonical, encodeCanonical, fromHex, toHex } from "../air/cbor.ts";
-import type { JsonValue } from "../air/json.ts";
-import type { DefSchema } from "../air/nodes.ts";
-import { SchemaIndex } from "../air/schema_index.ts";
-import { decodeTyped, encodeTyped, validateTypedBytes } from "../air/typed_codec.ts";
-import { valueFromJson, valueToPlainJson } from "../air/value_json.ts";
+import {
+  type AirFile,
+  AosError,
+  type CborValue,
+  Dec128Item,
+  decodeCanonical,
+  decodeTyped,
+  type DefSchema,
+  encodeCanonical,
+  encodeTyped,
+  formatDiagnostic,
+  fromHex,
+  type JsonValue,
+  loadAirBundle,
+  SchemaIndex,
+  toHex,
+  validateTypedBytes,
+  valueFromJson,
+  valueToPlainJson,
+} from "../air/mod.ts";
 import {
   compileTarget,
   findStaleOutputs,

@@ -18,25 +18,26 @@
  *
  * @module
  */
-import { hashRefOf } from "../air/hash.ts";
-import { type JsonValue, toJsonValue } from "../air/json.ts";
-import type {
-  CapGrant,
-  CapType,
-  DefCap,
-  DefModule,
-  DefPlan,
-  DefPolicy,
-  DefSchema,
-  EffectKind,
-  Manifest,
-  PlanEdge,
-  PlanStep,
-  PolicyRule,
-  RoutingEvent,
-  Trigger,
-} from "../air/nodes.ts";
-import type { TypeExpr } from "../air/types.ts";
+import {
+  type CapGrant,
+  type CapType,
+  type DefCap,
+  type DefModule,
+  type DefPlan,
+  type DefPolicy,
+  type DefSchema,
+  type EffectKind,
+  hashRefOf,
+  type JsonValue,
+  type Manifest,
+  type PlanEdge,
+  type PlanStep,
+  type PolicyRule,
+  type RoutingEvent,
+  toJsonValue,
+  type Trigger,
+  type TypeExpr,
+} from "../air/mod.ts";
 
 /** Type expression shorthands (AIR §2). */
 export const t = {

@@ -4,11 +4,7 @@
  *
  * @module
  */
-import type { CborValue } from "../air/cbor.ts";
-import { bytesToHashRef } from "../air/hash.ts";
-import type { JsonValue } from "../air/json.ts";
-import { decodeTyped } from "../air/typed_codec.ts";
-import { valueToPlainJson } from "../air/value_json.ts";
+import { bytesToHashRef, type CborValue, decodeTyped, type JsonValue, valueToPlainJson } from "../air/mod.ts";
 import type { JournalEntry } from "../journal/mod.ts";
 import type { WorldDefs } from "../kernel/kernel.ts";
 

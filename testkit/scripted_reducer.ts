@@ -16,7 +16,7 @@
  *
  * @example A reducer that answers a ping and starts from a known state
  * ```ts
- * import { encodeCanonical as cbor } from "../air/cbor.ts";
+ * import { encodeCanonical as cbor } from "../air/mod.ts";
  * import { decodeOutputEnvelope, encodeInputEnvelope } from "../kernel/envelope.ts";
  * import { ReducerHost } from "../kernel/reducer_host.ts";
  * import { scriptedReducer } from "./scripted_reducer.ts";
@@ -45,9 +45,7 @@
  *
  * @module
  */
-import { type CborValue, encodeCanonical } from "../air/cbor.ts";
-import { type HashRef, hashRefOf } from "../air/hash.ts";
-import { limits } from "../air/limits.ts";
+import { type CborValue, encodeCanonical, type HashRef, hashRefOf, limits } from "../air/mod.ts";
 import type { EmittedEffect, EmittedEvent } from "../kernel/envelope.ts";
 import {
   assembleScriptedModule,

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { bytesEqual, encodeCanonical as cbor, toHex } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
+import { AosError, bytesEqual, encodeCanonical as cbor, toHex } from "../air/mod.ts";
 import { decodeOutputEnvelope, encodeInputEnvelope, type InputEnvelope } from "../kernel/envelope.ts";
 import { type ReducerCallResult, ReducerHost } from "../kernel/reducer_host.ts";
 import {

@@ -19,11 +19,15 @@
  *
  * @module
  */
-import { bytesEqual } from "../air/cbor.ts";
-import { AosError, InvariantError } from "../air/errors.ts";
-import { hashRefOf } from "../air/hash.ts";
-import { type JsonValue, toJsonValue } from "../air/json.ts";
-import type { EffectKind } from "../air/nodes.ts";
+import {
+  AosError,
+  bytesEqual,
+  type EffectKind,
+  hashRefOf,
+  InvariantError,
+  type JsonValue,
+  toJsonValue,
+} from "../air/mod.ts";
 import { FakeAdapter, type FakeOutcome } from "../adapters/fake_adapter.ts";
 import { AdapterKey } from "../adapters/keys.ts";
 import { TimerAdapter } from "../adapters/timer.ts";

@@ -11,7 +11,7 @@
  * @module
  */
 import { z } from "zod";
-import { AosError } from "../air/errors.ts";
+import { AosError } from "../air/mod.ts";
 import { readIfExists } from "../journal/durable_fs.ts";
 
 const price = z.strictObject({

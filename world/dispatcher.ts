@@ -6,8 +6,7 @@
  *
  * @module
  */
-import { toHex } from "../air/cbor.ts";
-import { bytesToHashRef, type HashRef } from "../air/hash.ts";
+import { bytesToHashRef, type HashRef, toHex } from "../air/mod.ts";
 import type { OutboxEntry } from "../kernel/effect_manager.ts";
 import type { AdapterDirectory, Receipt } from "../kernel/effects.ts";
 

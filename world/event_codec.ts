@@ -5,13 +5,18 @@
  *
  * @module
  */
-import { toHex } from "../air/cbor.ts";
-import { AosError, isAosError } from "../air/errors.ts";
-import type { JsonValue } from "../air/json.ts";
-import type { DefModule } from "../air/nodes.ts";
-import { decodeTyped, encodeTyped } from "../air/typed_codec.ts";
-import type { TypeExpr } from "../air/types.ts";
-import { valueFromJson, valueToPlainJson } from "../air/value_json.ts";
+import {
+  AosError,
+  decodeTyped,
+  type DefModule,
+  encodeTyped,
+  isAosError,
+  type JsonValue,
+  toHex,
+  type TypeExpr,
+  valueFromJson,
+  valueToPlainJson,
+} from "../air/mod.ts";
 import { keyTypeOf } from "../kernel/cell_keys.ts";
 import type { WorldDefs } from "../kernel/kernel.ts";
 import type { InboxEvent } from "./inbox.ts";

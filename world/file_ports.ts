@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { AosError } from "../air/errors.ts";
+import { AosError } from "../air/mod.ts";
 import { FsCas, FsJournal } from "../journal/mod.ts";
 import { lockWorld, type WorldLock } from "../journal/lock.ts";
 import type { Clock } from "../kernel/clock.ts";

@@ -7,8 +7,7 @@
  *
  * @module
  */
-import { bytesEqual, decodeCanonical, encodeCanonical, toHex } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
+import { AosError, bytesEqual, decodeCanonical, encodeCanonical, toHex } from "../air/mod.ts";
 import { readIfExists, writeFileAtomic } from "../journal/durable_fs.ts";
 import type { Journal } from "../journal/mod.ts";
 

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { decodeCanonical, encodeCanonical } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
+import { AosError, decodeCanonical, encodeCanonical } from "../air/mod.ts";
 import { syncDirectory, writeFileAtomic } from "../journal/durable_fs.ts";
 
 /** One queued external event: the schema and its canonical typed value. */

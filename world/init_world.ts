@@ -4,11 +4,20 @@
  *
  * @module
  */
-import { AosError, InvariantError } from "../air/errors.ts";
-import { type HashRef, hashRefOf } from "../air/hash.ts";
-import { stringifyJson } from "../air/json.ts";
-import { type AirBundle, type AirFile, type Diagnostic, hasErrors, loadAirBundle } from "../air/bundle.ts";
-import { nodeBytes, normalizeNode } from "../air/node_hash.ts";
+import {
+  type AirBundle,
+  type AirFile,
+  AosError,
+  type Diagnostic,
+  hasErrors,
+  type HashRef,
+  hashRefOf,
+  InvariantError,
+  loadAirBundle,
+  nodeBytes,
+  normalizeNode,
+  stringifyJson,
+} from "../air/mod.ts";
 import { type Cas, FsCas } from "../journal/mod.ts";
 import { exists, writeFileAtomic } from "../journal/durable_fs.ts";
 import { ReducerHost } from "../kernel/reducer_host.ts";

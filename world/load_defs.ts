@@ -4,11 +4,19 @@
  *
  * @module
  */
-import { decodeCanonical } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
-import { type HashRef, isHashRef } from "../air/hash.ts";
-import { type JsonValue, stringifyJson } from "../air/json.ts";
-import { type AirFile, type Diagnostic, formatDiagnostic, hasErrors, loadAirBundle } from "../air/bundle.ts";
+import {
+  type AirFile,
+  AosError,
+  decodeCanonical,
+  type Diagnostic,
+  formatDiagnostic,
+  hasErrors,
+  type HashRef,
+  isHashRef,
+  type JsonValue,
+  loadAirBundle,
+  stringifyJson,
+} from "../air/mod.ts";
 import type { Cas } from "../journal/cas.ts";
 import { cborToJson, defsFromBundle } from "../kernel/defs.ts";
 import type { WorldDefs } from "../kernel/kernel.ts";

@@ -6,9 +6,7 @@
  *
  * @module
  */
-import { type CborValue, decodeCanonical, encodeCanonical } from "../air/cbor.ts";
-import { AosError } from "../air/errors.ts";
-import { limits } from "../air/limits.ts";
+import { AosError, type CborValue, decodeCanonical, encodeCanonical, limits } from "../air/mod.ts";
 import { createFileOnce, syncDirectory } from "../journal/durable_fs.ts";
 import { type Receipt, signedReceiptMap } from "../kernel/effects.ts";
 

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { AosError } from "../air/errors.ts";
-import { bytesToHashRef, type HashRef } from "../air/hash.ts";
+import { AosError, bytesToHashRef, type HashRef } from "../air/mod.ts";
 import { type Cas, type EntryBodies, isRecord, type Journal, type JournalEntry } from "../journal/mod.ts";
 import { Kernel, type WorldDefs } from "../kernel/kernel.ts";
 import type { ReducerHost } from "../kernel/reducer_host.ts";

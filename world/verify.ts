@@ -6,9 +6,17 @@
  *
  * @module
  */
-import { bytesEqual, type CborValue, decodeCanonical, encodeCanonical, toHex } from "../air/cbor.ts";
-import { type AosErrorCode, type AosErrorContext, isAosError } from "../air/errors.ts";
-import type { HashRef } from "../air/hash.ts";
+import {
+  type AosErrorCode,
+  type AosErrorContext,
+  bytesEqual,
+  type CborValue,
+  decodeCanonical,
+  encodeCanonical,
+  type HashRef,
+  isAosError,
+  toHex,
+} from "../air/mod.ts";
 import { type Cas, FsCas, type Journal, type JournalEntry, readJournalDir } from "../journal/mod.ts";
 import { lockWorld, type WorldLock } from "../journal/lock.ts";
 import { Kernel } from "../kernel/kernel.ts";

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
-import { type CborValue, decodeCanonical, encodeCanonical, fromHex, toHex } from "../air/cbor.ts";
-import { hashRefOf, hashRefToBytes } from "../air/hash.ts";
+import {
+  type CborValue,
+  decodeCanonical,
+  encodeCanonical,
+  fromHex,
+  hashRefOf,
+  hashRefToBytes,
+  toHex,
+} from "../air/mod.ts";
 import { encodeEntry, encodeFrame, type EntryRecord, FsJournal, readJournalDir } from "../journal/mod.ts";
 import {
   hasCode,

@@ -8,13 +8,19 @@
  *
  * @module
  */
-import type { CborValue } from "../air/cbor.ts";
-import { AosError, assert } from "../air/errors.ts";
-import { bytesToHashRef, type HashRef, hashRefToBytes } from "../air/hash.ts";
-import type { JsonValue } from "../air/json.ts";
-import { limits } from "../air/limits.ts";
-import { decodeTyped, encodeTyped } from "../air/typed_codec.ts";
-import { valueFromJson } from "../air/value_json.ts";
+import {
+  AosError,
+  assert,
+  bytesToHashRef,
+  type CborValue,
+  decodeTyped,
+  encodeTyped,
+  type HashRef,
+  hashRefToBytes,
+  type JsonValue,
+  limits,
+  valueFromJson,
+} from "../air/mod.ts";
 import {
   type Cas,
   domainEventRecord,

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
-import { type CborValue, decodeCanonical, encodeCanonical, toHex } from "../air/cbor.ts";
-import type { AosErrorCode } from "../air/errors.ts";
-import { hashRefToBytes } from "../air/hash.ts";
+import {
+  type AosErrorCode,
+  type CborValue,
+  decodeCanonical,
+  encodeCanonical,
+  hashRefToBytes,
+  toHex,
+} from "../air/mod.ts";
 import { FsJournal, type JournalEntry, readJournalDir } from "../journal/mod.ts";
 import { verifyWorld } from "./verify.ts";
 import {

@@ -3,8 +3,7 @@
  *
  * @module
  */
-import { hasOwn, type TypeView } from "../type_view.ts";
-import type { SchemaResolver, TypeExpr } from "../types.ts";
+import { hasOwn, type SchemaResolver, type TypeExpr, type TypeView } from "../value/mod.ts";
 import { describeType } from "./describe_type.ts";
 import type { Expr, OpName } from "./expr_ast.ts";
 import { isAssignable, sameType } from "./is_assignable.ts";

@@ -4,14 +4,12 @@
  *
  * @module
  */
-import { bytesEqual } from "../cbor.ts";
-import { compareDec128, parseDec128 } from "../dec128.ts";
-import { AosError } from "../errors.ts";
-import type { Value } from "../value.ts";
-import { valueEquals } from "../value_equal.ts";
-import { ExprError } from "./expr_error.ts";
-import type { OpName } from "./expr_ast.ts";
+import { AosError } from "../base/mod.ts";
+import { bytesEqual } from "../cbor/mod.ts";
+import { compareDec128, parseDec128, type Value, valueEquals } from "../value/mod.ts";
 import { compareText, fitsRange, I64_MAX, I64_MIN, isInteger, textLength, U64_MAX } from "./_values.ts";
+import type { OpName } from "./expr_ast.ts";
+import { ExprError } from "./expr_error.ts";
 
 type Path = ReadonlyArray<string | number>;
 type Eager = Exclude<OpName, "and" | "or">;

@@ -3,11 +3,8 @@
  *
  * @module
  */
-import type { JsonValue } from "../json.ts";
-import { toJsonValue } from "../json.ts";
-import { valueFromTaggedJson } from "../tagged_json.ts";
-import type { TypeExpr } from "../types.ts";
-import type { Value } from "../value.ts";
+import { type JsonValue, toJsonValue } from "../base/mod.ts";
+import { type TypeExpr, type Value, valueFromTaggedJson } from "../value/mod.ts";
 import type { ExprTypeEnv } from "./check_expr.ts";
 import type { ExprEnv } from "./eval_expr.ts";
 

@@ -4,9 +4,8 @@
  *
  * @module
  */
-import { compareBytes } from "../cbor.ts";
-import { compareTextKeys } from "../type_view.ts";
-import type { Value } from "../value.ts";
+import { compareBytes } from "../cbor/mod.ts";
+import { compareTextKeys, type Value } from "../value/mod.ts";
 
 /** Largest nat/time. */
 export const U64_MAX: bigint = (1n << 64n) - 1n;

@@ -15,10 +15,9 @@
  *
  * @module
  */
-import { AosError } from "../errors.ts";
-import type { ExprJson } from "../nodes.ts";
-import { hasOwn, type TypeView, viewType } from "../type_view.ts";
-import type { SchemaResolver, TypeExpr } from "../types.ts";
+import { AosError } from "../base/mod.ts";
+import type { ExprJson } from "../nodes/mod.ts";
+import { hasOwn, type SchemaResolver, type TypeExpr, type TypeView, viewType } from "../value/mod.ts";
 import { type CheckedArg, type OpCheckContext, opResultType, variantPayload } from "./_check_ops.ts";
 import { describeType } from "./describe_type.ts";
 import { type Expr, type ExprRef, opArity } from "./expr_ast.ts";

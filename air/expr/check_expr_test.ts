@@ -1,7 +1,7 @@
 import { deepStrictEqual } from "node:assert/strict";
-import type { TypeExpr } from "../types.ts";
-import { checkExpr, type ExprTypeEnv } from "./check_expr.ts";
+import type { TypeExpr } from "../value/mod.ts";
 import { json, testTypeEnv } from "./_testing.ts";
+import { checkExpr, type ExprTypeEnv } from "./check_expr.ts";
 
 const op = (name: string, ...args: unknown[]) => ({ op: name, args });
 const ref = (r: string) => ({ ref: r });

@@ -4,11 +4,18 @@
  *
  * @module
  */
-import { normalizeDec128 } from "../dec128.ts";
-import { dec128AtPath, hasOwn, typeMismatch, type ValuePath, viewType } from "../type_view.ts";
-import { compareTextKeys } from "../type_view.ts";
-import type { SchemaResolver, TypeExpr } from "../types.ts";
-import type { Value } from "../value.ts";
+import {
+  compareTextKeys,
+  dec128AtPath,
+  hasOwn,
+  normalizeDec128,
+  type SchemaResolver,
+  type TypeExpr,
+  typeMismatch,
+  type Value,
+  type ValuePath,
+  viewType,
+} from "../value/mod.ts";
 import { compareElements, fitsRange, isInteger, sortedUnique } from "./_values.ts";
 
 function conform(

@@ -1,9 +1,8 @@
 import { deepStrictEqual, throws } from "node:assert/strict";
-import { AosError } from "../errors.ts";
-import type { TypeExpr } from "../types.ts";
-import type { Value } from "../value.ts";
-import { conformValue } from "./conform_value.ts";
+import { AosError } from "../base/mod.ts";
+import type { TypeExpr, Value } from "../value/mod.ts";
 import { I64_MAX, rec, tv, U64_MAX } from "./_testing.ts";
+import { conformValue } from "./conform_value.ts";
 
 const schemas = {
   resolve: (name: string): TypeExpr | undefined =>

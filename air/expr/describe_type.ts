@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { TypeExpr } from "../types.ts";
+import type { TypeExpr } from "../value/mod.ts";
 
 /** A short description of a type expression, nested no deeper than `depth`. */
 export function describeType(type: TypeExpr, depth = 3): string {

@@ -4,10 +4,9 @@
  *
  * @module
  */
-import { compareTextKeys } from "../type_view.ts";
-import type { ExprJson } from "../nodes.ts";
-import { limits } from "../limits.ts";
-import type { Value } from "../value.ts";
+import { limits } from "../base/mod.ts";
+import type { ExprJson } from "../nodes/mod.ts";
+import { compareTextKeys, type Value } from "../value/mod.ts";
 import { applyOp } from "./_operators.ts";
 import { compareElements, isComparable, sortedUnique } from "./_values.ts";
 import { type Expr, type ExprRef, opArity } from "./expr_ast.ts";
@@ -210,7 +209,7 @@ export function evaluateExpr(expr: Expr, env: ExprEnv): Value {
  * @example
  * ```ts
  * import { deepStrictEqual } from "node:assert/strict";
- * import type { Value } from "../value.ts";
+ * import type { Value } from "../value/mod.ts";
  * const status: Value = { kind: "int", value: 404n };
  * const resp: Value = { kind: "record", value: new Map([["status", status]]) };
  * const env = { vars: new Map([["resp", resp]]), steps: new Map() };

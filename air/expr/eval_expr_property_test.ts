@@ -1,12 +1,12 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import fc from "fast-check";
-import type { JsonValue } from "../json.ts";
-import type { Value } from "../value.ts";
+import type { JsonValue } from "../base/mod.ts";
+import type { Value } from "../value/mod.ts";
+import { I64_MAX, I64_MIN, testEnv, testTypeEnv, U64_MAX } from "./_testing.ts";
 import { checkExpr } from "./check_expr.ts";
 import { evalExpr } from "./eval_expr.ts";
 import { OP_NAMES } from "./expr_ast.ts";
 import { ExprError } from "./expr_error.ts";
-import { I64_MAX, I64_MIN, testEnv, testTypeEnv, U64_MAX } from "./_testing.ts";
 
 type Outcome = { value: Value } | { error: string };
 

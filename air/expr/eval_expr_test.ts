@@ -1,9 +1,8 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
-import type { Value } from "../value.ts";
-import { valueEquals } from "../value_equal.ts";
+import { type Value, valueEquals } from "../value/mod.ts";
+import { I64_MAX, I64_MIN, json, testEnv, tv, U64_MAX } from "./_testing.ts";
 import { evalExpr } from "./eval_expr.ts";
 import { ExprError, type ExprErrorCode } from "./expr_error.ts";
-import { I64_MAX, I64_MIN, json, testEnv, tv, U64_MAX } from "./_testing.ts";
 
 type Case = [name: string, expr: unknown, expected: unknown | { error: ExprErrorCode }];
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Value } from "../value.ts";
+import type { Value } from "../value/mod.ts";
 
 /** Every operator of AIR §12.3, in the order of its table. */
 export const OP_NAMES = [

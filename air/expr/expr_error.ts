@@ -3,8 +3,7 @@
  *
  * @module
  */
-import { AosError } from "../errors.ts";
-import { jsonPath } from "../json.ts";
+import { AosError, jsonPath } from "../base/mod.ts";
 
 /** The stable reasons an evaluation fails (API, like `AosError.code`). */
 export const EXPR_ERROR_CODES = [

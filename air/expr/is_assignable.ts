@@ -4,11 +4,9 @@
  *
  * @module
  */
-import { bytesEqual } from "../cbor.ts";
-import { AosError } from "../errors.ts";
-import { schemaHash } from "../schema_hash.ts";
-import { type TypeView, viewType } from "../type_view.ts";
-import type { SchemaResolver, TypeExpr } from "../types.ts";
+import { AosError } from "../base/mod.ts";
+import { bytesEqual } from "../cbor/mod.ts";
+import { schemaHash, type SchemaResolver, type TypeExpr, type TypeView, viewType } from "../value/mod.ts";
 
 const INTEGERS: ReadonlySet<string> = new Set(["int", "nat", "time", "duration"]);
 const TEXT: TypeExpr = { text: {} };

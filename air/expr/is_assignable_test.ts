@@ -1,5 +1,5 @@
 import { strictEqual } from "node:assert/strict";
-import type { TypeExpr } from "../types.ts";
+import type { TypeExpr } from "../value/mod.ts";
 import { isAssignable, sameType } from "./is_assignable.ts";
 
 const named: Record<string, TypeExpr> = {

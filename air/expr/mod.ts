@@ -9,7 +9,7 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { checkExpr, evalExpr } from "./mod.ts";
- * import type { Value } from "../value.ts";
+ * import type { Value } from "../value/mod.ts";
  *
  * const guard = {
  *   op: "and",

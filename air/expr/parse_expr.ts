@@ -4,11 +4,9 @@
  *
  * @module
  */
-import { AosError } from "../errors.ts";
-import { limits } from "../limits.ts";
-import type { ExprJson } from "../nodes.ts";
-import { valueFromTaggedJson } from "../tagged_json.ts";
-import { hasOwn } from "../type_view.ts";
+import { AosError, limits } from "../base/mod.ts";
+import type { ExprJson } from "../nodes/mod.ts";
+import { hasOwn, valueFromTaggedJson } from "../value/mod.ts";
 import { type Expr, isOpName } from "./expr_ast.ts";
 import { parseRef } from "./parse_ref.ts";
 

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { DefPlan, PlanStep } from "../nodes.ts";
-import type { SchemaResolver, TypeExpr } from "../types.ts";
+import type { DefPlan, PlanStep } from "../nodes/mod.ts";
+import type { SchemaResolver, TypeExpr } from "../value/mod.ts";
 import type { ExprTypeEnv } from "./check_expr.ts";
 
 /** The variable a step binds and the JSON path of the binding within the step. */

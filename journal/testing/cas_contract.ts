@@ -4,8 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { AosError } from "../../air/errors.ts";
-import { type HashRef, hashRefOf } from "../../air/hash.ts";
+import { AosError, type HashRef, hashRefOf } from "../../air/mod.ts";
 import type { Cas, CasSpace } from "../cas.ts";
 
 /** A CAS under test and how to dispose of it. */

@@ -4,9 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { bytesEqual, encodeCanonical } from "../../air/cbor.ts";
-import { sha256 } from "../../air/hash.ts";
-import { limits } from "../../air/limits.ts";
+import { bytesEqual, encodeCanonical, limits, sha256 } from "../../air/mod.ts";
 import { decodeEntry, type EntryRecord, ZERO_HASH } from "../entry.ts";
 import type { Journal } from "../journal.ts";
 

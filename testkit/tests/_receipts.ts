@@ -4,11 +4,7 @@
  *
  * @module
  */
-import { decodeCanonical } from "../../air/cbor.ts";
-import { toJsonValue } from "../../air/json.ts";
-import { SchemaIndex } from "../../air/schema_index.ts";
-import type { Value } from "../../air/value.ts";
-import { valueFromJson } from "../../air/value_json.ts";
+import { decodeCanonical, SchemaIndex, toJsonValue, type Value, valueFromJson } from "../../air/mod.ts";
 import type { FakeOutcome, TestWorld, TestWorldOptions } from "../mod.ts";
 
 /** The fields of a `sys/HttpRequestReceipt@1` besides its status (each has a default). */

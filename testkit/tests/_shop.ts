@@ -5,9 +5,15 @@
  *
  * @module
  */
-import { encodeCanonical as cbor } from "../../air/cbor.ts";
-import type { JsonValue } from "../../air/json.ts";
-import type { DefPlan, DefPolicy, DefSchema, PlanStep, PolicyRule } from "../../air/nodes.ts";
+import {
+  type DefPlan,
+  type DefPolicy,
+  type DefSchema,
+  encodeCanonical as cbor,
+  type JsonValue,
+  type PlanStep,
+  type PolicyRule,
+} from "../../air/mod.ts";
 import {
   chain,
   e,

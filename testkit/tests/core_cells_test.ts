@@ -4,7 +4,7 @@
  * to that cell only.
  */
 import assert from "node:assert/strict";
-import { encodeCanonical as cbor } from "../../air/cbor.ts";
+import { encodeCanonical as cbor } from "../../air/mod.ts";
 import {
   chain,
   e,

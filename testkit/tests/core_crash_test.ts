@@ -5,7 +5,7 @@
  * the first dispatch, arriving late, is a duplicate.
  */
 import assert from "node:assert/strict";
-import { bytesEqual } from "../../air/cbor.ts";
+import { bytesEqual } from "../../air/mod.ts";
 import { verifyWorld } from "../../world/mod.ts";
 import { World } from "../../world/mod.ts";
 import {

@@ -4,7 +4,7 @@
  * plan-raised events that reducers consume in queue order and whose emitted events trigger another plan.
  */
 import assert from "node:assert/strict";
-import { decodeCanonical, encodeCanonical as cbor } from "../../air/cbor.ts";
+import { decodeCanonical, encodeCanonical as cbor } from "../../air/mod.ts";
 import {
   chain,
   e,

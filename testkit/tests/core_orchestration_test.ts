@@ -4,9 +4,7 @@
  * Every scenario asserts the journal order and replays the journal in a fresh kernel.
  */
 import assert from "node:assert/strict";
-import { decodeCanonical, encodeCanonical as cbor } from "../../air/cbor.ts";
-import type { DefPlan } from "../../air/nodes.ts";
-import type { Value } from "../../air/value.ts";
+import { decodeCanonical, type DefPlan, encodeCanonical as cbor, type Value } from "../../air/mod.ts";
 import {
   chain,
   e,

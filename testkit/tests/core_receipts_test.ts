@@ -5,12 +5,15 @@
  * timeout. Every rejected receipt is journaled as `receipt_ignored` and changes nothing else.
  */
 import assert from "node:assert/strict";
-import { decodeCanonical, encodeCanonical as cbor } from "../../air/cbor.ts";
-import { hashRefToBytes } from "../../air/hash.ts";
-import { toJsonValue } from "../../air/json.ts";
-import type { EffectKind } from "../../air/nodes.ts";
-import { SchemaIndex } from "../../air/schema_index.ts";
-import { valueFromJson } from "../../air/value_json.ts";
+import {
+  decodeCanonical,
+  type EffectKind,
+  encodeCanonical as cbor,
+  hashRefToBytes,
+  SchemaIndex,
+  toJsonValue,
+  valueFromJson,
+} from "../../air/mod.ts";
 import { FakeAdapter } from "../../adapters/fake_adapter.ts";
 import { AdapterKey } from "../../adapters/keys.ts";
 import type { OutboxEntry } from "../../kernel/effect_manager.ts";

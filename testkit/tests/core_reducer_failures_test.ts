@@ -4,9 +4,7 @@
  * stable code is appended; the rest of the block (other reducers, triggers) runs as usual.
  */
 import assert from "node:assert/strict";
-import { encodeCanonical as cbor } from "../../air/cbor.ts";
-import { AosError } from "../../air/errors.ts";
-import type { EffectKind } from "../../air/nodes.ts";
+import { AosError, type EffectKind, encodeCanonical as cbor } from "../../air/mod.ts";
 import { AirInvalidError } from "../../world/mod.ts";
 import {
   grants,

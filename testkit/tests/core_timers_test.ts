@@ -4,7 +4,7 @@
  * virtual time; each receipt comes back as `sys/TimerFired@1` to that reducer only.
  */
 import assert from "node:assert/strict";
-import { encodeCanonical as cbor } from "../../air/cbor.ts";
+import { encodeCanonical as cbor } from "../../air/mod.ts";
 import {
   grants,
   orderOf,

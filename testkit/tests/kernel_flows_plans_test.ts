@@ -8,9 +8,16 @@
  * the plan schemas `test/Start@1 {id, n}`, `test/Reply@1 {id, n}`, `test/Result@1 {total}`.
  */
 import assert from "node:assert/strict";
-import { decodeCanonical, encodeCanonical } from "../../air/cbor.ts";
-import type { JsonValue } from "../../air/json.ts";
-import type { CapGrant, DefPlan, EffectKind, PlanEdge, Trigger } from "../../air/nodes.ts";
+import {
+  type CapGrant,
+  decodeCanonical,
+  type DefPlan,
+  type EffectKind,
+  encodeCanonical,
+  type JsonValue,
+  type PlanEdge,
+  type Trigger,
+} from "../../air/mod.ts";
 import {
   e,
   edge,

@@ -9,7 +9,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { decodeCanonical, encodeCanonical as cbor } from "../../air/cbor.ts";
+import { decodeCanonical, encodeCanonical as cbor } from "../../air/mod.ts";
 import {
   chain,
   e,

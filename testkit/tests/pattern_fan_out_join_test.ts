@@ -7,9 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { encodeCanonical as cbor } from "../../air/cbor.ts";
-import { hashRefOf, hashRefToBytes } from "../../air/hash.ts";
-import type { PlanStep } from "../../air/nodes.ts";
+import { encodeCanonical as cbor, hashRefOf, hashRefToBytes, type PlanStep } from "../../air/mod.ts";
 import type { FakeOutcome } from "../../adapters/fake_adapter.ts";
 import {
   e,

@@ -9,8 +9,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { encodeCanonical as cbor } from "../../air/cbor.ts";
-import { hashRefOf } from "../../air/hash.ts";
+import { encodeCanonical as cbor, hashRefOf } from "../../air/mod.ts";
 import {
   e,
   edge,

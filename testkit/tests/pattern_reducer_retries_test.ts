@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { encodeCanonical as cbor } from "../../air/cbor.ts";
+import { encodeCanonical as cbor } from "../../air/mod.ts";
 import { AdapterKey, signReceipt } from "../../adapters/keys.ts";
 import type { FakeOutcome } from "../../adapters/fake_adapter.ts";
 import { orderOf, type ReducerScript, schema, scriptedReducer, t, TEST_EPOCH_NS, TestWorld } from "../mod.ts";

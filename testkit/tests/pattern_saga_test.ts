@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { encodeCanonical as cbor } from "../../air/cbor.ts";
+import { encodeCanonical as cbor } from "../../air/mod.ts";
 import type { FakeOutcome } from "../../adapters/fake_adapter.ts";
 import {
   chain,

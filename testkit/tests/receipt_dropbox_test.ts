@@ -3,10 +3,7 @@
  * `aos step` with every admission check.
  */
 import assert from "node:assert/strict";
-import { toHex } from "../../air/cbor.ts";
-import { bytesToHashRef } from "../../air/hash.ts";
-import { SchemaIndex } from "../../air/schema_index.ts";
-import { encodeTyped } from "../../air/typed_codec.ts";
+import { bytesToHashRef, encodeTyped, SchemaIndex, toHex } from "../../air/mod.ts";
 import { AdapterKey, signReceipt } from "../../adapters/keys.ts";
 import type { Receipt } from "../../kernel/effects.ts";
 import { worldPaths } from "../../world/mod.ts";

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { type CborValue, decodeCanonical, encodeCanonical } from "../../air/cbor.ts";
-import { hashRefToBytes } from "../../air/hash.ts";
+import { type CborValue, decodeCanonical, encodeCanonical, hashRefToBytes } from "../../air/mod.ts";
 import { FsJournal, readJournalDir } from "../../journal/mod.ts";
 import { FileHeadStore } from "../../world/mod.ts";
 import { verifyWorld } from "../../world/mod.ts";

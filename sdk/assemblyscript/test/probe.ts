@@ -1,6 +1,6 @@
 /**
  * SDK probe: a reducer that exercises every part of the SDK, so that scripts/build_examples_test.ts can
- * check it from TypeScript against air/cbor.ts. (AssemblyScript compiles only what is reachable, so an
+ * check it from TypeScript against air/cbor/. (AssemblyScript compiles only what is reachable, so an
  * SDK function no reducer calls would not even be type-checked without this module.) Built in memory
  * by the test; never committed.
  *

@@ -1,0 +1,142 @@
+/**
+ * The per-definition rules of AIR §14 for `defmodule`, `defcap` and `defpolicy` (schemas are checked by
+ * `_types.ts`, plans by `validatePlan`).
+ *
+ * @module
+ */
+import { AosError } from "../base/mod.ts";
+import { bytesEqual } from "../cbor/mod.ts";
+import { type DefCap, type DefModule, type DefPolicy, effectSpec, standardCapByType } from "../nodes/mod.ts";
+import { schemaHash, type TypeExpr } from "../value/mod.ts";
+import type { NodeEntry, Scope } from "./_scope.ts";
+import { checkType } from "./_types.ts";
+
+/**
+ * `defmodule`: ABI schemas exist, `effects_emitted` ⊆ the micro-effects, and each emitted kind's cap type is
+ * offered by a slot. **Choice** (reconciling AIR §14 with KERNEL §4, where an effect without `cap_slot`
+ * uses the slot `default`): a kind is offered when some `cap_slots` entry has its cap type, or when
+ * `cap_slots` does not declare `default`, since the implicit `default` slot takes a grant of any cap type
+ * (the manifest check then requires the bound grant to fit an emitted kind). So only a module that types
+ * its `default` slot and has no slot of the kind's cap type is rejected.
+ */
+export function checkModule(scope: Scope, entry: NodeEntry & { node: DefModule }): void {
+  const abi = entry.node.abi.reducer;
+  const where = (...more: Array<string | number>) => scope.inNode(entry, ...more);
+  scope.schemaRef(abi.state, where("abi", "reducer", "state"));
+  scope.schemaRef(abi.event, where("abi", "reducer", "event"));
+  if (abi.annotations !== undefined) scope.schemaRef(abi.annotations, where("abi", "reducer", "annotations"));
+  if (entry.node.key_schema !== undefined) scope.schemaRef(entry.node.key_schema, where("key_schema"));
+  const slots = abi.cap_slots ?? {};
+  const offered = new Set(Object.values(slots));
+  const defaultOpen = !Object.hasOwn(slots, "default");
+  (abi.effects_emitted ?? []).forEach((kind, i) => {
+    const spec = effectSpec(kind);
+    if (spec === undefined) return; // rejected by the parser
+    if (!spec.micro) {
+      scope.sink.error(
+        "AIR_EFFECT_NOT_MICRO",
+        `Reducers may emit only blob.put, blob.get and timer.set, not "${kind}"`,
+        where("abi", "reducer", "effects_emitted", i),
+      );
+      return;
+    }
+    if (!offered.has(spec.capType) && !defaultOpen) {
+      scope.sink.error(
+        "AIR_EFFECT_NO_SLOT",
+        `No cap slot of "${entry.name}" takes cap type "${spec.capType}", which "${kind}" needs`,
+        where("abi", "reducer", "effects_emitted", i),
+      );
+    }
+  });
+}
+
+function sameSchema(scope: Scope, a: TypeExpr, b: TypeExpr): boolean | undefined {
+  try {
+    return bytesEqual(schemaHash(a, scope.index), schemaHash(b, scope.index));
+  } catch (error) {
+    // An unknown ref or a cycle is reported by the type checks.
+    if (error instanceof AosError) return undefined;
+    throw error;
+  }
+}
+
+/** `defcap`: the schema follows AIR §2 and equals the standard schema of its cap type (AIR §10.1). */
+export function checkCap(scope: Scope, entry: NodeEntry & { node: DefCap }): void {
+  const where = scope.inNode(entry, "schema");
+  checkType(scope, entry.node.schema, where);
+  const standard = standardCapByType.get(entry.node.cap_type);
+  if (standard === undefined) return; // rejected by the parser
+  if (sameSchema(scope, entry.node.schema, standard.schema) === false) {
+    scope.sink.error(
+      "AIR_CAP_SCHEMA",
+      `The schema of defcap "${entry.name}" differs from the standard schema of cap type ` +
+        `"${entry.node.cap_type}" (that of "${standard.name}")`,
+      where,
+    );
+  }
+}
+
+/**
+ * `defpolicy` (warnings only; the shapes are the parser's): `origin_name` names a visible plan or module
+ * (of `origin_kind` when given), `cap_name` a grant (unless `options.grants` is false: no real manifest), and no rule is unreachable — `host`/`method` on a kind
+ * other than `http.request`, a non-micro kind from reducers, or any rule after one with an empty `when`.
+ */
+export function checkPolicy(
+  scope: Scope,
+  entry: NodeEntry & { node: DefPolicy },
+  options: { grants: boolean },
+): void {
+  let catchAll: number | undefined;
+  entry.node.rules.forEach((rule, i) => {
+    const when = rule.when;
+    const at = (...more: Array<string | number>) => scope.inNode(entry, "rules", i, ...more);
+    if (catchAll !== undefined) {
+      scope.sink.warn(
+        "AIR_POLICY_RULE_UNREACHABLE",
+        `Rule ${i} is never tried: rule ${catchAll} matches every effect`,
+        at(),
+      );
+    } else if (Object.keys(when).length === 0) catchAll = i;
+    if (when.origin_name !== undefined) {
+      const plan = when.origin_kind !== "reducer" && scope.visible("defplan", when.origin_name) !== undefined;
+      const module = when.origin_kind !== "plan" &&
+        scope.visible("defmodule", when.origin_name) !== undefined;
+      if (!plan && !module) {
+        const what = when.origin_kind === "plan"
+          ? "plan"
+          : when.origin_kind === "reducer"
+          ? "module"
+          : "plan or module";
+        scope.sink.warn(
+          "AIR_POLICY_ORIGIN_UNKNOWN",
+          `origin_name "${when.origin_name}" names no ${what} of the manifest, so the rule never matches`,
+          at("when", "origin_name"),
+        );
+      }
+    }
+    if (options.grants && when.cap_name !== undefined && !scope.grants.has(when.cap_name)) {
+      scope.sink.warn(
+        "AIR_POLICY_CAP_UNKNOWN",
+        `cap_name "${when.cap_name}" names no grant of the manifest, so the rule never matches`,
+        at("when", "cap_name"),
+      );
+    }
+    const kind = when.effect_kind;
+    if (
+      kind !== undefined && kind !== "http.request" && (when.host !== undefined || when.method !== undefined)
+    ) {
+      scope.sink.warn(
+        "AIR_POLICY_RULE_UNREACHABLE",
+        `A rule with "host" or "method" matches only http.request, not "${kind}"`,
+        at("when"),
+      );
+    }
+    if (kind !== undefined && when.origin_kind === "reducer" && effectSpec(kind)?.micro === false) {
+      scope.sink.warn(
+        "AIR_POLICY_RULE_UNREACHABLE",
+        `Reducers cannot emit "${kind}", so the rule never matches`,
+        at("when"),
+      );
+    }
+  });
+}

@@ -1,0 +1,337 @@
+/**
+ * Canonical CBOR (AIR §4): RFC 8949 core deterministic encoding restricted to integers, byte and text
+ * strings, arrays, maps, tag 2000 (dec128), booleans and null — and a strict decoder that accepts only
+ * bytes this encoder would produce, so two byte strings never claim one value.
+ *
+ * @module
+ */
+import {
+  decode as cborgDecode,
+  encode as cborgEncode,
+  rfc8949EncodeOptions,
+  Tagged,
+  type Token,
+  Tokenizer,
+  Type,
+} from "cborg";
+import { AosError } from "../base/mod.ts";
+
+/** The only CBOR tag AIR allows: dec128 as a 16-byte BID payload (AIR §4.3). */
+export const DEC128_TAG = 2000;
+
+/** A tag-2000 item: the 16-byte IEEE 754 decimal128 (BID, big-endian) payload. */
+export class Dec128Item {
+  constructor(readonly bits: Uint8Array) {}
+}
+
+/**
+ * The generic CBOR data model. Integers are `number` when safe and `bigint` otherwise (both accepted on
+ * encode); maps are plain objects (text keys) or `Map` (any comparable keys, as decoded with `useMaps`).
+ */
+export type CborValue =
+  | number
+  | bigint
+  | string
+  | boolean
+  | null
+  | Uint8Array
+  | Dec128Item
+  | CborValue[]
+  | Map<CborValue, CborValue>
+  | { [key: string]: CborValue };
+
+const U64_MAX = (1n << 64n) - 1n;
+const I64_MIN = -(1n << 63n);
+
+function checkedText(text: string): string {
+  // A lone surrogate has no UTF-8 encoding; TextEncoder would silently write U+FFFD instead.
+  if (!text.isWellFormed()) {
+    throw new AosError("AOS_CBOR_INVALID", "Cannot encode CBOR: text contains a lone surrogate");
+  }
+  return text;
+}
+
+function toCborgInput(value: CborValue, depth: number): unknown {
+  if (depth > 128) throw new AosError("AOS_CBOR_INVALID", "Cannot encode CBOR: nesting too deep");
+  if (typeof value === "string") return checkedText(value);
+  if (value === null || typeof value === "boolean") return value;
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value)) {
+      throw new AosError(
+        "AOS_CBOR_INVALID",
+        `Cannot encode CBOR: "${value}" is not a safe integer (no floats)`,
+      );
+    }
+    return value;
+  }
+  if (typeof value === "bigint") {
+    // AIR integers are 64-bit: u64 for nat/time, i64 for int/duration; CBOR majors 0/1 cover both.
+    if (value > U64_MAX || value < -(U64_MAX + 1n)) {
+      throw new AosError("AOS_CBOR_INVALID", `Cannot encode CBOR: integer "${value}" is outside 64 bits`);
+    }
+    return Number.isSafeInteger(Number(value)) && BigInt(Number(value)) === value ? Number(value) : value;
+  }
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof Dec128Item) {
+    if (value.bits.length !== 16) {
+      throw new AosError("AOS_CBOR_INVALID", "Cannot encode CBOR: dec128 needs 16 bytes");
+    }
+    return new Tagged(DEC128_TAG, value.bits);
+  }
+  if (Array.isArray(value)) return value.map((item) => toCborgInput(item, depth + 1));
+  if (value instanceof Map) {
+    const out = new Map<unknown, unknown>();
+    const seen = new Set<string>();
+    for (const [k, v] of value) {
+      const key = toCborgInput(k, depth + 1);
+      // `Map` dedupes byte-string keys by identity only; equal encodings would be duplicate CBOR keys.
+      if (typeof key === "object" && key !== null) {
+        const encoded = toHex(cborgEncode(key, encodeOptions));
+        if (seen.has(encoded)) {
+          throw new AosError("AOS_CBOR_INVALID", `Cannot encode CBOR: duplicate map key "${encoded}"`);
+        }
+        seen.add(encoded);
+      }
+      out.set(key, toCborgInput(v, depth + 1));
+    }
+    return out;
+  }
+  if (typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) {
+      const item = value[key];
+      if (item === undefined) continue; // absent optional field
+      out[checkedText(key)] = toCborgInput(item, depth + 1);
+    }
+    return out;
+  }
+  throw new AosError("AOS_CBOR_INVALID", `Cannot encode CBOR: unsupported value of type "${typeof value}"`);
+}
+
+const encodeOptions = {
+  ...rfc8949EncodeOptions,
+  typeEncoders: {
+    undefined: () => {
+      throw new AosError("AOS_CBOR_INVALID", "Cannot encode CBOR: undefined is not allowed");
+    },
+  },
+};
+
+/**
+ * Checks a value the way {@linkcode toCborgInput} does and tells whether it must be converted first
+ * (dec128 items, absent fields, maps with byte-string keys). Most values — journal records, envelopes —
+ * need no conversion, and copying them dominated the cost of encoding.
+ */
+function needsConversion(value: CborValue, depth: number): boolean {
+  if (depth > 128) throw new AosError("AOS_CBOR_INVALID", "Cannot encode CBOR: nesting too deep");
+  switch (typeof value) {
+    case "string":
+      checkedText(value);
+      return false;
+    case "boolean":
+      return false;
+    case "number":
+      if (!Number.isSafeInteger(value)) {
+        throw new AosError(
+          "AOS_CBOR_INVALID",
+          `Cannot encode CBOR: "${value}" is not a safe integer (no floats)`,
+        );
+      }
+      return false;
+    case "bigint":
+      if (value > U64_MAX || value < -(U64_MAX + 1n)) {
+        throw new AosError("AOS_CBOR_INVALID", `Cannot encode CBOR: integer "${value}" is outside 64 bits`);
+      }
+      return false;
+    case "object": {
+      if (value === null || value instanceof Uint8Array) return false;
+      if (value instanceof Dec128Item || value instanceof Map) return true;
+      let convert = false;
+      if (Array.isArray(value)) {
+        for (const item of value) convert = needsConversion(item, depth + 1) || convert;
+        return convert;
+      }
+      if (Object.getPrototypeOf(value) !== Object.prototype) return true; // let toCborgInput decide
+      for (const key of Object.keys(value)) {
+        const item = value[key];
+        if (item === undefined) return true;
+        checkedText(key);
+        convert = needsConversion(item, depth + 1) || convert;
+      }
+      return convert;
+    }
+    default:
+      return true;
+  }
+}
+
+/** Encodes a value canonically (sorted keys by encoded bytes, shortest forms, definite lengths). */
+export function encodeCanonical(value: CborValue): Uint8Array {
+  const input = needsConversion(value, 0) ? toCborgInput(value, 0) : value;
+  return plainBytes(cborgEncode(input, encodeOptions));
+}
+
+/** Options for {@linkcode decodeCanonical}. */
+export interface DecodeOptions {
+  /** Decode maps as `Map` (needed for non-text keys, i.e. typed `map<int,…>`). */
+  useMaps?: boolean;
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * cborg quietly turns a float with an integral value (`f9 3c00`) into a number and invalid UTF-8 into
+ * U+FFFD; both would then fail only as "non-canonical". Reject them here with the precise error instead.
+ */
+class StrictTokenizer extends Tokenizer {
+  override next(): Token {
+    const token = super.next();
+    if (Type.equals(token.type, Type.float)) {
+      throw new AosError("AOS_CBOR_INVALID", "Invalid CBOR: floats are not allowed");
+    }
+    if (Type.equals(token.type, Type.string) && token.byteValue !== undefined) {
+      try {
+        strictUtf8.decode(token.byteValue);
+      } catch (cause) {
+        throw new AosError("AOS_CBOR_INVALID", "Invalid CBOR: text string is not valid UTF-8", { cause });
+      }
+    }
+    return token;
+  }
+}
+
+/** cborg hands out Node `Buffer`s when `process` exists (as under Deno); callers get plain Uint8Arrays. */
+function plainBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function fromCborg(value: unknown): CborValue {
+  if (value instanceof Tagged) {
+    if (value.tag !== DEC128_TAG || !(value.value instanceof Uint8Array) || value.value.length !== 16) {
+      throw new AosError("AOS_CBOR_INVALID", `Invalid CBOR: tag "${value.tag}" is not a 16-byte dec128`);
+    }
+    return new Dec128Item(plainBytes(value.value));
+  }
+  if (typeof value === "number") {
+    if (!Number.isInteger(value)) {
+      throw new AosError("AOS_CBOR_INVALID", "Invalid CBOR: floats are not allowed");
+    }
+    return value;
+  }
+  if (typeof value === "bigint") {
+    if (value < I64_MIN - (1n << 63n) || value > U64_MAX) {
+      throw new AosError("AOS_CBOR_INVALID", "Invalid CBOR: integer outside 64 bits");
+    }
+    return value;
+  }
+  if (value instanceof Uint8Array) return plainBytes(value);
+  if (value === null || typeof value === "boolean" || typeof value === "string") return value;
+  if (Array.isArray(value)) return value.map(fromCborg);
+  if (value instanceof Map) {
+    const out = new Map<CborValue, CborValue>();
+    const seenBytes = new Set<string>();
+    for (const [k, v] of value) {
+      const key = fromCborg(k);
+      if (key instanceof Uint8Array) {
+        // cborg's duplicate check compares byte-string keys by identity.
+        const hex = toHex(key);
+        if (seenBytes.has(hex)) {
+          throw new AosError("AOS_CBOR_INVALID", `Invalid CBOR: duplicate map key h'${hex}'`);
+        }
+        seenBytes.add(hex);
+      }
+      out.set(key, fromCborg(v));
+    }
+    return out;
+  }
+  if (typeof value === "object") {
+    const out: Record<string, CborValue> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = fromCborg(v);
+    return out;
+  }
+  throw new AosError("AOS_CBOR_INVALID", `Invalid CBOR: unsupported item "${String(value)}"`);
+}
+
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return n;
+}
+
+/**
+ * Decodes strictly: rejects non-shortest integers and lengths, indefinite lengths, duplicate or unsorted
+ * map keys, floats, tags other than 2000, simple values other than true/false/null, invalid UTF-8 and
+ * trailing bytes. The final guard re-encodes the decoded value and demands identical bytes.
+ */
+export function decodeCanonical(bytes: Uint8Array, options: DecodeOptions = {}): CborValue {
+  let raw: unknown;
+  try {
+    const cborgOptions = {
+      strict: true,
+      allowIndefinite: false,
+      allowUndefined: false,
+      allowInfinity: false,
+      allowNaN: false,
+      allowBigInt: true,
+      rejectDuplicateMapKeys: true,
+      retainStringBytes: true,
+      useMaps: options.useMaps ?? false,
+      tags: Tagged.preserve(DEC128_TAG),
+    };
+    raw = cborgDecode(bytes, { ...cborgOptions, tokenizer: new StrictTokenizer(bytes, cborgOptions) });
+  } catch (cause) {
+    if (cause instanceof AosError) throw cause;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    throw new AosError("AOS_CBOR_INVALID", `Invalid CBOR: ${message}`, { cause });
+  }
+  const value = fromCborg(raw);
+  let again: Uint8Array;
+  try {
+    again = encodeCanonical(value);
+  } catch (cause) {
+    if (cause instanceof AosError) throw cause; // e.g. duplicate byte-string keys, which cborg's Map cannot see
+    throw new AosError("AOS_CBOR_NON_CANONICAL", "Non-canonical CBOR: value cannot be re-encoded", { cause });
+  }
+  if (again.length !== bytes.length || firstDifference(again, bytes) !== bytes.length) {
+    const at = firstDifference(again, bytes);
+    throw new AosError(
+      "AOS_CBOR_NON_CANONICAL",
+      `Non-canonical CBOR: bytes differ from the canonical encoding at offset ${at}`,
+    );
+  }
+  return value;
+}
+
+/** Lowercase hex of bytes. */
+export function toHex(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  return out;
+}
+
+/** Bytes of a hex string (even length, 0-9a-f). */
+export function fromHex(hex: string): Uint8Array {
+  if (!/^(?:[0-9a-fA-F]{2})*$/.test(hex)) {
+    throw new AosError("AOS_CBOR_INVALID", `Invalid hex: "${hex.slice(0, 20)}"`);
+  }
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** Bytewise comparison (the canonical ordering of encoded items). */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = a[i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/** True when both byte strings are equal. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && compareBytes(a, b) === 0;
+}

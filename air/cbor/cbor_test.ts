@@ -1,0 +1,176 @@
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import fc from "fast-check";
+import { assertAosError } from "../_testing/mod.ts";
+import type { AosErrorCode } from "../base/mod.ts";
+import { type CborValue, Dec128Item, decodeCanonical, encodeCanonical, fromHex, toHex } from "./cbor.ts";
+
+// RFC 8949 Appendix A, restricted to the data model AIR uses.
+const appendixA: Array<[string, CborValue]> = [
+  ["00", 0],
+  ["01", 1],
+  ["0a", 10],
+  ["17", 23],
+  ["1818", 24],
+  ["1819", 25],
+  ["1864", 100],
+  ["1903e8", 1000],
+  ["1a000f4240", 1000000],
+  ["1b000000e8d4a51000", 1000000000000],
+  ["1bffffffffffffffff", 18446744073709551615n],
+  ["20", -1],
+  ["29", -10],
+  ["3863", -100],
+  ["3903e7", -1000],
+  ["3bffffffffffffffff", -18446744073709551616n],
+  ["40", new Uint8Array()],
+  ["4401020304", new Uint8Array([1, 2, 3, 4])],
+  ["60", ""],
+  ["6161", "a"],
+  ["6449455446", "IETF"],
+  ["62225c", '"\\'],
+  ["62c3bc", "\u00fc"],
+  ["63e6b0b4", "\u6c34"],
+  ["64f0908591", "\u{10151}"],
+  ["80", []],
+  ["83010203", [1, 2, 3]],
+  ["8301820203820405", [1, [2, 3], [4, 5]]],
+  [
+    "98190102030405060708090a0b0c0d0e0f101112131415161718181819",
+    Array.from({ length: 25 }, (_, i) => i + 1),
+  ],
+  ["a0", {}],
+  ["a26161016162820203", { a: 1, b: [2, 3] }],
+  ["826161a161626163", ["a", { b: "c" }]],
+  ["a56161614161626142616361436164614461656145", { a: "A", b: "B", c: "C", d: "D", e: "E" }],
+  ["f4", false],
+  ["f5", true],
+  ["f6", null],
+];
+
+for (const [hex, value] of appendixA) {
+  Deno.test(`encodeCanonical() writes the RFC 8949 vector ${hex}`, () => {
+    strictEqual(toHex(encodeCanonical(value)), hex);
+  });
+  Deno.test(`decodeCanonical() reads the RFC 8949 vector ${hex}`, () => {
+    deepStrictEqual(decodeCanonical(fromHex(hex)), value);
+  });
+}
+
+Deno.test("decodeCanonical() reads integer map keys as a Map with useMaps", () => {
+  deepStrictEqual(decodeCanonical(fromHex("a201020304"), { useMaps: true }), new Map([[1, 2], [3, 4]]));
+});
+
+Deno.test("encodeCanonical() sorts map keys by their encoded bytes, shorter first", () => {
+  strictEqual(toHex(encodeCanonical({ aa: 1, b: 2 })), "a261620262616101");
+  strictEqual(
+    toHex(encodeCanonical(new Map<CborValue, CborValue>([["a", 1], [10, 2], [-1, 3]]))),
+    "a30a0220036161" + "01",
+  );
+});
+
+Deno.test("encodeCanonical() writes tag 2000 around 16 dec128 bytes", () => {
+  const bits = fromHex("303e0000000000000000000000000002");
+  strictEqual(toHex(encodeCanonical(new Dec128Item(bits))), "d907d050303e0000000000000000000000000002");
+  const decoded = decodeCanonical(fromHex("d907d050303e0000000000000000000000000002"));
+  deepStrictEqual(decoded, new Dec128Item(bits));
+});
+
+const rejected: Array<[string, string, AosErrorCode]> = [
+  ["map keys in text order instead of length-first order", "a2626161016162" + "02", "AOS_CBOR_NON_CANONICAL"],
+  ["unsorted map keys", "a2616201616101", "AOS_CBOR_NON_CANONICAL"],
+  ["duplicate map keys", "a2616101616102", "AOS_CBOR_INVALID"],
+  ["a long-form 23 (0x1817)", "1817", "AOS_CBOR_INVALID"],
+  ["a long-form 1 (0x190001)", "190001", "AOS_CBOR_INVALID"],
+  ["a long-form 1 in four bytes", "1a00000001", "AOS_CBOR_INVALID"],
+  ["a long-form 1 in eight bytes", "1b0000000000000001", "AOS_CBOR_INVALID"],
+  ["a long-form -24", "3817", "AOS_CBOR_INVALID"],
+  ["a non-shortest byte string length", "5801ff", "AOS_CBOR_INVALID"],
+  ["a non-shortest text length", "780161", "AOS_CBOR_INVALID"],
+  ["a non-shortest array length", "980101", "AOS_CBOR_INVALID"],
+  ["a non-shortest map length", "b801616101", "AOS_CBOR_INVALID"],
+  ["a non-shortest tag 2000", "da000007d050303e0000000000000000000000000002", "AOS_CBOR_INVALID"],
+  ["an indefinite-length empty array", "9fff", "AOS_CBOR_INVALID"],
+  ["an indefinite-length array", "9f01ff", "AOS_CBOR_INVALID"],
+  ["an indefinite-length map", "bf616101ff", "AOS_CBOR_INVALID"],
+  ["an indefinite-length byte string", "5f4101ff", "AOS_CBOR_INVALID"],
+  ["an indefinite-length text string", "7f6161ff", "AOS_CBOR_INVALID"],
+  ["a lone break", "ff", "AOS_CBOR_INVALID"],
+  ["a half-precision float with an integral value", "f93c00", "AOS_CBOR_INVALID"],
+  ["a half-precision float", "f93e00", "AOS_CBOR_INVALID"],
+  ["a negative zero float", "f98000", "AOS_CBOR_INVALID"],
+  ["a single-precision float", "fa3f800000", "AOS_CBOR_INVALID"],
+  ["a double-precision float", "fb3ff0000000000000", "AOS_CBOR_INVALID"],
+  ["a float inside an array", "8201f93c00", "AOS_CBOR_INVALID"],
+  ["NaN", "f97e00", "AOS_CBOR_INVALID"],
+  ["infinity", "f97c00", "AOS_CBOR_INVALID"],
+  ["undefined", "f7", "AOS_CBOR_INVALID"],
+  ["simple value 16", "f0", "AOS_CBOR_INVALID"],
+  ["simple value 32", "f820", "AOS_CBOR_INVALID"],
+  ["tag 1 (epoch time)", "c11a514b67b0", "AOS_CBOR_INVALID"],
+  ["tag 2 (bignum)", "c249010000000000000000", "AOS_CBOR_INVALID"],
+  ["the self-describe tag 55799", "d9d9f700", "AOS_CBOR_INVALID"],
+  ["tag 2000 around a 1-byte string", "d907d04101", "AOS_CBOR_INVALID"],
+  ["tag 2000 around text", "d907d06161", "AOS_CBOR_INVALID"],
+  ["a truncated UTF-8 sequence", "62c328", "AOS_CBOR_INVALID"],
+  ["a lone continuation byte", "6180", "AOS_CBOR_INVALID"],
+  ["an encoded surrogate", "63eda080", "AOS_CBOR_INVALID"],
+  ["trailing bytes", "0000", "AOS_CBOR_INVALID"],
+  ["trailing null", "f6f6", "AOS_CBOR_INVALID"],
+  ["a truncated text string", "6261", "AOS_CBOR_INVALID"],
+  ["empty input", "", "AOS_CBOR_INVALID"],
+];
+
+for (const [what, hex, code] of rejected) {
+  Deno.test(`decodeCanonical() rejects ${what} with ${code}`, () => {
+    assertAosError(() => decodeCanonical(fromHex(hex)), code);
+    assertAosError(() => decodeCanonical(fromHex(hex), { useMaps: true }), code);
+  });
+}
+
+Deno.test("decodeCanonical() rejects duplicate byte-string keys in a Map", () => {
+  assertAosError(() => decodeCanonical(fromHex("a2410101410102"), { useMaps: true }), "AOS_CBOR_INVALID");
+});
+
+Deno.test("decodeCanonical() rejects non-text map keys without useMaps", () => {
+  assertAosError(() => decodeCanonical(fromHex("a10101")), "AOS_CBOR_INVALID");
+});
+
+Deno.test("encodeCanonical() rejects floats, integers beyond 64 bits, lone surrogates and short dec128", () => {
+  assertAosError(() => encodeCanonical(1.5), "AOS_CBOR_INVALID");
+  assertAosError(() => encodeCanonical(1n << 64n), "AOS_CBOR_INVALID");
+  assertAosError(() => encodeCanonical(-(1n << 64n) - 1n), "AOS_CBOR_INVALID");
+  assertAosError(() => encodeCanonical("\ud800"), "AOS_CBOR_INVALID");
+  assertAosError(() => encodeCanonical({ "\udc00": 1 }), "AOS_CBOR_INVALID");
+  assertAosError(() => encodeCanonical(new Dec128Item(new Uint8Array(15))), "AOS_CBOR_INVALID");
+});
+
+Deno.test("encodeCanonical() rejects two byte-string keys with equal contents", () => {
+  const map = new Map<CborValue, CborValue>([[new Uint8Array([1]), 1], [new Uint8Array([1]), 2]]);
+  assertAosError(() => encodeCanonical(map), "AOS_CBOR_INVALID");
+});
+
+const genericValue: fc.Arbitrary<CborValue> = fc.letrec<{ value: CborValue }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    fc.bigInt(-(1n << 64n), (1n << 64n) - 1n),
+    fc.integer(),
+    fc.string({ unit: "binary" }),
+    fc.uint8Array({ maxLength: 40 }),
+    fc.boolean(),
+    fc.constant(null),
+    fc.uint8Array({ minLength: 16, maxLength: 16 }).map((bits) => new Dec128Item(bits)),
+    fc.array(tie("value"), { maxLength: 5 }),
+    fc.dictionary(fc.string({ unit: "binary" }), tie("value"), { maxKeys: 5 }),
+  ),
+})).value;
+
+Deno.test("decodeCanonical() then encodeCanonical() reproduces canonical bytes (property)", () => {
+  fc.assert(
+    fc.property(genericValue, (value) => {
+      const bytes = encodeCanonical(value);
+      strictEqual(toHex(encodeCanonical(decodeCanonical(bytes))), toHex(bytes));
+      strictEqual(toHex(encodeCanonical(decodeCanonical(bytes, { useMaps: true }))), toHex(bytes));
+    }),
+    { numRuns: 500 },
+  );
+});

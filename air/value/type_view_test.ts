@@ -1,0 +1,64 @@
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { assertAosError } from "../_testing/mod.ts";
+import { checkIntegerRange, compareTextKeys, viewType } from "./type_view.ts";
+import type { SchemaResolver, TypeExpr } from "./types.ts";
+
+const registry = new Map<string, TypeExpr>([
+  ["test/Id@1", { uuid: {} }],
+  ["test/Alias@1", { ref: "test/Id@1" }],
+  ["test/Self@1", { ref: "test/Self@1" }],
+]);
+const schemas: SchemaResolver = { resolve: (name) => registry.get(name) };
+
+Deno.test("viewType() follows ref chains to the target type", () => {
+  deepStrictEqual(viewType({ ref: "test/Alias@1" }, schemas), { kind: "uuid" });
+  deepStrictEqual(viewType({ set: { ref: "test/Alias@1" } }, schemas), {
+    kind: "set",
+    item: { ref: "test/Alias@1" },
+  });
+});
+
+Deno.test("viewType() rejects invalid option, set and map element types", () => {
+  assertAosError(
+    () => viewType({ option: { option: { nat: {} } } }, schemas, ["x"]),
+    "AOS_AIR_INVALID",
+    "$.x",
+  );
+  assertAosError(() => viewType({ option: { unit: {} } }, schemas), "AOS_AIR_INVALID", "$");
+  assertAosError(() => viewType({ set: { dec128: {} } }, schemas), "AOS_AIR_INVALID", "$");
+  assertAosError(
+    () => viewType({ map: { key: { bool: {} }, value: { nat: {} } } }, schemas),
+    "AOS_AIR_INVALID",
+    "$",
+  );
+  deepStrictEqual(viewType({ map: { key: { ref: "test/Id@1" }, value: { nat: {} } } }, schemas).kind, "map");
+});
+
+Deno.test("viewType() reports unknown refs and ref loops", () => {
+  assertAosError(
+    () => viewType({ ref: "test/Missing@1" }, schemas, ["a", 1]),
+    "AOS_SCHEMA_UNKNOWN",
+    "$.a[1]",
+  );
+  assertAosError(() => viewType({ ref: "test/Self@1" }, schemas), "AOS_AIR_INVALID", "$");
+  assertAosError(() => viewType({ nat: {} }, schemas, [], 65), "AOS_AIR_INVALID", "$");
+});
+
+Deno.test("compareTextKeys() orders like canonical CBOR: shorter UTF-8 first, then bytewise", () => {
+  deepStrictEqual(["b", "aa", "a", "\u00e9", "B", "ab"].sort(compareTextKeys), [
+    "B",
+    "a",
+    "b",
+    "aa",
+    "ab",
+    "\u00e9",
+  ]);
+});
+
+Deno.test("checkIntegerRange() enforces u64 for nat/time and i64 for int/duration", () => {
+  strictEqual(checkIntegerRange((1n << 64n) - 1n, "nat", []), (1n << 64n) - 1n);
+  assertAosError(() => checkIntegerRange(1n << 64n, "time", []), "AOS_TYPE_MISMATCH", "$");
+  assertAosError(() => checkIntegerRange(-1n, "nat", []), "AOS_TYPE_MISMATCH", "$");
+  strictEqual(checkIntegerRange(-(1n << 63n), "duration", []), -(1n << 63n));
+  assertAosError(() => checkIntegerRange(1n << 63n, "int", []), "AOS_TYPE_MISMATCH", "$");
+});

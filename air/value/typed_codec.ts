@@ -1,0 +1,422 @@
+/**
+ * Schema-directed canonical CBOR (AIR §2, §4.2): the typed encoder and decoder for payloads (state,
+ * events, effect params, receipts, plan input and output), and zero values (AIR §9.5).
+ *
+ * Error codes: a value or item of the wrong shape (kind, range, length, missing or extra field, unknown
+ * tag) is `AOS_TYPE_MISMATCH`; a value whose encoding is not the canonical one (unsorted or duplicate set
+ * elements, unsorted map keys, a none option field written as null, a non-normalized dec128) is
+ * `AOS_CBOR_NON_CANONICAL`; an unknown `ref` is `AOS_SCHEMA_UNKNOWN`; a malformed type, an invalid
+ * `option`/`map`/`set` element type or nesting beyond `limits.nestingDepthMax` is `AOS_AIR_INVALID`.
+ * Every error carries the JSON path of the offending value in `context.path`.
+ *
+ * @module
+ */
+import { AosError } from "../base/mod.ts";
+import {
+  bytesEqual,
+  type CborValue,
+  compareBytes,
+  Dec128Item,
+  decodeCanonical,
+  encodeCanonical,
+  toHex,
+} from "../cbor/mod.ts";
+import { dec128FromBits, dec128ToBits, formatDec128, parseDec128 } from "./dec128.ts";
+import {
+  airInvalid,
+  checkIntegerRange,
+  compareTextKeys,
+  dec128AtPath,
+  hasOwn,
+  nonCanonical,
+  typeMismatch,
+  type ValuePath,
+  viewType,
+} from "./type_view.ts";
+import type { SchemaResolver, TypeExpr } from "./types.ts";
+import type { Value } from "./value.ts";
+
+function describe(value: Value): string {
+  return `got ${value.kind}`;
+}
+
+/** The typed CBOR item of `value` (AIR §2 table). Set elements are sorted and deduplicated. */
+export function valueToCbor(
+  type: TypeExpr,
+  value: Value,
+  schemas: SchemaResolver,
+  path: ValuePath = [],
+  depth = 0,
+): CborValue {
+  const view = viewType(type, schemas, path, depth);
+  const at = (segment: string | number): ValuePath => [...path, segment];
+  switch (view.kind) {
+    case "bool":
+    case "text":
+    case "bytes":
+      if (value.kind !== view.kind) {
+        throw typeMismatch(path, view.kind, `expected a ${view.kind} value, ${describe(value)}`);
+      }
+      if (value.kind === "text" && !value.value.isWellFormed()) {
+        throw typeMismatch(path, "text", "contains a lone surrogate (not encodable as UTF-8)");
+      }
+      return value.value;
+    case "int":
+    case "nat":
+    case "time":
+    case "duration":
+      if (value.kind !== view.kind) {
+        throw typeMismatch(path, view.kind, `expected a ${view.kind} value, ${describe(value)}`);
+      }
+      return checkIntegerRange(value.value, view.kind, path);
+    case "dec128": {
+      if (value.kind !== "dec128") {
+        throw typeMismatch(path, "dec128", `expected a dec128 value, ${describe(value)}`);
+      }
+      return new Dec128Item(dec128ToBits(dec128AtPath(path, () => parseDec128(value.value))));
+    }
+    case "hash":
+    case "uuid": {
+      if (value.kind !== view.kind) {
+        throw typeMismatch(path, view.kind, `expected a ${view.kind} value, ${describe(value)}`);
+      }
+      const size = view.kind === "hash" ? 32 : 16;
+      if (value.value.length !== size) {
+        throw typeMismatch(path, view.kind, `expected ${size} bytes, got ${value.value.length}`);
+      }
+      return value.value;
+    }
+    case "unit":
+      if (value.kind !== "unit") throw typeMismatch(path, "unit", `expected unit, ${describe(value)}`);
+      return null;
+    case "option":
+      return value.kind === "none" ? null : valueToCbor(view.item, value, schemas, path, depth + 1);
+    case "list":
+    case "set": {
+      if (value.kind !== view.kind) {
+        throw typeMismatch(path, view.kind, `expected a ${view.kind} value, ${describe(value)}`);
+      }
+      const items = value.value.map((item, i) => valueToCbor(view.item, item, schemas, at(i), depth + 1));
+      return view.kind === "list" ? items : sortedUnique(items);
+    }
+    case "map": {
+      if (value.kind !== "map") throw typeMismatch(path, "map", `expected a map value, ${describe(value)}`);
+      const out = new Map<CborValue, CborValue>();
+      const seen = new Set<string>();
+      value.value.forEach(([k, v], i) => {
+        const segment = k.kind === "text" ? k.value : i;
+        const key = valueToCbor(view.key, k, schemas, at(segment), depth + 1);
+        const encoded = toHex(encodeCanonical(key));
+        if (seen.has(encoded)) throw typeMismatch(at(segment), "map", "duplicate key");
+        seen.add(encoded);
+        out.set(key, valueToCbor(view.value, v, schemas, at(segment), depth + 1));
+      });
+      return out;
+    }
+    case "record": {
+      if (value.kind !== "record") {
+        throw typeMismatch(path, "record", `expected a record value, ${describe(value)}`);
+      }
+      for (const name of value.value.keys()) {
+        if (!hasOwn(view.fields, name)) throw typeMismatch(at(name), "record", `unexpected field "${name}"`);
+      }
+      const out = new Map<CborValue, CborValue>();
+      for (const name of Object.keys(view.fields).sort(compareTextKeys)) {
+        const fieldType = view.fields[name]!;
+        const field = value.value.get(name);
+        const optional = viewType(fieldType, schemas, at(name), depth + 1).kind === "option";
+        if (field === undefined && !optional) {
+          throw typeMismatch(at(name), "record", `missing field "${name}"`);
+        }
+        if (field === undefined || (optional && field.kind === "none")) continue; // none fields are omitted
+        out.set(name, valueToCbor(fieldType, field, schemas, at(name), depth + 1));
+      }
+      return out;
+    }
+    case "variant": {
+      if (value.kind !== "record") {
+        throw typeMismatch(path, "variant", `expected a {$tag, $value} record, ${describe(value)}`);
+      }
+      const tag = value.value.get("$tag");
+      if (tag?.kind !== "text") throw typeMismatch(at("$tag"), "variant", "expected a text $tag");
+      if (!hasOwn(view.tags, tag.value)) {
+        throw typeMismatch(at("$tag"), "variant", `unknown tag "${tag.value}"`);
+      }
+      for (const name of value.value.keys()) {
+        if (name !== "$tag" && name !== "$value") {
+          throw typeMismatch(at(name), "variant", `unexpected field "${name}"`);
+        }
+      }
+      const payload = value.value.get("$value") ?? { kind: "unit" };
+      const item = valueToCbor(view.tags[tag.value]!, payload, schemas, at("$value"), depth + 1);
+      return new Map<CborValue, CborValue>([["$tag", tag.value], ["$value", item]]);
+    }
+  }
+}
+
+function sortedUnique(items: CborValue[]): CborValue[] {
+  const keyed = items.map((item) => ({ item, bytes: encodeCanonical(item) }));
+  keyed.sort((a, b) => compareBytes(a.bytes, b.bytes));
+  return keyed.filter((k, i) => i === 0 || !bytesEqual(k.bytes, keyed[i - 1]!.bytes)).map((k) => k.item);
+}
+
+function describeItem(item: CborValue): string {
+  if (item === null) return "got null";
+  if (typeof item === "number" || typeof item === "bigint") return `got the integer ${item}`;
+  if (typeof item === "string") return "got a text string";
+  if (typeof item === "boolean") return `got ${item}`;
+  if (item instanceof Uint8Array) return `got a byte string of ${item.length} bytes`;
+  if (item instanceof Dec128Item) return "got a dec128";
+  if (Array.isArray(item)) return "got an array";
+  return "got a map";
+}
+
+function entriesOf(item: CborValue): Array<[CborValue, CborValue]> | undefined {
+  if (item instanceof Map) return [...item];
+  if (item === null || typeof item !== "object" || Array.isArray(item)) return undefined;
+  if (item instanceof Uint8Array || item instanceof Dec128Item) return undefined;
+  return Object.entries(item);
+}
+
+/** Checks that encoded items are strictly increasing (sorted, no duplicates). */
+function checkSorted(items: CborValue[], path: ValuePath, what: string): void {
+  let previous: Uint8Array | undefined;
+  items.forEach((item, i) => {
+    const bytes = encodeCanonical(item);
+    if (previous !== undefined) {
+      const order = compareBytes(previous, bytes);
+      if (order === 0) throw nonCanonical([...path, i], `duplicate ${what}`);
+      if (order > 0) throw nonCanonical([...path, i], `${what}s are not sorted by their canonical encoding`);
+    }
+    previous = bytes;
+  });
+}
+
+/** The value of a typed CBOR item, checked against `type` (AIR §4.2). */
+export function valueFromCbor(
+  type: TypeExpr,
+  item: CborValue,
+  schemas: SchemaResolver,
+  path: ValuePath = [],
+  depth = 0,
+): Value {
+  const view = viewType(type, schemas, path, depth);
+  const at = (segment: string | number): ValuePath => [...path, segment];
+  switch (view.kind) {
+    case "bool":
+      if (typeof item !== "boolean") {
+        throw typeMismatch(path, "bool", `expected true or false, ${describeItem(item)}`);
+      }
+      return { kind: "bool", value: item };
+    case "int":
+    case "nat":
+    case "time":
+    case "duration": {
+      if (typeof item !== "bigint" && (typeof item !== "number" || !Number.isInteger(item))) {
+        const expected = view.kind === "nat" || view.kind === "time" ? "an unsigned integer" : "an integer";
+        throw typeMismatch(path, view.kind, `expected ${expected}, ${describeItem(item)}`);
+      }
+      return { kind: view.kind, value: checkIntegerRange(BigInt(item), view.kind, path) };
+    }
+    case "dec128": {
+      if (!(item instanceof Dec128Item)) {
+        throw typeMismatch(path, "dec128", `expected tag 2000, ${describeItem(item)}`);
+      }
+      return { kind: "dec128", value: formatDec128(dec128AtPath(path, () => dec128FromBits(item.bits))) };
+    }
+    case "bytes":
+    case "hash":
+    case "uuid": {
+      if (!(item instanceof Uint8Array)) {
+        throw typeMismatch(path, view.kind, `expected a byte string, ${describeItem(item)}`);
+      }
+      const size = view.kind === "hash" ? 32 : view.kind === "uuid" ? 16 : item.length;
+      if (item.length !== size) {
+        throw typeMismatch(path, view.kind, `expected ${size} bytes, got ${item.length}`);
+      }
+      return { kind: view.kind, value: item };
+    }
+    case "text":
+      if (typeof item !== "string") {
+        throw typeMismatch(path, "text", `expected a text string, ${describeItem(item)}`);
+      }
+      return { kind: "text", value: item };
+    case "unit":
+      if (item !== null) throw typeMismatch(path, "unit", `expected null, ${describeItem(item)}`);
+      return { kind: "unit" };
+    case "option":
+      return item === null ? { kind: "none" } : valueFromCbor(view.item, item, schemas, path, depth + 1);
+    case "list":
+    case "set": {
+      if (!Array.isArray(item)) {
+        throw typeMismatch(path, view.kind, `expected an array, ${describeItem(item)}`);
+      }
+      const values = item.map((element, i) => valueFromCbor(view.item, element, schemas, at(i), depth + 1));
+      if (view.kind === "set") checkSorted(item, path, "set element");
+      return { kind: view.kind, value: values };
+    }
+    case "map": {
+      const entries = entriesOf(item);
+      if (entries === undefined) throw typeMismatch(path, "map", `expected a map, ${describeItem(item)}`);
+      checkSorted(entries.map(([k]) => k), path, "map key");
+      const pairs = entries.map(([k, v], i): [Value, Value] => {
+        const key = valueFromCbor(view.key, k, schemas, at(i), depth + 1);
+        const segment = key.kind === "text" ? key.value : i;
+        return [key, valueFromCbor(view.value, v, schemas, at(segment), depth + 1)];
+      });
+      return { kind: "map", value: pairs };
+    }
+    case "record": {
+      const entries = entriesOf(item);
+      if (entries === undefined) throw typeMismatch(path, "record", `expected a map, ${describeItem(item)}`);
+      const present = new Map<string, CborValue>();
+      for (const [name, field] of entries) {
+        if (typeof name !== "string") throw typeMismatch(path, "record", "expected text field names");
+        if (!hasOwn(view.fields, name)) throw typeMismatch(at(name), "record", `unexpected field "${name}"`);
+        present.set(name, field);
+      }
+      const out = new Map<string, Value>();
+      for (const name of Object.keys(view.fields).sort(compareTextKeys)) {
+        const fieldType = view.fields[name]!;
+        const optional = viewType(fieldType, schemas, at(name), depth + 1).kind === "option";
+        const field = present.get(name);
+        if (field === undefined && !optional) {
+          throw typeMismatch(at(name), "record", `missing field "${name}"`);
+        }
+        if (field === null && optional) {
+          throw nonCanonical(at(name), "a none option field must be omitted, not null");
+        }
+        out.set(
+          name,
+          field === undefined
+            ? { kind: "none" }
+            : valueFromCbor(fieldType, field, schemas, at(name), depth + 1),
+        );
+      }
+      return { kind: "record", value: out };
+    }
+    case "variant": {
+      const entries = entriesOf(item);
+      if (entries === undefined) throw typeMismatch(path, "variant", `expected a map, ${describeItem(item)}`);
+      const fields = new Map(entries);
+      const tag = fields.get("$tag");
+      if (entries.length !== 2 || !fields.has("$value") || typeof tag !== "string") {
+        throw typeMismatch(path, "variant", 'expected exactly the keys "$tag" (text) and "$value"');
+      }
+      if (!hasOwn(view.tags, tag)) throw typeMismatch(at("$tag"), "variant", `unknown tag "${tag}"`);
+      const payload = valueFromCbor(view.tags[tag]!, fields.get("$value")!, schemas, at("$value"), depth + 1);
+      return {
+        kind: "record",
+        value: new Map<string, Value>([["$tag", { kind: "text", value: tag }], ["$value", payload]]),
+      };
+    }
+  }
+}
+
+/**
+ * Encodes a value with the typed canonical encoder.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { toHex } from "../cbor/mod.ts";
+ * const schemas = { resolve: () => undefined };
+ * import type { Value } from "./value.ts";
+ * const value: Value = { kind: "record", value: new Map<string, Value>([["count", { kind: "nat", value: 3n }]]) };
+ * strictEqual(toHex(encodeTyped({ record: { count: { nat: {} } } }, value, schemas)), "a165636f756e7403");
+ * ```
+ */
+export function encodeTyped(type: TypeExpr, value: Value, schemas: SchemaResolver): Uint8Array {
+  return encodeCanonical(valueToCbor(type, value, schemas));
+}
+
+/**
+ * Decodes canonical bytes against a type: strict generic decoding, then the typed checks of AIR §4.2.
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { fromHex } from "../cbor/mod.ts";
+ * const value = decodeTyped({ nat: {} }, fromHex("1901f4"), { resolve: () => undefined });
+ * deepStrictEqual(value, { kind: "nat", value: 500n });
+ * ```
+ */
+export function decodeTyped(type: TypeExpr, bytes: Uint8Array, schemas: SchemaResolver): Value {
+  return valueFromCbor(type, decodeCanonical(bytes, { useMaps: true }), schemas);
+}
+
+/**
+ * Throws unless `bytes` decode against `type` and re-encode to exactly the same bytes.
+ *
+ * @example
+ * ```ts
+ * import { fromHex } from "../cbor/mod.ts";
+ * validateTypedBytes({ list: { text: {} } }, fromHex("816161"), { resolve: () => undefined });
+ * ```
+ */
+export function validateTypedBytes(type: TypeExpr, bytes: Uint8Array, schemas: SchemaResolver): void {
+  const again = encodeTyped(type, decodeTyped(type, bytes, schemas), schemas);
+  if (!bytesEqual(again, bytes)) {
+    throw new AosError("AOS_CBOR_NON_CANONICAL", "Non-canonical value: decode then encode changes the bytes");
+  }
+}
+
+/**
+ * The zero value of a type (AIR §9.5): 0, `""`, empty bytes/list/set/map, zero-filled hash and uuid,
+ * `false`, none, dec128 `0`, unit, records of zero fields, and for a variant the first tag in canonical
+ * key order (shorter first, then bytewise — independent of how the schema was written) with a zero payload.
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * deepStrictEqual(zeroValue({ option: { nat: {} } }, { resolve: () => undefined }), { kind: "none" });
+ * ```
+ */
+export function zeroValue(type: TypeExpr, schemas: SchemaResolver, path: ValuePath = [], depth = 0): Value {
+  const view = viewType(type, schemas, path, depth);
+  switch (view.kind) {
+    case "bool":
+      return { kind: "bool", value: false };
+    case "int":
+    case "nat":
+    case "time":
+    case "duration":
+      return { kind: view.kind, value: 0n };
+    case "dec128":
+      return { kind: "dec128", value: "0" };
+    case "bytes":
+    case "hash":
+    case "uuid":
+      return {
+        kind: view.kind,
+        value: new Uint8Array(view.kind === "hash" ? 32 : view.kind === "uuid" ? 16 : 0),
+      };
+    case "text":
+      return { kind: "text", value: "" };
+    case "unit":
+      return { kind: "unit" };
+    case "option":
+      return { kind: "none" };
+    case "list":
+    case "set":
+      return { kind: view.kind, value: [] };
+    case "map":
+      return { kind: "map", value: [] };
+    case "record": {
+      const out = new Map<string, Value>();
+      for (const name of Object.keys(view.fields).sort(compareTextKeys)) {
+        out.set(name, zeroValue(view.fields[name]!, schemas, [...path, name], depth + 1));
+      }
+      return { kind: "record", value: out };
+    }
+    case "variant": {
+      const tag = Object.keys(view.tags).sort(compareTextKeys)[0];
+      if (tag === undefined) throw airInvalid(path, "a variant needs at least one tag");
+      const payload = zeroValue(view.tags[tag]!, schemas, [...path, "$value"], depth + 1);
+      return {
+        kind: "record",
+        value: new Map<string, Value>([["$tag", { kind: "text", value: tag }], ["$value", payload]]),
+      };
+    }
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * Property tests across the typed codecs: for arbitrary (type, value) pairs, typed CBOR, plain JSON and
+ * tagged JSON all round-trip to an equal value and to the same canonical bytes.
+ */
+import { strictEqual } from "node:assert/strict";
+import fc from "fast-check";
+import { parseJson, stringifyJson } from "../base/mod.ts";
+import { toHex } from "../cbor/mod.ts";
+import { formatDec128, parseDec128 } from "./dec128.ts";
+import { valueFromTaggedJson, valueToTaggedJson } from "./tagged_json.ts";
+import { viewType } from "./type_view.ts";
+import { decodeTyped, encodeTyped, validateTypedBytes } from "./typed_codec.ts";
+import type { SchemaResolver, TypeExpr } from "./types.ts";
+import type { Value } from "./value.ts";
+import { valueEquals } from "./value_equal.ts";
+import { valueFromJson, valueToPlainJson } from "./value_json.ts";
+
+const registry = new Map<string, TypeExpr>([
+  ["test/Count@1", { nat: {} }],
+  ["test/Event@1", { record: { by: { nat: {} }, note: { option: { text: {} } } } }],
+  ["test/Command@1", { variant: { Reset: { unit: {} }, Add: { ref: "test/Count@1" } } }],
+]);
+const schemas: SchemaResolver = { resolve: (name) => registry.get(name) };
+
+const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
+const U64_MAX = (1n << 64n) - 1n;
+
+const primitives: TypeExpr[] = [
+  { bool: {} },
+  { int: {} },
+  { nat: {} },
+  { dec128: {} },
+  { bytes: {} },
+  { text: {} },
+  { time: {} },
+  { duration: {} },
+  { hash: {} },
+  { uuid: {} },
+  { unit: {} },
+  { ref: "test/Count@1" },
+  { ref: "test/Event@1" },
+  { ref: "test/Command@1" },
+];
+const comparable = fc.constantFrom<TypeExpr>({ int: {} }, { nat: {} }, { text: {} }, { uuid: {} }, {
+  hash: {},
+}, {
+  ref: "test/Count@1",
+});
+// Names include tagged-form keys ("record", "nat", "null", …) to exercise the plain-first reading.
+const fieldName = fc.constantFrom("a", "by", "x_1", "__proto__", "\u00fcber", "record", "nat", "null", "map");
+const tagName = fc.constantFrom("A", "Reset", "Add", "variant", "text", "null");
+
+const typeArbitrary: fc.Arbitrary<TypeExpr> = fc.letrec<{ type: TypeExpr }>((tie) => ({
+  type: fc.oneof(
+    { maxDepth: 3, depthIdentifier: "type" },
+    fc.constantFrom(...primitives),
+    fc.dictionary(fieldName, tie("type"), { maxKeys: 4 }).map((record): TypeExpr => ({ record })),
+    fc.dictionary(tagName, tie("type"), { minKeys: 1, maxKeys: 3 }).map((variant): TypeExpr => ({ variant })),
+    tie("type").map((list): TypeExpr => ({ list })),
+    comparable.map((set): TypeExpr => ({ set })),
+    fc.tuple(comparable, tie("type")).map(([key, value]): TypeExpr => ({ map: { key, value } })),
+    tie("type")
+      .filter((inner) => !["option", "unit"].includes(viewType(inner, schemas).kind))
+      .map((option): TypeExpr => ({ option })),
+  ),
+})).type;
+
+const dec128Text = fc.oneof(
+  fc.tuple(fc.bigInt(-100000n, 100000n), fc.integer({ min: -8, max: 8 })),
+  fc.tuple(fc.bigInt(-(10n ** 34n - 1n), 10n ** 34n - 1n), fc.integer({ min: -6176, max: 6111 })),
+).map(([coefficient, exponent]) => formatDec128(parseDec128(`${coefficient}E${exponent}`)));
+
+function valueArbitrary(type: TypeExpr): fc.Arbitrary<Value> {
+  const view = viewType(type, schemas);
+  switch (view.kind) {
+    case "bool":
+      return fc.boolean().map((value): Value => ({ kind: "bool", value }));
+    case "int":
+    case "duration": {
+      const kind = view.kind;
+      return fc.oneof(fc.bigInt(-1000n, 1000n), fc.bigInt(I64_MIN, I64_MAX)).map((value): Value => ({
+        kind,
+        value,
+      }));
+    }
+    case "nat":
+    case "time": {
+      const kind = view.kind;
+      return fc.oneof(fc.bigInt(0n, 1000n), fc.bigInt(0n, U64_MAX)).map((value): Value => ({ kind, value }));
+    }
+    case "dec128":
+      return dec128Text.map((value): Value => ({ kind: "dec128", value }));
+    case "bytes":
+      return fc.uint8Array({ maxLength: 20 }).map((value): Value => ({ kind: "bytes", value }));
+    case "hash":
+    case "uuid": {
+      const kind = view.kind;
+      const size = kind === "hash" ? 32 : 16;
+      return fc.uint8Array({ minLength: size, maxLength: size }).map((value): Value => ({ kind, value }));
+    }
+    case "text":
+      return fc.oneof(fc.string(), fc.string({ unit: "binary" })).map((value): Value => ({
+        kind: "text",
+        value,
+      }));
+    case "unit":
+      return fc.constant<Value>({ kind: "unit" });
+    case "option":
+      return fc.oneof(fc.constant<Value>({ kind: "none" }), valueArbitrary(view.item));
+    case "list":
+    case "set": {
+      const kind = view.kind;
+      return fc.array(valueArbitrary(view.item), { maxLength: 4 }).map((value): Value => ({ kind, value }));
+    }
+    case "map": {
+      const keyType = view.key;
+      return fc.uniqueArray(fc.tuple(valueArbitrary(keyType), valueArbitrary(view.value)), {
+        maxLength: 3,
+        selector: ([k]) => toHex(encodeTyped(keyType, k, schemas)),
+      }).map((value): Value => ({ kind: "map", value }));
+    }
+    case "record": {
+      const names = Object.keys(view.fields);
+      return fc.tuple(...names.map((name) => valueArbitrary(view.fields[name]!))).map((fields): Value => ({
+        kind: "record",
+        value: new Map(names.map((name, i) => [name, fields[i]!])),
+      }));
+    }
+    case "variant": {
+      const tags = view.tags;
+      return fc.constantFrom(...Object.keys(tags)).chain((tag) =>
+        valueArbitrary(tags[tag]!).map((payload): Value => ({
+          kind: "record",
+          value: new Map<string, Value>([["$tag", { kind: "text", value: tag }], ["$value", payload]]),
+        }))
+      );
+    }
+  }
+}
+
+const typedValue = typeArbitrary.chain((type) => valueArbitrary(type).map((value) => ({ type, value })));
+const runs = { numRuns: 400 };
+
+function show(value: unknown): string {
+  return Deno.inspect(value, { depth: 10 });
+}
+
+Deno.test("decodeTyped(encodeTyped(v)) equals v and re-encodes to the same bytes (property)", () => {
+  fc.assert(
+    fc.property(typedValue, ({ type, value }) => {
+      const bytes = encodeTyped(type, value, schemas);
+      const decoded = decodeTyped(type, bytes, schemas);
+      strictEqual(valueEquals(decoded, value), true, `${show(decoded)} != ${show(value)}`);
+      strictEqual(toHex(encodeTyped(type, decoded, schemas)), toHex(bytes));
+      validateTypedBytes(type, bytes, schemas);
+    }),
+    runs,
+  );
+});
+
+Deno.test("plain JSON text round-trips to an equal value with the same bytes (property)", () => {
+  fc.assert(
+    fc.property(typedValue, ({ type, value }) => {
+      const text = stringifyJson(valueToPlainJson(type, value, schemas));
+      const back = valueFromJson(type, parseJson(text), schemas);
+      strictEqual(valueEquals(back, value), true, `${text}: ${show(back)} != ${show(value)}`);
+      strictEqual(toHex(encodeTyped(type, back, schemas)), toHex(encodeTyped(type, value, schemas)));
+    }),
+    runs,
+  );
+});
+
+Deno.test("tagged JSON text round-trips with and without the type (property)", () => {
+  fc.assert(
+    fc.property(typedValue, ({ type, value }) => {
+      const text = stringifyJson(valueToTaggedJson(value));
+      const untyped = valueFromTaggedJson(parseJson(text));
+      strictEqual(valueEquals(untyped, value), true, `${text}: ${show(untyped)} != ${show(value)}`);
+      const typed = valueFromJson(type, parseJson(text), schemas, [], { form: "tagged" });
+      strictEqual(valueEquals(typed, value), true, `${text}: ${show(typed)} != ${show(value)}`);
+      strictEqual(toHex(encodeTyped(type, typed, schemas)), toHex(encodeTyped(type, value, schemas)));
+      strictEqual(stringifyJson(valueToTaggedJson(typed)), text);
+    }),
+    runs,
+  );
+});
