@@ -16,7 +16,7 @@ import {
   toHex,
   type Value,
 } from "../air/mod.ts";
-import type { EffectIntent, Receipt, UnsignedReceipt } from "../kernel/effects.ts";
+import type { EffectIntent, Receipt, UnsignedReceipt } from "../kernel/mod.ts";
 import type { AdapterFailure } from "./adapter_failure.ts";
 import { intentHash } from "../kernel/mod.ts";
 import { type AdapterKey, signReceipt } from "./keys.ts";

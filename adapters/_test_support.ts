@@ -13,7 +13,7 @@ import {
   SchemaIndex,
   type Value,
 } from "../air/mod.ts";
-import type { EffectIntent, Receipt } from "../kernel/effects.ts";
+import type { EffectIntent, Receipt } from "../kernel/mod.ts";
 import { intentHash } from "../kernel/mod.ts";
 import { verifyReceiptSignature } from "../kernel/mod.ts";
 

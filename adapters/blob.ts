@@ -46,8 +46,8 @@ import {
   type SchemaResolver,
   type Value,
 } from "../air/mod.ts";
-import type { Cas } from "../journal/cas.ts";
-import type { EffectAdapter, EffectIntent, Receipt } from "../kernel/effects.ts";
+import type { Cas } from "../journal/mod.ts";
+import type { EffectAdapter, EffectIntent, Receipt } from "../kernel/mod.ts";
 import { type BlobNamespaces, namespaceProblem } from "./blob_namespaces.ts";
 import type { AdapterFailure } from "./adapter_failure.ts";
 import type { AdapterKey } from "./keys.ts";

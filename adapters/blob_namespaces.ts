@@ -21,7 +21,7 @@
  */
 import { type HashRef, isHashRef, toHex } from "../air/mod.ts";
 import { adapterLimits } from "./limits.ts";
-import { syncDirectory } from "../journal/durable_fs.ts";
+import { syncDirectory } from "../journal/mod.ts";
 
 const TEXT = new TextEncoder();
 

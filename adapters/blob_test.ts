@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { hashRefOf, hashRefToBytes, type Value } from "../air/mod.ts";
-import { type Cas, FsCas, MemoryCas } from "../journal/cas.ts";
+import { type Cas, FsCas, MemoryCas } from "../journal/mod.ts";
 import { BlobGetAdapter, BlobPutAdapter } from "./blob.ts";
 import { type BlobNamespaces, FsBlobNamespaces, MemoryBlobNamespaces } from "./blob_namespaces.ts";
 import { AdapterKey } from "./keys.ts";

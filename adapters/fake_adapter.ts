@@ -42,7 +42,7 @@ import {
   type Value,
   zeroValue,
 } from "../air/mod.ts";
-import type { EffectAdapter, EffectIntent, Fence, Receipt, UnsignedReceipt } from "../kernel/effects.ts";
+import type { EffectAdapter, EffectIntent, Fence, Receipt, UnsignedReceipt } from "../kernel/mod.ts";
 import { type AdapterKey, signReceipt } from "./keys.ts";
 import type { TimerScheduler } from "./timer_scheduler.ts";
 

@@ -22,9 +22,8 @@ import {
   toHex,
   type Value,
 } from "../air/mod.ts";
-import type { Cas } from "../journal/cas.ts";
-import type { Clock } from "../kernel/clock.ts";
-import type { EffectAdapter, EffectIntent, Receipt } from "../kernel/effects.ts";
+import type { Cas } from "../journal/mod.ts";
+import type { Clock, EffectAdapter, EffectIntent, Receipt } from "../kernel/mod.ts";
 import type { AdapterFailure } from "./adapter_failure.ts";
 import type { AdapterKey } from "./keys.ts";
 import { adapterLimits } from "./limits.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { bytesToHashRef, hashRefToBytes, toHex, type Value } from "../air/mod.ts";
-import { FsCas, MemoryCas } from "../journal/cas.ts";
-import type { Clock } from "../kernel/clock.ts";
+import { FsCas, MemoryCas } from "../journal/mod.ts";
+import type { Clock } from "../kernel/mod.ts";
 import { HttpAdapter } from "./http.ts";
 import { AdapterKey } from "./keys.ts";
 import { checkReceipt, integer, makeIntent, text, withServer } from "./_test_support.ts";

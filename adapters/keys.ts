@@ -26,9 +26,9 @@
 import { Buffer } from "node:buffer";
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { AosError, assert, bytesEqual, fromHex, toHex } from "../air/mod.ts";
-import { type Receipt, receiptSigningBytes, type UnsignedReceipt } from "../kernel/effects.ts";
+import { type Receipt, receiptSigningBytes, type UnsignedReceipt } from "../kernel/mod.ts";
 import { adapterLimits } from "./limits.ts";
-import { createFileOnce, readIfExists, writeFileAtomic } from "../journal/durable_fs.ts";
+import { createFileOnce, readIfExists, writeFileAtomic } from "../journal/mod.ts";
 
 /** DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw 32-byte key follows. */
 const SPKI_PREFIX = fromHex("302a300506032b6570032100");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { AosError, fromHex, toHex } from "../air/mod.ts";
-import type { UnsignedReceipt } from "../kernel/effects.ts";
+import type { UnsignedReceipt } from "../kernel/mod.ts";
 import { AdapterKey, adapterKeyPaths, loadOrCreateKey, signReceipt } from "./keys.ts";
 import { verifyReceiptSignature as verifyReceipt } from "../kernel/mod.ts";
 

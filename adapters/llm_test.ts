@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { bytesToHashRef, hashRefToBytes, type Value } from "../air/mod.ts";
-import { type Cas, MemoryCas } from "../journal/cas.ts";
+import { type Cas, MemoryCas } from "../journal/mod.ts";
 import { AdapterKey } from "./keys.ts";
 import { LlmAdapter } from "./llm.ts";
 import { llmCostCents } from "./llm_openai.ts";

@@ -22,9 +22,8 @@
  * @module
  */
 import { bytesEqual, type EffectKind, type SchemaResolver } from "../air/mod.ts";
-import type { Cas } from "../journal/cas.ts";
-import { type Clock, VirtualClock } from "../kernel/clock.ts";
-import type { EffectAdapter, Receipt } from "../kernel/effects.ts";
+import type { Cas } from "../journal/mod.ts";
+import { type Clock, type EffectAdapter, type Receipt, VirtualClock } from "../kernel/mod.ts";
 import { BlobGetAdapter, BlobPutAdapter } from "./blob.ts";
 import { FsBlobNamespaces } from "./blob_namespaces.ts";
 import { HttpAdapter } from "./http.ts";

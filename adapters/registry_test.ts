@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { hashRefToBytes, type Value } from "../air/mod.ts";
-import { FsCas } from "../journal/cas.ts";
-import { VirtualClock } from "../kernel/clock.ts";
-import type { Receipt } from "../kernel/effects.ts";
+import { FsCas } from "../journal/mod.ts";
+import { type Receipt, VirtualClock } from "../kernel/mod.ts";
 import { FakeAdapter } from "./fake_adapter.ts";
 import { AdapterKey } from "./keys.ts";
 import { verifyReceiptSignature } from "../kernel/mod.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Clock } from "../kernel/clock.ts";
+import type { Clock } from "../kernel/mod.ts";
 
 /** Wall-clock time with millisecond resolution, in nanoseconds. */
 export class SystemClock implements Clock {

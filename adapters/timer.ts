@@ -31,7 +31,7 @@
  * @module
  */
 import { SchemaIndex, type SchemaResolver, type Value } from "../air/mod.ts";
-import type { EffectAdapter, EffectIntent, Receipt } from "../kernel/effects.ts";
+import type { EffectAdapter, EffectIntent, Receipt } from "../kernel/mod.ts";
 import type { AdapterFailure } from "./adapter_failure.ts";
 import type { AdapterKey } from "./keys.ts";
 import { adapterLimits } from "./limits.ts";

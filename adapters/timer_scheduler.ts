@@ -20,7 +20,7 @@
  * @module
  */
 import { assert } from "../air/mod.ts";
-import { type Clock, VirtualClock } from "../kernel/clock.ts";
+import { type Clock, VirtualClock } from "../kernel/mod.ts";
 import { adapterLimits } from "./limits.ts";
 import { SystemClock } from "./system_clock.ts";
 

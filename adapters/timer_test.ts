@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Value } from "../air/mod.ts";
-import { VirtualClock } from "../kernel/clock.ts";
+import { VirtualClock } from "../kernel/mod.ts";
 import { AdapterKey } from "./keys.ts";
 import { SystemClock } from "./system_clock.ts";
 import { TimerAdapter } from "./timer.ts";

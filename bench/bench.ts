@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { SystemClock } from "../adapters/system_clock.ts";
+import { SystemClock } from "../adapters/mod.ts";
 import { encodeEntry, encodeFrame, ZERO_HASH } from "../journal/mod.ts";
 import { initWorld, readAirFolder, readWasmFolders } from "../world/mod.ts";
 import { World } from "../world/mod.ts";

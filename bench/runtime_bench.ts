@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { SystemClock } from "../adapters/system_clock.ts";
-import { createWorldAdapters } from "../adapters/registry.ts";
-import { FsCas } from "../journal/cas.ts";
-import type { AdapterDirectory } from "../kernel/effects.ts";
+import { createWorldAdapters, SystemClock } from "../adapters/mod.ts";
+import { FsCas } from "../journal/mod.ts";
+import type { AdapterDirectory } from "../kernel/mod.ts";
 import { initWorld, readAirFolder, readWasmFolders } from "../world/mod.ts";
 import { verifyWorld } from "../world/mod.ts";
 import { World, worldPaths } from "../world/mod.ts";

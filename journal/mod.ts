@@ -72,3 +72,15 @@ export {
   u64,
   type Uint,
 } from "./records.ts";
+export {
+  createFileOnce,
+  type DurableWriteOptions,
+  exists,
+  parentOf,
+  readIfExists,
+  syncDirectory,
+  writeAll,
+  writeAllSync,
+  writeFileAtomic,
+} from "./durable_fs.ts";
+export { lockWorld, type WorldLock } from "./lock.ts";

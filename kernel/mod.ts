@@ -45,3 +45,12 @@ export { intentHash } from "./intent_hash.ts";
 export type { OutboxEntry } from "./effect_manager.ts";
 export { handledMessage, PLAN_EVAL_ERROR_CODES, VALUE_ERROR_CODES } from "./handled_errors.ts";
 export { encodeSleb128, encodeUleb128 } from "./leb128.ts";
+export {
+  decodeOutputEnvelope,
+  type EmittedEffect,
+  type EmittedEvent,
+  encodeInputEnvelope,
+  type InputEnvelope,
+  type OutputEnvelope,
+} from "./envelope.ts";
+export { cellKeyFor, type CellKeyResult, keyTypeOf } from "./cell_keys.ts";

@@ -161,3 +161,36 @@ Deno.test("tidy: code outside air/ imports it through air/mod.ts", async () => {
   }
   assert.deepEqual(offenders, []);
 });
+
+/** The top-level folders that are modules (each with a `mod.ts`). */
+const MODULE_FOLDERS = ["air", "journal", "kernel", "world", "adapters", "governance", "testkit"];
+const topOf = (file: string) => file.split("/")[0]!;
+const isTestCode = (file: string) =>
+  isTest(file) || /\/_test[\w]*\.ts$/.test(file) || file.includes("/tests/") || file.includes("/testing/");
+
+Deno.test("tidy: code imports another top-level folder only through its mod.ts", async () => {
+  const files = (await tsFiles("")).filter((file) => !isTestCode(file) && file.includes("/"));
+  const offenders: string[] = [];
+  for (const [file, targets] of await importsOf(files)) {
+    for (const target of targets) {
+      const top = topOf(target);
+      if (top === topOf(file) || !MODULE_FOLDERS.includes(top)) continue;
+      if (target !== `${top}/mod.ts`) offenders.push(`${file} -> ${target}`);
+    }
+  }
+  assert.deepEqual(offenders, []);
+});
+
+Deno.test("tidy: the top-level folders import each other without a cycle (tests included)", async () => {
+  const files = (await tsFiles("")).filter((file) =>
+    file.includes("/") && MODULE_FOLDERS.includes(topOf(file))
+  );
+  const edges = new Map<string, Set<string>>(MODULE_FOLDERS.map((folder) => [folder, new Set()]));
+  for (const [file, targets] of await importsOf(files)) {
+    for (const target of targets) {
+      const top = topOf(target);
+      if (top !== topOf(file) && MODULE_FOLDERS.includes(top)) edges.get(topOf(file))!.add(top);
+    }
+  }
+  assert.deepEqual(folderCycles(edges), []);
+});

@@ -6,7 +6,7 @@
  */
 import { bytesToHashRef, type CborValue, decodeTyped, type JsonValue, valueToPlainJson } from "../air/mod.ts";
 import type { JournalEntry } from "../journal/mod.ts";
-import type { WorldDefs } from "../kernel/kernel.ts";
+import type { WorldDefs } from "../kernel/mod.ts";
 
 /** One journal entry, typed for tests. */
 export interface TypedEntry {

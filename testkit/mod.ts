@@ -52,5 +52,5 @@ export {
   type ScriptRule,
   whenPatterns,
 } from "./scripted_reducer.ts";
-export { Code, WasmModuleBuilder } from "./wasm_builder.ts";
-export type { FakeOutcome } from "../adapters/fake_adapter.ts";
+export { Code, I32, WasmModuleBuilder } from "./wasm_builder.ts";
+export type { FakeOutcome } from "../adapters/mod.ts";

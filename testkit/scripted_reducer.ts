@@ -46,7 +46,7 @@
  * @module
  */
 import { type CborValue, encodeCanonical, type HashRef, hashRefOf, limits } from "../air/mod.ts";
-import type { EmittedEffect, EmittedEvent } from "../kernel/envelope.ts";
+import type { EmittedEffect, EmittedEvent } from "../kernel/mod.ts";
 import {
   assembleScriptedModule,
   PATTERN_PAIR_BYTES,

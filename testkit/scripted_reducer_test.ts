@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { AosError, bytesEqual, encodeCanonical as cbor, toHex } from "../air/mod.ts";
-import { decodeOutputEnvelope, encodeInputEnvelope, type InputEnvelope } from "../kernel/envelope.ts";
-import { type ReducerCallResult, ReducerHost } from "../kernel/reducer_host.ts";
+import {
+  decodeOutputEnvelope,
+  encodeInputEnvelope,
+  type InputEnvelope,
+  type ReducerCallResult,
+  ReducerHost,
+} from "../kernel/mod.ts";
 import {
   encodeScriptedOutput,
   type ReducerScript,

@@ -28,14 +28,21 @@ import {
   type JsonValue,
   toJsonValue,
 } from "../air/mod.ts";
-import { FakeAdapter, type FakeOutcome } from "../adapters/fake_adapter.ts";
-import { AdapterKey } from "../adapters/keys.ts";
-import { TimerAdapter } from "../adapters/timer.ts";
-import { VirtualTimerScheduler } from "../adapters/timer_scheduler.ts";
+import {
+  AdapterKey,
+  FakeAdapter,
+  type FakeOutcome,
+  TimerAdapter,
+  VirtualTimerScheduler,
+} from "../adapters/mod.ts";
 import { FsCas, readJournalDir } from "../journal/mod.ts";
-import { VirtualClock } from "../kernel/clock.ts";
-import type { AdapterDirectory, EffectAdapter, Receipt } from "../kernel/effects.ts";
-import type { Kernel } from "../kernel/kernel.ts";
+import {
+  type AdapterDirectory,
+  type EffectAdapter,
+  type Kernel,
+  type Receipt,
+  VirtualClock,
+} from "../kernel/mod.ts";
 import {
   Dispatcher,
   FileHeadStore,

@@ -12,7 +12,7 @@
  */
 import { z } from "zod";
 import { AosError } from "../air/mod.ts";
-import { readIfExists } from "../journal/durable_fs.ts";
+import { readIfExists } from "../journal/mod.ts";
 
 const price = z.strictObject({
   promptPer1kCents: z.number().nonnegative(),

@@ -7,8 +7,7 @@
  * @module
  */
 import { bytesToHashRef, type HashRef, toHex } from "../air/mod.ts";
-import type { OutboxEntry } from "../kernel/effect_manager.ts";
-import type { AdapterDirectory, Receipt } from "../kernel/effects.ts";
+import type { AdapterDirectory, OutboxEntry, Receipt } from "../kernel/mod.ts";
 
 /** What one {@linkcode Dispatcher.dispatch} did. */
 export interface DispatchRound {

@@ -17,8 +17,7 @@ import {
   valueFromJson,
   valueToPlainJson,
 } from "../air/mod.ts";
-import { keyTypeOf } from "../kernel/cell_keys.ts";
-import type { WorldDefs } from "../kernel/kernel.ts";
+import { keyTypeOf, type WorldDefs } from "../kernel/mod.ts";
 import type { InboxEvent } from "./inbox.ts";
 
 /** An external event as given by a user: schema name and plain (or tagged) JSON value. */

@@ -7,8 +7,8 @@
  */
 import { AosError } from "../air/mod.ts";
 import { FsCas, FsJournal } from "../journal/mod.ts";
-import { lockWorld, type WorldLock } from "../journal/lock.ts";
-import type { Clock } from "../kernel/clock.ts";
+import { lockWorld, type WorldLock } from "../journal/mod.ts";
+import type { Clock } from "../kernel/mod.ts";
 import { FileHeadStore, type HeadStore } from "./head.ts";
 import { Inbox } from "./inbox.ts";
 import { worldPaths } from "./paths.ts";

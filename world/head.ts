@@ -8,7 +8,7 @@
  * @module
  */
 import { AosError, bytesEqual, decodeCanonical, encodeCanonical, toHex } from "../air/mod.ts";
-import { readIfExists, writeFileAtomic } from "../journal/durable_fs.ts";
+import { readIfExists, writeFileAtomic } from "../journal/mod.ts";
 import type { Journal } from "../journal/mod.ts";
 
 /** The acknowledged head. */

@@ -6,7 +6,7 @@
  * @module
  */
 import { AosError, decodeCanonical, encodeCanonical } from "../air/mod.ts";
-import { syncDirectory, writeFileAtomic } from "../journal/durable_fs.ts";
+import { syncDirectory, writeFileAtomic } from "../journal/mod.ts";
 
 /** One queued external event: the schema and its canonical typed value. */
 export interface InboxEvent {

@@ -19,8 +19,8 @@ import {
   stringifyJson,
 } from "../air/mod.ts";
 import { type Cas, FsCas } from "../journal/mod.ts";
-import { exists, writeFileAtomic } from "../journal/durable_fs.ts";
-import { ReducerHost } from "../kernel/reducer_host.ts";
+import { exists, writeFileAtomic } from "../journal/mod.ts";
+import { ReducerHost } from "../kernel/mod.ts";
 import { AirInvalidError } from "./load_defs.ts";
 import { worldPaths } from "./paths.ts";
 import { type FileWorld, World, type WorldOptions } from "./world.ts";

@@ -17,10 +17,8 @@ import {
   loadAirBundle,
   stringifyJson,
 } from "../air/mod.ts";
-import type { Cas } from "../journal/cas.ts";
-import { cborToJson, defsFromBundle } from "../kernel/defs.ts";
-import type { WorldDefs } from "../kernel/kernel.ts";
-import type { ReducerHost } from "../kernel/reducer_host.ts";
+import type { Cas } from "../journal/mod.ts";
+import { cborToJson, defsFromBundle, type ReducerHost, type WorldDefs } from "../kernel/mod.ts";
 
 /** An AIR validation failure carrying every diagnostic (errors and warnings). */
 export class AirInvalidError extends AosError {

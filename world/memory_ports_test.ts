@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MemoryCas, MemoryJournal } from "../journal/mod.ts";
-import { VirtualClock } from "../kernel/clock.ts";
+import { VirtualClock } from "../kernel/mod.ts";
 import { readAirFolder, readWasmFolders, storeAirSource, validateAirSource } from "./init_world.ts";
 import { MemoryHeadStore } from "./head.ts";
 import { verifyReplay } from "./verify.ts";

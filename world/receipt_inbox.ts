@@ -7,8 +7,8 @@
  * @module
  */
 import { AosError, type CborValue, decodeCanonical, encodeCanonical, limits } from "../air/mod.ts";
-import { createFileOnce, syncDirectory } from "../journal/durable_fs.ts";
-import { type Receipt, signedReceiptMap } from "../kernel/effects.ts";
+import { createFileOnce, syncDirectory } from "../journal/mod.ts";
+import { type Receipt, signedReceiptMap } from "../kernel/mod.ts";
 
 const FILE = /^(\d{12})\.cbor$/;
 

@@ -6,9 +6,7 @@
  */
 import { AosError, bytesToHashRef, type HashRef } from "../air/mod.ts";
 import { type Cas, type EntryBodies, isRecord, type Journal, type JournalEntry } from "../journal/mod.ts";
-import { Kernel, type WorldDefs } from "../kernel/kernel.ts";
-import type { ReducerHost } from "../kernel/reducer_host.ts";
-import type { Divergence } from "../kernel/replay.ts";
+import { type Divergence, Kernel, type ReducerHost, type WorldDefs } from "../kernel/mod.ts";
 
 /** A kernel restored from a journal, and the seq to replay from. */
 export interface Restored {

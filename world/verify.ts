@@ -18,10 +18,8 @@ import {
   toHex,
 } from "../air/mod.ts";
 import { type Cas, FsCas, type Journal, type JournalEntry, readJournalDir } from "../journal/mod.ts";
-import { lockWorld, type WorldLock } from "../journal/lock.ts";
-import { Kernel } from "../kernel/kernel.ts";
-import { ReducerHost } from "../kernel/reducer_host.ts";
-import { type Divergence, replayInto } from "../kernel/replay.ts";
+import { lockWorld, type WorldLock } from "../journal/mod.ts";
+import { type Divergence, Kernel, ReducerHost, replayInto } from "../kernel/mod.ts";
 import { checkHead, FileHeadStore, type Head } from "./head.ts";
 import { loadDefs } from "./load_defs.ts";
 import { worldPaths } from "./paths.ts";

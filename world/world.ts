@@ -29,19 +29,21 @@ import {
   MemoryCas,
   MemoryJournal,
 } from "../journal/mod.ts";
-import type { WorldLock } from "../journal/lock.ts";
-import type { Clock } from "../kernel/clock.ts";
-import { type AdapterDirectory, type Receipt, signedReceiptMap } from "../kernel/effects.ts";
+import type { WorldLock } from "../journal/mod.ts";
 import {
+  type AdapterDirectory,
+  type Clock,
   type DerivedRecord,
   Kernel,
   type KernelRecord,
+  type Receipt,
   type ReceiptRejection,
+  ReducerHost,
+  replayInto,
+  signedReceiptMap,
+  verifyReceiptSignature,
   type WorldDefs,
-} from "../kernel/kernel.ts";
-import { verifyReceiptSignature } from "../kernel/receipt_signature.ts";
-import { replayInto } from "../kernel/replay.ts";
-import { ReducerHost } from "../kernel/reducer_host.ts";
+} from "../kernel/mod.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { EventCodec, type EventInput } from "./event_codec.ts";
 import { openFilePorts, type WorldFileOptions } from "./file_ports.ts";

@@ -17,9 +17,8 @@ import {
   T0_NS,
   tempDir,
 } from "../kernel/_test_fixtures.ts";
-import type { Clock } from "../kernel/clock.ts";
+import { type Clock, ReducerHost } from "../kernel/mod.ts";
 import { loadDefs } from "./load_defs.ts";
-import { ReducerHost } from "../kernel/reducer_host.ts";
 import { type EventInput, World } from "./world.ts";
 import { worldPaths } from "./paths.ts";
 import { restoreLatest } from "./restore.ts";

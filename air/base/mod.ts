@@ -17,6 +17,13 @@
  *
  * @module
  */
-export { AosError, type AosErrorCode, type AosErrorContext, assert, InvariantError, isAosError } from "./errors.ts";
+export {
+  AosError,
+  type AosErrorCode,
+  type AosErrorContext,
+  assert,
+  InvariantError,
+  isAosError,
+} from "./errors.ts";
 export { jsonPath, type JsonValue, parseJson, stringifyJson, toJsonValue } from "./json.ts";
 export { limits } from "./limits.ts";

@@ -14,10 +14,8 @@ import {
   toJsonValue,
   valueFromJson,
 } from "../../air/mod.ts";
-import { FakeAdapter } from "../../adapters/fake_adapter.ts";
-import { AdapterKey } from "../../adapters/keys.ts";
-import type { OutboxEntry } from "../../kernel/effect_manager.ts";
-import type { Receipt } from "../../kernel/effects.ts";
+import { AdapterKey, FakeAdapter } from "../../adapters/mod.ts";
+import type { OutboxEntry, Receipt } from "../../kernel/mod.ts";
 import {
   chain,
   e,

@@ -3,10 +3,9 @@
  * `Deno.serve` on 127.0.0.1 (never any other address).
  */
 import assert from "node:assert/strict";
-import { createWorldAdapters } from "../../adapters/registry.ts";
-import { FsCas } from "../../journal/cas.ts";
-import { VirtualClock } from "../../kernel/clock.ts";
-import type { AdapterDirectory } from "../../kernel/effects.ts";
+import { createWorldAdapters } from "../../adapters/mod.ts";
+import { FsCas } from "../../journal/mod.ts";
+import { type AdapterDirectory, VirtualClock } from "../../kernel/mod.ts";
 import { initWorld, readAirFolder, readWasmFolders } from "../../world/mod.ts";
 import { verifyWorld } from "../../world/mod.ts";
 import { type FileWorld, World, worldPaths } from "../../world/mod.ts";

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { encodeCanonical as cbor, hashRefOf, hashRefToBytes, type PlanStep } from "../../air/mod.ts";
-import type { FakeOutcome } from "../../adapters/fake_adapter.ts";
+import type { FakeOutcome } from "../../adapters/mod.ts";
 import {
   e,
   edge,

@@ -8,8 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { encodeCanonical as cbor } from "../../air/mod.ts";
-import { AdapterKey, signReceipt } from "../../adapters/keys.ts";
-import type { FakeOutcome } from "../../adapters/fake_adapter.ts";
+import { AdapterKey, type FakeOutcome, signReceipt } from "../../adapters/mod.ts";
 import { orderOf, type ReducerScript, schema, scriptedReducer, t, TEST_EPOCH_NS, TestWorld } from "../mod.ts";
 import { httpReceipt } from "./_receipts.ts";
 import { pair, SECOND_NS, timedOrderWorld } from "./_shop.ts";

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { encodeCanonical as cbor } from "../../air/mod.ts";
-import type { FakeOutcome } from "../../adapters/fake_adapter.ts";
+import type { FakeOutcome } from "../../adapters/mod.ts";
 import {
   chain,
   e,

@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { bytesToHashRef, encodeTyped, SchemaIndex, toHex } from "../../air/mod.ts";
-import { AdapterKey, signReceipt } from "../../adapters/keys.ts";
-import type { Receipt } from "../../kernel/effects.ts";
+import { AdapterKey, signReceipt } from "../../adapters/mod.ts";
+import type { Receipt } from "../../kernel/mod.ts";
 import { worldPaths } from "../../world/mod.ts";
 import { exampleWorld } from "../_examples.ts";
 import { httpReceipt } from "./_receipts.ts";
