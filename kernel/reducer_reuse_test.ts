@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { AosError } from "../air/errors.ts";
 import { hashRefOf } from "../air/hash.ts";
 import { ROOT_DIR } from "./_test_fixtures.ts";
 import { analyzeReuse } from "./_reducer_reuse.ts";
@@ -234,4 +235,24 @@ Deno.test("a mutable funcref global or a NaN float global means fresh instances"
 Deno.test("analyzeReuse() calls a module it cannot read not reusable instead of throwing", () => {
   const analysis = analyzeReuse(new TextEncoder().encode("not wasm"));
   assert.equal(analysis.reusable, false);
+});
+
+Deno.test("load() fails with the same message with and without reuse (engine offsets included)", () => {
+  const failures = [
+    rawModule({ globals: [mutable(0x7f, [0x41, 0])], step: [0x6a] }), // i32.add on an empty stack
+    rawModule({ globals: [mutable(0x7f, [0x41, 0])], step: [0xfd, 0x0f] }), // SIMD: not decodable
+    new TextEncoder().encode("not wasm"),
+  ];
+  for (const bytes of failures) {
+    const messages = [true, false].map((reuseInstances) => {
+      try {
+        new ReducerHost({ reuseInstances }).load(hashRefOf(bytes), bytes);
+      } catch (error) {
+        assert.ok(error instanceof AosError && error.code === "AOS_WASM_INVALID");
+        return error.message;
+      }
+      assert.fail("load() accepted an invalid module");
+    });
+    assert.equal(messages[0], messages[1]);
+  }
 });
