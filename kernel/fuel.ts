@@ -6,7 +6,7 @@
  * function entries and loop iterations it executes, so the same module and input run out of fuel at the
  * same point on every run and every machine.
  *
- * The host sets the budget on each fresh instance ({@linkcode setFuel}) and, after a trap, asks
+ * The host sets the budget before each call ({@linkcode setFuel}) and, after a trap, asks
  * {@linkcode outOfFuel} whether the trap was the fuel check (report `timeout`) or the guest's own (`trap`).
  *
  * @example Run a module with a budget of 1,000 units
@@ -116,7 +116,7 @@ export function fuelGlobal(instance: WebAssembly.Instance): WebAssembly.Global {
   return global;
 }
 
-/** Gives a fresh instance its budget: the number of function entries plus loop iterations it may run. */
+/** Gives an instance its budget for one call: the number of function entries plus loop iterations it may run. */
 export function setFuel(instance: WebAssembly.Instance, units: number): void {
   if (!Number.isInteger(units) || units < 0 || units > 0x7fff_ffff) {
     throw new RangeError(`fuel "${units}" is not an integer in [0, 2^31)`);
