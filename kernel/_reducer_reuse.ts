@@ -152,14 +152,22 @@ function exportNames(wasm: Uint8Array, section: { contentStart: number; end: num
 }
 
 /**
- * The state of a just-instantiated instance, or undefined when a value would not survive the trip through
- * JavaScript: a NaN float global may lose its payload bits, so such a module gets fresh instances.
+ * Largest memory worth resetting: copying a bigger image before every call costs more than a new instance
+ * (which maps zeroed pages lazily).
+ */
+export const REUSE_MEMORY_BYTES_MAX = 16 * 65_536;
+
+/**
+ * The state of a just-instantiated instance, or undefined when it should get fresh instances instead: its
+ * memory is above {@linkcode REUSE_MEMORY_BYTES_MAX}, or a value would not survive the trip through
+ * JavaScript (a NaN float global may lose its payload bits).
  */
 export function capture(
   memory: WebAssembly.Memory,
   globals: readonly WebAssembly.Global[],
   types: readonly GlobalType[],
 ): Pristine | undefined {
+  if (memory.buffer.byteLength > REUSE_MEMORY_BYTES_MAX) return undefined;
   const values: Array<number | bigint> = [];
   for (const [i, global] of globals.entries()) {
     const value = global.value as number | bigint;

@@ -98,6 +98,8 @@ export function rawModule(spec: {
   step: number[];
   /** Extra exports of `alloc` under these names. */
   aliases?: string[];
+  /** Initial memory pages (default 1). */
+  pages?: number;
 }): Uint8Array {
   const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
   const name = (text: string) => vec([...new TextEncoder().encode(text)].map((c) => [c]));
@@ -114,7 +116,7 @@ export function rawModule(spec: {
     ...section(1, vec([[0x60, 1, I32, 1, I32], [0x60, 2, I32, I32, 2, I32, I32]])),
     ...section(3, vec([[0], [1]])),
     ...(spec.table ? section(4, vec([[0x70, 0x00, 1]])) : []),
-    ...section(5, vec([[0x00, 1]])),
+    ...section(5, vec([[0x00, ...uleb(spec.pages ?? 1)]])),
     ...section(6, vec((spec.globals ?? []).map((g) => [g.type, g.mutable ? 1 : 0, ...g.init, 0x0b]))),
     ...section(7, vec(exports)),
     ...section(10, vec([body([0x41, 0]), body(spec.step)])),

@@ -128,7 +128,7 @@ export class ReducerHost {
     return this.#compiled.get(wasmHash)?.reuse !== undefined;
   }
 
-  /** Instances created for calls so far (load-time probes excluded): a diagnostic for tests and benches. */
+  /** Instantiations for calls so far (load-time probes excluded): a diagnostic for tests and benches. */
   get instantiations(): number {
     return this.#instantiations;
   }
@@ -146,9 +146,9 @@ export class ReducerHost {
     }
     let guest = reducer.idle;
     reducer.idle = undefined; // taken: only a clean call gives it back
+    if (guest !== undefined) restore(guest.memory, guest.globals, reducer.pristine!);
     try {
-      if (guest === undefined) guest = this.#instantiate(reducer);
-      else restore(guest.memory, guest.globals, reducer.pristine!);
+      guest ??= this.#instantiate(reducer);
       guest.fuel.value = limits.reducerFuelMax;
       const result = runStep(guest, reducer.convention, input);
       if (

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { AosError } from "../air/errors.ts";
 import { hashRefOf } from "../air/hash.ts";
 import { ROOT_DIR } from "./_test_fixtures.ts";
-import { analyzeReuse } from "./_reducer_reuse.ts";
+import { analyzeReuse, REUSE_MEMORY_BYTES_MAX } from "./_reducer_reuse.ts";
 import {
   callInput,
   type CallSpec,
@@ -254,5 +254,17 @@ Deno.test("load() fails with the same message with and without reuse (engine off
       assert.fail("load() accepted an invalid module");
     });
     assert.equal(messages[0], messages[1]);
+  }
+});
+
+Deno.test("a module with a memory above REUSE_MEMORY_BYTES_MAX gets fresh instances; one at the limit is reused", () => {
+  const step = [0x41, 0x80, 0x02, 0x41, 0x80, 0x02, 0x28, 2, 0, 0x41, 1, 0x6a, 0x36, 2, 0, ...out(4)]; // [256]++
+  const limit = REUSE_MEMORY_BYTES_MAX / 65_536;
+  for (const pages of [limit, limit + 1]) {
+    const reused = pages === limit;
+    const bytes = rawModule({ step, pages });
+    const reuse = assertSameAsFresh(bytes, Array(3).fill(new Uint8Array()));
+    assert.equal(reuse.reusesInstances(hashRefOf(bytes)), reused, `${pages} pages`);
+    assert.equal(reuse.instantiations, reused ? 1 : 3);
   }
 });
