@@ -14,7 +14,7 @@ import {
   type RawGlobal,
   rawModule,
   stateLeakModule,
-} from "./_reuse_fixtures.ts";
+} from "./_reuse_test_fixtures.ts";
 import { type ReducerCallResult, ReducerHost } from "./reducer_host.ts";
 
 /** The committed reducers that load: the examples' modules and kernel/testdata (bad_import does not load). */
