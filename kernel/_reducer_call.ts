@@ -31,7 +31,9 @@ class ReducerAbort extends Error {}
 class OutOfRange extends Error {}
 
 /** `env.abort`, bound once per module: AssemblyScript aborts become traps with a readable message. */
-export function abortImport(running: GuestMemorySlot) {
+export function abortImport(
+  running: GuestMemorySlot,
+): (message: number, file: number, line: number, column: number) => never {
   return (message: number, file: number, line: number, column: number): never => {
     const text = readGuestString(running.memory, message) ?? "abort";
     const where = readGuestString(running.memory, file);
