@@ -18,12 +18,9 @@ import {
   InvariantError,
   loadAirBundle,
 } from "../air/mod.ts";
-import { VirtualClock } from "./clock.ts";
-import { initWorld, readAirFolder, readWasmFolders } from "../world/mod.ts";
 import { Kernel, type KernelEntry, type WorldDefs } from "./kernel.ts";
 import { defsFromBundle } from "./defs.ts";
 import { ReducerHost } from "./reducer_host.ts";
-import type { World } from "../world/mod.ts";
 
 /** The repository root, without a trailing slash. */
 export const ROOT_DIR: string = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -42,7 +39,7 @@ export type TestReducer =
   | "multi_value"
   | "bad_import";
 
-const WASM_PATHS: Record<TestReducer, string> = {
+export const WASM_PATHS: Record<TestReducer, string> = {
   counter: "examples/counter/modules/counter.wasm",
   trap: "kernel/testdata/trap.wasm",
   garbage: "kernel/testdata/garbage.wasm",
@@ -238,27 +235,4 @@ export async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
       await Deno.remove(path, { recursive: true });
     },
   };
-}
-
-/** Creates the counter example world in `dir` from `examples/counter`. */
-export async function initCounterWorld(dir: string): Promise<{ world: World; clock: VirtualClock }> {
-  const clock = new VirtualClock(T0_NS);
-  const air = await readAirFolder(COUNTER_AIR_DIR);
-  const wasm = await readWasmFolders([COUNTER_MODULES_DIR]);
-  const world = await initWorld(dir, air, wasm, { clock });
-  return { world, clock };
-}
-
-/** Creates a world for `spec` in `dir` (AIR authored in memory, wasm from the test reducers). */
-export async function initSpecWorld(
-  dir: string,
-  spec: WorldSpec,
-): Promise<{ world: World; clock: VirtualClock }> {
-  const clock = new VirtualClock(T0_NS);
-  const wasm = [...new Set(spec.modules.map((m) => m.wasm))].map((name) => ({
-    path: WASM_PATHS[name],
-    bytes: wasmBytes(name),
-  }));
-  const world = await initWorld(dir, airFiles(spec), wasm, { clock });
-  return { world, clock };
 }

@@ -90,12 +90,27 @@ function hex(byte: number): string {
   return byte.toString(16).padStart(2, "0").toUpperCase();
 }
 
+/**
+ * Instructions that change instance state other than memory and globals: tables (set, grow, fill, copy,
+ * init) and dropped segments. 0xFC sub-opcode, or 0x26 for `table.set`.
+ */
+const TABLE_OR_SEGMENT_OPS: ReadonlyMap<number, string> = new Map([
+  [9, "data.drop"],
+  [12, "table.init"],
+  [13, "elem.drop"],
+  [14, "table.copy"],
+  [15, "table.grow"],
+  [17, "table.fill"],
+]);
+
 /** Where one body's instructions start and where each `loop` header (opcode + block type) ends. */
 export interface BodyLayout {
   /** Offset of the first instruction, right after the locals declaration. */
   codeStart: number;
   /** Offsets right after each `loop` opcode and its block type, in order. */
   loopHeaderEnds: number[];
+  /** The first instruction that mutates a table or drops a segment (e.g. "table.set"), if any. */
+  tableOrSegmentOp: string | undefined;
 }
 
 /**
@@ -112,6 +127,7 @@ export function scanBody(bytes: Uint8Array, start: number, end: number): BodyLay
   const codeStart = reader.pos;
   const loopHeaderEnds: number[] = [];
   let depth = 0; // open blocks, not counting the function's own
+  let tableOrSegmentOp: string | undefined;
   for (;;) {
     const at = reader.pos;
     const opcode = reader.byte();
@@ -123,7 +139,7 @@ export function scanBody(bytes: Uint8Array, start: number, end: number): BodyLay
         if (opcode === 0x0b) {
           if (depth === 0) {
             if (!reader.done) wasmInvalid("bytes after the end of a function body", reader.pos);
-            return { codeStart, loopHeaderEnds };
+            return { codeStart, loopHeaderEnds, tableOrSegmentOp };
           }
           depth--;
         }
@@ -137,10 +153,12 @@ export function scanBody(bytes: Uint8Array, start: number, end: number): BodyLay
         const sub = reader.u32();
         const subKind = FC_OPCODES[sub];
         if (subKind === undefined) wasmInvalid(`unsupported instruction 0xFC ${sub}`, at);
+        tableOrSegmentOp ??= TABLE_OR_SEGMENT_OPS.get(sub);
         immediates(reader, subKind);
         break;
       }
       default:
+        if (opcode === 0x26) tableOrSegmentOp ??= "table.set";
         immediates(reader, kind);
     }
   }

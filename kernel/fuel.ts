@@ -6,7 +6,7 @@
  * function entries and loop iterations it executes, so the same module and input run out of fuel at the
  * same point on every run and every machine.
  *
- * The host sets the budget on each fresh instance ({@linkcode setFuel}) and, after a trap, asks
+ * The host sets the budget before each call ({@linkcode setFuel}) and, after a trap, asks
  * {@linkcode outOfFuel} whether the trap was the fuel check (report `timeout`) or the guest's own (`trap`).
  *
  * @example Run a module with a budget of 1,000 units
@@ -25,6 +25,18 @@
  */
 import { InvariantError } from "../air/mod.ts";
 import { ByteSink, sleb, uleb, wasmInvalid, WasmReader } from "./_wasm_bytes.ts";
+import {
+  countImports,
+  HEADER,
+  readSections,
+  type Section,
+  SECTION_CODE,
+  SECTION_CUSTOM,
+  SECTION_EXPORT,
+  SECTION_GLOBAL,
+  SECTION_IMPORT,
+  SECTION_RANK,
+} from "./_wasm_sections.ts";
 import { scanBody } from "./_wasm_code.ts";
 
 /** Name of the exported fuel global added by {@linkcode instrumentFuel}. */
@@ -37,40 +49,15 @@ export interface FuelOptions {
    * (a start function). Default 0: a module with a start function then traps at instantiation.
    */
   initialFuel?: number;
+  /**
+   * Existing globals to export as well, so a host can read and reset them (`ReducerHost` reuses an instance
+   * this way). The caller picks names no export of the module already has; indices must be valid.
+   */
+  exportGlobals?: ReadonlyArray<{ name: string; index: number }>;
 }
 
-const SECTION_CUSTOM = 0;
-const SECTION_IMPORT = 2;
-const SECTION_GLOBAL = 6;
-const SECTION_EXPORT = 7;
-const SECTION_CODE = 10;
-/** Position of each known section id in the required order (tag 13 and data count 12 are out of id order). */
-const SECTION_RANK: ReadonlyMap<number, number> = new Map([
-  [1, 1], // type
-  [2, 2], // import
-  [3, 3], // function
-  [4, 4], // table
-  [5, 5], // memory
-  [13, 6], // tag
-  [6, 7], // global
-  [7, 8], // export
-  [8, 9], // start
-  [9, 10], // element
-  [12, 11], // data count
-  [10, 12], // code
-  [11, 13], // data
-]);
-const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 const EXPORT_KIND_GLOBAL = 0x03;
 const I32 = 0x7f;
-
-interface Section {
-  id: number;
-  /** Offset of the section id byte. */
-  start: number;
-  contentStart: number;
-  end: number;
-}
 
 /**
  * Returns a copy of `wasm` with a deterministic fuel counter (see the module docs). Every section other than
@@ -88,7 +75,7 @@ export function instrumentFuel(wasm: Uint8Array, options: FuelOptions = {}): Uin
   const importSection = find(SECTION_IMPORT);
   const globalSection = find(SECTION_GLOBAL);
   const exportSection = find(SECTION_EXPORT);
-  const importedGlobals = importSection ? countGlobalImports(wasm, importSection) : 0;
+  const importedGlobals = importSection ? countImports(wasm, importSection)[3]! : 0;
   const definedGlobals = globalSection ? new WasmReader(wasm, globalSection.contentStart).u32() : 0;
   const fuelIndex = importedGlobals + definedGlobals;
   const check = fuelCheck(fuelIndex);
@@ -103,7 +90,7 @@ export function instrumentFuel(wasm: Uint8Array, options: FuelOptions = {}): Uin
   };
   const emitExport = () => {
     exportDone = true;
-    out.push(withExport(wasm, exportSection, fuelIndex));
+    out.push(withExport(wasm, exportSection, fuelIndex, options.exportGlobals ?? []));
   };
   for (const section of sections) {
     const rank = SECTION_RANK.get(section.id) ?? 0;
@@ -129,7 +116,7 @@ export function fuelGlobal(instance: WebAssembly.Instance): WebAssembly.Global {
   return global;
 }
 
-/** Gives a fresh instance its budget: the number of function entries plus loop iterations it may run. */
+/** Gives an instance its budget for one call: the number of function entries plus loop iterations it may run. */
 export function setFuel(instance: WebAssembly.Instance, units: number): void {
   if (!Number.isInteger(units) || units < 0 || units > 0x7fff_ffff) {
     throw new RangeError(`fuel "${units}" is not an integer in [0, 2^31)`);
@@ -156,64 +143,6 @@ function fuelCheck(index: number): Uint8Array {
   ]);
 }
 
-function readSections(wasm: Uint8Array): Section[] {
-  for (const [i, byte] of HEADER.entries()) {
-    if (wasm[i] !== byte) wasmInvalid("not a WebAssembly version 1 module", i);
-  }
-  const reader = new WasmReader(wasm, HEADER.length);
-  const sections: Section[] = [];
-  let lastRank = 0;
-  while (!reader.done) {
-    const start = reader.pos;
-    const id = reader.byte();
-    const size = reader.u32();
-    const contentStart = reader.pos;
-    reader.skip(size);
-    if (id !== SECTION_CUSTOM) {
-      const rank = SECTION_RANK.get(id);
-      if (rank === undefined) wasmInvalid(`unknown section id ${id}`, start);
-      if (rank <= lastRank) wasmInvalid(`section id ${id} is duplicated or out of order`, start);
-      lastRank = rank;
-    }
-    sections.push({ id, start, contentStart, end: reader.pos });
-  }
-  return sections;
-}
-
-function countGlobalImports(wasm: Uint8Array, section: Section): number {
-  const reader = new WasmReader(wasm, section.contentStart, section.end);
-  const count = reader.u32();
-  let globals = 0;
-  for (let i = 0; i < count; i++) {
-    reader.name();
-    reader.name();
-    const at = reader.pos;
-    const kind = reader.byte();
-    if (kind === 0x00) reader.u32(); // function: type index
-    else if (kind === 0x01) { // table: reference type, limits
-      reader.byte();
-      limits(reader);
-    } else if (kind === 0x02) limits(reader); // memory
-    else if (kind === 0x03) { // global: value type, mutability
-      reader.byte();
-      reader.byte();
-      globals++;
-    } else if (kind === 0x04) { // tag: attribute, type index
-      reader.byte();
-      reader.u32();
-    } else wasmInvalid(`unknown import kind ${kind}`, at);
-  }
-  return globals;
-}
-
-function limits(reader: WasmReader): void {
-  const at = reader.pos;
-  const flags = reader.byte();
-  if (flags > 0x07) wasmInvalid(`unsupported limits flags 0x${flags.toString(16)}`, at);
-  reader.skipLeb(10);
-  if ((flags & 0x01) !== 0) reader.skipLeb(10);
-}
-
 function section(id: number, content: ByteSink): Uint8Array {
   const out = new ByteSink();
   out.push([id, ...uleb(content.length)]);
@@ -231,9 +160,15 @@ function withGlobal(wasm: Uint8Array, existing: Section | undefined, initialFuel
   return section(SECTION_GLOBAL, content);
 }
 
-/** The export section with one more entry: the fuel global as `__aos_fuel`. */
-function withExport(wasm: Uint8Array, existing: Section | undefined, fuelIndex: number): Uint8Array {
-  const name = new TextEncoder().encode(FUEL_EXPORT);
+/** The export section with the extra global exports, then one more entry: the fuel global as `__aos_fuel`. */
+function withExport(
+  wasm: Uint8Array,
+  existing: Section | undefined,
+  fuelIndex: number,
+  extra: ReadonlyArray<{ name: string; index: number }>,
+): Uint8Array {
+  const encoder = new TextEncoder();
+  const name = encoder.encode(FUEL_EXPORT);
   const content = new ByteSink();
   let count = 0;
   if (existing) {
@@ -250,10 +185,14 @@ function withExport(wasm: Uint8Array, existing: Section | undefined, fuelIndex: 
       reader.u32();
     }
     if (!reader.done) wasmInvalid("bytes after the last export", reader.pos);
-    content.push(uleb(count + 1));
+    content.push(uleb(count + extra.length + 1));
     content.push(wasm.subarray(entriesStart, existing.end));
   } else {
-    content.push(uleb(1));
+    content.push(uleb(extra.length + 1));
+  }
+  for (const global of extra) {
+    const extraName = encoder.encode(global.name);
+    content.push([...uleb(extraName.length), ...extraName, EXPORT_KIND_GLOBAL, ...uleb(global.index)]);
   }
   content.push([...uleb(name.length), ...name, EXPORT_KIND_GLOBAL, ...uleb(fuelIndex)]);
   return section(SECTION_EXPORT, content);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type CborValue, encodeCanonical, hashRefOf, toHex } from "../air/mod.ts";
-import { Code, I32, WasmModuleBuilder } from "../testkit/mod.ts";
+import { Code, I32, WasmModuleBuilder } from "./wasm_builder.ts";
 import { WasmReader } from "./_wasm_bytes.ts";
 import {
   coverageModule,

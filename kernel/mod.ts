@@ -54,3 +54,4 @@ export {
   type OutputEnvelope,
 } from "./envelope.ts";
 export { cellKeyFor, type CellKeyResult, keyTypeOf } from "./cell_keys.ts";
+export { Code, type FuncSig, I32, I64, type ValType, WasmModuleBuilder } from "./wasm_builder.ts";

@@ -1,11 +1,17 @@
 /**
- * The WASM reducer host (KERNEL §3): validates a module's imports and exports once per wasm hash,
- * then runs every call in a fresh instance so no state survives between calls.
+ * The WASM reducer host (KERNEL §3): validates a module's imports and exports once per wasm hash, then runs
+ * every call in an instance that is exactly as a fresh one would be, so no state survives between calls.
+ * By default one instance per module is reused: before each call the host copies back the memory image and
+ * the mutable globals the instance had right after instantiation (see `_reducer_reuse.ts`); after a trap,
+ * a timeout, bad output or memory growth it instantiates anew. Modules whose state JavaScript cannot reset
+ * (table mutation, several memories, ...) get a fresh instance per call.
  *
  * @module
  */
 import { AosError, InvariantError, limits } from "../air/mod.ts";
-import { instrumentFuel, outOfFuel, setFuel } from "./fuel.ts";
+import { analyzeReuse, capture, type GlobalType, type Pristine, restore } from "./_reducer_reuse.ts";
+import { abortImport, faultResult, type Guest, type GuestMemorySlot, runStep } from "./_reducer_call.ts";
+import { FUEL_EXPORT, instrumentFuel } from "./fuel.ts";
 
 /** Which calling convention a module's `step` export uses (KERNEL §3.2). */
 export type CallingConvention = "multi_value" | "result_pointer";
@@ -15,15 +21,28 @@ export type ReducerCallResult =
   | { ok: true; output: Uint8Array }
   | { ok: false; code: "trap" | "timeout" | "bad_output"; message: string };
 
+/** Options of {@linkcode ReducerHost}. */
+export interface ReducerHostOptions {
+  /**
+   * Reuse one instance per module between calls, reset to its state right after instantiation before each
+   * call (default true). false: a fresh instance per call, the reference the reuse path is tested against.
+   */
+  reuseInstances?: boolean;
+}
+
 interface CompiledReducer {
   module: WebAssembly.Module;
   convention: CallingConvention;
+  /** Export names and types of the mutable globals while instances are reused; undefined: fresh each call. */
+  reuse: { names: string[]; types: GlobalType[] } | undefined;
+  /** The state right after instantiation, taken from the first instance. */
+  pristine: Pristine | undefined;
+  /** The instance of the last clean call, to restore and reuse. */
+  idle: Guest | undefined;
+  /** Shared by every instance of the module: `env.abort` reads the memory of the instance that runs. */
+  imports: WebAssembly.Imports;
+  running: GuestMemorySlot;
 }
-
-const WASM_PAGE_BYTES = 65_536;
-
-/** Thrown by the host's `env.abort` so AssemblyScript aborts become traps with a readable message. */
-class ReducerAbort extends Error {}
 
 function detectConvention(module: WebAssembly.Module, wasmHash: string): CallingConvention {
   const exports = WebAssembly.Module.exports(module);
@@ -52,9 +71,15 @@ function detectConvention(module: WebAssembly.Module, wasmHash: string): Calling
   );
 }
 
-/** Compiles reducer modules once per wasm hash and calls them in fresh instances. */
+/** Compiles reducer modules once per wasm hash and calls them in pristine instances. */
 export class ReducerHost {
   readonly #compiled = new Map<string, CompiledReducer>();
+  readonly #reuseInstances: boolean;
+  #instantiations = 0;
+
+  constructor(options: ReducerHostOptions = {}) {
+    this.#reuseInstances = options.reuseInstances ?? true;
+  }
 
   /**
    * Instruments the module with deterministic fuel (KERNEL §3.6), compiles and checks it (exports, imports,
@@ -63,20 +88,32 @@ export class ReducerHost {
   load(wasmHash: string, wasmBytes: Uint8Array): CallingConvention {
     const known = this.#compiled.get(wasmHash);
     if (known) return known.convention;
+    const analysis = this.#reuseInstances ? analyzeReuse(wasmBytes) : undefined;
+    let globals = analysis?.reusable ? analysis.globals : undefined;
     let module: WebAssembly.Module;
     try {
-      module = new WebAssembly.Module(instrumentFuel(wasmBytes, { initialFuel: limits.reducerFuelMax }));
+      module = compile(wasmBytes, globals ?? []);
     } catch (cause) {
-      throw new AosError(
-        "AOS_WASM_INVALID",
-        `Reducer module "${wasmHash}" does not compile: ${String(cause)}`,
-        {
-          cause,
-        },
-      );
+      if (globals === undefined) throw compileError(wasmHash, cause);
+      // The engine's message may name byte offsets, which the reuse exports shift: report the plain module's.
+      globals = undefined;
+      try {
+        module = compile(wasmBytes, []);
+      } catch (plainCause) {
+        throw compileError(wasmHash, plainCause);
+      }
     }
     const convention = detectConvention(module, wasmHash);
-    this.#compiled.set(wasmHash, { module, convention });
+    const running: GuestMemorySlot = { memory: undefined };
+    this.#compiled.set(wasmHash, {
+      module,
+      convention,
+      reuse: globals && { names: globals.map((g) => g.name), types: globals.map((g) => g.type) },
+      pristine: undefined,
+      idle: undefined,
+      imports: { env: { abort: abortImport(running) } },
+      running,
+    });
     return convention;
   }
 
@@ -85,10 +122,20 @@ export class ReducerHost {
     return this.#compiled.has(wasmHash);
   }
 
-  /** Calls `step` on a fresh instance with the canonical input envelope; never throws for guest faults. */
+  /** True while calls of a loaded module reuse an instance (false: a fresh instance per call). */
+  reusesInstances(wasmHash: string): boolean {
+    return this.#compiled.get(wasmHash)?.reuse !== undefined;
+  }
+
+  /** Instantiations for calls so far (load-time probes excluded): a diagnostic for tests and benches. */
+  get instantiations(): number {
+    return this.#instantiations;
+  }
+
+  /** Calls `step` with the canonical input envelope in a pristine instance; never throws for guest faults. */
   call(wasmHash: string, input: Uint8Array): ReducerCallResult {
-    const compiled = this.#compiled.get(wasmHash);
-    if (!compiled) throw new InvariantError(`Reducer module "${wasmHash}" was not loaded`);
+    const reducer = this.#compiled.get(wasmHash);
+    if (!reducer) throw new InvariantError(`Reducer module "${wasmHash}" was not loaded`);
     if (input.length > limits.envelopeSizeBytesMax) {
       return {
         ok: false,
@@ -96,107 +143,67 @@ export class ReducerHost {
         message: `input envelope of ${input.length} bytes exceeds the limit`,
       };
     }
-    let instance: WebAssembly.Instance | undefined;
+    let guest = reducer.idle;
+    reducer.idle = undefined; // taken: only a clean call gives it back
+    if (guest !== undefined) restore(guest.memory, guest.globals, reducer.pristine!);
     try {
-      const guest: { memory?: WebAssembly.Memory } = {};
-      instance = new WebAssembly.Instance(compiled.module, {
-        env: {
-          abort: (message: number, file: number, line: number, column: number) => {
-            const text = readGuestString(guest.memory, message) ?? "abort";
-            const where = readGuestString(guest.memory, file);
-            throw new ReducerAbort(
-              `${text}${where ? ` (${where}:${line}:${column})` : ` (line ${line}, column ${column})`}`,
-            );
-          },
-        },
-      });
-      setFuel(instance, limits.reducerFuelMax);
-      const memory = instance.exports.memory as WebAssembly.Memory;
-      guest.memory = memory;
-      const alloc = instance.exports.alloc as (len: number) => number;
-      let outPtr: number;
-      let outLen: number;
-      if (compiled.convention === "result_pointer") {
-        const ret = alloc(8) >>> 0;
-        const ptr = alloc(input.length) >>> 0;
-        checkRange(memory, ptr, input.length, "alloc returned");
-        new Uint8Array(memory.buffer, ptr, input.length).set(input);
-        (instance.exports.step as (r: number, p: number, l: number) => void)(ret, ptr, input.length);
-        checkRange(memory, ret, 8, "result pointer");
-        const view = new DataView(memory.buffer, ret, 8);
-        outPtr = view.getInt32(0, true);
-        outLen = view.getInt32(4, true);
-      } else {
-        const ptr = alloc(input.length) >>> 0;
-        checkRange(memory, ptr, input.length, "alloc returned");
-        new Uint8Array(memory.buffer, ptr, input.length).set(input);
-        const result = (instance.exports.step as (p: number, l: number) => unknown)(ptr, input.length);
-        if (!Array.isArray(result) || result.length !== 2) {
-          return { ok: false, code: "bad_output", message: "step did not return (out_ptr, out_len)" };
-        }
-        outPtr = Number(result[0]);
-        outLen = Number(result[1]);
-      }
-      if (memory.buffer.byteLength > limits.reducerMemoryPagesMax * WASM_PAGE_BYTES) {
-        return {
-          ok: false,
-          code: "trap",
-          message: `memory grew to ${
-            memory.buffer.byteLength / WASM_PAGE_BYTES
-          } pages, above the limit of ${limits.reducerMemoryPagesMax}`,
-        };
-      }
-      if (outPtr < 0 || outLen < 0 || outPtr + outLen > memory.buffer.byteLength) {
-        return {
-          ok: false,
-          code: "bad_output",
-          message: `output range [${outPtr}, +${outLen}) is outside memory`,
-        };
-      }
-      if (outLen > limits.envelopeSizeBytesMax) {
-        return {
-          ok: false,
-          code: "bad_output",
-          message: `output envelope of ${outLen} bytes exceeds the limit`,
-        };
-      }
-      return { ok: true, output: new Uint8Array(memory.buffer, outPtr, outLen).slice() };
-    } catch (cause) {
-      if (cause instanceof OutOfRange) return { ok: false, code: "bad_output", message: cause.message };
-      if (cause instanceof WebAssembly.RuntimeError && instance !== undefined && outOfFuel(instance)) {
-        return {
-          ok: false,
-          code: "timeout",
-          message: `reducer ran out of fuel (${limits.reducerFuelMax} units)`,
-        };
-      }
+      guest ??= this.#instantiate(reducer);
+      guest.fuel.value = limits.reducerFuelMax;
+      const result = runStep(guest, reducer.convention, input);
       if (
-        cause instanceof WebAssembly.RuntimeError || cause instanceof ReducerAbort ||
-        cause instanceof RangeError
+        result.ok && reducer.pristine !== undefined &&
+        guest.memory.buffer.byteLength === reducer.pristine.image.length
       ) {
-        return { ok: false, code: "trap", message: cause.message };
+        reducer.idle = guest;
       }
-      throw cause;
+      return result;
+    } catch (cause) {
+      return faultResult(cause, guest);
     }
   }
-}
 
-class OutOfRange extends Error {}
-
-/**
- * Reads an AssemblyScript string (UTF-16LE, byte length in the u32 before it) for abort messages; returns
- * undefined for anything that does not look like one. Bounded to 1 KiB.
- */
-function readGuestString(memory: WebAssembly.Memory | undefined, ptr: number): string | undefined {
-  if (!memory || ptr < 4 || ptr >= memory.buffer.byteLength) return undefined;
-  const byteLength = new DataView(memory.buffer).getUint32(ptr - 4, true);
-  if (byteLength % 2 !== 0 || ptr + byteLength > memory.buffer.byteLength) return undefined;
-  const units = new Uint16Array(memory.buffer.slice(ptr, ptr + Math.min(byteLength, 1024)));
-  return String.fromCharCode(...units);
-}
-
-function checkRange(memory: WebAssembly.Memory, ptr: number, len: number, what: string): void {
-  if (ptr + len > memory.buffer.byteLength) {
-    throw new OutOfRange(`${what} range [${ptr}, +${len}) is outside memory`);
+  /** A new instance (start function run); the first one of a reusable module gives the pristine state. */
+  #instantiate(reducer: CompiledReducer): Guest {
+    reducer.running.memory = undefined; // as in a fresh instance: an abort during start sees no memory
+    this.#instantiations++;
+    const instance = new WebAssembly.Instance(reducer.module, reducer.imports);
+    const exports = instance.exports;
+    const guest: Guest = {
+      memory: exports.memory as WebAssembly.Memory,
+      alloc: exports.alloc as (len: number) => number,
+      step: exports.step as (...args: number[]) => unknown,
+      fuel: exportedGlobal(exports, FUEL_EXPORT),
+      globals: reducer.reuse?.names.map((name) => exportedGlobal(exports, name)) ?? [],
+    };
+    reducer.running.memory = guest.memory;
+    if (reducer.reuse !== undefined && reducer.pristine === undefined) {
+      reducer.pristine = capture(guest.memory, guest.globals, reducer.reuse.types);
+      if (reducer.pristine === undefined) reducer.reuse = undefined;
+    }
+    return guest;
   }
+}
+
+/** Instruments and compiles; `globals` are the mutable globals to export for reuse. */
+function compile(
+  wasmBytes: Uint8Array,
+  globals: ReadonlyArray<{ name: string; index: number }>,
+): WebAssembly.Module {
+  return new WebAssembly.Module(
+    instrumentFuel(wasmBytes, { initialFuel: limits.reducerFuelMax, exportGlobals: globals }),
+  );
+}
+
+function compileError(wasmHash: string, cause: unknown): AosError {
+  return new AosError("AOS_WASM_INVALID", `Reducer module "${wasmHash}" does not compile: ${String(cause)}`, {
+    cause,
+  });
+}
+
+function exportedGlobal(exports: WebAssembly.Exports, name: string): WebAssembly.Global {
+  const global = exports[name];
+  if (!(global instanceof WebAssembly.Global)) {
+    throw new InvariantError(`The reducer instance exports no "${name}" global`);
+  }
+  return global;
 }

@@ -228,7 +228,7 @@ Deno.test("load() rejects bytes that are not wasm with AOS_WASM_INVALID", () => 
   assert.throws(() => new ReducerHost().load(hashRefOf(bytes), bytes), hasCode("AOS_WASM_INVALID"));
 });
 
-Deno.test("call() runs every call in a fresh instance, so no global survives", () => {
+Deno.test("call() runs every call as a fresh instance would, so no global survives", () => {
   // step: g += 1; return (0, g). A reused instance would answer 1 byte, then 2.
   const bytes = multiValueModule(
     [...GLOBAL_GET_0, ...i32Const(1), ...I32_ADD, ...GLOBAL_SET_0],

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { Code, I32, WasmModuleBuilder } from "./wasm_builder.ts";
+import { Code, I32, WasmModuleBuilder } from "../kernel/mod.ts";
 
 /** Bytes per rule record. */
 export const RULE_RECORD_BYTES = 20;

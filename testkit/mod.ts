@@ -52,5 +52,5 @@ export {
   type ScriptRule,
   whenPatterns,
 } from "./scripted_reducer.ts";
-export { Code, I32, WasmModuleBuilder } from "./wasm_builder.ts";
+export { Code, I32, WasmModuleBuilder } from "../kernel/mod.ts";
 export type { FakeOutcome } from "../adapters/mod.ts";

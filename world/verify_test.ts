@@ -9,14 +9,8 @@ import {
   toHex,
 } from "../air/mod.ts";
 import { encodeEntry, encodeFrame, type EntryRecord, FsJournal, readJournalDir } from "../journal/mod.ts";
-import {
-  hasCode,
-  initCounterWorld,
-  initSpecWorld,
-  relaySpec,
-  T0_NS,
-  tempDir,
-} from "../kernel/_test_fixtures.ts";
+import { hasCode, relaySpec, T0_NS, tempDir } from "../kernel/_test_fixtures.ts";
+import { initCounterWorld, initSpecWorld } from "./_test_fixtures.ts";
 import { FileHeadStore } from "./head.ts";
 import { verifyWorld } from "./verify.ts";
 import { type EventInput, World } from "./world.ts";

@@ -9,14 +9,8 @@ import {
 } from "../air/mod.ts";
 import { FsJournal, type JournalEntry, readJournalDir } from "../journal/mod.ts";
 import { verifyWorld } from "./verify.ts";
-import {
-  hasCode,
-  initCounterWorld,
-  initSpecWorld,
-  relaySpec,
-  T0_NS,
-  tempDir,
-} from "../kernel/_test_fixtures.ts";
+import { hasCode, relaySpec, T0_NS, tempDir } from "../kernel/_test_fixtures.ts";
+import { initCounterWorld, initSpecWorld } from "./_test_fixtures.ts";
 import { type Clock, ReducerHost } from "../kernel/mod.ts";
 import { loadDefs } from "./load_defs.ts";
 import { type EventInput, World } from "./world.ts";

@@ -2,7 +2,7 @@
  * The reducer ABI of KERNEL §3.1–3.2 (result-pointer convention): `alloc` and the body of `step`.
  *
  * Memory is a bump allocator that never frees (AssemblyScript's `--runtime stub`). That is enough
- * because the host creates a fresh instance for every call, so nothing outlives one step.
+ * because every call starts from the instance's initial memory and globals, so nothing outlives one step.
  */
 import { CborReader } from "./cbor_reader";
 import { Ctx, decodeInput, encodeOutput, Event, Output } from "./envelope";

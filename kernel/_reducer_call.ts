@@ -1,0 +1,136 @@
+/**
+ * One reducer call on a live instance (private to `kernel/`, used by `reducer_host.ts`): copy the input
+ * envelope in, run `step` in either calling convention (KERNEL §3.2), check and copy the output out, and
+ * map guest faults to `trap`, `timeout` or `bad_output`.
+ *
+ * @module
+ */
+import { limits } from "../air/mod.ts";
+import type { CallingConvention, ReducerCallResult } from "./reducer_host.ts";
+
+/** A live instance with its exports looked up once. */
+export interface Guest {
+  memory: WebAssembly.Memory;
+  alloc: (len: number) => number;
+  step: (...args: number[]) => unknown;
+  fuel: WebAssembly.Global;
+  /** The module's mutable globals, exported for reuse (empty for fresh-instance modules). */
+  globals: WebAssembly.Global[];
+}
+
+/** The memory of the instance running, for `env.abort`; undefined while a start function runs. */
+export interface GuestMemorySlot {
+  memory: WebAssembly.Memory | undefined;
+}
+
+const WASM_PAGE_BYTES = 65_536;
+
+/** Thrown by the host's `env.abort` so AssemblyScript aborts become traps with a readable message. */
+class ReducerAbort extends Error {}
+
+class OutOfRange extends Error {}
+
+/** `env.abort`, bound once per module: AssemblyScript aborts become traps with a readable message. */
+export function abortImport(
+  running: GuestMemorySlot,
+): (message: number, file: number, line: number, column: number) => never {
+  return (message: number, file: number, line: number, column: number): never => {
+    const text = readGuestString(running.memory, message) ?? "abort";
+    const where = readGuestString(running.memory, file);
+    throw new ReducerAbort(
+      `${text}${where ? ` (${where}:${line}:${column})` : ` (line ${line}, column ${column})`}`,
+    );
+  };
+}
+
+/** Copies the input in, runs `step` and checks the output; throws for guest faults ({@linkcode faultResult}). */
+export function runStep(guest: Guest, convention: CallingConvention, input: Uint8Array): ReducerCallResult {
+  const { memory, alloc } = guest;
+  let outPtr: number;
+  let outLen: number;
+  if (convention === "result_pointer") {
+    const ret = alloc(8) >>> 0;
+    const ptr = alloc(input.length) >>> 0;
+    checkRange(memory, ptr, input.length, "alloc returned");
+    new Uint8Array(memory.buffer, ptr, input.length).set(input);
+    guest.step(ret, ptr, input.length);
+    checkRange(memory, ret, 8, "result pointer");
+    const view = new DataView(memory.buffer, ret, 8);
+    outPtr = view.getInt32(0, true);
+    outLen = view.getInt32(4, true);
+  } else {
+    const ptr = alloc(input.length) >>> 0;
+    checkRange(memory, ptr, input.length, "alloc returned");
+    new Uint8Array(memory.buffer, ptr, input.length).set(input);
+    const result = guest.step(ptr, input.length);
+    if (!Array.isArray(result) || result.length !== 2) {
+      return { ok: false, code: "bad_output", message: "step did not return (out_ptr, out_len)" };
+    }
+    outPtr = Number(result[0]);
+    outLen = Number(result[1]);
+  }
+  if (memory.buffer.byteLength > limits.reducerMemoryPagesMax * WASM_PAGE_BYTES) {
+    return {
+      ok: false,
+      code: "trap",
+      message: `memory grew to ${
+        memory.buffer.byteLength / WASM_PAGE_BYTES
+      } pages, above the limit of ${limits.reducerMemoryPagesMax}`,
+    };
+  }
+  if (outPtr < 0 || outLen < 0 || outPtr + outLen > memory.buffer.byteLength) {
+    return {
+      ok: false,
+      code: "bad_output",
+      message: `output range [${outPtr}, +${outLen}) is outside memory`,
+    };
+  }
+  if (outLen > limits.envelopeSizeBytesMax) {
+    return {
+      ok: false,
+      code: "bad_output",
+      message: `output envelope of ${outLen} bytes exceeds the limit`,
+    };
+  }
+  return { ok: true, output: new Uint8Array(memory.buffer, outPtr, outLen).slice() };
+}
+
+/**
+ * Reads an AssemblyScript string (UTF-16LE, byte length in the u32 before it) for abort messages; returns
+ * undefined for anything that does not look like one. Bounded to 1 KiB.
+ */
+function readGuestString(memory: WebAssembly.Memory | undefined, ptr: number): string | undefined {
+  if (!memory || ptr < 4 || ptr >= memory.buffer.byteLength) return undefined;
+  const byteLength = new DataView(memory.buffer).getUint32(ptr - 4, true);
+  if (byteLength % 2 !== 0 || ptr + byteLength > memory.buffer.byteLength) return undefined;
+  const units = new Uint16Array(memory.buffer.slice(ptr, ptr + Math.min(byteLength, 1024)));
+  return String.fromCharCode(...units);
+}
+
+function checkRange(memory: WebAssembly.Memory, ptr: number, len: number, what: string): void {
+  if (ptr + len > memory.buffer.byteLength) {
+    throw new OutOfRange(`${what} range [${ptr}, +${len}) is outside memory`);
+  }
+}
+
+/**
+ * The result for what a call threw: `guest` is undefined when instantiation itself failed. Anything that is
+ * not a guest fault is a host bug and is rethrown.
+ */
+export function faultResult(cause: unknown, guest: Guest | undefined): ReducerCallResult {
+  if (cause instanceof OutOfRange) return { ok: false, code: "bad_output", message: cause.message };
+  if (cause instanceof WebAssembly.RuntimeError && guest !== undefined && (guest.fuel.value as number) < 0) {
+    return {
+      ok: false,
+      code: "timeout",
+      message: `reducer ran out of fuel (${limits.reducerFuelMax} units)`,
+    };
+  }
+  if (
+    cause instanceof WebAssembly.RuntimeError || cause instanceof ReducerAbort ||
+    cause instanceof RangeError
+  ) {
+    return { ok: false, code: "trap", message: cause.message };
+  }
+  throw cause;
+}

@@ -1,0 +1,248 @@
+/**
+ * Test fixtures for `reducer_reuse_test.ts` (private to `kernel/`): reducer modules that leave state behind
+ * between calls, so a reused instance that is not reset gives different answers than a fresh one, and a
+ * random call generator for the committed reducers.
+ *
+ * @module
+ */
+import fc from "fast-check";
+import { AosError, type CborValue, encodeCanonical } from "../air/mod.ts";
+import { encodeUleb128 as uleb } from "./leb128.ts";
+import { Code, I32, WasmModuleBuilder } from "./wasm_builder.ts";
+import { decodeOutputEnvelope, encodeInputEnvelope } from "./envelope.ts";
+import type { ReducerCallResult } from "./reducer_host.ts";
+
+/** What the first input byte (mod 8) makes {@linkcode stateLeakModule} do after it changed its state. */
+export const LeakOp = {
+  Normal: 0,
+  Trap: 1,
+  Spin: 2,
+  Grow: 3,
+  GrowOverLimit: 4,
+  BadOutput: 5,
+  Store: 6,
+  Abort: 7,
+} as const;
+
+/**
+ * A result-pointer reducer that leaves garbage everywhere: a bump allocator (global 0, from 1024) that never
+ * frees, a call counter (global 1), a counter in its data segment (address 512, from 5), the input length
+ * stored at 4096 by {@linkcode LeakOp.Store}. Every call bumps the counters first, then does what its first
+ * input byte says ({@linkcode LeakOp}), then outputs 20 bytes: the call counter, the data counter, the heap
+ * pointer, the word at 4096 and the memory size in pages. A fresh instance always answers
+ * `1, 6, 1032 + len, 0 or len, 1 or 2`.
+ */
+export function stateLeakModule(): Uint8Array {
+  const b = new WasmModuleBuilder();
+  const abort = b.importFunction("env", "abort", { params: [I32, I32, I32, I32], results: [] });
+  const heap = b.addGlobalI32(1024);
+  const calls = b.addGlobalI32(0);
+  b.addGlobalI32(7, false);
+  b.setMemory(1);
+  b.exportMemory();
+  b.addData(512, new Uint8Array([5, 0, 0, 0]));
+  // An AssemblyScript string "hi" for the abort message: byte length, then UTF-16LE.
+  b.addData(600, new Uint8Array([4, 0, 0, 0, 0x68, 0, 0x69, 0]));
+  const alloc = b.addFunction(
+    { params: [I32], results: [I32] },
+    new Code().globalGet(heap).globalGet(heap).localGet(0).i32Add().globalSet(heap),
+  );
+  const op = 3; // local: params ret, ptr, len, then op
+  const when = (code: Code, value: number, then: (c: Code) => Code) =>
+    then(code.localGet(op).i32Const(value).i32Eq().if()).end();
+  let step = new Code()
+    .globalGet(calls).i32Const(1).i32Add().globalSet(calls)
+    .i32Const(512).i32Const(512).i32Load().i32Const(1).i32Add().i32Store()
+    .localGet(2).if(undefined, I32).localGet(1).i32Load8U().i32Const(7).i32And().else().i32Const(0).end()
+    .localSet(op);
+  step = when(step, LeakOp.Trap, (c) => c.unreachable());
+  step = when(step, LeakOp.Spin, (c) => c.loop("spin").br("spin").end());
+  step = when(step, LeakOp.Grow, (c) => c.i32Const(1).memoryGrow().drop());
+  step = when(step, LeakOp.GrowOverLimit, (c) => c.i32Const(256).memoryGrow().drop());
+  step = when(
+    step,
+    LeakOp.BadOutput,
+    (c) => c.localGet(0).i32Const(0).i32Store().localGet(0).i32Const(-1).i32Store(4).return(),
+  );
+  step = when(step, LeakOp.Store, (c) => c.i32Const(4096).localGet(2).i32Store());
+  step = when(step, LeakOp.Abort, (c) => c.i32Const(604).i32Const(0).i32Const(1).i32Const(2).call(abort));
+  step = step
+    .i32Const(256).globalGet(calls).i32Store()
+    .i32Const(256).i32Const(512).i32Load().i32Store(4)
+    .i32Const(256).globalGet(heap).i32Store(8)
+    .i32Const(256).i32Const(4096).i32Load().i32Store(12)
+    .i32Const(256).memorySize().i32Store(16)
+    .localGet(0).i32Const(256).i32Store()
+    .localGet(0).i32Const(20).i32Store(4);
+  const stepIndex = b.addFunction({ params: [I32, I32, I32], results: [] }, step, [I32]);
+  b.exportFunction("alloc", alloc);
+  b.exportFunction("step", stepIndex);
+  return b.build();
+}
+
+/** A global of {@linkcode rawModule}: value type byte, mutability, constant initializer (without `end`). */
+export interface RawGlobal {
+  type: number;
+  mutable: boolean;
+  init: number[];
+}
+
+/**
+ * A multi-value reducer assembled byte by byte, for what the testkit assembler cannot express (tables,
+ * i64/f32/f64 globals): `alloc` returns 0, `step(ptr, len)` runs `step` (which must leave out_ptr, out_len).
+ */
+export function rawModule(spec: {
+  globals?: RawGlobal[];
+  /** One funcref table of one element. */
+  table?: boolean;
+  step: number[];
+  /** Extra exports of `alloc` under these names. */
+  aliases?: string[];
+  /** Initial memory pages (default 1). */
+  pages?: number;
+}): Uint8Array {
+  const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+  const name = (text: string) => vec([...new TextEncoder().encode(text)].map((c) => [c]));
+  const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
+  const body = (code: number[]) => [...uleb(code.length + 2), 0x00, ...code, 0x0b];
+  const exports = [
+    [...name("memory"), 0x02, 0],
+    [...name("alloc"), 0x00, 0],
+    [...name("step"), 0x00, 1],
+    ...(spec.aliases ?? []).map((alias) => [...name(alias), 0x00, 0]),
+  ];
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, vec([[0x60, 1, I32, 1, I32], [0x60, 2, I32, I32, 2, I32, I32]])),
+    ...section(3, vec([[0], [1]])),
+    ...(spec.table ? section(4, vec([[0x70, 0x00, 1]])) : []),
+    ...section(5, vec([[0x00, ...uleb(spec.pages ?? 1)]])),
+    ...section(6, vec((spec.globals ?? []).map((g) => [g.type, g.mutable ? 1 : 0, ...g.init, 0x0b]))),
+    ...section(7, vec(exports)),
+    ...section(10, vec([body([0x41, 0]), body(spec.step)])),
+  ]);
+}
+
+const text = fc.constantFrom("a", "b", "alice", "https://example.test/");
+const nat = fc.oneof(fc.nat({ max: 9 }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }));
+/** Event schemas of the committed reducers, each with values of roughly the right shape. */
+const EVENTS: ReadonlyMap<string, fc.Arbitrary<CborValue>> = new Map<string, fc.Arbitrary<CborValue>>([
+  ["demo/Increment@1", fc.record({ by: nat })],
+  ["demo/CellIncrement@1", fc.record({ by: nat, user: text })],
+  ["demo/Configure@1", fc.record({ url: text })],
+  ["demo/Notify@1", fc.record({ request_id: text })],
+  ["demo/FetchSucceeded@1", fc.record({ status: fc.integer({ min: 100, max: 599 }), request_id: text })],
+  ["demo/FetchFailed@1", fc.record({ request_id: text })],
+  ["demo/Job@1", fc.record({ id: text, attempts_max: fc.nat({ max: 3 }) })],
+  [
+    "sys/TimerFired@1",
+    fc.record({
+      effect_kind: fc.constant("timer.set"),
+      requested: fc.record({ key: text, deliver_at_ns: nat }),
+    }),
+  ],
+  ["test/Ping@1", fc.record({ n: nat })],
+  ["demo/Unknown@1", fc.dictionary(text, fc.oneof(nat, text), { maxKeys: 2 })],
+]);
+
+/** The events each committed reducer (by file name) handles; other schemas make it abort. */
+export const MODULE_EVENTS: Readonly<Record<string, readonly string[]>> = {
+  "counter.wasm": ["demo/Increment@1"],
+  "multi_value.wasm": ["demo/Increment@1"],
+  "bad_state.wasm": ["demo/Increment@1"],
+  "garbage.wasm": ["demo/Increment@1"],
+  "trap.wasm": ["demo/Increment@1"],
+  "cell_counter.wasm": ["demo/CellIncrement@1"],
+  "notifier.wasm": ["demo/Configure@1", "demo/Notify@1", "demo/FetchSucceeded@1", "demo/FetchFailed@1"],
+  "retrier.wasm": ["demo/Job@1", "sys/TimerFired@1"],
+  "relay.wasm": ["test/Ping@1"],
+};
+
+/** `ctx.key` as the canonical encoding of the event's `user` field (what cell routing would give). */
+const USER_KEY = "=user";
+
+/** One call of a random sequence: an input envelope (or raw bytes), possibly chained to the last state. */
+export type CallSpec =
+  | { kind: "raw"; bytes: Uint8Array }
+  | {
+    kind: "envelope";
+    schema: string;
+    value: CborValue;
+    state: "last" | "null" | Uint8Array;
+    key: string | null;
+    cellMode: boolean;
+    nowNs: bigint | undefined;
+    /** When not 0, ctx.key is this many bytes: big enough that the reducer's allocator grows memory. */
+    pad: number;
+  };
+
+/**
+ * Random calls for a committed reducer: mostly well-formed events of the schemas it handles (`own`), some of
+ * other schemas, some garbage, some huge ones.
+ */
+export function callSpec(own: readonly string[]): fc.Arbitrary<CallSpec> {
+  const schema = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(...own) },
+    { weight: 1, arbitrary: fc.constantFrom(...EVENTS.keys()) },
+  );
+  return fc.oneof(
+    {
+      weight: 12,
+      arbitrary: schema.chain((name) =>
+        fc.record({
+          kind: fc.constant("envelope" as const),
+          schema: fc.constant(name),
+          value: EVENTS.get(name)!,
+          state: fc.oneof(
+            { weight: 4, arbitrary: fc.constant("last" as const) },
+            { weight: 1, arbitrary: fc.constant("null" as const) },
+            { weight: 1, arbitrary: fc.uint8Array({ maxLength: 12 }) },
+          ),
+          key: fc.oneof(
+            { weight: 1, arbitrary: fc.constant(null) },
+            { weight: 2, arbitrary: fc.constant(USER_KEY) },
+            { weight: 1, arbitrary: text },
+          ),
+          cellMode: fc.boolean(),
+          nowNs: fc.option(fc.bigInt({ min: 0n, max: 2n ** 62n }), { nil: undefined }),
+          pad: fc.oneof(
+            { weight: 12, arbitrary: fc.constant(0) },
+            { weight: 1, arbitrary: fc.integer({ min: 70_000, max: 140_000 }) },
+          ),
+        })
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({ kind: fc.constant("raw" as const), bytes: fc.uint8Array({ maxLength: 40 }) }),
+    },
+  );
+}
+
+/** The input of a call: `last` is the state of the last successful call of the sequence (or null). */
+export function callInput(spec: CallSpec, last: Uint8Array | null): Uint8Array {
+  if (spec.kind === "raw") return spec.bytes;
+  const state = spec.state === "last" ? last : spec.state === "null" ? null : spec.state;
+  const value = spec.value as { [key: string]: CborValue };
+  const key = spec.key === USER_KEY ? value.user ?? null : spec.key;
+  return encodeInputEnvelope({
+    state,
+    event: { schema: spec.schema, value: encodeCanonical(spec.value) },
+    ctx: {
+      key: spec.pad !== 0 ? new Uint8Array(spec.pad).fill(0x2a) : key === null ? null : encodeCanonical(key),
+      cellMode: spec.cellMode,
+      ...(spec.nowNs === undefined ? {} : { nowNs: spec.nowNs }),
+    },
+  });
+}
+
+/** The state a successful call leaves for the next `last` (unchanged when the output is not an envelope). */
+export function nextState(result: ReducerCallResult, last: Uint8Array | null): Uint8Array | null {
+  if (!result.ok) return last;
+  try {
+    return decodeOutputEnvelope(result.output).state;
+  } catch (error) {
+    if (error instanceof AosError) return last;
+    throw error;
+  }
+}
