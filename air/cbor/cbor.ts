@@ -16,29 +16,9 @@ import {
 } from "cborg";
 import { AosError } from "../base/mod.ts";
 
-/** The only CBOR tag AIR allows: dec128 as a 16-byte BID payload (AIR §4.3). */
-export const DEC128_TAG = 2000;
+import { type CborValue, DEC128_TAG, Dec128Item, writeCanonical } from "./_canonical_writer.ts";
 
-/** A tag-2000 item: the 16-byte IEEE 754 decimal128 (BID, big-endian) payload. */
-export class Dec128Item {
-  constructor(readonly bits: Uint8Array) {}
-}
-
-/**
- * The generic CBOR data model. Integers are `number` when safe and `bigint` otherwise (both accepted on
- * encode); maps are plain objects (text keys) or `Map` (any comparable keys, as decoded with `useMaps`).
- */
-export type CborValue =
-  | number
-  | bigint
-  | string
-  | boolean
-  | null
-  | Uint8Array
-  | Dec128Item
-  | CborValue[]
-  | Map<CborValue, CborValue>
-  | { [key: string]: CborValue };
+export { type CborValue, DEC128_TAG, Dec128Item };
 
 const U64_MAX = (1n << 64n) - 1n;
 const I64_MIN = -(1n << 63n);
@@ -165,8 +145,16 @@ function needsConversion(value: CborValue, depth: number): boolean {
   }
 }
 
-/** Encodes a value canonically (sorted keys by encoded bytes, shortest forms, definite lengths). */
+/**
+ * Encodes a value canonically (sorted keys by encoded bytes, shortest forms, definite lengths), with the
+ * hot-path writer; byte-identical to {@linkcode encodeCanonicalReference} (cborg's RFC 8949 options).
+ */
 export function encodeCanonical(value: CborValue): Uint8Array {
+  return writeCanonical(value);
+}
+
+/** The same encoding through cborg: the reference the fast writer is tested against. */
+export function encodeCanonicalReference(value: CborValue): Uint8Array {
   const input = needsConversion(value, 0) ? toCborgInput(value, 0) : value;
   return plainBytes(cborgEncode(input, encodeOptions));
 }
