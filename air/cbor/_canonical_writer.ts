@@ -218,7 +218,9 @@ function write(w: Writer, value: CborValue, depth: number): void {
       write(w, item, depth + 1);
     }
   } else if (value instanceof Dec128Item) {
-    if (!(value.bits instanceof Uint8Array) || value.bits.length !== 16) throw invalid("dec128 needs 16 bytes");
+    if (!(value.bits instanceof Uint8Array) || value.bits.length !== 16) {
+      throw invalid("dec128 needs 16 bytes");
+    }
     w.head(6, DEC128_TAG);
     w.head(2, 16);
     w.raw(value.bits);

@@ -17,6 +17,7 @@ import {
 import { AosError } from "../base/mod.ts";
 
 import { type CborValue, DEC128_TAG, Dec128Item, writeCanonical } from "./_canonical_writer.ts";
+import { readCanonical } from "./_canonical_reader.ts";
 
 export { type CborValue, DEC128_TAG, Dec128Item };
 
@@ -254,6 +255,11 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
  * trailing bytes. The final guard re-encodes the decoded value and demands identical bytes.
  */
 export function decodeCanonical(bytes: Uint8Array, options: DecodeOptions = {}): CborValue {
+  return readCanonical(bytes, options.useMaps ?? false);
+}
+
+/** The same strict decoding through cborg plus a re-encoding check: the reference of the fast reader. */
+export function decodeCanonicalReference(bytes: Uint8Array, options: DecodeOptions = {}): CborValue {
   let raw: unknown;
   try {
     const cborgOptions = {
@@ -277,7 +283,7 @@ export function decodeCanonical(bytes: Uint8Array, options: DecodeOptions = {}):
   const value = fromCborg(raw);
   let again: Uint8Array;
   try {
-    again = encodeCanonical(value);
+    again = encodeCanonicalReference(value);
   } catch (cause) {
     if (cause instanceof AosError) throw cause; // e.g. duplicate byte-string keys, which cborg's Map cannot see
     throw new AosError("AOS_CBOR_NON_CANONICAL", "Non-canonical CBOR: value cannot be re-encoded", { cause });

@@ -1,0 +1,219 @@
+/**
+ * The strict canonical CBOR decoder of the hot path (private to `air/cbor/`). It accepts exactly the bytes
+ * the canonical writer produces for the AIR data model — shortest integers and lengths, definite lengths,
+ * map keys unique and sorted bytewise by their encodings, valid UTF-8, tag 2000 around 16 bytes only,
+ * no floats, no simple values but false/true/null, nothing after the item — and rejects everything else
+ * with `AOS_CBOR_INVALID` (malformed) or `AOS_CBOR_NON_CANONICAL` (well-formed but not canonical). The
+ * cborg-based decoder stays as the reference; `cbor_reader_test.ts` compares both on random and mutated
+ * inputs.
+ *
+ * @module
+ */
+import { AosError } from "../base/mod.ts";
+import { type CborValue, DEC128_TAG, Dec128Item } from "./_canonical_writer.ts";
+
+const DEPTH_MAX = 128;
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+
+function invalid(detail: string): AosError {
+  return new AosError("AOS_CBOR_INVALID", `Invalid CBOR: ${detail}`);
+}
+
+function nonCanonical(detail: string, offset: number): AosError {
+  return new AosError("AOS_CBOR_NON_CANONICAL", `Non-canonical CBOR: ${detail} at offset ${offset}`);
+}
+
+class Reader {
+  at = 0;
+  readonly view: DataView;
+  constructor(readonly bytes: Uint8Array, readonly useMaps: boolean) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  need(n: number): void {
+    if (this.at + n > this.bytes.length) {
+      throw invalid(`unexpected end of input at offset ${this.bytes.length}`);
+    }
+  }
+
+  /** Reads a head's argument as a number or (above 2^53 - 1) a bigint; demands the shortest form. */
+  argument(info: number, start: number): number | bigint {
+    if (info < 24) return info;
+    switch (info) {
+      case 24: {
+        this.need(1);
+        const n = this.bytes[this.at++]!;
+        if (n < 24) throw invalid(`integer encoded with more bytes than needed at offset ${start}`);
+        return n;
+      }
+      case 25: {
+        this.need(2);
+        const n = this.view.getUint16(this.at);
+        this.at += 2;
+        if (n < 0x100) throw invalid(`integer encoded with more bytes than needed at offset ${start}`);
+        return n;
+      }
+      case 26: {
+        this.need(4);
+        const n = this.view.getUint32(this.at);
+        this.at += 4;
+        if (n < 0x10000) throw invalid(`integer encoded with more bytes than needed at offset ${start}`);
+        return n;
+      }
+      case 27: {
+        this.need(8);
+        const n = this.view.getBigUint64(this.at);
+        this.at += 8;
+        if (n < 0x1_0000_0000n) {
+          throw invalid(`integer encoded with more bytes than needed at offset ${start}`);
+        }
+        return n <= SAFE_MAX ? Number(n) : n;
+      }
+      case 31:
+        throw invalid(`indefinite length at offset ${start}`);
+      default:
+        throw invalid(`reserved additional information ${info} at offset ${start}`);
+    }
+  }
+
+  length(info: number, start: number): number {
+    const n = this.argument(info, start);
+    if (typeof n === "bigint" || n > this.bytes.length) {
+      throw invalid(`length ${n} at offset ${start} runs past the end of input`);
+    }
+    return n;
+  }
+
+  item(depth: number): CborValue {
+    if (depth > DEPTH_MAX) throw invalid("nesting too deep");
+    const start = this.at;
+    this.need(1);
+    const initial = this.bytes[this.at++]!;
+    const major = initial >> 5;
+    const info = initial & 0x1f;
+    switch (major) {
+      case 0:
+        return this.argument(info, start);
+      case 1: {
+        const n = this.argument(info, start);
+        if (typeof n === "number") {
+          return n < Number.MAX_SAFE_INTEGER ? -1 - n : -1n - BigInt(n);
+        }
+        return -1n - n;
+      }
+      case 2: {
+        const n = this.length(info, start);
+        this.need(n);
+        const out = this.bytes.slice(this.at, this.at + n);
+        this.at += n;
+        return out;
+      }
+      case 3: {
+        const n = this.length(info, start);
+        this.need(n);
+        let text: string;
+        try {
+          text = strictUtf8.decode(this.bytes.subarray(this.at, this.at + n));
+        } catch (cause) {
+          throw new AosError("AOS_CBOR_INVALID", "Invalid CBOR: text string is not valid UTF-8", { cause });
+        }
+        this.at += n;
+        return text;
+      }
+      case 4: {
+        const n = this.length(info, start);
+        const out: CborValue[] = new Array(n);
+        for (let i = 0; i < n; i++) out[i] = this.item(depth + 1);
+        return out;
+      }
+      case 5:
+        return this.map(this.length(info, start), depth, start);
+      case 6: {
+        const tag = this.argument(info, start);
+        if (tag !== DEC128_TAG) throw invalid(`tag "${tag}" is not a 16-byte dec128`);
+        const content = this.item(depth + 1);
+        if (!(content instanceof Uint8Array) || content.length !== 16) {
+          throw invalid(`tag "${tag}" is not a 16-byte dec128`);
+        }
+        return new Dec128Item(content);
+      }
+      default:
+        return this.simple(info, start);
+    }
+  }
+
+  simple(info: number, start: number): CborValue {
+    switch (info) {
+      case 20:
+        return false;
+      case 21:
+        return true;
+      case 22:
+        return null;
+      case 25:
+      case 26:
+      case 27:
+        throw invalid("floats are not allowed");
+      case 31:
+        throw invalid(`unexpected break at offset ${start}`);
+      default:
+        throw invalid(`simple value ${info} at offset ${start} is not allowed`);
+    }
+  }
+
+  map(n: number, depth: number, start: number): CborValue {
+    const object: { [key: string]: CborValue } | undefined = this.useMaps ? undefined : {};
+    const map = this.useMaps ? new Map<CborValue, CborValue>() : undefined;
+    let previousStart = -1;
+    let previousEnd = -1;
+    for (let i = 0; i < n; i++) {
+      const keyStart = this.at;
+      const key = this.item(depth + 1);
+      const keyEnd = this.at;
+      if (previousStart >= 0) {
+        const order = compareRanges(this.bytes, previousStart, previousEnd, keyStart, keyEnd);
+        if (order === 0) throw invalid(`duplicate map key at offset ${keyStart}`);
+        if (order > 0) throw nonCanonical("map keys are not sorted", keyStart);
+      }
+      previousStart = keyStart;
+      previousEnd = keyEnd;
+      const value = this.item(depth + 1);
+      if (map !== undefined) {
+        map.set(key, value);
+      } else if (typeof key !== "string") {
+        throw invalid(`non-string map key at offset ${keyStart}`);
+      } else {
+        // defineProperty, so a "__proto__" key stays data.
+        Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+      }
+    }
+    void start;
+    return map ?? object!;
+  }
+}
+
+function compareRanges(
+  bytes: Uint8Array,
+  aStart: number,
+  aEnd: number,
+  bStart: number,
+  bEnd: number,
+): number {
+  const aLength = aEnd - aStart;
+  const bLength = bEnd - bStart;
+  const n = Math.min(aLength, bLength);
+  for (let i = 0; i < n; i++) {
+    const d = bytes[aStart + i]! - bytes[bStart + i]!;
+    if (d !== 0) return d;
+  }
+  return aLength - bLength;
+}
+
+/** Decodes one canonical item that must span all of `bytes`. */
+export function readCanonical(bytes: Uint8Array, useMaps: boolean): CborValue {
+  const reader = new Reader(bytes, useMaps);
+  const value = reader.item(0);
+  if (reader.at !== bytes.length) throw invalid(`${bytes.length - reader.at} bytes after the item`);
+  return value;
+}
