@@ -39,6 +39,7 @@ import {
   type PlanStep,
   toHex,
   type Trigger,
+  type Value,
 } from "../air/mod.ts";
 import { type EntryBodies, journalRecord } from "../journal/mod.ts";
 import type { WorldDefs } from "./kernel.ts";
@@ -63,7 +64,8 @@ import {
 import { instanceFromCbor, instanceToCbor } from "./_plan_snapshot.ts";
 import { type CheckedPlanStart, checkPlanStart, fieldPathBytes, planStartBody } from "./_plan_start.ts";
 import { executeStep } from "./_plan_steps.ts";
-import { handledMessage, PLAN_START_ERROR_CODES } from "./handled_errors.ts";
+import { PlanWaitIndex } from "./_plan_wait_index.ts";
+import { handledMessage, PLAN_EVAL_ERROR_CODES, PLAN_START_ERROR_CODES } from "./handled_errors.ts";
 
 export { type CheckedPlanStart, checkPlanStart, type PlanStartBody, planStartBody } from "./_plan_start.ts";
 
@@ -75,6 +77,10 @@ type Ending = { result?: Uint8Array; outputSchema?: string } | { error: PlanErro
 class Engine implements PlanEngine {
   readonly #host: PlanHost;
   readonly #instances = new Map<bigint, PlanInstance>();
+  /** Instances waiting for events, by schema and correlation (so an event's cost does not grow with them). */
+  readonly #waiting = new PlanWaitIndex();
+  /** Ids of ended instances still kept, ascending. */
+  readonly #ended: bigint[] = [];
   #nextId = 1n;
 
   constructor(host: PlanHost) {
@@ -162,6 +168,12 @@ class Engine implements PlanEngine {
   run(id: bigint): void {
     const inst = this.#live(id);
     if (!inst) return;
+    this.#runInstance(inst);
+    this.#waiting.update(inst, this.#live(id) !== undefined, this.#host.defs.manifestHash);
+  }
+
+  #runInstance(inst: PlanInstance): void {
+    const id = inst.id;
     const { defs, plan } = this.#pinned(inst);
     const graph = planGraph(plan);
     const stepId = nextReady(inst, graph);
@@ -211,11 +223,16 @@ class Engine implements PlanEngine {
     inst.buffered.clear();
     inst.eventBuffer.clear();
     this.#host.emit(journalRecord("plan_ended", body));
-    const ended = [...this.#instances.values()].filter((i) => !this.#live(i.id)).map((i) => i.id);
-    if (ended.length > ENDED_INSTANCES_KEPT) {
-      ended.sort((a, b) => (a < b ? -1 : 1));
-      for (const id of ended.slice(0, ended.length - ENDED_INSTANCES_KEPT)) this.#instances.delete(id);
-    }
+    this.#waiting.remove(inst.id);
+    this.#keepEnded(inst.id);
+  }
+
+  /** Keeps the `ENDED_INSTANCES_KEPT` ended instances with the largest ids; drops the rest. */
+  #keepEnded(id: bigint): void {
+    let at = this.#ended.length;
+    while (at > 0 && this.#ended[at - 1]! > id) at--;
+    this.#ended.splice(at, 0, id);
+    while (this.#ended.length > ENDED_INSTANCES_KEPT) this.#instances.delete(this.#ended.shift()!);
   }
 
   #wake(inst: PlanInstance): void {
@@ -224,51 +241,67 @@ class Engine implements PlanEngine {
   }
 
   onEvent(event: QueuedEvent): void {
-    for (const id of this.#ids()) {
+    if (!this.#waiting.awaits(event.schema)) return;
+    let decoded: Value | undefined;
+    const valueAt = (path: string): string | undefined => {
+      try {
+        decoded ??= decodeTyped({ ref: event.schema }, event.value, this.#host.defs.schemas);
+        const bytes = fieldPathBytes(event.schema, decoded, path, this.#host.defs.schemas);
+        return bytes === undefined ? undefined : toHex(bytes);
+      } catch (error) {
+        // The engine reports a bad event per instance below; here it only cannot narrow the candidates.
+        handledMessage(error, PLAN_EVAL_ERROR_CODES);
+        return undefined;
+      }
+    };
+    for (const id of this.#waiting.candidates(event.schema, valueAt)) {
       const inst = this.#live(id);
       if (!inst) continue;
-      const waiting = [...inst.steps].filter(([, s]) =>
-        s.state === "waiting_event" && s.wait === event.schema
-      )
-        .map(([stepId]) => stepId).sort(compareStepIds);
-      if (waiting.length === 0) continue;
-      const { defs, plan } = this.#pinned(inst);
-      const graph = planGraph(plan);
-      try {
-        const first = waiting[0]!;
-        const what = `Event ${event.seq} of "${event.schema}"`;
-        const value = failOn(
+      this.#wakeOnEvent(inst, event);
+      this.#waiting.update(inst, this.#live(id) !== undefined, this.#host.defs.manifestHash);
+    }
+  }
+
+  #wakeOnEvent(inst: PlanInstance, event: QueuedEvent): void {
+    const waiting = [...inst.steps].filter(([, s]) => s.state === "waiting_event" && s.wait === event.schema)
+      .map(([stepId]) => stepId).sort(compareStepIds);
+    if (waiting.length === 0) return;
+    const { defs, plan } = this.#pinned(inst);
+    const graph = planGraph(plan);
+    try {
+      const first = waiting[0]!;
+      const what = `Event ${event.seq} of "${event.schema}"`;
+      const value = failOn(
+        "bad_event",
+        what,
+        first,
+        () => decodeTyped({ ref: event.schema }, event.value, defs.schemas),
+      );
+      if (inst.correlateBy !== undefined && inst.correlation !== undefined) {
+        const path = inst.correlateBy;
+        const bytes = failOn(
           "bad_event",
           what,
           first,
-          () => decodeTyped({ ref: event.schema }, event.value, defs.schemas),
+          () => fieldPathBytes(event.schema, value, path, defs.schemas),
         );
-        if (inst.correlateBy !== undefined && inst.correlation !== undefined) {
-          const path = inst.correlateBy;
-          const bytes = failOn(
-            "bad_event",
-            what,
-            first,
-            () => fieldPathBytes(event.schema, value, path, defs.schemas),
-          );
-          if (bytes !== undefined && toHex(bytes) !== toHex(inst.correlation)) continue;
-        }
-        let woke = false;
-        for (const stepId of waiting) {
-          const step = graph.steps.get(stepId) as Extract<PlanStep, { op: "await_event" }>;
-          const env = exprEnv(inst, [step.bind.as, value]);
-          if (step.where !== undefined && !evalBool(step.where, env, `Step "${stepId}" where`, stepId)) {
-            continue;
-          }
-          inst.eventBuffer.set(stepId, value);
-          inst.steps.set(stepId, { state: "ready" });
-          woke = true;
-        }
-        if (woke) this.#wake(inst);
-      } catch (error) {
-        if (error instanceof PlanFailure) this.#finish(inst, { error: error.failure });
-        else throw error;
+        if (bytes !== undefined && toHex(bytes) !== toHex(inst.correlation)) return;
       }
+      let woke = false;
+      for (const stepId of waiting) {
+        const step = graph.steps.get(stepId) as Extract<PlanStep, { op: "await_event" }>;
+        const env = exprEnv(inst, [step.bind.as, value]);
+        if (step.where !== undefined && !evalBool(step.where, env, `Step "${stepId}" where`, stepId)) {
+          continue;
+        }
+        inst.eventBuffer.set(stepId, value);
+        inst.steps.set(stepId, { state: "ready" });
+        woke = true;
+      }
+      if (woke) this.#wake(inst);
+    } catch (error) {
+      if (error instanceof PlanFailure) this.#finish(inst, { error: error.failure });
+      else throw error;
     }
   }
 
@@ -335,6 +368,7 @@ class Engine implements PlanEngine {
 
   restore(part: { plans: CborValue[]; next_instance_id: bigint }): void {
     this.#instances.clear();
+    this.#ended.length = 0;
     for (const item of part.plans) {
       const inst = instanceFromCbor(item);
       if (this.#instances.has(inst.id) || inst.id >= part.next_instance_id) {
@@ -344,7 +378,10 @@ class Engine implements PlanEngine {
         );
       }
       this.#instances.set(inst.id, inst);
-      if (!this.#live(inst.id)) continue;
+      if (!this.#live(inst.id)) {
+        this.#keepEnded(inst.id);
+        continue;
+      }
       const { defs, plan } = this.#pinned(inst);
       const graph = planGraph(plan);
       const ids = [...inst.steps.keys()].sort(compareStepIds);
@@ -355,6 +392,7 @@ class Engine implements PlanEngine {
         );
       }
       inst.inputValue = decodeTyped({ ref: plan.input }, inst.input, defs.schemas);
+      this.#waiting.update(inst, true, this.#host.defs.manifestHash);
     }
     this.#nextId = part.next_instance_id;
   }
