@@ -1,10 +1,20 @@
 /**
- * End-to-end tests of `aos`: every command runs as a real `deno run cli.ts` subprocess in a temporary
- * folder, and the tests check exit codes, printed values and the bytes left under `.aos/`.
+ * End-to-end tests of `aos`: commands run in process (`runCli` with its own cwd and captured output) in a
+ * temporary folder, and the tests check exit codes, printed values and the bytes left under `.aos/`. One
+ * test runs `aos` as a real `deno run cli.ts` subprocess and checks that it behaves the same.
  */
 import assert from "node:assert/strict";
 import { crc32c } from "../journal/frame.ts";
-import { copyDir, COUNTER_EXAMPLE, exists, expectAos, hashTree, withTempDir } from "./_test_helpers.ts";
+import {
+  aos,
+  aosProcess,
+  copyDir,
+  COUNTER_EXAMPLE,
+  exists,
+  expectAos,
+  hashTree,
+  withTempDir,
+} from "./_test_helpers.ts";
 
 const COUNTER = "demo/Counter@1";
 const INCREMENT = "demo/Increment@1";
@@ -140,6 +150,39 @@ Deno.test("aos: happy path — init, event send (argument and --file), step, sta
     const again = JSON.parse((await expectAos(0, world, "step", "--json")).stdout);
     assert.equal(again.admitted, 0);
     assert.equal(again.height, 5);
+  });
+});
+
+Deno.test("aos as a real process: init, event send, step, state get; output and exit codes as in process", async () => {
+  await withTempDir(async (root) => {
+    const init = await aosProcess(root, "init", "world", "--template", "counter");
+    assert.equal(init.code, 0, init.stderr);
+    assert.match(init.stdout, /Initialized world/);
+    assert.equal(init.stderr, "");
+    const world = `${root}/world`;
+    const send = await aosProcess(world, "event", "send", INCREMENT, '{"by": 2}');
+    assert.equal(send.code, 0, send.stderr);
+    assert.match(send.stdout, /Queued 1 event\b/);
+    const step = await aosProcess(world, "step", "--json");
+    assert.equal(step.code, 0, step.stderr);
+    assert.equal(JSON.parse(step.stdout).admitted, 1);
+
+    // The same command gives the same exit code, stdout and stderr in a process and in process.
+    const same = async (code: number, args: string[]): Promise<void> => {
+      const [process, inProcess] = [await aosProcess(world, ...args), await aos(world, ...args)];
+      assert.deepEqual(process, inProcess, `aos ${args.join(" ")}`);
+      assert.equal(process.code, code, `aos ${args.join(" ")}: ${process.stderr}`);
+    };
+    await Promise.all([
+      (async () => {
+        await same(0, ["state", "get", COUNTER, "--json"]);
+        await same(0, ["info"]);
+        await same(2, ["state", "get", "demo/Nope@1"]); // an AosError: error[CODE] on stderr
+      })(),
+      same(0, ["--help"]),
+      same(2, ["frobnicate"]), // a usage error found by commander
+    ]);
+    assert.equal((await aos(world, "state", "get", COUNTER, "--json")).stdout, '{"count":2}\n');
   });
 });
 
