@@ -176,7 +176,6 @@ Deno.test("aos as a real process: init, event send, step, state get; output and 
     await Promise.all([
       (async () => {
         await same(0, ["state", "get", COUNTER, "--json"]);
-        await same(0, ["info"]);
         await same(2, ["state", "get", "demo/Nope@1"]); // an AosError: error[CODE] on stderr
       })(),
       same(0, ["--help"]),
@@ -546,4 +545,22 @@ Deno.test({
       assert.match(run.stderr, /gaps\.jsonl:3\b/);
     });
   },
+});
+
+Deno.test("aos commands reach the process only through CliIo (so that in-process runs are faithful)", async () => {
+  const ambient = /\bDeno\.(cwd|chdir|env|args|exit|stdin|stdout|stderr)\b|\bconsole\.|\bprocess\./;
+  const offenders: string[] = [];
+  const dir = decodeURIComponent(new URL(".", import.meta.url).pathname);
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.isFile || !e.name.endsWith(".ts") || e.name.endsWith("_test.ts") || e.name.startsWith("_")) {
+      continue;
+    }
+    // `processIo()` is the one place that reads the process; everything else gets it passed in.
+    const text = (await Deno.readTextFile(`${dir}/${e.name}`))
+      .replace(/\/\*[\s\S]*?\*\//g, "")
+      .replace(/^\s*\/\/.*$/gm, "")
+      .replace(/export function processIo\(\)[\s\S]*?\n}\n/, "");
+    for (const line of text.split("\n")) if (ambient.test(line)) offenders.push(`${e.name}: ${line.trim()}`);
+  }
+  assert.deepEqual(offenders, []);
 });
