@@ -155,33 +155,33 @@ Deno.test("aos: happy path — init, event send (argument and --file), step, sta
 
 Deno.test("aos as a real process: init, event send, step, state get; output and exit codes as in process", async () => {
   await withTempDir(async (root) => {
-    const init = await aosProcess(root, "init", "world", "--template", "counter");
-    assert.equal(init.code, 0, init.stderr);
-    assert.match(init.stdout, /Initialized world/);
-    assert.equal(init.stderr, "");
-    const world = `${root}/world`;
-    const send = await aosProcess(world, "event", "send", INCREMENT, '{"by": 2}');
-    assert.equal(send.code, 0, send.stderr);
-    assert.match(send.stdout, /Queued 1 event\b/);
-    const step = await aosProcess(world, "step", "--json");
-    assert.equal(step.code, 0, step.stderr);
-    assert.equal(JSON.parse(step.stdout).admitted, 1);
-
     // The same command gives the same exit code, stdout and stderr in a process and in process.
-    const same = async (code: number, args: string[]): Promise<void> => {
-      const [process, inProcess] = [await aosProcess(world, ...args), await aos(world, ...args)];
+    const same = async (cwd: string, code: number, args: string[]): Promise<void> => {
+      const [process, inProcess] = [await aosProcess(cwd, ...args), await aos(cwd, ...args)];
       assert.deepEqual(process, inProcess, `aos ${args.join(" ")}`);
       assert.equal(process.code, code, `aos ${args.join(" ")}: ${process.stderr}`);
     };
     await Promise.all([
       (async () => {
-        await same(0, ["state", "get", COUNTER, "--json"]);
-        await same(2, ["state", "get", "demo/Nope@1"]); // an AosError: error[CODE] on stderr
+        const init = await aosProcess(root, "init", "world", "--template", "counter");
+        assert.equal(init.code, 0, init.stderr);
+        assert.match(init.stdout, /Initialized world/);
+        assert.equal(init.stderr, "");
+        const world = `${root}/world`;
+        const send = await aosProcess(world, "event", "send", INCREMENT, '{"by": 2}');
+        assert.equal(send.code, 0, send.stderr);
+        assert.match(send.stdout, /Queued 1 event\b/);
+        const step = await aosProcess(world, "step", "--json");
+        assert.equal(step.code, 0, step.stderr);
+        assert.equal(JSON.parse(step.stdout).admitted, 1);
+        await same(world, 0, ["state", "get", COUNTER, "--json"]);
+        await same(world, 2, ["state", "get", "demo/Nope@1"]); // an AosError: error[CODE] on stderr
+        assert.equal((await aos(world, "state", "get", COUNTER, "--json")).stdout, '{"count":2}\n');
       })(),
-      same(0, ["--help"]),
-      same(2, ["frobnicate"]), // a usage error found by commander
+      // Outside any world, meanwhile (the world's commands take turns on its lock).
+      same(root, 0, ["--help"]),
+      same(root, 2, ["frobnicate"]), // a usage error found by commander
     ]);
-    assert.equal((await aos(world, "state", "get", COUNTER, "--json")).stdout, '{"count":2}\n');
   });
 });
 
