@@ -1,11 +1,13 @@
 /**
- * Private helpers of the end-to-end CLI tests (`cli_test.ts`, `air_test.ts`): `aos` as a real
- * `deno run cli.ts` subprocess, temporary folders, and file-tree helpers. Not a test file, and no
- * non-test module imports it.
+ * Private helpers of the end-to-end CLI tests (`cli_test.ts`, `air_test.ts`, …): `aos` run in process
+ * (`runCli` with a captured IO and its own cwd) or as a real `deno run cli.ts` subprocess, temporary
+ * folders, and file-tree helpers. Not a test file, and no non-test module imports it.
  *
  * @module
  */
 import assert from "node:assert/strict";
+import { captureIo } from "./context.ts";
+import { runCli } from "./main.ts";
 
 const CLI = decodeURIComponent(new URL("../cli.ts", import.meta.url).pathname);
 /** The path of the counter example folder (`air/`, `modules/`, `reducer/`). */
@@ -19,10 +21,31 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs `aos ARGS` in `cwd` as a subprocess. */
+/**
+ * Runs `aos ARGS` in `cwd`, in this process: `runCli` with an IO that keeps the output, starts from `cwd`
+ * and sees no environment variables. An error `runCli` does not handle ends the run as it would end the
+ * `aos` process: printed on stderr, exit code 1.
+ */
 export async function aos(cwd: string, ...args: string[]): Promise<Run> {
+  const captured = captureIo({ cwd });
+  let code: number;
+  try {
+    code = await runCli(args, captured.io);
+  } catch (error) {
+    captured.io.err(`error: Uncaught (in promise) ${error instanceof Error ? error.stack : String(error)}`);
+    code = 1;
+  }
+  return { code, stdout: captured.stdout(), stderr: captured.stderr() };
+}
+
+/**
+ * Runs `aos ARGS` in `cwd` as a real `deno run cli.ts` subprocess (quiet, so a cold cache's download
+ * lines never reach stderr). For the few tests that need a process of their own: the entry point and
+ * its exit code, or several processes racing on one world.
+ */
+export async function aosProcess(cwd: string, ...args: string[]): Promise<Run> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...RUN_PERMISSIONS, CLI, ...args],
+    args: ["run", "--quiet", ...RUN_PERMISSIONS, CLI, ...args],
     cwd,
     stdout: "piped",
     stderr: "piped",

@@ -1,7 +1,7 @@
 /**
- * End-to-end tests of `aos air check|hash|fmt` and `aos init DIR --from PATH`: every command runs as a real
- * `deno run cli.ts` subprocess in a temporary folder; the tests check exit codes, the `--json` reports and
- * the files left behind.
+ * End-to-end tests of `aos air check|hash|fmt` and `aos init DIR --from PATH`: every command runs in process
+ * (`runCli` with its own cwd and captured output) in a temporary folder; the tests check exit codes, the
+ * `--json` reports and the files left behind.
  */
 import assert from "node:assert/strict";
 import { nodeHash, parseAirNode, parseJson } from "../air/mod.ts";

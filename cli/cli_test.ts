@@ -1,10 +1,20 @@
 /**
- * End-to-end tests of `aos`: every command runs as a real `deno run cli.ts` subprocess in a temporary
- * folder, and the tests check exit codes, printed values and the bytes left under `.aos/`.
+ * End-to-end tests of `aos`: commands run in process (`runCli` with its own cwd and captured output) in a
+ * temporary folder, and the tests check exit codes, printed values and the bytes left under `.aos/`. One
+ * test runs `aos` as a real `deno run cli.ts` subprocess and checks that it behaves the same.
  */
 import assert from "node:assert/strict";
-import { crc32c } from "../journal/frame.ts";
-import { copyDir, COUNTER_EXAMPLE, exists, expectAos, hashTree, withTempDir } from "./_test_helpers.ts";
+import { crc32c } from "../journal/mod.ts";
+import {
+  aos,
+  aosProcess,
+  copyDir,
+  COUNTER_EXAMPLE,
+  exists,
+  expectAos,
+  hashTree,
+  withTempDir,
+} from "./_test_helpers.ts";
 
 const COUNTER = "demo/Counter@1";
 const INCREMENT = "demo/Increment@1";
@@ -140,6 +150,39 @@ Deno.test("aos: happy path — init, event send (argument and --file), step, sta
     const again = JSON.parse((await expectAos(0, world, "step", "--json")).stdout);
     assert.equal(again.admitted, 0);
     assert.equal(again.height, 5);
+  });
+});
+
+Deno.test("aos as a real process: init, event send, step, state get, a usage error; output and exit codes as in process", async () => {
+  await withTempDir(async (root) => {
+    // The same command gives the same exit code, stdout and stderr in a process and in process.
+    const same = async (cwd: string, code: number, args: string[]): Promise<void> => {
+      const [process, inProcess] = [await aosProcess(cwd, ...args), await aos(cwd, ...args)];
+      assert.deepEqual(process, inProcess, `aos ${args.join(" ")}`);
+      assert.equal(process.code, code, `aos ${args.join(" ")}: ${process.stderr}`);
+    };
+    await Promise.all([
+      (async () => {
+        const init = await aosProcess(root, "init", "world", "--template", "counter");
+        assert.equal(init.code, 0, init.stderr);
+        assert.match(init.stdout, /Initialized world/);
+        assert.equal(init.stderr, "");
+        const world = `${root}/world`;
+        const send = await aosProcess(world, "event", "send", INCREMENT, '{"by": 2}');
+        assert.equal(send.code, 0, send.stderr);
+        assert.match(send.stdout, /Queued 1 event\b/);
+        const step = await aosProcess(world, "step", "--json");
+        assert.equal(step.code, 0, step.stderr);
+        assert.equal(JSON.parse(step.stdout).admitted, 1);
+        await same(world, 0, ["state", "get", COUNTER, "--json"]);
+        assert.equal((await aos(world, "state", "get", COUNTER, "--json")).stdout, '{"count":2}\n');
+      })(),
+      // Meanwhile, outside any world: a usage error, the help on stderr (80 columns wide, no colors).
+      (async () => {
+        await same(root, 2, []);
+        assert.match((await aos(root)).stderr, /^Usage: aos /);
+      })(),
+    ]);
   });
 });
 
@@ -503,4 +546,22 @@ Deno.test({
       assert.match(run.stderr, /gaps\.jsonl:3\b/);
     });
   },
+});
+
+Deno.test("aos commands reach the process only through CliIo (so that in-process runs are faithful)", async () => {
+  const ambient = /\bDeno\.(cwd|chdir|env|args|exit|stdin|stdout|stderr)\b|\bconsole\.|\bprocess\./;
+  const offenders: string[] = [];
+  const dir = decodeURIComponent(new URL(".", import.meta.url).pathname);
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.isFile || !e.name.endsWith(".ts") || e.name.endsWith("_test.ts") || e.name.startsWith("_")) {
+      continue;
+    }
+    // `processIo()` is the one place that reads the process; everything else gets it passed in.
+    const text = (await Deno.readTextFile(`${dir}/${e.name}`))
+      .replace(/\/\*[\s\S]*?\*\//g, "")
+      .replace(/^\s*\/\/.*$/gm, "")
+      .replace(/export function processIo\(\)[\s\S]*?\n}\n/, "");
+    for (const line of text.split("\n")) if (ambient.test(line)) offenders.push(`${e.name}: ${line.trim()}`);
+  }
+  assert.deepEqual(offenders, []);
 });

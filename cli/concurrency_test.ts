@@ -1,5 +1,10 @@
+/**
+ * `aos` processes racing on one world: the world lock (an OS file lock, shared by reference count within
+ * one process) is what keeps them apart, so the racers are real `deno run cli.ts` subprocesses; the set-up
+ * and the checks afterwards run in process.
+ */
 import assert from "node:assert/strict";
-import { aos, expectAos, withTempDir } from "./_test_helpers.ts";
+import { aosProcess, expectAos, withTempDir } from "./_test_helpers.ts";
 
 Deno.test("aos: concurrent event send and step processes lose no event and admit none twice", async () => {
   await withTempDir(async (dir) => {
@@ -7,10 +12,12 @@ Deno.test("aos: concurrent event send and step processes lose no event and admit
     const world = `${dir}/w`;
     // Six senders and three steppers race on one world.
     const runs = await Promise.all([
-      ...[1, 2, 3, 4, 5, 6].map((by) => aos(world, "event", "send", "demo/Increment@1", `{"by": ${by}}`)),
-      aos(world, "step"),
-      aos(world, "step"),
-      aos(world, "step"),
+      ...[1, 2, 3, 4, 5, 6].map((by) =>
+        aosProcess(world, "event", "send", "demo/Increment@1", `{"by": ${by}}`)
+      ),
+      aosProcess(world, "step"),
+      aosProcess(world, "step"),
+      aosProcess(world, "step"),
     ]);
     for (const run of runs) assert.equal(run.code, 0, run.stderr);
     await expectAos(0, world, "step");

@@ -5,16 +5,30 @@
  * @module
  */
 import { AosError, type JsonValue, stringifyJson } from "../air/mod.ts";
-import { SystemClock } from "../adapters/system_clock.ts";
-import type { Clock } from "../kernel/clock.ts";
+import { SystemClock } from "../adapters/mod.ts";
+import type { Clock } from "../kernel/mod.ts";
 import { type FileWorld, World } from "../world/mod.ts";
 
-/** Output sinks and environment of one CLI invocation (injectable for tests). */
+/**
+ * Everything one CLI invocation may learn from or say to its surroundings: output sinks, the folder it
+ * runs in, the environment, the clock and the terminal. Commands read nothing of the process themselves
+ * (no `Deno.cwd()`, `Deno.env`, `Deno.stdout`), so `runCli` runs as faithfully in a test as in `aos`.
+ */
 export interface CliIo {
+  /** Prints one line on stdout. */
   out(line: string): void;
+  /** Prints one line on stderr. */
   err(line: string): void;
+  /** The folder relative paths and the world search start from. */
   cwd: string;
   clock: Clock;
+  /** Reads an environment variable (LLM API keys). */
+  env(name: string): string | undefined;
+  /**
+   * What the help text may assume of the output: its width (undefined: 80 columns) and whether it shows
+   * colors. Omitted: the process's real stdout and stderr, as commander sees them.
+   */
+  terminal?: { columns?: number; colors: boolean };
 }
 
 /** The process's real IO. */
@@ -25,6 +39,44 @@ export function processIo(): CliIo {
     err: (line) => void Deno.stderr.writeSync(encoder.encode(line + "\n")),
     cwd: Deno.cwd(),
     clock: new SystemClock(),
+    env: (name) => Deno.env.get(name),
+  };
+}
+
+/** What {@linkcode captureIo} needs: the folder to run in, and optionally variables and a clock. */
+export interface CaptureOptions {
+  cwd: string;
+  /** The whole environment the command sees; default none. */
+  env?: Record<string, string>;
+  /** Default: the system clock. */
+  clock?: Clock;
+}
+
+/** An in-memory IO that keeps what a command prints, as a non-terminal process's stdout and stderr. */
+export interface CapturedIo {
+  io: CliIo;
+  /** Everything printed on stdout so far, each line ending in a newline. */
+  stdout(): string;
+  /** Everything printed on stderr so far, each line ending in a newline. */
+  stderr(): string;
+}
+
+/** An IO for running `aos` in process (tests, scripts): output is kept, nothing of the process is read. */
+export function captureIo(options: CaptureOptions): CapturedIo {
+  let stdout = "";
+  let stderr = "";
+  const env = options.env ?? {};
+  return {
+    io: {
+      out: (line) => void (stdout += line + "\n"),
+      err: (line) => void (stderr += line + "\n"),
+      cwd: options.cwd,
+      clock: options.clock ?? new SystemClock(),
+      env: (name) => Object.hasOwn(env, name) ? env[name] : undefined,
+      terminal: { colors: false },
+    },
+    stdout: () => stdout,
+    stderr: () => stderr,
   };
 }
 

@@ -6,24 +6,25 @@
  */
 import { Command, CommanderError } from "commander";
 import { AosError } from "../air/mod.ts";
-import { runEventSend, runInfo, runJournalShow, runReplay, runStateGet, runStep } from "./commands.ts";
-import { type CliIo, processIo } from "./context.ts";
-import { EXIT_USAGE, exitCodeFor } from "./exit.ts";
-import { runInit, TEMPLATES } from "./init.ts";
 import { runAirCheck, runAirFmt, runAirHash } from "./air.ts";
-import {
-  runPlanCancel,
-  runPlanLs,
-  runPlanShow,
-  runPlanStart,
-  runReceiptsLs,
-  runReceiptsShow,
-  runReceiptsSubmit,
-  runRun,
-  runStateLs,
-} from "./runtime.ts";
+import { type CliIo, processIo } from "./context.ts";
+import { runEventSend } from "./event.ts";
+import { EXIT_USAGE, exitCodeFor } from "./exit.ts";
+import { runInfo } from "./info.ts";
+import { runInit, TEMPLATES } from "./init.ts";
+import { runJournalShow } from "./journal.ts";
+import { runPlanCancel, runPlanLs, runPlanShow, runPlanStart } from "./plan.ts";
+import { runReceiptsLs, runReceiptsShow, runReceiptsSubmit } from "./receipts.ts";
+import { runReplay } from "./replay.ts";
+import { runRun } from "./run.ts";
+import { runStateGet, runStateLs } from "./state.ts";
+import { runStep } from "./step.ts";
 
-/** Runs `aos` with `args` (without the program name) and returns the exit code. */
+/**
+ * Runs `aos` with `args` (without the program name) and returns the exit code. Everything the command
+ * reads of or writes to its surroundings goes through `io` (default: this process's), so it runs in
+ * process as it would as `aos` in `io.cwd`; it never exits the process.
+ */
 export async function runCli(args: string[], io: CliIo = processIo()): Promise<number> {
   let code = 0;
   const program = new Command("aos")
@@ -36,6 +37,7 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .configureOutput({
       writeOut: (s) => io.out(s.trimEnd()),
       writeErr: (s) => io.err(s.trimEnd()),
+      ...(io.terminal === undefined ? {} : terminalOutput(io.terminal)),
     })
     .showHelpAfterError(false);
   const world = () => program.opts<{ world?: string }>().world;
@@ -190,4 +192,14 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     }
     throw error;
   }
+}
+
+/** Commander's view of a given terminal (instead of the process's stdout and stderr). */
+function terminalOutput(terminal: NonNullable<CliIo["terminal"]>) {
+  return {
+    getOutHelpWidth: () => terminal.columns ?? 80,
+    getErrHelpWidth: () => terminal.columns ?? 80,
+    getOutHasColors: () => terminal.colors,
+    getErrHasColors: () => terminal.colors,
+  };
 }

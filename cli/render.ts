@@ -15,7 +15,7 @@ import {
   valueToPlainJson,
 } from "../air/mod.ts";
 import type { JournalEntry } from "../journal/mod.ts";
-import type { WorldDefs } from "../kernel/kernel.ts";
+import type { WorldDefs } from "../kernel/mod.ts";
 
 function renderCbor(value: CborValue, field: string): JsonValue {
   if (value instanceof Uint8Array) {

@@ -76,7 +76,7 @@ Deno.test("aos receipts submit queues a JSON receipt and aos step admits it", as
       signature: toHex(r.signature),
     }),
   );
-  world.world.close(); // the CLI is another process: release the world lock
+  world.world.close(); // the CLI opens the world itself, as another process would: release it first
   const submit = await aos(world.dir, "receipts", "submit", "receipt.json");
   assert.equal(submit.code, 0, submit.stderr);
   const step = await aos(world.dir, "step", "--json");

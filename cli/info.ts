@@ -1,0 +1,54 @@
+/**
+ * `aos info`: height, manifest, reducers, failures and pending work of a world.
+ *
+ * @module
+ */
+import { type CliIo, printJson, withWorld } from "./context.ts";
+
+/** `aos info`. */
+export async function runInfo(
+  io: CliIo,
+  world: string | undefined,
+  options: { json?: boolean },
+): Promise<number> {
+  return await withWorld(io, world, async (w) => {
+    const reducers = [...w.defs.modules.keys()].sort().map((name) => ({
+      name,
+      has_state: w.kernel.cellsOf(name).length > 0,
+      cells: BigInt(w.kernel.cellsOf(name).length),
+    }));
+    const info = {
+      world: w.dir,
+      height: BigInt(w.height),
+      manifest_hash: w.defs.manifestHash,
+      reducers,
+      failures: BigInt(w.failureCount()),
+      pending: {
+        inbox: BigInt(await w.pendingInbox()),
+        outbox: BigInt(w.kernel.outbox().length),
+        plans: BigInt(w.kernel.plans().filter((p) => p.status !== "ok" && p.status !== "error").length),
+      },
+      snapshot: w.lastSnapshot ? { height: BigInt(w.lastSnapshot.height), hash: w.lastSnapshot.hash } : null,
+    };
+    if (options.json) printJson(io, info);
+    else {
+      io.out(`world     ${info.world}`);
+      io.out(`height    ${info.height}`);
+      io.out(`manifest  ${info.manifest_hash}`);
+      io.out(
+        `reducers  ${
+          reducers.map((r) =>
+            `${r.name}${!r.has_state ? " (no state)" : w.isKeyed(r.name) ? ` (${r.cells} cells)` : ""}`
+          ).join(", ") || "(none)"
+        }`,
+      );
+      io.out(`failures  ${info.failures} reducer error${info.failures === 1n ? "" : "s"}`);
+      io.out(
+        `pending   ${info.pending.inbox} queued in the inbox, ${info.pending.outbox} intents awaiting receipts, ` +
+          `${info.pending.plans} plan instances running`,
+      );
+      io.out(`snapshot  ${info.snapshot ? `height ${info.snapshot.height} ${info.snapshot.hash}` : "none"}`);
+    }
+    return 0;
+  });
+}

@@ -1,0 +1,189 @@
+/**
+ * `aos receipts ls|show|submit`: journaled effect receipts, and receipts delivered from outside.
+ *
+ * @module
+ */
+import { z } from "zod";
+import {
+  AosError,
+  bytesToHashRef,
+  decodeTyped,
+  effectSpec,
+  fromHex,
+  jsonPath,
+  type JsonValue,
+  parseJson,
+  stringifyJson,
+  toHex,
+  valueToPlainJson,
+} from "../air/mod.ts";
+import type { JournalEntry } from "../journal/mod.ts";
+import type { Receipt } from "../kernel/mod.ts";
+import { decodeReceiptFile } from "../world/mod.ts";
+import type { World } from "../world/mod.ts";
+import { type CliIo, printJson, resolvePath, withWorld } from "./context.ts";
+
+interface ReceiptRow {
+  seq: number;
+  kind: string;
+  intentHash: string;
+  adapterId: string;
+  status: string;
+  effectKind: string;
+  entry: JournalEntry;
+}
+
+function receiptRows(world: World): ReceiptRow[] {
+  const kinds = new Map<string, string>();
+  const rows: ReceiptRow[] = [];
+  for (const e of world.journal.entries()) {
+    const hash = e.body.intent_hash;
+    if (e.kind === "effect_queued" && hash instanceof Uint8Array) kinds.set(toHex(hash), String(e.body.kind));
+    if (e.kind !== "receipt_appended" && e.kind !== "receipt_ignored") continue;
+    const hex = hash instanceof Uint8Array ? toHex(hash) : "";
+    rows.push({
+      seq: e.seq,
+      kind: e.kind,
+      intentHash: hex === "" ? "" : bytesToHashRef(hash as Uint8Array),
+      adapterId: typeof e.body.adapter_id === "string" ? e.body.adapter_id : "",
+      status: e.kind === "receipt_ignored" ? `ignored: ${String(e.body.reason)}` : String(e.body.status),
+      effectKind: kinds.get(hex) ?? "",
+      entry: e,
+    });
+  }
+  return rows;
+}
+
+/** `aos receipts ls [--json]`. */
+export async function runReceiptsLs(
+  io: CliIo,
+  worldOption: string | undefined,
+  options: { json?: boolean },
+): Promise<number> {
+  return await withWorld(io, worldOption, (world) => {
+    const rows = receiptRows(world);
+    if (options.json) {
+      printJson(
+        io,
+        rows.map((r) => ({
+          seq: BigInt(r.seq),
+          kind: r.kind,
+          intent_hash: r.intentHash || null,
+          adapter_id: r.adapterId || null,
+          effect_kind: r.effectKind || null,
+          status: r.status,
+        })),
+      );
+    } else if (rows.length === 0) io.out("No receipts");
+    else {
+      for (const r of rows) {
+        io.out(
+          `${String(r.seq).padStart(6)}  ${r.effectKind.padEnd(12)} ${r.status.padEnd(10)} ${
+            r.adapterId.padEnd(10)
+          } ${r.intentHash}`,
+        );
+      }
+    }
+    return 0;
+  });
+}
+
+/** `aos receipts show HASH [--json]` (a full `sha256:` hash or a unique hex prefix). */
+export async function runReceiptsShow(
+  io: CliIo,
+  worldOption: string | undefined,
+  hash: string,
+  options: { json?: boolean },
+): Promise<number> {
+  return await withWorld(io, worldOption, (world) => {
+    const wanted = hash.replace(/^sha256:/, "").toLowerCase();
+    const rows = receiptRows(world).filter((r) => r.intentHash.slice(7).startsWith(wanted));
+    if (rows.length === 0) throw new AosError("AOS_USAGE", `No receipt for intent "${hash}"`);
+    const out = rows.map((r) => {
+      const body = r.entry.body;
+      let payload: JsonValue = null;
+      const spec = effectSpec(r.effectKind);
+      if (spec && body.payload instanceof Uint8Array && body.payload.length > 0) {
+        const type = { ref: spec.receipt };
+        payload = valueToPlainJson(
+          type,
+          decodeTyped(type, body.payload, world.defs.schemas),
+          world.defs.schemas,
+        );
+      }
+      return {
+        seq: BigInt(r.seq),
+        kind: r.kind,
+        intent_hash: r.intentHash,
+        adapter_id: r.adapterId || null,
+        effect_kind: r.effectKind || null,
+        status: r.status,
+        cost_cents: typeof body.cost_cents === "bigint" || typeof body.cost_cents === "number"
+          ? BigInt(body.cost_cents)
+          : null,
+        payload,
+        signature: body.signature instanceof Uint8Array ? toHex(body.signature) : null,
+      } satisfies { [key: string]: JsonValue };
+    });
+    if (options.json) printJson(io, out.length === 1 ? out[0]! : out);
+    else for (const r of out) io.out(stringifyJson(r, 2));
+    return 0;
+  });
+}
+
+/** A receipt written as JSON: hashes as `sha256:…`, byte fields as lowercase hex. */
+const ReceiptJson = z.object({
+  intent_hash: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  adapter_id: z.string(),
+  status: z.enum(["ok", "error", "timeout"]),
+  payload: z.string().regex(/^(?:[0-9a-f]{2})*$/),
+  cost_cents: z.union([z.bigint(), z.string().regex(/^\d+$/)]).optional(),
+  fence: z.object({ generation: z.bigint(), height: z.bigint() }).strict(),
+  signature: z.string().regex(/^(?:[0-9a-f]{2})*$/),
+}).strict();
+
+/** `aos receipts submit FILE`: queue a signed receipt (CBOR, or JSON with hex fields) for `aos step`. */
+export async function runReceiptsSubmit(
+  io: CliIo,
+  worldOption: string | undefined,
+  fileArg: string,
+  options: { json?: boolean },
+): Promise<number> {
+  const path = resolvePath(io, fileArg);
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (cause) {
+    throw new AosError("AOS_USAGE", `Cannot read receipt file "${fileArg}": ${String(cause)}`, { cause });
+  }
+  let receipt: Receipt;
+  const text = new TextDecoder().decode(bytes).trim();
+  if (text.startsWith("{")) {
+    const parsed = ReceiptJson.safeParse(parseJson(text, fileArg));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const at = jsonPath(issue.path as Array<string | number>);
+      throw new AosError("AOS_JSON_INVALID", `${fileArg} at ${at}: ${issue.message}`, {
+        context: { file: fileArg, path: at },
+      });
+    }
+    const r = parsed.data;
+    receipt = {
+      intentHash: fromHex(r.intent_hash.slice(7)),
+      adapterId: r.adapter_id,
+      status: r.status,
+      payload: fromHex(r.payload),
+      fence: { generation: r.fence.generation, height: r.fence.height },
+      signature: fromHex(r.signature),
+      ...(r.cost_cents === undefined ? {} : { costCents: BigInt(r.cost_cents) }),
+    };
+  } else {
+    receipt = decodeReceiptFile(bytes, fileArg);
+  }
+  return await withWorld(io, worldOption, async (world) => {
+    const file = await world.receiptInbox.add(receipt);
+    if (options.json) printJson(io, { queued: file.split("/").pop()! });
+    else io.out(`Queued the receipt for ${bytesToHashRef(receipt.intentHash)}; run "aos step" to admit it`);
+    return 0;
+  });
+}

@@ -1,0 +1,64 @@
+/**
+ * `aos replay --verify`: replays the journal from genesis in a fresh kernel and compares.
+ *
+ * @module
+ */
+import { AosError } from "../air/mod.ts";
+import { verifyWorld } from "../world/mod.ts";
+import { type CliIo, locateWorld, printJson } from "./context.ts";
+
+/** `aos replay --verify`. */
+export async function runReplay(
+  io: CliIo,
+  world: string | undefined,
+  options: { verify?: boolean; json?: boolean },
+): Promise<number> {
+  if (!options.verify) throw new AosError("AOS_USAGE", "aos replay needs --verify (the only mode so far)");
+  const dir = await locateWorld(io, world);
+  const r = await verifyWorld(dir);
+  if (options.json) {
+    printJson(io, {
+      ok: r.ok,
+      height: BigInt(r.height),
+      replayed: BigInt(r.replayed),
+      reducers: r.reducers.map((x) => ({
+        reducer: x.reducer,
+        replayed: x.replayed ?? null,
+        live: x.live ?? null,
+      })),
+      plans: r.plans === undefined ? null : BigInt(r.plans),
+      outbox: r.outbox === undefined ? null : BigInt(r.outbox),
+      divergence: r.divergence
+        ? {
+          seq: BigInt(r.divergence.seq),
+          reducer: r.divergence.reducer ?? null,
+          message: r.divergence.message,
+        }
+        : null,
+      error: r.error
+        ? {
+          code: r.error.code,
+          message: r.error.message,
+          segment: r.error.context.segment ?? null,
+          offset: r.error.context.offset === undefined ? null : BigInt(r.error.context.offset),
+          seq: r.error.context.seq === undefined ? null : BigInt(r.error.context.seq),
+        }
+        : null,
+    });
+  } else if (r.ok) {
+    io.out(`Replay OK: ${r.replayed} entries replayed from genesis, derived entries byte-identical`);
+    if (r.plans || r.outbox) {
+      io.out(`  ${r.plans ?? 0} plan instances and ${r.outbox ?? 0} pending intents identical`);
+    }
+    for (const x of r.reducers) io.out(`  ${x.reducer} ${x.replayed}`);
+  } else if (r.error) {
+    io.err(`Replay failed: ${r.error.message}`);
+  } else if (r.divergence) {
+    io.err(
+      `Replay diverged at seq ${r.divergence.seq}${
+        r.divergence.reducer ? ` (reducer ${r.divergence.reducer})` : ""
+      }: ${r.divergence.message}`,
+    );
+  }
+  return r.ok ? 0 : 1;
+}
