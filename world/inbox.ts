@@ -19,6 +19,8 @@ export interface InboxEvent {
 export interface InboxBatch {
   batch: number;
   events: InboxEvent[];
+  /** The manifest the events were validated against when they were queued (absent: re-validate them). */
+  validatedFor?: string;
   file: string;
 }
 
@@ -31,26 +33,35 @@ const BATCH_FILE = /^(\d{12})\.cbor$/;
 export interface InboxStore {
   /** Batches in arrival order. */
   list(): Promise<InboxBatch[]>;
-  /** Writes one batch durably; `afterBatch` is the highest batch number already admitted. */
-  add(events: InboxEvent[], afterBatch: number): Promise<number>;
+  /**
+   * Writes one batch durably; `afterBatch` is the highest batch number already admitted, `validatedFor`
+   * the manifest hash the events were validated against.
+   */
+  add(events: InboxEvent[], afterBatch: number, validatedFor?: string): Promise<number>;
   /** Removes admitted batches. */
   remove(batches: InboxBatch[]): Promise<void>;
 }
 
 /** An inbox in memory. */
 export class MemoryInbox implements InboxStore {
-  readonly #batches = new Map<number, InboxEvent[]>();
+  readonly #batches = new Map<number, { events: InboxEvent[]; validatedFor?: string }>();
 
   list(): Promise<InboxBatch[]> {
     const numbers = [...this.#batches.keys()].sort((a, b) => a - b);
-    return Promise.resolve(
-      numbers.map((batch) => ({ batch, events: [...this.#batches.get(batch)!], file: `memory:${batch}` })),
-    );
+    return Promise.resolve(numbers.map((batch) => {
+      const stored = this.#batches.get(batch)!;
+      const out: InboxBatch = { batch, events: [...stored.events], file: `memory:${batch}` };
+      if (stored.validatedFor !== undefined) out.validatedFor = stored.validatedFor;
+      return out;
+    }));
   }
 
-  add(events: InboxEvent[], afterBatch: number): Promise<number> {
+  add(events: InboxEvent[], afterBatch: number, validatedFor?: string): Promise<number> {
     const batch = Math.max(afterBatch, ...this.#batches.keys()) + 1;
-    this.#batches.set(batch, [...events]);
+    this.#batches.set(batch, {
+      events: [...events],
+      ...(validatedFor === undefined ? {} : { validatedFor }),
+    });
     return Promise.resolve(batch);
   }
 
@@ -64,8 +75,8 @@ export class MemoryInbox implements InboxStore {
 export class Inbox implements InboxStore {
   constructor(readonly dir: string) {}
 
-  /** Batches in arrival order. */
-  async list(): Promise<InboxBatch[]> {
+  /** Batch file names in arrival order. */
+  async #names(): Promise<string[]> {
     const names: string[] = [];
     try {
       for await (const e of Deno.readDir(this.dir)) {
@@ -75,34 +86,54 @@ export class Inbox implements InboxStore {
       if (error instanceof Deno.errors.NotFound) return [];
       throw error;
     }
-    names.sort();
+    return names.sort();
+  }
+
+  /**
+   * Batches in arrival order. A file is `{"manifest_hash": text, "events": [...]}` (the manifest the events
+   * were validated against) or, as written before, the bare array of events.
+   */
+  async list(): Promise<InboxBatch[]> {
     const batches: InboxBatch[] = [];
-    for (const name of names) {
+    for (const name of await this.#names()) {
       const file = `${this.dir}/${name}`;
+      const malformed = () =>
+        new AosError("AOS_JOURNAL_CORRUPT", `Inbox file "${file}" is malformed`, { context: { file } });
       const raw = decodeCanonical(await Deno.readFile(file));
-      if (!Array.isArray(raw)) throw new AosError("AOS_JOURNAL_CORRUPT", `Inbox file "${file}" is malformed`);
-      const events = raw.map((item) => {
+      let items: unknown[];
+      let validatedFor: string | undefined;
+      if (Array.isArray(raw)) {
+        items = raw;
+      } else {
+        const framed = raw as { manifest_hash?: unknown; events?: unknown };
+        if (typeof framed.manifest_hash !== "string" || !Array.isArray(framed.events)) throw malformed();
+        if (Object.keys(framed).length !== 2) throw malformed();
+        items = framed.events;
+        validatedFor = framed.manifest_hash;
+      }
+      const events = items.map((item) => {
         const e = item as { schema?: unknown; value?: unknown; key?: unknown };
-        if (typeof e.schema !== "string" || !(e.value instanceof Uint8Array)) {
-          throw new AosError("AOS_JOURNAL_CORRUPT", `Inbox file "${file}" is malformed`);
-        }
+        if (typeof e.schema !== "string" || !(e.value instanceof Uint8Array)) throw malformed();
         return e.key instanceof Uint8Array
           ? { schema: e.schema, value: e.value, key: e.key }
           : { schema: e.schema, value: e.value };
       });
-      batches.push({ batch: Number(BATCH_FILE.exec(name)![1]), events, file });
+      const batch: InboxBatch = { batch: Number(BATCH_FILE.exec(name)![1]), events, file };
+      if (validatedFor !== undefined) batch.validatedFor = validatedFor;
+      batches.push(batch);
     }
     return batches;
   }
 
   /** Writes one batch durably; `afterBatch` is the highest batch number already admitted. */
-  async add(events: InboxEvent[], afterBatch: number): Promise<number> {
+  async add(events: InboxEvent[], afterBatch: number, validatedFor?: string): Promise<number> {
     await Deno.mkdir(this.dir, { recursive: true });
-    const existing = await this.list();
-    const batch = Math.max(afterBatch, ...existing.map((b) => b.batch)) + 1;
+    const existing = (await this.#names()).map((name) => Number(BATCH_FILE.exec(name)![1]));
+    const batch = Math.max(afterBatch, ...existing) + 1;
     const name = `${String(batch).padStart(12, "0")}.cbor`;
+    const list = events.map((e) => (e.key ? { ...e } : { schema: e.schema, value: e.value }));
     const bytes = encodeCanonical(
-      events.map((e) => (e.key ? { ...e } : { schema: e.schema, value: e.value })),
+      validatedFor === undefined ? list : { manifest_hash: validatedFor, events: list },
     );
     await writeFileAtomic(`${this.dir}/${name}`, bytes);
     return batch;

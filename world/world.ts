@@ -299,7 +299,7 @@ export class World {
   /** Validates every event, then queues them durably as one inbox batch (nothing is journaled). */
   async enqueue(events: EventInput[]): Promise<number> {
     const encoded = events.map((e) => this.encodeEvent(e));
-    return await this.inbox.add(encoded, this.#lastAdmitted.batch);
+    return await this.inbox.add(encoded, this.#lastAdmitted.batch, this.defs.manifestHash);
   }
 
   /**
@@ -311,13 +311,16 @@ export class World {
     const last = this.#lastAdmitted;
     const listed = await this.inbox.list();
     const batches = listed.filter((b) => b.batch >= last.batch);
-    const items: Array<{ event: InboxEvent; source: string; position: InboxPosition }> = [];
+    const items: Array<{ event: InboxEvent; source: string; position: InboxPosition; validated: boolean }> =
+      [];
     for (const b of batches) {
+      // Events validated against the manifest in force when they were queued need no second check.
+      const validated = b.validatedFor === this.defs.manifestHash;
       b.events.forEach((event, index) => {
         // A crash between journaling part of a batch and removing its file must not admit anything twice.
         if (b.batch === last.batch && index <= last.index) return;
         const position = { batch: b.batch, index };
-        items.push({ event, source: inboxSource(position), position });
+        items.push({ event, source: inboxSource(position), position, validated });
       });
     }
     const report = await this.#admit(items);
@@ -344,14 +347,16 @@ export class World {
 
   /** Library entry: validates and admits events directly (no inbox), fsyncing once. */
   async send(events: EventInput[]): Promise<StepReport> {
-    const items = events.map((e) => ({ event: this.encodeEvent(e), source: "api" }));
+    const items = events.map((e) => ({ event: this.encodeEvent(e), source: "api", validated: true }));
     return await this.#admit(items);
   }
 
-  async #admit(items: Array<{ event: InboxEvent; source: string }>): Promise<StepReport> {
-    // Re-check every event against the live manifest before journaling any (the inbox may predate a
-    // change): a bad one after good ones would leave those journaled while their batch stays queued.
-    for (const { event } of items) decodeTyped({ ref: event.schema }, event.value, this.defs.schemas);
+  async #admit(items: Array<{ event: InboxEvent; source: string; validated: boolean }>): Promise<StepReport> {
+    // Re-check every event not validated against the live manifest before journaling any (the inbox may
+    // predate a change): a bad one after good ones would leave those journaled while their batch stays queued.
+    for (const { event, validated } of items) {
+      if (!validated) decodeTyped({ ref: event.schema }, event.value, this.defs.schemas);
+    }
     return await this.#admitInputs(
       items.map(({ event, source }) => (ingressNs: bigint) =>
         domainEventRecord(event, { kind: "external", source }, ingressNs)

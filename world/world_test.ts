@@ -414,3 +414,23 @@ Deno.test("World.open() completes a last block cut short by a crash by re-runnin
   assert.deepEqual(origin(entries[2]!), { kind: "reducer", name: "test/Relay@1", event_seq: 1 });
   assert.equal((await verifyWorld(dir.path)).ok, true);
 });
+
+Deno.test("step() re-validates a batch queued under another manifest than the one in force", async () => {
+  await using dir = await tempDir();
+  const { world } = await initCounterWorld(dir.path);
+  const other = `sha256:${"0".repeat(64)}`;
+  await world.inbox.add([{ schema: "demo/Increment@1", value: encodeCanonical({ by: "x" }) }], 0, other);
+  const before = await journalBytes(dir.path);
+  try {
+    await assert.rejects(world.step(), hasCode("AOS_TYPE_MISMATCH"));
+    assert.equal(await journalBytes(dir.path), before);
+    // A batch enqueue() wrote carries the manifest it was validated against.
+    await Deno.remove(`${worldPaths(dir.path).inbox}/000000000001.cbor`);
+    await world.enqueue(increments(1));
+    const [batch] = await world.inbox.list();
+    assert.equal(batch?.validatedFor, world.defs.manifestHash);
+    assert.equal((await world.step()).admitted, 1);
+  } finally {
+    world.close();
+  }
+});
