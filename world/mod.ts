@@ -60,11 +60,13 @@ export {
   type WasmFile,
 } from "./init_world.ts";
 export { AirInvalidError, loadDefs, readNode } from "./load_defs.ts";
+export { ControlPlaneLibrary } from "./content.ts";
 export {
   divergenceError,
   genesisOf,
   type InboxPosition,
   lastAdmittedPosition,
+  replayWithContent,
   restoreLatest,
 } from "./restore.ts";
 export { verifyReplay, type VerifyReport, verifyWorld } from "./verify.ts";
