@@ -92,8 +92,11 @@ export interface Proposal {
 export interface ControlPlaneContent {
   /** The loaded control plane of a manifest (its reducer modules compiled into the kernel's host). */
   defs(manifestHash: HashRef): WorldDefs | undefined;
-  /** A parsed patch document, by patch hash. */
-  patch(patchHash: HashRef): PatchDocument | undefined;
+  /**
+   * A parsed patch document, by patch hash; the {@linkcode PatchError} of a stored document that does not
+   * parse as one (it is rejected at validation with those diagnostics).
+   */
+  patch(patchHash: HashRef): PatchDocument | PatchError | undefined;
   /** A stored AIR node, by node hash (the nodes a patch's `set_manifest_refs` lists). */
   node(hash: HashRef): AirNode | undefined;
 }
@@ -345,6 +348,9 @@ export class Governance {
     const doc = this.#host.content.patch(patchHash);
     if (doc === undefined) {
       throw new AosError("AOS_CAS_MISSING", `Patch ${patchHash} of proposal #${id} is not loaded`);
+    }
+    if (doc instanceof PatchError) {
+      return this.#reject(p, "validation", doc.diagnostics.filter(isErrorDiagnostic).map(formatDiagnostic));
     }
     if (doc.base_manifest_hash !== p.baseManifestHash) {
       throw corrupt(

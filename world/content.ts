@@ -9,12 +9,13 @@
  */
 import {
   type AirNode,
-  AosError,
   decodeCanonical,
   type HashRef,
+  type JsonValue,
   parseAirNode,
   parsePatchDocument,
   type PatchDocument,
+  PatchError,
 } from "../air/mod.ts";
 import type { Cas } from "../journal/mod.ts";
 import {
@@ -33,7 +34,7 @@ export class ControlPlaneLibrary implements ControlPlaneContent {
   readonly host: ReducerHost;
   readonly #cas: Cas;
   readonly #defs = new Map<HashRef, WorldDefs>();
-  readonly #patches = new Map<HashRef, PatchDocument>();
+  readonly #patches = new Map<HashRef, PatchDocument | PatchError>();
   readonly #nodes = new Map<HashRef, AirNode>();
 
   constructor(cas: Cas, host: ReducerHost = new ReducerHost()) {
@@ -45,7 +46,7 @@ export class ControlPlaneLibrary implements ControlPlaneContent {
     return this.#defs.get(manifestHash);
   }
 
-  patch(patchHash: HashRef): PatchDocument | undefined {
+  patch(patchHash: HashRef): PatchDocument | PatchError | undefined {
     return this.#patches.get(patchHash);
   }
 
@@ -64,27 +65,32 @@ export class ControlPlaneLibrary implements ControlPlaneContent {
 
   /**
    * Loads (once) the patch document `patchHash` and the stored nodes its `set_manifest_refs` operations
-   * list (those the store holds: a missing one is the patch's problem, reported by validation).
+   * list (those the store holds: a missing one is the patch's problem, reported by validation). A stored
+   * document that does not parse as a patch gives its {@linkcode PatchError}.
    */
-  async loadPatch(patchHash: HashRef): Promise<PatchDocument> {
+  async loadPatch(patchHash: HashRef): Promise<PatchDocument | PatchError> {
     const known = this.#patches.get(patchHash);
     if (known !== undefined) return known;
-    const json = cborToJson(decodeCanonical(await this.#cas.get("nodes", patchHash)), patchHash);
-    let doc: PatchDocument;
+    let doc: PatchDocument | PatchError;
     try {
-      doc = parsePatchDocument(json);
-    } catch (cause) {
-      if (!(cause instanceof AosError)) throw cause;
-      throw new AosError("AOS_CAS_CORRUPT", `Node ${patchHash} is not a patch document: ${cause.message}`, {
-        cause,
-      });
+      doc = parsePatchDocument(await this.loadRaw(patchHash));
+    } catch (error) {
+      if (!(error instanceof PatchError)) throw error;
+      doc = error;
     }
-    for (const op of doc.patches) {
-      if (!("set_manifest_refs" in op)) continue;
-      for (const ref of op.set_manifest_refs.add ?? []) await this.loadNode(ref.hash);
+    if (!(doc instanceof PatchError)) {
+      for (const op of doc.patches) {
+        if (!("set_manifest_refs" in op)) continue;
+        for (const ref of op.set_manifest_refs.add ?? []) await this.loadNode(ref.hash);
+      }
     }
     this.#patches.set(patchHash, doc);
     return doc;
+  }
+
+  /** The JSON of a stored node (a patch document as submitted). */
+  async loadRaw(hash: HashRef): Promise<JsonValue> {
+    return cborToJson(decodeCanonical(await this.#cas.get("nodes", hash)), hash);
   }
 
   /** Loads a stored node when the store has it; returns it, or undefined when it is not stored. */

@@ -71,4 +71,4 @@ export {
 } from "./restore.ts";
 export { verifyReplay, type VerifyReport, verifyWorld } from "./verify.ts";
 export { openFilePorts, type WorldFileOptions } from "./file_ports.ts";
-export { parseWorldConfig, readWorldConfig, type WorldConfig } from "./config.ts";
+export { type EffectPrice, parseWorldConfig, readWorldConfig, type WorldConfig } from "./config.ts";
