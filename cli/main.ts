@@ -11,6 +11,8 @@ import { type CliIo, processIo } from "./context.ts";
 import { EXIT_USAGE, exitCodeFor } from "./exit.ts";
 import { runInit, TEMPLATES } from "./init.ts";
 import { runAirCheck, runAirFmt, runAirHash } from "./air.ts";
+import { registerManifestCommands } from "./manifest.ts";
+import { registerProposalCommands } from "./proposal.ts";
 import {
   runPlanCancel,
   runPlanLs,
@@ -174,6 +176,9 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .option("--verify", "check derived entries and state hashes against the live world")
     .option("--json", "print a JSON report")
     .action(act((o: { verify?: boolean; json?: boolean }) => runReplay(io, world(), o)));
+
+  registerProposalCommands(program, io, world, act);
+  registerManifestCommands(program, io, world, act);
 
   try {
     await program.parseAsync(args, { from: "user" });
