@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Command } from "commander";
+import type { Command } from "commander";
 import {
   type AirFile,
   AosError,
