@@ -196,10 +196,22 @@ export async function recordApproval(
 
 /**
  * Journals `apply_requested` for an approved proposal; the kernel switches to its manifest
- * (`manifest_applied`) or rejects it at stage `apply` (a stale base). Returns the proposal after.
+ * (`manifest_applied`) or rejects it at stage `apply` (a stale base). Returns the proposal after. Refused
+ * while events wait in the inbox: they were validated against the manifest in force, so they are admitted
+ * (`aos step`) before it changes.
  */
 export async function applyProposal(world: World, id: bigint): Promise<Proposal> {
   checkCommand(world, id, "apply");
+  const queued = await world.pendingInbox();
+  if (queued > 0) {
+    throw new AosError(
+      "AOS_PROPOSAL_REFUSED",
+      `Proposal #${id} cannot be applied while ${queued} event${
+        queued === 1 ? "" : "s"
+      } wait in the inbox, ` +
+        `validated against the manifest in force: admit them first ("aos step")`,
+    );
+  }
   await world.admitGovernance((ingressNs) => ({
     kind: "apply_requested",
     body: { proposal_id: id, ingress_ns: ingressNs },

@@ -281,6 +281,10 @@ Deno.test("governance: applying a proposal whose base is no longer in force is r
     await test.shadow(proposal.id);
     await test.approve(proposal.id);
   }
+  // Events queued in the inbox were validated against the manifest in force: they go in before it changes
+  await test.world.enqueue([{ schema: GO, value: { url: "https://api.example.com/q" } }]);
+  await refused(test.apply(first.proposal.id), /1 event wait in the inbox/);
+  await test.world.step();
   assert.equal((await test.apply(first.proposal.id)).state, "applied");
   const stale = await test.apply(second.proposal.id);
   assert.equal(stale.state, "rejected");
