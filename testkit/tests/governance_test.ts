@@ -370,6 +370,77 @@ async function truncateAfter(journalDir: string, entryBytes: Uint8Array): Promis
   throw new Error("entry not found in the last segment");
 }
 
+Deno.test("governance: predicted costs come from max_tokens and the price table; an unanswered intent stays pending and its plan waits", async () => {
+  const ask = (extraSchema: boolean) =>
+    defineWorld({
+      schemas: [
+        schema("demo/Ask@1", t.record({ q: t.text })),
+        ...(extraSchema ? [schema("demo/Note@1", t.text)] : []),
+      ],
+      grants: [{
+        name: "llm",
+        cap: "sys/llm.basic@1",
+        params: { record: {} },
+        budget: { tokens: 100n },
+      }],
+      plans: [plan("demo/ask@1", {
+        input: "demo/Ask@1",
+        allowedEffects: ["llm.generate"],
+        requiredCaps: ["llm"],
+        steps: [
+          step.emit(
+            "a_ask",
+            "llm.generate",
+            "llm",
+            e.record({
+              provider: e.text("mock"),
+              model: e.text("m1"),
+              temperature: { dec128: "0.5" },
+              max_tokens: e.nat(500),
+              input_ref: e.hash(`sha256:${"ab".repeat(32)}`),
+            }),
+            "req",
+          ),
+          step.awaitReceipt("b_wait", "req", "resp"),
+        ],
+        edges: chain("a_ask", "b_wait"),
+      })],
+      triggers: [trigger("demo/Ask@1", "demo/ask@1")],
+    });
+  await using test = await TestWorld.create(ask(false));
+  const { proposal } = await test.propose(ask(true));
+  const { report, reportHash } = await test.shadow(
+    proposal.id,
+    { events: [{ schema: "demo/Ask@1", value: { q: "why?" } }] },
+    { config: { prices: { "llm.generate": { perEffectCents: 1, per1kTokensCents: 6 } } } },
+  );
+  assert.equal(report.ok, true, report.errors.join("; "));
+  assert.deepEqual(report.predicted_effects.map((p) => p.estimated), [{ tokens: 500n, cents: 4n }]);
+  assert.deepEqual(report.pending_receipts.map((p) => [p.kind, p.origin_name, p.instance_id]), [
+    ["llm.generate", "demo/ask@1", 1n],
+  ]);
+  assert.deepEqual(report.plan_results.map((p) => [p.plan, p.status]), [["demo/ask@1", "waiting"]]);
+  assert.deepEqual(report.budget_draws, [{
+    grant: "llm",
+    effects: 1n,
+    tokens: 500n,
+    bytes: 0n,
+    cents: 4n,
+    limits: { tokens: 100n },
+    over: ["tokens"],
+  }]);
+  // The same world, proposal and harness give the same report, byte for byte
+  const again = await test.shadow(
+    proposal.id,
+    { events: [{ schema: "demo/Ask@1", value: { q: "why?" } }] },
+    { config: { prices: { "llm.generate": { perEffectCents: 1, per1kTokensCents: 6 } } } },
+  );
+  assert.equal(again.reportHash, reportHash);
+  assert.equal(test.world.kernel.proposal(proposal.id)?.reportHash, reportHash);
+  assert.deepEqual(test.plans(), []);
+  await test.assertReplay();
+});
+
 Deno.test({
   name: "governance [needs the budgets ledger]: a budget raised by a proposal replenishes an exhausted grant",
   // Cannot pass until the per-grant budget ledger lands: apply calls Kernel#carryOverBudgets (the hook),
