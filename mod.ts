@@ -67,7 +67,7 @@ export {
   type ShadowReport,
   type StateDiff,
   storeReport,
-  submitProposal,
   type SubmitOptions,
   type SubmitOutcome,
+  submitProposal,
 } from "./governance/mod.ts";
