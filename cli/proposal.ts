@@ -343,7 +343,7 @@ async function runLs(io: CliIo, worldOption: string | undefined, o: { json?: boo
       for (const p of proposals) {
         const who = p.author === undefined ? "" : ` by ${p.author}`;
         const what = p.description === undefined ? "" : ` — ${p.description}`;
-        io.out(`#${String(p.id).padEnd(4)} ${p.state.padEnd(10)}${who}${what}`);
+        io.out(`#${String(p.id).padEnd(4)} ${p.state.padEnd(10)}${who}${what}`.trimEnd());
       }
     }
     return 0;
