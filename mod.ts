@@ -6,7 +6,8 @@
  * This root module re-exports the folder modules:
  * - `air/` — canonical CBOR, hashes, the type system and values, AIR nodes and bundles;
  * - `journal/` — the content-addressed store and the framed, hash-chained journal;
- * - `kernel/` — the pure kernel, the WASM reducer host, replay and the world driver.
+ * - `kernel/` — the pure kernel, the WASM reducer host, replay and the world driver;
+ * - `governance/` — propose → shadow → approve → apply on a live world.
  *
  * @example Open a world, send an event, verify replay
  * ```ts
@@ -35,3 +36,38 @@ export * from "./air/mod.ts";
 export * from "./journal/mod.ts";
 export * from "./kernel/mod.ts";
 export * from "./world/mod.ts";
+export {
+  applyProposal,
+  type BudgetDraw,
+  type CannedReceipt,
+  checkCommand,
+  type CostEstimate,
+  type Denial,
+  EMPTY_HARNESS,
+  type Harness,
+  type LedgerDelta,
+  ledgerDeltas,
+  type ManifestChange,
+  manifestDiff,
+  parseHarness,
+  patchFromBundle,
+  type PendingReceipt,
+  type PlanResult,
+  type PredictedEffect,
+  proposalPatch,
+  proposalReport,
+  readReport,
+  recordApproval,
+  reportBytes,
+  runShadow,
+  SHADOW_ADAPTER_ID,
+  type ShadowOptions,
+  type ShadowOutcome,
+  shadowProposal,
+  type ShadowReport,
+  type StateDiff,
+  storeReport,
+  type SubmitOptions,
+  type SubmitOutcome,
+  submitProposal,
+} from "./governance/mod.ts";

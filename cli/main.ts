@@ -19,6 +19,8 @@ import { runReplay } from "./replay.ts";
 import { runRun } from "./run.ts";
 import { runStateGet, runStateLs } from "./state.ts";
 import { runStep } from "./step.ts";
+import { registerManifestCommands } from "./manifest.ts";
+import { registerProposalCommands } from "./proposal.ts";
 
 /**
  * Runs `aos` with `args` (without the program name) and returns the exit code. Everything the command
@@ -176,6 +178,9 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .option("--verify", "check derived entries and state hashes against the live world")
     .option("--json", "print a JSON report")
     .action(act((o: { verify?: boolean; json?: boolean }) => runReplay(io, world(), o)));
+
+  registerProposalCommands(program, io, world, act);
+  registerManifestCommands(program, io, world, act);
 
   try {
     await program.parseAsync(args, { from: "user" });

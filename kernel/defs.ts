@@ -6,6 +6,7 @@
  */
 import {
   type AirBundle,
+  type AirNode,
   AosError,
   type CborValue,
   type DefCap,
@@ -54,6 +55,21 @@ export function defsFromBundle(
     return out;
   };
   const modules = listed<DefModule>("defmodule", bundle.manifest.modules);
+  // Every node the manifest lists, by node hash (built-ins are known to the validator without it).
+  const nodes = new Map<HashRef, AirNode>();
+  const lists = [
+    ["defschema", bundle.manifest.schemas],
+    ["defmodule", bundle.manifest.modules],
+    ["defplan", bundle.manifest.plans],
+    ["defcap", bundle.manifest.caps],
+    ["defpolicy", bundle.manifest.policies],
+  ] as const;
+  for (const [kind, refs] of lists) {
+    for (const ref of refs) {
+      const entry = bundle.nodes.get(`${kind}:${ref.name}`);
+      if (entry?.kind === kind && ref.hash !== undefined) nodes.set(ref.hash, entry.node);
+    }
+  }
   for (const module of modules.values()) {
     const bytes = wasmFor(module.wasm_hash);
     if (!bytes) {
@@ -69,5 +85,6 @@ export function defsFromBundle(
     plans: listed<DefPlan>("defplan", bundle.manifest.plans),
     caps: listed<DefCap>("defcap", bundle.manifest.caps),
     policies: listed<DefPolicy>("defpolicy", bundle.manifest.policies),
+    nodes,
   };
 }

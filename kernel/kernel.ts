@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  type AirNode,
   AosError,
   assert,
   bytesEqual,
@@ -45,6 +46,14 @@ import type { ReducerHost } from "./reducer_host.ts";
 import { outboxFromCbor, outboxToCbor } from "./snapshot_parts.ts";
 import { handledMessage, VALUE_ERROR_CODES } from "./handled_errors.ts";
 import {
+  type ContentNeeds,
+  type ControlPlaneContent,
+  Governance,
+  isGovernanceInput,
+  type Proposal,
+  staticContent,
+} from "./proposals.ts";
+import {
   domainEventRecord,
   type EntryBodies,
   type EventOrigin as JournalOrigin,
@@ -78,6 +87,8 @@ export interface WorldDefs {
   plans: ReadonlyMap<string, DefPlan>;
   caps: ReadonlyMap<string, DefCap>;
   policies: ReadonlyMap<string, DefPolicy>;
+  /** Every node the manifest lists (built-ins aside), by node hash: what a patch against it may keep. */
+  nodes: ReadonlyMap<HashRef, AirNode>;
 }
 
 /** Where a queued event came from (decides who may receive it). */
@@ -128,7 +139,12 @@ export type ReceiptRejection =
 
 /** The deterministic world state machine. */
 export class Kernel {
-  readonly defs: WorldDefs;
+  /** The live control plane: the manifest in force and everything it names. */
+  #defs: WorldDefs;
+  /** Control planes still pinned by running plan instances (KERNEL §5.5), by manifest hash. */
+  readonly #pinned = new Map<HashRef, WorldDefs>();
+  readonly #content: ControlPlaneContent;
+  readonly #governance: Governance;
   readonly #host: ReducerHost;
   #height = 0;
   #nowNs = 0n;
@@ -142,13 +158,90 @@ export class Kernel {
   readonly #planQueued = new Set<bigint>();
   #derived: DerivedRecord[] = [];
 
-  constructor(defs: WorldDefs, host: ReducerHost) {
-    this.defs = defs;
+  /**
+   * A kernel running `defs` (the genesis manifest, or the one in force when restoring). `content` holds
+   * the control-plane data governance inputs need (loaded by the driver); it defaults to `defs` alone.
+   */
+  constructor(defs: WorldDefs, host: ReducerHost, content: ControlPlaneContent = staticContent(defs)) {
+    this.#defs = defs;
     this.#host = host;
-    for (const module of defs.modules.values()) {
-      assert(host.has(module.wasm_hash), `module "${module.name}" was loaded into the host`);
-    }
+    this.#content = content;
+    assertLoaded(defs, host);
     this.#plans = createPlanEngine(this.#planHost());
+    // deno-lint-ignore no-this-alias
+    const kernel = this;
+    this.#governance = new Governance({
+      get defs() {
+        return kernel.#defs;
+      },
+      content,
+      emit: (record) => kernel.#emit(record),
+      switchTo: (next) => kernel.#switchTo(next),
+    });
+  }
+
+  /** The live control plane: the manifest in force and everything it names. */
+  get defs(): WorldDefs {
+    return this.#defs;
+  }
+
+  /** The proposals, by id (copies). */
+  proposals(): Proposal[] {
+    return this.#governance.proposals();
+  }
+
+  /** Proposal `id` (a copy), or undefined. */
+  proposal(id: bigint): Proposal | undefined {
+    return this.#governance.proposal(id);
+  }
+
+  /** The id the next `proposal_submitted` must carry. */
+  get nextProposalId(): bigint {
+    return this.#governance.nextProposalId;
+  }
+
+  /**
+   * The content-addressed data (patch documents, control planes) the driver must load into the kernel's
+   * {@linkcode ControlPlaneContent} before this input is applied. Pure; empty for non-governance inputs.
+   */
+  contentNeeds(record: KernelRecord): ContentNeeds {
+    return isGovernanceInput(record.kind) ? this.#governance.needs(record) : { patches: [], manifests: [] };
+  }
+
+  /** The control planes pinned by running plan instances other than the live one, sorted. */
+  pinnedManifests(): HashRef[] {
+    const live = this.#defs.manifestHash;
+    const pinned = new Set<HashRef>();
+    for (const p of this.#plans.instances()) {
+      if ((p.status === "running" || p.status === "waiting") && p.manifestHash !== live) {
+        pinned.add(p.manifestHash);
+      }
+    }
+    return [...pinned].sort();
+  }
+
+  /**
+   * The atomic switch of apply (KERNEL §10.4): every table of `next` was built when it was loaded (schema
+   * index, modules compiled, routing, triggers, grants, policies and bindings are read from it), so one
+   * assignment switches them all. Running plan instances keep their pinned control plane.
+   */
+  #switchTo(next: WorldDefs): void {
+    assertLoaded(next, this.#host);
+    const previous = this.#defs;
+    this.#carryOverBudgets(previous, next);
+    this.#pinned.set(previous.manifestHash, previous);
+    this.#defs = next;
+    const keep = new Set(this.pinnedManifests());
+    for (const hash of [...this.#pinned.keys()]) if (!keep.has(hash)) this.#pinned.delete(hash);
+  }
+
+  /**
+   * BUDGETS HOOK (KERNEL §7, §10.4): carries the budget ledger over from `previous` to `next` by grant
+   * name, where a raised limit replenishes an exhausted grant. A no-op until the per-grant ledger lands on
+   * this branch; it is the one place apply must call into it (inside the block, so replay reproduces it).
+   */
+  #carryOverBudgets(_previous: WorldDefs, _next: WorldDefs): void {
+    // Wired when the budgets work (per-grant ledger, `budgets` in the snapshot) is merged.
   }
 
   /** Number of journal entries applied. */
@@ -227,7 +320,7 @@ export class Kernel {
     }
     if (receipt.payload.length === 0) return receipt.status === "ok" ? "invalid_payload" : undefined;
     try {
-      receiptPayloadValue(entry.kind, receipt.payload, this.defs.schemas);
+      receiptPayloadValue(entry.kind, receipt.payload, this.#defs.schemas);
     } catch (error) {
       if (isAosError(error, VALUE_ERROR_CODES)) return "invalid_payload";
       throw error;
@@ -248,7 +341,7 @@ export class Kernel {
       new AosError("AOS_JOURNAL_CORRUPT", `Entry ${entry.seq}: ${what}`, { context: { seq: entry.seq } });
     if (isRecord(entry, "genesis")) {
       if (this.#started || entry.seq !== 0) throw corrupt("unexpected genesis");
-      if (bytesToHashRef(entry.body.manifest_hash) !== this.defs.manifestHash) {
+      if (bytesToHashRef(entry.body.manifest_hash) !== this.#defs.manifestHash) {
         throw corrupt("genesis names a different manifest than the one loaded");
       }
       this.#nowNs = u64(entry.body.ingress_ns);
@@ -283,6 +376,9 @@ export class Kernel {
     } else if (isRecord(entry, "plan_cancel_requested")) {
       this.#nowNs = u64(entry.body.ingress_ns);
       this.#plans.cancel(u64(entry.body.instance_id), entry.body.reason);
+    } else if (isGovernanceInput(entry.kind)) {
+      this.#nowNs = u64(entry.body.ingress_ns as bigint | number);
+      this.#governance.apply(entry, corrupt);
     } else {
       throw corrupt(`kind "${entry.kind}" is not an input here`);
     }
@@ -313,10 +409,10 @@ export class Kernel {
       signature: b.signature,
     };
     if (b.cost_cents !== undefined) receipt.costCents = u64(b.cost_cents);
-    const grant = this.defs.manifest.defaults?.cap_grants?.find((g) => g.name === pending.capName);
+    const grant = this.#defs.manifest.defaults?.cap_grants?.find((g) => g.name === pending.capName);
     const payloadValue = b.payload.length === 0
       ? undefined
-      : receiptPayloadValue(pending.kind, b.payload, this.defs.schemas);
+      : receiptPayloadValue(pending.kind, b.payload, this.#defs.schemas);
     this.#effects.budgets.settle(grant, pending, {
       payload: payloadValue,
       ...(receipt.costCents === undefined ? {} : { costCents: receipt.costCents }),
@@ -326,7 +422,7 @@ export class Kernel {
       return;
     }
     const origin = pending.origin;
-    const event = receiptEvent(pending, receipt, this.defs.schemas);
+    const event = receiptEvent(pending, receipt, this.#defs.schemas);
     const originBody: JournalOrigin & { kind: "receipt" } = {
       kind: "receipt",
       intent_hash: receipt.intentHash,
@@ -372,7 +468,7 @@ export class Kernel {
   #processEvent(event: EventItem): void {
     if (event.origin.kind === "receipt") {
       // A sys/* receipt event reaches only its originating reducer (and cell); no triggers, no wakeups.
-      const module = this.defs.modules.get(event.origin.reducer);
+      const module = this.#defs.modules.get(event.origin.reducer);
       if (!module) {
         this.#reducerError(
           event.origin.reducer,
@@ -386,22 +482,22 @@ export class Kernel {
       this.#stepReducer(module, event, event.origin.key);
       return;
     }
-    for (const route of this.defs.manifest.routing?.events ?? []) {
+    for (const route of this.#defs.manifest.routing?.events ?? []) {
       if (route.event !== event.schema) continue;
-      const module = this.defs.modules.get(route.reducer);
+      const module = this.#defs.modules.get(route.reducer);
       assert(module, `routed reducer "${route.reducer}" is loaded`);
       if (route.key_field === undefined) {
         this.#stepReducer(module, event, null);
         continue;
       }
-      const key = cellKeyFor(route.key_field, module, event, this.defs.schemas);
+      const key = cellKeyFor(route.key_field, module, event, this.#defs.schemas);
       if (!key.ok) {
         this.#reducerError(module.name, null, event.seq, key.code, key.message);
         continue;
       }
       this.#stepReducer(module, event, key.key);
     }
-    for (const trigger of this.defs.manifest.triggers ?? []) {
+    for (const trigger of this.#defs.manifest.triggers ?? []) {
       if (trigger.event === event.schema) this.#plans.startFromTrigger(trigger, event);
     }
     this.#plans.onEvent(event);
@@ -441,7 +537,7 @@ export class Kernel {
     }
     if (output.state !== null) {
       try {
-        decodeTyped({ ref: module.abi.reducer.state }, output.state, this.defs.schemas);
+        decodeTyped({ ref: module.abi.reducer.state }, output.state, this.#defs.schemas);
       } catch (error) {
         return fail("bad_state", `state is not a valid ${module.abi.reducer.state}: ${errorMessage(error)}`);
       }
@@ -453,14 +549,14 @@ export class Kernel {
       );
     }
     for (const [i, emitted] of output.domainEvents.entries()) {
-      if (!this.defs.schemas.has(emitted.schema) || emitted.schema.startsWith("sys/")) {
+      if (!this.#defs.schemas.has(emitted.schema) || emitted.schema.startsWith("sys/")) {
         return fail(
           "bad_event",
           `domain_events[${i}]: schema "${emitted.schema}" is not a user schema of the manifest`,
         );
       }
       try {
-        decodeTyped({ ref: emitted.schema }, emitted.value, this.defs.schemas);
+        decodeTyped({ ref: emitted.schema }, emitted.value, this.#defs.schemas);
         if (emitted.key !== undefined) decodeCanonical(emitted.key);
       } catch (error) {
         return fail("bad_event", `domain_events[${i}]: ${errorMessage(error)}`);
@@ -481,18 +577,18 @@ export class Kernel {
         return fail("not_micro_effect", `"${effect.kind}" is not a micro-effect; emit it from a plan`);
       }
       const slot = effect.capSlot ?? "default";
-      const grantName = this.defs.manifest.module_bindings?.[reducer]?.slots[slot];
+      const grantName = this.#defs.manifest.module_bindings?.[reducer]?.slots[slot];
       if (grantName === undefined) {
         return fail("slot_unbound", `cap slot "${slot}" of ${reducer} is not bound to a grant`);
       }
       try {
-        decodeTyped({ ref: spec.params }, effect.paramsCbor, this.defs.schemas);
+        decodeTyped({ ref: spec.params }, effect.paramsCbor, this.#defs.schemas);
       } catch (error) {
         return fail("bad_params", `${effect.kind} params: ${errorMessage(error)}`);
       }
       const slotType = module.abi.reducer.cap_slots?.[slot];
-      const grant = this.defs.manifest.defaults?.cap_grants?.find((g) => g.name === grantName);
-      const cap = grant ? defcapOf(this.defs, grant.cap) : undefined;
+      const grant = this.#defs.manifest.defaults?.cap_grants?.find((g) => g.name === grantName);
+      const cap = grant ? defcapOf(this.#defs, grant.cap) : undefined;
       if (slotType !== undefined && cap !== undefined && cap.cap_type !== slotType) {
         return fail(
           "cap_mismatch",
@@ -502,7 +598,7 @@ export class Kernel {
       const origin: EffectOrigin = { kind: "reducer", name: reducer, key, eventSeq: event.seq };
       gate = this.#effects.evaluate(
         { kind: effect.kind, capName: grantName, params: effect.paramsCbor, origin },
-        { defs: this.defs, nowNs: this.#nowNs, generation: this.#generation },
+        { defs: this.#defs, nowNs: this.#nowNs, generation: this.#generation },
       );
       if (!gate.ok) {
         for (const record of gate.records) this.#emit(record);
@@ -512,7 +608,7 @@ export class Kernel {
     const annotations = module.abi.reducer.annotations;
     if (annotations !== undefined && output.ann !== null) {
       try {
-        decodeTyped({ ref: annotations }, output.ann, this.defs.schemas);
+        decodeTyped({ ref: annotations }, output.ann, this.#defs.schemas);
       } catch (error) {
         return fail("bad_ann", errorMessage(error));
       }
@@ -545,13 +641,15 @@ export class Kernel {
     const kernel = this;
     return {
       get defs() {
-        return kernel.defs;
+        return kernel.#defs;
       },
       defsFor(manifestHash: HashRef): WorldDefs {
-        if (manifestHash !== kernel.defs.manifestHash) {
+        if (manifestHash === kernel.#defs.manifestHash) return kernel.#defs;
+        const pinned = kernel.#pinned.get(manifestHash);
+        if (pinned === undefined) {
           throw new InvariantError(`Manifest ${manifestHash} pinned by a plan is not loaded`);
         }
-        return kernel.defs;
+        return pinned;
       },
       get nowNs() {
         return kernel.#nowNs;
@@ -564,7 +662,7 @@ export class Kernel {
       },
       emitEffect(request) {
         const gate = kernel.#effects.evaluate(request, {
-          defs: kernel.defs,
+          defs: kernel.#defs,
           nowNs: kernel.#nowNs,
           generation: kernel.#generation,
         });
@@ -605,8 +703,8 @@ export class Kernel {
       version: 1,
       height: this.#height,
       generation: this.#generation,
-      manifest_hash: hashRefToBytes(this.defs.manifestHash),
-      pinned_manifests: [],
+      manifest_hash: hashRefToBytes(this.#defs.manifestHash),
+      pinned_manifests: this.pinnedManifests().map(hashRefToBytes),
       reducers: this.#cells.all().map((c) =>
         c.key === null
           ? { reducer: c.reducer, state: c.state }
@@ -616,14 +714,42 @@ export class Kernel {
       outbox: outboxToCbor(this.#effects.outbox()),
       settled_recent: this.#effects.settled().map((hex) => hashRefToBytes(`sha256:${hex}`)),
       budgets: [],
-      governance: { next_proposal_id: 1, proposals: [] },
+      governance: this.#governance.snapshot(),
       next_instance_id: plans.next_instance_id,
       now_ns: this.#nowNs,
     });
   }
 
-  /** Restores a kernel from snapshot bytes taken under the same manifest. */
-  static restore(defs: WorldDefs, host: ReducerHost, bytes: Uint8Array): Kernel {
+  /**
+   * The manifest in force when a snapshot was taken and the manifests its running plans pinned: what the
+   * driver loads before {@linkcode Kernel.restore}.
+   */
+  static snapshotManifests(bytes: Uint8Array): { manifestHash: HashRef; pinned: HashRef[] } {
+    const raw = decodeCanonical(bytes, { useMaps: false }) as { [key: string]: CborValue };
+    const bad = (what: string) => new AosError("AOS_JOURNAL_CORRUPT", `Snapshot is malformed: ${what}`);
+    if (raw === null || typeof raw !== "object" || raw.version !== 1) throw bad("version");
+    const hash = (v: CborValue | undefined, what: string) => {
+      if (!(v instanceof Uint8Array) || v.length !== 32) throw bad(what);
+      return bytesToHashRef(v);
+    };
+    const pinned = raw.pinned_manifests;
+    if (!Array.isArray(pinned)) throw bad("pinned_manifests");
+    return {
+      manifestHash: hash(raw.manifest_hash, "manifest_hash"),
+      pinned: pinned.map((h) => hash(h, "pinned_manifests")),
+    };
+  }
+
+  /**
+   * Restores a kernel from snapshot bytes. `defs` is the control plane that was in force (the snapshot's
+   * `manifest_hash`); `content` must hold the manifests its plan instances pinned.
+   */
+  static restore(
+    defs: WorldDefs,
+    host: ReducerHost,
+    bytes: Uint8Array,
+    content: ControlPlaneContent = staticContent(defs),
+  ): Kernel {
     const raw = decodeCanonical(bytes, { useMaps: false }) as { [key: string]: CborValue };
     const bad = (what: string) => new AosError("AOS_JOURNAL_CORRUPT", `Snapshot is malformed: ${what}`);
     if (raw.version !== 1) throw bad("version");
@@ -632,7 +758,16 @@ export class Kernel {
     ) {
       throw bad("it was taken under another manifest");
     }
-    const kernel = new Kernel(defs, host);
+    const kernel = new Kernel(defs, host, content);
+    for (const hash of Kernel.snapshotManifests(bytes).pinned) {
+      const pinned = content.defs(hash);
+      if (pinned === undefined) {
+        throw new AosError("AOS_CAS_MISSING", `Manifest ${hash} pinned by a plan instance is not loaded`);
+      }
+      assertLoaded(pinned, host);
+      kernel.#pinned.set(hash, pinned);
+    }
+    kernel.#governance.restore(raw.governance, bad);
     kernel.#height = Number(uint(raw.height, "snapshot.height", 0));
     kernel.#nowNs = uint(raw.now_ns, "snapshot.now_ns", 0);
     kernel.#generation = uint(raw.generation, "snapshot.generation", 0);
@@ -655,6 +790,13 @@ export class Kernel {
       next_instance_id: uint(raw.next_instance_id, "next_instance_id", 0),
     });
     return kernel;
+  }
+}
+
+/** Asserts every reducer module of `defs` is compiled into `host`. */
+function assertLoaded(defs: WorldDefs, host: ReducerHost): void {
+  for (const module of defs.modules.values()) {
+    assert(host.has(module.wasm_hash), `module "${module.name}" was loaded into the host`);
   }
 }
 

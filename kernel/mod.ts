@@ -29,6 +29,22 @@ export { type CallingConvention, type ReducerCallResult, ReducerHost } from "./r
 export { type Divergence, isFedOnReplay, replayInto } from "./replay.ts";
 export { cborToJson, defsFromBundle } from "./defs.ts";
 export {
+  type CandidateOutcome,
+  type ContentNeeds,
+  type ControlPlaneContent,
+  GOVERNANCE_INPUT_KINDS,
+  type GovernanceCommand,
+  type GovernanceInputKind,
+  isGovernanceInput,
+  type Proposal,
+  type ProposalState,
+  refusal,
+  type RejectionStage,
+  stateSchemaChanges,
+  staticContent,
+  validateCandidate,
+} from "./proposals.ts";
+export {
   type AdapterDirectory,
   type EffectAdapter,
   type EffectIntent,

@@ -35,6 +35,18 @@ import {
   TimerAdapter,
   VirtualTimerScheduler,
 } from "../adapters/mod.ts";
+import {
+  applyProposal,
+  parseHarness,
+  patchFromBundle,
+  type Proposal,
+  recordApproval,
+  type ShadowOptions,
+  type ShadowOutcome,
+  shadowProposal,
+  type SubmitOutcome,
+  submitProposal,
+} from "../governance/mod.ts";
 import { FsCas, readJournalDir } from "../journal/mod.ts";
 import {
   type AdapterDirectory,
@@ -44,11 +56,13 @@ import {
   VirtualClock,
 } from "../kernel/mod.ts";
 import {
+  AirInvalidError,
   Dispatcher,
   FileHeadStore,
   type FileWorld,
   initWorld,
   type StepReport,
+  validateAirSource,
   verifyReplay,
   World,
   worldPaths,
@@ -162,6 +176,53 @@ export class TestWorld implements AsyncDisposable {
   /** Starts a plan manually; returns its instance id. */
   async startPlan(plan: string, input: unknown): Promise<bigint> {
     return (await this.#world.startPlan(plan, toJsonValue(input))).instanceId;
+  }
+
+  /**
+   * Proposes turning the world into `target` (a fixture, e.g. the original one with a few changes): submits
+   * the patch from the manifest in force to the target's manifest, with the target's WASM.
+   */
+  async propose(
+    target: WorldDefinition,
+    options: { author?: string; description?: string } = {},
+  ): Promise<SubmitOutcome> {
+    const { source, diagnostics } = validateAirSource(target.airFiles, target.wasmFiles);
+    if (!source) throw new AirInvalidError(diagnostics);
+    const live = this.#world.defs;
+    const doc = patchFromBundle(live.manifest, live.manifestHash, source.bundle);
+    return await this.submitPatch(doc, options, target.wasmFiles);
+  }
+
+  /** Submits a patch document (plain JSON, numbers allowed). */
+  async submitPatch(
+    patch: unknown,
+    options: { author?: string; description?: string } = {},
+    wasm: Array<{ path: string; bytes: Uint8Array }> = [],
+  ): Promise<SubmitOutcome> {
+    return await submitProposal(this.#world, toJsonValue(patch), { ...options, wasm });
+  }
+
+  /**
+   * Shadows proposal `id` with a harness (`{events?: [{schema, value, key?}], receipts?: [{kind, status,
+   * payload?, cost_cents?}]}`, numbers allowed) and records the report.
+   */
+  async shadow(id: bigint, harness: unknown = {}, options: ShadowOptions = {}): Promise<ShadowOutcome> {
+    return await shadowProposal(this.#world, id, parseHarness(toJsonValue(harness), "harness"), options);
+  }
+
+  /** Approves proposal `id`. */
+  async approve(id: bigint, approver = "reviewer", note?: string): Promise<Proposal> {
+    return await recordApproval(this.#world, id, "approve", approver, note);
+  }
+
+  /** Rejects proposal `id`. */
+  async reject(id: bigint, approver = "reviewer", note?: string): Promise<Proposal> {
+    return await recordApproval(this.#world, id, "reject", approver, note);
+  }
+
+  /** Applies proposal `id` (approved); returns it after (applied, or rejected for a stale base). */
+  async apply(id: bigint): Promise<Proposal> {
+    return await applyProposal(this.#world, id);
   }
 
   /** Dispatches every queued intent that is not in flight yet. */

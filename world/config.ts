@@ -5,8 +5,12 @@
  * ```json
  * {"http": {"timeout_ms": 5000},
  *  "llm": {"providers": {"openai": {"baseUrl": "https://api.openai.com/v1", "apiKeyEnv": "OPENAI_API_KEY",
- *          "prices": {"gpt-4o-mini": {"promptPer1kCents": 0.015, "completionPer1kCents": 0.06}}}}}}
+ *          "prices": {"gpt-4o-mini": {"promptPer1kCents": 0.015, "completionPer1kCents": 0.06}}}}},
+ *  "governance": {"prices": {"http.request": {"per_effect_cents": 1}, "llm.generate": {"per_1k_tokens_cents": 6}}}}
  * ```
+ *
+ * `governance.prices` is the price table shadow runs estimate effect costs with (KERNEL §10.3): per effect
+ * kind, whole cents per effect, per 1,000 tokens and per KiB, each optional.
  *
  * @module
  */
@@ -26,10 +30,25 @@ const provider = z.strictObject({
   timeoutMs: z.number().int().positive().optional(),
 });
 
+const cents = z.number().int().nonnegative().optional();
+const effectPrice = z.strictObject({
+  per_effect_cents: cents,
+  per_1k_tokens_cents: cents,
+  per_kb_cents: cents,
+});
+
 const configSchema = z.strictObject({
   http: z.strictObject({ timeout_ms: z.number().int().positive().optional() }).optional(),
   llm: z.strictObject({ providers: z.record(z.string(), provider) }).optional(),
+  governance: z.strictObject({ prices: z.record(z.string(), effectPrice).optional() }).optional(),
 });
+
+/** The price of one effect kind in a shadow run's estimates (whole cents). */
+export interface EffectPrice {
+  perEffectCents?: number;
+  per1kTokensCents?: number;
+  perKbCents?: number;
+}
 
 /** The parsed configuration, in the shape the adapters take. */
 export interface WorldConfig {
@@ -44,6 +63,8 @@ export interface WorldConfig {
       };
     };
   };
+  /** Shadow-run price table, by effect kind. */
+  prices?: { [kind: string]: EffectPrice };
 }
 
 /** Parses the text of a config file; `AOS_CONFIG_INVALID` names the file and the first bad JSON path. */
@@ -68,6 +89,17 @@ export function parseWorldConfig(text: string, file: string): WorldConfig {
   const config: WorldConfig = {};
   if (parsed.data.http?.timeout_ms !== undefined) config.httpTimeoutMs = parsed.data.http.timeout_ms;
   if (parsed.data.llm !== undefined) config.llm = parsed.data.llm as WorldConfig["llm"] & object;
+  const prices = parsed.data.governance?.prices;
+  if (prices !== undefined) {
+    config.prices = {};
+    for (const [kind, p] of Object.entries(prices)) {
+      const price: EffectPrice = {};
+      if (p.per_effect_cents !== undefined) price.perEffectCents = p.per_effect_cents;
+      if (p.per_1k_tokens_cents !== undefined) price.per1kTokensCents = p.per_1k_tokens_cents;
+      if (p.per_kb_cents !== undefined) price.perKbCents = p.per_kb_cents;
+      config.prices[kind] = price;
+    }
+  }
   return config;
 }
 

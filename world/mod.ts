@@ -60,13 +60,15 @@ export {
   type WasmFile,
 } from "./init_world.ts";
 export { AirInvalidError, loadDefs, readNode } from "./load_defs.ts";
+export { ControlPlaneLibrary } from "./content.ts";
 export {
   divergenceError,
   genesisOf,
   type InboxPosition,
   lastAdmittedPosition,
+  replayWithContent,
   restoreLatest,
 } from "./restore.ts";
 export { verifyReplay, type VerifyReport, verifyWorld } from "./verify.ts";
 export { openFilePorts, type WorldFileOptions } from "./file_ports.ts";
-export { parseWorldConfig, readWorldConfig, type WorldConfig } from "./config.ts";
+export { type EffectPrice, parseWorldConfig, readWorldConfig, type WorldConfig } from "./config.ts";

@@ -6,7 +6,8 @@
  */
 import { AosError, bytesToHashRef, type HashRef } from "../air/mod.ts";
 import { type Cas, type EntryBodies, isRecord, type Journal, type JournalEntry } from "../journal/mod.ts";
-import { type Divergence, Kernel, type ReducerHost, type WorldDefs } from "../kernel/mod.ts";
+import { type Divergence, isGovernanceInput, Kernel, type KernelEntry, replayInto } from "../kernel/mod.ts";
+import type { ControlPlaneLibrary } from "./content.ts";
 
 /** A kernel restored from a journal, and the seq to replay from. */
 export interface Restored {
@@ -28,20 +29,27 @@ export function genesisOf(journal: Pick<Journal, "entries">, where: string): { m
 }
 
 /**
- * Builds a kernel from the latest snapshot in the journal (or from scratch when there is none). Returns it
- * with the seq of the first entry still to replay.
+ * Builds a kernel from the latest snapshot in the journal, on the manifest in force when it was taken (and
+ * the manifests its running plans pinned), or from genesis on the genesis manifest when there is none.
+ * Returns it with the seq of the first entry still to replay ({@linkcode replayWithContent}).
  */
 export async function restoreLatest(
   journal: Pick<Journal, "entries">,
   cas: Cas,
-  defs: WorldDefs,
-  host: ReducerHost,
+  library: ControlPlaneLibrary,
 ): Promise<Restored> {
   let latest: (JournalEntry & { body: EntryBodies["snapshot"] }) | undefined;
   for (const entry of journal.entries(0)) if (isRecord(entry, "snapshot") && entry.seq > 0) latest = entry;
-  if (latest === undefined) return { kernel: new Kernel(defs, host), fromSeq: 0 };
+  if (latest === undefined) {
+    const defs = await library.loadDefs(genesisOf(journal, "The journal").manifestHash);
+    return { kernel: new Kernel(defs, library.host, library), fromSeq: 0 };
+  }
   const hash = bytesToHashRef(latest.body.snapshot_hash);
-  const kernel = Kernel.restore(defs, host, await cas.get("blobs", hash));
+  const bytes = await cas.get("blobs", hash);
+  const manifests = Kernel.snapshotManifests(bytes);
+  const defs = await library.loadDefs(manifests.manifestHash);
+  for (const pinned of manifests.pinned) await library.loadDefs(pinned);
+  const kernel = Kernel.restore(defs, library.host, bytes, library);
   if (kernel.height !== latest.seq) {
     throw new AosError(
       "AOS_JOURNAL_CORRUPT",
@@ -50,6 +58,28 @@ export async function restoreLatest(
     );
   }
   return { kernel, fromSeq: latest.seq, lastSnapshot: { height: latest.seq, hash } };
+}
+
+/**
+ * Replays `entries` through `kernel` like {@linkcode replayInto}, loading into `library` what each
+ * governance input needs (its patch, the manifest it applies) just before the kernel meets it: replay from
+ * genesis switches to every applied manifest where the journal applied it.
+ */
+export async function replayWithContent(
+  kernel: Kernel,
+  entries: readonly KernelEntry[],
+  library: ControlPlaneLibrary,
+): Promise<Divergence | undefined> {
+  let start = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    if (!isGovernanceInput(entry.kind)) continue;
+    const divergence = replayInto(kernel, entries.slice(start, i));
+    if (divergence) return divergence;
+    start = i;
+    if (entry.seq === kernel.height) await library.prepare(kernel.contentNeeds(entry));
+  }
+  return replayInto(kernel, entries.slice(start));
 }
 
 /** A position in the inbox: batch number and event index within it. */

@@ -19,11 +19,11 @@ import {
 } from "../air/mod.ts";
 import { type Cas, FsCas, type Journal, type JournalEntry, readJournalDir } from "../journal/mod.ts";
 import { lockWorld, type WorldLock } from "../journal/mod.ts";
-import { type Divergence, Kernel, ReducerHost, replayInto } from "../kernel/mod.ts";
+import { type Divergence, Kernel } from "../kernel/mod.ts";
+import { ControlPlaneLibrary } from "./content.ts";
 import { checkHead, FileHeadStore, type Head } from "./head.ts";
-import { loadDefs } from "./load_defs.ts";
 import { worldPaths } from "./paths.ts";
-import { genesisOf, restoreLatest } from "./restore.ts";
+import { genesisOf, replayWithContent, restoreLatest } from "./restore.ts";
 
 /** The result of a verification. */
 export interface VerifyReport {
@@ -55,7 +55,17 @@ const REPORTED_CODES: readonly AosErrorCode[] = [
 ];
 
 /** The parts of the kernel snapshot compared beyond cells. */
-const SNAPSHOT_PARTS = ["plans", "outbox", "settled_recent", "next_instance_id", "generation", "height"];
+const SNAPSHOT_PARTS = [
+  "manifest_hash",
+  "pinned_manifests",
+  "governance",
+  "plans",
+  "outbox",
+  "settled_recent",
+  "next_instance_id",
+  "generation",
+  "height",
+];
 
 /** Verifies the world folder `dir`; never throws for corrupt or diverging worlds, it reports them. */
 export async function verifyWorld(dir: string): Promise<VerifyReport> {
@@ -104,17 +114,18 @@ export async function verifyReplay(
   try {
     checkHead(journal, head);
     const { manifestHash } = genesisOf(journal, "The journal");
-    const host = new ReducerHost();
-    const defs = await loadDefs(cas, manifestHash, host);
-    const fresh = new Kernel(defs, host);
-    const divergence = replayInto(fresh, [...journal.entries(0)]);
+    const library = new ControlPlaneLibrary(cas);
+    const defs = await library.loadDefs(manifestHash);
+    const fresh = new Kernel(defs, library.host, library);
+    // From genesis: every applied manifest is loaded where the journal applies it.
+    const divergence = await replayWithContent(fresh, [...journal.entries(0)], library);
     report.replayed = fresh.height;
     if (divergence) {
       report.divergence = divergence;
       return report;
     }
-    const live = await restoreLatest(journal, cas, defs, host);
-    const liveDivergence = replayInto(live.kernel, [...journal.entries(live.fromSeq)]);
+    const live = await restoreLatest(journal, cas, library);
+    const liveDivergence = await replayWithContent(live.kernel, [...journal.entries(live.fromSeq)], library);
     if (liveDivergence) {
       report.divergence = liveDivergence;
       return report;

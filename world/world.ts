@@ -38,18 +38,16 @@ import {
   type KernelRecord,
   type Receipt,
   type ReceiptRejection,
-  ReducerHost,
-  replayInto,
   signedReceiptMap,
   verifyReceiptSignature,
   type WorldDefs,
 } from "../kernel/mod.ts";
+import { ControlPlaneLibrary } from "./content.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { EventCodec, type EventInput } from "./event_codec.ts";
 import { openFilePorts, type WorldFileOptions } from "./file_ports.ts";
 import { checkHead, type HeadStore, MemoryHeadStore } from "./head.ts";
 import { type InboxEvent, type InboxStore, MemoryInbox } from "./inbox.ts";
-import { loadDefs } from "./load_defs.ts";
 import { MemoryReceiptDropBox, type ReceiptDropBox } from "./receipt_inbox.ts";
 import {
   divergenceError,
@@ -57,6 +55,7 @@ import {
   type InboxPosition,
   inboxSource,
   lastAdmittedPosition,
+  replayWithContent,
   restoreLatest,
 } from "./restore.ts";
 
@@ -121,7 +120,8 @@ export type FileWorld = World & { readonly dir: string };
 /** Everything a world holds besides its kernel; the parts that stay when the kernel is replaced. */
 interface WorldParts {
   ports: Required<Omit<WorldPorts, "adapters">> & Pick<WorldPorts, "adapters">;
-  defs: WorldDefs;
+  /** Control planes, patches and nodes loaded from the store; the kernel's content and reducer host. */
+  library: ControlPlaneLibrary;
   dir: string | undefined;
   lock: WorldLock | undefined;
   snapshotInterval: number;
@@ -133,11 +133,11 @@ export class World {
   readonly dir: string | undefined;
   readonly cas: Cas;
   readonly journal: Journal;
-  readonly defs: WorldDefs;
   readonly inbox: InboxStore;
   readonly receiptInbox: ReceiptDropBox;
-  /** Encodes events and keys, decodes keys and states, for this world's definitions. */
-  readonly codec: EventCodec;
+  /** Control planes, patch documents and nodes loaded from the store (what governance inputs need). */
+  readonly library: ControlPlaneLibrary;
+  #codec: EventCodec;
   readonly #ports: WorldParts["ports"];
   #lock: WorldLock | undefined;
   readonly #snapshotInterval: number;
@@ -158,13 +158,24 @@ export class World {
     this.journal = parts.ports.journal;
     this.inbox = parts.ports.inbox;
     this.receiptInbox = parts.ports.receipts;
-    this.defs = parts.defs;
-    this.codec = new EventCodec(parts.defs);
+    this.library = parts.library;
+    this.#codec = new EventCodec(kernel.defs);
     this.#lock = parts.lock;
     this.#snapshotInterval = parts.snapshotInterval;
     this.#kernel = kernel;
     this.#lastSnapshot = lastSnapshot;
     this.#lastAdmitted = lastAdmitted;
+  }
+
+  /** The control plane in force (it changes when a proposal is applied). */
+  get defs(): WorldDefs {
+    return this.#kernel.defs;
+  }
+
+  /** Encodes events and keys, decodes keys and states, for the control plane in force. */
+  get codec(): EventCodec {
+    if (this.#codec.defs !== this.#kernel.defs) this.#codec = new EventCodec(this.#kernel.defs);
+    return this.#codec;
   }
 
   /** The live kernel (read-only use). */
@@ -212,7 +223,7 @@ export class World {
     dir: string | undefined,
     lock: WorldLock | undefined,
   ): Promise<World> {
-    const parts = await worldParts(ports, manifestHash, options, dir, lock);
+    const parts = worldParts(ports, options, dir, lock);
     const journal = parts.ports.journal;
     if (journal.height !== 0) {
       throw new AosError(
@@ -220,7 +231,8 @@ export class World {
         `Cannot create a world on a journal of ${journal.height} entries`,
       );
     }
-    const kernel = new Kernel(parts.defs, parts.host);
+    const defs = await parts.library.loadDefs(manifestHash);
+    const kernel = new Kernel(defs, parts.library.host, parts.library);
     const [genesis] = journal.append([{
       kind: "genesis",
       body: { manifest_hash: hashRefToBytes(manifestHash), ingress_ns: ports.clock.nowNs() },
@@ -259,11 +271,16 @@ export class World {
     const where = dir === undefined ? "The journal" : `World "${dir}"`;
     const head = ports.head ?? new MemoryHeadStore();
     checkHead(ports.journal, await head.read());
-    const { manifestHash } = genesisOf(ports.journal, where);
-    const parts = await worldParts(ports, manifestHash, options, dir, lock);
+    genesisOf(ports.journal, where);
+    const parts = worldParts(ports, options, dir, lock);
     const journal = parts.ports.journal;
-    const restored = await restoreLatest(journal, parts.ports.cas, parts.defs, parts.host);
-    const divergence = replayInto(restored.kernel, [...journal.entries(restored.fromSeq)]);
+    // The manifest in force: the latest snapshot names it; replay from there switches at every apply.
+    const restored = await restoreLatest(journal, parts.ports.cas, parts.library);
+    const divergence = await replayWithContent(
+      restored.kernel,
+      [...journal.entries(restored.fromSeq)],
+      parts.library,
+    );
     if (divergence?.incompleteBlock) {
       // A crash cut the last block short; its derived entries are deterministic and none of its intents
       // were dispatched, so re-running its input completes it (KERNEL §8.5).
@@ -444,6 +461,16 @@ export class World {
     return this.#kernel.checkReceipt(receipt);
   }
 
+  /**
+   * Admits one governance input (KERNEL §10.2) as its own block, with its fsync, after loading what the
+   * kernel needs to apply it (the patch it names, the manifest it applies) from the store. The caller
+   * (`governance/`) checks that the transition is legal and stores the content the input names first.
+   */
+  async admitGovernance(build: (ingressNs: bigint) => KernelRecord): Promise<StepReport> {
+    await this.library.prepare(this.#kernel.contentNeeds(build(this.#kernel.nowNs)));
+    return await this.#admitInputs([build]);
+  }
+
   /** Validates and admits a manual plan start (`plan_start_requested`); returns the new instance id. */
   async startPlan(
     plan: string,
@@ -612,26 +639,28 @@ export class World {
   }
 
   /**
-   * A copy of this world on in-memory ports, at its current height: the same definitions and kernel state,
-   * a journal that continues this one's seqs and hash chain, and a store that reads through to this one's.
-   * Nothing done to the fork reaches this world (the governance shadow run).
+   * A copy of this world on in-memory ports, at its current height: the same control plane and kernel
+   * state, a journal that continues this one's seqs and hash chain, and a store that reads through to this
+   * one's. It shares this world's library of loaded control planes (content-addressed, read-only). Nothing
+   * done to the fork reaches this world (the governance shadow run).
    */
+  // deno-lint-ignore require-await
   async fork(options: { clock?: Clock; adapters?: AdapterDirectory } = {}): Promise<World> {
     const journal = MemoryJournal.continuing(this.journal.height, this.journal.lastHash);
     const cas = new MemoryCas(this.cas);
-    const parts = await worldParts(
+    const parts = worldParts(
       {
         journal,
         cas,
         clock: options.clock ?? this.#ports.clock,
         ...(options.adapters ? { adapters: options.adapters } : {}),
       },
-      this.defs.manifestHash,
       { snapshotIntervalEntries: Number.MAX_SAFE_INTEGER },
       undefined,
       undefined,
+      this.library,
     );
-    const kernel = Kernel.restore(parts.defs, parts.host, this.#kernel.snapshot());
+    const kernel = Kernel.restore(this.defs, this.library.host, this.#kernel.snapshot(), this.library);
     return new World(parts, kernel, undefined, { ...this.#lastAdmitted });
   }
 
@@ -646,16 +675,14 @@ export class World {
   }
 }
 
-/** The ports with their in-memory defaults, the definitions of `manifestHash` and a reducer host. */
-async function worldParts(
+/** The ports with their in-memory defaults and a library of control planes on the store. */
+function worldParts(
   ports: WorldPorts,
-  manifestHash: HashRef,
   options: WorldRunOptions,
   dir: string | undefined,
   lock: WorldLock | undefined,
-): Promise<WorldParts & { host: ReducerHost }> {
-  const host = new ReducerHost();
-  const defs = await loadDefs(ports.cas, manifestHash, host);
+  library: ControlPlaneLibrary = new ControlPlaneLibrary(ports.cas),
+): WorldParts {
   return {
     ports: {
       journal: ports.journal,
@@ -666,11 +693,10 @@ async function worldParts(
       receipts: ports.receipts ?? new MemoryReceiptDropBox(),
       ...(ports.adapters ? { adapters: ports.adapters } : {}),
     },
-    defs,
+    library,
     dir,
     lock,
     snapshotInterval: options.snapshotIntervalEntries ?? limits.snapshotIntervalEntries,
-    host,
   };
 }
 

@@ -11,8 +11,8 @@ import { FsJournal, type JournalEntry, readJournalDir } from "../journal/mod.ts"
 import { verifyWorld } from "./verify.ts";
 import { hasCode, relaySpec, T0_NS, tempDir } from "../kernel/_test_fixtures.ts";
 import { initCounterWorld, initSpecWorld } from "./_test_fixtures.ts";
-import { type Clock, ReducerHost } from "../kernel/mod.ts";
-import { loadDefs } from "./load_defs.ts";
+import type { Clock } from "../kernel/mod.ts";
+import { ControlPlaneLibrary } from "./content.ts";
 import { type EventInput, World } from "./world.ts";
 import { worldPaths } from "./paths.ts";
 import { restoreLatest } from "./restore.ts";
@@ -181,9 +181,11 @@ Deno.test("step() takes a snapshot every snapshotIntervalEntries and World.open(
     assert.deepEqual(reopened.kernel.stateHashes(), hashes);
     assert.deepEqual(reopened.stateJson(COUNTER), { count: 7n });
     const entries = await journalEntries(dir.path);
-    const host = new ReducerHost();
-    const defs = await loadDefs(reopened.cas, reopened.defs.manifestHash, host);
-    const restored = await restoreLatest(reopened.journal, reopened.cas, defs, host);
+    const restored = await restoreLatest(
+      reopened.journal,
+      reopened.cas,
+      new ControlPlaneLibrary(reopened.cas),
+    );
     assert.equal(entries.length, reopened.journal.height);
     assert.equal(restored.fromSeq, 3);
     assert.equal(restored.kernel.height, 3);

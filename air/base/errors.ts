@@ -28,7 +28,8 @@ export type AosErrorCode =
   | "AOS_USAGE"
   | "AOS_JOURNAL_IO"
   | "AOS_CONFIG_INVALID"
-  | "AOS_BUSY";
+  | "AOS_BUSY"
+  | "AOS_PROPOSAL_REFUSED";
 
 /** Extra context that locates a problem: file, JSON path, definition, step, journal position. */
 export interface AosErrorContext {
