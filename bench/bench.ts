@@ -1,30 +1,54 @@
 /**
- * `deno task bench`: events stepped per second (durable, batch ingest) and events replayed per second
- * on the counter world, against a raw append+fsync baseline measured in the same run.
+ * `deno task bench [--events N] [--requests N] [--cells N] [--plans N]`: every figure of issue 9 in one run,
+ * each next to the raw baseline measured in the same run.
  *
- * Usage: deno task bench [EVENTS]   (default 10000)
+ * - raw baseline: frames the size of a counter entry appended to a file, one fsync (frames/s);
+ * - the counter world with N events (default 10,000; up to 1,000,000): `aos step` (durable batch ingest,
+ *   a real `aos` process), `aos replay --verify` from genesis, `aos info`, each with its peak RSS, and
+ *   `aos info` on a fresh world;
+ * - `fetch-notify` (reducer → triggered plan → HTTP to a local server → receipt) and `cells` (a new cell
+ *   per event), in process;
+ * - the per-event cost with 1 and with 10,000 waiting plan instances.
+ *
+ * Peak RSS comes from `/usr/bin/time` when the machine has it.
  *
  * @module
  */
+import { parseArgs } from "node:util";
 import { SystemClock } from "../adapters/mod.ts";
 import { encodeEntry, encodeFrame, ZERO_HASH } from "../journal/mod.ts";
-import { initWorld, readAirFolder, readWasmFolders } from "../world/mod.ts";
-import { World } from "../world/mod.ts";
-import { verifyWorld } from "../world/mod.ts";
+import { initWorld, readAirFolder, readWasmFolders, World } from "../world/mod.ts";
+import { plansBench } from "./plans_bench.ts";
+import { runtimeBench } from "./runtime_bench.ts";
 
-const events = Number(Deno.args[0] ?? 10_000);
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    events: { type: "string", default: "10000" },
+    requests: { type: "string", default: "500" },
+    cells: { type: "string", default: "10000" },
+    plans: { type: "string", default: "10000" },
+  },
+  allowPositionals: true,
+});
+const events = Number(values.events);
+if (!Number.isSafeInteger(events) || events < 1 || events > 1_000_000) {
+  throw new RangeError(`--events ${values.events}: expected 1..1000000`);
+}
 const root = new URL("..", import.meta.url).pathname;
+const cli = `${root}cli.ts`;
 const clock = new SystemClock();
+const hasTime = await Deno.stat("/usr/bin/time").then(() => true, () => false);
+/** The inbox takes at most this many events per `event send` file. */
+const ENQUEUE_CHUNK = 50_000;
 
 function seconds(startMs: number): number {
   return (performance.now() - startMs) / 1000;
 }
 
-async function baseline(
-  frameCount: number,
-): Promise<{ batchPerSec: number; eachPerSec: number; frameBytes: number }> {
+/** Appends `count` counter-sized frames and fsyncs once: the fastest the disk takes our frames. */
+async function rawBaseline(count: number): Promise<{ perSec: number; frameBytes: number }> {
   const dir = await Deno.makeTempDir({ prefix: "aos-bench-raw-" });
-  // A frame as large as a counter domain_event entry, so the baseline writes the same bytes.
   const entry = encodeEntry(1, {
     kind: "domain_event",
     body: {
@@ -35,96 +59,106 @@ async function baseline(
     },
   }, ZERO_HASH);
   const frame = encodeFrame(entry);
-  let file = Deno.openSync(`${dir}/batch.log`, { append: true, create: true });
-  let t = performance.now();
-  for (let i = 0; i < frameCount; i++) file.writeSync(frame);
+  const file = Deno.openSync(`${dir}/raw.log`, { append: true, create: true });
+  const t = performance.now();
+  for (let i = 0; i < count; i++) file.writeSync(frame);
   file.syncSync();
-  const batchPerSec = frameCount / seconds(t);
-  file.close();
-  const each = Math.min(frameCount, 1_000);
-  file = Deno.openSync(`${dir}/each.log`, { append: true, create: true });
-  t = performance.now();
-  for (let i = 0; i < each; i++) {
-    file.writeSync(frame);
-    file.syncSync();
-  }
-  const eachPerSec = each / seconds(t);
+  const perSec = count / seconds(t);
   file.close();
   await Deno.remove(dir, { recursive: true });
-  return { batchPerSec, eachPerSec, frameBytes: frame.length };
+  return { perSec, frameBytes: frame.length };
+}
+
+/** Runs `aos ARGS` in a real process; wall time and peak RSS (MB, when `/usr/bin/time` is there). */
+async function aos(...args: string[]): Promise<{ sec: number; rssMb?: number; stdout: string }> {
+  const deno = ["run", "--quiet", "-A", cli, ...args];
+  const command = hasTime
+    ? new Deno.Command("/usr/bin/time", {
+      args: ["-f", "%M", Deno.execPath(), ...deno],
+      stdout: "piped",
+      stderr: "piped",
+    })
+    : new Deno.Command(Deno.execPath(), { args: deno, stdout: "piped", stderr: "piped" });
+  const t = performance.now();
+  const out = await command.output();
+  const sec = seconds(t);
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`aos ${args.join(" ")} failed: ${stderr}`);
+  const kb = hasTime ? Number(stderr.trim().split("\n").at(-1)) : NaN;
+  return {
+    sec,
+    stdout: new TextDecoder().decode(out.stdout),
+    ...(Number.isFinite(kb) ? { rssMb: kb / 1024 } : {}),
+  };
 }
 
 async function counterWorld(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "aos-bench-world-" });
-  const world = await initWorld(
+  (await initWorld(
     dir,
     await readAirFolder(`${root}examples/counter/air`),
     await readWasmFolders([`${root}examples/counter/modules`]),
     { clock },
-  );
-  world.close();
+  )).close();
   return dir;
 }
 
-const raw = await baseline(events);
+const rows: Array<[string, string]> = [];
+const row = (label: string, value: string) => {
+  rows.push([label, value]);
+  console.log(`${label.padEnd(64)} ${value}`);
+};
+const rss = (r: { rssMb?: number }) => (r.rssMb === undefined ? "n/a" : `${r.rssMb.toFixed(0)} MB`);
+
+const raw = await rawBaseline(Math.min(events, 200_000));
+row("events", String(events));
+row("raw append + one fsync (frames/s)", raw.perSec.toFixed(0));
+
+// The counter world: queue N events (validated, durable inbox), then one `aos step` admits them all.
 const dir = await counterWorld();
-const inputs = Array.from(
-  { length: events },
-  (_, i) => ({ schema: "demo/Increment@1", value: BigInt(1 + (i % 5)) }),
-)
-  .map((e) => ({ schema: e.schema, value: { by: e.value } }));
-
-let world = await World.open(dir, { clock });
-let t = performance.now();
-await world.enqueue(inputs);
-const enqueueSec = seconds(t);
-t = performance.now();
-const report = await world.step();
-const stepSec = seconds(t);
+const world = await World.open(dir, { clock });
+const t0 = performance.now();
+for (let at = 0; at < events; at += ENQUEUE_CHUNK) {
+  const n = Math.min(ENQUEUE_CHUNK, events - at);
+  await world.enqueue(
+    Array.from(
+      { length: n },
+      (_, i) => ({ schema: "demo/Increment@1", value: { by: BigInt(1 + ((at + i) % 5)) } }),
+    ),
+  );
+}
+const enqueueSec = seconds(t0);
 world.close();
-if (report.admitted !== events) throw new Error(`admitted ${report.admitted} of ${events}`);
+row("aos event send: validate + durable inbox (events/s)", (events / enqueueSec).toFixed(0));
 
-t = performance.now();
-const verify = await verifyWorld(dir);
-const verifySec = seconds(t);
-if (!verify.ok) throw new Error(`verify failed: ${JSON.stringify(verify.divergence ?? verify.error)}`);
+const step = await aos("step", "--world", dir, "--json");
+const stepPerSec = events / step.sec;
+row("aos step: durable batch ingest (events/s, one process)", stepPerSec.toFixed(0));
+row("  ratio to raw append + one fsync", (stepPerSec / raw.perSec).toFixed(4));
+row("  peak RSS", rss(step));
 
-t = performance.now();
-world = await World.open(dir, { clock });
-const openSec = seconds(t);
-const height = world.height;
-world.close();
+const verify = await aos("replay", "--verify", "--world", dir, "--json");
+const replayPerSec = events / verify.sec;
+row("aos replay --verify from genesis (events/s, one process)", replayPerSec.toFixed(0));
+row("  ratio to raw append + one fsync", (replayPerSec / raw.perSec).toFixed(4));
+row("  peak RSS", rss(verify));
 
-// The library path without the inbox: one send() of all events, one fsync.
-const dir2 = await counterWorld();
-world = await World.open(dir2, { clock });
-t = performance.now();
-await world.send(inputs);
-const sendSec = seconds(t);
-world.close();
-
-const stepPerSec = events / stepSec;
-const replayPerSec = events / verifySec;
-const rows: Array<[string, string]> = [
-  ["events", String(events)],
-  ["raw append, one fsync (frames/s)", raw.batchPerSec.toFixed(0)],
-  ["raw append, fsync each (frames/s)", raw.eachPerSec.toFixed(0)],
-  ["aos event send (validate + inbox, events/s)", (events / enqueueSec).toFixed(0)],
-  ["aos step (durable batch ingest, events/s)", stepPerSec.toFixed(0)],
-  ["World.send (no inbox, events/s)", (events / sendSec).toFixed(0)],
-  ["replay --verify from genesis (events/s)", replayPerSec.toFixed(0)],
-  ["open (snapshot + tail) seconds", openSec.toFixed(3)],
-  ["step / raw batch ratio", (stepPerSec / raw.batchPerSec).toFixed(4)],
-  ["replay / raw batch ratio", (replayPerSec / raw.batchPerSec).toFixed(4)],
-  ["journal height", String(height)],
-  ["frame bytes", String(raw.frameBytes)],
-];
-for (const [k, v] of rows) console.log(`${k.padEnd(46)} ${v}`);
+const info = await aos("info", "--world", dir);
+const fresh = await counterWorld();
+const freshInfo = await aos("info", "--world", fresh);
+row(`aos info on the ${events}-event world (s)`, info.sec.toFixed(3));
+row("aos info on a fresh world (s)", freshInfo.sec.toFixed(3));
+row("  ratio", (info.sec / freshInfo.sec).toFixed(2));
+row("  peak RSS (large / fresh)", `${rss(info)} / ${rss(freshInfo)}`);
+const t1 = performance.now();
+(await World.open(dir, { clock })).close();
+row("open in process (snapshot + tail, s)", seconds(t1).toFixed(3));
 await Deno.remove(dir, { recursive: true });
-await Deno.remove(dir2, { recursive: true });
+await Deno.remove(fresh, { recursive: true });
 
-const runtimeRows = await (await import("./runtime_bench.ts")).runtimeBench(
-  Number(Deno.args[1] ?? 500),
-  Number(Deno.args[2] ?? 10_000),
-);
-for (const [k, v] of runtimeRows) console.log(`${k.padEnd(46)} ${v}`);
+for (const [k, v] of await runtimeBench(Number(values.requests), Number(values.cells))) row(k, v);
+for (const [k, v] of await plansBench(Number(values.plans), 2_000)) row(k, v);
+
+// One table for README and the issue notes.
+console.log("\n| figure | value |\n|---|---|");
+for (const [k, v] of rows) console.log(`| ${k.trim()} | ${v} |`);
