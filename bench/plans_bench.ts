@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { e, plan, schema, step, t, TestWorld, trigger, world } from "../testkit/mod.ts";
+import { plan, schema, step, t, TestWorld, trigger, world } from "../testkit/mod.ts";
 
 const definition = world({
   schemas: [
