@@ -40,7 +40,6 @@ import {
   trigger,
   type TypedEntry,
   world as defineWorld,
-  type WorldDefinition,
 } from "../mod.ts";
 
 const BUILTINS = new SchemaIndex([]);
