@@ -30,8 +30,10 @@ import {
   grants,
   orderOf,
   plan,
+  policy,
   reducer,
   route,
+  rule,
   schema,
   scriptedReducer,
   step,
@@ -70,6 +72,7 @@ function onePlan(name: string, input: string, kind: string, cap: string, params:
  */
 function budgetWorld(
   budgets: { llm?: CapGrant["budget"]; store?: CapGrant["budget"]; web?: CapGrant["budget"] },
+  options: { denyPlanBlobPuts?: boolean } = {},
 ) {
   const put = {
     kind: "blob.put",
@@ -141,6 +144,17 @@ function budgetWorld(
       withBudget(grants.http("web", ["example.com"]), budgets.web),
     ],
     bindings: { [KEEPER]: { blob: "store" } },
+    ...(options.denyPlanBlobPuts
+      ? {
+        policies: [
+          policy("demo/policy@1", [
+            rule("deny", { effect_kind: "blob.put", origin_kind: "plan" }),
+            rule("allow", {}),
+          ]),
+        ],
+        policy: "demo/policy@1",
+      }
+      : {}),
   });
 }
 
@@ -298,6 +312,21 @@ Deno.test("a blob missing from the CAS reserves 0, and storing it later changes 
   await w.runToIdle();
   assert.deepEqual(account(w, "store", "bytes"), [20n, 30n, 0n, true]);
   assert.deepEqual(exceeded(w), [{ grant_name: "store", dimension: "bytes", delta: 30n, new_balance: -10n }]);
+  await w.assertReplay();
+});
+
+Deno.test("a blob.put the policy denies journals no size: replay gates it as unknown, which fits too", async () => {
+  await using w = await TestWorld.create(budgetWorld({ store: { bytes: 20n } }, { denyPlanBlobPuts: true }));
+  // Live, the first blob is known (16 bytes fit) and the second unknown; the policy denies both
+  const known = await w.world.cas.put("blobs", new Uint8Array(16).fill(5));
+  const later = new Uint8Array(40).fill(6);
+  await w.send("demo/Store@1", { blob: known });
+  await w.send("demo/Store@1", { blob: hashRefOf(later) });
+  const decisions = w.journal().filter((x) => x.kind === "policy_decision").map((x) => x.body.decision);
+  assert.deepEqual(decisions, ["deny", "deny"]);
+  assert.deepEqual(account(w, "store", "bytes"), [20n, 0n, 0n, false]);
+  // The unknown blob arrives (40 bytes would not fit in 20): replay still reproduces both denials
+  await w.world.cas.put("blobs", later);
   await w.assertReplay();
 });
 
