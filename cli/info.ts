@@ -29,6 +29,14 @@ export async function runInfo(
         plans: BigInt(w.kernel.plans().filter((p) => p.status !== "ok" && p.status !== "error").length),
       },
       snapshot: w.lastSnapshot ? { height: BigInt(w.lastSnapshot.height), hash: w.lastSnapshot.hash } : null,
+      budgets: w.kernel.budgets().map((b) => ({
+        grant: b.grant,
+        dimension: b.dimension,
+        limit: b.limit,
+        spent: b.spent,
+        reserved: b.reserved,
+        exhausted: b.exhausted,
+      })),
     };
     if (options.json) printJson(io, info);
     else {
@@ -48,6 +56,15 @@ export async function runInfo(
           `${info.pending.plans} plan instances running`,
       );
       io.out(`snapshot  ${info.snapshot ? `height ${info.snapshot.height} ${info.snapshot.hash}` : "none"}`);
+      if (info.budgets.length === 0) io.out("budgets   none");
+      for (const [i, b] of info.budgets.entries()) {
+        io.out(
+          `${
+            i === 0 ? "budgets " : "        "
+          }  ${b.grant} ${b.dimension}: spent ${b.spent} of ${b.limit}, ` +
+            `${b.reserved} reserved${b.exhausted ? ", EXHAUSTED" : ""}`,
+        );
+      }
     }
     return 0;
   });

@@ -18,7 +18,13 @@ import {
   valueToPlainJson,
 } from "../air/mod.ts";
 import type { JournalEntry } from "../journal/mod.ts";
-import type { Receipt } from "../kernel/mod.ts";
+import {
+  amountsFromCbor,
+  BUDGET_DIMENSIONS,
+  type BudgetAmounts,
+  type Receipt,
+  receiptUsage,
+} from "../kernel/mod.ts";
 import { decodeReceiptFile } from "../world/mod.ts";
 import type { World } from "../world/mod.ts";
 import { type CliIo, printJson, resolvePath, withWorld } from "./context.ts";
@@ -31,27 +37,81 @@ interface ReceiptRow {
   status: string;
   effectKind: string;
   entry: JournalEntry;
+  /** The intent's `effect_queued` entry. */
+  queued?: JournalEntry;
+  /** The `budget_exceeded` entries right after a `receipt_appended` (its settlement's overdrafts). */
+  exceeded: JournalEntry[];
 }
 
 function receiptRows(world: World): ReceiptRow[] {
-  const kinds = new Map<string, string>();
+  const queued = new Map<string, JournalEntry>();
   const rows: ReceiptRow[] = [];
   for (const e of world.journal.entries()) {
     const hash = e.body.intent_hash;
-    if (e.kind === "effect_queued" && hash instanceof Uint8Array) kinds.set(toHex(hash), String(e.body.kind));
+    if (e.kind === "effect_queued" && hash instanceof Uint8Array) queued.set(toHex(hash), e);
+    const last = rows.at(-1);
+    if (e.kind === "budget_exceeded" && last?.kind === "receipt_appended") {
+      if (e.seq === last.seq + 1 + last.exceeded.length) last.exceeded.push(e);
+    }
     if (e.kind !== "receipt_appended" && e.kind !== "receipt_ignored") continue;
     const hex = hash instanceof Uint8Array ? toHex(hash) : "";
+    const intent = queued.get(hex);
     rows.push({
       seq: e.seq,
       kind: e.kind,
       intentHash: hex === "" ? "" : bytesToHashRef(hash as Uint8Array),
       adapterId: typeof e.body.adapter_id === "string" ? e.body.adapter_id : "",
       status: e.kind === "receipt_ignored" ? `ignored: ${String(e.body.reason)}` : String(e.body.status),
-      effectKind: kinds.get(hex) ?? "",
+      effectKind: intent ? String(intent.body.kind) : "",
       entry: e,
+      ...(intent ? { queued: intent } : {}),
+      exceeded: [],
     });
   }
   return rows;
+}
+
+const bigOf = (
+  value: unknown,
+): bigint => (typeof value === "number" || typeof value === "bigint" ? BigInt(value) : 0n);
+
+/**
+ * What a receipt settled on its grant's budget (AIR §10.5): the reservation it released and the usage it
+ * spent, per budgeted dimension, and the overdrafts journaled with it. Null for an ignored receipt (it
+ * settles nothing) or a grant without a budget.
+ */
+function settledJson(
+  world: World,
+  row: ReceiptRow,
+  payload: ReturnType<typeof decodeTyped> | undefined,
+): JsonValue {
+  if (row.kind !== "receipt_appended" || !row.queued) return null;
+  const grantName = String(row.queued.body.cap_name);
+  const budget = world.defs.manifest.defaults?.cap_grants?.find((g) => g.name === grantName)?.budget;
+  const dimensions = BUDGET_DIMENSIONS.filter((d) => budget?.[d] !== undefined);
+  const spec = effectSpec(row.effectKind);
+  if (dimensions.length === 0 || !spec) return null;
+  const body = row.entry.body;
+  const usage = receiptUsage(spec.kind, payload, {
+    costCents: body.cost_cents === undefined ? undefined : bigOf(body.cost_cents),
+    bodySize: body.body_size === undefined ? undefined : bigOf(body.body_size),
+  });
+  const reserved = row.queued.body.reserved;
+  const released = reserved && typeof reserved === "object" && !Array.isArray(reserved) &&
+      !(reserved instanceof Uint8Array)
+    ? amountsFromCbor(reserved as { [key: string]: never })
+    : {};
+  const pick = (amounts: BudgetAmounts) => Object.fromEntries(dimensions.map((d) => [d, amounts[d] ?? 0n]));
+  return {
+    grant: grantName,
+    released: pick(released),
+    spent: pick(usage),
+    exceeded: row.exceeded.map((x) => ({
+      dimension: String(x.body.dimension),
+      delta: bigOf(x.body.delta),
+      new_balance: bigOf(x.body.new_balance),
+    })),
+  };
 }
 
 /** `aos receipts ls [--json]`. */
@@ -102,14 +162,12 @@ export async function runReceiptsShow(
     const out = rows.map((r) => {
       const body = r.entry.body;
       let payload: JsonValue = null;
+      let decoded: ReturnType<typeof decodeTyped> | undefined;
       const spec = effectSpec(r.effectKind);
       if (spec && body.payload instanceof Uint8Array && body.payload.length > 0) {
         const type = { ref: spec.receipt };
-        payload = valueToPlainJson(
-          type,
-          decodeTyped(type, body.payload, world.defs.schemas),
-          world.defs.schemas,
-        );
+        decoded = decodeTyped(type, body.payload, world.defs.schemas);
+        payload = valueToPlainJson(type, decoded, world.defs.schemas);
       }
       return {
         seq: BigInt(r.seq),
@@ -123,6 +181,7 @@ export async function runReceiptsShow(
           : null,
         payload,
         signature: body.signature instanceof Uint8Array ? toHex(body.signature) : null,
+        settled: settledJson(world, r, decoded),
       } satisfies { [key: string]: JsonValue };
     });
     if (options.json) printJson(io, out.length === 1 ? out[0]! : out);

@@ -32,6 +32,7 @@ export async function runReplay(
         ? {
           seq: BigInt(r.divergence.seq),
           reducer: r.divergence.reducer ?? null,
+          grant: r.divergence.grant ?? null,
           message: r.divergence.message,
         }
         : null,
@@ -56,7 +57,11 @@ export async function runReplay(
   } else if (r.divergence) {
     io.err(
       `Replay diverged at seq ${r.divergence.seq}${
-        r.divergence.reducer ? ` (reducer ${r.divergence.reducer})` : ""
+        r.divergence.reducer
+          ? ` (reducer ${r.divergence.reducer})`
+          : r.divergence.grant
+          ? ` (grant ${r.divergence.grant})`
+          : ""
       }: ${r.divergence.message}`,
     );
   }

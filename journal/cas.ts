@@ -35,6 +35,11 @@ export interface Cas {
   get(space: CasSpace, hash: HashRef): Promise<Uint8Array>;
   /** True when an object is stored under `hash` (its content is not verified; `get` does that). */
   has(space: CasSpace, hash: HashRef): Promise<boolean>;
+  /**
+   * The size in bytes of the object stored under `hash`, or undefined when absent (content not verified).
+   * Synchronous: the driver answers the kernel's blob-size questions in the middle of a block.
+   */
+  sizeOf(space: CasSpace, hash: HashRef): number | undefined;
 }
 
 function checkSpace(space: CasSpace): void {
@@ -136,6 +141,15 @@ export class FsCas implements Cas {
   has(space: CasSpace, hash: HashRef): Promise<boolean> {
     return attempt(() => exists(this.pathOf(space, hash)));
   }
+
+  sizeOf(space: CasSpace, hash: HashRef): number | undefined {
+    try {
+      return Deno.statSync(this.pathOf(space, hash)).size;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+  }
 }
 
 /**
@@ -192,5 +206,11 @@ export class MemoryCas implements Cas {
       if (this.#objects.has(`${space}/${checkHash(hash)}`)) return true;
       return this.#below?.has(space, hash) ?? false;
     });
+  }
+
+  sizeOf(space: CasSpace, hash: HashRef): number | undefined {
+    checkSpace(space);
+    const stored = this.#objects.get(`${space}/${checkHash(hash)}`);
+    return stored === undefined ? this.#below?.sizeOf(space, hash) : stored.length;
   }
 }

@@ -23,6 +23,9 @@ export type Uint = number | bigint;
 /** A CBOR map with text keys, as the journal holds it. */
 export type CborMap = { [key: string]: CborValue };
 
+/** Budget amounts as journaled (`reserved`): one unsigned integer per dimension. */
+export type BudgetAmounts = { bytes?: Uint; cents?: Uint; tokens?: Uint };
+
 /** Where a domain event came from (`origin` of `domain_event`). */
 export type EventOrigin =
   | { kind: "external"; source?: string }
@@ -70,6 +73,8 @@ export interface EntryBodies {
     origin: CborMap;
     stage: string;
     reason: string;
+    /** At stage `budget`: what the effect tried to reserve (AIR §10.5). */
+    reserved?: BudgetAmounts;
   };
   effect_queued: {
     intent_hash: Uint8Array;
@@ -79,6 +84,8 @@ export interface EntryBodies {
     idempotency_key: Uint8Array;
     origin: CborMap;
     fence: { generation: Uint; height: Uint };
+    /** What the intent reserved on its grant's budget, for each budgeted dimension its kind reserves in. */
+    reserved?: BudgetAmounts;
   };
   receipt_appended: {
     intent_hash: Uint8Array;
@@ -89,6 +96,8 @@ export interface EntryBodies {
     fence: { generation: Uint; height: Uint };
     signature: Uint8Array;
     ingress_ns: Uint;
+    /** The response body size the driver measured in the store (http.request on a bytes budget). */
+    body_size?: Uint;
   };
   receipt_ignored: { intent_hash?: Uint8Array; adapter_id?: string; reason: string; ingress_ns: Uint };
   budget_exceeded: {
@@ -192,6 +201,7 @@ type FieldType = "uint" | "int" | "bytes" | "hash" | "text" | "bool" | "map" | "
 type Fields = { [field: string]: FieldType | `${FieldType}?` };
 
 const FENCE: Fields = { generation: "uint", height: "uint" };
+const AMOUNTS: Fields = { bytes: "uint?", cents: "uint?", tokens: "uint?" };
 
 const BODY_FIELDS: { [K in EntryKind]: Fields } = {
   genesis: { manifest_hash: "hash", ingress_ns: "uint" },
@@ -215,6 +225,7 @@ const BODY_FIELDS: { [K in EntryKind]: Fields } = {
     origin: "map",
     stage: "text",
     reason: "text",
+    reserved: "map?",
   },
   effect_queued: {
     intent_hash: "hash",
@@ -224,6 +235,7 @@ const BODY_FIELDS: { [K in EntryKind]: Fields } = {
     idempotency_key: "bytes",
     origin: "map",
     fence: "map",
+    reserved: "map?",
   },
   receipt_appended: {
     intent_hash: "hash",
@@ -234,6 +246,7 @@ const BODY_FIELDS: { [K in EntryKind]: Fields } = {
     fence: "map",
     signature: "bytes",
     ingress_ns: "uint",
+    body_size: "uint?",
   },
   receipt_ignored: { intent_hash: "hash?", adapter_id: "text?", reason: "text", ingress_ns: "uint" },
   budget_exceeded: { grant_name: "text", dimension: "text", delta: "int", new_balance: "int" },
@@ -325,6 +338,10 @@ export function bodyProblem(kind: EntryKind, body: CborMap): string | undefined 
     const fields = typeof origin.kind === "string" ? ORIGIN_FIELDS[origin.kind] : undefined;
     if (fields === undefined) return `domain_event.origin.kind is not external, reducer, plan or receipt`;
     return fieldProblem(origin, fields, "domain_event.origin");
+  }
+  if ((kind === "effect_queued" || kind === "effect_rejected") && body.reserved !== undefined) {
+    const problem = fieldProblem(body.reserved as CborMap, AMOUNTS, `${kind}.reserved`);
+    if (problem !== undefined) return problem;
   }
   if (kind === "effect_queued" || kind === "receipt_appended") {
     return fieldProblem(body.fence as CborMap, FENCE, `${kind}.fence`);

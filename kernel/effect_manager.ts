@@ -1,7 +1,8 @@
 /**
  * The effect manager (KERNEL §6): identity of an effect (idempotency key and intent hash, AIR §9.4), the
  * gate in its fixed order (params, grant, cap type, constraints, budget, policy), the outbox of queued
- * intents awaiting receipts, and the bounded set of recently settled intent hashes. Pure: the kernel
+ * intents awaiting receipts, the budget ledger they reserve on, and the bounded set of recently settled
+ * intent hashes. Pure: the kernel
  * passes in its defs, logical time and an `emit` that appends derived journal records.
  *
  * @module
@@ -23,6 +24,13 @@ import {
   type Value,
   valueFromJson,
 } from "../air/mod.ts";
+import {
+  amountsToCbor,
+  type BlobSizeLookup,
+  type BudgetAmounts,
+  BudgetLedger,
+  reservationOf,
+} from "./budgets.ts";
 import { checkConstraints, evaluatePolicy, httpTarget } from "./constraints.ts";
 import type { KernelRecord, WorldDefs } from "./kernel.ts";
 import { handledMessage, VALUE_ERROR_CODES } from "./handled_errors.ts";
@@ -51,6 +59,8 @@ export interface OutboxEntry {
   idempotencyKey: Uint8Array;
   origin: EffectOrigin;
   fence: { generation: bigint; height: bigint };
+  /** What the intent reserved on its grant's budget (journaled as `reserved`; absent: nothing budgeted). */
+  reserved?: BudgetAmounts;
 }
 
 /**
@@ -66,25 +76,6 @@ export type GateResult =
     intentHash?: Uint8Array;
     records: KernelRecord[];
   };
-
-/**
- * The budget seam (WP3 plugs in here): reserve at enqueue, settle on receipt. The default ledger has
- * no limits.
- */
-export interface BudgetLedger {
-  reserve(grant: CapGrant, intent: OutboxEntry): string | undefined;
-  settle(
-    grant: CapGrant | undefined,
-    intent: OutboxEntry,
-    receipt: { costCents?: bigint; payload: Value | undefined },
-  ): void;
-}
-
-/** A ledger that never limits. */
-export const unlimitedBudgets: BudgetLedger = {
-  reserve: () => undefined,
-  settle: () => {},
-};
 
 /** `origin` as journaled (`effect_queued.origin`, `effect_rejected.origin`). */
 export function originCbor(origin: EffectOrigin): { [key: string]: CborValue } {
@@ -135,9 +126,11 @@ export class EffectManager {
   readonly #outbox = new Map<string, OutboxEntry>();
   readonly #settled: string[] = [];
   readonly #settledSet = new Set<string>();
-  readonly budgets: BudgetLedger;
+  /** The budget ledger the gate reserves on and receipts settle (KERNEL §7). */
+  /** The per-grant ledger; replaced (carried over) when governance applies a new manifest. */
+  budgets: BudgetLedger;
 
-  constructor(budgets: BudgetLedger = unlimitedBudgets) {
+  constructor(budgets: BudgetLedger = BudgetLedger.fromGrants([])) {
     this.budgets = budgets;
   }
 
@@ -189,11 +182,16 @@ export class EffectManager {
    */
   evaluate(
     request: { kind: string; capName: string; params: Uint8Array; origin: EffectOrigin },
-    ctx: { defs: WorldDefs; nowNs: bigint; generation: bigint },
+    ctx: { defs: WorldDefs; nowNs: bigint; generation: bigint; blobSize?: BlobSizeLookup | undefined },
   ): GateResult {
     const { defs } = ctx;
     const origin = originCbor(request.origin);
-    const reject = (stage: GateStage, reason: string, hash?: Uint8Array): GateResult => {
+    const reject = (
+      stage: GateStage,
+      reason: string,
+      hash?: Uint8Array,
+      reserved?: BudgetAmounts,
+    ): GateResult => {
       const body: { [key: string]: CborValue } = {
         kind: request.kind,
         cap_name: request.capName,
@@ -202,6 +200,7 @@ export class EffectManager {
         reason,
       };
       if (hash) body.intent_hash = hash;
+      if (reserved) body.reserved = amountsToCbor(reserved);
       const records = [{ kind: "effect_rejected", body }];
       return hash
         ? { ok: false, stage, reason, intentHash: hash, records }
@@ -246,8 +245,14 @@ export class EffectManager {
       origin: request.origin,
       fence: { generation: ctx.generation, height: 0n },
     };
-    const overBudget = this.budgets.reserve(grant, entry);
-    if (overBudget) return reject("budget", overBudget, hash);
+    // Budget (AIR §10.5): computed here, reserved only when the intent is committed.
+    const budgeted = this.budgets.budgeted(grant.name);
+    if (budgeted) {
+      const reserved = reservationOf(spec.kind, params, budgeted, (blob) => ctx.blobSize?.(blob, hash));
+      const denial = this.budgets.denial(grant.name, reserved ?? {});
+      if (denial) return reject("budget", denial, hash, reserved);
+      if (reserved) entry.reserved = reserved;
+    }
     const policyName = defs.manifest.defaults?.policy;
     const policy = policyName === undefined ? undefined : defs.policies.get(policyName);
     const http = spec.kind === "http.request" ? httpTarget(params.value) : undefined;
@@ -274,7 +279,7 @@ export class EffectManager {
 
   /**
    * Commits an allowed intent: journals `policy_decision` then `effect_queued` (its seq is the fence
-   * height) and adds it to the outbox.
+   * height), reserves its budget and adds it to the outbox.
    */
   commit(
     result: Extract<GateResult, { ok: true }>,
@@ -284,12 +289,13 @@ export class EffectManager {
     emit(result.decision);
     result.entry.fence = { generation: result.entry.fence.generation, height: BigInt(nextSeq()) };
     emit({ kind: "effect_queued", body: EffectManager.queuedBody(result.entry) });
+    this.budgets.reserve(result.entry.capName, result.entry.reserved);
     this.#outbox.set(toHex(result.intentHash), result.entry);
   }
 
   /** The body of an `effect_queued` entry (filled after its seq is known, for the fence). */
   static queuedBody(entry: OutboxEntry): { [key: string]: CborValue } {
-    return {
+    const body: { [key: string]: CborValue } = {
       intent_hash: entry.intentHash,
       kind: entry.kind,
       cap_name: entry.capName,
@@ -298,5 +304,7 @@ export class EffectManager {
       origin: originCbor(entry.origin),
       fence: { generation: entry.fence.generation, height: entry.fence.height },
     };
+    if (entry.reserved) body.reserved = amountsToCbor(entry.reserved);
+    return body;
   }
 }

@@ -17,8 +17,8 @@ import {
 } from "../air/mod.ts";
 import { hasCode } from "./_test_fixtures.ts";
 import { defsFromBundle } from "./defs.ts";
+import { BudgetLedger } from "./budgets.ts";
 import {
-  type BudgetLedger,
   defcapOf,
   EffectManager,
   type EffectOrigin,
@@ -361,28 +361,85 @@ Deno.test("evaluate() rejects a constraint violation before the policy, with no 
 });
 
 Deno.test("evaluate() checks the budget after the constraints and before the policy", () => {
-  const reserved: string[] = [];
-  const overdrawn: BudgetLedger = {
-    reserve: (grant) => {
-      reserved.push(grant.name);
-      return "budget exhausted";
-    },
-    settle: () => {},
-  };
-  const manager = new EffectManager(overdrawn);
-  manager.evaluate(request("blob.put", "blob_cap", BLOB_PUT_OUT), ctx(WITH_POLICY));
-  assert.deepEqual(reserved, [], "a constraint failure never reaches the budget");
+  // Both grants are exhausted (spent above a limit of 0), so any enqueue that reaches the budget is denied.
+  const budget = (name: string, cap: string) => ({ name, cap, params: {}, budget: { cents: 0n } });
+  const ledger = BudgetLedger.fromGrants([
+    budget("blob_cap", "sys/blob@1"),
+    budget("timer_cap", "sys/timer@1"),
+  ]);
+  ledger.settle("blob_cap", undefined, { cents: 1n });
+  ledger.settle("timer_cap", undefined, { cents: 1n });
+  const manager = new EffectManager(ledger);
+  // A constraint failure never reaches the budget.
+  assert.equal(
+    (manager.evaluate(request("blob.put", "blob_cap", BLOB_PUT_OUT), ctx(WITH_POLICY)) as { stage: string })
+      .stage,
+    "constraint",
+  );
   // From a reducer the policy would deny this timer: the budget decides first.
   const result = manager.evaluate(request("timer.set", "timer_cap", TIMER, REDUCER), ctx(WITH_POLICY));
-  assert.deepEqual(reserved, ["timer_cap"]);
   assertRejected(result, {
     stage: "budget",
     kind: "timer.set",
     cap: "timer_cap",
     origin: { kind: "reducer", name: "test/R@1" },
     hash: hashOf("timer.set", "timer_cap", TIMER, REDUCER),
-    reason: /^budget exhausted$/,
+    reason: /^grant "timer_cap" is exhausted: cents spent 1 of limit 0$/,
   });
+});
+
+Deno.test("evaluate() reserves a blob.put's size from the lookup; commit() journals and reserves it", () => {
+  const ledger = BudgetLedger.fromGrants([{
+    name: "blob_cap",
+    cap: "sys/blob@1",
+    params: {},
+    budget: { bytes: 10n },
+  }]);
+  const manager = new EffectManager(ledger);
+  const blob = (fill: number) =>
+    params("blob.put", { namespace: "in", blob_ref: `sha256:${fill.toString(16).repeat(64)}` });
+  const asked: string[] = [];
+  const sizes = {
+    ...ctx(NO_POLICY),
+    blobSize: (ref: Uint8Array, intent: Uint8Array) => {
+      asked.push(`${toHex(ref).slice(0, 2)} ${toHex(intent)}`);
+      return ref[0] === 0xaa ? 6n : undefined;
+    },
+  };
+  const first = manager.evaluate(request("blob.put", "blob_cap", blob(0xa)), sizes);
+  assert.equal(first.ok, true);
+  if (!first.ok) return;
+  assert.deepEqual(asked, [`aa ${toHex(first.intentHash)}`], "asked once, with the intent it is for");
+  assert.deepEqual(first.entry.reserved, { bytes: 6n });
+  assert.deepEqual(ledger.lines()[0]?.reserved, 0n, "evaluate() changes nothing");
+  const records: KernelRecord[] = [];
+  manager.commit(first, (r) => records.push(r), () => 5);
+  assert.deepEqual(records[1]?.body.reserved, { bytes: 6n });
+  assert.deepEqual(ledger.lines()[0]?.reserved, 6n);
+  // 6 more do not fit in the 4 left: rejected, with what it tried to reserve.
+  const second = manager.evaluate(
+    request("blob.put", "blob_cap", blob(0xa), { ...PLAN, step: "b_emit" }),
+    sizes,
+  );
+  assert.equal(second.ok, false);
+  if (second.ok) return;
+  assert.equal(second.stage, "budget");
+  assert.equal(
+    second.reason,
+    'grant "blob_cap" bytes budget: reserving 6 exceeds the 4 left (limit 10, spent 0, reserved 6)',
+  );
+  assert.deepEqual(second.records[0]?.body.reserved, { bytes: 6n });
+  // An unknown blob reserves 0 and fits; without a lookup every blob is unknown.
+  const unknown = manager.evaluate(request("blob.put", "blob_cap", blob(0xb), { ...PLAN, step: "c" }), sizes);
+  assert.deepEqual(unknown.ok && unknown.entry.reserved, { bytes: 0n });
+  const blind = manager.evaluate(
+    request("blob.put", "blob_cap", blob(0xa), { ...PLAN, step: "d" }),
+    ctx(NO_POLICY),
+  );
+  assert.deepEqual(blind.ok && blind.entry.reserved, { bytes: 0n });
+  // An unbudgeted grant journals no reservation.
+  const timer = new EffectManager().evaluate(request("timer.set", "timer_cap", TIMER), sizes);
+  assert.equal(timer.ok && "reserved" in timer.entry, false);
 });
 
 Deno.test("evaluate() records a policy deny with the policy name and the deciding rule index", () => {

@@ -29,6 +29,13 @@ import {
   type SchemaResolver,
   toHex,
 } from "../air/mod.ts";
+import {
+  type BlobSizeLookup,
+  BudgetLedger,
+  type BudgetLine,
+  carryOverLedger,
+  receiptUsage,
+} from "./budgets.ts";
 import { CellStore } from "./cells.ts";
 import {
   defcapOf,
@@ -60,6 +67,7 @@ import {
   isRecord,
   journalRecord,
   u64,
+  type Uint,
 } from "../journal/mod.ts";
 
 /** A journal record the kernel produces or consumes (seq and chain are the journal's business). */
@@ -89,6 +97,15 @@ export interface WorldDefs {
   policies: ReadonlyMap<string, DefPolicy>;
   /** Every node the manifest lists (built-ins aside), by node hash: what a patch against it may keep. */
   nodes: ReadonlyMap<HashRef, AirNode>;
+}
+
+/**
+ * What the driver tells the kernel about the world outside the journal while it applies one entry. Whatever
+ * the kernel learns from it is journaled in the block (`reserved` amounts), and replay answers from there.
+ */
+export interface ApplyContext {
+  /** Blob sizes for `blob.put` reservations (KERNEL §7); absent: every blob is unknown (reserves 0). */
+  blobSize?: BlobSizeLookup;
 }
 
 /** Where a queued event came from (decides who may receive it). */
@@ -151,8 +168,10 @@ export class Kernel {
   #generation = 0n;
   #started = false;
   readonly #cells = new CellStore();
-  readonly #effects = new EffectManager();
+  readonly #effects: EffectManager;
   readonly #plans: PlanEngine;
+  /** The blob size lookup of the entry being applied. */
+  #blobSize: BlobSizeLookup | undefined;
   readonly #queue: WorkItem[] = [];
   /** Instances with a PlanRun queued (at most one each, KERNEL §2.2). */
   readonly #planQueued = new Set<bigint>();
@@ -167,6 +186,7 @@ export class Kernel {
     this.#host = host;
     this.#content = content;
     assertLoaded(defs, host);
+    this.#effects = new EffectManager(BudgetLedger.fromGrants(defs.manifest.defaults?.cap_grants ?? []));
     this.#plans = createPlanEngine(this.#planHost());
     // deno-lint-ignore no-this-alias
     const kernel = this;
@@ -236,12 +256,12 @@ export class Kernel {
   }
 
   /**
-   * BUDGETS HOOK (KERNEL §7, §10.4): carries the budget ledger over from `previous` to `next` by grant
-   * name, where a raised limit replenishes an exhausted grant. A no-op until the per-grant ledger lands on
-   * this branch; it is the one place apply must call into it (inside the block, so replay reproduces it).
+   * Carries the budget ledger over to `next` by grant name (KERNEL §7, §10.4): `spent` and `reserved` stay,
+   * limits come from the new grants, and a raised limit replenishes an exhausted grant. Inside the block,
+   * so replay reproduces it.
    */
-  #carryOverBudgets(_previous: WorldDefs, _next: WorldDefs): void {
-    // Wired when the budgets work (per-grant ledger, `budgets` in the snapshot) is merged.
+  #carryOverBudgets(_previous: WorldDefs, next: WorldDefs): void {
+    this.#effects.budgets = carryOverLedger(this.#effects.budgets, next.manifest.defaults?.cap_grants ?? []);
   }
 
   /** Number of journal entries applied. */
@@ -291,6 +311,29 @@ export class Kernel {
     return this.#effects.outbox();
   }
 
+  /** The budget ledger: every account of a budgeted grant, by grant then dimension. */
+  budgets(): BudgetLine[] {
+    return this.#effects.budgets.lines();
+  }
+
+  /**
+   * The blob whose size the driver measures and journals as `body_size` with a receipt it admits: the
+   * response body of an `http.request` on a grant with a bytes budget (AIR §10.5). Undefined otherwise.
+   */
+  measuredBlobOf(receipt: { intentHash: Uint8Array; payload: Uint8Array }): Uint8Array | undefined {
+    const entry = this.#effects.pending(receipt.intentHash);
+    if (!entry || entry.kind !== "http.request" || receipt.payload.length === 0) return undefined;
+    if (!this.#effects.budgets.budgeted(entry.capName)?.has("bytes")) return undefined;
+    try {
+      const payload = receiptPayloadValue(entry.kind, receipt.payload, this.defs.schemas);
+      const body = payload.kind === "record" ? payload.value.get("body_ref") : undefined;
+      return body?.kind === "hash" ? body.value : undefined;
+    } catch (error) {
+      if (isAosError(error, VALUE_ERROR_CODES)) return undefined;
+      throw error;
+    }
+  }
+
   /** The id the next plan instance will get. */
   plansNextId(): bigint {
     return this.#plans.nextInstanceId;
@@ -332,9 +375,18 @@ export class Kernel {
    * Applies one journaled entry (an input or a marker) and runs the kernel to idle.
    * Returns the derived records that must follow it in the journal, with their seqs.
    */
-  apply(entry: KernelEntry): DerivedRecord[] {
+  apply(entry: KernelEntry, context: ApplyContext = {}): DerivedRecord[] {
     assert(entry.seq === this.#height, `entry seq ${entry.seq} equals kernel height ${this.#height}`);
     assert(this.#queue.length === 0, "inputs are admitted only when the kernel is idle");
+    this.#blobSize = context.blobSize;
+    try {
+      return this.#apply(entry);
+    } finally {
+      this.#blobSize = undefined;
+    }
+  }
+
+  #apply(entry: KernelEntry): DerivedRecord[] {
     this.#derived = [];
     this.#height++;
     const corrupt = (what: string) =>
@@ -409,14 +461,7 @@ export class Kernel {
       signature: b.signature,
     };
     if (b.cost_cents !== undefined) receipt.costCents = u64(b.cost_cents);
-    const grant = this.#defs.manifest.defaults?.cap_grants?.find((g) => g.name === pending.capName);
-    const payloadValue = b.payload.length === 0
-      ? undefined
-      : receiptPayloadValue(pending.kind, b.payload, this.#defs.schemas);
-    this.#effects.budgets.settle(grant, pending, {
-      payload: payloadValue,
-      ...(receipt.costCents === undefined ? {} : { costCents: receipt.costCents }),
-    });
+    this.#settleBudget(pending, receipt, b.body_size);
     if (pending.origin.kind === "plan") {
       this.#plans.onReceipt(pending, receipt);
       return;
@@ -437,6 +482,25 @@ export class Kernel {
       value: event.value,
       origin: { kind: "receipt", reducer: origin.name, key: origin.key },
     });
+  }
+
+  /** KERNEL §6.5 step 2: releases the reservation, adds the usage, journals each overdraft. */
+  #settleBudget(pending: OutboxEntry, receipt: AcceptedReceipt, bodySize: Uint | undefined): void {
+    const ledger = this.#effects.budgets;
+    if (!ledger.budgeted(pending.capName)) return;
+    const payload = receiptPayloadValue(pending.kind, receipt.payload, this.defs.schemas);
+    const usage = receiptUsage(pending.kind, payload, {
+      costCents: receipt.costCents,
+      bodySize: bodySize === undefined ? undefined : u64(bodySize),
+    });
+    for (const overdraft of ledger.settle(pending.capName, pending.reserved, usage)) {
+      this.#emit(journalRecord("budget_exceeded", {
+        grant_name: pending.capName,
+        dimension: overdraft.dimension,
+        delta: overdraft.delta,
+        new_balance: overdraft.newBalance,
+      }));
+    }
   }
 
   #runToIdle(): void {
@@ -598,7 +662,7 @@ export class Kernel {
       const origin: EffectOrigin = { kind: "reducer", name: reducer, key, eventSeq: event.seq };
       gate = this.#effects.evaluate(
         { kind: effect.kind, capName: grantName, params: effect.paramsCbor, origin },
-        { defs: this.#defs, nowNs: this.#nowNs, generation: this.#generation },
+        { defs: this.#defs, nowNs: this.#nowNs, generation: this.#generation, blobSize: this.#blobSize },
       );
       if (!gate.ok) {
         for (const record of gate.records) this.#emit(record);
@@ -665,6 +729,7 @@ export class Kernel {
           defs: kernel.#defs,
           nowNs: kernel.#nowNs,
           generation: kernel.#generation,
+          blobSize: kernel.#blobSize,
         });
         if (!gate.ok) {
           for (const record of gate.records) kernel.#emit(record);
@@ -713,7 +778,7 @@ export class Kernel {
       plans: plans.plans,
       outbox: outboxToCbor(this.#effects.outbox()),
       settled_recent: this.#effects.settled().map((hex) => hashRefToBytes(`sha256:${hex}`)),
-      budgets: [],
+      budgets: this.#effects.budgets.toCbor(),
       governance: this.#governance.snapshot(),
       next_instance_id: plans.next_instance_id,
       now_ns: this.#nowNs,
@@ -785,6 +850,8 @@ export class Kernel {
       outboxFromCbor(raw.outbox),
       raw.settled_recent.map((h) => (h instanceof Uint8Array ? toHex(h) : "")),
     );
+    // A snapshot taken before budgets were kept has `budgets: []`: the ledger starts at zero.
+    kernel.#effects.budgets.restore(raw.budgets ?? []);
     kernel.#plans.restore({
       plans: raw.plans,
       next_instance_id: uint(raw.next_instance_id, "next_instance_id", 0),

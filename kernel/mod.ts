@@ -17,6 +17,7 @@
  */
 export { type Clock, VirtualClock } from "./clock.ts";
 export {
+  type ApplyContext,
   type DerivedRecord,
   Kernel,
   type KernelEntry,
@@ -59,6 +60,19 @@ export {
 export { verifyEd25519, verifyReceiptSignature } from "./receipt_signature.ts";
 export { intentHash } from "./intent_hash.ts";
 export type { OutboxEntry } from "./effect_manager.ts";
+export {
+  amountsFromCbor,
+  type BlobSizeLookup,
+  BUDGET_DIMENSIONS,
+  type BudgetAmounts,
+  type BudgetDimension,
+  BudgetLedger,
+  type BudgetLine,
+  type BudgetOverdraft,
+  carryOverLedger,
+  receiptUsage,
+  reservationOf,
+} from "./budgets.ts";
 export { handledMessage, PLAN_EVAL_ERROR_CODES, VALUE_ERROR_CODES } from "./handled_errors.ts";
 export { encodeSleb128, encodeUleb128 } from "./leb128.ts";
 export {

@@ -5,7 +5,8 @@
  * @module
  */
 import { type AosErrorCode, bytesEqual, type CborValue, encodeCanonical, isAosError } from "../air/mod.ts";
-import { isRecord } from "../journal/mod.ts";
+import { isRecord, u64 } from "../journal/mod.ts";
+import type { BlobSizeLookup } from "./budgets.ts";
 import { VALUE_ERROR_CODES } from "./handled_errors.ts";
 import type { DerivedRecord, Kernel, KernelEntry } from "./kernel.ts";
 
@@ -21,6 +22,8 @@ const REPLAY_ERROR_CODES: readonly AosErrorCode[] = [
 export interface Divergence {
   seq: number;
   reducer?: string;
+  /** The budgeted grant whose ledger differs (`replay --verify`). */
+  grant?: string;
   message: string;
   /**
    * Set when the journal simply ends inside the last block (a crash after the input was written but
@@ -83,6 +86,9 @@ function reducerOf(record: { body: { [key: string]: CborValue } } | undefined): 
  */
 export function replayInto(kernel: Kernel, entries: readonly KernelEntry[]): Divergence | undefined {
   let i = 0;
+  // One lookup for the whole replay, reading the block after the input being applied (no per-entry work
+  // unless the kernel asks).
+  const context = { blobSize: recordedBlobSizes(entries, () => i + 1) };
   while (i < entries.length) {
     const entry = entries[i]!;
     if (entry.seq !== kernel.height) {
@@ -97,7 +103,7 @@ export function replayInto(kernel: Kernel, entries: readonly KernelEntry[]): Div
     }
     let derived: DerivedRecord[];
     try {
-      derived = kernel.apply(entry);
+      derived = kernel.apply(entry, context);
     } catch (error) {
       // A journaled input the kernel refuses is damage (or a codec change); a bug propagates.
       if (isAosError(error, REPLAY_ERROR_CODES)) return { seq: entry.seq, message: error.message };
@@ -127,6 +133,27 @@ export function replayInto(kernel: Kernel, entries: readonly KernelEntry[]): Div
     }
   }
   return undefined;
+}
+
+/**
+ * Blob sizes as the block starting at `blockStart()` journaled them: the `reserved.bytes` of the intent's
+ * `effect_queued` or `effect_rejected` (KERNEL §7). Replay never asks the store: a blob missing when the
+ * block ran may be there now. An intent the block journaled no reservation for (its gate stopped at the
+ * policy, or its reducer step was discarded, or the block is cut short) was gated with an unknown size,
+ * which reserves 0 — as a size the live world knew would have fit, the outcome is the same.
+ */
+function recordedBlobSizes(entries: readonly KernelEntry[], blockStart: () => number): BlobSizeLookup {
+  return (_blob, intentHash) => {
+    for (let j = blockStart(); j < entries.length && !isFedOnReplay(entries[j]!); j++) {
+      const e = entries[j]!;
+      if (!isRecord(e, "effect_queued") && !isRecord(e, "effect_rejected")) continue;
+      const hash = e.body.intent_hash;
+      if (hash === undefined || !bytesEqual(hash, intentHash)) continue;
+      const bytes = e.body.reserved?.bytes;
+      return bytes === undefined ? undefined : u64(bytes);
+    }
+    return undefined;
+  };
 }
 
 function optionalReducer(reducer: string | undefined): { reducer?: string } {

@@ -4,6 +4,7 @@
  * @module
  */
 import { AosError, type CborValue, type EffectKind, effectSpec } from "../air/mod.ts";
+import { amountsFromCbor } from "./budgets.ts";
 import { EffectManager, type EffectOrigin, type OutboxEntry } from "./effect_manager.ts";
 
 /** Outbox entries as `{effect_queued body, context}`, by fence height. */
@@ -56,7 +57,7 @@ export function outboxEntryFromCbor(item: CborValue): OutboxEntry {
   const generation = big(fence.generation, "fence.generation");
   const height = big(fence.height, "fence.height");
   if (generation < 0n || height < 0n) throw bad("fence");
-  return {
+  const entry: OutboxEntry = {
     intentHash: e.intent_hash,
     kind: e.kind as EffectKind,
     capName: e.cap_name,
@@ -68,6 +69,15 @@ export function outboxEntryFromCbor(item: CborValue): OutboxEntry {
       height: big(fence.height, "fence.height"),
     },
   };
+  if (e.reserved !== undefined) {
+    const reserved = e.reserved as { [key: string]: CborValue };
+    if (typeof reserved !== "object" || reserved === null || Array.isArray(reserved)) throw bad("reserved");
+    for (const [k, v] of Object.entries(reserved)) {
+      if (!["bytes", "cents", "tokens"].includes(k) || big(v, `reserved.${k}`) < 0n) throw bad("reserved");
+    }
+    entry.reserved = amountsFromCbor(reserved);
+  }
+  return entry;
 }
 
 /** Parses a snapshot's outbox list. */

@@ -303,7 +303,7 @@ export class TestWorld implements AsyncDisposable {
   /**
    * Replays this world's journal from genesis in a fresh kernel (no adapters, nothing redefined: the
    * control plane comes from the world's own store) and asserts the regenerated derived entries and the
-   * whole kernel state — cells, plan instances, outbox, settled set — are byte-identical to the live one.
+   * whole kernel state — cells, plan instances, outbox, settled set, budgets — are byte-identical to the live one.
    * Then reopens the world from disk (snapshot + tail) and asserts the same.
    */
   async assertReplay(): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * Dispatching outbox intents to adapters and collecting their receipts: one shared piece of the run loop
  * (`World.run`) and of the testkit's deterministic driver. It never dispatches an intent twice while it is
- * in flight, and holds back intents whose receipt was ignored until {@linkcode Dispatcher.forgetIgnored}
+ * in flight or its receipt waits for admission (the intent is still in the outbox then), and holds back intents whose receipt was ignored until {@linkcode Dispatcher.forgetIgnored}
  * (what a restart does): re-dispatching at once would loop while an adapter keeps answering wrongly.
  *
  * @module
@@ -20,6 +20,8 @@ export interface DispatchRound {
 /** Tracks intents in flight and receipts ready for admission. */
 export class Dispatcher {
   readonly #inflight = new Map<string, Promise<void>>();
+  /** Intents whose receipt came back and waits in `#ready`: still in the outbox until it is admitted. */
+  readonly #answered = new Set<string>();
   readonly #ignored = new Set<string>();
   readonly #ready: Receipt[] = [];
   #wake: (() => void) | undefined;
@@ -39,7 +41,7 @@ export class Dispatcher {
     const round: DispatchRound = { dispatched: 0, undispatchable: [] };
     for (const entry of outbox) {
       const hex = toHex(entry.intentHash);
-      if (this.#inflight.has(hex) || this.#ignored.has(hex)) continue;
+      if (this.#inflight.has(hex) || this.#answered.has(hex) || this.#ignored.has(hex)) continue;
       const adapter = directory.adapterFor(entry.kind);
       if (!adapter) {
         round.undispatchable.push({ intentHash: bytesToHashRef(entry.intentHash), kind: entry.kind });
@@ -49,6 +51,7 @@ export class Dispatcher {
       const promise = adapter.execute({ intentHash, kind, capName, params, idempotencyKey, fence }).then(
         (receipt) => {
           this.#inflight.delete(hex);
+          this.#answered.add(hex);
           this.#ready.push(receipt);
           this.#wake?.();
         },
@@ -66,6 +69,7 @@ export class Dispatcher {
 
   /** Takes every receipt that is ready, in arrival order (group commit of whatever came back). */
   takeReady(): Receipt[] {
+    this.#answered.clear();
     return this.#ready.splice(0);
   }
 

@@ -1,8 +1,8 @@
 /**
  * `replay --verify` (KERNEL §8.5): replays a world from genesis in a fresh kernel without adapters,
  * demands every derived entry byte for byte, and compares the whole kernel state — every reducer and cell
- * state hash, plan instances, the outbox, the settled set — with the live world (latest snapshot plus
- * tail). Reads only; the world is left untouched. The testkit's replay assertion and the CLI share it.
+ * state hash, plan instances, the outbox, the settled set, the budget ledger — with the live world (latest
+ * snapshot plus tail). Reads only; the world is left untouched. The testkit's replay assertion and the CLI share it.
  *
  * @module
  */
@@ -19,7 +19,7 @@ import {
 } from "../air/mod.ts";
 import { type Cas, FsCas, type Journal, type JournalEntry, readJournalDir } from "../journal/mod.ts";
 import { lockWorld, type WorldLock } from "../journal/mod.ts";
-import { type Divergence, Kernel } from "../kernel/mod.ts";
+import { type BudgetLine, type Divergence, Kernel } from "../kernel/mod.ts";
 import { ControlPlaneLibrary } from "./content.ts";
 import { checkHead, FileHeadStore, type Head } from "./head.ts";
 import { worldPaths } from "./paths.ts";
@@ -33,7 +33,7 @@ export interface VerifyReport {
   /** Entries replayed from genesis. */
   replayed: number;
   reducers: Array<{ reducer: string; replayed?: HashRef; live?: HashRef }>;
-  /** Plan instances and outbox intents compared (when the cells matched). */
+  /** Plan instances and outbox intents compared (when the cells matched); budgets are compared too. */
   plans?: number;
   outbox?: number;
   divergence?: Divergence;
@@ -62,6 +62,7 @@ const SNAPSHOT_PARTS = [
   "plans",
   "outbox",
   "settled_recent",
+  "budgets",
   "next_instance_id",
   "generation",
   "height",
@@ -166,6 +167,7 @@ function compareKernels(fresh: Kernel, live: Kernel, report: VerifyReport): bool
     }
   }
   if (!same) return false;
+  if (!compareBudgets(fresh, live, report)) return false;
   // Beyond cells: the canonical snapshot covers plan instances, the outbox and the settled set.
   const replayedSnapshot = decodeCanonical(fresh.snapshot()) as { [key: string]: CborValue };
   const liveSnapshot = decodeCanonical(live.snapshot()) as { [key: string]: CborValue };
@@ -190,6 +192,35 @@ function compareKernels(fresh: Kernel, live: Kernel, report: VerifyReport): bool
   }
   report.plans = fresh.plans().length;
   report.outbox = fresh.outbox().length;
+  return true;
+}
+
+/** Compares the budget ledgers grant by grant (sorted), naming the first grant whose accounts differ. */
+function compareBudgets(fresh: Kernel, live: Kernel, report: VerifyReport): boolean {
+  const byGrant = (lines: BudgetLine[]) => {
+    const map = new Map<string, string[]>();
+    for (const l of lines) {
+      const text = `${l.dimension} limit ${l.limit} spent ${l.spent} reserved ${l.reserved}${
+        l.exhausted ? " exhausted" : ""
+      }`;
+      map.set(l.grant, [...(map.get(l.grant) ?? []), text]);
+    }
+    return map;
+  };
+  const replayed = byGrant(fresh.budgets());
+  const liveLines = byGrant(live.budgets());
+  for (const grant of [...new Set([...replayed.keys(), ...liveLines.keys()])].sort()) {
+    const r = (replayed.get(grant) ?? ["none"]).join(", ");
+    const l = (liveLines.get(grant) ?? ["none"]).join(", ");
+    if (r !== l) {
+      report.divergence = {
+        seq: fresh.height - 1,
+        grant,
+        message: `budget of grant "${grant}" from genesis (${r}) differs from the live world (${l})`,
+      };
+      return false;
+    }
+  }
   return true;
 }
 

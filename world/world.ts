@@ -32,6 +32,7 @@ import {
 import type { WorldLock } from "../journal/mod.ts";
 import {
   type AdapterDirectory,
+  type ApplyContext,
   type Clock,
   type DerivedRecord,
   Kernel,
@@ -145,6 +146,13 @@ export class World {
   #lastSnapshot: { height: number; hash: HashRef } | undefined;
   /** The last inbox event journaled; events are admitted one block at a time. */
   #lastAdmitted: InboxPosition;
+  /** What the kernel may ask while it applies a live input: blob sizes from the store (KERNEL §7). */
+  readonly #applyContext: ApplyContext = {
+    blobSize: (blob) => {
+      const size = this.cas.sizeOf("blobs", bytesToHashRef(blob));
+      return size === undefined ? undefined : BigInt(size);
+    },
+  };
 
   private constructor(
     parts: WorldParts,
@@ -397,7 +405,7 @@ export class World {
     for (const build of inputs) {
       const input = build(maxBigint(this.#ports.clock.nowNs(), this.#kernel.nowNs));
       const [entry] = this.journal.append([input]);
-      const derived = this.#kernel.apply(entry!);
+      const derived = this.#kernel.apply(entry!, this.#applyContext);
       report.entries.push({ seq: entry!.seq, kind: entry!.kind });
       this.#appendDerived(derived, report);
       report.admitted++;
@@ -436,7 +444,13 @@ export class World {
         if (typeof receipt.adapterId === "string") body.adapter_id = receipt.adapterId;
         return { kind: "receipt_ignored", body };
       }
-      return { kind: "receipt_appended", body: { ...signedReceiptMap(receipt), ingress_ns: ingressNs } };
+      const body: { [key: string]: CborValue } = { ...signedReceiptMap(receipt), ingress_ns: ingressNs };
+      // A response body charged to a bytes budget is measured now and journaled with the receipt, so
+      // replay settles the same amount whatever the store holds later (AIR §10.5).
+      const measured = this.#kernel.measuredBlobOf(receipt);
+      const size = measured && this.cas.sizeOf("blobs", bytesToHashRef(measured));
+      if (size !== undefined) body.body_size = BigInt(size);
+      return { kind: "receipt_appended", body };
     });
     const report = await this.#admitInputs(inputs);
     return { ...report, outcomes };

@@ -45,6 +45,14 @@ export function runCasContract(name: string, factory: () => Promise<CasHarness>)
     assert.equal(await cas.has("blobs", ref), true);
   });
 
+  test("sizeOf() is the stored object's length, undefined when absent or in the other space", async (cas) => {
+    const ref = await cas.put("blobs", bytes);
+    assert.equal(cas.sizeOf("blobs", ref), bytes.length);
+    assert.equal(cas.sizeOf("nodes", ref), undefined);
+    assert.equal(cas.sizeOf("blobs", hashRefOf(new Uint8Array([1]))), undefined);
+    assert.equal(cas.sizeOf("blobs", await cas.put("blobs", new Uint8Array())), 0);
+  });
+
   test("put() is idempotent", async (cas) => {
     const first = await cas.put("nodes", bytes);
     const second = await cas.put("nodes", bytes.slice());

@@ -381,7 +381,7 @@ Deno.test("governance: predicted costs come from max_tokens and the price table;
         name: "llm",
         cap: "sys/llm.basic@1",
         params: { record: {} },
-        budget: { tokens: 100n },
+        budget: { tokens: 1_000n },
       }],
       plans: [plan("demo/ask@1", {
         input: "demo/Ask@1",
@@ -426,8 +426,7 @@ Deno.test("governance: predicted costs come from max_tokens and the price table;
     tokens: 500n,
     bytes: 0n,
     cents: 4n,
-    limits: { tokens: 100n },
-    over: ["tokens"],
+    limits: { tokens: 1_000n },
   }]);
   // The same world, proposal and harness give the same report, byte for byte
   const again = await test.shadow(
@@ -442,10 +441,7 @@ Deno.test("governance: predicted costs come from max_tokens and the price table;
 });
 
 Deno.test({
-  name: "governance [needs the budgets ledger]: a budget raised by a proposal replenishes an exhausted grant",
-  // Cannot pass until the per-grant budget ledger lands: apply calls Kernel#carryOverBudgets (the hook),
-  // which is a no-op on this branch. Un-ignore when both are merged.
-  ignore: true,
+  name: "governance: a budget raised by a proposal replenishes an exhausted grant",
   async fn() {
     const limited = (cents: bigint) =>
       defineWorld({
@@ -468,7 +464,7 @@ Deno.test({
         triggers: [trigger(GO, FETCH)],
       });
     await using test = await TestWorld.create(limited(5n), {
-      respond: { "http.request": () => ({ status: "ok", costCents: 5n }) },
+      respond: { "http.request": () => ({ status: "ok", costCents: 6n }) },
     });
     await test.send(GO, { url: "https://api.example.com/1" });
     await test.runToIdle();

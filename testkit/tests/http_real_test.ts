@@ -13,20 +13,31 @@ import { TEST_EPOCH_NS } from "../test_world.ts";
 
 async function withFetchWorld(
   fn: (world: FileWorld, directory: AdapterDirectory, requests: string[], port: number) => Promise<void>,
+  options: { bytesBudget?: number } = {},
 ) {
   const requests: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
     requests.push(`${req.method} ${new URL(req.url).pathname} ${req.headers.get("idempotency-key") ?? ""}`);
-    return new URL(req.url).pathname === "/missing"
-      ? new Response("no", { status: 404 })
-      : new Response("hello");
+    const path = new URL(req.url).pathname;
+    if (path === "/sixteen") return new Response("0123456789abcdef");
+    return path === "/missing" ? new Response("no", { status: 404 }) : new Response("hello");
   });
   const dir = await Deno.makeTempDir({ prefix: "aos-http-" });
   const example = new URL("../../examples/fetch-notify", import.meta.url).pathname;
   const clock = new VirtualClock(TEST_EPOCH_NS);
+  const air = (await readAirFolder(`${example}/air`)).map((file) =>
+    options.bytesBudget === undefined ? file : {
+      ...file,
+      // The example grants 1 MiB; a test may grant less.
+      text: file.text.replace('"budget": {"bytes": 1048576}', `"budget": {"bytes": ${options.bytesBudget}}`),
+    }
+  );
+  assert.ok(
+    options.bytesBudget === undefined || air.some((f) => f.text.includes(`"bytes": ${options.bytesBudget}`)),
+  );
   (await initWorld(
     dir,
-    await readAirFolder(`${example}/air`),
+    air,
     await readWasmFolders([`${example}/modules`]),
     { clock },
   ))
@@ -115,4 +126,46 @@ Deno.test("fetch-notify: after a crash between effect_queued and its receipt, th
       reopened.close();
     }
   });
+});
+
+Deno.test("fetch-notify: response bodies exhaust the bytes budget mid-run; the next enqueue is denied and nothing is sent", async () => {
+  await withFetchWorld(async (world, directory, requests, port) => {
+    // Given a grant of 20 bytes and two fetches of a 16-byte body
+    await world.send([{ schema: "demo/Configure@1", value: { url: `http://127.0.0.1:${port}/sixteen` } }]);
+    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r1" } }]);
+    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r2" } }]);
+    // When the run sends both (neither reserves: a response's size is unknown until it arrives)
+    const run = await world.run(directory);
+    assert.equal(run.idle, true);
+    assert.equal(requests.length, 2);
+    // Then each receipt journals the body size the driver measured in the store, and the second overdraws
+    const entries = [...world.journal.entries()];
+    const receipts = entries.filter((e) => e.kind === "receipt_appended");
+    assert.deepEqual(receipts.map((r) => Number(r.body.body_size)), [16, 16]);
+    const exceeded = entries.filter((e) => e.kind === "budget_exceeded");
+    assert.equal(exceeded.length, 1);
+    assert.deepEqual(
+      {
+        ...exceeded[0]!.body,
+        delta: Number(exceeded[0]!.body.delta),
+        new_balance: Number(exceeded[0]!.body.new_balance),
+      },
+      { grant_name: "http_local", dimension: "bytes", delta: 16, new_balance: -12 },
+    );
+    assert.equal(entries[entries.indexOf(exceeded[0]!) - 1]!.kind, "receipt_appended");
+    assert.deepEqual(world.kernel.budgets(), [
+      { grant: "http_local", dimension: "bytes", limit: 20n, spent: 32n, reserved: 0n, exhausted: true },
+    ]);
+    // When one more fetch is asked for
+    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r3" } }]);
+    const again = await world.run(directory);
+    // Then it is denied at enqueue, naming the grant and the numbers, and no request is sent
+    assert.equal(again.dispatched, 0);
+    assert.equal(requests.length, 2);
+    const rejected = [...world.journal.entries()].filter((e) => e.kind === "effect_rejected");
+    assert.equal(rejected.length, 1);
+    assert.equal(rejected[0]!.body.stage, "budget");
+    assert.equal(rejected[0]!.body.reason, 'grant "http_local" is exhausted: bytes spent 32 of limit 20');
+    assert.deepEqual((results(world) as { r3: unknown }).r3, { Pending: null });
+  }, { bytesBudget: 20 });
 });
