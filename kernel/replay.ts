@@ -78,55 +78,61 @@ function reducerOf(record: { body: { [key: string]: CborValue } } | undefined): 
 }
 
 /**
- * Replays `entries` (which must start at the kernel's height) through `kernel`.
- * Returns the first divergence, or undefined when every derived entry was regenerated exactly.
+ * Replays `entries` (which must start at the kernel's height) through `kernel`, pulling them one at a time:
+ * a journal's entries stream through and are never held together. Returns the first divergence, or
+ * undefined when every derived entry was regenerated exactly. Stops reading at a divergence.
  */
-export function replayInto(kernel: Kernel, entries: readonly KernelEntry[]): Divergence | undefined {
-  let i = 0;
-  while (i < entries.length) {
-    const entry = entries[i]!;
-    if (entry.seq !== kernel.height) {
-      return { seq: entry.seq, message: `expected seq ${kernel.height}, journal has ${entry.seq}` };
-    }
-    if (!isFedOnReplay(entry)) {
-      return {
-        seq: entry.seq,
-        ...optionalReducer(reducerOf(entry)),
-        message: `journal has a derived "${entry.kind}" entry that replay did not produce`,
-      };
-    }
-    let derived: DerivedRecord[];
-    try {
-      derived = kernel.apply(entry);
-    } catch (error) {
-      // A journaled input the kernel refuses is damage (or a codec change); a bug propagates.
-      if (isAosError(error, REPLAY_ERROR_CODES)) return { seq: entry.seq, message: error.message };
-      throw error;
-    }
-    i++;
-    for (const [k, record] of derived.entries()) {
-      const recorded = entries[i];
-      if (!recorded) {
+export function replayInto(kernel: Kernel, entries: Iterable<KernelEntry>): Divergence | undefined {
+  const iterator = entries[Symbol.iterator]();
+  try {
+    let next = iterator.next();
+    while (next.done !== true) {
+      const entry = next.value;
+      if (entry.seq !== kernel.height) {
+        return { seq: entry.seq, message: `expected seq ${kernel.height}, journal has ${entry.seq}` };
+      }
+      if (!isFedOnReplay(entry)) {
         return {
-          seq: record.seq,
-          ...optionalReducer(reducerOf(record)),
-          message:
-            `replay produced "${record.kind}" at seq ${record.seq} but the journal ends (incomplete last block)`,
-          incompleteBlock: derived.slice(k),
+          seq: entry.seq,
+          ...optionalReducer(reducerOf(entry)),
+          message: `journal has a derived "${entry.kind}" entry that replay did not produce`,
         };
       }
-      if (recorded.seq !== record.seq || !bytesEqual(recordBytes(recorded), recordBytes(record))) {
-        return {
-          seq: recorded.seq,
-          ...optionalReducer(reducerOf(record) ?? reducerOf(recorded)),
-          message:
-            `replay produced "${record.kind}" but the journal has "${recorded.kind}" with different bytes`,
-        };
+      let derived: DerivedRecord[];
+      try {
+        derived = kernel.apply(entry);
+      } catch (error) {
+        // A journaled input the kernel refuses is damage (or a codec change); a bug propagates.
+        if (isAosError(error, REPLAY_ERROR_CODES)) return { seq: entry.seq, message: error.message };
+        throw error;
       }
-      i++;
+      next = iterator.next();
+      for (const [k, record] of derived.entries()) {
+        if (next.done === true) {
+          return {
+            seq: record.seq,
+            ...optionalReducer(reducerOf(record)),
+            message:
+              `replay produced "${record.kind}" at seq ${record.seq} but the journal ends (incomplete last block)`,
+            incompleteBlock: derived.slice(k),
+          };
+        }
+        const recorded = next.value;
+        if (recorded.seq !== record.seq || !bytesEqual(recordBytes(recorded), recordBytes(record))) {
+          return {
+            seq: recorded.seq,
+            ...optionalReducer(reducerOf(record) ?? reducerOf(recorded)),
+            message:
+              `replay produced "${record.kind}" but the journal has "${recorded.kind}" with different bytes`,
+          };
+        }
+        next = iterator.next();
+      }
     }
+    return undefined;
+  } finally {
+    iterator.return?.();
   }
-  return undefined;
 }
 
 function optionalReducer(reducer: string | undefined): { reducer?: string } {

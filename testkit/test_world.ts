@@ -28,7 +28,7 @@ import { FakeAdapter, type FakeOutcome } from "../adapters/fake_adapter.ts";
 import { AdapterKey } from "../adapters/keys.ts";
 import { TimerAdapter } from "../adapters/timer.ts";
 import { VirtualTimerScheduler } from "../adapters/timer_scheduler.ts";
-import { FsCas, readJournalDir } from "../journal/mod.ts";
+import { FsCas, FsJournal } from "../journal/mod.ts";
 import { VirtualClock } from "../kernel/clock.ts";
 import type { AdapterDirectory, EffectAdapter, Receipt } from "../kernel/effects.ts";
 import type { Kernel } from "../kernel/kernel.ts";
@@ -236,13 +236,17 @@ export class TestWorld implements AsyncDisposable {
    */
   async assertReplay(): Promise<void> {
     const paths = worldPaths(this.dir);
-    const { entries } = await readJournalDir(paths.journal);
-    const journal = { height: entries.length, entries: (from = 0) => entries.slice(from) };
-    const report = await verifyReplay(
-      journal,
-      new FsCas(paths.store),
-      await new FileHeadStore(paths.head).read(),
-    );
+    const journal = await FsJournal.open(paths.journal, { readOnly: true });
+    let report: Awaited<ReturnType<typeof verifyReplay>>;
+    try {
+      report = await verifyReplay(
+        journal,
+        new FsCas(paths.store),
+        await new FileHeadStore(paths.head).read(),
+      );
+    } finally {
+      journal.close();
+    }
     if (report.error) throw new AosError(report.error.code as never, report.error.message);
     if (report.divergence) {
       throw new AosError(

@@ -67,6 +67,12 @@ export {
   lastAdmittedPosition,
   restoreLatest,
 } from "./restore.ts";
-export { verifyReplay, type VerifyReport, verifyWorld } from "./verify.ts";
+export {
+  type JournalVerifyReport,
+  verifyJournal,
+  verifyReplay,
+  type VerifyReport,
+  verifyWorld,
+} from "./verify.ts";
 export { openFilePorts, type WorldFileOptions } from "./file_ports.ts";
 export { parseWorldConfig, readWorldConfig, type WorldConfig } from "./config.ts";

@@ -11,6 +11,7 @@ import type { Cas, Journal, JournalEntry } from "../journal/mod.ts";
 import { Kernel, type WorldDefs } from "../kernel/kernel.ts";
 import type { ReducerHost } from "../kernel/reducer_host.ts";
 import type { Divergence } from "../kernel/replay.ts";
+import type { Head } from "./head.ts";
 
 /** A kernel restored from a journal, and the seq to replay from. */
 export interface Restored {
@@ -35,17 +36,22 @@ export function genesisOf(journal: Pick<Journal, "entries">, where: string): { m
 }
 
 /**
- * Builds a kernel from the latest snapshot in the journal (or from scratch when there is none). Returns it
- * with the seq of the first entry still to replay.
+ * Builds a kernel from the latest snapshot in the journal (or from scratch when there is none), found by
+ * reading the journal backwards from its end. Returns it with the seq of the first entry still to replay.
  */
 export async function restoreLatest(
-  journal: Pick<Journal, "entries">,
+  journal: Pick<Journal, "entriesBackward">,
   cas: Cas,
   defs: WorldDefs,
   host: ReducerHost,
 ): Promise<Restored> {
   let latest: JournalEntry | undefined;
-  for (const entry of journal.entries(0)) if (entry.kind === "snapshot" && entry.seq > 0) latest = entry;
+  for (const entry of journal.entriesBackward()) {
+    if (entry.kind === "snapshot" && entry.seq > 0) {
+      latest = entry;
+      break;
+    }
+  }
   if (latest === undefined) return { kernel: new Kernel(defs, host), fromSeq: 0 };
   const hash = bytesToHashRef(latest.body.snapshot_hash as Uint8Array);
   const kernel = Kernel.restore(defs, host, await cas.get("blobs", hash));
@@ -65,6 +71,9 @@ export interface InboxPosition {
   index: number;
 }
 
+/** The position before the first inbox event. */
+export const NO_INBOX_POSITION: InboxPosition = Object.freeze({ batch: 0, index: -1 });
+
 const INBOX_SOURCE = /^inbox:(\d+):(\d+)$/;
 
 /** The `origin.source` of an event admitted from the inbox. */
@@ -72,18 +81,65 @@ export function inboxSource(position: InboxPosition): string {
   return `inbox:${position.batch}:${position.index}`;
 }
 
-/** The last inbox event the journal admitted (batch 0, index -1 when none). */
-export function lastAdmittedPosition(journal: Pick<Journal, "entries">): InboxPosition {
-  let last: InboxPosition = { batch: 0, index: -1 };
-  for (const e of journal.entries(0)) {
-    if (e.kind !== "domain_event") continue;
-    const source = (e.body.origin as { source?: CborValue } | undefined)?.source;
-    const m = typeof source === "string" ? INBOX_SOURCE.exec(source) : null;
-    if (!m) continue;
-    const at = { batch: Number(m[1]), index: Number(m[2]) };
-    if (at.batch > last.batch || (at.batch === last.batch && at.index > last.index)) last = at;
+/** The inbox position an entry admitted, or undefined when it is not an event from the inbox. */
+export function inboxPositionOf(entry: Pick<JournalEntry, "kind" | "body">): InboxPosition | undefined {
+  if (entry.kind !== "domain_event") return undefined;
+  const source = (entry.body.origin as { source?: CborValue } | undefined)?.source;
+  const m = typeof source === "string" ? INBOX_SOURCE.exec(source) : null;
+  return m ? { batch: Number(m[1]), index: Number(m[2]) } : undefined;
+}
+
+/** True when `a` comes after `b` in the inbox. */
+export function isAfter(a: InboxPosition, b: InboxPosition): boolean {
+  return a.batch > b.batch || (a.batch === b.batch && a.index > b.index);
+}
+
+/**
+ * The last inbox event the journal admitted (batch 0, index -1 when none), found by reading the journal
+ * backwards to the last event from the inbox (events are admitted in inbox order). For worlds whose head
+ * does not record it.
+ */
+export function lastAdmittedPosition(journal: Pick<Journal, "entriesBackward">): InboxPosition {
+  for (const entry of journal.entriesBackward()) {
+    const at = inboxPositionOf(entry);
+    if (at !== undefined) return at;
   }
-  return last;
+  return { ...NO_INBOX_POSITION };
+}
+
+/** Where the inbox stood and how many reducer errors there were at the end of a journal. */
+export interface JournalTally {
+  lastAdmitted: InboxPosition;
+  /** Undefined when the head does not record it (a world from before it did); counting takes a full read. */
+  failures: number | undefined;
+}
+
+/**
+ * The inbox position and failure count at the end of `journal`, from what the acknowledged `head` records
+ * plus the entries after it (normally none; a crash may leave a few). Without a head that records the
+ * inbox position, it is found by reading backwards; without a recorded failure count, it stays unknown.
+ */
+export function tallyJournal(
+  journal: Pick<Journal, "entries" | "entriesBackward">,
+  head: Head | undefined,
+): JournalTally {
+  let lastAdmitted = head?.inbox;
+  let failures = head?.failures;
+  if (head !== undefined && (lastAdmitted !== undefined || failures !== undefined)) {
+    for (const entry of journal.entries(head.height)) {
+      if (failures !== undefined && entry.kind === "reducer_error") failures++;
+      const at = inboxPositionOf(entry);
+      if (lastAdmitted !== undefined && at !== undefined && isAfter(at, lastAdmitted)) lastAdmitted = at;
+    }
+  }
+  return { lastAdmitted: lastAdmitted ?? lastAdmittedPosition(journal), failures };
+}
+
+/** Count of `reducer_error` entries among `entries`. */
+export function countFailures(entries: Iterable<Pick<JournalEntry, "kind">>): number {
+  let n = 0;
+  for (const entry of entries) if (entry.kind === "reducer_error") n++;
+  return n;
 }
 
 /** The error for a replay divergence, naming the seq and reducer. */
