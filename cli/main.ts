@@ -6,7 +6,15 @@
  */
 import { Command, CommanderError } from "commander";
 import { AosError } from "../air/errors.ts";
-import { runEventSend, runInfo, runJournalShow, runReplay, runStateGet, runStep } from "./commands.ts";
+import {
+  runEventSend,
+  runInfo,
+  runJournalShow,
+  runJournalVerify,
+  runReplay,
+  runStateGet,
+  runStep,
+} from "./commands.ts";
 import { type CliIo, processIo } from "./context.ts";
 import { EXIT_USAGE, exitCodeFor } from "./exit.ts";
 import { runInit, TEMPLATES } from "./init.ts";
@@ -168,6 +176,12 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .option("--from <seq>", "first seq to show")
     .option("--json", "one JSON object per line")
     .action(act((o: { from?: string; json?: boolean }) => runJournalShow(io, world(), o)));
+  journal.command("verify")
+    .description(
+      "check every frame, CRC, encoding, seq and hash link from genesis, and the head; exit 0 ok, 1 damaged",
+    )
+    .option("--json", 'print {"ok", "height", "segments", "error"?: {code, message, segment, offset, seq}}')
+    .action(act((o: { json?: boolean }) => runJournalVerify(io, world(), o)));
 
   program.command("replay")
     .description("replay the journal from genesis in a fresh kernel")
