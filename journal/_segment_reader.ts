@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Hash } from "node:crypto";
 import { assert as invariant } from "../air/errors.ts";
 import { limits } from "../air/limits.ts";
 import {
@@ -36,7 +37,8 @@ function readAt(file: Deno.FsFile, position: number, into: Uint8Array): number {
  * The frames of one segment from `startOffset` up to `endOffset`, read forward through a buffer. `next()`
  * returns a frame (its payload is a view into the buffer, valid until the next call), a problem (after
  * which the reader is done), or undefined at `endOffset`. `checkCrc: false` skips the CRC of frames the
- * caller only steps over; lengths are always checked.
+ * caller only steps over; lengths are always checked. With a `hasher`, every byte of the frames returned
+ * is fed to it (in large pieces), up to {@linkcode SegmentFrameReader.offset} after `flushHash()`.
  */
 export class SegmentFrameReader {
   readonly #file: Deno.FsFile;
@@ -51,13 +53,17 @@ export class SegmentFrameReader {
   /** File offset of the next frame. */
   #offset: number;
   #done = false;
+  readonly #hasher: Hash | undefined;
+  /** File offset up to which the frames returned were fed to `#hasher`. */
+  #hashedTo: number;
 
   constructor(
     path: string,
     endOffset: number,
-    startOffset = 0,
-    entrySizeBytesMax: number = limits.journalEntrySizeBytesMax,
+    options: { startOffset?: number; hasher?: Hash; entrySizeBytesMax?: number } = {},
   ) {
+    const startOffset = options.startOffset ?? 0;
+    const entrySizeBytesMax = options.entrySizeBytesMax ?? limits.journalEntrySizeBytesMax;
     invariant(startOffset >= 0 && startOffset <= endOffset, "a segment is read within its size");
     this.#file = Deno.openSync(path, { read: true });
     this.#endOffset = endOffset;
@@ -66,6 +72,17 @@ export class SegmentFrameReader {
     this.#view = new DataView(this.#buffer.buffer);
     this.#bufferOffset = startOffset;
     this.#offset = startOffset;
+    this.#hasher = options.hasher;
+    this.#hashedTo = startOffset;
+  }
+
+  /** Feeds the bytes of the frames returned so far to the hasher. */
+  flushHash(): void {
+    if (this.#hasher === undefined || this.#hashedTo === this.#offset) return;
+    const from = this.#hashedTo - this.#bufferOffset;
+    invariant(from >= 0, "bytes still to hash are in the buffer");
+    this.#hasher.update(this.#buffer.subarray(from, this.#offset - this.#bufferOffset));
+    this.#hashedTo = this.#offset;
   }
 
   /** File offset of the next frame (the end of the last frame returned). */
@@ -77,6 +94,7 @@ export class SegmentFrameReader {
   #fill(size: number): boolean {
     const start = this.#offset - this.#bufferOffset;
     if (start + size <= this.#bufferLength) return true;
+    this.flushHash();
     if (size > this.#buffer.length) {
       const grown = new Uint8Array(Math.max(size, this.#buffer.length * 2));
       grown.set(this.#buffer.subarray(start, this.#bufferLength));
@@ -182,4 +200,22 @@ export function readFrameAt(file: Deno.FsFile, offset: number, endOffset: number
 
 function hex32(value: number): string {
   return value.toString(16).padStart(8, "0");
+}
+
+/** Feeds bytes `from` up to `to` of the file at `path` to `hasher`, a chunk at a time; false if the file is shorter. */
+export function hashFileRange(path: string, from: number, to: number, hasher: Hash): boolean {
+  const file = Deno.openSync(path, { read: true });
+  try {
+    const chunk = new Uint8Array(Math.min(READ_CHUNK_SIZE_BYTES, Math.max(to - from, 1)));
+    for (let at = from; at < to;) {
+      const want = Math.min(chunk.length, to - at);
+      const got = readAt(file, at, chunk.subarray(0, want));
+      if (got < want) return false;
+      hasher.update(chunk.subarray(0, got));
+      at += got;
+    }
+    return true;
+  } finally {
+    file.close();
+  }
 }

@@ -1,23 +1,31 @@
 /**
  * Journal segments on disk (private to `journal/`): naming, the per-segment index files, opening in
- * O(tail), and streaming reads that check every frame they touch. Every frame's length and CRC, strict
- * decoding, dense seqs and the hash chain are checked whenever an entry is read; a problem is thrown as
- * `AOS_JOURNAL_CORRUPT` naming segment, offset and seq. A torn last frame of the last segment is returned
- * for the caller to cut or refuse.
+ * O(tail), and streaming reads that check every frame they touch (length, CRC, strict decode, seq and hash
+ * link) and throw `AOS_JOURNAL_CORRUPT` naming segment, offset and seq.
  *
- * Sealed segments (all but the last) never change once the writer rolls past them. Each gets an index file
- * `NNNNN.idx` (canonical CBOR `{first_seq, last_seq, first_prev, last_hash, size_bytes}`), written
- * crash-safely at the first sync after the roll. Opening trusts an index only when it matches its
- * segment's size and links to the segment before; otherwise the segment is scanned in full and the index
- * rebuilt. Opening scans only the last segment in full.
+ * Each segment `NNNNN.log` may have an index `NNNNN.idx`: canonical CBOR `{first_seq, last_seq, first_prev,
+ * last_hash, size_bytes, digest, stride, offsets}` describing its first `size_bytes` bytes — the seqs they
+ * hold, the chain link into them and out of them, the SHA-256 of those bytes, and the byte offset of every
+ * `stride`-th entry (so a read can start anywhere without walking the whole segment).
+ *
+ * - A sealed segment (every one but the last) never changes once the writer rolls past it; its index
+ *   covers all of it and is written crash-safely at the first sync after the roll. Opening trusts it when it
+ *   matches the segment's size and links to the segment before; otherwise the segment is checked in full
+ *   and its index rebuilt. Opening never reads a sealed segment's frames.
+ * - The last segment's index is a checkpoint of a prefix that was checked in full (or written by the
+ *   writer itself). Opening hashes that prefix and compares it with the digest — every byte is checked,
+ *   without decoding — and checks every frame after it in full. A digest that does not match (or no
+ *   checkpoint) means a full check of the whole segment, which names any damage exactly. A checkpoint is
+ *   only ever trusted for bytes that hash to it, so it needs no fsync.
  *
  * @module
  */
+import { createHash, type Hash } from "node:crypto";
 import { bytesEqual, decodeCanonical, encodeCanonical, toHex } from "../air/cbor.ts";
 import { AosError, type AosErrorContext, assert as invariant } from "../air/errors.ts";
 import { sha256 } from "../air/hash.ts";
 import { linkProblem } from "./_chain.ts";
-import { isProblem, readFrameAt, SegmentFrameReader } from "./_segment_reader.ts";
+import { hashFileRange, isProblem, readFrameAt, SegmentFrameReader } from "./_segment_reader.ts";
 import { decodeEntry, HASH_SIZE_BYTES, type JournalEntry, ZERO_HASH } from "./entry.ts";
 import type { Frame, FrameProblem } from "./frame.ts";
 
@@ -36,7 +44,10 @@ export interface JournalSegment {
   sizeBytes: number;
 }
 
-/** What is known of one segment without reading it: where it sits in the chain and how large it is. */
+/** Entries between two recorded byte offsets in a segment index. */
+export const INDEX_STRIDE = 1024;
+
+/** What is known of (a prefix of) one segment without reading it. */
 export interface SegmentInfo {
   name: string;
   /** Seq of its first entry (the next seq when it holds none). */
@@ -49,6 +60,15 @@ export interface SegmentInfo {
   lastHash: Uint8Array;
   /** Bytes of its frames. */
   sizeBytes: number;
+  /** Byte offset of entry `firstSeq + k * INDEX_STRIDE`, for every such entry it holds. */
+  offsets: number[];
+  /** SHA-256 of its `sizeBytes` bytes, when known (sealed segments, from their index or a full check). */
+  digest?: Uint8Array;
+}
+
+/** A segment that holds nothing yet, starting at `firstSeq` after an entry hashed `firstPrev`. */
+export function emptySegment(name: string, firstSeq: number, firstPrev: Uint8Array): SegmentInfo {
+  return { name, firstSeq, count: 0, firstPrev, lastHash: firstPrev, sizeBytes: 0, offsets: [] };
 }
 
 const SEGMENT_NAME = /^(\d{5})\.log$/;
@@ -133,20 +153,32 @@ export async function listSegments(dir: string): Promise<string[]> {
   });
 }
 
-/** The bytes of the index file of a sealed segment. */
-export function encodeIndex(info: SegmentInfo): Uint8Array {
+/** The bytes of an index of `info` (which holds at least one entry), whose bytes hash to `digest`. */
+export function encodeIndex(info: SegmentInfo, digest: Uint8Array): Uint8Array {
   invariant(info.count > 0, "only a segment with entries is indexed");
+  invariant(info.offsets.length === Math.ceil(info.count / INDEX_STRIDE), "an index has every offset");
   return encodeCanonical({
     first_seq: info.firstSeq,
     last_seq: info.firstSeq + info.count - 1,
     first_prev: info.firstPrev,
     last_hash: info.lastHash,
     size_bytes: info.sizeBytes,
+    digest,
+    stride: INDEX_STRIDE,
+    offsets: info.offsets,
   });
 }
 
-/** The index of `segment`, or undefined when it is missing or malformed (it is then rebuilt). */
-export function readIndex(dir: string, segment: string): SegmentInfo | undefined {
+function isUint(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isHash(value: unknown): value is Uint8Array {
+  return value instanceof Uint8Array && value.length === HASH_SIZE_BYTES;
+}
+
+/** The index of `segment`, or undefined when it is missing or malformed (the segment is then checked). */
+export function readIndex(dir: string, segment: string): SegmentInfo & { digest: Uint8Array } | undefined {
   let bytes: Uint8Array;
   try {
     bytes = Deno.readFileSync(`${dir}/${indexName(segment)}`);
@@ -160,25 +192,31 @@ export function readIndex(dir: string, segment: string): SegmentInfo | undefined
   } catch {
     return undefined;
   }
-  if (raw === null || typeof raw !== "object") return undefined;
-  const { first_seq, last_seq, first_prev, last_hash, size_bytes } = raw as { [key: string]: unknown };
-  const isUint = (value: unknown): value is number =>
-    typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
-  const isHash = (value: unknown): value is Uint8Array =>
-    value instanceof Uint8Array && value.length === HASH_SIZE_BYTES;
+  if (raw === null || typeof raw !== "object" || Object.keys(raw).length !== 8) return undefined;
+  const { first_seq, last_seq, first_prev, last_hash, size_bytes, digest, stride, offsets } = raw as {
+    [key: string]: unknown;
+  };
   if (
-    Object.keys(raw).length !== 5 || !isUint(first_seq) || !isUint(last_seq) || last_seq < first_seq ||
-    !isHash(first_prev) || !isHash(last_hash) || !isUint(size_bytes) || size_bytes === 0
+    !isUint(first_seq) || !isUint(last_seq) || last_seq < first_seq || !isHash(first_prev) ||
+    !isHash(last_hash) || !isUint(size_bytes) || size_bytes === 0 || !isHash(digest) ||
+    stride !== INDEX_STRIDE || !Array.isArray(offsets)
   ) {
     return undefined;
+  }
+  const count = last_seq - first_seq + 1;
+  if (offsets.length !== Math.ceil(count / INDEX_STRIDE) || offsets[0] !== 0) return undefined;
+  for (const [k, offset] of offsets.entries()) {
+    if (!isUint(offset) || offset >= size_bytes || (k > 0 && offset <= offsets[k - 1])) return undefined;
   }
   return {
     name: segment,
     firstSeq: first_seq,
-    count: last_seq - first_seq + 1,
+    count,
     firstPrev: first_prev,
     lastHash: last_hash,
     sizeBytes: size_bytes,
+    offsets: offsets as number[],
+    digest,
   };
 }
 
@@ -206,47 +244,59 @@ interface ScannedSegment {
 }
 
 /**
- * Reads the first `sizeBytes` of a segment and checks all of it: every frame, CRC, strict decode, dense
- * seqs from `firstSeq` and the chain from `firstPrev`. A torn last frame is returned when `allowTorn`; every
- * other problem is thrown.
+ * Checks a segment frame by frame from the end of `known` (a prefix already checked, or an empty segment)
+ * up to `endOffset`: every frame, CRC, strict decode, dense seqs and the chain. Feeds the bytes of the
+ * frames checked to `hasher`. A torn last frame is returned when `allowTorn`; every other problem is thrown.
  */
 function scanSegment(
   dir: string,
-  segment: string,
-  sizeBytes: number,
-  firstSeq: number,
-  firstPrev: Uint8Array,
+  known: SegmentInfo,
+  endOffset: number,
   allowTorn: boolean,
+  hasher: Hash,
 ): ScannedSegment {
-  const reader = new SegmentFrameReader(`${dir}/${segment}`, sizeBytes);
-  let count = 0;
-  let lastHash = firstPrev;
+  const name = known.name;
+  const reader = new SegmentFrameReader(`${dir}/${name}`, endOffset, {
+    startOffset: known.sizeBytes,
+    hasher,
+  });
+  const { digest: _prefixDigest, ...rest } = known;
+  const info: SegmentInfo = { ...rest, offsets: [...known.offsets] };
   try {
     for (let frame = reader.next(); frame !== undefined; frame = reader.next()) {
-      const info = { name: segment, firstSeq, count, firstPrev, lastHash, sizeBytes: reader.offset };
       if (isProblem(frame)) {
         if (frame.kind === "torn" && allowTorn) {
-          return { info: { ...info, sizeBytes: frame.offset }, torn: frame };
+          reader.flushHash();
+          return { info, torn: frame };
         }
-        throw problemError(dir, segment, frame);
+        throw problemError(dir, name, frame);
       }
-      const entry = decodeFrame(dir, segment, frame);
-      const problem = linkProblem(firstSeq + count, lastHash, entry);
-      if (problem !== undefined) throw corruptAt(dir, segment, frame.offset, problem, entry.seq);
-      count++;
-      lastHash = entry.hash;
+      const entry = decodeFrame(dir, name, frame);
+      const problem = linkProblem(info.firstSeq + info.count, info.lastHash, entry);
+      if (problem !== undefined) throw corruptAt(dir, name, frame.offset, problem, entry.seq);
+      if (info.count % INDEX_STRIDE === 0) info.offsets.push(frame.offset);
+      info.count++;
+      info.lastHash = entry.hash;
+      info.sizeBytes = reader.offset;
     }
+    reader.flushHash();
   } finally {
     reader.close();
   }
-  return { info: { name: segment, firstSeq, count, firstPrev, lastHash, sizeBytes } };
+  invariant(info.sizeBytes === endOffset, "a scan without a problem reaches the end");
+  return { info };
 }
 
-/** A journal directory opened in O(tail): what is known of each segment, and a torn tail if any. */
+/** A journal directory opened in O(tail). */
 export interface OpenedSegments {
+  /** What is known of each segment; the last one's `sizeBytes` ends before a torn frame, if any. */
   segments: SegmentInfo[];
-  /** Indexes that were missing or stale and have been rebuilt in memory; the writer stores them. */
+  /** Sealed segments whose index was missing or stale and was rebuilt in memory (the writer stores them). */
   rebuiltIndexes: SegmentInfo[];
+  /** SHA-256 state over the last segment's checked bytes, for the writer to continue. */
+  tailHasher: Hash;
+  /** How much of the last segment its stored checkpoint covers (0 when it has none that matched). */
+  checkpointedSizeBytes: number;
   tornTail?: TornTail;
 }
 
@@ -254,10 +304,14 @@ function fileSize(dir: string, segment: string): number {
   return Deno.statSync(`${dir}/${segment}`).size;
 }
 
+function digestOf(hasher: Hash): Uint8Array {
+  return new Uint8Array(hasher.copy().digest());
+}
+
 /**
- * Opens a journal directory reading only what it must: each sealed segment's index (or the segment
- * itself when its index is missing or does not match it), and all of the last segment. A torn last frame
- * is returned; every other problem is thrown.
+ * Opens a journal directory reading only what it must: each sealed segment's index (or the segment itself
+ * when its index is missing or does not match it), and the last segment — its checkpointed prefix by
+ * digest, the rest frame by frame. A torn last frame is returned; every other problem is thrown.
  */
 export async function openSegments(dir: string): Promise<OpenedSegments> {
   const names = await listSegments(dir);
@@ -267,27 +321,48 @@ export async function openSegments(dir: string): Promise<OpenedSegments> {
   let prevHash: Uint8Array = ZERO_HASH;
   for (const [position, name] of names.entries()) {
     const sizeBytes = fileSize(dir, name);
+    const index = readIndex(dir, name);
+    const links = index !== undefined && index.firstSeq === nextSeq && bytesEqual(index.firstPrev, prevHash);
     if (position === names.length - 1) {
-      const scanned = scanSegment(dir, name, sizeBytes, nextSeq, prevHash, true);
+      let known = emptySegment(name, nextSeq, prevHash);
+      let hasher = createHash("sha256");
+      if (links && index.sizeBytes <= sizeBytes) {
+        if (
+          hashFileRange(`${dir}/${name}`, 0, index.sizeBytes, hasher) &&
+          bytesEqual(digestOf(hasher), index.digest)
+        ) {
+          known = index;
+        } else {
+          hasher = createHash("sha256");
+        }
+      }
+      const scanned = scanSegment(dir, known, sizeBytes, true, hasher);
       segments.push(scanned.info);
-      if (scanned.torn === undefined) return { segments, rebuiltIndexes };
+      const opened = { segments, rebuiltIndexes, tailHasher: hasher, checkpointedSizeBytes: known.sizeBytes };
+      if (scanned.torn === undefined) return opened;
       const { offset, reason } = scanned.torn;
-      return { segments, rebuiltIndexes, tornTail: { segment: name, offset, reason } };
+      return { ...opened, tornTail: { segment: name, offset, reason } };
     }
     if (sizeBytes === 0) throw corruptAt(dir, name, 0, "segment is empty but is not the last one");
-    let info = readIndex(dir, name);
-    if (
-      info === undefined || info.sizeBytes !== sizeBytes || info.firstSeq !== nextSeq ||
-      !bytesEqual(info.firstPrev, prevHash)
-    ) {
-      info = scanSegment(dir, name, sizeBytes, nextSeq, prevHash, false).info;
+    let info: SegmentInfo;
+    if (links && index.sizeBytes === sizeBytes) {
+      info = index;
+    } else {
+      const hasher = createHash("sha256");
+      info = scanSegment(dir, emptySegment(name, nextSeq, prevHash), sizeBytes, false, hasher).info;
+      info.digest = digestOf(hasher);
       rebuiltIndexes.push(info);
     }
     segments.push(info);
     nextSeq = info.firstSeq + info.count;
     prevHash = info.lastHash;
   }
-  return { segments, rebuiltIndexes };
+  return {
+    segments,
+    rebuiltIndexes,
+    tailHasher: createHash("sha256"),
+    checkpointedSizeBytes: 0,
+  };
 }
 
 /** The position of `seq` among `segments`: the index of the segment holding it. */
@@ -302,7 +377,7 @@ function segmentOf(segments: readonly SegmentInfo[], seq: number): number {
   return low;
 }
 
-/** A segment that does not hold what the journal knows of it (from its index, or from when it was opened). */
+/** A segment that does not hold what the journal knows of it (from its index, or from opening). */
 function indexMismatch(dir: string, segment: SegmentInfo, offset: number, detail: string): AosError {
   const last = segment.firstSeq + segment.count - 1;
   return corruptAt(
@@ -317,9 +392,10 @@ function indexMismatch(dir: string, segment: SegmentInfo, offset: number, detail
 
 /**
  * The entries from `fromSeq` up to `height`, read lazily segment after segment, each frame checked (CRC,
- * strict decode, seq, chain) as it is read. `segments` is what the journal knew when the read started.
- * Frames before `fromSeq` in its segment are stepped over by their lengths; the one just before is hashed
- * so the first entry's link is checked too.
+ * strict decode, seq, chain) as it is read. `segments` is what the journal knew when the read started. A
+ * read starts at the recorded offset nearest before `fromSeq` and steps over the frames before it by their
+ * lengths, hashing the one just before `fromSeq` so the first entry's link is checked too. A sealed segment
+ * read from its start to its end is also checked against its index (offsets, last hash, digest).
  */
 export function* readEntries(
   dir: string,
@@ -328,18 +404,47 @@ export function* readEntries(
   height: number,
 ): Generator<JournalEntry, void, undefined> {
   if (fromSeq >= height) return;
-  let seq = segments[segmentOf(segments, fromSeq)]!.firstSeq;
+  const first = segmentOf(segments, fromSeq);
+  let seq = 0;
   let prev: Uint8Array | undefined;
-  for (let position = segmentOf(segments, fromSeq); position < segments.length; position++) {
+  for (let position = first; position < segments.length && seq < height; position++) {
     const segment = segments[position]!;
     const sealed = position < segments.length - 1;
-    invariant(seq === segment.firstSeq, "segments are read one after another");
-    prev ??= seq === fromSeq ? segment.firstPrev : undefined;
+    let startOffset = 0;
+    if (position === first) {
+      const target = Math.max(fromSeq - 1, segment.firstSeq);
+      const block = Math.min(
+        Math.floor((target - segment.firstSeq) / INDEX_STRIDE),
+        segment.offsets.length - 1,
+      );
+      startOffset = block > 0 ? segment.offsets[block]! : 0;
+      seq = segment.firstSeq + Math.max(block, 0) * INDEX_STRIDE;
+      prev = fromSeq === segment.firstSeq ? segment.firstPrev : undefined;
+    }
+    invariant(
+      startOffset > 0 || seq === segment.firstSeq,
+      "a segment read from its start starts at its first seq",
+    );
+    const whole = startOffset === 0;
+    const hasher = whole && sealed && segment.digest !== undefined ? createHash("sha256") : undefined;
+    const reader = new SegmentFrameReader(`${dir}/${segment.name}`, segment.sizeBytes, {
+      startOffset,
+      ...(hasher === undefined ? {} : { hasher }),
+    });
     const end = segment.firstSeq + segment.count;
-    const reader = new SegmentFrameReader(`${dir}/${segment.name}`, segment.sizeBytes);
     try {
       for (; seq < end && seq < height; seq++) {
-        const frame = reader.next(seq >= fromSeq - 1);
+        const at = reader.offset;
+        const k = seq - segment.firstSeq;
+        if (whole && k % INDEX_STRIDE === 0 && segment.offsets[k / INDEX_STRIDE] !== at) {
+          throw indexMismatch(
+            dir,
+            segment,
+            at,
+            `entry ${seq} starts at offset ${at}, not where the index says`,
+          );
+        }
+        const frame = reader.next(seq >= fromSeq - 1 || hasher !== undefined);
         if (frame === undefined) {
           throw indexMismatch(dir, segment, reader.offset, `segment ends after seq ${seq - 1}`);
         }
@@ -356,14 +461,18 @@ export function* readEntries(
         prev = entry.hash;
         yield entry;
       }
-      if (seq >= height) return;
-      if (sealed) {
-        const extra = reader.next(false);
-        if (extra !== undefined) {
-          throw indexMismatch(dir, segment, reader.offset, "segment holds more frames than its index");
-        }
-        if (!bytesEqual(prev!, segment.lastHash)) {
-          throw indexMismatch(dir, segment, reader.offset, "segment's last hash differs from its index");
+      if (!sealed) return;
+      const extra = reader.next(false);
+      if (extra !== undefined) {
+        throw indexMismatch(dir, segment, reader.offset, "segment holds more than its index says");
+      }
+      if (prev !== undefined && !bytesEqual(prev, segment.lastHash)) {
+        throw indexMismatch(dir, segment, reader.offset, "segment's last hash differs from its index");
+      }
+      if (hasher !== undefined) {
+        reader.flushHash();
+        if (!bytesEqual(new Uint8Array(hasher.digest()), segment.digest!)) {
+          throw indexMismatch(dir, segment, 0, "segment's bytes differ from the digest in its index");
         }
       }
     } finally {
@@ -373,9 +482,10 @@ export function* readEntries(
 }
 
 /**
- * The entries from `height - 1` down to 0, lazily: each segment's frame offsets are found by one forward
- * pass over its length headers, then frames are read and checked one at a time from the last. The chain is
- * checked backwards from `lastHash` (each entry must hash to the `prev` of the one after it).
+ * The entries from `height - 1` down to 0, lazily, a block of `INDEX_STRIDE` entries at a time: a block's
+ * frame offsets are found by stepping over its length headers from the recorded offset of its first entry,
+ * then its frames are read and checked one at a time from the last. The chain is checked backwards from
+ * `lastHash` (each entry must hash to the `prev` of the one after it).
  */
 export function* readEntriesBackward(
   dir: string,
@@ -395,35 +505,38 @@ export function* readEntriesBackward(
     ) {
       throw indexMismatch(dir, segment, segment.sizeBytes, `segment does not end at seq ${seq}`);
     }
-    const offsets = frameOffsets(dir, segment, count);
     const file = Deno.openSync(`${dir}/${segment.name}`, { read: true });
     try {
-      for (let k = count - 1; k >= 0; k--, seq--) {
-        const frame = readFrameAt(file, offsets[k]!, segment.sizeBytes);
-        if (isProblem(frame)) throw problemError(dir, segment.name, frame);
-        const entry = decodeFrame(dir, segment.name, frame);
-        if (entry.seq !== seq) {
-          throw corruptAt(
-            dir,
-            segment.name,
-            frame.offset,
-            `seq gap: expected seq ${seq}, found ${entry.seq}`,
-            entry.seq,
-          );
+      for (let block = Math.ceil(count / INDEX_STRIDE) - 1; block >= 0; block--) {
+        const blockCount = Math.min(INDEX_STRIDE, count - block * INDEX_STRIDE);
+        const offsets = frameOffsets(dir, segment, segment.offsets[block]!, blockCount);
+        for (let k = blockCount - 1; k >= 0; k--, seq--) {
+          const frame = readFrameAt(file, offsets[k]!, segment.sizeBytes);
+          if (isProblem(frame)) throw problemError(dir, segment.name, frame);
+          const entry = decodeFrame(dir, segment.name, frame);
+          if (entry.seq !== seq) {
+            throw corruptAt(
+              dir,
+              segment.name,
+              frame.offset,
+              `seq gap: expected seq ${seq}, found ${entry.seq}`,
+              entry.seq,
+            );
+          }
+          if (!bytesEqual(entry.hash, expectedHash)) {
+            throw corruptAt(
+              dir,
+              segment.name,
+              frame.offset,
+              `hash chain broken: seq ${seq} hashes to ${toHex(entry.hash)}, but the entry after it expects ${
+                toHex(expectedHash)
+              }`,
+              seq,
+            );
+          }
+          expectedHash = entry.prev;
+          yield entry;
         }
-        if (!bytesEqual(entry.hash, expectedHash)) {
-          throw corruptAt(
-            dir,
-            segment.name,
-            frame.offset,
-            `hash chain broken: seq ${seq} hashes to ${toHex(entry.hash)}, but the entry after it expects ${
-              toHex(expectedHash)
-            }`,
-            seq,
-          );
-        }
-        expectedHash = entry.prev;
-        yield entry;
       }
     } finally {
       file.close();
@@ -432,27 +545,18 @@ export function* readEntriesBackward(
       throw indexMismatch(dir, segment, 0, "segment's first link differs from its index");
     }
   }
-  if (seq === -1 && !bytesEqual(expectedHash, ZERO_HASH)) {
-    throw corruptAt(
-      dir,
-      segments[0]!.name,
-      0,
-      `hash chain broken: prev of seq 0 is ${toHex(expectedHash)}, expected 32 zero bytes`,
-      0,
-    );
-  }
 }
 
-/** Offsets of the first `count` frames of a segment, by their length headers. */
-function frameOffsets(dir: string, segment: SegmentInfo, count: number): number[] {
+/** Offsets of `count` frames of a segment from `startOffset`, by their length headers. */
+function frameOffsets(dir: string, segment: SegmentInfo, startOffset: number, count: number): number[] {
   const offsets: number[] = [];
-  const reader = new SegmentFrameReader(`${dir}/${segment.name}`, segment.sizeBytes);
+  const reader = new SegmentFrameReader(`${dir}/${segment.name}`, segment.sizeBytes, { startOffset });
   try {
     while (offsets.length < count) {
       const at = reader.offset;
       const frame = reader.next(false);
       if (frame === undefined) {
-        throw indexMismatch(dir, segment, at, `segment ends after ${offsets.length} frames`);
+        throw indexMismatch(dir, segment, at, `segment ends after ${offsets.length} frames of a block`);
       }
       if (isProblem(frame)) throw problemError(dir, segment.name, frame);
       offsets.push(at);

@@ -6,12 +6,15 @@
  *
  * @module
  */
+import { createHash, type Hash } from "node:crypto";
 import { assert as invariant } from "../air/errors.ts";
 import { limits } from "../air/limits.ts";
 import { assertChained, chainRecords } from "./_chain.ts";
 import { exists, parentOf, syncDirectory, writeAllSync, writeFileAtomic } from "./durable_fs.ts";
 import {
+  emptySegment,
   encodeIndex,
+  INDEX_STRIDE,
   indexName,
   type JournalSegment,
   openSegments,
@@ -82,12 +85,18 @@ export async function readJournalDir(
 }
 
 /**
+ * Bytes of the last segment past its checkpoint that make a sync (or an open) store a new checkpoint: about
+ * a hundred small entries, all an open has to decode beyond the checkpoint's digest.
+ */
+const CHECKPOINT_EVERY_BYTES = 16 * 1024;
+
+/**
  * The on-disk journal: `<dir>/00001.log`, `00002.log`, … It keeps only its height, last hash and what it
- * knows of each segment (first seq, count, first and last hash, size) in memory; `entries` and
- * `entriesBackward` read from disk. Appends go to the last segment opened for append; a new segment starts
- * when the next frame would push the current one past `segmentSizeBytesMax`, after the current one is
- * fsynced, so only the last segment can ever end in a torn frame. The sealed segment's index file is
- * written at the next `sync()`.
+ * knows of each segment (first seq, count, links, size, every 1024th entry's offset) in memory; `entries`
+ * and `entriesBackward` read from disk. Appends go to the last segment opened for append; a new segment
+ * starts when the next frame would push the current one past `segmentSizeBytesMax`, after the current one
+ * is fsynced, so only the last segment can ever end in a torn frame. The sealed segment's index is written
+ * at the next `sync()`; the last segment's checkpoint whenever a sync finds enough new bytes behind it.
  *
  * @example
  * ```ts
@@ -116,6 +125,10 @@ export class FsJournal implements Journal {
   readonly #segments: SegmentInfo[];
   /** Sealed segments whose index file is still to be written (at the next sync). */
   #pendingIndexes: SegmentInfo[];
+  /** SHA-256 state over every byte of the last segment. */
+  #tailHasher: Hash;
+  /** Bytes of the last segment its stored checkpoint covers. */
+  #checkpointedSizeBytes: number;
   #file: Deno.FsFile | undefined;
   #fileUnsynced = false;
   #dirUnsynced = false;
@@ -125,15 +138,15 @@ export class FsJournal implements Journal {
 
   private constructor(
     dir: string,
-    segments: SegmentInfo[],
-    pendingIndexes: SegmentInfo[],
-    tornTail: TornTail | undefined,
+    opened: Awaited<ReturnType<typeof openSegments>>,
     options: { segmentSizeBytesMax: number; readOnly: boolean },
   ) {
     this.dir = dir;
-    if (tornTail !== undefined) this.tornTail = tornTail;
-    this.#segments = segments;
-    this.#pendingIndexes = pendingIndexes;
+    if (opened.tornTail !== undefined) this.tornTail = opened.tornTail;
+    this.#segments = opened.segments;
+    this.#pendingIndexes = opened.rebuiltIndexes;
+    this.#tailHasher = opened.tailHasher;
+    this.#checkpointedSizeBytes = opened.checkpointedSizeBytes;
     this.#segmentSizeBytesMax = options.segmentSizeBytesMax;
     this.#readOnly = options.readOnly;
   }
@@ -141,9 +154,10 @@ export class FsJournal implements Journal {
   /**
    * Opens (or with `create`, creates) the journal in `dir`, reading the sealed segments' indexes (a sealed
    * segment without a matching index is checked in full and its index rebuilt) and checking the last
-   * segment in full. Throws `AOS_JOURNAL_TORN` for a torn last frame unless `truncateTornTail`,
-   * `AOS_JOURNAL_CORRUPT` for any other damage found (never repaired), and `AOS_WORLD_NOT_FOUND` when `dir`
-   * is missing and `create` is not set. Damage inside a sealed segment is found when it is read.
+   * segment in full (its checkpointed prefix by digest, the rest frame by frame). Throws `AOS_JOURNAL_TORN`
+   * for a torn last frame unless `truncateTornTail`, `AOS_JOURNAL_CORRUPT` for any other damage found (never
+   * repaired), and `AOS_WORLD_NOT_FOUND` when `dir` is missing and `create` is not set. Damage inside a
+   * sealed segment is found when it is read.
    */
   static async open(dir: string, options: FsJournalOptions = {}): Promise<FsJournal> {
     const segmentSizeBytesMax = options.segmentSizeBytesMax ?? limits.journalSegmentSizeBytesMax;
@@ -175,13 +189,11 @@ export class FsJournal implements Journal {
       invariant(last !== undefined && last.name === torn.segment, "a torn tail is in the last segment");
       invariant(last.sizeBytes === torn.offset, "the last segment's frames end where the torn one starts");
     }
-    const journal = new FsJournal(dir, opened.segments, opened.rebuiltIndexes, torn, {
-      segmentSizeBytesMax,
-      readOnly,
-    });
+    const journal = new FsJournal(dir, opened, { segmentSizeBytesMax, readOnly });
     if (!readOnly) {
       await journal.#makeExistingDurable();
       await journal.#writePendingIndexes();
+      journal.#checkpointIfDue(journal.#segments.at(-1), journal.#tailHasher);
     }
     return journal;
   }
@@ -203,13 +215,29 @@ export class FsJournal implements Journal {
     syncDirectory(this.dir);
   }
 
-  /** Writes the index files of sealed segments (each crash-safely; a missing one is rebuilt on open). */
+  /** Writes the index files of sealed segments, each crash-safely (a missing one is rebuilt on open). */
   async #writePendingIndexes(): Promise<void> {
     const pending = this.#pendingIndexes;
     this.#pendingIndexes = [];
     for (const info of pending) {
-      await writeFileAtomic(`${this.dir}/${indexName(info.name)}`, encodeIndex(info));
+      invariant(info.digest !== undefined, "a sealed segment's digest is known");
+      await writeFileAtomic(`${this.dir}/${indexName(info.name)}`, encodeIndex(info, info.digest));
     }
+  }
+
+  /**
+   * Stores a checkpoint of the last segment as described by `segment` (durable bytes, hashed by `hasher`)
+   * when it covers enough new bytes. No fsync: a checkpoint is trusted only for bytes that hash to it, so a
+   * lost or stale one costs a longer check on open, never a wrong one.
+   */
+  #checkpointIfDue(segment: SegmentInfo | undefined, hasher: Hash): void {
+    if (segment === undefined || segment.count === 0) return;
+    if (segment.sizeBytes - this.#checkpointedSizeBytes < CHECKPOINT_EVERY_BYTES) return;
+    const path = `${this.dir}/${indexName(segment.name)}`;
+    const temp = `${this.dir}/.${indexName(segment.name)}.tmp`;
+    Deno.writeFileSync(temp, encodeIndex(segment, new Uint8Array(hasher.copy().digest())));
+    Deno.renameSync(temp, path);
+    this.#checkpointedSizeBytes = segment.sizeBytes;
   }
 
   get height(): number {
@@ -238,7 +266,10 @@ export class FsJournal implements Journal {
     return readEntriesBackward(this.dir, this.#segmentsNow(), this.height, this.lastHash);
   }
 
-  /** A copy of what is known of the segments now, for a read that must not see later appends. */
+  /**
+   * What is known of the segments now, for a read that must not see later appends. The offsets arrays are
+   * shared: appends only add offsets past what a read started with uses.
+   */
   #segmentsNow(): SegmentInfo[] {
     return this.#segments.map((segment) => ({ ...segment }));
   }
@@ -284,8 +315,10 @@ export class FsJournal implements Journal {
     const segment = this.#segments.at(-1);
     invariant(segment !== undefined, "a segment exists before writing");
     const bytes = new Uint8Array(sizeBytes);
+    const offsets: number[] = [];
     let at = 0;
-    for (const frame of frames) {
+    for (const [i, frame] of frames.entries()) {
+      if ((segment.count + i) % INDEX_STRIDE === 0) offsets.push(segment.sizeBytes + at);
       bytes.set(frame, at);
       at += frame.length;
     }
@@ -293,9 +326,11 @@ export class FsJournal implements Journal {
     this.#file ??= Deno.openSync(`${this.dir}/${segment.name}`, { append: true, create: true });
     this.#fileUnsynced = true;
     writeAllSync(this.#file, bytes);
+    this.#tailHasher.update(bytes);
     segment.sizeBytes += sizeBytes;
     segment.count += entries.length;
     segment.lastHash = entries.at(-1)!.hash;
+    for (const offset of offsets) segment.offsets.push(offset);
   }
 
   // Makes the current segment durable before starting the next one, so a torn frame can only be last.
@@ -307,7 +342,10 @@ export class FsJournal implements Journal {
       this.#file = undefined;
       this.#fileUnsynced = false;
     }
-    if (sealed !== undefined && sealed.count > 0) this.#pendingIndexes.push({ ...sealed });
+    if (sealed !== undefined) {
+      sealed.digest = new Uint8Array(this.#tailHasher.digest());
+      if (sealed.count > 0) this.#pendingIndexes.push({ ...sealed, offsets: [...sealed.offsets] });
+    }
     const name = segmentName(this.#segments.length + 1);
     // An index left by an earlier segment of this name (a journal cut back by hand) must not describe this one.
     try {
@@ -316,14 +354,9 @@ export class FsJournal implements Journal {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
     this.#file = Deno.openSync(`${this.dir}/${name}`, { append: true, create: true });
-    this.#segments.push({
-      name,
-      firstSeq: this.height,
-      count: 0,
-      firstPrev: this.lastHash,
-      lastHash: this.lastHash,
-      sizeBytes: 0,
-    });
+    this.#segments.push(emptySegment(name, this.height, this.lastHash));
+    this.#tailHasher = createHash("sha256");
+    this.#checkpointedSizeBytes = 0;
     this.#dirUnsynced = true;
   }
 
@@ -343,6 +376,10 @@ export class FsJournal implements Journal {
   async #syncNow(): Promise<void> {
     this.#checkWritable("sync");
     try {
+      // What is written now is durable once this sync's fsync returns: the checkpoint may describe it.
+      const last = this.#segments.at(-1);
+      const durable = last && { ...last, offsets: [...last.offsets] };
+      const hasher = this.#tailHasher.copy();
       // Flags drop before the await: a write that races this sync marks them again for the next one.
       if (this.#file !== undefined && this.#fileUnsynced) {
         this.#fileUnsynced = false;
@@ -353,6 +390,10 @@ export class FsJournal implements Journal {
         syncDirectory(this.dir);
       }
       await this.#writePendingIndexes();
+      // A roll during the await sealed that segment; its full index is written instead.
+      if (durable !== undefined && this.#segments.at(-1)?.name === durable.name) {
+        this.#checkpointIfDue(durable, hasher);
+      }
     } catch (error) {
       // After a failed fsync the page cache may have dropped the data; nothing later can be trusted.
       this.#failure = error;

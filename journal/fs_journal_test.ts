@@ -599,3 +599,110 @@ Deno.test("FsJournal.entries() and entriesBackward() stop reading when iteration
     }
   }, 400);
 });
+
+Deno.test("FsJournal reads from any seq and backwards across index blocks and segments", async () => {
+  await withJournal(3_000, async ({ dir, entries }) => {
+    const { segments } = await readJournalDir(dir);
+    assert.equal(segments.length, 3);
+    const journal = await FsJournal.open(dir, { segmentSizeBytesMax: 150_000 });
+    try {
+      for (const from of [0, 1, 1023, 1024, 1025, 1400, 2047, 2048, 2049, 2999, 3000]) {
+        const read = [...journal.entries(from)];
+        assert.equal(read.length, 3_000 - from, `from ${from}`);
+        assert.deepEqual(read[0], entries[from], `from ${from}`);
+      }
+      assert.deepEqual([...journal.entries(0)], entries);
+      assert.deepEqual([...journal.entriesBackward()].reverse(), entries);
+    } finally {
+      journal.close();
+    }
+  }, 150_000);
+});
+
+Deno.test("FsJournal checkpoints the last segment: open checks its prefix by digest, and a flipped byte there is still named exactly", async () => {
+  await withJournal(1_000, async ({ dir, entries }) => {
+    // The writer stored a checkpoint of the last (only) segment: reopening trusts its prefix by digest.
+    const size = (await Deno.stat(`${dir}/00001.log`)).size;
+    assert.ok(await exists(`${dir}/00001.idx`), "a checkpoint was stored");
+    const journal = await FsJournal.open(dir);
+    assert.equal(journal.height, 1_000);
+    assert.deepEqual([...journal.entries(990)], entries.slice(990));
+    journal.close();
+    // A flipped byte inside the checkpointed prefix fails the digest; the full check names the frame.
+    const bytes = await Deno.readFile(`${dir}/00001.log`);
+    const frame = scanFrames(bytes).frames[500]!;
+    bytes[frame.offset + 12]! ^= 0x40;
+    await Deno.writeFile(`${dir}/00001.log`, bytes);
+    const expected = {
+      code: "AOS_JOURNAL_CORRUPT",
+      segment: "00001.log",
+      offset: frame.offset,
+      message: /CRC-32C mismatch/,
+    } as const;
+    await rejectsWith(FsJournal.open(dir), expected);
+    await rejectsWith(FsJournal.open(dir, { readOnly: true }), expected);
+    await rejectsWith(verifyJournalDir(dir), expected);
+    assert.equal((await Deno.stat(`${dir}/00001.log`)).size, size);
+  });
+});
+
+Deno.test("FsJournal.open() ignores a last-segment checkpoint that does not match its bytes, and checks the segment in full", async () => {
+  await withJournal(1_000, async ({ dir, entries }) => {
+    const index = decodeCanonical(await Deno.readFile(`${dir}/00001.idx`)) as { [key: string]: CborValue };
+    // A checkpoint that claims a different digest, or more bytes than the segment has, is not trusted.
+    for (const forged of [{ ...index, digest: new Uint8Array(32) }, { ...index, size_bytes: 10_000_000 }]) {
+      await Deno.writeFile(`${dir}/00001.idx`, encodeCanonical(forged));
+      const journal = await FsJournal.open(dir, { readOnly: true });
+      assert.equal(journal.height, 1_000);
+      assert.deepEqual(journal.lastHash, entries[999]!.hash);
+      journal.close();
+    }
+    // A writable open stores a fresh checkpoint.
+    (await FsJournal.open(dir)).close();
+    const fresh = decodeCanonical(await Deno.readFile(`${dir}/00001.idx`)) as { [key: string]: CborValue };
+    assert.equal(fresh.size_bytes, (await Deno.stat(`${dir}/00001.log`)).size);
+    assert.equal(fresh.last_seq, 999);
+    // Cut back at a frame boundary below the checkpoint: the shorter journal opens (the world's head
+    // catches lost acknowledged entries).
+    const bytes = await Deno.readFile(`${dir}/00001.log`);
+    await Deno.writeFile(`${dir}/00001.log`, bytes.subarray(0, scanFrames(bytes).frames[600]!.offset));
+    const cut = await FsJournal.open(dir, { readOnly: true });
+    assert.equal(cut.height, 600);
+    assert.deepEqual(cut.lastHash, entries[599]!.hash);
+    cut.close();
+  });
+});
+
+Deno.test("FsJournal: an index with a wrong offset fails the reads that use it and the full check, never a wrong entry", async () => {
+  await withJournal(3_000, async ({ dir, entries }) => {
+    const index = decodeCanonical(await Deno.readFile(`${dir}/00001.idx`)) as { [key: string]: CborValue };
+    const offsets = index.offsets as number[];
+    const seqs = await segmentSeqs(dir);
+    assert.ok(offsets.length >= 2 && seqs.get("00001.log")!.length > 1_100);
+    const second = seqs.get("00002.log")![0]!;
+    // Point block 1 at the frame after the one it names.
+    const bytes = await Deno.readFile(`${dir}/00001.log`);
+    const frames = scanFrames(bytes).frames;
+    assert.equal(frames[1024]!.offset, offsets[1]);
+    await Deno.writeFile(
+      `${dir}/00001.idx`,
+      encodeCanonical({
+        ...index,
+        offsets: offsets.map((offset, k) => k === 1 ? frames[1025]!.offset : offset),
+      }),
+    );
+    const journal = await FsJournal.open(dir, { readOnly: true });
+    try {
+      assert.throws(() => [...journal.entries(1100)], (error: unknown) => {
+        assert.ok(error instanceof AosError && error.code === "AOS_JOURNAL_CORRUPT", String(error));
+        return true;
+      });
+      // A read that starts in block 0 does not use the offset, but checks it on the way.
+      await assertCorrupt(() => [...journal.entries(0)], "00001.log", /not where the index says/);
+      assert.deepEqual([...journal.entries(second)], entries.slice(second));
+    } finally {
+      journal.close();
+    }
+    await assertCorrupt(() => verifyJournalDir(dir), "00001.log", /not where the index says/);
+  }, 300_000);
+});
