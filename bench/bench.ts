@@ -20,6 +20,12 @@ function seconds(startMs: number): number {
   return (performance.now() - startMs) / 1000;
 }
 
+/** The largest resident set size seen at the end of a phase, in bytes. */
+let peakRss = 0;
+function sampleRss(): void {
+  peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
+}
+
 async function baseline(
   frameCount: number,
 ): Promise<{ batchPerSec: number; eachPerSec: number; frameBytes: number }> {
@@ -81,17 +87,20 @@ const enqueueSec = seconds(t);
 t = performance.now();
 const report = await world.step();
 const stepSec = seconds(t);
+sampleRss();
 world.close();
 if (report.admitted !== events) throw new Error(`admitted ${report.admitted} of ${events}`);
 
 t = performance.now();
 const verify = await verifyWorld(dir);
 const verifySec = seconds(t);
+sampleRss();
 if (!verify.ok) throw new Error(`verify failed: ${JSON.stringify(verify.divergence ?? verify.error)}`);
 
 t = performance.now();
 world = await World.open(dir, { clock });
 const openSec = seconds(t);
+sampleRss();
 const height = world.height;
 world.close();
 
@@ -114,6 +123,7 @@ const rows: Array<[string, string]> = [
   ["World.send (no inbox, events/s)", (events / sendSec).toFixed(0)],
   ["replay --verify from genesis (events/s)", replayPerSec.toFixed(0)],
   ["open (snapshot + tail) seconds", openSec.toFixed(3)],
+  ["peak RSS after step, verify, open (MB)", (peakRss / 1e6).toFixed(0)],
   ["step / raw batch ratio", (stepPerSec / raw.batchPerSec).toFixed(4)],
   ["replay / raw batch ratio", (replayPerSec / raw.batchPerSec).toFixed(4)],
   ["journal height", String(height)],

@@ -47,9 +47,9 @@ export interface Journal {
    */
   entries(fromSeq?: number): Iterable<JournalEntry>;
   /**
-   * The entries from the last one (at the height when called) down to seq 0, produced lazily, each checked
-   * against the hash chain from `lastHash` backwards: for finding the latest entry of some kind without
-   * reading the whole journal.
+   * The entries from the last one (at the height when called) down to seq 0 (or the first one held, for a
+   * journal that continues another), produced lazily, each checked against the hash chain from `lastHash`
+   * backwards: for finding the latest entry of some kind without reading the whole journal.
    */
   entriesBackward(): Iterable<JournalEntry>;
   /**
