@@ -4,6 +4,8 @@
  * test runs `aos` as a real `deno run cli.ts` subprocess and checks that it behaves the same.
  */
 import assert from "node:assert/strict";
+import { SystemClock } from "../adapters/mod.ts";
+import { World } from "../world/mod.ts";
 import { crc32c } from "../journal/mod.ts";
 import {
   aos,
@@ -145,6 +147,13 @@ Deno.test("aos: happy path — init, event send (argument and --file), step, sta
     assert.equal(verifyJson.height, 5);
     assert.equal(verifyJson.divergence, null);
     assert.equal(verifyJson.error, null);
+    const journalVerify = await expectAos(0, world, "journal", "verify");
+    assert.match(journalVerify.stdout, /^Journal OK: 5 entries in 1 segment\b/);
+    assert.deepEqual(JSON.parse((await expectAos(0, world, "journal", "verify", "--json")).stdout), {
+      ok: true,
+      height: 5,
+      segments: 1,
+    });
 
     // Nothing left to admit; a second step is a no-op.
     const again = JSON.parse((await expectAos(0, world, "step", "--json")).stdout);
@@ -350,6 +359,14 @@ Deno.test("aos: a corrupt journal is detected by replay --verify and on open, an
     assert.equal(report.error.code, "AOS_JOURNAL_CORRUPT");
     assert.ok(String(report.error.segment).endsWith(SEGMENT), report.error.segment);
     assert.equal(report.error.offset, frame.offset);
+    const journalReport = JSON.parse((await expectAos(1, world, "journal", "verify", "--json")).stdout);
+    assert.deepEqual(journalReport, {
+      ok: false,
+      height: 0,
+      segments: 0,
+      error: { ...report.error, seq: null },
+    });
+    assert.match((await expectAos(1, world, "journal", "verify")).stderr, /Journal damaged: .*00001\.log/);
 
     for (const args of [["info"], ["step"], ["state", "get", COUNTER], ["journal", "show"]]) {
       const run = await expectAos(1, world, ...args);
@@ -386,6 +403,9 @@ Deno.test("aos: a torn journal tail is detected and never silently repaired", as
     assert.equal(report.error.code, "AOS_JOURNAL_TORN");
     assert.ok(String(report.error.segment).endsWith(SEGMENT));
     assert.equal(report.error.offset, lastFrame.offset);
+    const journalReport = JSON.parse((await expectAos(1, world, "journal", "verify", "--json")).stdout);
+    assert.equal(journalReport.error.code, "AOS_JOURNAL_TORN");
+    assert.equal(journalReport.error.offset, lastFrame.offset);
 
     const step = await expectAos(1, world, "step");
     assert.match(step.stderr, /AOS_JOURNAL_TORN/);
@@ -419,10 +439,61 @@ Deno.test("aos: an edited journal entry (with a valid CRC) breaks the hash chain
     assert.equal(report.error.code, "AOS_JOURNAL_CORRUPT");
     assert.equal(report.error.seq, 2, "the chain breaks at the entry after the edit");
     assert.ok(String(report.error.segment).endsWith(SEGMENT));
+    const journalReport = JSON.parse((await expectAos(1, world, "journal", "verify", "--json")).stdout);
+    assert.equal(journalReport.error.code, "AOS_JOURNAL_CORRUPT");
+    assert.equal(journalReport.error.seq, 2);
     const state = await expectAos(1, world, "state", "get", COUNTER, "--json");
     assert.equal(state.stdout, "", "no state is printed from an edited journal");
     assert.match(state.stderr, /hash chain/);
     assert.deepEqual(await hashTree(`${world}/.aos`), before);
+  });
+});
+
+Deno.test("aos: a world of many segments opens reading only its tail; journal verify and replay --verify check it all", async () => {
+  await withTempDir(async (root) => {
+    // Given a world whose journal is spread over small segments (written in-process), with snapshots
+    const world = await initCounterWorld(root);
+    const opened = await World.open(world, {
+      clock: new SystemClock(),
+      segmentSizeBytesMax: 1_000,
+      snapshotIntervalEntries: 10,
+    });
+    for (let batch = 0; batch < 8; batch++) {
+      await opened.send([1, 2, 3, 4, 5].map((by) => ({ schema: INCREMENT, value: { by: BigInt(by) } })));
+    }
+    opened.close();
+    const journalDir = `${world}/.aos/journal`;
+    const segments = [...Deno.readDirSync(journalDir)].filter((e) => e.name.endsWith(".log")).length;
+    assert.ok(segments >= 5, `${segments} segments`);
+    const healthy = JSON.parse((await expectAos(0, world, "journal", "verify", "--json")).stdout);
+    assert.equal(healthy.ok, true);
+    assert.equal(healthy.segments, segments);
+    // When a byte of a sealed segment in the middle is flipped
+    const damaged = `${journalDir}/00002.log`;
+    const bytes = await Deno.readFile(damaged);
+    const frame = segmentFrames(bytes)[1]!;
+    bytes[frame.offset + 4 + Math.floor(frame.size / 2)]! ^= 0x01;
+    await Deno.writeFile(damaged, bytes);
+    const before = await hashTree(`${world}/.aos`);
+    // Then the world still opens (nothing before the latest snapshot is read) …
+    const info = JSON.parse((await expectAos(0, world, "info", "--json")).stdout);
+    assert.equal(info.height, healthy.height);
+    assert.equal((await expectAos(0, world, "state", "get", COUNTER, "--json")).stdout, '{"count":120}\n');
+    // … but every full check, and every read through the damage, reports it with segment and offset
+    const report = JSON.parse((await expectAos(1, world, "journal", "verify", "--json")).stdout);
+    assert.equal(report.ok, false);
+    assert.equal(report.height, healthy.height);
+    assert.equal(report.segments, segments);
+    assert.equal(report.error.code, "AOS_JOURNAL_CORRUPT");
+    assert.equal(report.error.segment, "00002.log");
+    assert.equal(report.error.offset, frame.offset);
+    const replay = JSON.parse((await expectAos(1, world, "replay", "--verify", "--json")).stdout);
+    assert.equal(replay.error.code, "AOS_JOURNAL_CORRUPT");
+    assert.equal(replay.error.segment, "00002.log");
+    assert.equal(replay.error.offset, frame.offset);
+    const show = await expectAos(1, world, "journal", "show");
+    assert.match(show.stderr, /AOS_JOURNAL_CORRUPT.*00002\.log/);
+    assert.deepEqual(await hashTree(`${world}/.aos`), before, "checks leave the world untouched");
   });
 });
 

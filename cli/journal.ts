@@ -4,7 +4,8 @@
  * @module
  */
 import { AosError, stringifyJson } from "../air/mod.ts";
-import { type CliIo, withWorld } from "./context.ts";
+import { verifyJournal } from "../world/mod.ts";
+import { type CliIo, locateWorld, printJson, withWorld } from "./context.ts";
 import { entryJson, entryLine } from "./render.ts";
 
 /** `aos journal show`. */
@@ -23,4 +24,40 @@ export async function runJournalShow(
     }
     return 0;
   });
+}
+
+/** `aos journal verify`: the full check of the journal from genesis, read-only; exit 0 intact, 1 damaged. */
+export async function runJournalVerify(
+  io: CliIo,
+  world: string | undefined,
+  options: { json?: boolean },
+): Promise<number> {
+  const dir = await locateWorld(io, world);
+  const r = await verifyJournal(dir);
+  if (options.json) {
+    printJson(io, {
+      ok: r.ok,
+      height: BigInt(r.height),
+      segments: BigInt(r.segments),
+      ...(r.error
+        ? {
+          error: {
+            code: r.error.code,
+            message: r.error.message,
+            segment: r.error.context.segment ?? null,
+            offset: r.error.context.offset === undefined ? null : BigInt(r.error.context.offset),
+            seq: r.error.context.seq === undefined ? null : BigInt(r.error.context.seq),
+          },
+        }
+        : {}),
+    });
+  } else if (r.ok) {
+    io.out(
+      `Journal OK: ${r.height} entries in ${r.segments} segment${r.segments === 1 ? "" : "s"}; ` +
+        "every frame, CRC, encoding, seq and hash link checked from genesis, and the head matches",
+    );
+  } else {
+    io.err(`Journal damaged: ${r.error?.message ?? "unknown problem"}`);
+  }
+  return r.ok ? 0 : 1;
 }

@@ -12,7 +12,7 @@ import { runEventSend } from "./event.ts";
 import { EXIT_USAGE, exitCodeFor } from "./exit.ts";
 import { runInfo } from "./info.ts";
 import { runInit, TEMPLATES } from "./init.ts";
-import { runJournalShow } from "./journal.ts";
+import { runJournalShow, runJournalVerify } from "./journal.ts";
 import { runPlanCancel, runPlanLs, runPlanShow, runPlanStart } from "./plan.ts";
 import { runReceiptsLs, runReceiptsShow, runReceiptsSubmit } from "./receipts.ts";
 import { runReplay } from "./replay.ts";
@@ -172,6 +172,12 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .option("--from <seq>", "first seq to show")
     .option("--json", "one JSON object per line")
     .action(act((o: { from?: string; json?: boolean }) => runJournalShow(io, world(), o)));
+  journal.command("verify")
+    .description(
+      "check every frame, CRC, encoding, seq and hash link from genesis, and the head; exit 0 ok, 1 damaged",
+    )
+    .option("--json", 'print {"ok", "height", "segments", "error"?: {code, message, segment, offset, seq}}')
+    .action(act((o: { json?: boolean }) => runJournalVerify(io, world(), o)));
 
   program.command("replay")
     .description("replay the journal from genesis in a fresh kernel")

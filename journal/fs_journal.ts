@@ -1,16 +1,25 @@
 /**
  * The on-disk journal (KERNEL §8.1, §8.5): segments `00001.log`, `00002.log`, … of CRC-checked frames,
- * validated in full on open, appended with group commit.
+ * appended with group commit. No entry is kept in memory: opening reads the sealed segments' index files
+ * and checks only the last segment in full (O(tail)); reads stream from disk and check every frame they
+ * touch.
  *
  * @module
  */
+import { createHash, type Hash } from "node:crypto";
 import { assert as invariant, limits } from "../air/mod.ts";
-import { assertChained, chainRecords, entriesFrom } from "./_chain.ts";
-import { exists, parentOf, syncDirectory, writeAllSync } from "./durable_fs.ts";
+import { assertChained, chainRecords } from "./_chain.ts";
+import { exists, parentOf, syncDirectory, writeAllSync, writeFileAtomic } from "./durable_fs.ts";
 import {
+  emptySegment,
+  encodeIndex,
+  INDEX_STRIDE,
+  indexName,
   type JournalSegment,
-  type LoadedJournal,
-  loadJournal,
+  openSegments,
+  readEntries,
+  readEntriesBackward,
+  type SegmentInfo,
   segmentName,
   tornAt,
   type TornTail,
@@ -29,25 +38,64 @@ export interface FsJournalOptions {
   segmentSizeBytesMax?: number;
   /** Cut a torn last frame off instead of throwing `AOS_JOURNAL_TORN`; see {@linkcode FsJournal.tornTail}. */
   truncateTornTail?: boolean;
+  /**
+   * Open for reading only: nothing in the directory is changed (a torn tail is always `AOS_JOURNAL_TORN`,
+   * stale indexes are rebuilt in memory only), and `append`/`sync` throw.
+   */
+  readOnly?: boolean;
+}
+
+/** What a full check of a journal directory found. */
+export interface JournalDirReport {
+  height: number;
+  lastHash: Uint8Array;
+  segments: JournalSegment[];
 }
 
 /**
- * Reads a journal directory without changing it, validating every frame, seq and hash link.
- * Throws `AOS_JOURNAL_TORN` for a torn tail and `AOS_JOURNAL_CORRUPT` for anything else wrong.
+ * Checks a journal directory from genesis without changing it: every frame, CRC, strict decode, dense seqs
+ * and the hash chain across segments, and that every index matches its segment. Streams: `onEntry` sees
+ * each entry once, in seq order, and nothing is kept. Throws `AOS_JOURNAL_TORN` for a torn tail and
+ * `AOS_JOURNAL_CORRUPT` for anything else wrong.
+ */
+export async function verifyJournalDir(
+  dir: string,
+  onEntry: (entry: JournalEntry) => void = () => {},
+): Promise<JournalDirReport> {
+  const journal = await FsJournal.open(dir, { readOnly: true });
+  try {
+    for (const entry of journal.entries(0)) onEntry(entry);
+    return { height: journal.height, lastHash: journal.lastHash, segments: journal.segments };
+  } finally {
+    journal.close();
+  }
+}
+
+/**
+ * Reads a whole journal directory into memory without changing it, checking all of it like
+ * {@linkcode verifyJournalDir}. For tests and small journals; everything else streams.
  */
 export async function readJournalDir(
   dir: string,
 ): Promise<{ entries: JournalEntry[]; segments: JournalSegment[] }> {
-  const loaded = await loadJournal(dir);
-  if (loaded.tornTail !== undefined) throw tornAt(dir, loaded.tornTail);
-  return { entries: loaded.entries, segments: loaded.segments };
+  const entries: JournalEntry[] = [];
+  const { segments } = await verifyJournalDir(dir, (entry) => entries.push(entry));
+  return { entries, segments };
 }
 
 /**
- * The on-disk journal: `<dir>/00001.log`, `00002.log`, … Every entry stays in memory once read or appended.
- * Appends go to the last segment opened for append; a new segment starts when the next frame would push the
- * current one past `segmentSizeBytesMax`, after the current one is fsynced, so only the last segment can
- * ever end in a torn frame.
+ * Bytes of the last segment past its checkpoint that make a sync (or an open) store a new checkpoint: about
+ * a hundred small entries, all an open has to decode beyond the checkpoint's digest.
+ */
+const CHECKPOINT_EVERY_BYTES = 16 * 1024;
+
+/**
+ * The on-disk journal: `<dir>/00001.log`, `00002.log`, … It keeps only its height, last hash and what it
+ * knows of each segment (first seq, count, links, size, every 1024th entry's offset) in memory; `entries`
+ * and `entriesBackward` read from disk. Appends go to the last segment opened for append; a new segment
+ * starts when the next frame would push the current one past `segmentSizeBytesMax`, after the current one
+ * is fsynced, so only the last segment can ever end in a torn frame. The sealed segment's index is written
+ * at the next `sync()`; the last segment's checkpoint whenever a sync finds enough new bytes behind it.
  *
  * @example
  * ```ts
@@ -71,8 +119,15 @@ export class FsJournal implements Journal {
   /** Set when `truncateTornTail` cut a torn last frame off while opening. */
   readonly tornTail?: TornTail;
   readonly #segmentSizeBytesMax: number;
-  readonly #entries: JournalEntry[];
-  readonly #segments: JournalSegment[];
+  readonly #readOnly: boolean;
+  /** What is known of each segment; the last one's entry changes as entries are appended. */
+  readonly #segments: SegmentInfo[];
+  /** Sealed segments whose index file is still to be written (at the next sync). */
+  #pendingIndexes: SegmentInfo[];
+  /** SHA-256 state over every byte of the last segment. */
+  #tailHasher: Hash;
+  /** Bytes of the last segment its stored checkpoint covers. */
+  #checkpointedSizeBytes: number;
   #file: Deno.FsFile | undefined;
   #fileUnsynced = false;
   #dirUnsynced = false;
@@ -80,18 +135,28 @@ export class FsJournal implements Journal {
   #failure: unknown = undefined;
   #syncTail: Promise<void> = Promise.resolve();
 
-  private constructor(dir: string, loaded: LoadedJournal, segmentSizeBytesMax: number) {
+  private constructor(
+    dir: string,
+    opened: Awaited<ReturnType<typeof openSegments>>,
+    options: { segmentSizeBytesMax: number; readOnly: boolean },
+  ) {
     this.dir = dir;
-    if (loaded.tornTail !== undefined) this.tornTail = loaded.tornTail;
-    this.#entries = loaded.entries;
-    this.#segments = loaded.segments;
-    this.#segmentSizeBytesMax = segmentSizeBytesMax;
+    if (opened.tornTail !== undefined) this.tornTail = opened.tornTail;
+    this.#segments = opened.segments;
+    this.#pendingIndexes = opened.rebuiltIndexes;
+    this.#tailHasher = opened.tailHasher;
+    this.#checkpointedSizeBytes = opened.checkpointedSizeBytes;
+    this.#segmentSizeBytesMax = options.segmentSizeBytesMax;
+    this.#readOnly = options.readOnly;
   }
 
   /**
-   * Opens (or with `create`, creates) the journal in `dir` and validates all of it. Throws `AOS_JOURNAL_TORN`
-   * for a torn last frame unless `truncateTornTail`, `AOS_JOURNAL_CORRUPT` for any other damage (never
-   * repaired), and `AOS_WORLD_NOT_FOUND` when `dir` is missing and `create` is not set.
+   * Opens (or with `create`, creates) the journal in `dir`, reading the sealed segments' indexes (a sealed
+   * segment without a matching index is checked in full and its index rebuilt) and checking the last
+   * segment in full (its checkpointed prefix by digest, the rest frame by frame). Throws `AOS_JOURNAL_TORN`
+   * for a torn last frame unless `truncateTornTail`, `AOS_JOURNAL_CORRUPT` for any other damage found (never
+   * repaired), and `AOS_WORLD_NOT_FOUND` when `dir` is missing and `create` is not set. Damage inside a
+   * sealed segment is found when it is read.
    */
   static async open(dir: string, options: FsJournalOptions = {}): Promise<FsJournal> {
     const segmentSizeBytesMax = options.segmentSizeBytesMax ?? limits.journalSegmentSizeBytesMax;
@@ -100,12 +165,16 @@ export class FsJournal implements Journal {
         `Invalid segmentSizeBytesMax "${segmentSizeBytesMax}": expected a positive integer`,
       );
     }
+    const readOnly = options.readOnly === true;
+    if (readOnly && (options.create === true || options.truncateTornTail === true)) {
+      throw new TypeError("A read-only journal cannot be created or have its torn tail cut");
+    }
     if (options.create === true && !(await exists(dir))) {
       await Deno.mkdir(dir, { recursive: true });
       syncDirectory(parentOf(dir));
     }
-    const loaded = await loadJournal(dir);
-    const torn = loaded.tornTail;
+    const opened = await openSegments(dir);
+    const torn = opened.tornTail;
     if (torn !== undefined) {
       if (options.truncateTornTail !== true) throw tornAt(dir, torn);
       const file = await Deno.open(`${dir}/${torn.segment}`, { write: true });
@@ -115,12 +184,16 @@ export class FsJournal implements Journal {
       } finally {
         file.close();
       }
-      const last = loaded.segments.at(-1);
+      const last = opened.segments.at(-1);
       invariant(last !== undefined && last.name === torn.segment, "a torn tail is in the last segment");
-      last.sizeBytes = torn.offset;
+      invariant(last.sizeBytes === torn.offset, "the last segment's frames end where the torn one starts");
     }
-    const journal = new FsJournal(dir, loaded, segmentSizeBytesMax);
-    await journal.#makeExistingDurable();
+    const journal = new FsJournal(dir, opened, { segmentSizeBytesMax, readOnly });
+    if (!readOnly) {
+      await journal.#makeExistingDurable();
+      await journal.#writePendingIndexes();
+      journal.#checkpointIfDue(journal.#segments.at(-1), journal.#tailHasher);
+    }
     return journal;
   }
 
@@ -141,21 +214,63 @@ export class FsJournal implements Journal {
     syncDirectory(this.dir);
   }
 
+  /** Writes the index files of sealed segments, each crash-safely (a missing one is rebuilt on open). */
+  async #writePendingIndexes(): Promise<void> {
+    const pending = this.#pendingIndexes;
+    this.#pendingIndexes = [];
+    for (const info of pending) {
+      invariant(info.digest !== undefined, "a sealed segment's digest is known");
+      await writeFileAtomic(`${this.dir}/${indexName(info.name)}`, encodeIndex(info, info.digest));
+    }
+  }
+
+  /**
+   * Stores a checkpoint of the last segment as described by `segment` (durable bytes, hashed by `hasher`)
+   * when it covers enough new bytes. No fsync: a checkpoint is trusted only for bytes that hash to it, so a
+   * lost or stale one costs a longer check on open, never a wrong one.
+   */
+  #checkpointIfDue(segment: SegmentInfo | undefined, hasher: Hash): void {
+    if (segment === undefined || segment.count === 0) return;
+    if (segment.sizeBytes - this.#checkpointedSizeBytes < CHECKPOINT_EVERY_BYTES) return;
+    const path = `${this.dir}/${indexName(segment.name)}`;
+    const temp = `${this.dir}/.${indexName(segment.name)}.tmp`;
+    Deno.writeFileSync(temp, encodeIndex(segment, new Uint8Array(hasher.copy().digest())));
+    Deno.renameSync(temp, path);
+    this.#checkpointedSizeBytes = segment.sizeBytes;
+  }
+
   get height(): number {
-    return this.#entries.length;
+    const last = this.#segments.at(-1);
+    return last === undefined ? 0 : last.firstSeq + last.count;
   }
 
   get lastHash(): Uint8Array {
-    return (this.#entries.at(-1)?.hash ?? ZERO_HASH).slice();
+    return (this.#segments.at(-1)?.lastHash ?? ZERO_HASH).slice();
   }
 
   /** The segment files and their sizes, oldest first. */
   get segments(): JournalSegment[] {
-    return this.#segments.map((segment) => ({ ...segment }));
+    return this.#segments.map(({ name, sizeBytes }) => ({ name, sizeBytes }));
   }
 
   entries(fromSeq = 0): Iterable<JournalEntry> {
-    return entriesFrom(this.#entries, fromSeq);
+    const height = this.height;
+    if (!Number.isSafeInteger(fromSeq) || fromSeq < 0 || fromSeq > height) {
+      throw new RangeError(`Invalid fromSeq "${fromSeq}": expected an integer in 0..${height}`);
+    }
+    return readEntries(this.dir, this.#segmentsNow(), fromSeq, height);
+  }
+
+  entriesBackward(): Iterable<JournalEntry> {
+    return readEntriesBackward(this.dir, this.#segmentsNow(), this.height, this.lastHash);
+  }
+
+  /**
+   * What is known of the segments now, for a read that must not see later appends. The offsets arrays are
+   * shared: appends only add offsets past what a read started with uses.
+   */
+  #segmentsNow(): SegmentInfo[] {
+    return this.#segments.map((segment) => ({ ...segment }));
   }
 
   append(records: readonly EntryRecord[]): JournalEntry[] {
@@ -163,41 +278,46 @@ export class FsJournal implements Journal {
     const entries = chainRecords(this.height, this.lastHash, records);
     assertChained(this.height, this.lastHash, entries);
     try {
-      this.#write(entries.map(encodeFrame));
+      this.#write(entries);
     } catch (error) {
       // What reached the file is unknown now; reopening (and cutting a torn tail) is the way back.
       this.#failure = error;
       throw error;
     }
-    for (const entry of entries) this.#entries.push(entry);
     return entries;
   }
 
-  #write(frames: Uint8Array[]): void {
-    let chunk: Uint8Array[] = [];
+  #write(entries: JournalEntry[]): void {
+    let chunk: JournalEntry[] = [];
+    let frames: Uint8Array[] = [];
     let chunkSizeBytes = 0;
-    for (const frame of frames) {
+    for (const entry of entries) {
+      const frame = encodeFrame(entry);
       const current = this.#segments.at(-1);
       const sizeBytes = (current?.sizeBytes ?? 0) + chunkSizeBytes;
       if (current === undefined || (sizeBytes > 0 && sizeBytes + frame.length > this.#segmentSizeBytesMax)) {
-        this.#writeChunk(chunk, chunkSizeBytes);
+        this.#writeChunk(chunk, frames, chunkSizeBytes);
         chunk = [];
+        frames = [];
         chunkSizeBytes = 0;
         this.#roll();
       }
-      chunk.push(frame);
+      chunk.push(entry);
+      frames.push(frame);
       chunkSizeBytes += frame.length;
     }
-    this.#writeChunk(chunk, chunkSizeBytes);
+    this.#writeChunk(chunk, frames, chunkSizeBytes);
   }
 
-  #writeChunk(frames: Uint8Array[], sizeBytes: number): void {
+  #writeChunk(entries: JournalEntry[], frames: Uint8Array[], sizeBytes: number): void {
     if (frames.length === 0) return;
     const segment = this.#segments.at(-1);
     invariant(segment !== undefined, "a segment exists before writing");
     const bytes = new Uint8Array(sizeBytes);
+    const offsets: number[] = [];
     let at = 0;
-    for (const frame of frames) {
+    for (const [i, frame] of frames.entries()) {
+      if ((segment.count + i) % INDEX_STRIDE === 0) offsets.push(segment.sizeBytes + at);
       bytes.set(frame, at);
       at += frame.length;
     }
@@ -205,20 +325,37 @@ export class FsJournal implements Journal {
     this.#file ??= Deno.openSync(`${this.dir}/${segment.name}`, { append: true, create: true });
     this.#fileUnsynced = true;
     writeAllSync(this.#file, bytes);
+    this.#tailHasher.update(bytes);
     segment.sizeBytes += sizeBytes;
+    segment.count += entries.length;
+    segment.lastHash = entries.at(-1)!.hash;
+    for (const offset of offsets) segment.offsets.push(offset);
   }
 
   // Makes the current segment durable before starting the next one, so a torn frame can only be last.
   #roll(): void {
+    const sealed = this.#segments.at(-1);
     if (this.#file !== undefined) {
       if (this.#fileUnsynced) this.#file.syncDataSync();
       this.#file.close();
       this.#file = undefined;
       this.#fileUnsynced = false;
     }
+    if (sealed !== undefined) {
+      sealed.digest = new Uint8Array(this.#tailHasher.digest());
+      if (sealed.count > 0) this.#pendingIndexes.push({ ...sealed, offsets: [...sealed.offsets] });
+    }
     const name = segmentName(this.#segments.length + 1);
+    // An index left by an earlier segment of this name (a journal cut back by hand) must not describe this one.
+    try {
+      Deno.removeSync(`${this.dir}/${indexName(name)}`);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
     this.#file = Deno.openSync(`${this.dir}/${name}`, { append: true, create: true });
-    this.#segments.push({ name, sizeBytes: 0 });
+    this.#segments.push(emptySegment(name, this.height, this.lastHash));
+    this.#tailHasher = createHash("sha256");
+    this.#checkpointedSizeBytes = 0;
     this.#dirUnsynced = true;
   }
 
@@ -238,6 +375,10 @@ export class FsJournal implements Journal {
   async #syncNow(): Promise<void> {
     this.#checkWritable("sync");
     try {
+      // What is written now is durable once this sync's fsync returns: the checkpoint may describe it.
+      const last = this.#segments.at(-1);
+      const durable = last && { ...last, offsets: [...last.offsets] };
+      const hasher = this.#tailHasher.copy();
       // Flags drop before the await: a write that races this sync marks them again for the next one.
       if (this.#file !== undefined && this.#fileUnsynced) {
         this.#fileUnsynced = false;
@@ -246,6 +387,11 @@ export class FsJournal implements Journal {
       if (this.#dirUnsynced) {
         this.#dirUnsynced = false;
         syncDirectory(this.dir);
+      }
+      await this.#writePendingIndexes();
+      // A roll during the await sealed that segment; its full index is written instead.
+      if (durable !== undefined && this.#segments.at(-1)?.name === durable.name) {
+        this.#checkpointIfDue(durable, hasher);
       }
     } catch (error) {
       // After a failed fsync the page cache may have dropped the data; nothing later can be trusted.
@@ -263,6 +409,7 @@ export class FsJournal implements Journal {
 
   #checkWritable(operation: string): void {
     if (this.#closed) throw new TypeError(`Cannot ${operation}: the journal is closed`);
+    if (this.#readOnly) throw new TypeError(`Cannot ${operation}: the journal is open read-only`);
     if (this.#failure !== undefined) {
       throw new Error(`Cannot ${operation}: an earlier write or sync of the journal failed; reopen it`, {
         cause: this.#failure,

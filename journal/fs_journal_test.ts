@@ -1,8 +1,16 @@
 import assert from "node:assert/strict";
-import { AosError, type AosErrorCode, bytesEqual } from "../air/mod.ts";
+import {
+  AosError,
+  type AosErrorCode,
+  bytesEqual,
+  type CborValue,
+  decodeCanonical,
+  encodeCanonical,
+} from "../air/mod.ts";
 import { decodeEntry, encodeEntry, type JournalEntry, ZERO_HASH } from "./entry.ts";
 import { crc32c, encodeFrame, FRAME_OVERHEAD_SIZE_BYTES, scanFrames } from "./frame.ts";
-import { FsJournal, readJournalDir } from "./fs_journal.ts";
+import { attempt, exists } from "./durable_fs.ts";
+import { FsJournal, readJournalDir, verifyJournalDir } from "./fs_journal.ts";
 import { sampleRecord } from "./testing/mod.ts";
 
 interface Fixture {
@@ -130,7 +138,14 @@ Deno.test("FsJournal rolls segments before one would exceed segmentSizeBytesMax 
       segments.map((segment) => segment.name),
       segments.map((_, i) => `0000${i + 1}.log`.slice(-9)),
     );
-    assert.deepEqual(await segmentNames(dir), segments.map((segment) => segment.name));
+    // Every sealed segment has its index file; the last one has none.
+    assert.deepEqual(
+      await segmentNames(dir),
+      [
+        ...segments.slice(0, -1).flatMap((s) => [s.name.replace(".log", ".idx"), s.name]),
+        segments.at(-1)!.name,
+      ],
+    );
     let nextSeq = 0;
     for (const segment of segments) {
       assert.ok(segment.sizeBytes <= segmentSizeBytesMax, `${segment.name} is ${segment.sizeBytes} bytes`);
@@ -431,4 +446,269 @@ Deno.test("FsJournal.sync() called while another sync() is in flight resolves on
     journal.close();
     assert.deepEqual(order, ["first", "second"]);
   });
+});
+
+/** The entries of each segment, by name, for a journal of tiny segments. */
+async function segmentSeqs(dir: string): Promise<Map<string, number[]>> {
+  const { segments } = await readJournalDir(dir);
+  const seqs = new Map<string, number[]>();
+  for (const segment of segments) {
+    const scan = scanFrames(await Deno.readFile(`${dir}/${segment.name}`));
+    seqs.set(segment.name, scan.frames.map((frame) => decodeEntry(frame.payload).seq));
+  }
+  return seqs;
+}
+
+async function assertCorrupt(fn: () => unknown, segment: string, message?: RegExp): Promise<void> {
+  await assert.rejects(async () => await fn(), (error: unknown) => {
+    assert.ok(error instanceof AosError, `expected an AosError, got ${String(error)}`);
+    assert.equal(error.code, "AOS_JOURNAL_CORRUPT", error.message);
+    assert.equal(error.context.segment, segment, error.message);
+    if (message !== undefined) assert.match(error.message, message);
+    return true;
+  });
+}
+
+Deno.test("FsJournal.open() reads only the tail: a sealed segment overwritten with garbage does not stop it, reading it does", async () => {
+  await withJournal(30, async ({ dir, entries }) => {
+    const seqs = await segmentSeqs(dir);
+    assert.ok(seqs.size >= 5, `${seqs.size} segments`);
+    const size = (await Deno.stat(`${dir}/00002.log`)).size;
+    await Deno.writeFile(`${dir}/00002.log`, new Uint8Array(size).fill(0xff));
+    const journal = await FsJournal.open(dir, { segmentSizeBytesMax: 400 });
+    try {
+      assert.equal(journal.height, 30);
+      assert.deepEqual(journal.lastHash, entries[29]!.hash);
+      // Entries past the damaged segment read fine; reading into it throws, naming it.
+      const third = seqs.get("00003.log")![0]!;
+      assert.deepEqual([...journal.entries(third)], entries.slice(third));
+      await assertCorrupt(() => [...journal.entries(0)], "00002.log", /frame length/);
+      await assertCorrupt(() => [...journal.entriesBackward()], "00002.log");
+    } finally {
+      journal.close();
+    }
+    // The full check from genesis catches it, read-only.
+    await assertCorrupt(() => verifyJournalDir(dir), "00002.log");
+    assert.deepEqual(await Deno.readFile(`${dir}/00002.log`), new Uint8Array(size).fill(0xff));
+  }, 400);
+});
+
+Deno.test("FsJournal: an edited byte in a sealed segment is AOS_JOURNAL_CORRUPT when that entry is read, naming segment and offset", async () => {
+  await withJournal(30, async ({ dir, entries }) => {
+    const seqs = await segmentSeqs(dir);
+    const [first] = seqs.get("00002.log")!;
+    const bytes = await Deno.readFile(`${dir}/00002.log`);
+    const offset = scanFrames(bytes).frames[0]!.offset;
+    bytes[offset + 10]! ^= 0x01;
+    await Deno.writeFile(`${dir}/00002.log`, bytes);
+    const journal = await FsJournal.open(dir, { segmentSizeBytesMax: 400 });
+    try {
+      assert.equal(journal.height, 30);
+      const read: JournalEntry[] = [];
+      await rejectsWith(
+        attempt(() => {
+          for (const entry of journal.entries(0)) read.push(entry);
+        }),
+        { code: "AOS_JOURNAL_CORRUPT", segment: "00002.log", offset, message: /CRC-32C mismatch/ },
+      );
+      // Everything before the damage was read and is intact.
+      assert.deepEqual(read, entries.slice(0, first));
+      await rejectsWith(attempt(() => [...journal.entries(first!)]), {
+        code: "AOS_JOURNAL_CORRUPT",
+        segment: "00002.log",
+        offset,
+      });
+      // Appends still work: the tail is intact.
+      journal.append([sampleRecord(30)]);
+      await journal.sync();
+    } finally {
+      journal.close();
+    }
+    await rejectsWith(verifyJournalDir(dir), {
+      code: "AOS_JOURNAL_CORRUPT",
+      segment: "00002.log",
+      offset,
+      message: /CRC-32C mismatch/,
+    });
+  }, 400);
+});
+
+Deno.test("FsJournal.open() rebuilds a missing or malformed index by checking its segment, and a read-only open writes nothing", async () => {
+  await withJournal(30, async ({ dir, entries }) => {
+    const original2 = await Deno.readFile(`${dir}/00002.idx`);
+    const original3 = await Deno.readFile(`${dir}/00003.idx`);
+    await Deno.remove(`${dir}/00002.idx`);
+    await Deno.writeFile(`${dir}/00003.idx`, new Uint8Array([0xa0]));
+    const readOnly = await FsJournal.open(dir, { readOnly: true });
+    assert.equal(readOnly.height, 30);
+    assert.deepEqual([...readOnly.entries(0)], entries);
+    assert.throws(() => readOnly.append([sampleRecord(30)]), TypeError);
+    readOnly.close();
+    assert.equal(await exists(`${dir}/00002.idx`), false);
+    const journal = await FsJournal.open(dir, { segmentSizeBytesMax: 400 });
+    journal.close();
+    assert.deepEqual(await Deno.readFile(`${dir}/00002.idx`), original2);
+    assert.deepEqual(await Deno.readFile(`${dir}/00003.idx`), original3);
+  }, 400);
+});
+
+Deno.test("FsJournal.open() refuses a sealed segment cut at a frame boundary (its index no longer matches, the chain breaks)", async () => {
+  await withJournal(30, async ({ dir }) => {
+    const seqs = await segmentSeqs(dir);
+    const bytes = await Deno.readFile(`${dir}/00002.log`);
+    const frames = scanFrames(bytes).frames;
+    await Deno.writeFile(`${dir}/00002.log`, bytes.subarray(0, frames.at(-1)!.offset));
+    const next = seqs.get("00003.log")![0]!;
+    await assertCorrupt(
+      () => FsJournal.open(dir),
+      "00003.log",
+      new RegExp(`seq gap: expected seq ${next - 1}`),
+    );
+    await assertCorrupt(() => verifyJournalDir(dir), "00003.log");
+  }, 400);
+});
+
+Deno.test("FsJournal: an index that lies about its segment's last hash is caught when the segment is read", async () => {
+  await withJournal(30, async ({ dir }) => {
+    const fake = new Uint8Array(32).fill(7);
+    const rewrite = async (name: string, key: string) => {
+      const index = decodeCanonical(await Deno.readFile(`${dir}/${name}`)) as { [key: string]: CborValue };
+      index[key] = fake;
+      await Deno.writeFile(`${dir}/${name}`, encodeCanonical(index));
+    };
+    await rewrite("00002.idx", "last_hash");
+    await rewrite("00003.idx", "first_prev");
+    const journal = await FsJournal.open(dir, { readOnly: true });
+    try {
+      assert.equal(journal.height, 30);
+      await assertCorrupt(() => [...journal.entries(0)], "00002.log", /last hash differs/);
+    } finally {
+      journal.close();
+    }
+    await assertCorrupt(() => verifyJournalDir(dir), "00002.log");
+  }, 400);
+});
+
+Deno.test("FsJournal.entries() and entriesBackward() stop reading when iteration stops", async () => {
+  await withJournal(30, async ({ dir, entries }) => {
+    const journal = await FsJournal.open(dir, { segmentSizeBytesMax: 400 });
+    try {
+      const [genesis] = journal.entries(0);
+      assert.deepEqual(genesis, entries[0]);
+      const [last] = journal.entriesBackward();
+      assert.deepEqual(last, entries[29]);
+      for (const from of [0, 1, 5, 13, 29, 30]) {
+        assert.deepEqual([...journal.entries(from)], entries.slice(from), `from ${from}`);
+      }
+    } finally {
+      journal.close();
+    }
+  }, 400);
+});
+
+Deno.test("FsJournal reads from any seq and backwards across index blocks and segments", async () => {
+  await withJournal(3_000, async ({ dir, entries }) => {
+    const { segments } = await readJournalDir(dir);
+    assert.equal(segments.length, 3);
+    const journal = await FsJournal.open(dir, { segmentSizeBytesMax: 150_000 });
+    try {
+      for (const from of [0, 1, 1023, 1024, 1025, 1400, 2047, 2048, 2049, 2999, 3000]) {
+        const read = [...journal.entries(from)];
+        assert.equal(read.length, 3_000 - from, `from ${from}`);
+        assert.deepEqual(read[0], entries[from], `from ${from}`);
+      }
+      assert.deepEqual([...journal.entries(0)], entries);
+      assert.deepEqual([...journal.entriesBackward()].reverse(), entries);
+    } finally {
+      journal.close();
+    }
+  }, 150_000);
+});
+
+Deno.test("FsJournal checkpoints the last segment: open checks its prefix by digest, and a flipped byte there is still named exactly", async () => {
+  await withJournal(1_000, async ({ dir, entries }) => {
+    // The writer stored a checkpoint of the last (only) segment: reopening trusts its prefix by digest.
+    const size = (await Deno.stat(`${dir}/00001.log`)).size;
+    assert.ok(await exists(`${dir}/00001.idx`), "a checkpoint was stored");
+    const journal = await FsJournal.open(dir);
+    assert.equal(journal.height, 1_000);
+    assert.deepEqual([...journal.entries(990)], entries.slice(990));
+    journal.close();
+    // A flipped byte inside the checkpointed prefix fails the digest; the full check names the frame.
+    const bytes = await Deno.readFile(`${dir}/00001.log`);
+    const frame = scanFrames(bytes).frames[500]!;
+    bytes[frame.offset + 12]! ^= 0x40;
+    await Deno.writeFile(`${dir}/00001.log`, bytes);
+    const expected = {
+      code: "AOS_JOURNAL_CORRUPT",
+      segment: "00001.log",
+      offset: frame.offset,
+      message: /CRC-32C mismatch/,
+    } as const;
+    await rejectsWith(FsJournal.open(dir), expected);
+    await rejectsWith(FsJournal.open(dir, { readOnly: true }), expected);
+    await rejectsWith(verifyJournalDir(dir), expected);
+    assert.equal((await Deno.stat(`${dir}/00001.log`)).size, size);
+  });
+});
+
+Deno.test("FsJournal.open() ignores a last-segment checkpoint that does not match its bytes, and checks the segment in full", async () => {
+  await withJournal(1_000, async ({ dir, entries }) => {
+    const index = decodeCanonical(await Deno.readFile(`${dir}/00001.idx`)) as { [key: string]: CborValue };
+    // A checkpoint that claims a different digest, or more bytes than the segment has, is not trusted.
+    for (const forged of [{ ...index, digest: new Uint8Array(32) }, { ...index, size_bytes: 10_000_000 }]) {
+      await Deno.writeFile(`${dir}/00001.idx`, encodeCanonical(forged));
+      const journal = await FsJournal.open(dir, { readOnly: true });
+      assert.equal(journal.height, 1_000);
+      assert.deepEqual(journal.lastHash, entries[999]!.hash);
+      journal.close();
+    }
+    // A writable open stores a fresh checkpoint.
+    (await FsJournal.open(dir)).close();
+    const fresh = decodeCanonical(await Deno.readFile(`${dir}/00001.idx`)) as { [key: string]: CborValue };
+    assert.equal(fresh.size_bytes, (await Deno.stat(`${dir}/00001.log`)).size);
+    assert.equal(fresh.last_seq, 999);
+    // Cut back at a frame boundary below the checkpoint: the shorter journal opens (the world's head
+    // catches lost acknowledged entries).
+    const bytes = await Deno.readFile(`${dir}/00001.log`);
+    await Deno.writeFile(`${dir}/00001.log`, bytes.subarray(0, scanFrames(bytes).frames[600]!.offset));
+    const cut = await FsJournal.open(dir, { readOnly: true });
+    assert.equal(cut.height, 600);
+    assert.deepEqual(cut.lastHash, entries[599]!.hash);
+    cut.close();
+  });
+});
+
+Deno.test("FsJournal: an index with a wrong offset fails the reads that use it and the full check, never a wrong entry", async () => {
+  await withJournal(3_000, async ({ dir, entries }) => {
+    const index = decodeCanonical(await Deno.readFile(`${dir}/00001.idx`)) as { [key: string]: CborValue };
+    const offsets = index.offsets as number[];
+    const seqs = await segmentSeqs(dir);
+    assert.ok(offsets.length >= 2 && seqs.get("00001.log")!.length > 1_100);
+    const second = seqs.get("00002.log")![0]!;
+    // Point block 1 at the frame after the one it names.
+    const bytes = await Deno.readFile(`${dir}/00001.log`);
+    const frames = scanFrames(bytes).frames;
+    assert.equal(frames[1024]!.offset, offsets[1]);
+    await Deno.writeFile(
+      `${dir}/00001.idx`,
+      encodeCanonical({
+        ...index,
+        offsets: offsets.map((offset, k) => k === 1 ? frames[1025]!.offset : offset),
+      }),
+    );
+    const journal = await FsJournal.open(dir, { readOnly: true });
+    try {
+      assert.throws(() => [...journal.entries(1100)], (error: unknown) => {
+        assert.ok(error instanceof AosError && error.code === "AOS_JOURNAL_CORRUPT", String(error));
+        return true;
+      });
+      // A read that starts in block 0 does not use the offset, but checks it on the way.
+      await assertCorrupt(() => [...journal.entries(0)], "00001.log", /not where the index says/);
+      assert.deepEqual([...journal.entries(second)], entries.slice(second));
+    } finally {
+      journal.close();
+    }
+    await assertCorrupt(() => verifyJournalDir(dir), "00001.log", /not where the index says/);
+  }, 300_000);
 });

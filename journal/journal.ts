@@ -11,9 +11,11 @@ import { decodeEntry, type EntryRecord, type JournalEntry, ZERO_HASH } from "./e
 export {
   FsJournal,
   type FsJournalOptions,
+  type JournalDirReport,
   type JournalSegment,
   readJournalDir,
   type TornTail,
+  verifyJournalDir,
 } from "./fs_journal.ts";
 
 /**
@@ -37,8 +39,18 @@ export interface Journal {
   readonly height: number;
   /** Hash of the last entry; 32 zero bytes when the journal is empty. */
   readonly lastHash: Uint8Array;
-  /** The entries from `fromSeq` (default 0) to the current height, in seq order. */
+  /**
+   * The entries from `fromSeq` (default 0) to the height when called, in seq order, produced lazily (a
+   * journal on disk reads them as they are iterated and checks each one; damage throws
+   * `AOS_JOURNAL_CORRUPT`). Throws `RangeError` at once for a `fromSeq` outside `0..height`.
+   */
   entries(fromSeq?: number): Iterable<JournalEntry>;
+  /**
+   * The entries from the last one (at the height when called) down to seq 0 (or the first one held, for a
+   * journal that continues another), produced lazily, each checked against the hash chain from `lastHash`
+   * backwards: for finding the latest entry of some kind without reading the whole journal.
+   */
+  entriesBackward(): Iterable<JournalEntry>;
   /**
    * Encodes, chains and writes `records` (not yet durable) and returns their entries. The whole batch is
    * encoded first, so a bad record (`TypeError`, or `RangeError` over the entry size limit) writes nothing.
@@ -126,7 +138,19 @@ export class MemoryJournal implements Journal {
   }
 
   entries(fromSeq = 0): Iterable<JournalEntry> {
+    const height = this.height;
+    if (!Number.isSafeInteger(fromSeq) || fromSeq < this.#base || fromSeq > height) {
+      throw new RangeError(`Invalid fromSeq "${fromSeq}": expected an integer in ${this.#base}..${height}`);
+    }
     return entriesFrom(this.#entries, fromSeq - this.#base);
+  }
+
+  entriesBackward(): Iterable<JournalEntry> {
+    const entries = this.#entries;
+    const count = entries.length;
+    return (function* () {
+      for (let index = count - 1; index >= 0; index--) yield entries[index]!;
+    })();
   }
 
   append(records: readonly EntryRecord[]): JournalEntry[] {

@@ -51,9 +51,11 @@ export {
 export {
   FsJournal,
   type FsJournalOptions,
+  type JournalDirReport,
   type JournalSegment,
   readJournalDir,
   type TornTail,
+  verifyJournalDir,
 } from "./fs_journal.ts";
 export { type Journal, MemoryJournal } from "./journal.ts";
 export {

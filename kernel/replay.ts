@@ -81,71 +81,80 @@ function reducerOf(record: { body: { [key: string]: CborValue } } | undefined): 
 }
 
 /**
- * Replays `entries` (which must start at the kernel's height) through `kernel`.
- * Returns the first divergence, or undefined when every derived entry was regenerated exactly.
+ * Replays `entries` (which must start at the kernel's height) through `kernel`, streaming: one block (an
+ * input and the derived entries the journal recorded after it) is held at a time. Returns the first
+ * divergence, or undefined when every derived entry was regenerated exactly.
  */
-export function replayInto(kernel: Kernel, entries: readonly KernelEntry[]): Divergence | undefined {
-  let i = 0;
-  // One lookup for the whole replay, reading the block after the input being applied (no per-entry work
-  // unless the kernel asks).
-  const context = { blobSize: recordedBlobSizes(entries, () => i + 1) };
-  while (i < entries.length) {
-    const entry = entries[i]!;
-    if (entry.seq !== kernel.height) {
-      return { seq: entry.seq, message: `expected seq ${kernel.height}, journal has ${entry.seq}` };
-    }
-    if (!isFedOnReplay(entry)) {
-      return {
-        seq: entry.seq,
-        ...optionalReducer(reducerOf(entry)),
-        message: `journal has a derived "${entry.kind}" entry that replay did not produce`,
-      };
-    }
-    let derived: DerivedRecord[];
-    try {
-      derived = kernel.apply(entry, context);
-    } catch (error) {
-      // A journaled input the kernel refuses is damage (or a codec change); a bug propagates.
-      if (isAosError(error, REPLAY_ERROR_CODES)) return { seq: entry.seq, message: error.message };
-      throw error;
-    }
-    i++;
-    for (const [k, record] of derived.entries()) {
-      const recorded = entries[i];
-      if (!recorded) {
+export function replayInto(kernel: Kernel, entries: Iterable<KernelEntry>): Divergence | undefined {
+  const iterator = entries[Symbol.iterator]();
+  try {
+    let next = iterator.next();
+    while (next.done !== true) {
+      const entry = next.value;
+      if (entry.seq !== kernel.height) {
+        return { seq: entry.seq, message: `expected seq ${kernel.height}, journal has ${entry.seq}` };
+      }
+      if (!isFedOnReplay(entry)) {
         return {
-          seq: record.seq,
-          ...optionalReducer(reducerOf(record)),
-          message:
-            `replay produced "${record.kind}" at seq ${record.seq} but the journal ends (incomplete last block)`,
-          incompleteBlock: derived.slice(k),
+          seq: entry.seq,
+          ...optionalReducer(reducerOf(entry)),
+          message: `journal has a derived "${entry.kind}" entry that replay did not produce`,
         };
       }
-      if (recorded.seq !== record.seq || !bytesEqual(recordBytes(recorded), recordBytes(record))) {
+      // The recorded block: what the journal holds after the input, up to the next input or marker.
+      const block: KernelEntry[] = [];
+      next = iterator.next();
+      while (next.done !== true && !isFedOnReplay(next.value)) {
+        block.push(next.value);
+        next = iterator.next();
+      }
+      let derived: DerivedRecord[];
+      try {
+        derived = kernel.apply(entry, { blobSize: recordedBlobSizes(block) });
+      } catch (error) {
+        // A journaled input the kernel refuses is damage (or a codec change); a bug propagates.
+        if (isAosError(error, REPLAY_ERROR_CODES)) return { seq: entry.seq, message: error.message };
+        throw error;
+      }
+      for (const [k, record] of derived.entries()) {
+        const recorded = block[k] ?? (next.done === true ? undefined : next.value);
+        if (!recorded) {
+          return {
+            seq: record.seq,
+            ...optionalReducer(reducerOf(record)),
+            message:
+              `replay produced "${record.kind}" at seq ${record.seq} but the journal ends (incomplete last block)`,
+            incompleteBlock: derived.slice(k),
+          };
+        }
+        if (recorded.seq !== record.seq || !bytesEqual(recordBytes(recorded), recordBytes(record))) {
+          return {
+            seq: recorded.seq,
+            ...optionalReducer(reducerOf(record) ?? reducerOf(recorded)),
+            message:
+              `replay produced "${record.kind}" but the journal has "${recorded.kind}" with different bytes`,
+          };
+        }
+      }
+      const extra = block[derived.length];
+      if (extra !== undefined) {
         return {
-          seq: recorded.seq,
-          ...optionalReducer(reducerOf(record) ?? reducerOf(recorded)),
-          message:
-            `replay produced "${record.kind}" but the journal has "${recorded.kind}" with different bytes`,
+          seq: extra.seq,
+          ...optionalReducer(reducerOf(extra)),
+          message: `journal has a derived "${extra.kind}" entry that replay did not produce`,
         };
       }
-      i++;
     }
+    return undefined;
+  } finally {
+    iterator.return?.();
   }
-  return undefined;
 }
 
-/**
- * Blob sizes as the block starting at `blockStart()` journaled them: the `reserved.bytes` of the intent's
- * `effect_queued` or `effect_rejected` (KERNEL §7). Replay never asks the store: a blob missing when the
- * block ran may be there now. An intent the block journaled no reservation for (its gate stopped at the
- * policy, or its reducer step was discarded, or the block is cut short) was gated with an unknown size,
- * which reserves 0 — as a size the live world knew would have fit, the outcome is the same.
- */
-function recordedBlobSizes(entries: readonly KernelEntry[], blockStart: () => number): BlobSizeLookup {
+/** Blob sizes as the journal recorded them for the block's intents (`reserved.bytes`), for replay. */
+function recordedBlobSizes(block: readonly KernelEntry[]): BlobSizeLookup {
   return (_blob, intentHash) => {
-    for (let j = blockStart(); j < entries.length && !isFedOnReplay(entries[j]!); j++) {
-      const e = entries[j]!;
+    for (const e of block) {
       if (!isRecord(e, "effect_queued") && !isRecord(e, "effect_rejected")) continue;
       const hash = e.body.intent_hash;
       if (hash === undefined || !bytesEqual(hash, intentHash)) continue;

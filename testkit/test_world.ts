@@ -47,7 +47,7 @@ import {
   type SubmitOutcome,
   submitProposal,
 } from "../governance/mod.ts";
-import { FsCas, readJournalDir } from "../journal/mod.ts";
+import { FsCas, FsJournal } from "../journal/mod.ts";
 import {
   type AdapterDirectory,
   type EffectAdapter,
@@ -308,13 +308,17 @@ export class TestWorld implements AsyncDisposable {
    */
   async assertReplay(): Promise<void> {
     const paths = worldPaths(this.dir);
-    const { entries } = await readJournalDir(paths.journal);
-    const journal = { height: entries.length, entries: (from = 0) => entries.slice(from) };
-    const report = await verifyReplay(
-      journal,
-      new FsCas(paths.store),
-      await new FileHeadStore(paths.head).read(),
-    );
+    const journal = await FsJournal.open(paths.journal, { readOnly: true });
+    let report: Awaited<ReturnType<typeof verifyReplay>>;
+    try {
+      report = await verifyReplay(
+        journal,
+        new FsCas(paths.store),
+        await new FileHeadStore(paths.head).read(),
+      );
+    } finally {
+      journal.close();
+    }
     if (report.error) throw new AosError(report.error.code as never, report.error.message);
     if (report.divergence) {
       throw new AosError(

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { AosError, bytesEqual, decodeCanonical, encodeCanonical, toHex } from "../air/mod.ts";
+import { AosError, bytesEqual, type CborValue, decodeCanonical, encodeCanonical, toHex } from "../air/mod.ts";
 import { readIfExists, writeFileAtomic } from "../journal/mod.ts";
 import type { Journal } from "../journal/mod.ts";
 
@@ -15,6 +15,13 @@ import type { Journal } from "../journal/mod.ts";
 export interface Head {
   height: number;
   hash: Uint8Array;
+  /**
+   * The last inbox event journaled in the first `height` entries (`{batch: 0, index: -1}` when none), so
+   * opening need not search the journal for it. Absent in heads written before it was recorded.
+   */
+  inbox?: { batch: number; index: number };
+  /** Count of `reducer_error` entries in the first `height` entries. Absent in older heads. */
+  failures?: number;
 }
 
 /** Where the driver keeps its acknowledged head (a port: a file for worlds on disk, memory for forks). */
@@ -32,29 +39,60 @@ export class FileHeadStore implements HeadStore {
   async read(): Promise<Head | undefined> {
     const bytes = await readIfExists(this.path);
     if (bytes === undefined) return undefined;
-    let raw: { height?: unknown; hash?: unknown };
+    let raw: unknown;
     try {
-      raw = decodeCanonical(bytes) as { height?: unknown; hash?: unknown };
+      raw = decodeCanonical(bytes);
     } catch (cause) {
       throw new AosError("AOS_JOURNAL_CORRUPT", `Head file "${this.path}" is not canonical CBOR`, {
         cause,
         context: { file: this.path },
       });
     }
-    if (
-      raw === null || typeof raw !== "object" || typeof raw.height !== "number" ||
-      !(raw.hash instanceof Uint8Array) || raw.hash.length !== 32
-    ) {
+    const head = parseHead(raw);
+    if (head === undefined) {
       throw new AosError("AOS_JOURNAL_CORRUPT", `Head file "${this.path}" is malformed`, {
         context: { file: this.path },
       });
     }
-    return { height: raw.height, hash: raw.hash };
+    return head;
   }
 
   async write(head: Head): Promise<void> {
-    await writeFileAtomic(this.path, encodeCanonical({ height: head.height, hash: head.hash }));
+    await writeFileAtomic(this.path, encodeHead(head));
   }
+}
+
+/** The canonical CBOR of a head: `{height, hash}`, plus `inbox: {batch, index}` and `failures` when known. */
+function encodeHead(head: Head): Uint8Array {
+  const value: { [key: string]: CborValue } = { height: head.height, hash: head.hash };
+  if (head.inbox !== undefined) value.inbox = { batch: head.inbox.batch, index: head.inbox.index };
+  if (head.failures !== undefined) value.failures = head.failures;
+  return encodeCanonical(value);
+}
+
+function isUint(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+function parseHead(raw: unknown): Head | undefined {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw) || raw instanceof Uint8Array) {
+    return undefined;
+  }
+  const { height, hash, inbox, failures } = raw as { [key: string]: unknown };
+  if (!isUint(height) || !(hash instanceof Uint8Array) || hash.length !== 32) return undefined;
+  const head: Head = { height, hash };
+  if (inbox !== undefined) {
+    const { batch, index } = (inbox ?? {}) as { batch?: unknown; index?: unknown };
+    if (!isUint(batch) || typeof index !== "number" || !Number.isSafeInteger(index) || index < -1) {
+      return undefined;
+    }
+    head.inbox = { batch, index };
+  }
+  if (failures !== undefined) {
+    if (!isUint(failures)) return undefined;
+    head.failures = failures;
+  }
+  return head;
 }
 
 /** The head in memory, for worlds on in-memory ports. */
@@ -62,13 +100,20 @@ export class MemoryHeadStore implements HeadStore {
   #head: Head | undefined;
 
   read(): Promise<Head | undefined> {
-    return Promise.resolve(this.#head && { height: this.#head.height, hash: this.#head.hash.slice() });
+    return Promise.resolve(this.#head && copyHead(this.#head));
   }
 
   write(head: Head): Promise<void> {
-    this.#head = { height: head.height, hash: head.hash.slice() };
+    this.#head = copyHead(head);
     return Promise.resolve();
   }
+}
+
+function copyHead(head: Head): Head {
+  const copy: Head = { height: head.height, hash: head.hash.slice() };
+  if (head.inbox !== undefined) copy.inbox = { ...head.inbox };
+  if (head.failures !== undefined) copy.failures = head.failures;
+  return copy;
 }
 
 /** Throws `AOS_JOURNAL_CORRUPT` when the journal lost or changed an acknowledged entry. */

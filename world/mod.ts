@@ -69,6 +69,12 @@ export {
   replayWithContent,
   restoreLatest,
 } from "./restore.ts";
-export { verifyReplay, type VerifyReport, verifyWorld } from "./verify.ts";
+export {
+  type JournalVerifyReport,
+  verifyJournal,
+  verifyReplay,
+  type VerifyReport,
+  verifyWorld,
+} from "./verify.ts";
 export { openFilePorts, type WorldFileOptions } from "./file_ports.ts";
 export { type EffectPrice, parseWorldConfig, readWorldConfig, type WorldConfig } from "./config.ts";

@@ -4,10 +4,11 @@
  *
  * @module
  */
-import { AosError, bytesToHashRef, type HashRef } from "../air/mod.ts";
-import { type Cas, type EntryBodies, isRecord, type Journal, type JournalEntry } from "../journal/mod.ts";
+import { AosError, bytesToHashRef, type CborValue, type HashRef } from "../air/mod.ts";
+import { type Cas, isRecord, type Journal, type JournalEntry } from "../journal/mod.ts";
 import { type Divergence, isGovernanceInput, Kernel, type KernelEntry, replayInto } from "../kernel/mod.ts";
 import type { ControlPlaneLibrary } from "./content.ts";
+import type { Head } from "./head.ts";
 
 /** A kernel restored from a journal, and the seq to replay from. */
 export interface Restored {
@@ -29,18 +30,24 @@ export function genesisOf(journal: Pick<Journal, "entries">, where: string): { m
 }
 
 /**
- * Builds a kernel from the latest snapshot in the journal, on the manifest in force when it was taken (and
- * the manifests its running plans pinned), or from genesis on the genesis manifest when there is none.
- * Returns it with the seq of the first entry still to replay ({@linkcode replayWithContent}).
+ * Builds a kernel from the latest snapshot in the journal (found by reading backwards from its end), on the
+ * manifest in force when it was taken (and the manifests its running plans pinned), or from genesis on the
+ * genesis manifest when there is none. Returns it with the seq of the first entry still to replay
+ * ({@linkcode replayWithContent}).
  */
 export async function restoreLatest(
-  journal: Pick<Journal, "entries">,
+  journal: Pick<Journal, "entries" | "entriesBackward">,
   cas: Cas,
   library: ControlPlaneLibrary,
 ): Promise<Restored> {
-  let latest: (JournalEntry & { body: EntryBodies["snapshot"] }) | undefined;
-  for (const entry of journal.entries(0)) if (isRecord(entry, "snapshot") && entry.seq > 0) latest = entry;
-  if (latest === undefined) {
+  let latest: JournalEntry | undefined;
+  for (const entry of journal.entriesBackward()) {
+    if (entry.kind === "snapshot" && entry.seq > 0) {
+      latest = entry;
+      break;
+    }
+  }
+  if (latest === undefined || !isRecord(latest, "snapshot")) {
     const defs = await library.loadDefs(genesisOf(journal, "The journal").manifestHash);
     return { kernel: new Kernel(defs, library.host, library), fromSeq: 0 };
   }
@@ -61,25 +68,44 @@ export async function restoreLatest(
 }
 
 /**
- * Replays `entries` through `kernel` like {@linkcode replayInto}, loading into `library` what each
- * governance input needs (its patch, the manifest it applies) just before the kernel meets it: replay from
- * genesis switches to every applied manifest where the journal applied it.
+ * Replays `entries` through `kernel` like {@linkcode replayInto}, streaming, and loads into `library` what
+ * each governance input needs (its patch, the manifest it applies) just before the kernel meets it: replay
+ * from genesis switches to every applied manifest where the journal applied it.
  */
 export async function replayWithContent(
   kernel: Kernel,
-  entries: readonly KernelEntry[],
+  entries: Iterable<KernelEntry>,
   library: ControlPlaneLibrary,
 ): Promise<Divergence | undefined> {
-  let start = 0;
-  for (let i = 0; i < entries.length; i++) {
-    const entry = entries[i]!;
-    if (!isGovernanceInput(entry.kind)) continue;
-    const divergence = replayInto(kernel, entries.slice(start, i));
-    if (divergence) return divergence;
-    start = i;
-    if (entry.seq === kernel.height) await library.prepare(kernel.contentNeeds(entry));
+  const iterator = entries[Symbol.iterator]();
+  let held: KernelEntry | undefined;
+  try {
+    for (;;) {
+      let stop: KernelEntry | undefined;
+      const first = held;
+      held = undefined;
+      // One run of entries up to (not including) the next governance input.
+      const chunk = function* (): Generator<KernelEntry> {
+        if (first !== undefined) yield first;
+        for (;;) {
+          const next = iterator.next();
+          if (next.done === true) return;
+          if (isGovernanceInput(next.value.kind)) {
+            stop = next.value;
+            return;
+          }
+          yield next.value;
+        }
+      };
+      const divergence = replayInto(kernel, chunk());
+      if (divergence) return divergence;
+      if (stop === undefined) return undefined;
+      if (stop.seq === kernel.height) await library.prepare(kernel.contentNeeds(stop));
+      held = stop;
+    }
+  } finally {
+    iterator.return?.();
   }
-  return replayInto(kernel, entries.slice(start));
 }
 
 /** A position in the inbox: batch number and event index within it. */
@@ -88,6 +114,9 @@ export interface InboxPosition {
   index: number;
 }
 
+/** The position before the first inbox event. */
+export const NO_INBOX_POSITION: InboxPosition = Object.freeze({ batch: 0, index: -1 });
+
 const INBOX_SOURCE = /^inbox:(\d+):(\d+)$/;
 
 /** The `origin.source` of an event admitted from the inbox. */
@@ -95,18 +124,65 @@ export function inboxSource(position: InboxPosition): string {
   return `inbox:${position.batch}:${position.index}`;
 }
 
-/** The last inbox event the journal admitted (batch 0, index -1 when none). */
-export function lastAdmittedPosition(journal: Pick<Journal, "entries">): InboxPosition {
-  let last: InboxPosition = { batch: 0, index: -1 };
-  for (const e of journal.entries(0)) {
-    if (!isRecord(e, "domain_event") || e.body.origin.kind !== "external") continue;
-    const source = e.body.origin.source;
-    const m = source === undefined ? null : INBOX_SOURCE.exec(source);
-    if (!m) continue;
-    const at = { batch: Number(m[1]), index: Number(m[2]) };
-    if (at.batch > last.batch || (at.batch === last.batch && at.index > last.index)) last = at;
+/** The inbox position an entry admitted, or undefined when it is not an event from the inbox. */
+export function inboxPositionOf(entry: Pick<JournalEntry, "kind" | "body">): InboxPosition | undefined {
+  if (entry.kind !== "domain_event") return undefined;
+  const source = (entry.body.origin as { source?: CborValue } | undefined)?.source;
+  const m = typeof source === "string" ? INBOX_SOURCE.exec(source) : null;
+  return m ? { batch: Number(m[1]), index: Number(m[2]) } : undefined;
+}
+
+/** True when `a` comes after `b` in the inbox. */
+export function isAfter(a: InboxPosition, b: InboxPosition): boolean {
+  return a.batch > b.batch || (a.batch === b.batch && a.index > b.index);
+}
+
+/**
+ * The last inbox event the journal admitted (batch 0, index -1 when none), found by reading the journal
+ * backwards to the last event from the inbox (events are admitted in inbox order). For worlds whose head
+ * does not record it.
+ */
+export function lastAdmittedPosition(journal: Pick<Journal, "entriesBackward">): InboxPosition {
+  for (const entry of journal.entriesBackward()) {
+    const at = inboxPositionOf(entry);
+    if (at !== undefined) return at;
   }
-  return last;
+  return { ...NO_INBOX_POSITION };
+}
+
+/** Where the inbox stood and how many reducer errors there were at the end of a journal. */
+export interface JournalTally {
+  lastAdmitted: InboxPosition;
+  /** Undefined when the head does not record it (a world from before it did); counting takes a full read. */
+  failures: number | undefined;
+}
+
+/**
+ * The inbox position and failure count at the end of `journal`, from what the acknowledged `head` records
+ * plus the entries after it (normally none; a crash may leave a few). Without a head that records the
+ * inbox position, it is found by reading backwards; without a recorded failure count, it stays unknown.
+ */
+export function tallyJournal(
+  journal: Pick<Journal, "entries" | "entriesBackward">,
+  head: Head | undefined,
+): JournalTally {
+  let lastAdmitted = head?.inbox;
+  let failures = head?.failures;
+  if (head !== undefined && (lastAdmitted !== undefined || failures !== undefined)) {
+    for (const entry of journal.entries(head.height)) {
+      if (failures !== undefined && entry.kind === "reducer_error") failures++;
+      const at = inboxPositionOf(entry);
+      if (lastAdmitted !== undefined && at !== undefined && isAfter(at, lastAdmitted)) lastAdmitted = at;
+    }
+  }
+  return { lastAdmitted: lastAdmitted ?? lastAdmittedPosition(journal), failures };
+}
+
+/** Count of `reducer_error` entries among `entries`. */
+export function countFailures(entries: Iterable<Pick<JournalEntry, "kind">>): number {
+  let n = 0;
+  for (const entry of entries) if (entry.kind === "reducer_error") n++;
+  return n;
 }
 
 /** The error for a replay divergence, naming the seq and reducer. */

@@ -1,12 +1,13 @@
 /**
  * `replay --verify` (KERNEL §8.5): replays a world from genesis in a fresh kernel without adapters,
  * demands every derived entry byte for byte, and compares the whole kernel state — every reducer and cell
- * state hash, plan instances, the outbox, the settled set, the budget ledger — with the live world (latest
- * snapshot plus tail). Reads only; the world is left untouched. The testkit's replay assertion and the CLI share it.
+ * state hash, plan instances, the outbox, the settled set — with the live world (latest snapshot plus
+ * tail). Reads only; the world is left untouched. The testkit's replay assertion and the CLI share it.
  *
  * @module
  */
 import {
+  AosError,
   type AosErrorCode,
   type AosErrorContext,
   bytesEqual,
@@ -17,13 +18,28 @@ import {
   isAosError,
   toHex,
 } from "../air/mod.ts";
-import { type Cas, FsCas, type Journal, type JournalEntry, readJournalDir } from "../journal/mod.ts";
-import { lockWorld, type WorldLock } from "../journal/mod.ts";
+import {
+  type Cas,
+  FsCas,
+  FsJournal,
+  type Journal,
+  type JournalEntry,
+  lockWorld,
+  type WorldLock,
+} from "../journal/mod.ts";
 import { type BudgetLine, type Divergence, Kernel } from "../kernel/mod.ts";
 import { ControlPlaneLibrary } from "./content.ts";
 import { checkHead, FileHeadStore, type Head } from "./head.ts";
 import { worldPaths } from "./paths.ts";
-import { genesisOf, replayWithContent, restoreLatest } from "./restore.ts";
+import {
+  genesisOf,
+  type InboxPosition,
+  inboxPositionOf,
+  isAfter,
+  NO_INBOX_POSITION,
+  replayWithContent,
+  restoreLatest,
+} from "./restore.ts";
 
 /** The result of a verification. */
 export interface VerifyReport {
@@ -33,7 +49,7 @@ export interface VerifyReport {
   /** Entries replayed from genesis. */
   replayed: number;
   reducers: Array<{ reducer: string; replayed?: HashRef; live?: HashRef }>;
-  /** Plan instances and outbox intents compared (when the cells matched); budgets are compared too. */
+  /** Plan instances and outbox intents compared (when the cells matched). */
   plans?: number;
   outbox?: number;
   divergence?: Divergence;
@@ -68,8 +84,8 @@ const SNAPSHOT_PARTS = [
   "height",
 ];
 
-/** Verifies the world folder `dir`; never throws for corrupt or diverging worlds, it reports them. */
-export async function verifyWorld(dir: string): Promise<VerifyReport> {
+/** Runs `fn` on the world folder `dir` under its lock (when it has `.aos/`), so no writer is mid-append. */
+async function underLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   const paths = worldPaths(dir);
   // Read while no writer is mid-append (a half-written frame would look like a torn tail).
   let lock: WorldLock | undefined;
@@ -80,34 +96,152 @@ export async function verifyWorld(dir: string): Promise<VerifyReport> {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
   try {
-    let journal: Pick<Journal, "height" | "entries">;
-    let head: Head | undefined;
-    try {
-      const { entries } = await readJournalDir(paths.journal);
-      journal = journalView(entries);
-      head = await new FileHeadStore(paths.head).read();
-    } catch (error) {
-      if (!isAosError(error, REPORTED_CODES)) throw error;
-      return {
-        ok: false,
-        height: 0,
-        replayed: 0,
-        reducers: [],
-        error: { code: error.code, message: error.message, context: error.context },
-      };
-    }
-    return await verifyReplay(journal, new FsCas(paths.store), head);
+    return await fn();
   } finally {
     lock?.release();
   }
 }
 
+function reportedError(error: unknown): { code: string; message: string; context: AosErrorContext } {
+  if (!isAosError(error, REPORTED_CODES)) throw error;
+  return { code: error.code, message: error.message, context: error.context };
+}
+
 /**
- * Verifies a journal and store: the acknowledged `head` (when given), replay from genesis, then the live
- * world (latest snapshot plus tail) against it.
+ * Verifies the world folder `dir`; never throws for corrupt or diverging worlds, it reports them. Reads the
+ * journal read-only and streams it: nothing holds the whole journal.
+ */
+export async function verifyWorld(dir: string): Promise<VerifyReport> {
+  const paths = worldPaths(dir);
+  return await underLock(dir, async () => {
+    let journal: FsJournal;
+    let head: Head | undefined;
+    try {
+      journal = await FsJournal.open(paths.journal, { readOnly: true });
+    } catch (error) {
+      return { ok: false, height: 0, replayed: 0, reducers: [], error: reportedError(error) };
+    }
+    try {
+      try {
+        head = await new FileHeadStore(paths.head).read();
+      } catch (error) {
+        return { ok: false, height: journal.height, replayed: 0, reducers: [], error: reportedError(error) };
+      }
+      return await verifyReplay(journal, new FsCas(paths.store), head);
+    } finally {
+      journal.close();
+    }
+  });
+}
+
+/** The result of `aos journal verify`. */
+export interface JournalVerifyReport {
+  ok: boolean;
+  /** Entries in the journal (0 when it could not be opened). */
+  height: number;
+  /** Segment files. */
+  segments: number;
+  error?: { code: string; message: string; context: AosErrorContext };
+}
+
+/**
+ * Checks the journal of the world folder `dir` in full, from genesis, read-only and streaming: every frame,
+ * CRC, strict decode, dense seqs and the hash chain across segments, every segment index, and the
+ * acknowledged head (its hash, and the inbox position and failure count it records). Never throws for
+ * damage; it reports it.
+ */
+export async function verifyJournal(dir: string): Promise<JournalVerifyReport> {
+  const paths = worldPaths(dir);
+  return await underLock(dir, async () => {
+    let journal: FsJournal;
+    try {
+      journal = await FsJournal.open(paths.journal, { readOnly: true });
+    } catch (error) {
+      return { ok: false, height: 0, segments: 0, error: reportedError(error) };
+    }
+    const report: JournalVerifyReport = {
+      ok: false,
+      height: journal.height,
+      segments: journal.segments.length,
+    };
+    try {
+      const head = await new FileHeadStore(paths.head).read();
+      checkHead(journal, head);
+      const tally = new HeadTally(head);
+      for (const entry of journal.entries(0)) tally.see(entry);
+      tally.check(journal.height);
+      report.ok = true;
+    } catch (error) {
+      report.error = reportedError(error);
+    } finally {
+      journal.close();
+    }
+    return report;
+  });
+}
+
+/**
+ * What the entries up to the acknowledged head add up to, compared with what the head records: the hash of
+ * its last entry, the last inbox position and the failure count (the last two only when recorded).
+ */
+class HeadTally {
+  readonly #head: Head | undefined;
+  #hash: Uint8Array | undefined;
+  #inbox: InboxPosition = { ...NO_INBOX_POSITION };
+  #failures = 0;
+
+  constructor(head: Head | undefined) {
+    this.#head = head;
+  }
+
+  see(entry: Pick<JournalEntry, "seq" | "kind" | "body" | "hash">): void {
+    if (this.#head === undefined || entry.seq >= this.#head.height) return;
+    if (entry.kind === "reducer_error") this.#failures++;
+    const at = inboxPositionOf(entry);
+    if (at !== undefined && isAfter(at, this.#inbox)) this.#inbox = at;
+    if (entry.seq === this.#head.height - 1) this.#hash = entry.hash;
+  }
+
+  /** Throws `AOS_JOURNAL_CORRUPT` when the entries seen (all of them, up to `height`) disagree with the head. */
+  check(height: number): void {
+    const head = this.#head;
+    if (head === undefined) return;
+    const corrupt = (message: string) =>
+      new AosError("AOS_JOURNAL_CORRUPT", `The acknowledged head disagrees with the journal: ${message}`, {
+        context: { seq: Math.max(0, head.height - 1) },
+      });
+    if (height < head.height) throw corrupt(`${head.height} entries acknowledged, ${height} present`);
+    if (head.height > 0 && (this.#hash === undefined || !bytesEqual(this.#hash, head.hash))) {
+      throw corrupt(`entry ${head.height - 1} does not hash to ${toHex(head.hash).slice(0, 16)}…`);
+    }
+    if (head.failures !== undefined && head.failures !== this.#failures) {
+      throw corrupt(`it records ${head.failures} reducer errors, the journal has ${this.#failures}`);
+    }
+    if (
+      head.inbox !== undefined &&
+      (head.inbox.batch !== this.#inbox.batch || head.inbox.index !== this.#inbox.index)
+    ) {
+      throw corrupt(
+        `it records inbox position ${head.inbox.batch}:${head.inbox.index}, the journal ${this.#inbox.batch}:${this.#inbox.index}`,
+      );
+    }
+  }
+}
+
+/** Passes `entries` through, showing each to `see`. */
+function* tap<T>(entries: Iterable<T>, see: (entry: T) => void): Generator<T, void, undefined> {
+  for (const entry of entries) {
+    see(entry);
+    yield entry;
+  }
+}
+
+/**
+ * Verifies a journal and store: the acknowledged `head` (when given), replay from genesis (streamed), the
+ * head's records against the entries, then the live world (latest snapshot plus tail) against the replay.
  */
 export async function verifyReplay(
-  journal: Pick<Journal, "height" | "entries">,
+  journal: Pick<Journal, "height" | "entries" | "entriesBackward">,
   cas: Cas,
   head?: Head,
 ): Promise<VerifyReport> {
@@ -118,15 +252,25 @@ export async function verifyReplay(
     const library = new ControlPlaneLibrary(cas);
     const defs = await library.loadDefs(manifestHash);
     const fresh = new Kernel(defs, library.host, library);
-    // From genesis: every applied manifest is loaded where the journal applies it.
-    const divergence = await replayWithContent(fresh, [...journal.entries(0)], library);
-    report.replayed = fresh.height;
+    const tally = new HeadTally(head);
+    let divergence: Divergence | undefined;
+    try {
+      // From genesis, streamed: every applied manifest is loaded where the journal applies it.
+      divergence = await replayWithContent(
+        fresh,
+        tap(journal.entries(0), (entry) => tally.see(entry)),
+        library,
+      );
+    } finally {
+      report.replayed = fresh.height;
+    }
     if (divergence) {
       report.divergence = divergence;
       return report;
     }
+    tally.check(journal.height);
     const live = await restoreLatest(journal, cas, library);
-    const liveDivergence = await replayWithContent(live.kernel, [...journal.entries(live.fromSeq)], library);
+    const liveDivergence = await replayWithContent(live.kernel, journal.entries(live.fromSeq), library);
     if (liveDivergence) {
       report.divergence = liveDivergence;
       return report;
@@ -134,8 +278,7 @@ export async function verifyReplay(
     report.ok = compareKernels(fresh, live.kernel, report);
     return report;
   } catch (error) {
-    if (!isAosError(error, REPORTED_CODES)) throw error;
-    report.error = { code: error.code, message: error.message, context: error.context };
+    report.error = reportedError(error);
     return report;
   }
 }
@@ -222,14 +365,4 @@ function compareBudgets(fresh: Kernel, live: Kernel, report: VerifyReport): bool
     }
   }
   return true;
-}
-
-/** A read-only journal over entries already read and checked. */
-function journalView(entries: readonly JournalEntry[]): Pick<Journal, "height" | "entries"> {
-  return {
-    height: entries.length,
-    *entries(fromSeq = 0) {
-      for (let seq = fromSeq; seq < entries.length; seq++) yield entries[seq]!;
-    },
-  };
 }

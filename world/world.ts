@@ -51,13 +51,17 @@ import { checkHead, type HeadStore, MemoryHeadStore } from "./head.ts";
 import { type InboxEvent, type InboxStore, MemoryInbox } from "./inbox.ts";
 import { MemoryReceiptDropBox, type ReceiptDropBox } from "./receipt_inbox.ts";
 import {
+  countFailures,
   divergenceError,
   genesisOf,
   type InboxPosition,
+  inboxPositionOf,
   inboxSource,
-  lastAdmittedPosition,
+  isAfter,
+  NO_INBOX_POSITION,
   replayWithContent,
   restoreLatest,
+  tallyJournal,
 } from "./restore.ts";
 
 export type { EventInput } from "./event_codec.ts";
@@ -144,7 +148,7 @@ export class World {
   readonly #snapshotInterval: number;
   #kernel: Kernel;
   #lastSnapshot: { height: number; hash: HashRef } | undefined;
-  /** The last inbox event journaled; events are admitted one block at a time. */
+  /** The last inbox event journaled; events are admitted one block at a time. Recorded in the head. */
   #lastAdmitted: InboxPosition;
   /** What the kernel may ask while it applies a live input: blob sizes from the store (KERNEL §7). */
   readonly #applyContext: ApplyContext = {
@@ -153,12 +157,18 @@ export class World {
       return size === undefined ? undefined : BigInt(size);
     },
   };
+  /**
+   * Count of `reducer_error` entries in the journal, kept as they are appended and recorded in the head;
+   * undefined until counted for a world whose head predates it.
+   */
+  #failures: number | undefined;
 
   private constructor(
     parts: WorldParts,
     kernel: Kernel,
     lastSnapshot: { height: number; hash: HashRef } | undefined,
     lastAdmitted: InboxPosition,
+    failures: number | undefined,
   ) {
     this.dir = parts.dir;
     this.#ports = parts.ports;
@@ -173,6 +183,7 @@ export class World {
     this.#kernel = kernel;
     this.#lastSnapshot = lastSnapshot;
     this.#lastAdmitted = lastAdmitted;
+    this.#failures = failures;
   }
 
   /** The control plane in force (it changes when a proposal is applied). */
@@ -246,14 +257,15 @@ export class World {
       body: { manifest_hash: hashRefToBytes(manifestHash), ingress_ns: ports.clock.nowNs() },
     }]);
     kernel.apply(genesis!);
-    await journal.sync();
-    await parts.ports.head.write({ height: journal.height, hash: journal.lastHash });
-    return new World(parts, kernel, undefined, { batch: 0, index: -1 });
+    const world = new World(parts, kernel, undefined, { ...NO_INBOX_POSITION }, 0);
+    await world.#sync();
+    return world;
   }
 
   /**
-   * Opens a world folder: takes its lock, checks the journal and the acknowledged head, restores the latest
-   * snapshot and replays the tail, checking every derived entry (KERNEL §8.5). Refuses to open on divergence.
+   * Opens a world folder: takes its lock, checks the journal's tail and the acknowledged head, restores the
+   * latest snapshot and replays the entries after it, checking every derived entry (KERNEL §8.5). Reads
+   * only the end of the journal (genesis aside). Refuses to open on divergence.
    */
   static async open(dir: string, options: WorldOptions): Promise<FileWorld> {
     const opened = await openFilePorts(dir, options);
@@ -277,8 +289,8 @@ export class World {
     lock: WorldLock | undefined,
   ): Promise<World> {
     const where = dir === undefined ? "The journal" : `World "${dir}"`;
-    const head = ports.head ?? new MemoryHeadStore();
-    checkHead(ports.journal, await head.read());
+    const head = await (ports.head ?? new MemoryHeadStore()).read();
+    checkHead(ports.journal, head);
     genesisOf(ports.journal, where);
     const parts = worldParts(ports, options, dir, lock);
     const journal = parts.ports.journal;
@@ -286,19 +298,26 @@ export class World {
     const restored = await restoreLatest(journal, parts.ports.cas, parts.library);
     const divergence = await replayWithContent(
       restored.kernel,
-      [...journal.entries(restored.fromSeq)],
+      journal.entries(restored.fromSeq),
       parts.library,
     );
     if (divergence?.incompleteBlock) {
       // A crash cut the last block short; its derived entries are deterministic and none of its intents
       // were dispatched, so re-running its input completes it (KERNEL §8.5).
       journal.append(divergence.incompleteBlock.map(({ kind, body }) => ({ kind, body })));
-      await journal.sync();
-      await parts.ports.head.write({ height: journal.height, hash: journal.lastHash });
     } else if (divergence) {
       throw divergenceError(divergence);
     }
-    return new World(parts, restored.kernel, restored.lastSnapshot, lastAdmittedPosition(journal));
+    const tally = tallyJournal(journal, head);
+    const world = new World(
+      parts,
+      restored.kernel,
+      restored.lastSnapshot,
+      tally.lastAdmitted,
+      tally.failures,
+    );
+    if (divergence?.incompleteBlock) await world.#sync();
+    return world;
   }
 
   /** Validates an external event against the manifest and returns its canonical form. */
@@ -405,6 +424,8 @@ export class World {
     for (const build of inputs) {
       const input = build(maxBigint(this.#ports.clock.nowNs(), this.#kernel.nowNs));
       const [entry] = this.journal.append([input]);
+      const admitted = inboxPositionOf(entry!);
+      if (admitted !== undefined && isAfter(admitted, this.#lastAdmitted)) this.#lastAdmitted = admitted;
       const derived = this.#kernel.apply(entry!, this.#applyContext);
       report.entries.push({ seq: entry!.seq, kind: entry!.kind });
       this.#appendDerived(derived, report);
@@ -597,6 +618,7 @@ export class World {
       assert(entry.seq === derived[i]!.seq, `journal seq ${entry.seq} equals kernel seq ${derived[i]!.seq}`);
       report.entries.push({ seq: entry.seq, kind: entry.kind });
       if (isRecord(entry, "reducer_error")) {
+        if (this.#failures !== undefined) this.#failures++;
         report.reducerErrors.push({
           seq: entry.seq,
           reducer: entry.body.reducer,
@@ -608,10 +630,18 @@ export class World {
     });
   }
 
-  /** Fsyncs the journal, then records the acknowledged head. */
+  /**
+   * Fsyncs the journal, then records the acknowledged head, with the inbox position and failure count at
+   * that height (so opening never searches the journal for them).
+   */
   async #sync(): Promise<void> {
     await this.journal.sync();
-    await this.#ports.head.write({ height: this.journal.height, hash: this.journal.lastHash });
+    await this.#ports.head.write({
+      height: this.journal.height,
+      hash: this.journal.lastHash,
+      inbox: { ...this.#lastAdmitted },
+      failures: this.failureCount(),
+    });
   }
 
   /** Takes a snapshot now (the kernel is idle between blocks), stores it and journals the marker. */
@@ -634,11 +664,13 @@ export class World {
     return this.codec.stateJson(reducer, this.#kernel.reducerState(reducer, key));
   }
 
-  /** Count of `reducer_error` entries in the journal. */
+  /**
+   * Count of `reducer_error` entries in the journal: kept as entries are appended and recorded in the head,
+   * so it costs nothing; only a world whose head predates the count reads its whole journal, once.
+   */
   failureCount(): number {
-    let n = 0;
-    for (const e of this.journal.entries()) if (e.kind === "reducer_error") n++;
-    return n;
+    this.#failures ??= countFailures(this.journal.entries());
+    return this.#failures;
   }
 
   /** Events waiting in the inbox. */
@@ -675,7 +707,7 @@ export class World {
       this.library,
     );
     const kernel = Kernel.restore(this.defs, this.library.host, this.#kernel.snapshot(), this.library);
-    return new World(parts, kernel, undefined, { ...this.#lastAdmitted });
+    return new World(parts, kernel, undefined, { ...this.#lastAdmitted }, this.failureCount());
   }
 
   /** Closes the journal and releases the world lock. */

@@ -104,6 +104,31 @@ export function runJournalContract(name: string, factory: () => Promise<JournalH
     assert.throws(() => journal.entries(-1), RangeError);
   });
 
+  test("entriesBackward() yields every entry from the last down to seq 0, lazily", async (harness) => {
+    const journal = await harness.open();
+    assert.deepEqual([...journal.entriesBackward()], []);
+    journal.append([0, 1, 2, 3, 4].map(sampleRecord));
+    assert.deepEqual([...journal.entriesBackward()].map((entry) => entry.seq), [4, 3, 2, 1, 0]);
+    assert.deepEqual([...journal.entriesBackward()].reverse(), [...journal.entries()]);
+    // Stopping early is fine, and an iteration started before an append does not see it.
+    const backward = journal.entriesBackward()[Symbol.iterator]();
+    journal.append([sampleRecord(5)]);
+    assert.equal(backward.next().value?.seq, 4);
+    backward.return?.();
+    const [last] = journal.entriesBackward();
+    assert.equal(last?.seq, 5);
+  });
+
+  test("entries() started before an append ends at the height it started at", async (harness) => {
+    const journal = await harness.open();
+    journal.append([0, 1].map(sampleRecord));
+    const forward = journal.entries(0)[Symbol.iterator]();
+    assert.equal(forward.next().value?.seq, 0);
+    journal.append([sampleRecord(2)]);
+    assert.equal(forward.next().value?.seq, 1);
+    assert.equal(forward.next().done, true);
+  });
+
   test("reopening after sync() keeps every entry and appends continue the chain", async (harness) => {
     const journal = await harness.open();
     journal.append([sampleRecord(0), sampleRecord(1)]);
@@ -119,6 +144,7 @@ export function runJournalContract(name: string, factory: () => Promise<JournalH
     const again = await harness.open();
     assert.equal(again.height, 3);
     checkChain(again);
+    assert.deepEqual([...again.entriesBackward()].map((entry) => entry.seq), [2, 1, 0]);
   });
 
   test("group commit: many appends become durable with one sync()", async (harness) => {

@@ -223,7 +223,7 @@ Deno.test("a plan-raised event reaches its reducer in queue order and the reduce
     "plan_ended#2",
   ]);
   const [tick, tock] = [journal[3]!, journal[4]!];
-  assert.deepEqual(tick.body.origin, { kind: "plan", name: "demo/go@1", instance_id: 1n, step: "a_raise" });
+  assert.deepEqual(tick.body.origin, { kind: "plan", name: "demo/go@1", instance_id: 1, step: "a_raise" });
   assert.deepEqual(tock.body.origin, { kind: "reducer", name: "demo/Relay@1", event_seq: tick.seq });
   assert.deepEqual(journal[6]!.body.cause, { trigger_seq: tock.seq });
   assert.deepEqual(world.state("demo/Relay@1"), { seen: 1n });

@@ -98,7 +98,7 @@ Deno.test("run() takes ready steps by UTF-8 byte order of ids, and raised events
   const planOrigin = (stepId: string) => ({
     kind: "plan",
     name: "test/raise@1",
-    instance_id: 1n,
+    instance_id: 1,
     step: stepId,
   });
   const journal = world.journal();
@@ -116,7 +116,7 @@ Deno.test("run() takes ready steps by UTF-8 byte order of ids, and raised events
     ["test/Ping@1", { kind: "reducer", name: "test/Relay@1", event_seq: 3 }, { n: 0n }],
     ["demo/Increment@1", planOrigin("b"), { by: 2n }],
   ]);
-  assert.deepEqual(endedBodies(journal), [{ instance_id: 1n, status: "ok" }]);
+  assert.deepEqual(endedBodies(journal), [{ instance_id: 1, status: "ok" }]);
   assert.deepEqual(world.state("demo/Counter@1"), { count: 2n });
   assert.deepEqual(world.state("test/Relay@1"), { seen: 2n });
   await world.assertReplay();
@@ -156,15 +156,15 @@ Deno.test("run() merges guarded branches into one end by dead-path elimination, 
     "domain_event:demo/Increment@1",
     "plan_ended",
   ]);
-  const branchOrigin = (id: bigint, stepId: string) => ({
+  const branchOrigin = (id: number, stepId: string) => ({
     kind: "plan",
     name: "test/branch@1",
     instance_id: id,
     step: stepId,
   });
   assert.deepEqual(events(journal), [
-    ["demo/Increment@1", branchOrigin(1n, "b_big"), { by: 20n }],
-    ["demo/Increment@1", branchOrigin(2n, "b_small"), { by: 1n }],
+    ["demo/Increment@1", branchOrigin(1, "b_big"), { by: 20n }],
+    ["demo/Increment@1", branchOrigin(2, "b_small"), { by: 1n }],
   ]);
   assert.deepEqual(world.plans().map((p) => decodeCanonical(p.result!)), [{ total: 20 }, { total: 3 }]);
   const states = (i: number) => world.plans()[i]!.steps.map((s) => `${s.id}:${s.state}`);
@@ -216,13 +216,13 @@ Deno.test("onEvent() wakes await_event steps filtered by correlation and where, 
   // x: where is false; y: another correlation
   assert.deepEqual(await block("test/Reply@1", { id: "x", n: 3 }), []);
   assert.deepEqual(endedBodies(await block("test/Reply@1", { id: "y", n: 9 })), [{
-    instance_id: 2n,
+    instance_id: 2,
     status: "ok",
     result: encodeCanonical({ total: 9 }),
     output_schema: RESULT,
   }]);
   assert.deepEqual(endedBodies(await block("test/Reply@1", { id: "x", n: 7 })), [{
-    instance_id: 1n,
+    instance_id: 1,
     status: "ok",
     result: encodeCanonical({ total: 7 }),
     output_schema: RESULT,
@@ -295,7 +295,7 @@ Deno.test("emit_effect queues an intent and await_receipt completes with the rec
   assert.deepEqual(queued.body.origin, {
     kind: "plan",
     name: "test/timer@1",
-    instance_id: 1n,
+    instance_id: 1,
     step: "a_emit",
   });
   assert.deepEqual(decodeCanonical(queued.body.params as Uint8Array), { deliver_at_ns: dueNs });
@@ -341,7 +341,7 @@ Deno.test("a cancelled instance's receipt is still settled but delivers nothing"
   await world.startPlan("test/timer@1", { id: "r", n: TEST_EPOCH_NS + 5_000n });
   await world.world.cancelPlan(1n);
   assert.deepEqual(endedBodies(world.journal()), [{
-    instance_id: 1n,
+    instance_id: 1,
     status: "error",
     error: { code: "cancelled", message: "Cancelled by an operator" },
   }]);

@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { toHex } from "./cbor.ts";
+import { sha256 } from "./hash.ts";
+
+Deno.test("sha256() matches the FIPS 180-4 test vectors", () => {
+  const text = (s: string) => new TextEncoder().encode(s);
+  assert.equal(toHex(sha256(text(""))), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  assert.equal(
+    toHex(sha256(text("abc"))),
+    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+  );
+  assert.equal(
+    toHex(sha256(text("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"))),
+    "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+  );
+});
+
+Deno.test("sha256() agrees with the native hash at every length around block and size boundaries", () => {
+  const lengths = [
+    ...Array.from({ length: 200 }, (_, i) => i),
+    447,
+    448,
+    511,
+    512,
+    4095,
+    4096,
+    16383,
+    16384,
+    16385,
+    70_000,
+  ];
+  for (const length of lengths) {
+    const bytes = Uint8Array.from({ length }, (_, i) => (i * 31 + length) & 0xff);
+    const native = new Uint8Array(createHash("sha256").update(bytes).digest());
+    assert.equal(toHex(sha256(bytes)), toHex(native), `length ${length}`);
+  }
+});
