@@ -4,12 +4,11 @@
  *
  * @module
  */
-import { Command, CommanderError } from "commander";
-import { AosError } from "../air/mod.ts";
+import { Command } from "commander";
 import { runAirCheck, runAirFmt, runAirHash } from "./air.ts";
 import { type CliIo, processIo } from "./context.ts";
 import { runEventSend } from "./event.ts";
-import { EXIT_USAGE, exitCodeFor } from "./exit.ts";
+import { reportError } from "./errors.ts";
 import { runInfo } from "./info.ts";
 import { runInit, TEMPLATES } from "./init.ts";
 import { runJournalShow } from "./journal.ts";
@@ -39,6 +38,8 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .configureOutput({
       writeOut: (s) => io.out(s.trimEnd()),
       writeErr: (s) => io.err(s.trimEnd()),
+      // Commander's own error messages are printed by `reportError`, in the one form.
+      outputError: () => {},
       ...(io.terminal === undefined ? {} : terminalOutput(io.terminal)),
     })
     .showHelpAfterError(false);
@@ -52,9 +53,12 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .argument("[dir]", "folder of the new world", ".")
     .option("--template <name>", `template to start from: ${TEMPLATES.join(", ")}`)
     .option("--from <path>", "start from a folder of AIR files (and the .wasm its modules name)")
+    .option("--force", "create the world in a non-empty folder, or inside another world")
     .option("--json", "print a JSON summary")
     .action(
-      act((dir: string, o: { template?: string; from?: string; json?: boolean }) => runInit(io, dir, o)),
+      act((dir: string, o: { template?: string; from?: string; force?: boolean; json?: boolean }) =>
+        runInit(io, dir, o)
+      ),
     );
 
   const air = program.command("air").description("check, hash and format AIR");
@@ -186,16 +190,7 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     await program.parseAsync(args, { from: "user" });
     return code;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
-      if (error.code === "commander.help") return error.exitCode === 0 ? 0 : EXIT_USAGE;
-      return EXIT_USAGE;
-    }
-    if (error instanceof AosError) {
-      io.err(`error[${error.code}]: ${error.message}`);
-      return exitCodeFor(error);
-    }
-    throw error;
+    return reportError(io, error);
   }
 }
 
