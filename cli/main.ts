@@ -18,6 +18,7 @@ import { runReplay } from "./replay.ts";
 import { runRun } from "./run.ts";
 import { runStateGet, runStateLs } from "./state.ts";
 import { runStep } from "./step.ts";
+import { runVersion, versionLine } from "./version.ts";
 import { registerManifestCommands } from "./manifest.ts";
 import { registerProposalCommands } from "./proposal.ts";
 
@@ -34,6 +35,7 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
       "--world <dir>",
       "the world folder (default: the current folder or its nearest parent with .aos/)",
     )
+    .version(versionLine(), "-V, --version", "print the version")
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.out(s.trimEnd()),
@@ -182,6 +184,11 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .option("--verify", "check derived entries and state hashes against the live world")
     .option("--json", "print a JSON report")
     .action(act((o: { verify?: boolean; json?: boolean }) => runReplay(io, world(), o)));
+
+  program.command("version")
+    .description("print the version of aos and of its journal format")
+    .option("--json", 'print {"version", "journal_format", "deno"}')
+    .action(act((o: { json?: boolean }) => runVersion(io, o)));
 
   registerProposalCommands(program, io, world, act);
   registerManifestCommands(program, io, world, act);
