@@ -50,6 +50,16 @@ export function fsErrorToAos(error: unknown): AosError | undefined {
   return undefined;
 }
 
+/** What a user can do about errors of these codes. */
+const HINTS: Partial<Record<AosErrorCode, string>> = {
+  AOS_JOURNAL_CORRUPT: ' (nothing was changed; "aos journal verify" checks every frame and the hash chain, ' +
+    '"aos replay --verify" replays what is readable; restore .aos/ from a copy to go on)',
+  AOS_JOURNAL_TORN:
+    ' (the last write was cut off and nothing was changed; "aos journal verify" shows where, ' +
+    '"aos replay --verify" replays what is readable; restore .aos/ from a copy to go on)',
+  AOS_CAS_CORRUPT: " (a stored file does not match its hash; restore .aos/store/ from a copy)",
+};
+
 /** One line: `message` without commander's `error: ` prefix, its lines joined. */
 function commanderMessage(error: CommanderError): string {
   return error.message.replace(/^error:\s*/, "").split("\n").map((l) => l.trim()).filter((l) => l !== "")
@@ -66,7 +76,7 @@ export function reportError(io: CliIo, error: unknown): number {
   }
   const aos = error instanceof AosError ? error : fsErrorToAos(error);
   if (aos) {
-    io.err(`error[${aos.code}]: ${aos.message}`);
+    io.err(`error[${aos.code}]: ${aos.message}${HINTS[aos.code] ?? ""}`);
     return exitCodeFor(aos);
   }
   if (error instanceof InvariantError) {

@@ -11,7 +11,7 @@ import { runEventSend } from "./event.ts";
 import { reportError } from "./errors.ts";
 import { runInfo } from "./info.ts";
 import { runInit, TEMPLATES } from "./init.ts";
-import { runJournalShow } from "./journal.ts";
+import { runJournalShow, runJournalVerify } from "./journal.ts";
 import { runPlanCancel, runPlanLs, runPlanShow, runPlanStart } from "./plan.ts";
 import { runReceiptsLs, runReceiptsShow, runReceiptsSubmit } from "./receipts.ts";
 import { runReplay } from "./replay.ts";
@@ -178,6 +178,10 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .option("--from <seq>", "first seq to show")
     .option("--json", "one JSON object per line")
     .action(act((o: { from?: string; json?: boolean }) => runJournalShow(io, world(), o)));
+  journal.command("verify")
+    .description("check every frame, the hash chain and the head (exit 1 naming the first problem)")
+    .option("--json", 'print {"ok", "height"}')
+    .action(act((o: { json?: boolean }) => runJournalVerify(io, world(), o)));
 
   program.command("replay")
     .description("replay the journal from genesis in a fresh kernel")
