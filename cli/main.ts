@@ -78,7 +78,12 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .description("rewrite AIR JSON in one stable layout")
     .argument("[path]", "folder or file (default: the world's air/)")
     .option("--check", "only report files that are not formatted (exit 1)")
-    .action(act((path: string | undefined, o: { check?: boolean }) => runAirFmt(io, world(), path, o)));
+    .option("--json", 'print {"check", "files", "changed": [path]}')
+    .action(
+      act((path: string | undefined, o: { check?: boolean; json?: boolean }) =>
+        runAirFmt(io, world(), path, o)
+      ),
+    );
 
   const event = program.command("event").description("send domain events");
   event.command("send")
@@ -119,7 +124,11 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
 
   program.command("run")
     .description("dispatch effects, wait for receipts and due timers, admit them; return when idle")
-    .option("--until-idle", "run until nothing is pending (the default)", true)
+    .option(
+      "--until-idle",
+      "run until nothing is pending or the timeout (the only mode; accepted for scripts)",
+      true,
+    )
     .option("--timeout <duration>", "stop waiting after this long (e.g. 500ms, 30s, 2m)", "30s")
     .option("--json", "print a JSON report")
     .action(act((o: { untilIdle?: boolean; timeout?: string; json?: boolean }) => runRun(io, world(), o)));
@@ -140,7 +149,8 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .description("cancel a running plan instance")
     .argument("<id>", "instance id")
     .option("--reason <text>", "why")
-    .action(act((id: string, o: { reason?: string }) => runPlanCancel(io, world(), id, o)));
+    .option("--json", 'print {"cancelled", "outbox"}')
+    .action(act((id: string, o: { reason?: string; json?: boolean }) => runPlanCancel(io, world(), id, o)));
   plan.command("ls")
     .description("list plan instances")
     .option("--json", "print JSON")
@@ -185,7 +195,7 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
 
   program.command("replay")
     .description("replay the journal from genesis in a fresh kernel")
-    .option("--verify", "check derived entries and state hashes against the live world")
+    .requiredOption("--verify", "check derived entries and state hashes against the live world (required)")
     .option("--json", "print a JSON report")
     .action(act((o: { verify?: boolean; json?: boolean }) => runReplay(io, world(), o)));
 
