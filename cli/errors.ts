@@ -16,7 +16,6 @@ const FS_ERRORS: ReadonlyArray<[new (...args: never[]) => Error, AosErrorCode, s
   [Deno.errors.NotADirectory, "AOS_NOT_A_DIRECTORY", "a part of the path is not a folder"],
   [Deno.errors.IsADirectory, "AOS_IS_A_DIRECTORY", "is a folder"],
   [Deno.errors.PermissionDenied, "AOS_PERMISSION_DENIED", "permission denied"],
-  [Deno.errors.NotCapable, "AOS_PERMISSION_DENIED", "not allowed (Deno permission)"],
 ];
 
 /**
@@ -25,6 +24,11 @@ const FS_ERRORS: ReadonlyArray<[new (...args: never[]) => Error, AosErrorCode, s
  */
 export function fsErrorToAos(error: unknown): AosError | undefined {
   if (!(error instanceof Error)) return undefined;
+  if (error instanceof Deno.errors.NotCapable) {
+    return new AosError("AOS_PERMISSION_DENIED", `Not allowed by Deno's permissions: ${error.message}`, {
+      cause: error,
+    });
+  }
   const match = FS_ERRORS.find(([type]) => error instanceof type);
   const located = /:\s*(\w+) '([^']*)'(?: -> '([^']*)')?\s*$/.exec(error.message);
   const what = located
