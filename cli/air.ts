@@ -200,7 +200,7 @@ export async function runAirFmt(
   io: CliIo,
   world: string | undefined,
   pathArg: string | undefined,
-  options: { check?: boolean },
+  options: { check?: boolean; json?: boolean },
 ): Promise<number> {
   const path = pathArg !== undefined ? resolvePath(io, pathArg) : `${await locateWorld(io, world)}/air`;
   const { files } = await readAirPath(path);
@@ -210,6 +210,10 @@ export async function runAirFmt(
     if (formatted === f.text) continue;
     changed.push(f.path);
     if (!options.check) await Deno.writeTextFile(f.path, formatted);
+  }
+  if (options.json) {
+    printJson(io, { check: options.check === true, files: BigInt(files.length), changed });
+    return options.check && changed.length > 0 ? 1 : 0;
   }
   if (options.check) {
     for (const f of changed) io.err(`not formatted: ${f}`);

@@ -280,7 +280,8 @@ Deno.test("aos: invalid events exit 2, name the JSON path and leave .aos/ byte-f
         stderr: [/AOS_JSON_INVALID/, /<value argument>/, /\$\.by\b/, /1\.5/],
       },
       { args: [INCREMENT, '{"by": 1'], stderr: [/AOS_JSON_INVALID/, /<value argument>/] },
-      { args: [INCREMENT, '{"by": 1}', "--key", "a"], stderr: [/AOS_JSON_INVALID/, /--key/] },
+      { args: [INCREMENT, '{"by": 1}', "--key", "a b"], stderr: [/AOS_JSON_INVALID/, /--key/] },
+      { args: [INCREMENT, '{"by": 1}', "--key", "a"], stderr: [/AOS_TYPE_MISMATCH/, /key/] },
       { args: [INCREMENT, '{"by": 1}', "--key", '"a"'], stderr: [/AOS_TYPE_MISMATCH/, /key/] },
     ];
     for (const c of cases) {

@@ -80,9 +80,16 @@ export function captureIo(options: CaptureOptions): CapturedIo {
   };
 }
 
-/** Resolves a path against the invocation's cwd. */
+/** Resolves a path against the invocation's cwd, normalized (no `.`, `..` or repeated and trailing `/`). */
 export function resolvePath(io: CliIo, path: string): string {
-  return path.startsWith("/") ? path : `${io.cwd}/${path}`.replace(/\/\.$/, "");
+  const full = path.startsWith("/") ? path : `${io.cwd}/${path}`;
+  const parts: string[] = [];
+  for (const part of full.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") parts.pop();
+    else parts.push(part);
+  }
+  return "/" + parts.join("/");
 }
 
 async function isDir(path: string): Promise<boolean> {

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { AosError, jsonPath, type JsonValue, parseJson } from "../air/mod.ts";
 import type { EventInput } from "../world/mod.ts";
 import { type CliIo, printJson, resolvePath, withWorld } from "./context.ts";
+import { checkEventSchema, parseKeyArg, unconsumedWarning } from "./hints.ts";
 
 const EventLine = z.object({
   schema: z.string().min(1),
@@ -83,22 +84,29 @@ export async function runEventSend(
       );
     }
     const event: EventInput = { schema, value: parseJson(valueText, "<value argument>") };
-    if (options.key !== undefined) event.key = parseJson(options.key, "<--key argument>");
+    if (options.key !== undefined) event.key = parseKeyArg(options.key);
     lines = [{ event, line: 0 }];
   }
   const events = lines.map((l) => l.event);
   return await withWorld(io, world, async (w) => {
     // Validate every event before anything is written: a bad line rejects the whole file.
     for (const { event, line } of lines) {
-      w.encodeEvent(event, options.file !== undefined ? `${options.file}:${line}: ` : "");
+      const where = options.file !== undefined ? `${options.file}:${line}: ` : "";
+      checkEventSchema(w.defs, event.schema, where);
+      w.encodeEvent(event, where);
     }
     const batch = await w.enqueue(events);
-    if (options.json) printJson(io, { queued: BigInt(events.length), batch: BigInt(batch) });
-    else {io.out(
+    const warnings = [...new Set(events.map((e) => e.schema))].sort()
+      .flatMap((schema) => unconsumedWarning(w.defs, schema) ?? []);
+    if (options.json) printJson(io, { queued: BigInt(events.length), batch: BigInt(batch), warnings });
+    else {
+      io.out(
         `Queued ${events.length} event${
           events.length === 1 ? "" : "s"
         } (batch ${batch}); run "aos step" to admit`,
-      );}
+      );
+    }
+    for (const warning of warnings) io.err(`warning: ${warning}`);
     return 0;
   });
 }

@@ -22,6 +22,12 @@ const INVALID_INPUT: ReadonlySet<AosErrorCode> = new Set<AosErrorCode>([
   "AOS_WORLD_NOT_FOUND",
   "AOS_REDUCER_UNKNOWN",
   "AOS_WASM_INVALID",
+  "AOS_PATH_NOT_FOUND",
+  "AOS_PATH_EXISTS",
+  "AOS_NOT_A_DIRECTORY",
+  "AOS_IS_A_DIRECTORY",
+  "AOS_PERMISSION_DENIED",
+  "AOS_DIR_NOT_EMPTY",
 ]);
 
 /** Exit code for an error thrown by a command. */

@@ -25,6 +25,7 @@ export async function runInfo(
       failures: BigInt(w.failureCount()),
       pending: {
         inbox: BigInt(await w.pendingInbox()),
+        receipts: BigInt((await w.receiptInbox.list()).length),
         outbox: BigInt(w.kernel.outbox().length),
         plans: BigInt(w.kernel.plans().filter((p) => p.status !== "ok" && p.status !== "error").length),
       },
@@ -52,7 +53,8 @@ export async function runInfo(
       );
       io.out(`failures  ${info.failures} reducer error${info.failures === 1n ? "" : "s"}`);
       io.out(
-        `pending   ${info.pending.inbox} queued in the inbox, ${info.pending.outbox} intents awaiting receipts, ` +
+        `pending   ${info.pending.inbox} queued in the inbox, ${info.pending.receipts} receipts in the drop box, ` +
+          `${info.pending.outbox} intents awaiting receipts, ` +
           `${info.pending.plans} plan instances running`,
       );
       io.out(`snapshot  ${info.snapshot ? `height ${info.snapshot.height} ${info.snapshot.hash}` : "none"}`);

@@ -109,20 +109,64 @@ function report(io: CliIo, world: World, dir: string, template: string | undefin
   io.out(`  journal  height ${world.height} (genesis)`);
 }
 
-/** Runs `aos init`. */
-export async function runInit(
-  io: CliIo,
-  dirArg: string | undefined,
-  options: { template?: string; from?: string; json?: boolean },
-): Promise<number> {
-  const dir = resolvePath(io, dirArg ?? ".");
-  const paths = worldPaths(dir);
+/** Names a folder may hold and still be initialized without `--force`: its own AIR and modules. */
+const INIT_SOURCES = new Set(["air", "modules"]);
+
+/**
+ * Refuses (unless `force`) a `dir` that holds anything but `air/`, `modules/` and hidden files, or that
+ * lies inside another world; always refuses a `dir` that is a world already.
+ */
+async function checkInitTarget(dir: string, force: boolean): Promise<void> {
   try {
-    await Deno.lstat(paths.aos);
+    await Deno.lstat(worldPaths(dir).aos);
     throw new AosError("AOS_WORLD_EXISTS", `A world already exists at "${dir}" (.aos/ is present)`);
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
+  if (force) return;
+  const others: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (!INIT_SOURCES.has(e.name) && !e.name.startsWith(".")) others.push(e.name);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  if (others.length > 0) {
+    others.sort();
+    const shown = others.slice(0, 5).join(", ") + (others.length > 5 ? `, … (${others.length} entries)` : "");
+    throw new AosError(
+      "AOS_DIR_NOT_EMPTY",
+      `"${dir}" is not empty (${shown}): init a new folder, or pass --force to create the world here anyway`,
+    );
+  }
+  let parent = dir.replace(/\/[^/]*$/, "") || "/";
+  for (let i = 0; i < 256 && parent !== dir; i++) {
+    try {
+      if ((await Deno.stat(`${parent}/.aos`)).isDirectory) {
+        throw new AosError(
+          "AOS_WORLD_EXISTS",
+          `"${dir}" is inside the world at "${parent}": init elsewhere, or pass --force to nest a world here`,
+        );
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory)) throw error;
+    }
+    if (parent === "/") break;
+    const next = parent.replace(/\/[^/]*$/, "") || "/";
+    parent = next;
+  }
+}
+
+/** Runs `aos init`. */
+export async function runInit(
+  io: CliIo,
+  dirArg: string | undefined,
+  options: { template?: string; from?: string; json?: boolean; force?: boolean },
+): Promise<number> {
+  const dir = resolvePath(io, dirArg ?? ".");
+  const paths = worldPaths(dir);
+  await checkInitTarget(dir, options.force === true);
   if (options.from !== undefined) {
     if (options.template !== undefined) {
       throw new AosError("AOS_USAGE", "Give either --template or --from, not both");

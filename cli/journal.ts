@@ -6,6 +6,7 @@
 import { AosError, stringifyJson } from "../air/mod.ts";
 import { verifyJournal } from "../world/mod.ts";
 import { type CliIo, locateWorld, printJson, withWorld } from "./context.ts";
+import { hintFor } from "./errors.ts";
 import { entryJson, entryLine } from "./render.ts";
 
 /** `aos journal show`. */
@@ -57,7 +58,8 @@ export async function runJournalVerify(
         "every frame, CRC, encoding, seq and hash link checked from genesis, and the head matches",
     );
   } else {
-    io.err(`Journal damaged: ${r.error?.message ?? "unknown problem"}`);
+    const code = r.error?.code ?? "AOS_JOURNAL_CORRUPT";
+    io.err(`error[${code}]: Journal damaged: ${r.error?.message ?? "unknown problem"}${hintFor(code)}`);
   }
   return r.ok ? 0 : 1;
 }

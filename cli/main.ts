@@ -4,12 +4,11 @@
  *
  * @module
  */
-import { Command, CommanderError } from "commander";
-import { AosError } from "../air/mod.ts";
+import { Command } from "commander";
 import { runAirCheck, runAirFmt, runAirHash } from "./air.ts";
 import { type CliIo, processIo } from "./context.ts";
 import { runEventSend } from "./event.ts";
-import { EXIT_USAGE, exitCodeFor } from "./exit.ts";
+import { reportError } from "./errors.ts";
 import { runInfo } from "./info.ts";
 import { runInit, TEMPLATES } from "./init.ts";
 import { runJournalShow, runJournalVerify } from "./journal.ts";
@@ -19,6 +18,7 @@ import { runReplay } from "./replay.ts";
 import { runRun } from "./run.ts";
 import { runStateGet, runStateLs } from "./state.ts";
 import { runStep } from "./step.ts";
+import { runVersion, versionLine } from "./version.ts";
 import { registerManifestCommands } from "./manifest.ts";
 import { registerProposalCommands } from "./proposal.ts";
 
@@ -35,10 +35,13 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
       "--world <dir>",
       "the world folder (default: the current folder or its nearest parent with .aos/)",
     )
+    .version(versionLine(), "-V, --version", "print the version")
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.out(s.trimEnd()),
       writeErr: (s) => io.err(s.trimEnd()),
+      // Commander's own error messages are printed by `reportError`, in the one form.
+      outputError: () => {},
       ...(io.terminal === undefined ? {} : terminalOutput(io.terminal)),
     })
     .showHelpAfterError(false);
@@ -52,9 +55,12 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .argument("[dir]", "folder of the new world", ".")
     .option("--template <name>", `template to start from: ${TEMPLATES.join(", ")}`)
     .option("--from <path>", "start from a folder of AIR files (and the .wasm its modules name)")
+    .option("--force", "create the world in a non-empty folder, or inside another world")
     .option("--json", "print a JSON summary")
     .action(
-      act((dir: string, o: { template?: string; from?: string; json?: boolean }) => runInit(io, dir, o)),
+      act((dir: string, o: { template?: string; from?: string; force?: boolean; json?: boolean }) =>
+        runInit(io, dir, o)
+      ),
     );
 
   const air = program.command("air").description("check, hash and format AIR");
@@ -72,7 +78,12 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .description("rewrite AIR JSON in one stable layout")
     .argument("[path]", "folder or file (default: the world's air/)")
     .option("--check", "only report files that are not formatted (exit 1)")
-    .action(act((path: string | undefined, o: { check?: boolean }) => runAirFmt(io, world(), path, o)));
+    .option("--json", 'print {"check", "files", "changed": [path]}')
+    .action(
+      act((path: string | undefined, o: { check?: boolean; json?: boolean }) =>
+        runAirFmt(io, world(), path, o)
+      ),
+    );
 
   const event = program.command("event").description("send domain events");
   event.command("send")
@@ -113,7 +124,11 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
 
   program.command("run")
     .description("dispatch effects, wait for receipts and due timers, admit them; return when idle")
-    .option("--until-idle", "run until nothing is pending (the default)", true)
+    .option(
+      "--until-idle",
+      "run until nothing is pending or the timeout (the only mode; accepted for scripts)",
+      true,
+    )
     .option("--timeout <duration>", "stop waiting after this long (e.g. 500ms, 30s, 2m)", "30s")
     .option("--json", "print a JSON report")
     .action(act((o: { untilIdle?: boolean; timeout?: string; json?: boolean }) => runRun(io, world(), o)));
@@ -134,7 +149,8 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .description("cancel a running plan instance")
     .argument("<id>", "instance id")
     .option("--reason <text>", "why")
-    .action(act((id: string, o: { reason?: string }) => runPlanCancel(io, world(), id, o)));
+    .option("--json", 'print {"cancelled", "outbox"}')
+    .action(act((id: string, o: { reason?: string; json?: boolean }) => runPlanCancel(io, world(), id, o)));
   plan.command("ls")
     .description("list plan instances")
     .option("--json", "print JSON")
@@ -181,9 +197,14 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
 
   program.command("replay")
     .description("replay the journal from genesis in a fresh kernel")
-    .option("--verify", "check derived entries and state hashes against the live world")
+    .requiredOption("--verify", "check derived entries and state hashes against the live world (required)")
     .option("--json", "print a JSON report")
     .action(act((o: { verify?: boolean; json?: boolean }) => runReplay(io, world(), o)));
+
+  program.command("version")
+    .description("print the version of aos and of its journal format")
+    .option("--json", 'print {"version", "journal_format", "deno"}')
+    .action(act((o: { json?: boolean }) => runVersion(io, o)));
 
   registerProposalCommands(program, io, world, act);
   registerManifestCommands(program, io, world, act);
@@ -192,16 +213,7 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     await program.parseAsync(args, { from: "user" });
     return code;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
-      if (error.code === "commander.help") return error.exitCode === 0 ? 0 : EXIT_USAGE;
-      return EXIT_USAGE;
-    }
-    if (error instanceof AosError) {
-      io.err(`error[${error.code}]: ${error.message}`);
-      return exitCodeFor(error);
-    }
-    throw error;
+    return reportError(io, error);
   }
 }
 

@@ -41,12 +41,27 @@ export async function runPlanCancel(
   io: CliIo,
   worldOption: string | undefined,
   id: string,
-  options: { reason?: string },
+  options: { reason?: string; json?: boolean },
 ): Promise<number> {
   if (!/^\d+$/.test(id)) throw new AosError("AOS_USAGE", `Plan instance id must be a number, got "${id}"`);
   return await withWorld(io, worldOption, async (world) => {
+    // Effects the instance already queued stay in the outbox: cancelling does not recall them.
+    const queued = world.kernel.outbox()
+      .filter((e) => e.origin.kind === "plan" && e.origin.instanceId === BigInt(id)).length;
     await world.cancelPlan(BigInt(id), options.reason);
-    io.out(`Cancelled plan instance #${id}`);
+    if (options.json) {
+      printJson(io, { cancelled: BigInt(id), outbox: BigInt(queued) });
+    } else {
+      io.out(`Cancelled plan instance #${id}`);
+      if (queued > 0) {
+        io.out(
+          `  ${queued} effect${queued === 1 ? " it queued is" : "s it queued are"} still in the outbox: ` +
+            `${queued === 1 ? "it" : "they"} may still be delivered, and ${
+              queued === 1 ? "its receipt" : "their receipts"
+            } settled`,
+        );
+      }
+    }
     return 0;
   });
 }

@@ -156,9 +156,24 @@ export async function runReceiptsShow(
   options: { json?: boolean },
 ): Promise<number> {
   return await withWorld(io, worldOption, (world) => {
-    const wanted = hash.replace(/^sha256:/, "").toLowerCase();
-    const rows = receiptRows(world).filter((r) => r.intentHash.slice(7).startsWith(wanted));
-    if (rows.length === 0) throw new AosError("AOS_USAGE", `No receipt for intent "${hash}"`);
+    const wanted = hash.replace(/^sha256:/, "").replace(/…$/, "").toLowerCase();
+    if (!/^[0-9a-f]+$/.test(wanted)) {
+      throw new AosError(
+        "AOS_USAGE",
+        `Give an intent hash or a hex prefix of one (as "aos receipts ls" prints), got "${hash}"`,
+      );
+    }
+    const matching = receiptRows(world).filter((r) => r.intentHash.slice(7).startsWith(wanted));
+    if (matching.length === 0) throw new AosError("AOS_USAGE", `No receipt for intent "${hash}"`);
+    const intents = [...new Set(matching.map((r) => r.intentHash))].sort();
+    if (intents.length > 1) {
+      throw new AosError(
+        "AOS_USAGE",
+        `Intent prefix "${hash}" is ambiguous: it matches ${intents.join(", ")}; give more characters`,
+      );
+    }
+    // One intent: its appended receipt (else the last ignored one).
+    const rows = [matching.find((r) => r.kind === "receipt_appended") ?? matching[matching.length - 1]!];
     const out = rows.map((r) => {
       const body = r.entry.body;
       let payload: JsonValue = null;
@@ -184,8 +199,8 @@ export async function runReceiptsShow(
         settled: settledJson(world, r, decoded),
       } satisfies { [key: string]: JsonValue };
     });
-    if (options.json) printJson(io, out.length === 1 ? out[0]! : out);
-    else for (const r of out) io.out(stringifyJson(r, 2));
+    if (options.json) printJson(io, out[0]!);
+    else io.out(stringifyJson(out[0]!, 2));
     return 0;
   });
 }

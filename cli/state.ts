@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { AosError, type JsonValue, parseJson, stringifyJson } from "../air/mod.ts";
+import { AosError, type JsonValue, stringifyJson } from "../air/mod.ts";
+import { parseKeyArg } from "./hints.ts";
 import { type CliIo, printJson, withWorld } from "./context.ts";
 
 /** `aos state get`. */
@@ -15,9 +16,7 @@ export async function runStateGet(
 ): Promise<number> {
   return await withWorld(io, world, (w) => {
     w.stateJson(reducer); // names an unknown reducer before anything else
-    const key = options.key === undefined
-      ? null
-      : w.encodeCellKey(reducer, parseJson(options.key, "<--key argument>"));
+    const key = options.key === undefined ? null : w.encodeCellKey(reducer, parseKeyArg(options.key));
     if (key === null && w.isKeyed(reducer)) {
       throw new AosError(
         "AOS_USAGE",

@@ -3,7 +3,9 @@
  *
  * @module
  */
+import { bytesToHashRef } from "../air/mod.ts";
 import { type CliIo, printJson, withWorld } from "./context.ts";
+import { unconsumedWarning } from "./hints.ts";
 
 /** `aos step`. */
 export async function runStep(
@@ -13,6 +15,31 @@ export async function runStep(
 ): Promise<number> {
   return await withWorld(io, world, async (w) => {
     const r = await w.step();
+    const warnings = new Set<string>();
+    const receipts: Array<
+      {
+        seq: bigint;
+        intent_hash: string | null;
+        adapter_id: string | null;
+        status: string;
+        reason: string | null;
+      }
+    > = [];
+    for (const entry of w.journal.entries(r.heightBefore)) {
+      const b = entry.body;
+      if (entry.kind === "domain_event" && (b.origin as { kind?: string } | undefined)?.kind === "external") {
+        const warning = unconsumedWarning(w.defs, String(b.schema));
+        if (warning) warnings.add(warning);
+      } else if (entry.kind === "receipt_appended" || entry.kind === "receipt_ignored") {
+        receipts.push({
+          seq: BigInt(entry.seq),
+          intent_hash: b.intent_hash instanceof Uint8Array ? bytesToHashRef(b.intent_hash) : null,
+          adapter_id: typeof b.adapter_id === "string" ? b.adapter_id : null,
+          status: entry.kind === "receipt_appended" ? "admitted" : "ignored",
+          reason: entry.kind === "receipt_ignored" ? String(b.reason) : null,
+        });
+      }
+    }
     if (options.json) {
       printJson(io, {
         admitted: BigInt(r.admitted),
@@ -27,6 +54,8 @@ export async function runStep(
           message: e.message,
         })),
         snapshot: r.snapshot ? { height: BigInt(r.snapshot.height), hash: r.snapshot.hash } : null,
+        receipts,
+        warnings: [...warnings],
       });
     } else {
       io.out(
@@ -38,8 +67,16 @@ export async function runStep(
       for (const e of r.reducerErrors) {
         io.out(`  seq ${e.seq}: ${e.reducer} failed on event ${e.eventSeq}: ${e.code}: ${e.message}`);
       }
+      for (const rc of receipts) {
+        io.out(
+          `  receipt ${rc.intent_hash?.slice(7, 19) ?? "?"}… from ${rc.adapter_id ?? "?"}: ${rc.status}${
+            rc.reason === null ? "" : ` (${rc.reason})`
+          }`,
+        );
+      }
       if (r.snapshot) io.out(`  snapshot at height ${r.snapshot.height} (${r.snapshot.hash})`);
     }
+    for (const warning of warnings) io.err(`warning: ${warning}`);
     return 0;
   });
 }

@@ -23,6 +23,8 @@ Deno.test("lockWorld() waits while another process holds the lock, and says so",
   const holder = new Deno.Command(Deno.execPath(), {
     args: [
       "eval",
+      "--quiet",
+      "--no-config",
       `const f = await Deno.open(${JSON.stringify(path)}, {read: true, write: true, create: true});
        await f.lock(true);
        console.log("locked"); await new Promise((r) => setTimeout(r, 700)); f.unlockSync(); f.close();`,

@@ -86,3 +86,4 @@ export {
   writeFileAtomic,
 } from "./durable_fs.ts";
 export { lockWorld, type WorldLock } from "./lock.ts";
+export { JOURNAL_FORMAT_VERSION } from "./format.ts";

@@ -62,7 +62,11 @@ export function validateAirSource(
     if (!wasm) {
       problems.push({
         code: "AIR_WASM_MISSING",
-        message: `no .wasm file with hash ${hash} was found`,
+        message: `no .wasm file with hash ${hash} was found; ${
+          wasmFiles.length === 0
+            ? "no .wasm files were found"
+            : `found ${wasmFiles.map((f) => `${f.path.split("/").pop()} (${hashRefOf(f.bytes)})`).join(", ")}`
+        } ("aos air hash FILE.wasm" prints a file's wasm_hash)`,
         file: entry.file,
         path: `${entry.path}.wasm_hash`,
         def: entry.name,

@@ -29,7 +29,14 @@ export type AosErrorCode =
   | "AOS_JOURNAL_IO"
   | "AOS_CONFIG_INVALID"
   | "AOS_BUSY"
-  | "AOS_PROPOSAL_REFUSED";
+  | "AOS_PROPOSAL_REFUSED"
+  | "AOS_PATH_NOT_FOUND"
+  | "AOS_PATH_EXISTS"
+  | "AOS_NOT_A_DIRECTORY"
+  | "AOS_IS_A_DIRECTORY"
+  | "AOS_PERMISSION_DENIED"
+  | "AOS_IO"
+  | "AOS_DIR_NOT_EMPTY";
 
 /** Extra context that locates a problem: file, JSON path, definition, step, journal position. */
 export interface AosErrorContext {

@@ -113,7 +113,8 @@ function checkRoute(scope: Scope, route: RoutingEvent, module: DefModule, where:
   if (!receiptRoute && route.event !== abi.event && !isAlternativeOf(scope, route.event, abi.event)) {
     scope.sink.error(
       "AIR_ROUTE_NOT_ACCEPTED",
-      `Reducer "${module.name}" does not accept "${route.event}": its event is "${abi.event}"`,
+      `Reducer "${module.name}" does not accept "${route.event}": its event is "${abi.event}" (to take ` +
+        `several events, make its event a variant schema, an event family, with "${route.event}" as an alternative)`,
       where,
     );
   }

@@ -1,0 +1,50 @@
+/** Consistent output: unique hex prefixes, one object for --json, --json everywhere. */
+import assert from "node:assert/strict";
+import { expectAos, withTempDir } from "./_test_helpers.ts";
+
+async function submitIgnored(w: string, intentHex: string): Promise<void> {
+  await Deno.writeTextFile(
+    `${w}/r.json`,
+    `{"intent_hash": "sha256:${intentHex}", "adapter_id": "nobody", "status": "ok", "payload": "", ` +
+      `"fence": {"generation": 0, "height": 0}, "signature": "00"}`,
+  );
+  await expectAos(0, w, "receipts", "submit", "r.json");
+}
+
+Deno.test("receipts show takes a unique hex prefix; empty or ambiguous is exit 2 listing the candidates", async () => {
+  await withTempDir(async (root) => {
+    await expectAos(0, root, "init", "w", "--template", "counter");
+    const w = `${root}/w`;
+    const first = "ab".repeat(32);
+    const second = "ac".repeat(32);
+    await submitIgnored(w, first);
+    await submitIgnored(w, second);
+    await expectAos(0, w, "step");
+    const one = JSON.parse((await expectAos(0, w, "receipts", "show", first.slice(0, 12), "--json")).stdout);
+    assert.equal(one.intent_hash, `sha256:${first}`);
+    assert.equal(one.kind, "receipt_ignored");
+    // What `journal show` prints (12 characters and an ellipsis) works too.
+    await expectAos(0, w, "receipts", "show", `${second.slice(0, 12)}…`);
+    const ambiguous = await expectAos(2, w, "receipts", "show", "a");
+    assert.match(ambiguous.stderr, new RegExp(`ambiguous.*sha256:${first}.*sha256:${second}`));
+    assert.match(
+      (await expectAos(2, w, "receipts", "show", "")).stderr,
+      /^error\[AOS_USAGE\]: Give an intent/,
+    );
+  });
+});
+
+Deno.test("--json for plan cancel and air fmt; replay requires --verify", async () => {
+  await withTempDir(async (root) => {
+    await expectAos(0, root, "init", "w", "--template", "timer-retry");
+    const w = `${root}/w`;
+    const fmt = JSON.parse((await expectAos(0, w, "air", "fmt", "--check", "--json")).stdout);
+    assert.equal(fmt.check, true);
+    assert.deepEqual(fmt.changed, []);
+    assert.ok(fmt.files > 0);
+    const replay = await expectAos(2, w, "replay");
+    assert.match(replay.stderr, /^error\[AOS_USAGE\]: required option '--verify' not specified/);
+    const missing = await expectAos(2, w, "plan", "cancel", "9", "--json");
+    assert.match(missing.stderr, /^error\[/);
+  });
+});
