@@ -28,6 +28,9 @@ import { type EntryRecord, type JournalEntry, ZERO_HASH } from "./entry.ts";
 import { encodeFrame } from "./frame.ts";
 import type { Journal } from "./journal.ts";
 
+/** Appended frames are written to the segment file once this many bytes wait (and at every sync or read). */
+const WRITE_BUFFER_BYTES_MAX = 1 << 20;
+
 export type { JournalSegment, TornTail };
 
 /** Options of {@linkcode FsJournal.open}. */
@@ -126,6 +129,9 @@ export class FsJournal implements Journal {
   #pendingIndexes: SegmentInfo[];
   /** SHA-256 state over every byte of the last segment. */
   #tailHasher: Hash;
+  /** Frames appended but not yet handed to the OS: one write per batch instead of one per block. */
+  #buffered: Uint8Array[] = [];
+  #bufferedBytes = 0;
   /** Bytes of the last segment its stored checkpoint covers. */
   #checkpointedSizeBytes: number;
   #file: Deno.FsFile | undefined;
@@ -254,6 +260,7 @@ export class FsJournal implements Journal {
   }
 
   entries(fromSeq = 0): Iterable<JournalEntry> {
+    this.#flush();
     const height = this.height;
     if (!Number.isSafeInteger(fromSeq) || fromSeq < 0 || fromSeq > height) {
       throw new RangeError(`Invalid fromSeq "${fromSeq}": expected an integer in 0..${height}`);
@@ -262,6 +269,7 @@ export class FsJournal implements Journal {
   }
 
   entriesBackward(): Iterable<JournalEntry> {
+    this.#flush();
     return readEntriesBackward(this.dir, this.#segmentsNow(), this.height, this.lastHash);
   }
 
@@ -324,16 +332,43 @@ export class FsJournal implements Journal {
     invariant(at === sizeBytes, "chunk size matches its frames");
     this.#file ??= Deno.openSync(`${this.dir}/${segment.name}`, { append: true, create: true });
     this.#fileUnsynced = true;
-    writeAllSync(this.#file, bytes);
-    this.#tailHasher.update(bytes);
+    this.#buffered.push(bytes);
+    this.#bufferedBytes += bytes.length;
+    if (this.#bufferedBytes >= WRITE_BUFFER_BYTES_MAX) this.#flush();
     segment.sizeBytes += sizeBytes;
     segment.count += entries.length;
     segment.lastHash = entries.at(-1)!.hash;
     for (const offset of offsets) segment.offsets.push(offset);
   }
 
+  /** Hands buffered frames to the OS in one write (they become durable at the next fsync). */
+  #flush(): void {
+    if (this.#bufferedBytes === 0) return;
+    const chunks = this.#buffered;
+    const bytes = chunks.length === 1 ? chunks[0]! : new Uint8Array(this.#bufferedBytes);
+    if (chunks.length > 1) {
+      let at = 0;
+      for (const chunk of chunks) {
+        bytes.set(chunk, at);
+        at += chunk.length;
+      }
+    }
+    this.#buffered = [];
+    this.#bufferedBytes = 0;
+    invariant(this.#file !== undefined, "a segment file is open while frames are buffered");
+    try {
+      writeAllSync(this.#file, bytes);
+    } catch (error) {
+      // What reached the file is unknown now; reopening (and cutting a torn tail) is the way back.
+      this.#failure = error;
+      throw error;
+    }
+    this.#tailHasher.update(bytes);
+  }
+
   // Makes the current segment durable before starting the next one, so a torn frame can only be last.
   #roll(): void {
+    this.#flush();
     const sealed = this.#segments.at(-1);
     if (this.#file !== undefined) {
       if (this.#fileUnsynced) this.#file.syncDataSync();
@@ -374,6 +409,7 @@ export class FsJournal implements Journal {
 
   async #syncNow(): Promise<void> {
     this.#checkWritable("sync");
+    this.#flush();
     try {
       // What is written now is durable once this sync's fsync returns: the checkpoint may describe it.
       const last = this.#segments.at(-1);
@@ -402,9 +438,13 @@ export class FsJournal implements Journal {
 
   close(): void {
     if (this.#closed) return;
-    this.#closed = true;
-    this.#file?.close();
-    this.#file = undefined;
+    try {
+      if (this.#failure === undefined) this.#flush();
+    } finally {
+      this.#closed = true;
+      this.#file?.close();
+      this.#file = undefined;
+    }
   }
 
   #checkWritable(operation: string): void {
