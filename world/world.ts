@@ -14,12 +14,10 @@ import {
   bytesToHashRef,
   type CborValue,
   decodeTyped,
-  encodeTyped,
   type HashRef,
   hashRefToBytes,
   type JsonValue,
   limits,
-  valueFromJson,
 } from "../air/mod.ts";
 import {
   type Cas,
@@ -40,11 +38,9 @@ import {
   type Receipt,
   type ReceiptRejection,
   signedReceiptMap,
-  verifyReceiptSignature,
   type WorldDefs,
 } from "../kernel/mod.ts";
 import { ControlPlaneLibrary } from "./content.ts";
-import { Dispatcher } from "./dispatcher.ts";
 import { EventCodec, type EventInput } from "./event_codec.ts";
 import { openFilePorts, type WorldFileOptions } from "./file_ports.ts";
 import { checkHead, type HeadStore, MemoryHeadStore } from "./head.ts";
@@ -63,6 +59,9 @@ import {
   restoreLatest,
   tallyJournal,
 } from "./restore.ts";
+import { planCancelRecord, planStartRecord } from "./plan_inputs.ts";
+import { runWorld } from "./run_loop.ts";
+import { receiptRejection } from "./receipt_admission.ts";
 
 export type { EventInput } from "./event_codec.ts";
 
@@ -449,7 +448,7 @@ export class World {
   ): Promise<ReceiptReport> {
     const outcomes: ReceiptReport["outcomes"] = [];
     const inputs = receipts.map((receipt) => (ingressNs: bigint): KernelRecord => {
-      const reason = this.#receiptRejection(receipt, directory);
+      const reason = receiptRejection(receipt, directory, this.#kernel);
       outcomes.push({
         intentHash: receipt.intentHash?.length === 32
           ? bytesToHashRef(receipt.intentHash)
@@ -477,25 +476,6 @@ export class World {
     return { ...report, outcomes };
   }
 
-  #receiptRejection(
-    receipt: Receipt,
-    directory: Pick<AdapterDirectory, "publicKeyOf">,
-  ): ReceiptRejection | undefined {
-    if (
-      !(receipt.intentHash instanceof Uint8Array) || receipt.intentHash.length !== 32 ||
-      typeof receipt.adapterId !== "string" || !(receipt.payload instanceof Uint8Array) ||
-      !(receipt.signature instanceof Uint8Array) || typeof receipt.fence?.height !== "bigint" ||
-      typeof receipt.fence?.generation !== "bigint" ||
-      (receipt.costCents !== undefined && receipt.costCents < 0n)
-    ) {
-      return "malformed";
-    }
-    const key = directory.publicKeyOf(receipt.adapterId);
-    if (!key) return "unknown_adapter";
-    if (!verifyReceiptSignature(receipt, key)) return "bad_signature";
-    return this.#kernel.checkReceipt(receipt);
-  }
-
   /**
    * Admits one governance input (KERNEL §10.2) as its own block, with its fsync, after loading what the
    * kernel needs to apply it (the patch it names, the manifest it applies) from the store. The caller
@@ -512,99 +492,22 @@ export class World {
     input: JsonValue,
     locals: { [name: string]: JsonValue } = {},
   ): Promise<{ instanceId: bigint; report: StepReport }> {
-    const def = this.defs.plans.get(plan);
-    if (!def) {
-      const known = [...this.defs.plans.keys()].sort().join(", ");
-      throw new AosError("AOS_USAGE", `Unknown plan "${plan}": the manifest has ${known || "none"}`);
-    }
-    const inputType = { ref: def.input };
-    const inputBytes = encodeTyped(
-      inputType,
-      valueFromJson(inputType, input, this.defs.schemas, ["input"]),
-      this.defs.schemas,
-    );
-    const localsBody: { [key: string]: CborValue } = {};
-    for (const name of Object.keys(locals).sort()) {
-      const schema = def.locals?.[name];
-      if (schema === undefined) {
-        throw new AosError("AOS_TYPE_MISMATCH", `Plan "${plan}" declares no local "${name}"`);
-      }
-      const type = { ref: schema };
-      localsBody[name] = encodeTyped(
-        type,
-        valueFromJson(type, locals[name]!, this.defs.schemas, ["locals", name]),
-        this.defs.schemas,
-      );
-    }
+    const record = planStartRecord(this.defs, plan, input, locals);
     const instanceId = this.#kernel.plansNextId();
-    const report = await this.#admitInputs([(ingressNs) => {
-      const body: { [key: string]: CborValue } = { plan, input: inputBytes, ingress_ns: ingressNs };
-      if (Object.keys(localsBody).length > 0) body.locals = localsBody;
-      return { kind: "plan_start_requested", body };
-    }]);
-    return { instanceId, report };
+    return { instanceId, report: await this.#admitInputs([record]) };
   }
 
   /** Admits a plan cancellation (`plan_cancel_requested`). */
   async cancelPlan(instanceId: bigint, reason?: string): Promise<StepReport> {
-    const instance = this.#kernel.plans().find((p) => p.id === instanceId);
-    if (!instance) throw new AosError("AOS_USAGE", `No plan instance #${instanceId}`);
-    if (instance.status === "ok" || instance.status === "error") {
-      throw new AosError("AOS_USAGE", `Plan instance #${instanceId} already ended (${instance.status})`);
-    }
-    return await this.#admitInputs([(ingressNs) => ({
-      kind: "plan_cancel_requested",
-      body: reason === undefined
-        ? { instance_id: instanceId, ingress_ns: ingressNs }
-        : { instance_id: instanceId, reason, ingress_ns: ingressNs },
-    })]);
+    return await this.#admitInputs([planCancelRecord(this.#kernel, instanceId, reason)]);
   }
 
-  /**
-   * Drives the world until idle (KERNEL §2.7): admits the inbox, dispatches every outbox intent (only
-   * after the block that queued it is fsynced — all journaled intents are), admits receipts as they
-   * arrive (group commit of whatever is ready), and returns when the inbox and outbox are empty, or at
-   * the deadline. Receipts still in flight at the deadline are dropped; their intents stay in the outbox
-   * and are dispatched again next time (adapters are idempotent on the intent hash).
-   */
+  /** Drives the world until idle (see {@linkcode runWorld}). */
   async run(
     directory: AdapterDirectory = this.#adapters(),
     options: { deadline?: Promise<void> } = {},
   ): Promise<RunReport> {
-    const run: RunReport = {
-      steps: [],
-      receipts: 0,
-      ignored: 0,
-      dispatched: 0,
-      idle: false,
-      undispatchable: [],
-    };
-    const dispatcher = new Dispatcher();
-    let timedOut = false;
-    const deadline = options.deadline?.then(() => {
-      timedOut = true;
-    });
-    for (let round = 0; round < limits.runRoundsMax; round++) {
-      const step = await this.step();
-      if (step.admitted > 0) run.steps.push(step);
-      const dispatched = dispatcher.dispatch(this.#kernel.outbox(), directory);
-      run.dispatched += dispatched.dispatched;
-      run.undispatchable = dispatched.undispatchable;
-      if (dispatcher.inflight === 0 && dispatcher.readyCount === 0 && (await this.pendingInbox()) === 0) {
-        run.idle = run.undispatchable.length === 0 &&
-          !this.#kernel.outbox().some((e) => dispatcher.isHeldBack(e.intentHash));
-        break;
-      }
-      if (dispatcher.inflight === 0 && dispatcher.readyCount === 0) continue;
-      if (!(await dispatcher.waitForReceipt(deadline)) || timedOut) break;
-      // Group commit: take every receipt that is ready now, not just the first.
-      const admitted = await this.admitReceipts(dispatcher.takeReady(), directory);
-      run.receipts += admitted.outcomes.filter((o) => !o.ignored).length;
-      run.ignored += admitted.outcomes.filter((o) => o.ignored).length;
-      for (const o of admitted.outcomes) if (o.ignored) dispatcher.holdBack(o.intentHash);
-      run.steps.push(admitted);
-    }
-    return run;
+    return await runWorld(this, directory, options);
   }
 
   #adapters(): AdapterDirectory {

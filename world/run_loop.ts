@@ -1,0 +1,58 @@
+/**
+ * The run loop (KERNEL §2.7): admit the inbox, dispatch queued intents to adapters, admit receipts as they
+ * come back (group commit of whatever is ready), until nothing is left to do or a deadline.
+ *
+ * @module
+ */
+import { limits } from "../air/mod.ts";
+import type { AdapterDirectory } from "../kernel/mod.ts";
+import { Dispatcher } from "./dispatcher.ts";
+import type { RunReport, World } from "./world.ts";
+
+/**
+ * Drives `world` until idle: admits the inbox, dispatches every outbox intent (only after the block that
+ * queued it is fsynced — all journaled intents are), admits receipts as they arrive, and returns when the
+ * inbox and outbox are empty, or at the deadline. Receipts still in flight at the deadline are dropped;
+ * their intents stay in the outbox and are dispatched again next time (adapters are idempotent on the
+ * intent hash).
+ */
+export async function runWorld(
+  world: World,
+  directory: AdapterDirectory,
+  options: { deadline?: Promise<void> } = {},
+): Promise<RunReport> {
+  const run: RunReport = {
+    steps: [],
+    receipts: 0,
+    ignored: 0,
+    dispatched: 0,
+    idle: false,
+    undispatchable: [],
+  };
+  const dispatcher = new Dispatcher();
+  let timedOut = false;
+  const deadline = options.deadline?.then(() => {
+    timedOut = true;
+  });
+  for (let round = 0; round < limits.runRoundsMax; round++) {
+    const step = await world.step();
+    if (step.admitted > 0) run.steps.push(step);
+    const dispatched = dispatcher.dispatch(world.kernel.outbox(), directory);
+    run.dispatched += dispatched.dispatched;
+    run.undispatchable = dispatched.undispatchable;
+    if (dispatcher.inflight === 0 && dispatcher.readyCount === 0 && (await world.pendingInbox()) === 0) {
+      run.idle = run.undispatchable.length === 0 &&
+        !world.kernel.outbox().some((e) => dispatcher.isHeldBack(e.intentHash));
+      break;
+    }
+    if (dispatcher.inflight === 0 && dispatcher.readyCount === 0) continue;
+    if (!(await dispatcher.waitForReceipt(deadline)) || timedOut) break;
+    // Group commit: take every receipt that is ready now, not just the first.
+    const admitted = await world.admitReceipts(dispatcher.takeReady(), directory);
+    run.receipts += admitted.outcomes.filter((o) => !o.ignored).length;
+    run.ignored += admitted.outcomes.filter((o) => o.ignored).length;
+    for (const o of admitted.outcomes) if (o.ignored) dispatcher.holdBack(o.intentHash);
+    run.steps.push(admitted);
+  }
+  return run;
+}
