@@ -77,6 +77,7 @@ function sameSchema(scope: Scope, a: TypeExpr, b: TypeExpr): boolean | undefined
 /** Checks the manifest's wiring; returns `defaults.cap_grants` with canonical tagged params. */
 export function checkManifestWiring(scope: Scope): CapGrant[] | undefined {
   const manifest = scope.manifest;
+  checkAirVersion(scope, manifest);
   checkRoutes(scope, manifest);
   checkTriggers(scope, manifest);
   const policy = manifest.defaults?.policy;
@@ -84,6 +85,19 @@ export function checkManifestWiring(scope: Scope): CapGrant[] | undefined {
   const grants = checkGrants(scope, manifest);
   checkBindings(scope, manifest);
   return grants;
+}
+
+/** The AIR versions this loader reads (the original AgentOS's `air_version`); absent means the current one. */
+export const SUPPORTED_AIR_VERSIONS: ReadonlyArray<string> = ["1"];
+
+function checkAirVersion(scope: Scope, manifest: Manifest): void {
+  const version = manifest.air_version;
+  if (version === undefined || SUPPORTED_AIR_VERSIONS.includes(version)) return;
+  scope.sink.error(
+    "AIR_VERSION_UNSUPPORTED",
+    `Manifest air_version "${version}" is not supported: the supported version is "1" (or omit the field)`,
+    scope.inManifest("air_version"),
+  );
 }
 
 function checkRoutes(scope: Scope, manifest: Manifest): void {

@@ -75,6 +75,8 @@ export type ModuleBinding = ExactOutput<typeof moduleBindingSchema>;
 /** `manifest` (AIR §6). */
 export const manifestSchema = z.strictObject({
   $kind: z.literal("manifest"),
+  /** The AIR version the manifest is written for (the original AgentOS writes `"1"`); only `"1"` loads. */
+  air_version: z.string().optional(),
   schemas: z.array(namedRefSchema),
   modules: z.array(namedRefSchema),
   plans: z.array(namedRefSchema),

@@ -227,6 +227,8 @@ function normalizeManifest(node: Manifest): JsonObject {
     caps: node.caps.map(normalizeRef),
     policies: node.policies.map(normalizeRef),
   };
+  // Absent (the usual case) leaves the hash of manifests written before the field existed unchanged.
+  putOptional(out, "air_version", node.air_version);
   if (node.routing !== undefined) {
     const routing: JsonObject = {};
     putOptional(

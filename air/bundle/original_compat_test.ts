@@ -1,0 +1,77 @@
+/**
+ * Worlds written for the original AgentOS (issue 15): `air_version`, built-ins listed or restated, narrower
+ * defcaps, `defeffect` nodes.
+ */
+import assert from "node:assert/strict";
+import { hashRefOf } from "../cbor/mod.ts";
+import { nodeHash } from "../nodes/mod.ts";
+import { expectErrors } from "./_test_assert.ts";
+import { type AirFile, formatDiagnostic, loadAirBundle } from "./bundle.ts";
+
+type Node = Record<string, unknown>;
+
+const FILE = "air/world.air.json";
+const MANIFEST_FILE = "air/zz_manifest.air.json";
+const WASM = hashRefOf(new TextEncoder().encode("counter.wasm"));
+
+const stateSchema: Node = {
+  $kind: "defschema",
+  name: "demo/CounterState@1",
+  type: { record: { count: { nat: {} } } },
+};
+const incrementSchema: Node = {
+  $kind: "defschema",
+  name: "demo/Increment@1",
+  type: { record: { by: { nat: {} } } },
+};
+const counterModule: Node = {
+  $kind: "defmodule",
+  name: "demo/Counter@1",
+  module_kind: "reducer",
+  wasm_hash: WASM,
+  abi: { reducer: { state: "demo/CounterState@1", event: "demo/Increment@1" } },
+};
+const counterManifest: Node = {
+  $kind: "manifest",
+  plans: [],
+  caps: [],
+  policies: [],
+  schemas: [{ name: "demo/CounterState@1" }, { name: "demo/Increment@1" }],
+  modules: [{ name: "demo/Counter@1" }],
+  routing: { events: [{ event: "demo/Increment@1", reducer: "demo/Counter@1" }] },
+};
+
+/** The counter world, with `extra` nodes and manifest fields added. */
+function world(manifestFields: Node = {}, extra: Node[] = []): AirFile[] {
+  return [
+    { path: FILE, text: JSON.stringify([stateSchema, incrementSchema, counterModule, ...extra]) },
+    { path: MANIFEST_FILE, text: JSON.stringify({ ...counterManifest, ...manifestFields }) },
+  ];
+}
+
+function expectValid(files: AirFile[]) {
+  const { bundle, diagnostics } = loadAirBundle(files);
+  assert.deepEqual(diagnostics.map(formatDiagnostic), []);
+  assert.ok(bundle);
+  return bundle;
+}
+
+// --- air_version ------------------------------------------------------------------------------------------
+
+Deno.test('AIR_VERSION_UNSUPPORTED: a manifest\'s air_version may be "1" or absent, nothing else', () => {
+  const absent = expectValid(world());
+  const one = expectValid(world({ air_version: "1" }));
+  assert.equal(one.manifest.air_version, "1");
+  assert.equal(absent.manifest.air_version, undefined);
+  // Absent keeps the hash manifests had before the field existed; present is part of the node.
+  assert.notEqual(one.manifestHash, absent.manifestHash);
+  const { air_version: _version, ...without } = one.manifest;
+  assert.equal(nodeHash(without), absent.manifestHash);
+  const [diagnostic] = expectErrors(world({ air_version: "2" }), [
+    { code: "AIR_VERSION_UNSUPPORTED", file: MANIFEST_FILE, path: "$.air_version" },
+  ]);
+  assert.match(diagnostic!.message, /"1"/);
+  expectErrors(world({ air_version: 1 }), [
+    { code: "AIR_SHAPE", file: MANIFEST_FILE, path: "$.air_version" },
+  ]);
+});
