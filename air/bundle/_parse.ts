@@ -8,6 +8,8 @@ import { AosError, jsonPath, type JsonValue, parseJson } from "../base/mod.ts";
 import {
   AIR_KINDS,
   type AirNode,
+  builtinCapHash,
+  builtinSchemaHash,
   type Manifest,
   type NamedNodeKind,
   nodeHash,
@@ -99,6 +101,12 @@ export function parseFiles(files: ReadonlyArray<AirFile>, sink: DiagnosticSink):
   return out;
 }
 
+function builtinHash(kind: NamedNodeKind, name: string): string | undefined {
+  if (kind === "defschema") return builtinSchemaHash(name);
+  if (kind === "defcap") return builtinCapHash(name);
+  return undefined;
+}
+
 /** Registers named nodes by key: a user `sys/` name or a second node of one kind and name is reported. */
 export function registerNodes(parsed: ParsedFiles, sink: DiagnosticSink): Map<string, NodeEntry> {
   const entries = new Map<string, NodeEntry>();
@@ -107,7 +115,13 @@ export function registerNodes(parsed: ParsedFiles, sink: DiagnosticSink): Map<st
     const key = nodeKey(node.$kind, node.name);
     const where: Where = { file, at: [...at, "name"], def: node.name };
     if (node.name.startsWith("sys/")) {
-      sink.error("AIR_SYS_RESERVED", `Name "${node.name}" uses the reserved sys/ namespace`, where);
+      // The original AgentOS has worlds restate the built-ins they use: an identical copy is the built-in.
+      const builtin = builtinHash(node.$kind, node.name);
+      if (builtin !== undefined && builtin === nodeHash(node)) continue;
+      const message = builtin === undefined
+        ? `Name "${node.name}" uses the reserved sys/ namespace`
+        : `"${node.name}" differs from the built-in ${node.$kind} of that name (restating it must be identical)`;
+      sink.error("AIR_SYS_RESERVED", message, where);
       parsed.quiet.add(key);
       continue;
     }

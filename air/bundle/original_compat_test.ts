@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { hashRefOf } from "../cbor/mod.ts";
-import { nodeHash } from "../nodes/mod.ts";
+import { builtinCapHash, builtinCaps, builtinSchemaHash, builtinSchemas, nodeHash } from "../nodes/mod.ts";
 import { expectErrors } from "./_test_assert.ts";
 import { type AirFile, formatDiagnostic, loadAirBundle } from "./bundle.ts";
 
@@ -73,5 +73,37 @@ Deno.test('AIR_VERSION_UNSUPPORTED: a manifest\'s air_version may be "1" or abse
   assert.match(diagnostic!.message, /"1"/);
   expectErrors(world({ air_version: 1 }), [
     { code: "AIR_SHAPE", file: MANIFEST_FILE, path: "$.air_version" },
+  ]);
+});
+
+// --- Built-ins listed by name or restated -------------------------------------------------------------------
+
+Deno.test("Built-in schemas and defcaps are listed by name alone and filled with the built-in hash", () => {
+  const bundle = expectValid(world({
+    schemas: [...counterManifest.schemas as Node[], { name: "sys/TimerSetParams@1" }],
+    caps: [{ name: "sys/timer@1" }],
+  }));
+  assert.equal(bundle.manifest.schemas[2]?.hash, builtinSchemaHash("sys/TimerSetParams@1"));
+  assert.equal(bundle.manifest.caps[0]?.hash, builtinCapHash("sys/timer@1"));
+});
+
+Deno.test("AIR_SYS_RESERVED: a restated built-in must be identical to it", () => {
+  const timerParams = builtinSchemas.get("sys/TimerSetParams@1")!;
+  const httpCap = builtinCaps.get("sys/http.out@1")!;
+  const restated = JSON.parse(
+    JSON.stringify([timerParams, httpCap], (_k, v) => typeof v === "bigint" ? Number(v) : v),
+  ) as Node[];
+  const bundle = expectValid(world({
+    schemas: [...counterManifest.schemas as Node[], { name: "sys/TimerSetParams@1" }],
+    caps: [{ name: "sys/http.out@1" }],
+  }, restated));
+  assert.equal(bundle.manifest.caps[0]?.hash, builtinCapHash("sys/http.out@1"));
+  assert.equal(bundle.nodes.has("defcap:sys/http.out@1"), false);
+  const changed = { ...restated[1], schema: { record: { hosts: { set: { text: {} } } } } };
+  expectErrors(world({}, [restated[0]!, changed]), [
+    { code: "AIR_SYS_RESERVED", file: FILE, path: "$[4].name", def: "sys/http.out@1" },
+  ]);
+  expectErrors(world({}, [{ $kind: "defschema", name: "sys/Mine@1", type: { nat: {} } }]), [
+    { code: "AIR_SYS_RESERVED", file: FILE, path: "$[3].name", def: "sys/Mine@1" },
   ]);
 });
