@@ -12,6 +12,8 @@
  * - Empty collection literals without an expected type, and references listed in `env.untyped`, have
  *   no known type: they are accepted wherever a type is needed (the earlier error was reported once).
  * - `sub` of two nats is typed int; `eq`/`ne` accept any two types.
+ * - A JSON `null` (as the original AgentOS writes `"body_ref": null`) is none: accepted only where an
+ *   `option<T>` is expected, an `EXPR_TYPE` issue elsewhere.
  *
  * @module
  */
@@ -75,6 +77,10 @@ class Checker implements OpCheckContext {
   infer(expr: Expr, path: Path): TypeExpr | undefined {
     switch (expr.kind) {
       case "const":
+        if (expr.value.kind === "none") {
+          this.issue("EXPR_TYPE", "null (none) is allowed only where an option is expected", path);
+          return undefined;
+        }
         return { [expr.value.kind]: {} } as TypeExpr;
       case "ref":
         return this.ref(expr.ref, [...path]);
@@ -220,6 +226,7 @@ class Checker implements OpCheckContext {
   against(expr: Expr, path: Path, expected: TypeExpr): TypeExpr | undefined {
     const target = this.view(expected);
     if (target === undefined) return this.infer(expr, path);
+    if (target.kind === "option" && expr.kind === "const" && expr.value.kind === "none") return expected;
     if (target.kind === "option" && expr.kind !== "ref" && expr.kind !== "op") {
       this.against(expr, path, target.item); // a literal is always *some*
       return expected;

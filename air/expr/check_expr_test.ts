@@ -156,3 +156,17 @@ Deno.test("checkExpr() returns the parse issues of a malformed expression", () =
     issues: [["EXPR_UNKNOWN_OP", ["e", "op"]]],
   });
 });
+
+Deno.test("checkExpr() takes a JSON null as none where an option is expected, and only there", () => {
+  const params: TypeExpr = { record: { url: { text: {} }, body_ref: { option: { hash: {} } } } };
+  deepStrictEqual(check({ record: { url: { text: "u" }, body_ref: null } }, params), {
+    type: params,
+    issues: [],
+  });
+  deepStrictEqual(check(null, { option: { text: {} } }), { type: { option: { text: {} } }, issues: [] });
+  deepStrictEqual(codes({ record: { url: null, body_ref: null } }, params), [
+    ["EXPR_TYPE", ["e", "record", "url"]],
+  ]);
+  deepStrictEqual(codes(null), [["EXPR_TYPE", ["e"]]]);
+  deepStrictEqual(codes(op("eq", null, { nat: 1 })), [["EXPR_TYPE", ["e", "args", 0]]]);
+});

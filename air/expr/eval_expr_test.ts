@@ -1,6 +1,7 @@
-import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import { type Value, valueEquals } from "../value/mod.ts";
 import { I64_MAX, I64_MIN, json, testEnv, tv, U64_MAX } from "./_testing.ts";
+import { conformValue } from "./conform_value.ts";
 import { evalExpr } from "./eval_expr.ts";
 import { ExprError, type ExprErrorCode } from "./expr_error.ts";
 
@@ -328,4 +329,13 @@ Deno.test("evalExpr() bounds depth and node count", () => {
   strictEqual(code(op("not", deep)), "limit");
   strictEqual(code({ list: Array.from({ length: 10_000 }, () => T) }), "limit");
   strictEqual(code({ list: Array.from({ length: 9_999 }, () => T) }), "ok");
+});
+
+Deno.test("evalExpr() reads a JSON null as none, which conforms to an option as none", () => {
+  const value = evalExpr(json({ record: { url: { text: "u" }, body_ref: null } }), testEnv);
+  const type = { record: { url: { text: {} }, body_ref: { option: { hash: {} } } } } as const;
+  const conformed = conformValue(value, type, { resolve: () => undefined });
+  ok(valueEquals(conformed, tv({ record: { url: { text: "u" } } })));
+  deepStrictEqual(evalExpr(json(null), testEnv), { kind: "none" });
+  throws(() => conformValue(evalExpr(json(null), testEnv), { text: {} }, { resolve: () => undefined }));
 });

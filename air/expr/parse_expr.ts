@@ -173,6 +173,9 @@ function parseNode(json: ExprJson, path: Path, depth: number, state: State): Exp
     add("EXPR_LIMIT", `Expression is nested deeper than ${limits.exprDepthMax} levels`);
     return undefined;
   }
+  // The original AgentOS writes `"body_ref": null`: a bare JSON null is none (typed only where an option is
+  // expected, `check_expr.ts`).
+  if (json === null) return { kind: "const", value: { kind: "none" } };
   if (!isObject(json)) {
     add("EXPR_SHAPE", `Invalid expression: expected an object, got ${describe(json)}`);
     return undefined;
@@ -239,7 +242,7 @@ function parseNode(json: ExprJson, path: Path, depth: number, state: State): Exp
     case "null":
       add(
         "EXPR_SHAPE",
-        'Invalid expression: "null" is not available inside Expr (omit an optional field instead)',
+        'Invalid expression: the tagged "null" is not available inside Expr (write null, or omit an optional field)',
       );
       return undefined;
     default:
