@@ -66,14 +66,40 @@ export function checkCap(scope: Scope, entry: NodeEntry & { node: DefCap }): voi
   checkType(scope, entry.node.schema, where);
   const standard = standardCapByType.get(entry.node.cap_type);
   if (standard === undefined) return; // rejected by the parser
-  if (sameSchema(scope, entry.node.schema, standard.schema) === false) {
-    scope.sink.error(
-      "AIR_CAP_SCHEMA",
-      `The schema of defcap "${entry.name}" differs from the standard schema of cap type ` +
-        `"${entry.node.cap_type}" (that of "${standard.name}")`,
-      where,
-    );
+  if (sameSchema(scope, entry.node.schema, standard.schema) !== false) return;
+  const narrower = narrowerIssue(scope, entry.node.schema, standard.schema);
+  if (narrower === undefined) return;
+  scope.sink.error(
+    "AIR_CAP_SCHEMA",
+    `The schema of defcap "${entry.name}" is neither the standard schema of cap type ` +
+      `"${entry.node.cap_type}" (that of "${standard.name}") nor a narrower record of it: ${narrower}`,
+    where,
+  );
+}
+
+/**
+ * Why `schema` is not a narrower form of the standard cap schema, or undefined when it is one: a record
+ * whose fields are standard fields of the standard type, leaving out only optional ones (the original
+ * AgentOS lets a defcap declare just the constraints it uses; an absent one is no constraint).
+ */
+function narrowerIssue(scope: Scope, schema: TypeExpr, standard: TypeExpr): string | undefined {
+  const mine = scope.index.resolveTop(schema);
+  const full = scope.index.resolveTop(standard);
+  if (mine === undefined || full === undefined || !("record" in full)) return undefined; // reported elsewhere
+  if (!("record" in mine)) return "it is not a record";
+  for (const [name, type] of Object.entries(mine.record)) {
+    if (!Object.hasOwn(full.record, name)) return `field "${name}" is not a standard field`;
+    if (sameSchema(scope, type, full.record[name]!) === false) {
+      return `field "${name}" is not of the standard type`;
+    }
   }
+  for (const [name, type] of Object.entries(full.record)) {
+    const top = scope.index.resolveTop(type);
+    if (!Object.hasOwn(mine.record, name) && (top === undefined || !("option" in top))) {
+      return `required field "${name}" is missing`;
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -430,7 +430,7 @@ Deno.test("AIR_CAP_TYPE_MISMATCH, AIR_BINDING_SLOT: bindings fit their slot; the
 
 // --- defcap ------------------------------------------------------------------------------------------------
 
-Deno.test("AIR_CAP_SCHEMA: a defcap's expanded schema equals the standard schema of its cap type", () => {
+Deno.test("AIR_CAP_SCHEMA: a defcap's expanded schema is the standard schema of its cap type or narrower", () => {
   const cap = (schemaType: unknown, capType = "http.out"): Parts => ({
     extra: [
       { $kind: "defcap", name: "demo/http@1", cap_type: capType, schema: schemaType },
@@ -441,9 +441,16 @@ Deno.test("AIR_CAP_SCHEMA: a defcap's expanded schema equals the standard schema
       caps: [{ name: "demo/http@1" }],
     }),
   });
-  expectErrors(fetchWorld(cap({ record: { hosts: { set: text }, verbs: { set: text } } })), [
+  // Narrower (the original AgentOS's style): standard fields of the standard type, optional ones left out.
+  expectValid(fetchWorld(cap({ record: { hosts: { set: text }, verbs: { set: text } } })));
+  const capSchemaError = [
     { code: "AIR_CAP_SCHEMA", file: EXTRA_FILE, path: "$[0].schema", def: "demo/http@1" },
-  ]);
+  ];
+  // A required field left out, a field the standard lacks, a field of another type, not a record.
+  expectErrors(fetchWorld(cap({ record: { hosts: { set: text } } })), capSchemaError);
+  expectErrors(fetchWorld(cap({ record: { hosts: { set: text }, methods: { set: text } } })), capSchemaError);
+  expectErrors(fetchWorld(cap({ record: { hosts: { list: text }, verbs: { set: text } } })), capSchemaError);
+  expectErrors(fetchWorld(cap({ set: text })), capSchemaError);
   expectErrors(fetchWorld(cap(builtinHttp.schema, "blob")), [
     { code: "AIR_CAP_SCHEMA", file: EXTRA_FILE, path: "$[0].schema", def: "demo/http@1" },
   ]);
@@ -600,7 +607,7 @@ Deno.test("loadAirBundle() reports unrelated defects of plans, caps, policies an
       },
     }),
     extra: [
-      { $kind: "defcap", name: "demo/cap@1", cap_type: "blob", schema: { record: {} } },
+      { $kind: "defcap", name: "demo/cap@1", cap_type: "blob", schema: { record: { size: { nat: {} } } } },
       { $kind: "defpolicy", name: "demo/p2@1", rules: [{ when: {}, decision: "maybe" }] },
     ],
   });
@@ -664,7 +671,7 @@ Deno.test("validateManifestNodes() locates problems in the manifest and in liste
     $kind: "defcap",
     name: "demo/odd@1",
     cap_type: "blob",
-    schema: { record: {} },
+    schema: { record: { size: { nat: {} } } },
   });
   const manifest = manifestOf(withManifest({ caps: [{ name: "demo/odd@1" }] }));
   assert.deepEqual(located(validateManifestNodes(manifest, nodes)), [
