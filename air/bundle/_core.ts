@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { DefCap, DefModule, DefPlan, DefPolicy, Manifest } from "../nodes/mod.ts";
+import type { DefCap, DefEffect, DefModule, DefPlan, DefPolicy, Manifest } from "../nodes/mod.ts";
 import type { TypeExpr } from "../value/mod.ts";
-import { checkCap, checkModule, checkPolicy } from "./_defs.ts";
+import { checkCap, checkEffect, checkModule, checkOriginScope, checkPolicy } from "./_defs.ts";
 import type { DiagnosticSink, Segments, Where } from "./_diagnostics.ts";
 import { checkManifestWiring } from "./_manifest.ts";
 import { type PlanValidator, planValidator } from "./_plan.ts";
@@ -50,6 +50,9 @@ export function validateWorld(input: WorldInput): Manifest {
     input.manifestAt,
   );
   const filled: Manifest = { ...input.manifest, ...scope.resolveRefs() };
+  const effects = scope.resolveEffectRefs();
+  if (effects !== undefined) filled.effects = effects;
+  const scoped = input.manifestKnown && scope.listedEffects.size > 0;
   scope.buildIndex();
   scope.collectGrants();
 
@@ -66,6 +69,13 @@ export function validateWorld(input: WorldInput): Manifest {
       }
       case "defmodule":
         checkModule(scope, entry as NodeEntry & { node: DefModule });
+        if (scoped) {
+          const emitted = node.abi.reducer.effects_emitted ?? [];
+          checkOriginScope(scope, entry, emitted, "reducer", ["abi", "reducer", "effects_emitted"]);
+        }
+        break;
+      case "defeffect":
+        checkEffect(scope, entry as NodeEntry & { node: DefEffect });
         break;
       case "defcap":
         checkCap(scope, entry as NodeEntry & { node: DefCap });
@@ -75,6 +85,7 @@ export function validateWorld(input: WorldInput): Manifest {
         break;
       case "defplan":
         plans.push(entry as NodeEntry & { node: DefPlan });
+        if (scoped) checkOriginScope(scope, entry, node.allowed_effects ?? [], "plan", ["allowed_effects"]);
         break;
     }
   }

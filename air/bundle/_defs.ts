@@ -6,7 +6,16 @@
  */
 import { AosError } from "../base/mod.ts";
 import { bytesEqual } from "../cbor/mod.ts";
-import { type DefCap, type DefModule, type DefPolicy, effectSpec, standardCapByType } from "../nodes/mod.ts";
+import {
+  builtinEffectByKind,
+  type DefCap,
+  type DefEffect,
+  type DefModule,
+  type DefPolicy,
+  type EffectKind,
+  effectSpec,
+  standardCapByType,
+} from "../nodes/mod.ts";
 import { schemaHash, type TypeExpr } from "../value/mod.ts";
 import type { NodeEntry, Scope } from "./_scope.ts";
 import { checkType } from "./_types.ts";
@@ -164,5 +173,57 @@ export function checkPolicy(
         at("when"),
       );
     }
+  });
+}
+
+/**
+ * `defeffect`: our runtime has adapters only for the built-in catalog, so a declared effect must name a
+ * catalog kind (`AIR_EFFECT_UNKNOWN`) and agree with its built-in defeffect on schemas, cap type and origin
+ * scope (`AIR_EFFECT_MISMATCH`); the description is free.
+ */
+export function checkEffect(scope: Scope, entry: NodeEntry & { node: DefEffect }): void {
+  const node = entry.node;
+  const builtin = builtinEffectByKind.get(node.kind as EffectKind);
+  if (builtin === undefined) {
+    scope.sink.error(
+      "AIR_EFFECT_UNKNOWN",
+      `Effect kind "${node.kind}" is not in the built-in catalog (${
+        [...builtinEffectByKind.keys()].join(", ")
+      })`,
+      scope.inNode(entry, "kind"),
+    );
+    return;
+  }
+  for (const field of ["params_schema", "receipt_schema", "cap_type", "origin_scope"] as const) {
+    if (node[field] === builtin[field]) continue;
+    scope.sink.error(
+      "AIR_EFFECT_MISMATCH",
+      `Defeffect "${node.name}" of kind "${node.kind}" has ${field} "${node[field]}", but the built-in ` +
+        `"${builtin.name}" has "${builtin[field]}"`,
+      scope.inNode(entry, field),
+    );
+  }
+}
+
+/**
+ * Origin scopes, when the manifest lists defeffects: a module may emit only kinds listed with scope
+ * `reducer` or `both`, a plan allow only kinds listed with `plan` or `both` (`AIR_EFFECT_ORIGIN_SCOPE`).
+ */
+export function checkOriginScope(
+  scope: Scope,
+  entry: NodeEntry,
+  kinds: ReadonlyArray<string>,
+  origin: "reducer" | "plan",
+  at: Array<string | number>,
+): void {
+  const scopes = new Map<string, DefEffect["origin_scope"]>();
+  for (const effect of scope.listedEffects.values()) scopes.set(effect.kind, effect.origin_scope);
+  kinds.forEach((kind, i) => {
+    const declared = scopes.get(kind);
+    if (declared === origin || declared === "both") return;
+    const message = declared === undefined
+      ? `Effect kind "${kind}" is not declared by a defeffect the manifest lists in "effects"`
+      : `Effect kind "${kind}" has origin_scope "${declared}": a ${origin} may not emit it`;
+    scope.sink.error("AIR_EFFECT_ORIGIN_SCOPE", message, scope.inNode(entry, ...at, i));
   });
 }

@@ -56,6 +56,9 @@ export const AIR_DIAGNOSTIC_CODES = [
   "AIR_EFFECT_NO_SLOT",
   "AIR_WASM_MISSING",
   "AIR_WASM_INVALID",
+  // defeffect
+  "AIR_EFFECT_MISMATCH",
+  "AIR_EFFECT_ORIGIN_SCOPE",
   // defcap
   "AIR_CAP_SCHEMA",
   // defpolicy (warnings)

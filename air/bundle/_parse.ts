@@ -9,6 +9,7 @@ import {
   AIR_KINDS,
   type AirNode,
   builtinCapHash,
+  builtinEffectHash,
   builtinSchemaHash,
   type Manifest,
   type NamedNodeKind,
@@ -104,6 +105,7 @@ export function parseFiles(files: ReadonlyArray<AirFile>, sink: DiagnosticSink):
 function builtinHash(kind: NamedNodeKind, name: string): string | undefined {
   if (kind === "defschema") return builtinSchemaHash(name);
   if (kind === "defcap") return builtinCapHash(name);
+  if (kind === "defeffect") return builtinEffectHash(name);
   return undefined;
 }
 

@@ -8,9 +8,12 @@ import type { HashRef } from "../cbor/mod.ts";
 import {
   builtinCapHash,
   builtinCaps,
+  builtinEffectHash,
+  builtinEffects,
   builtinSchemaHash,
   type CapGrant,
   type DefCap,
+  type DefEffect,
   type DefModule,
   type DefPlan,
   type DefPolicy,
@@ -134,6 +137,48 @@ export class Scope {
       });
     }
     return filled;
+  }
+
+  /** The defeffects the manifest lists (built-in or user), by name; filled by {@linkcode resolveEffectRefs}. */
+  readonly listedEffects = new Map<string, DefEffect>();
+
+  /** Checks the manifest's `effects` refs like the other lists; returns them with hashes filled. */
+  resolveEffectRefs(): NamedRef[] | undefined {
+    const refs = this.manifest.effects;
+    if (refs === undefined) return undefined;
+    const seen = new Set<string>();
+    return refs.map((ref, i): NamedRef => {
+      const where = this.inManifest("effects", i);
+      const key = nodeKey("defeffect", ref.name);
+      if (seen.has(ref.name)) {
+        const message = `Manifest lists "${ref.name}" twice in "effects"`;
+        this.sink.error("AIR_NAME_DUPLICATE", message, { ...where, at: [...where.at!, "name"] });
+        return ref;
+      }
+      seen.add(ref.name);
+      const builtin = builtinEffects.get(ref.name);
+      const entry = ref.name.startsWith("sys/") ? undefined : this.entries.get(key);
+      const node = builtin ?? (entry?.node.$kind === "defeffect" ? entry.node : undefined);
+      const expected = builtinEffectHash(ref.name) ?? entry?.hash;
+      if (node === undefined || expected === undefined) {
+        if (!this.quiet.has(key)) {
+          const message = `Manifest lists "${ref.name}" in "effects", but no defeffect has that name`;
+          this.sink.error("AIR_REF_UNKNOWN", message, { ...where, at: [...where.at!, "name"] });
+        }
+        this.quiet.add(key);
+        return ref;
+      }
+      this.listedEffects.set(ref.name, node);
+      if (ref.hash === undefined || ref.hash === ZERO_HASH) return { name: ref.name, hash: expected };
+      if (ref.hash !== expected) {
+        this.sink.error(
+          "AIR_MANIFEST_HASH_MISMATCH",
+          `Manifest hash of "${ref.name}" is "${ref.hash}", but the defeffect hashes to "${expected}"`,
+          { ...where, at: [...where.at!, "hash"] },
+        );
+      }
+      return { name: ref.name, hash: ref.hash };
+    });
   }
 
   private builtinHash(kind: NamedNodeKind, name: string): HashRef | undefined {

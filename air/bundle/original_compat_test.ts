@@ -4,7 +4,15 @@
  */
 import assert from "node:assert/strict";
 import { hashRefOf } from "../cbor/mod.ts";
-import { builtinCapHash, builtinCaps, builtinSchemaHash, builtinSchemas, nodeHash } from "../nodes/mod.ts";
+import {
+  builtinCapHash,
+  builtinCaps,
+  builtinEffectHash,
+  builtinEffects,
+  builtinSchemaHash,
+  builtinSchemas,
+  nodeHash,
+} from "../nodes/mod.ts";
 import { expectErrors } from "./_test_assert.ts";
 import { type AirFile, formatDiagnostic, loadAirBundle } from "./bundle.ts";
 
@@ -106,4 +114,89 @@ Deno.test("AIR_SYS_RESERVED: a restated built-in must be identical to it", () =>
   expectErrors(world({}, [{ $kind: "defschema", name: "sys/Mine@1", type: { nat: {} } }]), [
     { code: "AIR_SYS_RESERVED", file: FILE, path: "$[3].name", def: "sys/Mine@1" },
   ]);
+});
+
+// --- defeffect ---------------------------------------------------------------------------------------------
+
+const timerModule: Node = {
+  ...counterModule,
+  abi: {
+    reducer: { ...(counterModule["abi"] as { reducer: Node }).reducer, effects_emitted: ["timer.set"] },
+  },
+};
+const httpPlan: Node = {
+  $kind: "defplan",
+  name: "demo/fetch@1",
+  input: "demo/Increment@1",
+  allowed_effects: ["http.request"],
+  steps: [{ id: "done", op: "end" }],
+};
+
+/** A world whose module emits timer.set and whose plan allows http.request, with `effects` listed. */
+function effectWorld(effects: Node[], extra: Node[] = [], plan: Node = httpPlan): AirFile[] {
+  return [
+    { path: FILE, text: JSON.stringify([stateSchema, incrementSchema, timerModule, plan, ...extra]) },
+    {
+      path: MANIFEST_FILE,
+      text: JSON.stringify({ ...counterManifest, plans: [{ name: "demo/fetch@1" }], effects }),
+    },
+  ];
+}
+
+Deno.test("defeffect: built-ins are listed by name and filled; a restated or user one must match the catalog", () => {
+  const bundle = expectValid(effectWorld([{ name: "sys/timer.set@1" }, { name: "sys/http.request@1" }]));
+  assert.deepEqual(bundle.manifest.effects, [
+    { name: "sys/timer.set@1", hash: builtinEffectHash("sys/timer.set@1") },
+    { name: "sys/http.request@1", hash: builtinEffectHash("sys/http.request@1") },
+  ]);
+  const timer = { ...builtinEffects.get("sys/timer.set@1")! };
+  // Restated identically (the original's style), or as a user node agreeing with the built-in.
+  expectValid(effectWorld([{ name: "sys/timer.set@1" }, { name: "sys/http.request@1" }], [timer]));
+  const mine = { ...builtinEffects.get("sys/http.request@1")!, name: "demo/http@1", description: "mine" };
+  expectValid(effectWorld([{ name: "sys/timer.set@1" }, { name: "demo/http@1" }], [mine]));
+  expectErrors(
+    effectWorld([{ name: "sys/timer.set@1" }, { name: "demo/http@1" }], [{ ...mine, origin_scope: "both" }]),
+    [{ code: "AIR_EFFECT_MISMATCH", file: FILE, path: "$[4].origin_scope", def: "demo/http@1" }],
+  );
+  expectErrors(
+    effectWorld([{ name: "sys/timer.set@1" }, { name: "demo/http@1" }], [{
+      ...mine,
+      kind: "payment.charge",
+    }]),
+    [
+      // The plan's http.request is then declared by no listed defeffect of that kind.
+      { code: "AIR_EFFECT_ORIGIN_SCOPE", file: FILE, path: "$[3].allowed_effects[0]", def: "demo/fetch@1" },
+      { code: "AIR_EFFECT_UNKNOWN", file: FILE, path: "$[4].kind", def: "demo/http@1" },
+    ],
+  );
+  expectErrors(effectWorld([{ name: "sys/nope@1" }]), [
+    { code: "AIR_REF_UNKNOWN", file: MANIFEST_FILE, path: "$.effects[0].name" },
+  ]);
+  expectErrors(
+    effectWorld([{ name: "sys/timer.set@1" }, { name: "sys/http.request@1" }], [
+      { ...timer, cap_type: "blob" },
+    ]),
+    [{ code: "AIR_SYS_RESERVED", file: FILE, path: "$[4].name", def: "sys/timer.set@1" }],
+  );
+});
+
+Deno.test("AIR_EFFECT_ORIGIN_SCOPE: with defeffects listed, reducers emit reducer/both kinds, plans allow plan/both", () => {
+  // timer.set is "both", so a plan may allow it too.
+  expectValid(
+    effectWorld([{ name: "sys/timer.set@1" }], [], { ...httpPlan, allowed_effects: ["timer.set"] }),
+  );
+  // Not listed: the origin scope is unknown.
+  expectErrors(effectWorld([{ name: "sys/http.request@1" }]), [
+    {
+      code: "AIR_EFFECT_ORIGIN_SCOPE",
+      file: FILE,
+      path: "$[2].abi.reducer.effects_emitted[0]",
+      def: "demo/Counter@1",
+    },
+  ]);
+  // Without an `effects` list, nothing is enforced (worlds written for us).
+  const files = effectWorld([]);
+  const manifest = JSON.parse(files[1]!.text) as Node;
+  delete manifest["effects"];
+  expectValid([files[0]!, { path: MANIFEST_FILE, text: JSON.stringify(manifest) }]);
 });

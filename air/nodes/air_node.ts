@@ -4,6 +4,7 @@
  * @module
  */
 import type { DefCap } from "./def_cap.ts";
+import type { DefEffect } from "./def_effect.ts";
 import type { DefModule } from "./def_module.ts";
 import type { DefPlan } from "./def_plan.ts";
 import type { DefPolicy } from "./def_policy.ts";
@@ -11,7 +12,7 @@ import type { DefSchema } from "./def_schema.ts";
 import type { Manifest } from "./manifest.ts";
 
 /** An AIR node of any v1 kind. */
-export type AirNode = DefSchema | DefModule | DefPlan | DefCap | DefPolicy | Manifest;
+export type AirNode = DefSchema | DefModule | DefPlan | DefCap | DefPolicy | DefEffect | Manifest;
 /** The `$kind` of a node. */
 export type NodeKind = AirNode["$kind"];
 /** A node with a name: every kind but the manifest. */

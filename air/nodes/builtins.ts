@@ -20,18 +20,20 @@
  * @module
  */
 import capData from "../../spec/defs/builtin-caps.air.json" with { type: "json" };
+import effectData from "../../spec/defs/builtin-effects.air.json" with { type: "json" };
 import schemaData from "../../spec/defs/builtin-schemas.air.json" with { type: "json" };
 import { assert, toJsonValue } from "../base/mod.ts";
 import type { HashRef } from "../cbor/mod.ts";
 import type { NamedAirNode } from "./air_node.ts";
 import type { DefCap } from "./def_cap.ts";
+import type { DefEffect } from "./def_effect.ts";
 import type { DefSchema } from "./def_schema.ts";
 import { EFFECT_CATALOG } from "./effect_catalog.ts";
 import { CAP_TYPES, type CapType, type EffectKind } from "./kinds.ts";
 import { nodeHash } from "./node_hash.ts";
 import { parseAirNode } from "./parse_air_node.ts";
 
-function loadNodes<K extends "defschema" | "defcap">(
+function loadNodes<K extends "defschema" | "defcap" | "defeffect">(
   data: unknown[],
   kind: K,
 ): Map<string, Extract<NamedAirNode, { $kind: K }>> {
@@ -53,6 +55,22 @@ export const builtinSchemas: ReadonlyMap<string, DefSchema> = loadNodes(schemaDa
 
 /** The standard defcaps of AIR §10.2 by name (`sys/http.out@1`, `sys/llm.basic@1`, `sys/blob@1`, `sys/timer@1`). */
 export const builtinCaps: ReadonlyMap<string, DefCap> = loadNodes(capData as unknown[], "defcap");
+
+/** The built-in effect catalog as `defeffect` nodes (`sys/timer.set@1`, …), by name. */
+export const builtinEffects: ReadonlyMap<string, DefEffect> = loadNodes(effectData as unknown[], "defeffect");
+
+const effectHashes = new Map<string, HashRef>();
+for (const [name, node] of builtinEffects) effectHashes.set(name, nodeHash(node));
+
+/** The node hash of a built-in defeffect, or `undefined` when `name` is not one. */
+export function builtinEffectHash(name: string): HashRef | undefined {
+  return effectHashes.get(name);
+}
+
+/** The built-in defeffect of each catalog kind. */
+export const builtinEffectByKind: ReadonlyMap<EffectKind, DefEffect> = new Map<EffectKind, DefEffect>(
+  [...builtinEffects.values()].map((effect) => [effect.kind as EffectKind, effect]),
+);
 
 const schemaHashes = new Map<string, HashRef>();
 for (const [name, node] of builtinSchemas) schemaHashes.set(name, nodeHash(node));
@@ -91,4 +109,12 @@ for (const spec of EFFECT_CATALOG.values()) {
   for (const name of [spec.params, spec.receipt, spec.receiptEvent]) {
     assert(name === undefined || builtinSchemas.has(name), `catalog schema "${name}" is a built-in`);
   }
+}
+for (const spec of EFFECT_CATALOG.values()) {
+  const effect = builtinEffectByKind.get(spec.kind);
+  assert(
+    effect !== undefined && effect.params_schema === spec.params && effect.receipt_schema === spec.receipt &&
+      effect.cap_type === spec.capType && effect.origin_scope === (spec.micro ? "both" : "plan"),
+    `catalog kind "${spec.kind}" has a matching built-in defeffect`,
+  );
 }

@@ -15,7 +15,15 @@ export const CAP_TYPES = ["http.out", "blob", "timer", "llm.basic"] as const;
 export type CapType = (typeof CAP_TYPES)[number];
 
 /** Every `$kind` of AIR v1 (AIR §1). */
-export const AIR_KINDS = ["defschema", "defmodule", "defplan", "defcap", "defpolicy", "manifest"] as const;
+export const AIR_KINDS = [
+  "defschema",
+  "defmodule",
+  "defplan",
+  "defcap",
+  "defpolicy",
+  "defeffect",
+  "manifest",
+] as const;
 /**
  * Kinds recognized but not supported yet: none since every v1 kind is.
  * @deprecated Always empty; kept so existing imports compile.

@@ -82,6 +82,8 @@ export const manifestSchema = z.strictObject({
   plans: z.array(namedRefSchema),
   caps: z.array(namedRefSchema),
   policies: z.array(namedRefSchema),
+  /** The defeffects the world uses (the original AgentOS's list; built-ins by name). */
+  effects: z.array(namedRefSchema).optional(),
   routing: z.strictObject({
     events: z.array(routingEventSchema).optional(),
     inboxes: z.array(routingInboxSchema).optional(),

@@ -26,6 +26,9 @@ export {
   builtinCapHash,
   builtinCaps,
   builtinCapTypes,
+  builtinEffectByKind,
+  builtinEffectHash,
+  builtinEffects,
   builtinSchemaHash,
   builtinSchemas,
   microEffectReceiptEvents,
@@ -35,6 +38,7 @@ export { EFFECT_CATALOG, type EffectSpec, effectSpec } from "./effect_catalog.ts
 export { nodeBytes, nodeHash, normalizeNode } from "./node_hash.ts";
 export type { AirNode, NamedAirNode, NamedNodeKind, NodeKind } from "./air_node.ts";
 export { type DefCap, defCapSchema } from "./def_cap.ts";
+export { type DefEffect, defEffectSchema, ORIGIN_SCOPES } from "./def_effect.ts";
 export { type DefModule, defModuleSchema, type ReducerAbi, reducerAbiSchema } from "./def_module.ts";
 export {
   type DefPlan,

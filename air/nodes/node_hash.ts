@@ -30,6 +30,7 @@ import type { DefModule } from "./def_module.ts";
 import type { DefPlan, PlanStep } from "./def_plan.ts";
 import type { DefPolicy } from "./def_policy.ts";
 import type { DefSchema } from "./def_schema.ts";
+import type { DefEffect } from "./def_effect.ts";
 import type { CapGrant, Manifest, NamedRef } from "./manifest.ts";
 
 type JsonObject = { [key: string]: JsonValue };
@@ -229,6 +230,7 @@ function normalizeManifest(node: Manifest): JsonObject {
   };
   // Absent (the usual case) leaves the hash of manifests written before the field existed unchanged.
   putOptional(out, "air_version", node.air_version);
+  putOptional(out, "effects", node.effects?.map(normalizeRef));
   if (node.routing !== undefined) {
     const routing: JsonObject = {};
     putOptional(
@@ -274,6 +276,20 @@ function normalizeManifest(node: Manifest): JsonObject {
   return out;
 }
 
+function normalizeEffect(node: DefEffect): JsonObject {
+  const out: JsonObject = {
+    $kind: node.$kind,
+    name: node.name,
+    kind: node.kind,
+    params_schema: node.params_schema,
+    receipt_schema: node.receipt_schema,
+    cap_type: node.cap_type,
+    origin_scope: node.origin_scope,
+  };
+  putOptional(out, "description", node.description);
+  return out;
+}
+
 /** The normalized JSON of a node (AIR §5.1): what is encoded and hashed. `$kind` is kept. */
 export function normalizeNode(node: AirNode): JsonValue {
   switch (node.$kind) {
@@ -287,6 +303,8 @@ export function normalizeNode(node: AirNode): JsonValue {
       return normalizeCap(node);
     case "defpolicy":
       return normalizePolicy(node);
+    case "defeffect":
+      return normalizeEffect(node);
     case "manifest":
       return normalizeManifest(node);
   }

@@ -20,6 +20,7 @@ import type { z } from "zod";
 import { isPlainObject, quote } from "./_fields.ts";
 import type { AirNode } from "./air_node.ts";
 import { defCapSchema } from "./def_cap.ts";
+import { defEffectSchema } from "./def_effect.ts";
 import { defModuleSchema } from "./def_module.ts";
 import { defPlanSchema, PLAN_STEP_OPS } from "./def_plan.ts";
 import { defPolicySchema } from "./def_policy.ts";
@@ -102,6 +103,7 @@ const SCHEMA_BY_KIND: ReadonlyMap<string, z.ZodType> = new Map<string, z.ZodType
   ["defplan", defPlanSchema],
   ["defcap", defCapSchema],
   ["defpolicy", defPolicySchema],
+  ["defeffect", defEffectSchema],
   ["manifest", manifestSchema],
 ]);
 

@@ -17,8 +17,8 @@ import type {
   Trigger,
 } from "../nodes/mod.ts";
 
-/** A kind of named definition: every AIR kind but `manifest`. */
-export type DefKind = Exclude<(typeof AIR_KINDS)[number], "manifest">;
+/** A kind of named definition patches handle: every AIR kind but `manifest` and (not yet) `defeffect`. */
+export type DefKind = Exclude<(typeof AIR_KINDS)[number], "manifest" | "defeffect">;
 
 /** The definition kinds, in the order of the manifest's ref lists. */
 export const DEF_KINDS = [
