@@ -25,7 +25,7 @@ import {
   type Receipt,
   receiptUsage,
 } from "../kernel/mod.ts";
-import { decodeReceiptFile } from "../world/mod.ts";
+import { checkReceiptSize, decodeReceiptFile } from "../world/mod.ts";
 import type { World } from "../world/mod.ts";
 import { type CliIo, printJson, resolvePath, withWorld } from "./context.ts";
 
@@ -254,6 +254,7 @@ export async function runReceiptsSubmit(
   } else {
     receipt = decodeReceiptFile(bytes, fileArg);
   }
+  checkReceiptSize(receipt, `Receipt file "${fileArg}"`);
   return await withWorld(io, worldOption, async (world) => {
     const file = await world.receiptInbox.add(receipt);
     if (options.json) printJson(io, { queued: file.split("/").pop()! });
