@@ -50,3 +50,22 @@ Deno.test("aos receipts submit: a receipt too large to journal exits 2 and leave
     assert.deepEqual(await hashTree(`${world}/.aos`), before);
   });
 });
+
+Deno.test("aos receipts submit: a refused receipt (intent hash not 32 bytes) exits 2 and queues no file", async () => {
+  await withTempDir(async (root) => {
+    const world = await fetchNotifyWorld(root);
+    const before = await hashTree(`${world}/.aos`);
+    const receipt = encodeReceiptFile({
+      intentHash: new Uint8Array(31),
+      adapterId: "aos-http",
+      status: "ok",
+      payload: new Uint8Array(4),
+      fence: { generation: 0n, height: 0n },
+      signature: new Uint8Array(64),
+    });
+    await Deno.writeFile(`${root}/short.cbor`, receipt);
+    const run = await expectAos(2, world, "receipts", "submit", `${root}/short.cbor`);
+    assert.match(run.stderr, /^error\[AOS_CBOR_INVALID\]: .*intent_hash/);
+    assert.deepEqual(await hashTree(`${world}/.aos`), before);
+  });
+});

@@ -254,11 +254,20 @@ export async function runReceiptsSubmit(
   } else {
     receipt = decodeReceiptFile(bytes, fileArg);
   }
+  // Every check before anything is written: a refused receipt leaves nothing in the drop box.
+  if (receipt.intentHash.length !== 32) {
+    throw new AosError(
+      "AOS_CBOR_INVALID",
+      `${fileArg}: intent_hash must be 32 bytes, got ${receipt.intentHash.length}`,
+      { context: { file: fileArg } },
+    );
+  }
+  const intent = bytesToHashRef(receipt.intentHash);
   checkReceiptSize(receipt, `Receipt file "${fileArg}"`);
   return await withWorld(io, worldOption, async (world) => {
     const file = await world.receiptInbox.add(receipt);
     if (options.json) printJson(io, { queued: file.split("/").pop()! });
-    else io.out(`Queued the receipt for ${bytesToHashRef(receipt.intentHash)}; run "aos step" to admit it`);
+    else io.out(`Queued the receipt for ${intent}; run "aos step" to admit it`);
     return 0;
   });
 }
