@@ -52,6 +52,15 @@ export function parseEventsFile(text: string, file: string): EventLineInput[] {
   return events;
 }
 
+/** Decodes `bytes` as UTF-8, refusing invalid sequences (never rewritten to U+FFFD). */
+export function decodeUtf8(bytes: Uint8Array, file: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (cause) {
+    throw new AosError("AOS_JSON_INVALID", `"${file}" is not valid UTF-8`, { cause, context: { file } });
+  }
+}
+
 /** `aos event send`. */
 export async function runEventSend(
   io: CliIo,
@@ -66,14 +75,15 @@ export async function runEventSend(
       throw new AosError("AOS_USAGE", "Give either SCHEMA JSON or --file EVENTS.jsonl, not both");
     }
     const path = resolvePath(io, options.file);
-    let text: string;
+    let bytes: Uint8Array;
     try {
-      text = await Deno.readTextFile(path);
+      bytes = await Deno.readFile(path);
     } catch (cause) {
       throw new AosError("AOS_USAGE", `Cannot read events file "${options.file}": ${String(cause)}`, {
         cause,
       });
     }
+    const text = decodeUtf8(bytes, options.file);
     lines = parseEventsFile(text, options.file);
     if (lines.length === 0) throw new AosError("AOS_USAGE", `Events file "${options.file}" holds no events`);
   } else {

@@ -69,3 +69,20 @@ Deno.test("aos receipts submit: a refused receipt (intent hash not 32 bytes) exi
     assert.deepEqual(await hashTree(`${world}/.aos`), before);
   });
 });
+
+Deno.test("aos event send: invalid UTF-8 in --file, or a lone surrogate in the JSON, exits 2 (AOS_JSON_INVALID) and queues nothing", async () => {
+  await withTempDir(async (root) => {
+    const world = await fetchNotifyWorld(root);
+    const before = await hashTree(`${world}/.aos`);
+    const line = new TextEncoder().encode(
+      '{"schema":"demo/Configure@1","value":{"url":"http://h/\u0001"}}\n',
+    );
+    line[line.indexOf(1)] = 0xff; // an invalid UTF-8 byte inside the string
+    await Deno.writeFile(`${root}/bad.jsonl`, line);
+    const file = await expectAos(2, world, "event", "send", "--file", `${root}/bad.jsonl`);
+    assert.match(file.stderr, /^error\[AOS_JSON_INVALID\]: .*bad\.jsonl.*UTF-8/);
+    const arg = await expectAos(2, world, "event", "send", "demo/Configure@1", '{"url": "http://h/\\udc80"}');
+    assert.match(arg.stderr, /^error\[AOS_JSON_INVALID\]: .*surrogate/);
+    assert.deepEqual(await hashTree(`${world}/.aos`), before);
+  });
+});

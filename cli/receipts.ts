@@ -28,6 +28,7 @@ import {
 import { checkReceiptSize, decodeReceiptFile } from "../world/mod.ts";
 import type { World } from "../world/mod.ts";
 import { type CliIo, printJson, resolvePath, withWorld } from "./context.ts";
+import { decodeUtf8 } from "./event.ts";
 
 interface ReceiptRow {
   seq: number;
@@ -231,9 +232,8 @@ export async function runReceiptsSubmit(
     throw new AosError("AOS_USAGE", `Cannot read receipt file "${fileArg}": ${String(cause)}`, { cause });
   }
   let receipt: Receipt;
-  const text = new TextDecoder().decode(bytes).trim();
-  if (text.startsWith("{")) {
-    const parsed = ReceiptJson.safeParse(parseJson(text, fileArg));
+  if (new TextDecoder().decode(bytes).trim().startsWith("{")) {
+    const parsed = ReceiptJson.safeParse(parseJson(decodeUtf8(bytes, fileArg).trim(), fileArg));
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const at = jsonPath(issue.path as Array<string | number>);
