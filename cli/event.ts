@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { AosError, jsonPath, type JsonValue, parseJson } from "../air/mod.ts";
+import { AosError, jsonPath, type JsonValue, limits, parseJson } from "../air/mod.ts";
 import type { EventInput } from "../world/mod.ts";
 import { type CliIo, printJson, resolvePath, withWorld } from "./context.ts";
 import { checkEventSchema, parseKeyArg, unconsumedWarning } from "./hints.ts";
@@ -86,6 +86,13 @@ export async function runEventSend(
     const text = decodeUtf8(bytes, options.file);
     lines = parseEventsFile(text, options.file);
     if (lines.length === 0) throw new AosError("AOS_USAGE", `Events file "${options.file}" holds no events`);
+    if (lines.length > limits.inboxBatchMax) {
+      throw new AosError(
+        "AOS_INPUT_TOO_LARGE",
+        `Events file "${options.file}" holds ${lines.length} events, more than inboxBatchMax ` +
+          `(${limits.inboxBatchMax}) queued at once; split it`,
+      );
+    }
   } else {
     if (schema === undefined || valueText === undefined) {
       throw new AosError(

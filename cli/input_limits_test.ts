@@ -86,3 +86,30 @@ Deno.test("aos event send: invalid UTF-8 in --file, or a lone surrogate in the J
     assert.deepEqual(await hashTree(`${world}/.aos`), before);
   });
 });
+
+Deno.test("aos event send --file: more lines than inboxBatchMax exits 2 naming the limit and queues nothing; aos step says how many remain", async () => {
+  const mutable = limits as { inboxBatchMax: number };
+  const saved = mutable.inboxBatchMax;
+  mutable.inboxBatchMax = 2;
+  try {
+    await withTempDir(async (root) => {
+      const world = await fetchNotifyWorld(root);
+      const before = await hashTree(`${world}/.aos`);
+      const line = (n: number) => JSON.stringify({ schema: "demo/Notify@1", value: { request_id: `r${n}` } });
+      await Deno.writeTextFile(`${root}/three.jsonl`, [1, 2, 3].map(line).join("\n") + "\n");
+      const run = await expectAos(2, world, "event", "send", "--file", `${root}/three.jsonl`);
+      assert.match(run.stderr, /^error\[AOS_INPUT_TOO_LARGE\]: .*inboxBatchMax \(2\)/);
+      assert.deepEqual(await hashTree(`${world}/.aos`), before);
+      await Deno.writeTextFile(`${root}/two.jsonl`, [1, 2].map(line).join("\n") + "\n");
+      await expectAos(0, world, "event", "send", "--file", `${root}/two.jsonl`);
+      await expectAos(0, world, "event", "send", "--file", `${root}/two.jsonl`);
+      const step = await expectAos(0, world, "step");
+      assert.match(step.stdout, /Admitted 2 inputs/);
+      assert.match(step.stdout, /2 events still queued/);
+      const json = await expectAos(0, world, "step", "--json");
+      assert.equal(JSON.parse(json.stdout).remaining, 0);
+    });
+  } finally {
+    mutable.inboxBatchMax = saved;
+  }
+});

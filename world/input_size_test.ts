@@ -19,3 +19,30 @@ Deno.test("World.step() fails with AOS_INPUT_TOO_LARGE before appending anything
     world.close();
   }
 });
+
+Deno.test("World.step() admits at most limits.inboxBatchMax events; the rest stay queued for the next step", async () => {
+  await using dir = await tempDir();
+  const { world } = await initCounterWorld(dir.path);
+  const mutable = limits as { inboxBatchMax: number };
+  const saved = mutable.inboxBatchMax;
+  mutable.inboxBatchMax = 3;
+  try {
+    const inc = (by: bigint) => ({ schema: "demo/Increment@1", value: { by } });
+    await world.enqueue([inc(1n), inc(2n)]);
+    await world.enqueue([inc(3n), inc(4n), inc(5n)]);
+    const first = await world.step();
+    assert.equal(first.admitted, 3);
+    assert.equal(first.remaining, 2);
+    assert.equal(await world.pendingInbox(), 2);
+    assert.deepEqual(world.stateJson("demo/Counter@1"), { count: 6n });
+    const second = await world.step();
+    assert.equal(second.admitted, 2);
+    assert.equal(second.remaining, undefined);
+    assert.deepEqual(world.stateJson("demo/Counter@1"), { count: 15n });
+    assert.deepEqual(await world.inbox.list(), []);
+    await assert.rejects(world.enqueue([inc(1n), inc(1n), inc(1n), inc(1n)]), hasCode("AOS_INPUT_TOO_LARGE"));
+  } finally {
+    mutable.inboxBatchMax = saved;
+    world.close();
+  }
+});

@@ -74,6 +74,8 @@ export interface StepReport {
   entries: Array<{ seq: number; kind: string }>;
   reducerErrors: Array<{ seq: number; reducer: string; eventSeq: number; code: string; message: string }>;
   snapshot?: { height: number; hash: HashRef };
+  /** Inbox events left queued by `step` (it admits at most `limits.inboxBatchMax` per call). */
+  remaining?: number;
 }
 
 /** What `admitReceipts` did with each receipt. */
@@ -342,6 +344,12 @@ export class World {
 
   /** Validates every event, then queues them durably as one inbox batch (nothing is journaled). */
   async enqueue(events: EventInput[]): Promise<number> {
+    if (events.length > limits.inboxBatchMax) {
+      throw new AosError(
+        "AOS_INPUT_TOO_LARGE",
+        `Cannot queue ${events.length} events in one batch: the limit is inboxBatchMax (${limits.inboxBatchMax})`,
+      );
+    }
     const encoded = events.map((e) => this.encodeEvent(e));
     encoded.forEach((event, i) =>
       checkEventSize(event, events.length === 1 ? "The event" : `Event ${i + 1}`)
@@ -370,11 +378,20 @@ export class World {
         items.push({ event, source: inboxSource(position), position, validated });
       });
     }
+    // At most inboxBatchMax events per step; the rest stay queued for the next one.
+    const remaining = Math.max(0, items.length - limits.inboxBatchMax);
+    if (remaining > 0) items.length = limits.inboxBatchMax;
     const report = await this.#admit(items);
+    if (remaining > 0) report.remaining = remaining;
     const final = items[items.length - 1];
     if (final) this.#lastAdmitted = final.position;
     // Files whose events are all journaled (and fsynced by #admit) are done.
-    await this.inbox.remove(listed.filter((b) => b.batch <= this.#lastAdmitted.batch));
+    const done = this.#lastAdmitted;
+    await this.inbox.remove(
+      listed.filter((b) =>
+        b.batch < done.batch || (b.batch === done.batch && done.index >= b.events.length - 1)
+      ),
+    );
     const dropped = await this.receiptInbox.list();
     if (dropped.length === 0) return report;
     const keys = await this.receiptInbox.registeredKeys();
@@ -384,6 +401,7 @@ export class World {
     await this.receiptInbox.remove(dropped.map((d) => d.file));
     const snapshot = admitted.snapshot ?? report.snapshot;
     return {
+      ...(remaining > 0 ? { remaining } : {}),
       admitted: report.admitted + admitted.admitted,
       heightBefore: report.heightBefore,
       height: admitted.height,
