@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { limits } from "../air/mod.ts";
 import { encodeReceiptFile } from "../world/mod.ts";
+import { lineWriter } from "./context.ts";
 import { aos, expectAos, hashTree, withTempDir } from "./_test_helpers.ts";
 
 async function fetchNotifyWorld(root: string): Promise<string> {
@@ -112,4 +113,43 @@ Deno.test("aos event send --file: more lines than inboxBatchMax exits 2 naming t
   } finally {
     mutable.inboxBatchMax = saved;
   }
+});
+
+Deno.test("lineWriter: a closed reader (BrokenPipe) stops the output instead of crashing; partial writes are completed", () => {
+  let calls = 0;
+  const broken = lineWriter({
+    writeSync: () => {
+      calls++;
+      throw new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
+    },
+  });
+  broken("first");
+  broken("second");
+  assert.equal(calls, 1);
+  const written: number[] = [];
+  const partial = lineWriter({
+    writeSync: (bytes) => {
+      written.push(bytes[0]!);
+      return 1;
+    },
+  });
+  partial("ab");
+  assert.deepEqual(written, [0x61, 0x62, 0x0a]);
+});
+
+Deno.test("aos: .aos/LOCK being a folder, or .aos/journal being a file, fails cleanly with exit 1 and a code", async () => {
+  await withTempDir(async (root) => {
+    const world = await fetchNotifyWorld(root);
+    await Deno.remove(`${world}/.aos/LOCK`);
+    await Deno.mkdir(`${world}/.aos/LOCK`);
+    const lock = await expectAos(1, world, "info");
+    assert.match(lock.stderr, /^error\[AOS_IO\]: .*LOCK.*\n$/);
+    await Deno.remove(`${world}/.aos/LOCK`);
+    await Deno.remove(`${world}/.aos/journal`, { recursive: true });
+    await Deno.writeTextFile(`${world}/.aos/journal`, "");
+    for (const args of [["info"], ["journal", "show"], ["step"]]) {
+      const run = await expectAos(1, world, ...args);
+      assert.match(run.stderr, /^error\[AOS_JOURNAL_CORRUPT\]: .*journal/);
+    }
+  });
 });
