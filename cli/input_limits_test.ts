@@ -71,7 +71,7 @@ Deno.test("aos receipts submit: a refused receipt (intent hash not 32 bytes) exi
   });
 });
 
-Deno.test("aos event send: invalid UTF-8 in --file, or a lone surrogate in the JSON, exits 2 (AOS_JSON_INVALID) and queues nothing", async () => {
+Deno.test("aos event send: invalid UTF-8 in --file, or a lone surrogate in the JSON, exits 2 and queues nothing", async () => {
   await withTempDir(async (root) => {
     const world = await fetchNotifyWorld(root);
     const before = await hashTree(`${world}/.aos`);
@@ -83,7 +83,7 @@ Deno.test("aos event send: invalid UTF-8 in --file, or a lone surrogate in the J
     const file = await expectAos(2, world, "event", "send", "--file", `${root}/bad.jsonl`);
     assert.match(file.stderr, /^error\[AOS_JSON_INVALID\]: .*bad\.jsonl.*UTF-8/);
     const arg = await expectAos(2, world, "event", "send", "demo/Configure@1", '{"url": "http://h/\\udc80"}');
-    assert.match(arg.stderr, /^error\[AOS_JSON_INVALID\]: .*surrogate/);
+    assert.match(arg.stderr, /^error\[AOS_TYPE_MISMATCH\]: .*\$\.url.*valid Unicode/);
     assert.deepEqual(await hashTree(`${world}/.aos`), before);
   });
 });

@@ -30,15 +30,11 @@ interface ReviverContext {
  */
 export function parseJson(text: string, file?: string): JsonValue {
   const floats: string[] = [];
-  let illFormed: string | undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(
       text,
-      function (this: unknown, key: string, value: unknown, context?: ReviverContext) {
-        // A lone surrogate (`"\ud800"`) is no Unicode text: encoding it would rewrite it to U+FFFD.
-        if (!key.isWellFormed()) illFormed ??= key;
-        if (typeof value === "string" && !value.isWellFormed()) illFormed ??= value;
+      function (this: unknown, _key: string, value: unknown, context?: ReviverContext) {
         if (typeof value === "number") {
           const source = context?.source ?? String(value);
           if (!/^-?\d+$/.test(source)) {
@@ -56,15 +52,6 @@ export function parseJson(text: string, file?: string): JsonValue {
       cause,
       context: file === undefined ? {} : { file },
     });
-  }
-  if (illFormed !== undefined) {
-    throw new AosError(
-      "AOS_JSON_INVALID",
-      `Invalid JSON${file ? ` in "${file}"` : ""}: the string ${
-        JSON.stringify(illFormed.slice(0, 40))
-      } holds a lone UTF-16 surrogate (not Unicode text)`,
-      { context: file === undefined ? {} : { file } },
-    );
   }
   const duplicate = findDuplicateKey(text);
   if (duplicate) {
