@@ -31,12 +31,30 @@ export interface CliIo {
   terminal?: { columns?: number; colors: boolean };
 }
 
+/**
+ * A line writer to `stream` that writes every byte (a pipe may take part of a write) and, once the reader
+ * is gone (`BrokenPipe`, as in `aos journal show | head -1`), stops writing instead of crashing.
+ */
+export function lineWriter(stream: { writeSync(bytes: Uint8Array): number }): (line: string) => void {
+  const encoder = new TextEncoder();
+  let closed = false;
+  return (line) => {
+    if (closed) return;
+    let bytes = encoder.encode(line + "\n");
+    try {
+      while (bytes.length > 0) bytes = bytes.subarray(stream.writeSync(bytes));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+      closed = true;
+    }
+  };
+}
+
 /** The process's real IO. */
 export function processIo(): CliIo {
-  const encoder = new TextEncoder();
   return {
-    out: (line) => void Deno.stdout.writeSync(encoder.encode(line + "\n")),
-    err: (line) => void Deno.stderr.writeSync(encoder.encode(line + "\n")),
+    out: lineWriter(Deno.stdout),
+    err: lineWriter(Deno.stderr),
     cwd: Deno.cwd(),
     clock: new SystemClock(),
     env: (name) => Deno.env.get(name),

@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { AosError, jsonPath, type JsonValue, parseJson } from "../air/mod.ts";
+import { AosError, jsonPath, type JsonValue, limits, parseJson } from "../air/mod.ts";
 import type { EventInput } from "../world/mod.ts";
 import { type CliIo, printJson, resolvePath, withWorld } from "./context.ts";
 import { checkEventSchema, parseKeyArg, unconsumedWarning } from "./hints.ts";
@@ -52,6 +52,15 @@ export function parseEventsFile(text: string, file: string): EventLineInput[] {
   return events;
 }
 
+/** Decodes `bytes` as UTF-8, refusing invalid sequences (never rewritten to U+FFFD). */
+export function decodeUtf8(bytes: Uint8Array, file: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (cause) {
+    throw new AosError("AOS_JSON_INVALID", `"${file}" is not valid UTF-8`, { cause, context: { file } });
+  }
+}
+
 /** `aos event send`. */
 export async function runEventSend(
   io: CliIo,
@@ -66,16 +75,24 @@ export async function runEventSend(
       throw new AosError("AOS_USAGE", "Give either SCHEMA JSON or --file EVENTS.jsonl, not both");
     }
     const path = resolvePath(io, options.file);
-    let text: string;
+    let bytes: Uint8Array;
     try {
-      text = await Deno.readTextFile(path);
+      bytes = await Deno.readFile(path);
     } catch (cause) {
       throw new AosError("AOS_USAGE", `Cannot read events file "${options.file}": ${String(cause)}`, {
         cause,
       });
     }
+    const text = decodeUtf8(bytes, options.file);
     lines = parseEventsFile(text, options.file);
     if (lines.length === 0) throw new AosError("AOS_USAGE", `Events file "${options.file}" holds no events`);
+    if (lines.length > limits.inboxBatchMax) {
+      throw new AosError(
+        "AOS_INPUT_TOO_LARGE",
+        `Events file "${options.file}" holds ${lines.length} events, more than inboxBatchMax ` +
+          `(${limits.inboxBatchMax}) queued at once; split it`,
+      );
+    }
   } else {
     if (schema === undefined || valueText === undefined) {
       throw new AosError(

@@ -28,6 +28,7 @@ const INVALID_INPUT: ReadonlySet<AosErrorCode> = new Set<AosErrorCode>([
   "AOS_IS_A_DIRECTORY",
   "AOS_PERMISSION_DENIED",
   "AOS_DIR_NOT_EMPTY",
+  "AOS_INPUT_TOO_LARGE",
 ]);
 
 /** Exit code for an error thrown by a command. */

@@ -25,9 +25,10 @@ import {
   type Receipt,
   receiptUsage,
 } from "../kernel/mod.ts";
-import { decodeReceiptFile } from "../world/mod.ts";
+import { checkReceiptSize, decodeReceiptFile } from "../world/mod.ts";
 import type { World } from "../world/mod.ts";
 import { type CliIo, printJson, resolvePath, withWorld } from "./context.ts";
+import { decodeUtf8 } from "./event.ts";
 
 interface ReceiptRow {
   seq: number;
@@ -231,9 +232,8 @@ export async function runReceiptsSubmit(
     throw new AosError("AOS_USAGE", `Cannot read receipt file "${fileArg}": ${String(cause)}`, { cause });
   }
   let receipt: Receipt;
-  const text = new TextDecoder().decode(bytes).trim();
-  if (text.startsWith("{")) {
-    const parsed = ReceiptJson.safeParse(parseJson(text, fileArg));
+  if (new TextDecoder().decode(bytes).trim().startsWith("{")) {
+    const parsed = ReceiptJson.safeParse(parseJson(decodeUtf8(bytes, fileArg).trim(), fileArg));
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const at = jsonPath(issue.path as Array<string | number>);
@@ -254,10 +254,20 @@ export async function runReceiptsSubmit(
   } else {
     receipt = decodeReceiptFile(bytes, fileArg);
   }
+  // Every check before anything is written: a refused receipt leaves nothing in the drop box.
+  if (receipt.intentHash.length !== 32) {
+    throw new AosError(
+      "AOS_CBOR_INVALID",
+      `${fileArg}: intent_hash must be 32 bytes, got ${receipt.intentHash.length}`,
+      { context: { file: fileArg } },
+    );
+  }
+  const intent = bytesToHashRef(receipt.intentHash);
+  checkReceiptSize(receipt, `Receipt file "${fileArg}"`);
   return await withWorld(io, worldOption, async (world) => {
     const file = await world.receiptInbox.add(receipt);
     if (options.json) printJson(io, { queued: file.split("/").pop()! });
-    else io.out(`Queued the receipt for ${bytesToHashRef(receipt.intentHash)}; run "aos step" to admit it`);
+    else io.out(`Queued the receipt for ${intent}; run "aos step" to admit it`);
     return 0;
   });
 }

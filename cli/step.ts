@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { bytesToHashRef } from "../air/mod.ts";
+import { bytesToHashRef, limits } from "../air/mod.ts";
 import { type CliIo, printJson, withWorld } from "./context.ts";
 import { unconsumedWarning } from "./hints.ts";
 
@@ -55,6 +55,7 @@ export async function runStep(
         })),
         snapshot: r.snapshot ? { height: BigInt(r.snapshot.height), hash: r.snapshot.hash } : null,
         receipts,
+        remaining: BigInt(r.remaining ?? 0),
         warnings: [...warnings],
       });
     } else {
@@ -75,6 +76,14 @@ export async function runStep(
         );
       }
       if (r.snapshot) io.out(`  snapshot at height ${r.snapshot.height} (${r.snapshot.hash})`);
+      if (r.remaining) {
+        io.out(
+          `  ${r.remaining} event${
+            r.remaining === 1 ? "" : "s"
+          } still queued (inboxBatchMax ${limits.inboxBatchMax} ` +
+            `per step); run "aos step" again`,
+        );
+      }
     }
     for (const warning of warnings) io.err(`warning: ${warning}`);
     return 0;

@@ -6,6 +6,7 @@
  * @module
  */
 import { limits } from "../air/mod.ts";
+import { growFailed } from "./fuel.ts";
 import type { CallingConvention, ReducerCallResult } from "./reducer_host.ts";
 
 /** A live instance with its exports looked up once. */
@@ -119,6 +120,15 @@ function checkRange(memory: WebAssembly.Memory, ptr: number, len: number, what: 
  */
 export function faultResult(cause: unknown, guest: Guest | undefined): ReducerCallResult {
   if (cause instanceof OutOfRange) return { ok: false, code: "bad_output", message: cause.message };
+  if (cause instanceof WebAssembly.RuntimeError && guest !== undefined && growFailed(guest.fuel)) {
+    return {
+      ok: false,
+      code: "trap",
+      message: `memory.grow past the limit of ${limits.reducerMemoryPagesMax} pages (at ${
+        guest.memory.buffer.byteLength / WASM_PAGE_BYTES
+      })`,
+    };
+  }
   if (cause instanceof WebAssembly.RuntimeError && guest !== undefined && (guest.fuel.value as number) < 0) {
     return {
       ok: false,

@@ -111,6 +111,8 @@ export interface BodyLayout {
   loopHeaderEnds: number[];
   /** The first instruction that mutates a table or drops a segment (e.g. "table.set"), if any. */
   tableOrSegmentOp: string | undefined;
+  /** Offsets right after each `memory.grow` and its immediate, in order. */
+  growEnds: number[];
 }
 
 /**
@@ -126,6 +128,7 @@ export function scanBody(bytes: Uint8Array, start: number, end: number): BodyLay
   }
   const codeStart = reader.pos;
   const loopHeaderEnds: number[] = [];
+  const growEnds: number[] = [];
   let depth = 0; // open blocks, not counting the function's own
   let tableOrSegmentOp: string | undefined;
   for (;;) {
@@ -139,7 +142,7 @@ export function scanBody(bytes: Uint8Array, start: number, end: number): BodyLay
         if (opcode === 0x0b) {
           if (depth === 0) {
             if (!reader.done) wasmInvalid("bytes after the end of a function body", reader.pos);
-            return { codeStart, loopHeaderEnds, tableOrSegmentOp };
+            return { codeStart, loopHeaderEnds, tableOrSegmentOp, growEnds };
           }
           depth--;
         }
@@ -160,6 +163,7 @@ export function scanBody(bytes: Uint8Array, start: number, end: number): BodyLay
       default:
         if (opcode === 0x26) tableOrSegmentOp ??= "table.set";
         immediates(reader, kind);
+        if (opcode === 0x40) growEnds.push(reader.pos);
     }
   }
 }

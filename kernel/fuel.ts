@@ -35,6 +35,7 @@ import {
   SECTION_EXPORT,
   SECTION_GLOBAL,
   SECTION_IMPORT,
+  SECTION_MEMORY,
   SECTION_RANK,
 } from "./_wasm_sections.ts";
 import { scanBody } from "./_wasm_code.ts";
@@ -54,6 +55,13 @@ export interface FuelOptions {
    * this way). The caller picks names no export of the module already has; indices must be valid.
    */
   exportGlobals?: ReadonlyArray<{ name: string; index: number }>;
+  /**
+   * The most 64 KiB pages the module's memory may ever have. When set, a module with more than one memory,
+   * an imported memory, a 64-bit memory, or a memory whose initial size or declared maximum exceeds it is
+   * `AOS_WASM_INVALID`; a memory without a maximum gets this one, so `memory.grow` past it fails in the
+   * guest (returns -1) instead of growing.
+   */
+  memoryPagesMax?: number;
 }
 
 const EXPORT_KIND_GLOBAL = 0x03;
@@ -75,7 +83,11 @@ export function instrumentFuel(wasm: Uint8Array, options: FuelOptions = {}): Uin
   const importSection = find(SECTION_IMPORT);
   const globalSection = find(SECTION_GLOBAL);
   const exportSection = find(SECTION_EXPORT);
-  const importedGlobals = importSection ? countImports(wasm, importSection)[3]! : 0;
+  const importCounts = importSection ? countImports(wasm, importSection) : [0, 0, 0, 0, 0];
+  const importedGlobals = importCounts[3]!;
+  if (options.memoryPagesMax !== undefined && importCounts[2]! > 0) {
+    wasmInvalid("the module imports a memory: a reducer defines its one memory", importSection!.start);
+  }
   const definedGlobals = globalSection ? new WasmReader(wasm, globalSection.contentStart).u32() : 0;
   const fuelIndex = importedGlobals + definedGlobals;
   const check = fuelCheck(fuelIndex);
@@ -84,9 +96,12 @@ export function instrumentFuel(wasm: Uint8Array, options: FuelOptions = {}): Uin
   out.push(wasm.subarray(0, HEADER.length));
   let globalDone = false;
   let exportDone = false;
+  const growCheck = options.memoryPagesMax === undefined
+    ? undefined
+    : failedGrowCheck(fuelIndex, fuelIndex + 1);
   const emitGlobal = () => {
     globalDone = true;
-    out.push(withGlobal(wasm, globalSection, initialFuel));
+    out.push(withGlobal(wasm, globalSection, initialFuel, growCheck !== undefined));
   };
   const emitExport = () => {
     exportDone = true;
@@ -99,8 +114,10 @@ export function instrumentFuel(wasm: Uint8Array, options: FuelOptions = {}): Uin
       if (!exportDone && rank >= SECTION_RANK.get(SECTION_EXPORT)!) emitExport();
     }
     if (section.id === SECTION_GLOBAL || section.id === SECTION_EXPORT) continue;
-    if (section.id === SECTION_CODE) out.push(instrumentCode(wasm, section, check));
-    else out.push(wasm.subarray(section.start, section.end));
+    if (section.id === SECTION_CODE) out.push(instrumentCode(wasm, section, check, growCheck));
+    else if (section.id === SECTION_MEMORY && options.memoryPagesMax !== undefined) {
+      out.push(withMemoryLimit(wasm, section, options.memoryPagesMax));
+    } else out.push(wasm.subarray(section.start, section.end));
   }
   if (!globalDone) emitGlobal();
   if (!exportDone) emitExport();
@@ -150,13 +167,47 @@ function section(id: number, content: ByteSink): Uint8Array {
   return out.toBytes();
 }
 
-/** The global section with one more entry: `(global (mut i32) (i32.const initialFuel))`. */
-function withGlobal(wasm: Uint8Array, existing: Section | undefined, initialFuel: number): Uint8Array {
+/**
+ * The fuel global's value after a `memory.grow` failed (past the memory's maximum, which `memoryPagesMax`
+ * sets): the instrumented module stores it and traps, so the host reports the trap as a failed grow.
+ */
+export const GROW_FAILED_FUEL = -0x4000_0000;
+
+/** True when the instance's last trap was a failed `memory.grow` (see {@linkcode GROW_FAILED_FUEL}). */
+export function growFailed(fuel: WebAssembly.Global): boolean {
+  return fuel.value === GROW_FAILED_FUEL;
+}
+
+/**
+ * After `memory.grow` (its result on the stack): keep the result in the scratch global `S`, and when it is
+ * -1 set the fuel global `F` to {@linkcode GROW_FAILED_FUEL} and trap. Leaves the result on the stack.
+ * `global.set S; global.get S; global.get S; i32.const -1; i32.eq; if; i32.const G; global.set F; unreachable; end`
+ */
+function failedGrowCheck(fuelIndex: number, scratchIndex: number): Uint8Array {
+  const f = uleb(fuelIndex);
+  const s = uleb(scratchIndex);
+  return Uint8Array.from([
+    ...[0x24, ...s, 0x23, ...s, 0x23, ...s, 0x41, 0x7f, 0x46, 0x04, 0x40],
+    ...[0x41, ...sleb(GROW_FAILED_FUEL), 0x24, ...f, 0x00, 0x0b],
+  ]);
+}
+
+/**
+ * The global section with one more entry, `(global (mut i32) (i32.const initialFuel))`, and with `scratch`
+ * another, `(global (mut i32) (i32.const 0))`, for the failed-grow check.
+ */
+function withGlobal(
+  wasm: Uint8Array,
+  existing: Section | undefined,
+  initialFuel: number,
+  scratch: boolean,
+): Uint8Array {
   const content = new ByteSink();
   const reader = existing ? new WasmReader(wasm, existing.contentStart, existing.end) : undefined;
-  content.push(uleb((reader?.u32() ?? 0) + 1));
+  content.push(uleb((reader?.u32() ?? 0) + (scratch ? 2 : 1)));
   if (existing && reader) content.push(wasm.subarray(reader.pos, existing.end));
   content.push([I32, 0x01, 0x41, ...sleb(initialFuel), 0x0b]);
+  if (scratch) content.push([I32, 0x01, 0x41, 0x00, 0x0b]);
   return section(SECTION_GLOBAL, content);
 }
 
@@ -198,8 +249,44 @@ function withExport(
   return section(SECTION_EXPORT, content);
 }
 
-/** The code section with `check` after each body's locals and after each `loop` header. */
-function instrumentCode(wasm: Uint8Array, code: Section, check: Uint8Array): Uint8Array {
+/** The memory section with its one memory's maximum set to at most `pagesMax` (see `memoryPagesMax`). */
+function withMemoryLimit(wasm: Uint8Array, memory: Section, pagesMax: number): Uint8Array {
+  const reader = new WasmReader(wasm, memory.contentStart, memory.end);
+  const count = reader.u32();
+  if (count > 1) wasmInvalid(`the module defines ${count} memories: a reducer has exactly one`, memory.start);
+  const content = new ByteSink();
+  content.push(uleb(count));
+  if (count === 1) {
+    const at = reader.pos;
+    const flags = reader.byte();
+    if ((flags & ~0x03) !== 0) wasmInvalid(`unsupported memory limits flags 0x${flags.toString(16)}`, at);
+    const initial = reader.u32();
+    const maximum = (flags & 0x01) !== 0 ? reader.u32() : undefined;
+    if (initial > pagesMax) {
+      wasmInvalid(
+        `the memory's initial size of ${initial} pages exceeds reducerMemoryPagesMax ${pagesMax}`,
+        at,
+      );
+    }
+    if (maximum !== undefined && maximum > pagesMax) {
+      wasmInvalid(`the memory's maximum of ${maximum} pages exceeds reducerMemoryPagesMax ${pagesMax}`, at);
+    }
+    content.push([flags | 0x01, ...uleb(initial), ...uleb(maximum ?? pagesMax)]);
+  }
+  if (!reader.done) wasmInvalid("bytes after the last memory", reader.pos);
+  return section(SECTION_MEMORY, content);
+}
+
+/**
+ * The code section with `check` after each body's locals and after each `loop` header, and `growCheck`
+ * (when given) after each `memory.grow`.
+ */
+function instrumentCode(
+  wasm: Uint8Array,
+  code: Section,
+  check: Uint8Array,
+  growCheck: Uint8Array | undefined,
+): Uint8Array {
   const reader = new WasmReader(wasm, code.contentStart, code.end);
   const count = reader.u32();
   const content = new ByteSink();
@@ -208,14 +295,18 @@ function instrumentCode(wasm: Uint8Array, code: Section, check: Uint8Array): Uin
     const size = reader.u32();
     const bodyStart = reader.pos;
     reader.skip(size);
-    const { codeStart, loopHeaderEnds } = scanBody(wasm, bodyStart, reader.pos);
-    const cuts = [codeStart, ...loopHeaderEnds];
-    content.push(uleb(size + check.length * cuts.length));
+    const { codeStart, loopHeaderEnds, growEnds } = scanBody(wasm, bodyStart, reader.pos);
+    const cuts = [codeStart, ...loopHeaderEnds].map((at) => ({ at, insert: check }));
+    if (growCheck !== undefined) {
+      cuts.push(...growEnds.map((at) => ({ at, insert: growCheck })));
+      cuts.sort((a, b) => a.at - b.at);
+    }
+    content.push(uleb(size + cuts.reduce((n, cut) => n + cut.insert.length, 0)));
     let from = bodyStart;
     for (const cut of cuts) {
-      content.push(wasm.subarray(from, cut));
-      content.push(check);
-      from = cut;
+      content.push(wasm.subarray(from, cut.at));
+      content.push(cut.insert);
+      from = cut.at;
     }
     content.push(wasm.subarray(from, reader.pos));
   }

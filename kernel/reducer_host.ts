@@ -190,7 +190,11 @@ function compile(
   globals: ReadonlyArray<{ name: string; index: number }>,
 ): WebAssembly.Module {
   return new WebAssembly.Module(
-    instrumentFuel(wasmBytes, { initialFuel: limits.reducerFuelMax, exportGlobals: globals }),
+    instrumentFuel(wasmBytes, {
+      initialFuel: limits.reducerFuelMax,
+      exportGlobals: globals,
+      memoryPagesMax: limits.reducerMemoryPagesMax,
+    }),
   );
 }
 

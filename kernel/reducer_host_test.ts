@@ -36,6 +36,10 @@ interface HandModule {
   funcs: Array<{ params: number; results: number; body: number[] }>;
   /** Initial pages of the exported memory; omitted = no memory. */
   memoryPages?: number;
+  /** The memory's declared maximum; omitted = none. */
+  memoryMaxPages?: number;
+  /** How many memories the module defines (only the first is exported); default 1. */
+  memories?: number;
   /** Mutable i32 globals, all starting at 0. */
   globals?: number;
   exports: Array<{ name: string; func: number } | { name: string; memory: true }>;
@@ -49,7 +53,12 @@ function handModule(spec: HandModule): Uint8Array {
   const bytes = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   bytes.push(...section(1, vec(types)));
   bytes.push(...section(3, vec(spec.funcs.map((_, i) => uleb(i)))));
-  if (spec.memoryPages !== undefined) bytes.push(...section(5, vec([[0x00, ...uleb(spec.memoryPages)]])));
+  if (spec.memoryPages !== undefined) {
+    const limits = spec.memoryMaxPages === undefined
+      ? [0x00, ...uleb(spec.memoryPages)]
+      : [0x01, ...uleb(spec.memoryPages), ...uleb(spec.memoryMaxPages)];
+    bytes.push(...section(5, vec(Array(spec.memories ?? 1).fill(limits))));
+  }
   if (spec.globals) {
     bytes.push(...section(6, vec(Array(spec.globals).fill([I32, 0x01, 0x41, 0x00, 0x0b]))));
   }
@@ -92,10 +101,17 @@ const I32_ADD = [0x6a];
 const ALLOC_ZERO = { params: 1, results: 1, body: i32Const(0) };
 
 /** A multi-value module whose `step` returns `(out_ptr, out_len)` after running `prelude`. */
-function multiValueModule(prelude: number[], outPtr: number[], outLen: number[], globals = 0): Uint8Array {
+function multiValueModule(
+  prelude: number[],
+  outPtr: number[],
+  outLen: number[],
+  globals = 0,
+  memory: Pick<HandModule, "memoryPages" | "memoryMaxPages" | "memories"> = {},
+): Uint8Array {
   return handModule({
     funcs: [ALLOC_ZERO, { params: 2, results: 2, body: [...prelude, ...outPtr, ...outLen] }],
     memoryPages: 1,
+    ...memory,
     globals,
     exports: [{ name: "memory", memory: true }, { name: "alloc", func: 0 }, { name: "step", func: 1 }],
   });
@@ -287,13 +303,34 @@ Deno.test("call() reports a negative output length as bad_output", () => {
   assert.equal(failure(host.call(hash, incrementInput(1))).code, "bad_output");
 });
 
-Deno.test("call() reports memory grown above reducerMemoryPagesMax as trap", () => {
-  // memory.grow(limit) from 1 page leaves limit + 1 pages.
-  const grow = [...i32Const(limits.reducerMemoryPagesMax), 0x40, 0x00, 0x1a];
-  const { host, hash } = loaded(multiValueModule(grow, i32Const(0), i32Const(0)));
-  const { code, message } = failure(host.call(hash, incrementInput(1)));
-  assert.equal(code, "trap");
-  assert.match(message, /memory grew/);
+Deno.test("call() reports memory.grow above reducerMemoryPagesMax as trap, without growing the memory", () => {
+  // memory.grow(limit) from 1 page would leave limit + 1 pages; memory.grow(32768) 2 GiB.
+  for (const pages of [limits.reducerMemoryPagesMax, 32_768]) {
+    const grow = [...i32Const(pages), 0x40, 0x00, 0x1a];
+    const { host, hash } = loaded(multiValueModule(grow, i32Const(0), i32Const(0)));
+    const { code, message } = failure(host.call(hash, incrementInput(1)));
+    assert.equal(code, "trap");
+    assert.equal(message, `memory.grow past the limit of ${limits.reducerMemoryPagesMax} pages (at 1)`);
+  }
+});
+
+Deno.test("load() refuses a second memory, or a memory whose initial size or maximum exceeds reducerMemoryPagesMax, with AOS_WASM_INVALID", () => {
+  const pages = limits.reducerMemoryPagesMax;
+  for (
+    const memory of [
+      { memories: 2 },
+      { memoryPages: pages + 1 },
+      { memoryPages: 1, memoryMaxPages: pages + 1 },
+      { memoryPages: 1, memoryMaxPages: 65_536 },
+    ]
+  ) {
+    const bytes = multiValueModule([], i32Const(0), i32Const(0), 0, memory);
+    assert.throws(() => loaded(bytes), hasCode("AOS_WASM_INVALID"), JSON.stringify(memory));
+  }
+  const exact = loaded(
+    multiValueModule([], i32Const(0), i32Const(0), 0, { memoryPages: pages, memoryMaxPages: pages }),
+  );
+  assert.equal(okOutput(exact.host.call(exact.hash, incrementInput(1))).length, 0);
 });
 
 Deno.test("call() accepts memory grown exactly to reducerMemoryPagesMax", () => {

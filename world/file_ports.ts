@@ -50,7 +50,19 @@ export async function openFilePorts(
       throw error;
     }
   }
-  const lock = await lockWorld(paths.lock, options.onLockWait);
+  let lock: WorldLock;
+  try {
+    lock = await lockWorld(paths.lock, options.onLockWait);
+  } catch (error) {
+    // The world's own state is damaged (a failure, exit 1), not the command's input.
+    if (error instanceof Deno.errors.IsADirectory || error instanceof Deno.errors.NotADirectory) {
+      throw new AosError("AOS_IO", `Cannot lock world "${dir}": "${paths.lock}" is not a file`, {
+        cause: error,
+        context: { file: paths.lock },
+      });
+    }
+    throw error;
+  }
   let journal: FsJournal;
   try {
     journal = await FsJournal.open(paths.journal, {
@@ -61,6 +73,13 @@ export async function openFilePorts(
     });
   } catch (error) {
     lock.release();
+    if (error instanceof Deno.errors.IsADirectory || error instanceof Deno.errors.NotADirectory) {
+      throw new AosError(
+        "AOS_JOURNAL_CORRUPT",
+        `Corrupt journal: "${paths.journal}" is not a folder of segments (${error.message})`,
+        { cause: error, context: { file: paths.journal } },
+      );
+    }
     throw error;
   }
   return {

@@ -26,6 +26,8 @@
  * @module
  */
 export {
+  checkEventSize,
+  checkReceiptSize,
   type EventInput,
   type FileWorld,
   type ReceiptReport,

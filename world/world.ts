@@ -62,6 +62,7 @@ import {
 import { planCancelRecord, planStartRecord } from "./plan_inputs.ts";
 import { runWorld } from "./run_loop.ts";
 import { receiptRejection } from "./receipt_admission.ts";
+import { checkJournalable, INGRESS_NS_WORST } from "./input_size.ts";
 
 export type { EventInput } from "./event_codec.ts";
 
@@ -73,6 +74,8 @@ export interface StepReport {
   entries: Array<{ seq: number; kind: string }>;
   reducerErrors: Array<{ seq: number; reducer: string; eventSeq: number; code: string; message: string }>;
   snapshot?: { height: number; hash: HashRef };
+  /** Inbox events left queued by `step` (it admits at most `limits.inboxBatchMax` per call). */
+  remaining?: number;
 }
 
 /** What `admitReceipts` did with each receipt. */
@@ -341,7 +344,16 @@ export class World {
 
   /** Validates every event, then queues them durably as one inbox batch (nothing is journaled). */
   async enqueue(events: EventInput[]): Promise<number> {
+    if (events.length > limits.inboxBatchMax) {
+      throw new AosError(
+        "AOS_INPUT_TOO_LARGE",
+        `Cannot queue ${events.length} events in one batch: the limit is inboxBatchMax (${limits.inboxBatchMax})`,
+      );
+    }
     const encoded = events.map((e) => this.encodeEvent(e));
+    encoded.forEach((event, i) =>
+      checkEventSize(event, events.length === 1 ? "The event" : `Event ${i + 1}`)
+    );
     return await this.inbox.add(encoded, this.#lastAdmitted.batch, this.defs.manifestHash);
   }
 
@@ -366,19 +378,30 @@ export class World {
         items.push({ event, source: inboxSource(position), position, validated });
       });
     }
+    // At most inboxBatchMax events per step; the rest stay queued for the next one.
+    const remaining = Math.max(0, items.length - limits.inboxBatchMax);
+    if (remaining > 0) items.length = limits.inboxBatchMax;
     const report = await this.#admit(items);
+    if (remaining > 0) report.remaining = remaining;
     const final = items[items.length - 1];
     if (final) this.#lastAdmitted = final.position;
     // Files whose events are all journaled (and fsynced by #admit) are done.
-    await this.inbox.remove(listed.filter((b) => b.batch <= this.#lastAdmitted.batch));
+    const done = this.#lastAdmitted;
+    await this.inbox.remove(
+      listed.filter((b) =>
+        b.batch < done.batch || (b.batch === done.batch && done.index >= b.events.length - 1)
+      ),
+    );
     const dropped = await this.receiptInbox.list();
     if (dropped.length === 0) return report;
     const keys = await this.receiptInbox.registeredKeys();
-    const receipts = dropped.map((d) => d.receipt ?? malformedReceipt());
+    // A file that is not a receipt, or one too large to journal, is ignored as malformed.
+    const receipts = dropped.map((d) => d.receipt && receiptFits(d.receipt) ? d.receipt : malformedReceipt());
     const admitted = await this.admitReceipts(receipts, { publicKeyOf: (id) => keys.get(id) });
     await this.receiptInbox.remove(dropped.map((d) => d.file));
     const snapshot = admitted.snapshot ?? report.snapshot;
     return {
+      ...(remaining > 0 ? { remaining } : {}),
       admitted: report.admitted + admitted.admitted,
       heightBefore: report.heightBefore,
       height: admitted.height,
@@ -391,14 +414,17 @@ export class World {
   /** Library entry: validates and admits events directly (no inbox), fsyncing once. */
   async send(events: EventInput[]): Promise<StepReport> {
     const items = events.map((e) => ({ event: this.encodeEvent(e), source: "api", validated: true }));
+    items.forEach(({ event }, i) => checkEventSize(event, `Event ${i + 1}`));
     return await this.#admit(items);
   }
 
   async #admit(items: Array<{ event: InboxEvent; source: string; validated: boolean }>): Promise<StepReport> {
     // Re-check every event not validated against the live manifest before journaling any (the inbox may
     // predate a change): a bad one after good ones would leave those journaled while their batch stays queued.
-    for (const { event, validated } of items) {
+    // Sizes too: an input that cannot be journaled fails the batch before anything is appended.
+    for (const { event, validated, source } of items) {
       if (!validated) decodeTyped({ ref: event.schema }, event.value, this.defs.schemas);
+      checkEventSize(event, `The event from ${source}`);
     }
     return await this.#admitInputs(
       items.map(({ event, source }) => (ingressNs: bigint) =>
@@ -446,6 +472,7 @@ export class World {
     receipts: Receipt[],
     directory: Pick<AdapterDirectory, "publicKeyOf"> = this.#adapters(),
   ): Promise<ReceiptReport> {
+    receipts.forEach((receipt, i) => checkReceiptSize(receipt, `Receipt ${i + 1}`));
     const outcomes: ReceiptReport["outcomes"] = [];
     const inputs = receipts.map((receipt) => (ingressNs: bigint): KernelRecord => {
       const reason = receiptRejection(receipt, directory, this.#kernel);
@@ -647,6 +674,32 @@ function worldParts(
     lock,
     snapshotInterval: options.snapshotIntervalEntries ?? limits.snapshotIntervalEntries,
   };
+}
+
+/** Throws `AOS_INPUT_TOO_LARGE` when an external event's entry would exceed the journal's entry limit. */
+export function checkEventSize(event: InboxEvent, what: string): void {
+  const source = `inbox:${Number.MAX_SAFE_INTEGER}:${Number.MAX_SAFE_INTEGER}`;
+  checkJournalable(domainEventRecord(event, { kind: "external", source }, INGRESS_NS_WORST), what);
+}
+
+/** Throws `AOS_INPUT_TOO_LARGE` when a receipt's `receipt_appended` entry would exceed the entry limit. */
+export function checkReceiptSize(receipt: Receipt, what: string): void {
+  const body: { [key: string]: CborValue } = {
+    ...signedReceiptMap(receipt),
+    ingress_ns: INGRESS_NS_WORST,
+    body_size: INGRESS_NS_WORST,
+  };
+  checkJournalable({ kind: "receipt_appended", body }, what);
+}
+
+function receiptFits(receipt: Receipt): boolean {
+  try {
+    checkReceiptSize(receipt, "");
+    return true;
+  } catch (error) {
+    if (error instanceof AosError && error.code === "AOS_INPUT_TOO_LARGE") return false;
+    throw error;
+  }
 }
 
 /** A receipt that fails the `malformed` check (for an unreadable drop-box file). */

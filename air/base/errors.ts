@@ -36,7 +36,8 @@ export type AosErrorCode =
   | "AOS_IS_A_DIRECTORY"
   | "AOS_PERMISSION_DENIED"
   | "AOS_IO"
-  | "AOS_DIR_NOT_EMPTY";
+  | "AOS_DIR_NOT_EMPTY"
+  | "AOS_INPUT_TOO_LARGE";
 
 /** Extra context that locates a problem: file, JSON path, definition, step, journal position. */
 export interface AosErrorContext {

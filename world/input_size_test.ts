@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { limits } from "../air/mod.ts";
+import { hasCode, tempDir } from "../kernel/_test_fixtures.ts";
+import { initCounterWorld } from "./_test_fixtures.ts";
+
+Deno.test("World.step() fails with AOS_INPUT_TOO_LARGE before appending anything when a queued event cannot be journaled", async () => {
+  await using dir = await tempDir();
+  const { world } = await initCounterWorld(dir.path);
+  try {
+    await world.enqueue([{ schema: "demo/Increment@1", value: { by: 1n } }]);
+    // Queued behind enqueue's back (as an older aos would have): too large for one journal entry.
+    const huge = { schema: "demo/Increment@1", value: new Uint8Array(limits.journalEntrySizeBytesMax) };
+    await world.inbox.add([huge], 0, world.defs.manifestHash);
+    const height = world.height;
+    await assert.rejects(world.step(), hasCode("AOS_INPUT_TOO_LARGE"));
+    assert.equal(world.height, height);
+    assert.equal(await world.pendingInbox(), 2);
+  } finally {
+    world.close();
+  }
+});
+
+Deno.test("World.step() admits at most limits.inboxBatchMax events; the rest stay queued for the next step", async () => {
+  await using dir = await tempDir();
+  const { world } = await initCounterWorld(dir.path);
+  const mutable = limits as { inboxBatchMax: number };
+  const saved = mutable.inboxBatchMax;
+  mutable.inboxBatchMax = 3;
+  try {
+    const inc = (by: bigint) => ({ schema: "demo/Increment@1", value: { by } });
+    await world.enqueue([inc(1n), inc(2n)]);
+    await world.enqueue([inc(3n), inc(4n), inc(5n)]);
+    const first = await world.step();
+    assert.equal(first.admitted, 3);
+    assert.equal(first.remaining, 2);
+    assert.equal(await world.pendingInbox(), 2);
+    assert.deepEqual(world.stateJson("demo/Counter@1"), { count: 6n });
+    const second = await world.step();
+    assert.equal(second.admitted, 2);
+    assert.equal(second.remaining, undefined);
+    assert.deepEqual(world.stateJson("demo/Counter@1"), { count: 15n });
+    assert.deepEqual(await world.inbox.list(), []);
+    await assert.rejects(world.enqueue([inc(1n), inc(1n), inc(1n), inc(1n)]), hasCode("AOS_INPUT_TOO_LARGE"));
+  } finally {
+    mutable.inboxBatchMax = saved;
+    world.close();
+  }
+});
