@@ -16,6 +16,7 @@ import { runPlanCancel, runPlanLs, runPlanShow, runPlanStart } from "./plan.ts";
 import { runReceiptsLs, runReceiptsShow, runReceiptsSubmit } from "./receipts.ts";
 import { runReplay } from "./replay.ts";
 import { runRun } from "./run.ts";
+import { runSnapshot, runSnapshotLs } from "./snapshot.ts";
 import { runStateGet, runStateLs } from "./state.ts";
 import { runStep } from "./step.ts";
 import { runVersion, versionLine } from "./version.ts";
@@ -105,6 +106,22 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .description("admit queued inputs (one block each, one fsync for the batch) and report")
     .option("--json", "print a JSON report")
     .action(act((o: { json?: boolean }) => runStep(io, world(), o)));
+
+  const snapshot = program.command("snapshot")
+    .description("take a snapshot now (snapshot ls: list them)")
+    .option("--json", 'print {"height", "hash"}')
+    .action(act((o: { json?: boolean }) => runSnapshot(io, world(), o)));
+  snapshot.command("ls")
+    .description("list the snapshots the journal records, newest first")
+    .option("--json", 'print [{"height", "hash"}]')
+    // `--json` after `ls` is parsed by `snapshot` itself (it has the same option): read both.
+    .action(
+      act((o: { json?: boolean }) =>
+        runSnapshotLs(io, world(), {
+          json: o.json === true || snapshot.opts<{ json?: boolean }>().json === true,
+        })
+      ),
+    );
 
   const state = program.command("state").description("read reducer state");
   state.command("get")
