@@ -8,6 +8,7 @@ import {
   AosError,
   type Diagnostic,
   formatDiagnostic,
+  hashRefOf,
   type JsonValue,
   loadAirBundle,
   type Manifest,
@@ -115,6 +116,19 @@ export async function runAirHash(io: CliIo, fileArg: string, options: { json?: b
   const path = resolvePath(io, fileArg);
   const info = await stat(path);
   if (!info?.isFile) throw new AosError("AOS_USAGE", `No such file: "${fileArg}"`);
+  if (path.endsWith(".wasm")) {
+    // A reducer module: its `wasm_hash` is the SHA-256 of the file's bytes, as the defmodule names it.
+    const bytes = await Deno.readFile(path);
+    if (
+      bytes.length < 8 || bytes[0] !== 0x00 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d
+    ) {
+      throw new AosError("AOS_WASM_INVALID", `${fileArg} is not a WASM module (no \\0asm header)`);
+    }
+    const row = { kind: "wasm", name: fileArg, hash: hashRefOf(bytes) };
+    if (options.json) printJson(io, [row]);
+    else io.out(`${row.hash}  wasm      ${fileArg}`);
+    return 0;
+  }
   const json = parseJson(await Deno.readTextFile(path), fileArg);
   const nodes = Array.isArray(json) ? json : [json];
   const rows: Array<{ kind: string; name: string; hash: string }> = [];

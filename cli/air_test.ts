@@ -281,3 +281,20 @@ Deno.test("aos init --from: the counter example becomes a world; an invalid fold
     assert.equal(await exists(`${dir}/w2`), false, "nothing is created for a refused folder");
   });
 });
+
+Deno.test("aos air hash FILE.wasm prints the module's wasm_hash, as the defmodule names it; a non-WASM file is exit 2", async () => {
+  await withTempDir(async (dir) => {
+    const module = JSON.parse(await Deno.readTextFile(`${COUNTER}/air/module.air.json`));
+    const declared = (Array.isArray(module) ? module : [module]).find((n: { $kind: string }) =>
+      n.$kind === "defmodule"
+    )
+      .wasm_hash;
+    const wasm = `${COUNTER}/modules/counter.wasm`;
+    const [row] = JSON.parse((await expectAos(0, dir, "air", "hash", wasm, "--json")).stdout);
+    assert.deepEqual(row, { kind: "wasm", name: wasm, hash: declared });
+    assert.match((await expectAos(0, dir, "air", "hash", wasm)).stdout, new RegExp(`^${declared}  wasm`));
+    await Deno.writeTextFile(`${dir}/fake.wasm`, "not wasm");
+    const bad = await expectAos(2, dir, "air", "hash", "fake.wasm");
+    assert.match(bad.stderr, /^error\[AOS_WASM_INVALID\]: fake\.wasm is not a WASM module/);
+  });
+});
