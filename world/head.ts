@@ -138,3 +138,18 @@ export function checkHead(journal: Pick<Journal, "height" | "entries">, head: He
     );
   }
 }
+
+/**
+ * Throws `AOS_JOURNAL_CORRUPT` when a world folder's journal holds acknowledged-looking entries (more than
+ * genesis) but its `.aos/head` is gone: without it a cut at a frame boundary could not be told from a journal
+ * that ended there, so the loss would go unseen. Only genesis may lack a head (a crash right after it).
+ */
+export function requireHead(journalHeight: number, head: Head | undefined, path: string): void {
+  if (head !== undefined || journalHeight <= 1) return;
+  throw new AosError(
+    "AOS_JOURNAL_CORRUPT",
+    `The acknowledged head "${path}" is missing but the journal holds ${journalHeight} entries: ` +
+      "acknowledged entries may have been lost, and nothing can show which",
+    { context: { file: path } },
+  );
+}

@@ -8,7 +8,7 @@ import { AosError, encodeCanonical } from "../air/mod.ts";
 import { FsJournal } from "../journal/mod.ts";
 import { counterLikeSpec, tempDir } from "../kernel/_test_fixtures.ts";
 import { initCounterWorld, initSpecWorld } from "./_test_fixtures.ts";
-import type { VirtualClock } from "../kernel/mod.ts";
+import { VirtualClock } from "../kernel/mod.ts";
 import { FileHeadStore } from "./head.ts";
 import { worldPaths } from "./paths.ts";
 import { verifyJournal, verifyWorld } from "./verify.ts";
@@ -206,4 +206,24 @@ Deno.test("World.open() completes a block a crash cut short in a later segment, 
   assert.equal((await headStore.read())?.failures, 3);
   assert.equal((await verifyJournal(dir.path)).ok, true);
   assert.equal((await verifyWorld(dir.path)).ok, true);
+});
+
+Deno.test("a missing head on a journal beyond genesis is damage: open refuses it, both verifies report it", async () => {
+  await using dir = await tempDir();
+  const { world } = await initCounterWorld(dir.path);
+  world.close();
+  // Only genesis and no head (a crash right after genesis): the world opens.
+  await Deno.remove(worldPaths(dir.path).head);
+  const reopened = await World.open(dir.path, { clock: new VirtualClock() });
+  await reopened.send([{ schema: "demo/Increment@1", value: { by: 1n } }]);
+  await reopened.send([{ schema: "demo/Increment@1", value: { by: 2n } }]);
+  reopened.close();
+  // Entries beyond genesis and no head: a cut at a frame boundary would be invisible, so it is damage.
+  await Deno.remove(worldPaths(dir.path).head);
+  await assert.rejects(
+    World.open(dir.path, { clock: new VirtualClock() }),
+    (error: AosError) => error.code === "AOS_JOURNAL_CORRUPT" && /head .* is missing/.test(error.message),
+  );
+  assert.equal((await verifyWorld(dir.path)).error?.code, "AOS_JOURNAL_CORRUPT");
+  assert.equal((await verifyJournal(dir.path)).error?.code, "AOS_JOURNAL_CORRUPT");
 });

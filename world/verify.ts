@@ -29,7 +29,7 @@ import {
 } from "../journal/mod.ts";
 import { type BudgetLine, type Divergence, Kernel } from "../kernel/mod.ts";
 import { ControlPlaneLibrary } from "./content.ts";
-import { checkHead, FileHeadStore, type Head } from "./head.ts";
+import { checkHead, FileHeadStore, type Head, requireHead } from "./head.ts";
 import { worldPaths } from "./paths.ts";
 import {
   genesisOf,
@@ -124,6 +124,7 @@ export async function verifyWorld(dir: string): Promise<VerifyReport> {
     try {
       try {
         head = await new FileHeadStore(paths.head).read();
+        requireHead(journal.height, head, paths.head);
       } catch (error) {
         return { ok: false, height: journal.height, replayed: 0, reducers: [], error: reportedError(error) };
       }
@@ -166,6 +167,7 @@ export async function verifyJournal(dir: string): Promise<JournalVerifyReport> {
     };
     try {
       const head = await new FileHeadStore(paths.head).read();
+      requireHead(journal.height, head, paths.head);
       checkHead(journal, head);
       const tally = new HeadTally(head);
       for (const entry of journal.entries(0)) tally.see(entry);

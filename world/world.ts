@@ -43,7 +43,7 @@ import {
 import { ControlPlaneLibrary } from "./content.ts";
 import { EventCodec, type EventInput } from "./event_codec.ts";
 import { openFilePorts, type WorldFileOptions } from "./file_ports.ts";
-import { checkHead, type HeadStore, MemoryHeadStore } from "./head.ts";
+import { checkHead, FileHeadStore, type HeadStore, MemoryHeadStore, requireHead } from "./head.ts";
 import { type InboxEvent, type InboxStore, MemoryInbox } from "./inbox.ts";
 import { MemoryReceiptDropBox, type ReceiptDropBox } from "./receipt_inbox.ts";
 import {
@@ -292,6 +292,7 @@ export class World {
   ): Promise<World> {
     const where = dir === undefined ? "The journal" : `World "${dir}"`;
     const head = await (ports.head ?? new MemoryHeadStore()).read();
+    if (ports.head instanceof FileHeadStore) requireHead(ports.journal.height, head, ports.head.path);
     checkHead(ports.journal, head);
     genesisOf(ports.journal, where);
     const parts = worldParts(ports, options, dir, lock);
