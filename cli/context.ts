@@ -142,10 +142,19 @@ export async function locateWorld(io: CliIo, worldOption: string | undefined): P
 
 /** Opens the located world. */
 export async function openWorld(io: CliIo, worldOption: string | undefined): Promise<FileWorld> {
-  return await World.open(await locateWorld(io, worldOption), {
+  const world = await World.open(await locateWorld(io, worldOption), {
     clock: io.clock,
     onLockWait: (holder) => io.err(`Waiting for ${holder} to release the world…`),
   });
+  for (const s of world.unusableSnapshots) {
+    io.err(
+      `warning: snapshot at height ${s.height} is unusable (${s.code}: ${s.message}); ` +
+        `opened from ${
+          world.lastSnapshot ? `the snapshot at height ${world.lastSnapshot.height}` : "genesis"
+        }`,
+    );
+  }
+  return world;
 }
 
 /** Prints one JSON value on one line. */

@@ -30,6 +30,12 @@ export async function runInfo(
         plans: BigInt(w.kernel.plans().filter((p) => p.status !== "ok" && p.status !== "error").length),
       },
       snapshot: w.lastSnapshot ? { height: BigInt(w.lastSnapshot.height), hash: w.lastSnapshot.hash } : null,
+      unusable_snapshots: w.unusableSnapshots.map((s) => ({
+        height: BigInt(s.height),
+        hash: s.hash,
+        code: s.code,
+        message: s.message,
+      })),
       budgets: w.kernel.budgets().map((b) => ({
         grant: b.grant,
         dimension: b.dimension,
@@ -58,6 +64,11 @@ export async function runInfo(
           `${info.pending.plans} plan instances running`,
       );
       io.out(`snapshot  ${info.snapshot ? `height ${info.snapshot.height} ${info.snapshot.hash}` : "none"}`);
+      for (const s of w.unusableSnapshots) {
+        io.out(
+          `          unusable: height ${s.height} (${s.code}); opened from the one before it or genesis`,
+        );
+      }
       if (info.budgets.length === 0) io.out("budgets   none");
       for (const [i, b] of info.budgets.entries()) {
         io.out(

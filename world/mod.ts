@@ -70,6 +70,7 @@ export {
   lastAdmittedPosition,
   replayWithContent,
   restoreLatest,
+  type UnusableSnapshot,
 } from "./restore.ts";
 export {
   type JournalVerifyReport,

@@ -227,3 +227,43 @@ Deno.test("a missing head on a journal beyond genesis is damage: open refuses it
   assert.equal((await verifyWorld(dir.path)).error?.code, "AOS_JOURNAL_CORRUPT");
   assert.equal((await verifyJournal(dir.path)).error?.code, "AOS_JOURNAL_CORRUPT");
 });
+
+Deno.test("World.open() falls back past a damaged snapshot blob to the one before it (or genesis) and says so", async () => {
+  await using dir = await tempDir();
+  const { world } = await initCounterWorld(dir.path);
+  await world.send([{ schema: "demo/Increment@1", value: { by: 1n } }]);
+  const first = await world.snapshot();
+  await world.send([{ schema: "demo/Increment@1", value: { by: 2n } }]);
+  const second = await world.snapshot();
+  await world.send([{ schema: "demo/Increment@1", value: { by: 3n } }]);
+  world.close();
+  // Flip a byte of the newest snapshot blob: the CAS re-hash on read catches it.
+  const blob = `${worldPaths(dir.path).store}/blobs/sha256/${second.hash.slice(7)}`;
+  const bytes = await Deno.readFile(blob);
+  bytes[0]! ^= 0xff;
+  await Deno.writeFile(blob, bytes);
+  const reopened = await World.open(dir.path, { clock: new VirtualClock() });
+  try {
+    assert.deepEqual(reopened.lastSnapshot, first);
+    assert.deepEqual(reopened.unusableSnapshots.map((s) => [s.height, s.code]), [[
+      second.height,
+      "AOS_CAS_CORRUPT",
+    ]]);
+    assert.deepEqual(reopened.stateJson("demo/Counter@1"), { count: 6n });
+  } finally {
+    reopened.close();
+  }
+  // With the older one gone too, the world replays from genesis.
+  await Deno.remove(`${worldPaths(dir.path).store}/blobs/sha256/${first.hash.slice(7)}`);
+  const fromGenesis = await World.open(dir.path, { clock: new VirtualClock() });
+  try {
+    assert.equal(fromGenesis.lastSnapshot, undefined);
+    assert.deepEqual(fromGenesis.unusableSnapshots.map((s) => s.code), [
+      "AOS_CAS_CORRUPT",
+      "AOS_CAS_MISSING",
+    ]);
+    assert.deepEqual(fromGenesis.stateJson("demo/Counter@1"), { count: 6n });
+  } finally {
+    fromGenesis.close();
+  }
+});

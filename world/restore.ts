@@ -4,7 +4,14 @@
  *
  * @module
  */
-import { AosError, bytesToHashRef, type CborValue, type HashRef } from "../air/mod.ts";
+import {
+  AosError,
+  type AosErrorCode,
+  bytesToHashRef,
+  type CborValue,
+  type HashRef,
+  isAosError,
+} from "../air/mod.ts";
 import { type Cas, isRecord, type Journal, type JournalEntry } from "../journal/mod.ts";
 import { type Divergence, isGovernanceInput, Kernel, type KernelEntry, replayInto } from "../kernel/mod.ts";
 import type { ControlPlaneLibrary } from "./content.ts";
@@ -16,6 +23,16 @@ export interface Restored {
   /** The first seq still to replay (the snapshot marker's seq, or 0). */
   fromSeq: number;
   lastSnapshot?: { height: number; hash: HashRef };
+  /** Later snapshots that could not be used (newest first), when the restore fell back past them. */
+  unusable?: UnusableSnapshot[];
+}
+
+/** A snapshot the restore had to skip, and why. */
+export interface UnusableSnapshot {
+  height: number;
+  hash: HashRef;
+  code: string;
+  message: string;
 }
 
 /** The genesis entry of a journal and the manifest it names; `AOS_JOURNAL_CORRUPT` when there is none. */
@@ -40,31 +57,60 @@ export async function restoreLatest(
   cas: Cas,
   library: ControlPlaneLibrary,
 ): Promise<Restored> {
-  let latest: JournalEntry | undefined;
+  const unusable: UnusableSnapshot[] = [];
   for (const entry of journal.entriesBackward()) {
-    if (entry.kind === "snapshot" && entry.seq > 0) {
-      latest = entry;
-      break;
+    if (!isRecord(entry, "snapshot") || entry.seq === 0) continue;
+    const hash = bytesToHashRef(entry.body.snapshot_hash);
+    try {
+      const kernel = await restoreSnapshot(entry.seq, hash, cas, library);
+      return {
+        kernel,
+        fromSeq: entry.seq,
+        lastSnapshot: { height: entry.seq, hash },
+        ...(unusable.length > 0 ? { unusable } : {}),
+      };
+    } catch (error) {
+      // A damaged snapshot blob must not block the world: fall back to the one before it (or to genesis),
+      // and say so. The journal, not the snapshot, is the record.
+      if (!isAosError(error, SNAPSHOT_DAMAGE_CODES)) throw error;
+      unusable.push({ height: entry.seq, hash, code: error.code, message: error.message });
     }
   }
-  if (latest === undefined || !isRecord(latest, "snapshot")) {
-    const defs = await library.loadDefs(genesisOf(journal, "The journal").manifestHash);
-    return { kernel: new Kernel(defs, library.host, library), fromSeq: 0 };
-  }
-  const hash = bytesToHashRef(latest.body.snapshot_hash);
+  const defs = await library.loadDefs(genesisOf(journal, "The journal").manifestHash);
+  return {
+    kernel: new Kernel(defs, library.host, library),
+    fromSeq: 0,
+    ...(unusable.length > 0 ? { unusable } : {}),
+  };
+}
+
+/** What makes a snapshot unusable (its blob missing or damaged); anything else propagates. */
+const SNAPSHOT_DAMAGE_CODES: readonly AosErrorCode[] = [
+  "AOS_CAS_MISSING",
+  "AOS_CAS_CORRUPT",
+  "AOS_JOURNAL_CORRUPT",
+  "AOS_CBOR_INVALID",
+  "AOS_CBOR_NON_CANONICAL",
+  "AOS_TYPE_MISMATCH",
+];
+
+async function restoreSnapshot(
+  seq: number,
+  hash: HashRef,
+  cas: Cas,
+  library: ControlPlaneLibrary,
+): Promise<Kernel> {
   const bytes = await cas.get("blobs", hash);
   const manifests = Kernel.snapshotManifests(bytes);
   const defs = await library.loadDefs(manifests.manifestHash);
   for (const pinned of manifests.pinned) await library.loadDefs(pinned);
   const kernel = Kernel.restore(defs, library.host, bytes, library);
-  if (kernel.height !== latest.seq) {
-    throw new AosError(
-      "AOS_JOURNAL_CORRUPT",
-      `Snapshot at seq ${latest.seq} claims height ${kernel.height}`,
-      { context: { seq: latest.seq } },
-    );
+  if (kernel.height !== seq) {
+    throw new AosError("AOS_JOURNAL_CORRUPT", `Snapshot at seq ${seq} claims height ${kernel.height}`, {
+      context: { seq },
+    });
   }
-  return { kernel, fromSeq: latest.seq, lastSnapshot: { height: latest.seq, hash } };
+  return kernel;
 }
 
 /**

@@ -58,6 +58,7 @@ import {
   replayWithContent,
   restoreLatest,
   tallyJournal,
+  type UnusableSnapshot,
 } from "./restore.ts";
 import { planCancelRecord, planStartRecord } from "./plan_inputs.ts";
 import { runWorld } from "./run_loop.ts";
@@ -150,6 +151,7 @@ export class World {
   readonly #snapshotInterval: number;
   #kernel: Kernel;
   #lastSnapshot: { height: number; hash: HashRef } | undefined;
+  #unusableSnapshots: readonly UnusableSnapshot[] = [];
   /** The last inbox event journaled; events are admitted one block at a time. Recorded in the head. */
   #lastAdmitted: InboxPosition;
   /** What the kernel may ask while it applies a live input: blob sizes from the store (KERNEL §7). */
@@ -207,6 +209,11 @@ export class World {
   /** Number of journal entries. */
   get height(): number {
     return this.journal.height;
+  }
+
+  /** Snapshots newer than the one this world was restored from that could not be used (newest first). */
+  get unusableSnapshots(): readonly UnusableSnapshot[] {
+    return this.#unusableSnapshots;
   }
 
   /** The latest snapshot, if any. */
@@ -319,6 +326,7 @@ export class World {
       tally.lastAdmitted,
       tally.failures,
     );
+    world.#unusableSnapshots = restored.unusable ?? [];
     if (divergence?.incompleteBlock) await world.#sync();
     return world;
   }

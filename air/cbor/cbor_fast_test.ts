@@ -83,6 +83,24 @@ Deno.test("decodeCanonical() gives cborg's strict result for every valid encodin
   );
 });
 
+/**
+ * The fast reader accepts exactly what the reference accepts, with one known exception: cborg orders map keys
+ * of different major types by a token comparison that, for an array key, is not the bytewise order of RFC 8949
+ * §4.2.1 (`[]` = 0x80 before `"aa"` = 0x62…). There the fast reader refuses as non-canonical, and rightly: the
+ * canonical encoding of what the reference decoded is not the input.
+ */
+function agrees(
+  fast: { ok: CborValue } | { code: string },
+  reference: { ok: CborValue },
+  input: Uint8Array,
+): void {
+  if ("code" in fast && fast.code === "AOS_CBOR_NON_CANONICAL") {
+    assert.notDeepEqual(encodeCanonical(reference.ok), input);
+    return;
+  }
+  assert.deepEqual(fast, reference);
+}
+
 Deno.test("decodeCanonical() agrees with the reference on damaged input: flipped, cut and extended bytes", () => {
   const damaged = fc.tuple(
     cborValue,
@@ -103,7 +121,7 @@ Deno.test("decodeCanonical() agrees with the reference on damaged input: flipped
     fc.property(damaged, fc.boolean(), (input, useMaps) => {
       const fast = outcome(() => decodeCanonical(input, { useMaps }));
       const reference = outcome(() => decodeCanonicalReference(input, { useMaps }));
-      if ("ok" in reference) assert.deepEqual(fast, reference);
+      if ("ok" in reference) agrees(fast, reference, input);
       else assert.ok("code" in fast, `fast decoder accepted what the reference refused (${reference.code})`);
     }),
     { numRuns: 5_000 },
@@ -112,7 +130,7 @@ Deno.test("decodeCanonical() agrees with the reference on damaged input: flipped
     fc.property(fc.uint8Array({ maxLength: 30 }), (input) => {
       const fast = outcome(() => decodeCanonical(input));
       const reference = outcome(() => decodeCanonicalReference(input));
-      if ("ok" in reference) assert.deepEqual(fast, reference);
+      if ("ok" in reference) agrees(fast, reference, input);
       else assert.ok("code" in fast, `fast decoder accepted ${Array.from(input)} (${reference.code})`);
     }),
     { numRuns: 5_000 },
