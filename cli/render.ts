@@ -14,8 +14,9 @@ import {
   toHex,
   valueToPlainJson,
 } from "../air/mod.ts";
-import type { JournalEntry } from "../journal/mod.ts";
+import { ENTRY_KINDS, type JournalEntry } from "../journal/mod.ts";
 import type { WorldDefs } from "../kernel/mod.ts";
+import { EventCodec } from "../world/mod.ts";
 
 function renderCbor(value: CborValue, field: string): JsonValue {
   if (value instanceof Uint8Array) {
@@ -52,6 +53,44 @@ export function eventValueJson(entry: JournalEntry, defs: WorldDefs): JsonValue 
   }
 }
 
+/** The plain JSON of `bytes` read as `schema`, or undefined when the manifest cannot decode it. */
+function typedJson(
+  schema: string | undefined,
+  bytes: CborValue | undefined,
+  defs: WorldDefs,
+): JsonValue | undefined {
+  if (schema === undefined || !(bytes instanceof Uint8Array) || !defs.schemas.has(schema)) return undefined;
+  try {
+    const type = { ref: schema };
+    return valueToPlainJson(type, decodeTyped(type, bytes, defs.schemas), defs.schemas);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A plan's input (`plan_start_requested`, `plan_started`) in plain JSON, when the manifest knows the plan. */
+function planInputJson(entry: JournalEntry, defs: WorldDefs): JsonValue | undefined {
+  if (entry.kind !== "plan_started" && entry.kind !== "plan_start_requested") return undefined;
+  const plan = typeof entry.body.plan === "string" ? defs.plans.get(entry.body.plan) : undefined;
+  return typedJson(plan?.input, entry.body.input, defs);
+}
+
+/** A cell key of a reducer (`reducer_error`) in plain JSON, when the reducer is keyed. */
+function cellKeyJson(entry: JournalEntry, defs: WorldDefs): JsonValue | undefined {
+  if (entry.kind !== "reducer_error" || !(entry.body.key instanceof Uint8Array)) return undefined;
+  try {
+    const codec = new EventCodec(defs);
+    return typeof entry.body.reducer === "string"
+      ? codec.cellKeyJson(entry.body.reducer, entry.body.key)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The widest entry kind, so one-line summaries line up. */
+const KIND_WIDTH = Math.max(...ENTRY_KINDS.map((kind) => kind.length));
+
 /** The `--json` object of an entry. */
 export function entryJson(entry: JournalEntry, defs: WorldDefs): JsonValue {
   const body = renderCbor(entry.body, "body") as Record<string, JsonValue>;
@@ -59,6 +98,14 @@ export function entryJson(entry: JournalEntry, defs: WorldDefs): JsonValue {
     const plain = eventValueJson(entry, defs);
     if (plain !== undefined) body.value_json = plain;
   }
+  const input = planInputJson(entry, defs);
+  if (input !== undefined) body.input_json = input;
+  if (entry.kind === "plan_ended" && typeof entry.body.output_schema === "string") {
+    const result = typedJson(entry.body.output_schema, entry.body.result, defs);
+    if (result !== undefined) body.result_json = result;
+  }
+  const key = cellKeyJson(entry, defs);
+  if (key !== undefined) body.key_json = key;
   return { seq: BigInt(entry.seq), kind: entry.kind, hash: bytesToHashRef(entry.hash), body };
 }
 
@@ -90,17 +137,22 @@ export function entryLine(entry: JournalEntry, defs: WorldDefs): string {
       detail = `${String(b.schema)} ${plain === undefined ? "" : stringifyJson(plain) + " "}[${via}]`;
       break;
     }
-    case "reducer_error":
-      detail = `${String(b.reducer)} on event ${String(b.event_seq)}: ${String(b.code)}: ${
-        String(b.message)
-      }`;
+    case "reducer_error": {
+      const key = cellKeyJson(entry, defs);
+      detail = `${String(b.reducer)}${key === undefined ? "" : ` cell ${stringifyJson(key)}`} on event ${
+        String(b.event_seq)
+      }: ${String(b.code)}: ${String(b.message)}`;
       break;
+    }
     case "plan_started": {
       const cause = b.cause as { trigger_seq?: number; request_seq?: number } | undefined;
       const why = cause?.trigger_seq !== undefined
         ? `trigger event ${cause.trigger_seq}`
         : `request ${cause?.request_seq}`;
-      detail = `#${String(b.instance_id)} ${String(b.plan)} (${why})`;
+      const input = planInputJson(entry, defs);
+      detail = `#${String(b.instance_id)} ${String(b.plan)} ${
+        input === undefined ? "" : stringifyJson(input) + " "
+      }(${why})`;
       break;
     }
     case "plan_ended": {
@@ -143,5 +195,5 @@ export function entryLine(entry: JournalEntry, defs: WorldDefs): string {
     default:
       detail = stringifyJson(renderCbor(b, "body"));
   }
-  return `${String(entry.seq).padStart(6)}  ${entry.kind.padEnd(16)} ${detail}`.trimEnd();
+  return `${String(entry.seq).padStart(6)}  ${entry.kind.padEnd(KIND_WIDTH)} ${detail}`.trimEnd();
 }
