@@ -48,3 +48,28 @@ Deno.test("--json for plan cancel and air fmt; replay requires --verify", async 
     assert.match(missing.stderr, /^error\[/);
   });
 });
+
+Deno.test("journal show decodes a plan's input in text and --json, and lines up the kind column", async () => {
+  await withTempDir(async (root) => {
+    await expectAos(0, root, "init", "w", "--template", "fetch-notify");
+    const w = `${root}/w`;
+    await expectAos(0, w, "event", "send", "demo/Configure@1", '{"url": "http://127.0.0.1:9/x"}');
+    await expectAos(0, w, "event", "send", "demo/Notify@1", '{"request_id": "r1"}');
+    await expectAos(0, w, "step");
+    const lines = (await expectAos(0, w, "journal", "show")).stdout.trimEnd().split("\n");
+    const started = lines.find((l) => l.includes("plan_started"));
+    assert.ok(started, lines.join("\n"));
+    assert.match(
+      started,
+      /#1 demo\/fetch@1 \{"url":"http:\/\/127\.0\.0\.1:9\/x","request_id":"r1"\} \(trigger event \d+\)/,
+    );
+    // Every detail starts in the same column.
+    const detailStart = (l: string) => /^\s*\d+ {2}\S+\s+/.exec(l)![0].length;
+    assert.equal(new Set(lines.map(detailStart)).size, 1, lines.join("\n"));
+    const json = (await expectAos(0, w, "journal", "show", "--json")).stdout.trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    const entry = json.find((e) => e.kind === "plan_started");
+    assert.deepEqual(entry.body.input_json, { url: "http://127.0.0.1:9/x", request_id: "r1" });
+  });
+});
