@@ -78,7 +78,8 @@ export async function checkAirPath(
   return { diagnostics, files, wasm };
 }
 
-function diagnosticJson(d: Diagnostic): JsonValue {
+/** The `--json` form of a diagnostic (null for absent fields). */
+export function diagnosticJson(d: Diagnostic): JsonValue {
   return {
     code: d.code,
     message: d.message,

@@ -11,7 +11,6 @@ import type { Command } from "commander";
 import {
   type AirFile,
   AosError,
-  type Diagnostic,
   formatDiagnostic,
   type JsonValue,
   parseJson,
@@ -36,7 +35,6 @@ import {
 } from "../governance/mod.ts";
 import {
   AirInvalidError,
-  readAirFolder,
   readWasmFolders,
   readWorldConfig,
   validateAirSource,
@@ -44,6 +42,7 @@ import {
   type World,
   worldPaths,
 } from "../world/mod.ts";
+import { diagnosticJson, readAirPath } from "./air.ts";
 import { type CliIo, printJson, resolvePath, withWorld } from "./context.ts";
 
 const EXIT_REFUSED = 2;
@@ -160,32 +159,8 @@ async function readAirSource(path: string): Promise<{ files: AirFile[]; wasm: Wa
     throw new AosError("AOS_USAGE", `No such folder: "${path}"`);
   }
   if (!info.isDirectory) throw new AosError("AOS_USAGE", `--air takes a folder of AIR files, got "${path}"`);
-  let dir = path.replace(/\/+$/, "");
-  let files = await readAirFolder(dir);
-  if (files.length === 0) {
-    try {
-      files = await readAirFolder(`${dir}/air`);
-      dir = `${dir}/air`;
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    }
-  }
-  if (files.length === 0) throw new AosError("AOS_USAGE", `No *.air.json files in "${path}"`);
-  const dirs = [path, `${path}/modules`, dir, `${dir}/modules`];
-  if (/(^|\/)air$/.test(dir)) dirs.push(dirOf(dir), `${dirOf(dir)}/modules`);
-  return { files, wasm: await readWasmFolders([...new Set(dirs)]) };
-}
-
-function diagnosticJson(d: Diagnostic): JsonValue {
-  return {
-    code: d.code,
-    message: d.message,
-    severity: d.severity ?? "error",
-    file: d.file ?? null,
-    path: d.path ?? null,
-    def: d.def ?? null,
-    step: d.step ?? null,
-  };
+  const { files, wasmDirs } = await readAirPath(path.replace(/\/+$/, ""));
+  return { files, wasm: await readWasmFolders(wasmDirs) };
 }
 
 /** The `--json` form of a proposal (`proposal ls` entries). */
