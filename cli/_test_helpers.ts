@@ -6,6 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { exists } from "../journal/mod.ts";
 import { captureIo } from "./context.ts";
 import { runCli } from "./main.ts";
 
@@ -78,16 +79,8 @@ export async function withTempDir(fn: (dir: string) => Promise<void>): Promise<v
   }
 }
 
-/** Whether anything (a file, folder or link) is at `path`. */
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
+/** Whether anything (a file, folder or link) is at `path` (the project's one `exists`). */
+export { exists };
 
 /** Copies the folder `from` to `to`, recursively. */
 export async function copyDir(from: string, to: string): Promise<void> {
