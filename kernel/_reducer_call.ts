@@ -118,7 +118,11 @@ function checkRange(memory: WebAssembly.Memory, ptr: number, len: number, what: 
  * The result for what a call threw: `guest` is undefined when instantiation itself failed. Anything that is
  * not a guest fault is a host bug and is rethrown.
  */
-export function faultResult(cause: unknown, guest: Guest | undefined): ReducerCallResult {
+export function faultResult(
+  cause: unknown,
+  guest: Guest | undefined,
+  fuelMax: number = limits.reducerFuelMax,
+): ReducerCallResult {
   if (cause instanceof OutOfRange) return { ok: false, code: "bad_output", message: cause.message };
   if (cause instanceof WebAssembly.RuntimeError && guest !== undefined && growFailed(guest.fuel)) {
     return {
@@ -133,7 +137,7 @@ export function faultResult(cause: unknown, guest: Guest | undefined): ReducerCa
     return {
       ok: false,
       code: "timeout",
-      message: `reducer ran out of fuel (${limits.reducerFuelMax} units)`,
+      message: `reducer ran out of fuel (${fuelMax} units)`,
     };
   }
   if (

@@ -28,6 +28,11 @@ export interface ReducerHostOptions {
    * call (default true). false: a fresh instance per call, the reference the reuse path is tested against.
    */
   reuseInstances?: boolean;
+  /**
+   * Fuel per call (default `limits.reducerFuelMax`). Part of a world's semantics: only tests that need
+   * a runaway call to stop sooner set it.
+   */
+  fuelMax?: number;
 }
 
 interface CompiledReducer {
@@ -75,10 +80,12 @@ function detectConvention(module: WebAssembly.Module, wasmHash: string): Calling
 export class ReducerHost {
   readonly #compiled = new Map<string, CompiledReducer>();
   readonly #reuseInstances: boolean;
+  readonly #fuelMax: number;
   #instantiations = 0;
 
   constructor(options: ReducerHostOptions = {}) {
     this.#reuseInstances = options.reuseInstances ?? true;
+    this.#fuelMax = options.fuelMax ?? limits.reducerFuelMax;
   }
 
   /**
@@ -92,13 +99,13 @@ export class ReducerHost {
     let globals = analysis?.reusable ? analysis.globals : undefined;
     let module: WebAssembly.Module;
     try {
-      module = compile(wasmBytes, globals ?? []);
+      module = compile(wasmBytes, globals ?? [], this.#fuelMax);
     } catch (cause) {
       if (globals === undefined) throw compileError(wasmHash, cause);
       // The engine's message may name byte offsets, which the reuse exports shift: report the plain module's.
       globals = undefined;
       try {
-        module = compile(wasmBytes, []);
+        module = compile(wasmBytes, [], this.#fuelMax);
       } catch (plainCause) {
         throw compileError(wasmHash, plainCause);
       }
@@ -148,7 +155,7 @@ export class ReducerHost {
     if (guest !== undefined) restore(guest.memory, guest.globals, reducer.pristine!);
     try {
       guest ??= this.#instantiate(reducer);
-      guest.fuel.value = limits.reducerFuelMax;
+      guest.fuel.value = this.#fuelMax;
       const result = runStep(guest, reducer.convention, input);
       if (
         result.ok && reducer.pristine !== undefined &&
@@ -158,7 +165,7 @@ export class ReducerHost {
       }
       return result;
     } catch (cause) {
-      return faultResult(cause, guest);
+      return faultResult(cause, guest, this.#fuelMax);
     }
   }
 
@@ -188,10 +195,11 @@ export class ReducerHost {
 function compile(
   wasmBytes: Uint8Array,
   globals: ReadonlyArray<{ name: string; index: number }>,
+  fuelMax: number,
 ): WebAssembly.Module {
   return new WebAssembly.Module(
     instrumentFuel(wasmBytes, {
-      initialFuel: limits.reducerFuelMax,
+      initialFuel: fuelMax,
       exportGlobals: globals,
       memoryPagesMax: limits.reducerMemoryPagesMax,
     }),

@@ -27,11 +27,17 @@ const COMMITTED = [
     .map((f) => `kernel/testdata/${f.name}`).filter((path) => !path.endsWith("bad_import.wasm")),
 ].sort();
 
+/**
+ * Fuel per call in these tests: ample for every committed reducer's step, and a runaway call stops in
+ * milliseconds instead of most of a second.
+ */
+const TEST_FUEL_MAX = 5_000_000;
+
 /** A reusing host and a fresh-instance host with the same module loaded. */
 function hosts(bytes: Uint8Array): { reuse: ReducerHost; fresh: ReducerHost; hash: string } {
   const hash = hashRefOf(bytes);
-  const reuse = new ReducerHost();
-  const fresh = new ReducerHost({ reuseInstances: false });
+  const reuse = new ReducerHost({ fuelMax: TEST_FUEL_MAX });
+  const fresh = new ReducerHost({ reuseInstances: false, fuelMax: TEST_FUEL_MAX });
   reuse.load(hash, bytes);
   fresh.load(hash, bytes);
   return { reuse, fresh, hash };
@@ -71,9 +77,12 @@ Deno.test("reused instances give the committed reducers' results of fresh instan
     const bytes = Deno.readFileSync(`${ROOT_DIR}/${path}`);
     const own = MODULE_EVENTS[path.slice(path.lastIndexOf("/") + 1)];
     assert.ok(own, `no events listed for ${path}`);
+    // The fresh-instance host keeps nothing between calls, so one serves every run; the reusing host is new.
+    const { fresh, hash } = hosts(bytes);
     fc.assert(
       fc.property(fc.array(callSpec(own), { minLength: 1, maxLength: 12 }), (specs: CallSpec[]) => {
-        const { reuse, fresh, hash } = hosts(bytes);
+        const reuse = new ReducerHost({ fuelMax: TEST_FUEL_MAX });
+        reuse.load(hash, bytes);
         let last: Uint8Array | null = null;
         for (const [i, spec] of specs.entries()) {
           const input = callInput(spec, last);
@@ -84,7 +93,7 @@ Deno.test("reused instances give the committed reducers' results of fresh instan
         calls += specs.length;
         instantiations += reuse.instantiations;
       }),
-      { numRuns: 30 },
+      { numRuns: Number(Deno.env.get("AOS_FUZZ_RUNS") ?? 15) },
     );
   }
   assert.ok(

@@ -13,6 +13,12 @@
  * deno task build:examples --check   # rebuild into a temp folder; exit 1 if a committed file differs
  * ```
  *
+ * The build also writes `scripts/build_stamp.json` (see {@linkcode BUILD_STAMP_PATH}), which lets the
+ * test suite check the committed modules without running the compiler:
+ *
+ * ```sh
+ * ```
+ *
  * @module
  */
 import asc from "assemblyscript/asc";
@@ -76,12 +82,23 @@ export const TARGETS: readonly BuildTarget[] = [
 
 /**
  * A reducer that exercises the whole SDK (AssemblyScript compiles only reachable code, so this is also
- * what type-checks the SDK). Built in memory by the tests; never written or committed.
+ * what type-checks the SDK). Built and committed like the others, so the SDK tests need no compiler.
  */
 export const SDK_PROBE_TARGET: BuildTarget = {
   source: "sdk/assemblyscript/test/probe.ts",
   output: "sdk/assemblyscript/test/probe.wasm",
 };
+
+/** Every target the build writes: {@linkcode TARGETS} and the SDK probe. */
+export const ALL_TARGETS: readonly BuildTarget[] = [...TARGETS, SDK_PROBE_TARGET];
+
+/**
+ * The build stamp: for every target, the SHA-256 of each source file the compiler read and of the
+ * module it wrote, with the compiler version and flags. The test suite checks the committed files
+ * against it in milliseconds (a source edited without a rebuild, or a `.wasm` edited by hand, fails);
+ * the full rebuild (`deno task build:examples --check`) proves the stamp itself.
+ */
+export const BUILD_STAMP_PATH = "scripts/build_stamp.json";
 
 /** The AIR node whose `wasm_hash` names the counter module, and the module it names. */
 export const COUNTER_MODULE_AIR = "examples/counter/air/module.air.json";
@@ -135,6 +152,20 @@ export interface BuiltModule {
   readonly bytes: Uint8Array<ArrayBuffer>;
   /** Lowercase hex SHA-256 of `bytes`. */
   readonly sha256: string;
+  /** Every source file the compiler read (relative path → lowercase hex SHA-256), sorted by path. */
+  readonly inputs: Readonly<Record<string, string>>;
+}
+
+/** The JSON form of {@linkcode BUILD_STAMP_PATH}. */
+export interface BuildStamp {
+  readonly compiler: string;
+  readonly flags: readonly string[];
+  readonly targets: readonly {
+    readonly source: string;
+    readonly output: string;
+    readonly sha256: string;
+    readonly inputs: Readonly<Record<string, string>>;
+  }[];
 }
 
 /** Lowercase hex SHA-256. */
@@ -148,6 +179,7 @@ export function sha256Hex(bytes: Uint8Array): string {
  */
 export async function compileTarget(rootDir: string, target: BuildTarget): Promise<BuiltModule> {
   const outputs = new Map<string, Uint8Array | string>();
+  const read = new Map<string, string>();
   const stderr = asc.createMemoryStream();
   const argv = [target.source, "--baseDir", rootDir, "--outFile", "module.wasm", "--textFile", "module.wat"];
   argv.push(...COMPILER_FLAGS);
@@ -155,7 +187,11 @@ export async function compileTarget(rootDir: string, target: BuildTarget): Promi
   const result = await asc.main(argv, {
     stdout: asc.createMemoryStream(),
     stderr,
-    readFile: (name: string, baseDir: string) => readSource(rootDir, baseDir, name),
+    readFile: async (name: string, baseDir: string) => {
+      const source = await readSource(rootDir, baseDir, name);
+      if (source !== null) read.set(source.path, sha256Hex(new TextEncoder().encode(source.text)));
+      return source?.text ?? null;
+    },
     writeFile: (name: string, contents: Uint8Array | string) => {
       outputs.set(name, contents);
     },
@@ -176,13 +212,80 @@ export async function compileTarget(rootDir: string, target: BuildTarget): Promi
   // A copy: the compiler may hand out a view into a larger buffer.
   const wasm = new Uint8Array(bytes);
   checkModule(target, wasm, text);
-  return { target, bytes: wasm, sha256: sha256Hex(wasm) };
+  const inputs = Object.fromEntries([...read].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return { target, bytes: wasm, sha256: sha256Hex(wasm), inputs };
+}
+
+/** The stamp of a build, as written to {@linkcode BUILD_STAMP_PATH}. */
+export function buildStamp(built: readonly BuiltModule[]): BuildStamp {
+  return {
+    compiler: `assemblyscript@${asc.version}`,
+    flags: [...COMPILER_FLAGS],
+    targets: built.map((module) => ({
+      source: module.target.source,
+      output: module.target.output,
+      sha256: module.sha256,
+      inputs: module.inputs,
+    })),
+  };
+}
+
+/**
+ * Checks the committed outputs against the committed stamp without compiling: the stamp lists exactly
+ * {@linkcode ALL_TARGETS} with this compiler and these flags, every input still has its stamped hash,
+ * and every output and stamped module AIR file holds the stamped module. Returns the problems found
+ * (empty when the committed files are what a build of the committed sources gave).
+ */
+export async function checkBuildStamp(rootDir: string = ROOT_DIR): Promise<string[]> {
+  const text = await readFileOrNull(join(rootDir, BUILD_STAMP_PATH));
+  if (text === null) return [`${BUILD_STAMP_PATH} is missing`];
+  const stamp = JSON.parse(new TextDecoder().decode(text)) as BuildStamp;
+  const problems: string[] = [];
+  if (stamp.compiler !== `assemblyscript@${asc.version}`) {
+    problems.push(`${BUILD_STAMP_PATH}: built with ${stamp.compiler}, the project pins ${asc.version}`);
+  }
+  if (JSON.stringify(stamp.flags) !== JSON.stringify(COMPILER_FLAGS)) {
+    problems.push(`${BUILD_STAMP_PATH}: built with other compiler flags`);
+  }
+  const stamped = stamp.targets.map((target) => `${target.source} -> ${target.output}`);
+  const expected = ALL_TARGETS.map((target) => `${target.source} -> ${target.output}`);
+  if (JSON.stringify(stamped) !== JSON.stringify(expected)) {
+    problems.push(`${BUILD_STAMP_PATH}: lists other targets than the build script`);
+  }
+  for (const target of stamp.targets) {
+    for (const [path, sha256] of Object.entries(target.inputs)) {
+      const source = await readFileOrNull(join(rootDir, path));
+      // Hashed as the compiler saw it: decoded as UTF-8 (a BOM dropped), then encoded again.
+      const text = source === null ? null : new TextEncoder().encode(new TextDecoder().decode(source));
+      if (text === null || sha256Hex(text) !== sha256) {
+        problems.push(`${path} changed since ${target.output} was built`);
+      }
+    }
+    const output = await readFileOrNull(join(rootDir, target.output));
+    if (output === null || sha256Hex(output) !== target.sha256) {
+      problems.push(`${target.output} is not the module the build wrote`);
+    }
+  }
+  for (const moduleStamp of MODULE_STAMPS) {
+    const target = stamp.targets.find((candidate) => candidate.output === moduleStamp.wasm);
+    const air = await readFileOrNull(join(rootDir, moduleStamp.air));
+    const node: unknown = air === null ? null : JSON.parse(new TextDecoder().decode(air));
+    if (target === undefined || !isRecord(node) || node["wasm_hash"] !== `sha256:${target.sha256}`) {
+      problems.push(`${moduleStamp.air} does not name the built ${moduleStamp.wasm}`);
+    }
+  }
+  return [...new Set(problems)];
+}
+
+/** The stamp as committed: two-space JSON with a final newline. */
+function stampText(stamp: BuildStamp): string {
+  return JSON.stringify(stamp, null, 2) + "\n";
 }
 
 /** Compiles every target, one after another (the compiler keeps global optimizer state). */
 export async function compileAll(rootDir: string = ROOT_DIR): Promise<BuiltModule[]> {
   const built: BuiltModule[] = [];
-  for (const target of TARGETS) built.push(await compileTarget(rootDir, target));
+  for (const target of ALL_TARGETS) built.push(await compileTarget(rootDir, target));
   return built;
 }
 
@@ -202,6 +305,10 @@ export async function buildExamples(rootDir: string, outDir: string): Promise<Bu
     const stamped = stampWasmHash(moduleAir, `sha256:${module.sha256}`, stamp);
     await writeFileMakingDirs(join(outDir, stamp.air), new TextEncoder().encode(stamped));
   }
+  await writeFileMakingDirs(
+    join(outDir, BUILD_STAMP_PATH),
+    new TextEncoder().encode(stampText(buildStamp(built))),
+  );
   return built;
 }
 
@@ -214,7 +321,11 @@ export async function findStaleOutputs(rootDir: string = ROOT_DIR): Promise<stri
   try {
     await buildExamples(rootDir, outDir);
     const stale: string[] = [];
-    const outputs = [...TARGETS.map((target) => target.output), ...MODULE_STAMPS.map((stamp) => stamp.air)];
+    const outputs = [
+      ...ALL_TARGETS.map((target) => target.output),
+      ...MODULE_STAMPS.map((stamp) => stamp.air),
+      BUILD_STAMP_PATH,
+    ];
     for (const path of outputs) {
       const fresh = await Deno.readFile(join(outDir, path));
       const committed = await readFileOrNull(join(rootDir, path));
@@ -317,11 +428,15 @@ function checkModule(target: BuildTarget, bytes: Uint8Array<ArrayBuffer>, text: 
 }
 
 /** The compiler's file reader: only `.ts` files under SOURCE_ROOTS, so nothing else can leak in. */
-async function readSource(rootDir: string, baseDir: string, name: string): Promise<string | null> {
+async function readSource(
+  rootDir: string,
+  baseDir: string,
+  name: string,
+): Promise<{ path: string; text: string } | null> {
   const path = relative(rootDir, resolve(rootDir, baseDir, name)).replaceAll("\\", "/");
   if (!path.endsWith(".ts") || !SOURCE_ROOTS.some((root) => path.startsWith(root))) return null;
   try {
-    return await Deno.readTextFile(join(rootDir, path));
+    return { path, text: await Deno.readTextFile(join(rootDir, path)) };
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return null;
     throw error;
@@ -365,7 +480,7 @@ async function main(args: string[]): Promise<number> {
       return 1;
     }
     console.log(
-      `All ${TARGETS.length} modules and ${MODULE_STAMPS.length} module AIR files match a fresh build.`,
+      `All ${ALL_TARGETS.length} modules, ${MODULE_STAMPS.length} module AIR files and the stamp match a fresh build.`,
     );
     return 0;
   }

@@ -25,7 +25,9 @@ import {
   valueToPlainJson,
 } from "../air/mod.ts";
 import {
-  compileTarget,
+  BUILD_STAMP_PATH,
+  type BuildStamp,
+  checkBuildStamp,
   findStaleOutputs,
   MODULE_STAMPS,
   ROOT_DIR,
@@ -753,14 +755,10 @@ Deno.test("cells: refuses non-cell mode, a missing key and a key that is not the
   );
 });
 
-// The SDK probe (sdk/assemblyscript/test/probe.ts) is compiled here, once, and never committed.
-let probePromise: Promise<Reducer> | undefined;
+// The SDK probe (sdk/assemblyscript/test/probe.ts) is built and committed like the other modules; the
+// build stamp test below proves the committed module is the probe's current source.
 function loadProbe(): Promise<Reducer> {
-  probePromise ??= compileTarget(ROOT_DIR, SDK_PROBE_TARGET).then((built) => ({
-    module: new WebAssembly.Module(built.bytes),
-    path: SDK_PROBE_TARGET.output,
-  }));
-  return probePromise;
+  return Promise.resolve(loadReducer(SDK_PROBE_TARGET.output));
 }
 
 /** Values of the generic CBOR model that AIR allows (integers within i64/u64, no floats). */
@@ -843,8 +841,55 @@ Deno.test("SDK: writer misuse aborts with the reason", async () => {
   assert.throws(() => callStep(probe, inputEnvelope(null, "probe/LoneSurrogate", null)), ReducerAbort);
 });
 
-Deno.test("the committed .wasm files and module AIR files match a fresh build", async () => {
-  assert.deepEqual(await findStaleOutputs(ROOT_DIR), []);
+Deno.test("the committed .wasm files and module AIR files are what the stamped build of today's sources wrote", async () => {
+  assert.deepEqual(await checkBuildStamp(ROOT_DIR), []);
+});
+
+Deno.test("the build stamp check catches an edited source, an edited module and a module AIR out of step", async () => {
+  const root = await Deno.makeTempDir({ prefix: "aos_build_stamp_" });
+  try {
+    const copy = async (path: string): Promise<void> => {
+      await Deno.mkdir(`${root}/${path.replace(/\/[^/]*$/, "")}`, { recursive: true });
+      await Deno.copyFile(`${ROOT_DIR}/${path}`, `${root}/${path}`);
+    };
+    const stamp = JSON.parse(await Deno.readTextFile(`${ROOT_DIR}/${BUILD_STAMP_PATH}`)) as BuildStamp;
+    const paths = new Set<string>([BUILD_STAMP_PATH, ...MODULE_STAMPS.map((moduleStamp) => moduleStamp.air)]);
+    for (const target of stamp.targets) {
+      paths.add(target.output);
+      for (const input of Object.keys(target.inputs)) paths.add(input);
+    }
+    for (const path of paths) await copy(path);
+    assert.deepEqual(await checkBuildStamp(root), [], "a faithful copy passes");
+
+    const source = `${root}/examples/counter/reducer/counter.ts`;
+    await Deno.writeTextFile(source, (await Deno.readTextFile(source)) + "\n// edited\n");
+    const wasm = `${root}/kernel/testdata/trap.wasm`;
+    const bytes = await Deno.readFile(wasm);
+    bytes[bytes.length - 1] = bytes.at(-1)! ^ 1;
+    await Deno.writeFile(wasm, bytes);
+    const air = `${root}/${MODULE_STAMPS[1]!.air}`;
+    await Deno.writeTextFile(
+      air,
+      (await Deno.readTextFile(air)).replace(/sha256:[0-9a-f]{64}/, `sha256:${"0".repeat(64)}`),
+    );
+    assert.deepEqual(await checkBuildStamp(root), [
+      "examples/counter/reducer/counter.ts changed since examples/counter/modules/counter.wasm was built",
+      "kernel/testdata/trap.wasm is not the module the build wrote",
+      `${MODULE_STAMPS[1]!.air} does not name the built ${MODULE_STAMPS[1]!.wasm}`,
+    ]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+// The full rebuild compiles every module (about ten seconds of CPU): run it with AOS_FULL_BUILD_CHECK=1
+// (`deno task test:long`) or `deno task build:examples --check`.
+Deno.test({
+  name: "the committed .wasm files, module AIR files and build stamp match a fresh build",
+  ignore: Deno.env.get("AOS_FULL_BUILD_CHECK") !== "1",
+  fn: async () => {
+    assert.deepEqual(await findStaleOutputs(ROOT_DIR), []);
+  },
 });
 
 function loadInstance(reducer: Reducer): WebAssembly.Instance {
