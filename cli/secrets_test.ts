@@ -231,3 +231,31 @@ Deno.test("defsecret: a binding without a value gives an error receipt naming th
     });
   });
 });
+
+Deno.test("defsecret through governance: a proposal restricts it in a live world, which reopens with it", async () => {
+  await withTempDir(async (dir) => {
+    await withFakeOpenAi(async (baseUrl, seen) => {
+      // Start with an unrestricted secret; the proposal replaces it with one restricted to llm_main.
+      const prompt = await createWorld(dir, baseUrl, {});
+      const w = `${dir}/w`;
+      const src = `${dir}/src`;
+      await writeAir(dir, { allowed_caps: ["llm_main"], allowed_plans: ["demo/ask@1"] });
+      const submitted = await expectOk(w, {}, "proposal", "submit", "--air", src, "--json");
+      assert.match(submitted.stdout, /"id"/);
+      await expectOk(w, {}, "proposal", "shadow", "1");
+      await expectOk(w, {}, "proposal", "approve", "1", "--approver", "bob");
+      await expectOk(w, {}, "proposal", "apply", "1");
+      const manifest = JSON.parse((await expectOk(w, {}, "manifest", "show", "--json")).stdout).manifest;
+      assert.deepEqual(manifest.secrets.map((ref: { name: string }) => ref.name), ["llm/api@1"]);
+      // Each command reopens the world from its store: the applied defsecret loads, and gates.
+      const env = { [ENV_NAME]: SECRET };
+      await expectOk(w, env, "plan", "start", "demo/ask_other_grant@1", JSON.stringify({ prompt }));
+      await expectOk(w, env, "plan", "start", "demo/ask@1", JSON.stringify({ prompt }));
+      await expectOk(w, env, "run");
+      assert.deepEqual(seen, [`Bearer ${SECRET}`]);
+      const rejected = (await journal(dir)).filter((e) => e.kind === "effect_rejected");
+      assert.equal(rejected.length, 1);
+      assert.match(JSON.stringify(rejected[0]), /may not be used with grant/);
+    });
+  });
+});
