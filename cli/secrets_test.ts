@@ -247,6 +247,7 @@ Deno.test("defsecret through governance: a proposal restricts it in a live world
       await expectOk(w, {}, "proposal", "apply", "1");
       const manifest = JSON.parse((await expectOk(w, {}, "manifest", "show", "--json")).stdout).manifest;
       assert.deepEqual(manifest.secrets.map((ref: { name: string }) => ref.name), ["llm/api@1"]);
+      assert.match((await expectOk(w, {}, "manifest", "show")).stdout, /^secrets {3}llm\/api@1$/m);
       // Each command reopens the world from its store: the applied defsecret loads, and gates.
       const env = { [ENV_NAME]: SECRET };
       await expectOk(w, env, "plan", "start", "demo/ask_other_grant@1", JSON.stringify({ prompt }));
