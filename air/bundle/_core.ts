@@ -7,7 +7,15 @@
  */
 import type { DefCap, DefEffect, DefModule, DefPlan, DefPolicy, DefSecret, Manifest } from "../nodes/mod.ts";
 import type { TypeExpr } from "../value/mod.ts";
-import { checkCap, checkEffect, checkModule, checkOriginScope, checkPolicy, checkSecret } from "./_defs.ts";
+import {
+  checkCap,
+  checkEffect,
+  checkModule,
+  checkOriginScope,
+  checkPlanSecrets,
+  checkPolicy,
+  checkSecret,
+} from "./_defs.ts";
 import type { DiagnosticSink, Segments, Where } from "./_diagnostics.ts";
 import { checkManifestWiring } from "./_manifest.ts";
 import { type PlanValidator, planValidator } from "./_plan.ts";
@@ -97,6 +105,7 @@ export function validateWorld(input: WorldInput): Manifest {
   }
   // After the plans are collected: a secret's allowed_plans name listed plans.
   for (const entry of secretEntries) checkSecret(scope, entry, { grants: input.manifestKnown });
+  if (input.manifestKnown) { for (const entry of plans) checkPlanSecrets(scope, entry); }
   checkCycles(scope, schemas);
   const grants = checkManifestWiring(scope);
   if (grants !== undefined) filled.defaults = { ...filled.defaults, cap_grants: grants };

@@ -4,13 +4,14 @@
  *
  * @module
  */
-import { AosError } from "../base/mod.ts";
+import { AosError, type JsonValue } from "../base/mod.ts";
 import { bytesEqual } from "../cbor/mod.ts";
 import {
   builtinEffectByKind,
   type DefCap,
   type DefEffect,
   type DefModule,
+  type DefPlan,
   type DefPolicy,
   type DefSecret,
   type EffectKind,
@@ -18,6 +19,7 @@ import {
   standardCapByType,
 } from "../nodes/mod.ts";
 import { schemaHash, type TypeExpr } from "../value/mod.ts";
+import type { Segments } from "./_diagnostics.ts";
 import type { NodeEntry, Scope } from "./_scope.ts";
 import { checkType } from "./_types.ts";
 
@@ -268,4 +270,61 @@ export function checkSecret(
       );
     });
   }
+}
+
+type Json = JsonValue;
+
+function jsonObject(value: Json | undefined): { [key: string]: Json } | undefined {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+      !(value instanceof Uint8Array)
+    ? value as { [key: string]: Json }
+    : undefined;
+}
+
+/** The literal `sys/SecretRef@1` variants (`{"variant": {"tag": "secret", …}}`) in an Expr, with their paths. */
+function literalSecretRefs(expr: Json, at: Segments, out: Array<{ name: string; at: Segments }>): void {
+  if (Array.isArray(expr)) {
+    expr.forEach((item, i) => literalSecretRefs(item, [...at, i], out));
+    return;
+  }
+  const object = jsonObject(expr);
+  if (object === undefined) return;
+  const variant = jsonObject(object["variant"]);
+  const record = jsonObject(jsonObject(variant?.["value"])?.["record"]);
+  const alias = jsonObject(record?.["alias"])?.["text"];
+  const version = jsonObject(record?.["version"])?.["nat"];
+  if (variant?.["tag"] === "secret" && typeof alias === "string" && typeof version === "bigint") {
+    out.push({ name: `${alias}@${version}`, at });
+    return;
+  }
+  for (const [key, value] of Object.entries(object)) literalSecretRefs(value, [...at, key], out);
+}
+
+/**
+ * A plan's `emit_effect` params that name a secret literally: warn (`AIR_SECRET_REF`) when the manifest does
+ * not list it, or it does not allow the step's grant or this plan — the gate would reject the effect at run
+ * time (stage `secret`).
+ */
+export function checkPlanSecrets(scope: Scope, entry: NodeEntry & { node: DefPlan }): void {
+  entry.node.steps.forEach((step, i) => {
+    if (step.op !== "emit_effect") return;
+    const refs: Array<{ name: string; at: Segments }> = [];
+    literalSecretRefs(step.params, ["steps", i, "params"], refs);
+    for (const ref of refs) {
+      const secret = scope.listedSecrets.get(ref.name);
+      const problem = secret === undefined
+        ? `the manifest lists no defsecret "${ref.name}" in "secrets"`
+        : secret.allowed_caps !== undefined && !secret.allowed_caps.includes(step.cap)
+        ? `secret "${ref.name}" does not allow grant "${step.cap}" (allowed_caps)`
+        : secret.allowed_plans !== undefined && !secret.allowed_plans.includes(entry.name)
+        ? `secret "${ref.name}" does not allow plan "${entry.name}" (allowed_plans)`
+        : undefined;
+      if (problem === undefined) continue;
+      scope.sink.warn(
+        "AIR_SECRET_REF",
+        `Step "${step.id}" references secret "${ref.name}", but ${problem}: its effect will be rejected (stage secret)`,
+        { ...scope.inNode(entry, ...ref.at), step: step.id },
+      );
+    }
+  });
 }

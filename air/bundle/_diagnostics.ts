@@ -61,6 +61,7 @@ export const AIR_DIAGNOSTIC_CODES = [
   "AIR_EFFECT_ORIGIN_SCOPE",
   // defsecret
   "AIR_SECRET_BINDING",
+  "AIR_SECRET_REF",
   // defcap
   "AIR_CAP_SCHEMA",
   // defpolicy (warnings)

@@ -248,3 +248,59 @@ Deno.test("defsecret: listed by name, its hash filled; grants and plans it allow
     { code: "AIR_SYS_RESERVED", file: FILE, path: "$[4].name", def: "sys/api@1" },
   ]);
 });
+
+Deno.test("AIR_SECRET_REF: a plan naming a secret it may not use is warned about, not refused", () => {
+  const ask = (secret: string, cap = "llm_main"): Node => ({
+    ...httpPlan,
+    allowed_effects: ["llm.generate"],
+    required_caps: [cap],
+    steps: [{
+      id: "ask",
+      op: "emit_effect",
+      kind: "llm.generate",
+      cap,
+      params: {
+        record: {
+          provider: { text: "mock" },
+          model: { text: "m" },
+          temperature: { dec128: "0" },
+          max_tokens: { nat: 8 },
+          input_ref: { hash: `sha256:${"1".repeat(64)}` },
+          api_key: {
+            variant: { tag: "secret", value: { record: { alias: { text: secret }, version: { nat: 1 } } } },
+          },
+        },
+      },
+      bind: { effect_id_as: "req" },
+    }, { id: "done", op: "end" }],
+    edges: [{ from: "ask", to: "done" }],
+  });
+  const files = (plan: Node, secret: Node = apiSecret) =>
+    world(
+      {
+        plans: [{ name: "demo/fetch@1" }],
+        secrets: [{ name: "llm/api@1" }],
+        defaults: { cap_grants: [llmGrant] },
+      },
+      [plan, secret],
+    );
+  expectValid(files(ask("llm/api")));
+  const warnings = (plan: Node, secret?: Node) => {
+    const { bundle, diagnostics } = loadAirBundle(files(plan, secret));
+    assert.ok(bundle, "warnings never block");
+    return diagnostics.map((d) => [d.code, d.severity, d.path, d.step, d.message]);
+  };
+  const at = "$[3].steps[0].params.record.api_key";
+  assert.deepEqual(warnings(ask("llm/nope")), [[
+    "AIR_SECRET_REF",
+    "warning",
+    at,
+    "ask",
+    'Step "ask" references secret "llm/nope@1", but the manifest lists no defsecret "llm/nope@1" in "secrets": ' +
+    "its effect will be rejected (stage secret)",
+  ]]);
+  assert.match(
+    String(warnings(ask("llm/api"), { ...apiSecret, allowed_plans: [] })[0]?.[4]),
+    /does not allow plan/,
+  );
+});
