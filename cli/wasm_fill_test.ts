@@ -96,3 +96,15 @@ Deno.test("proposal submit --air fills a missing wasm_hash, and refuses when the
     assert.match(refused.stderr, /found no \.wasm files/);
   });
 });
+
+Deno.test("aos init in a folder with its own air/ and modules/ fills a missing wasm_hash too", async () => {
+  await withTempDir(async (dir) => {
+    const src = await authoredCounter(dir);
+    await run(0, src, "init");
+    await run(0, src, "event", "send", "demo/Increment@1", JSON.stringify({ by: 1 }));
+    await Deno.remove(`${src}/.aos`, { recursive: true });
+    await Deno.remove(`${src}/modules/counter.wasm`);
+    const refused = await run(2, src, "init");
+    assert.match(refused.stderr, /Module without wasm_hash: "demo\/Counter@1"/);
+  });
+});
