@@ -15,6 +15,7 @@ import type { World } from "../world/mod.ts";
 import { checkAirPath } from "./air.ts";
 import { worldPaths } from "../world/mod.ts";
 import { type CliIo, printJson, resolvePath } from "./context.ts";
+import { fillWasmHashes, wasmFillError } from "./wasm_fill.ts";
 
 /** Templates shipped in `examples/` (each has `air/` and `modules/`). */
 export const TEMPLATES = ["counter", "timer-retry", "fetch-notify", "cells"] as const;
@@ -61,7 +62,7 @@ async function copyTemplate(name: string, dir: string): Promise<void> {
  * and PATH/modules/) first; only then copies them into DIR/air and DIR/modules and creates the world.
  */
 async function initFrom(io: CliIo, dir: string, from: string, json: boolean): Promise<number> {
-  const { diagnostics, files, wasm } = await checkAirPath(from);
+  const { diagnostics, files, wasm } = await checkAirPath(from, { requireWasmHashes: true });
   const { source } = validateAirSource(files, wasm);
   if (!source) throw new AirInvalidError(diagnostics);
   const paths = worldPaths(dir);
@@ -188,14 +189,12 @@ export async function runInit(
     await Deno.mkdir(dir, { recursive: true });
     await copyTemplate(template, dir);
   }
-  const world = await initWorld(
-    dir,
-    await readAirFolder(paths.air),
-    await readWasmFolders([paths.modules, dir]),
-    {
-      clock: io.clock,
-    },
-  );
+  const wasmDirs = [paths.modules, dir];
+  const wasm = await readWasmFolders(wasmDirs);
+  // Modules authored without wasm_hash take it from their .wasm, as with --from.
+  const fill = fillWasmHashes(await readAirFolder(paths.air), wasm);
+  if (fill.unfilled.length > 0) throw new AosError("AOS_AIR_INVALID", wasmFillError(fill, wasmDirs, wasm));
+  const world = await initWorld(dir, fill.files, wasm, { clock: io.clock });
   try {
     report(io, world, dir, template, options.json === true);
   } finally {

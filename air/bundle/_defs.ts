@@ -4,19 +4,22 @@
  *
  * @module
  */
-import { AosError } from "../base/mod.ts";
+import { AosError, type JsonValue } from "../base/mod.ts";
 import { bytesEqual } from "../cbor/mod.ts";
 import {
   builtinEffectByKind,
   type DefCap,
   type DefEffect,
   type DefModule,
+  type DefPlan,
   type DefPolicy,
+  type DefSecret,
   type EffectKind,
   effectSpec,
   standardCapByType,
 } from "../nodes/mod.ts";
 import { schemaHash, type TypeExpr } from "../value/mod.ts";
+import type { Segments } from "./_diagnostics.ts";
 import type { NodeEntry, Scope } from "./_scope.ts";
 import { checkType } from "./_types.ts";
 
@@ -225,5 +228,103 @@ export function checkOriginScope(
       ? `Effect kind "${kind}" is not declared by a defeffect the manifest lists in "effects"`
       : `Effect kind "${kind}" has origin_scope "${declared}": a ${origin} may not emit it`;
     scope.sink.error("AIR_EFFECT_ORIGIN_SCOPE", message, scope.inNode(entry, ...at, i));
+  });
+}
+
+/** A `binding_id`: a scheme, a colon and a non-empty rest (`env:LLM_API_KEY`). */
+const BINDING_PATTERN = /^[a-z][a-z0-9_-]*:.+$/;
+
+/**
+ * `defsecret`: the binding reads `scheme:rest` (`AIR_SECRET_BINDING`), every `allowed_caps` entry names a
+ * grant of the manifest (unless `options.grants` is false: no real manifest) and every `allowed_plans`
+ * entry a listed plan (`AIR_REF_UNKNOWN`).
+ */
+export function checkSecret(
+  scope: Scope,
+  entry: NodeEntry & { node: DefSecret },
+  options: { grants: boolean },
+): void {
+  const node = entry.node;
+  if (!BINDING_PATTERN.test(node.binding_id)) {
+    scope.sink.error(
+      "AIR_SECRET_BINDING",
+      `binding_id "${node.binding_id}" is not "scheme:name" (e.g. "env:LLM_API_KEY")`,
+      scope.inNode(entry, "binding_id"),
+    );
+  }
+  if (options.grants) {
+    (node.allowed_caps ?? []).forEach((grant, i) => {
+      if (scope.grants.has(grant)) return;
+      scope.sink.error(
+        "AIR_REF_UNKNOWN",
+        `allowed_caps names grant "${grant}", but the manifest has no grant of that name`,
+        scope.inNode(entry, "allowed_caps", i),
+      );
+    });
+    (node.allowed_plans ?? []).forEach((plan, i) => {
+      if (scope.visible("defplan", plan) !== undefined) return;
+      scope.sink.error(
+        "AIR_REF_UNKNOWN",
+        `allowed_plans names plan "${plan}", but the manifest lists no plan of that name`,
+        scope.inNode(entry, "allowed_plans", i),
+      );
+    });
+  }
+}
+
+type Json = JsonValue;
+
+function jsonObject(value: Json | undefined): { [key: string]: Json } | undefined {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+      !(value instanceof Uint8Array)
+    ? value as { [key: string]: Json }
+    : undefined;
+}
+
+/** The literal `sys/SecretRef@1` variants (`{"variant": {"tag": "secret", …}}`) in an Expr, with their paths. */
+function literalSecretRefs(expr: Json, at: Segments, out: Array<{ name: string; at: Segments }>): void {
+  if (Array.isArray(expr)) {
+    expr.forEach((item, i) => literalSecretRefs(item, [...at, i], out));
+    return;
+  }
+  const object = jsonObject(expr);
+  if (object === undefined) return;
+  const variant = jsonObject(object["variant"]);
+  const record = jsonObject(jsonObject(variant?.["value"])?.["record"]);
+  const alias = jsonObject(record?.["alias"])?.["text"];
+  const version = jsonObject(record?.["version"])?.["nat"];
+  if (variant?.["tag"] === "secret" && typeof alias === "string" && typeof version === "bigint") {
+    out.push({ name: `${alias}@${version}`, at });
+    return;
+  }
+  for (const [key, value] of Object.entries(object)) literalSecretRefs(value, [...at, key], out);
+}
+
+/**
+ * A plan's `emit_effect` params that name a secret literally: warn (`AIR_SECRET_REF`) when the manifest does
+ * not list it, or it does not allow the step's grant or this plan — the gate would reject the effect at run
+ * time (stage `secret`).
+ */
+export function checkPlanSecrets(scope: Scope, entry: NodeEntry & { node: DefPlan }): void {
+  entry.node.steps.forEach((step, i) => {
+    if (step.op !== "emit_effect") return;
+    const refs: Array<{ name: string; at: Segments }> = [];
+    literalSecretRefs(step.params, ["steps", i, "params"], refs);
+    for (const ref of refs) {
+      const secret = scope.listedSecrets.get(ref.name);
+      const problem = secret === undefined
+        ? `the manifest lists no defsecret "${ref.name}" in "secrets"`
+        : secret.allowed_caps !== undefined && !secret.allowed_caps.includes(step.cap)
+        ? `secret "${ref.name}" does not allow grant "${step.cap}" (allowed_caps)`
+        : secret.allowed_plans !== undefined && !secret.allowed_plans.includes(entry.name)
+        ? `secret "${ref.name}" does not allow plan "${entry.name}" (allowed_plans)`
+        : undefined;
+      if (problem === undefined) continue;
+      scope.sink.warn(
+        "AIR_SECRET_REF",
+        `Step "${step.id}" references secret "${ref.name}", but ${problem}: its effect will be rejected (stage secret)`,
+        { ...scope.inNode(entry, ...ref.at), step: step.id },
+      );
+    }
   });
 }

@@ -59,6 +59,9 @@ export const AIR_DIAGNOSTIC_CODES = [
   // defeffect
   "AIR_EFFECT_MISMATCH",
   "AIR_EFFECT_ORIGIN_SCOPE",
+  // defsecret
+  "AIR_SECRET_BINDING",
+  "AIR_SECRET_REF",
   // defcap
   "AIR_CAP_SCHEMA",
   // defpolicy (warnings)

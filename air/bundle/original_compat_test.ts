@@ -200,3 +200,107 @@ Deno.test("AIR_EFFECT_ORIGIN_SCOPE: with defeffects listed, reducers emit reduce
   delete manifest["effects"];
   expectValid([files[0]!, { path: MANIFEST_FILE, text: JSON.stringify(manifest) }]);
 });
+
+// --- defsecret ---------------------------------------------------------------------------------------------
+
+const llmGrant: Node = { name: "llm_main", cap: "sys/llm.basic@1", params: { record: {} } };
+const apiSecret: Node = {
+  $kind: "defsecret",
+  name: "llm/api@1",
+  binding_id: "env:LLM_API_KEY",
+  allowed_caps: ["llm_main"],
+  allowed_plans: ["demo/fetch@1"],
+};
+
+/** The counter world with a plan, an llm grant, `secret` and the manifest's `secrets`. */
+function secretWorld(secret: Node, secrets: Node[] = [{ name: "llm/api@1" }]): AirFile[] {
+  return world(
+    { plans: [{ name: "demo/fetch@1" }], secrets, defaults: { cap_grants: [llmGrant] } },
+    [httpPlan, secret],
+  );
+}
+
+Deno.test("defsecret: listed by name, its hash filled; grants and plans it allows must exist", () => {
+  const bundle = expectValid(secretWorld(apiSecret));
+  assert.deepEqual(bundle.manifest.secrets, [{ name: "llm/api@1", hash: nodeHash(apiSecret as never) }]);
+  // Only the name and binding are required.
+  expectValid(secretWorld({ $kind: "defsecret", name: "llm/api@1", binding_id: "env:LLM_API_KEY" }));
+  expectErrors(
+    secretWorld({
+      ...apiSecret,
+      binding_id: "LLM_API_KEY",
+      allowed_caps: ["nope"],
+      allowed_plans: ["x/y@1"],
+    }),
+    [
+      { code: "AIR_SECRET_BINDING", file: FILE, path: "$[4].binding_id", def: "llm/api@1" },
+      { code: "AIR_REF_UNKNOWN", file: FILE, path: "$[4].allowed_caps[0]", def: "llm/api@1" },
+      { code: "AIR_REF_UNKNOWN", file: FILE, path: "$[4].allowed_plans[0]", def: "llm/api@1" },
+    ],
+  );
+  expectErrors(secretWorld(apiSecret, [{ name: "llm/other@1" }]), [
+    { code: "AIR_REF_UNKNOWN", file: MANIFEST_FILE, path: "$.secrets[0].name" },
+  ]);
+  expectErrors(secretWorld(apiSecret, [{ name: "llm/api@1", hash: `sha256:${"1".repeat(64)}` }]), [
+    { code: "AIR_MANIFEST_HASH_MISMATCH", file: MANIFEST_FILE, path: "$.secrets[0].hash" },
+  ]);
+  expectErrors(secretWorld({ ...apiSecret, name: "sys/api@1" }, []), [
+    { code: "AIR_SYS_RESERVED", file: FILE, path: "$[4].name", def: "sys/api@1" },
+  ]);
+});
+
+Deno.test("AIR_SECRET_REF: a plan naming a secret it may not use is warned about, not refused", () => {
+  const ask = (secret: string, cap = "llm_main"): Node => ({
+    ...httpPlan,
+    allowed_effects: ["llm.generate"],
+    required_caps: [cap],
+    steps: [{
+      id: "ask",
+      op: "emit_effect",
+      kind: "llm.generate",
+      cap,
+      params: {
+        record: {
+          provider: { text: "mock" },
+          model: { text: "m" },
+          temperature: { dec128: "0" },
+          max_tokens: { nat: 8 },
+          input_ref: { hash: `sha256:${"1".repeat(64)}` },
+          api_key: {
+            variant: { tag: "secret", value: { record: { alias: { text: secret }, version: { nat: 1 } } } },
+          },
+        },
+      },
+      bind: { effect_id_as: "req" },
+    }, { id: "done", op: "end" }],
+    edges: [{ from: "ask", to: "done" }],
+  });
+  const files = (plan: Node, secret: Node = apiSecret) =>
+    world(
+      {
+        plans: [{ name: "demo/fetch@1" }],
+        secrets: [{ name: "llm/api@1" }],
+        defaults: { cap_grants: [llmGrant] },
+      },
+      [plan, secret],
+    );
+  expectValid(files(ask("llm/api")));
+  const warnings = (plan: Node, secret?: Node) => {
+    const { bundle, diagnostics } = loadAirBundle(files(plan, secret));
+    assert.ok(bundle, "warnings never block");
+    return diagnostics.map((d) => [d.code, d.severity, d.path, d.step, d.message]);
+  };
+  const at = "$[3].steps[0].params.record.api_key";
+  assert.deepEqual(warnings(ask("llm/nope")), [[
+    "AIR_SECRET_REF",
+    "warning",
+    at,
+    "ask",
+    'Step "ask" references secret "llm/nope@1", but the manifest lists no defsecret "llm/nope@1" in "secrets": ' +
+    "its effect will be rejected (stage secret)",
+  ]]);
+  assert.match(
+    String(warnings(ask("llm/api"), { ...apiSecret, allowed_plans: [] })[0]?.[4]),
+    /does not allow plan/,
+  );
+});
