@@ -11,6 +11,7 @@ import { runEventSend } from "./event.ts";
 import { reportError } from "./errors.ts";
 import { runInfo } from "./info.ts";
 import { runInit, TEMPLATES } from "./init.ts";
+import { runNewReducer } from "./new.ts";
 import { runJournalShow, runJournalVerify } from "./journal.ts";
 import { runPlanCancel, runPlanLs, runPlanShow, runPlanStart } from "./plan.ts";
 import { runReceiptsLs, runReceiptsShow, runReceiptsSubmit } from "./receipts.ts";
@@ -62,6 +63,19 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
       act((dir: string, o: { template?: string; from?: string; force?: boolean; json?: boolean }) =>
         runInit(io, dir, o)
       ),
+    );
+
+  const scaffold = program.command("new").description("scaffold a folder of your own, anywhere");
+  scaffold.command("reducer")
+    .description(
+      "a world folder with an AssemblyScript reducer, its AIR, deno task build and a testkit test",
+    )
+    .argument("<name>", "reducer name, e.g. hello (module app/Hello@1)")
+    .option("--dir <dir>", "the folder to create (default: ./NAME)")
+    .option("--force", "write into a non-empty folder")
+    .option("--json", 'print {"dir", "module", "schemas", "files"}')
+    .action(
+      act((name: string, o: { dir?: string; force?: boolean; json?: boolean }) => runNewReducer(io, name, o)),
     );
 
   const air = program.command("air").description("check, hash and format AIR");
