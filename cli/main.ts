@@ -85,10 +85,10 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .option("--json", 'print {"ok", "diagnostics": [{code, message, file, path, def, step}]}')
     .action(act((path: string | undefined, o: { json?: boolean }) => runAirCheck(io, world(), path, o)));
   air.command("hash")
-    .description("print each node's hash, kind and name")
-    .argument("<file>", "an AIR file")
+    .description("print each node's hash, kind and name, or a .wasm file's wasm_hash")
+    .argument("<path>", "an AIR file, a .wasm file, or a folder (its AIR files and .wasm files)")
     .option("--json", "print JSON")
-    .action(act((file: string, o: { json?: boolean }) => runAirHash(io, file, o)));
+    .action(act((path: string, o: { json?: boolean }) => runAirHash(io, path, o)));
   air.command("fmt")
     .description("rewrite AIR JSON in one stable layout")
     .argument("[path]", "folder or file (default: the world's air/)")
