@@ -61,7 +61,7 @@ export function worldImportMap(root: URL = projectRoot()): Record<string, string
 }
 
 /** The files of a new reducer world, by path relative to its folder. */
-export function scaffoldFiles(name: string, root: URL = projectRoot()): Map<string, string> {
+export async function scaffoldFiles(name: string, root: URL = projectRoot()): Promise<Map<string, string>> {
   const n = reducerNames(name);
   const json = (value: unknown) => JSON.stringify(value, null, 2) + "\n";
   const files = new Map<string, string>();
@@ -107,104 +107,23 @@ export function scaffoldFiles(name: string, root: URL = projectRoot()): Map<stri
       abi: { reducer: { state: n.state, event: n.event } },
     }),
   );
-  files.set(`reducer/${n.file}.ts`, reducerSource(n));
-  files.set("build.ts", buildScript(n));
-  files.set(`${n.file}_test.ts`, testSource(n));
-  files.set("README.md", readme(name, n));
+  for (const [template, path] of TEMPLATES) files.set(path(n), await fillTemplate(template, name, n));
   return files;
 }
 
-function reducerSource(n: ReducerNames): string {
-  return `// AssemblyScript, compiled by \`deno task build\` into ../modules/${n.file}.wasm.
-/**
- * ${n.module}: state \`${n.state} = {count: nat}\`, event \`${n.event} = {by: nat}\`.
- * The first call gets a null state (count 0); every event adds \`by\`.
- */
-import { CborReader, CborWriter, Ctx, Event, Output, runReducer } from "@aos/sdk";
+/** The template files of a new reducer world (`cli/templates/new_reducer/`), by their path in it. */
+const TEMPLATES: ReadonlyArray<[template: string, path: (n: ReducerNames) => string]> = [
+  ["reducer.ts.tmpl", (n) => `reducer/${n.file}.ts`],
+  ["build.ts.tmpl", () => "build.ts"],
+  ["test.ts.tmpl", (n) => `${n.file}_test.ts`],
+  ["README.md.tmpl", () => "README.md"],
+];
 
-// The ABI exports: the SDK's \`alloc\`, and \`step\`, which runs \`reduce\` on the envelopes.
-export { alloc } from "@aos/sdk";
-export function step(ret: i32, ptr: i32, len: i32): void {
-  runReducer(ret, ptr, len, reduce);
-}
-
-function reduce(state: Uint8Array | null, event: Event, _ctx: Ctx): Output {
-  assert(event.schema == "${n.event}", "${n.file}: unknown event schema");
-  const count = state === null ? <u64>0 : readNat(state, "count");
-  const next = count + readNat(event.value, "by");
-  assert(next >= count, "${n.file}: count overflows u64");
-  return new Output(writeCount(next));
-}
-
-/** Reads a record \`{KEY: nat}\` of one field. */
-function readNat(bytes: Uint8Array, key: string): u64 {
-  const reader = CborReader.of(bytes);
-  reader.expectMapHeader(1);
-  reader.expectKey(key);
-  const value = reader.readUint();
-  reader.expectEnd();
-  return value;
-}
-
-function writeCount(count: u64): Uint8Array {
-  const writer = new CborWriter();
-  writer.writeMapHeader(1);
-  writer.writeText("count");
-  writer.writeUint(count);
-  return writer.finish();
-}
-`;
-}
-
-function buildScript(n: ReducerNames): string {
-  return `/**
- * \`deno task build\`: compiles reducer/${n.file}.ts into modules/${n.file}.wasm and sets the \`wasm_hash\`
- * of ${n.module} in air/module.air.json (the hash \`aos air hash modules/${n.file}.wasm\` prints).
- */
-import { buildReducer } from "@aos/build";
-
-const built = await buildReducer({
-  dir: import.meta.dirname!,
-  source: "reducer/${n.file}.ts",
-  wasm: "modules/${n.file}.wasm",
-  moduleAir: "air/module.air.json",
-  module: "${n.module}",
-});
-console.log(\`modules/${n.file}.wasm  \${built.bytes.length} bytes  \${built.wasmHash}\`);
-console.log(built.stamped ? "air/module.air.json: wasm_hash updated" : "air/module.air.json: wasm_hash up to date");
-`;
-}
-
-function testSource(n: ReducerNames): string {
-  return `// Run \`deno task build\` first: the test loads air/ and the built modules/${n.file}.wasm.
-import assert from "node:assert/strict";
-import { TestWorld, worldFromFolder } from "@aos/testkit";
-
-Deno.test("${n.module} adds up its events, and its journal replays", async () => {
-  await using world = await TestWorld.create(await worldFromFolder(new URL(".", import.meta.url)));
-  await world.send("${n.event}", { by: 2 });
-  await world.send("${n.event}", { by: 3 });
-  assert.deepEqual(world.state("${n.module}"), { count: 5n });
-  await world.assertReplay();
-});
-`;
-}
-
-function readme(name: string, n: ReducerNames): string {
-  return `# ${name}
-
-A world with one reducer, ${n.module}, made by \`aos new reducer ${name}\`.
-
-\`\`\`sh
-deno task build                  # reducer/${n.file}.ts -> modules/${n.file}.wasm, stamps air/module.air.json
-deno task test                   # the testkit test: ${n.file}_test.ts
-aos air check air                # validate the AIR with the built module
-aos init world --from .          # a world from this folder; then:
-aos --world world event send ${n.event} '{"by": 2}'
-aos --world world step
-aos --world world state get ${n.module}
-\`\`\`
-`;
+/** A template with `{{name}}`, `{{file}}`, `{{module}}`, `{{state}}` and `{{event}}` filled in. */
+async function fillTemplate(template: string, name: string, n: ReducerNames): Promise<string> {
+  const text = await Deno.readTextFile(new URL(`templates/new_reducer/${template}`, import.meta.url));
+  const values: Record<string, string> = { name, ...n };
+  return text.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => values[key] ?? whole);
 }
 
 /** Runs `aos new reducer NAME [--dir DIR] [--force] [--json]`. */
@@ -213,9 +132,14 @@ export async function runNewReducer(
   name: string,
   options: { dir?: string; force?: boolean; json?: boolean },
 ): Promise<number> {
-  const files = scaffoldFiles(name);
+  reducerNames(name);
   const root = projectRoot();
-  for (const needed of ["testkit/mod.ts", "sdk/assemblyscript/assembly/index.ts"]) {
+  const needs = [
+    "testkit/mod.ts",
+    "sdk/assemblyscript/assembly/index.ts",
+    "cli/templates/new_reducer/build.ts.tmpl",
+  ];
+  for (const needed of needs) {
     if (!(await isFile(new URL(needed, root)))) {
       throw new AosError(
         "AOS_PATH_NOT_FOUND",
@@ -225,6 +149,7 @@ export async function runNewReducer(
       );
     }
   }
+  const files = await scaffoldFiles(name, root);
   const dir = resolvePath(io, options.dir ?? name);
   if (options.force !== true) await checkEmpty(dir);
   const written: string[] = [];

@@ -60,14 +60,16 @@ Deno.test("aos new reducer: a world outside the repository builds, passes its te
   });
 });
 
-Deno.test("aos new reducer: the import map names this project by absolute file: URLs", () => {
-  const files = scaffoldFiles("order-book");
+Deno.test("aos new reducer: the import map names this project by absolute file: URLs", async () => {
+  const files = await scaffoldFiles("order-book");
   const config = JSON.parse(files.get("deno.json")!);
   assert.equal(config.imports["@aos/testkit"], new URL("../testkit/mod.ts", import.meta.url).href);
   assert.equal(config.imports["@aos/build"], new URL("../sdk/mod.ts", import.meta.url).href);
   assert.equal(config.imports["@aos/agentos"], new URL("../mod.ts", import.meta.url).href);
   assert.match(config.imports["assemblyscript"], /^npm:assemblyscript@/);
   assert.match(files.get("reducer/order_book.ts")!, /from "@aos\/sdk"/);
+  assert.match(files.get("order_book_test.ts")!, /world\.state\("app\/OrderBook@1"\)/);
+  for (const [path, text] of files) assert.doesNotMatch(text, /\{\{/, `${path} has an unfilled placeholder`);
   assert.deepEqual(reducerNames("order-book"), {
     file: "order_book",
     module: "app/OrderBook@1",
