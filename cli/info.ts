@@ -59,9 +59,10 @@ export async function runInfo(
       );
       io.out(`failures  ${info.failures} reducer error${info.failures === 1n ? "" : "s"}`);
       io.out(
-        `pending   ${info.pending.inbox} queued in the inbox, ${info.pending.receipts} receipts in the drop box, ` +
-          `${info.pending.outbox} intents awaiting receipts, ` +
-          `${info.pending.plans} plan instances running`,
+        `pending   ${info.pending.inbox} queued in the inbox, ` +
+          `${count(info.pending.receipts, "receipt")} in the drop box, ` +
+          `${count(info.pending.outbox, "intent")} awaiting receipts, ` +
+          `${count(info.pending.plans, "plan instance")} running`,
       );
       io.out(`snapshot  ${info.snapshot ? `height ${info.snapshot.height} ${info.snapshot.hash}` : "none"}`);
       for (const s of w.unusableSnapshots) {
@@ -81,4 +82,9 @@ export async function runInfo(
     }
     return 0;
   });
+}
+
+/** `1 receipt`, `2 receipts`. */
+function count(n: bigint | number, noun: string): string {
+  return `${n} ${noun}${BigInt(n) === 1n ? "" : "s"}`;
 }
