@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { count } from "./render.ts";
 import { type CliIo, printJson, withWorld } from "./context.ts";
 
 /** `aos info`. */
@@ -82,9 +83,4 @@ export async function runInfo(
     }
     return 0;
   });
-}
-
-/** `1 receipt`, `2 receipts`. */
-function count(n: bigint | number, noun: string): string {
-  return `${n} ${noun}${BigInt(n) === 1n ? "" : "s"}`;
 }

@@ -98,3 +98,22 @@ Deno.test("plan cancel says an effect already queued may still be delivered; run
     assert.equal(run.dispatched, 2);
   });
 });
+
+Deno.test("run and replay count in words: one receipt, one plan instance", async () => {
+  await withTempDir(async (root) => {
+    await expectAos(0, root, "init", "w", "--template", "fetch-notify");
+    const w = `${root}/w`;
+    await expectAos(
+      0,
+      w,
+      "plan",
+      "start",
+      "demo/fetch@1",
+      '{"url": "http://127.0.0.1:9/x", "request_id": "r1"}',
+    );
+    const run = await expectAos(0, w, "run", "--timeout", "10s");
+    assert.match(run.stdout, /^Idle: height \d+ -> \d+, 1 dispatched, 1 receipt, 0 ignored, 0 pending\n/);
+    const replay = await expectAos(0, w, "replay", "--verify");
+    assert.match(replay.stdout, /\n {2}1 plan instance and 0 pending intents identical\n/);
+  });
+});
