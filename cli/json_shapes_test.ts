@@ -99,16 +99,28 @@ function splitTopLevel(text: string): string[] {
   return parts;
 }
 
-/** Commands (as words) whose help offers `--json`, found by walking `aos --help`. */
-async function commandsWithJson(cwd: string, path: string[] = []): Promise<string[]> {
+/** A command found by walking `aos --help`: its words, whether it offers `--json`, whether it is only a group. */
+interface Command {
+  name: string;
+  json: boolean;
+  group: boolean;
+}
+
+/** Every command below `path`, found by walking `aos --help` (commander's "Commands:" lists). */
+async function commandsOf(cwd: string, path: string[] = []): Promise<Command[]> {
   const help = await aos(cwd, ...path, "--help");
   assert.equal(help.code, 0, help.stderr);
-  const found: string[] = [];
-  if (path.length > 0 && /^\s+--json\b/m.test(help.stdout)) found.push(path.join(" "));
+  const found: Command[] = [];
+  if (path.length > 0) {
+    // A group without an action of its own: `Usage: aos air [options] [command]`, no `--json`.
+    const json = /^\s+--json\b/m.test(help.stdout);
+    const group = /^Usage: aos [a-z ]+ \[options\] \[command\]$/m.test(help.stdout) && !json;
+    found.push({ name: path.join(" "), json, group });
+  }
   const commands = /\nCommands:\n([\s\S]*?)(?:\n\n|$)/.exec(help.stdout)?.[1] ?? "";
   for (const line of commands.split("\n")) {
     const name = /^ {2}([a-z][a-z-]*)/.exec(line)?.[1];
-    if (name !== undefined && name !== "help") found.push(...await commandsWithJson(cwd, [...path, name]));
+    if (name !== undefined && name !== "help") found.push(...await commandsOf(cwd, [...path, name]));
   }
   return found;
 }
@@ -234,7 +246,13 @@ Deno.test("README documents the --json shape of every command, and each matches 
     await check("state ls", `${root}/cells`, "state", "ls", "demo/CellCounter@1");
 
     // Every command with --json is run above, and nothing is documented that no command prints.
-    const commands = await commandsWithJson(root);
+    const all = await commandsOf(root);
+    assert.deepEqual(
+      all.filter((c) => !c.json && !c.group).map((c) => c.name),
+      [],
+      "every command takes --json",
+    );
+    const commands = all.filter((c) => c.json).map((c) => c.name);
     for (const known of ["step", "snapshot ls", "new reducer", "proposal shadow"]) {
       assert.ok(commands.includes(known), `the help walk missed "${known}": ${commands.join(", ")}`);
     }
