@@ -107,12 +107,14 @@ export async function scaffoldFiles(name: string, root: URL = projectRoot()): Pr
       abi: { reducer: { state: n.state, event: n.event } },
     }),
   );
-  for (const [template, path] of TEMPLATES) files.set(path(n), await fillTemplate(template, name, n));
+  for (const [template, path] of SCAFFOLD_TEMPLATES) {
+    files.set(path(n), await fillTemplate(template, name, n));
+  }
   return files;
 }
 
 /** The template files of a new reducer world (`cli/templates/new_reducer/`), by their path in it. */
-const TEMPLATES: ReadonlyArray<[template: string, path: (n: ReducerNames) => string]> = [
+const SCAFFOLD_TEMPLATES: ReadonlyArray<[template: string, path: (n: ReducerNames) => string]> = [
   ["reducer.ts.tmpl", (n) => `reducer/${n.file}.ts`],
   ["build.ts.tmpl", () => "build.ts"],
   ["test.ts.tmpl", (n) => `${n.file}_test.ts`],
