@@ -17,6 +17,7 @@ import {
   parseJson,
   stringifyJson,
 } from "../air/mod.ts";
+import { relative } from "node:path";
 import { readWasmFolders, validateAirSource, type WasmFile } from "../world/mod.ts";
 import { type CliIo, locateWorld, printJson, resolvePath } from "./context.ts";
 import { fillWasmHashes, wasmFillError, wasmFillWarnings } from "./wasm_fill.ts";
@@ -126,32 +127,70 @@ export async function runAirCheck(
   return ok ? 0 : 2;
 }
 
-/** `aos air hash FILE`: each node's kind, name and node hash (a manifest's refs filled from its folder). */
-export async function runAirHash(io: CliIo, fileArg: string, options: { json?: boolean }): Promise<number> {
-  const path = resolvePath(io, fileArg);
+/**
+ * `aos air hash PATH`: each node's kind, name and node hash (a manifest's refs filled from its folder), or
+ * a `.wasm` file's `wasm_hash`. For a folder: every node of its AIR files (as `air check` reads the folder),
+ * then every `.wasm` file where `air check` looks for modules.
+ */
+export async function runAirHash(io: CliIo, pathArg: string, options: { json?: boolean }): Promise<number> {
+  const path = resolvePath(io, pathArg);
   const info = await stat(path);
-  if (!info?.isFile) throw new AosError("AOS_USAGE", `No such file: "${fileArg}"`);
-  if (path.endsWith(".wasm")) {
-    // A reducer module: its `wasm_hash` is the SHA-256 of the file's bytes, as the defmodule names it.
-    const bytes = await Deno.readFile(path);
-    if (
-      bytes.length < 8 || bytes[0] !== 0x00 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d
-    ) {
-      throw new AosError("AOS_WASM_INVALID", `${fileArg} is not a WASM module (no \\0asm header)`);
+  if (!info) throw new AosError("AOS_USAGE", `No such file or folder: "${pathArg}"`);
+  const rows: HashRow[] = [];
+  if (info.isDirectory) {
+    const { files, wasmDirs } = await readAirPath(path);
+    for (const file of files) rows.push(...await airFileRows(file.path, file.path));
+    const seen = new Set<string>();
+    for (const dir of wasmDirs) {
+      for (const name of await wasmNames(dir)) {
+        const wasmPath = await Deno.realPath(`${dir}/${name}`);
+        if (seen.has(wasmPath)) continue;
+        seen.add(wasmPath);
+        rows.push(await wasmRow(wasmPath, relative(io.cwd, wasmPath) || name));
+      }
     }
-    const row = { kind: "wasm", name: fileArg, hash: hashRefOf(bytes) };
-    if (options.json) printJson(io, [row]);
-    else io.out(`${row.hash}  wasm      ${fileArg}`);
-    return 0;
+  } else if (path.endsWith(".wasm")) {
+    rows.push(await wasmRow(path, pathArg));
+  } else {
+    rows.push(...await airFileRows(path, pathArg));
   }
-  const json = parseJson(await Deno.readTextFile(path), fileArg);
+  if (options.json) printJson(io, rows);
+  else for (const r of rows) io.out(`${r.hash}  ${r.kind.padEnd(9)} ${r.name}`);
+  return 0;
+}
+
+/** One row of `aos air hash`. */
+type HashRow = { kind: string; name: string; hash: string };
+
+/** A reducer module: its `wasm_hash` is the SHA-256 of the file's bytes, as the defmodule names it. */
+async function wasmRow(path: string, label: string): Promise<HashRow> {
+  const bytes = await Deno.readFile(path);
+  if (bytes.length < 8 || bytes[0] !== 0x00 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
+    throw new AosError("AOS_WASM_INVALID", `${label} is not a WASM module (no \\0asm header)`);
+  }
+  return { kind: "wasm", name: label, hash: hashRefOf(bytes) };
+}
+
+/** The `.wasm` file names in `dir` (none when it is absent), sorted. */
+async function wasmNames(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) if (e.isFile && e.name.endsWith(".wasm")) names.push(e.name);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory)) throw error;
+  }
+  return names.sort();
+}
+
+async function airFileRows(path: string, label: string): Promise<HashRow[]> {
+  const json = parseJson(await Deno.readTextFile(path), label);
   const nodes = Array.isArray(json) ? json : [json];
-  const rows: Array<{ kind: string; name: string; hash: string }> = [];
+  const rows: HashRow[] = [];
   for (const [i, raw] of nodes.entries()) {
     const parsed = parseAirNode(raw);
     if (!parsed.ok) {
       const issue = parsed.issues[0]!;
-      throw new AosError("AOS_AIR_INVALID", `${fileArg}: node ${i}: [${issue.code}] ${issue.message}`);
+      throw new AosError("AOS_AIR_INVALID", `${label}: node ${i}: [${issue.code}] ${issue.message}`);
     }
     const node = parsed.node;
     if (node.$kind === "manifest") {
@@ -160,9 +199,7 @@ export async function runAirHash(io: CliIo, fileArg: string, options: { json?: b
     }
     rows.push({ kind: node.$kind, name: node.name, hash: nodeHash(node) });
   }
-  if (options.json) printJson(io, rows);
-  else for (const r of rows) io.out(`${r.hash}  ${r.kind.padEnd(9)} ${r.name}`);
-  return 0;
+  return rows;
 }
 
 /**

@@ -298,3 +298,27 @@ Deno.test("aos air hash FILE.wasm prints the module's wasm_hash, as the defmodul
     assert.match(bad.stderr, /^error\[AOS_WASM_INVALID\]: fake\.wasm is not a WASM module/);
   });
 });
+
+Deno.test("aos air hash DIR hashes every AIR node of the folder and every .wasm beside it; a missing path is exit 2 naming it", async () => {
+  await withTempDir(async (dir) => {
+    await copyCounter(`${dir}/src`);
+    const byFile = [];
+    for (const name of ["manifest", "module", "schemas"]) {
+      byFile.push(
+        ...JSON.parse((await expectAos(0, dir, "air", "hash", `src/air/${name}.air.json`, "--json")).stdout),
+      );
+    }
+    const wasm = JSON.parse(
+      (await expectAos(0, dir, "air", "hash", "src/modules/counter.wasm", "--json")).stdout,
+    );
+    const folder = JSON.parse((await expectAos(0, dir, "air", "hash", "src", "--json")).stdout);
+    assert.deepEqual(folder, [...byFile, ...wasm]);
+    // The air/ folder itself finds the modules in ../modules, as `air check` does.
+    assert.deepEqual(
+      JSON.parse((await expectAos(0, dir, "air", "hash", "src/air", "--json")).stdout),
+      folder,
+    );
+    const missing = await expectAos(2, dir, "air", "hash", "nowhere");
+    assert.equal(missing.stderr.trim(), 'error[AOS_USAGE]: No such file or folder: "nowhere"');
+  });
+});

@@ -79,6 +79,10 @@ Deno.test("hints: a wasm missing lists the .wasm found; step reports drop-box re
     await expectAos(0, w, "receipts", "submit", "r.json");
     const info = JSON.parse((await expectAos(0, w, "info", "--json")).stdout);
     assert.equal(info.pending.receipts, 1);
+    assert.match(
+      (await expectAos(0, w, "info")).stdout,
+      /pending {3}0 queued in the inbox, 1 receipt in the drop box, 0 intents awaiting receipts, 0 plan instances running/,
+    );
     const step = JSON.parse((await expectAos(0, w, "step", "--json")).stdout);
     assert.deepEqual(step.receipts, [{
       seq: 1,

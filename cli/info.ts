@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { count } from "./render.ts";
 import { type CliIo, printJson, withWorld } from "./context.ts";
 
 /** `aos info`. */
@@ -59,9 +60,10 @@ export async function runInfo(
       );
       io.out(`failures  ${info.failures} reducer error${info.failures === 1n ? "" : "s"}`);
       io.out(
-        `pending   ${info.pending.inbox} queued in the inbox, ${info.pending.receipts} receipts in the drop box, ` +
-          `${info.pending.outbox} intents awaiting receipts, ` +
-          `${info.pending.plans} plan instances running`,
+        `pending   ${info.pending.inbox} queued in the inbox, ` +
+          `${count(info.pending.receipts, "receipt")} in the drop box, ` +
+          `${count(info.pending.outbox, "intent")} awaiting receipts, ` +
+          `${count(info.pending.plans, "plan instance")} running`,
       );
       io.out(`snapshot  ${info.snapshot ? `height ${info.snapshot.height} ${info.snapshot.hash}` : "none"}`);
       for (const s of w.unusableSnapshots) {

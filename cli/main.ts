@@ -11,6 +11,7 @@ import { runEventSend } from "./event.ts";
 import { reportError } from "./errors.ts";
 import { runInfo } from "./info.ts";
 import { runInit, TEMPLATES } from "./init.ts";
+import { runNewReducer } from "./new.ts";
 import { runJournalShow, runJournalVerify } from "./journal.ts";
 import { runPlanCancel, runPlanLs, runPlanShow, runPlanStart } from "./plan.ts";
 import { runReceiptsLs, runReceiptsShow, runReceiptsSubmit } from "./receipts.ts";
@@ -64,6 +65,19 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
       ),
     );
 
+  const scaffold = program.command("new").description("scaffold a folder of your own, anywhere");
+  scaffold.command("reducer")
+    .description(
+      "a world folder with an AssemblyScript reducer, its AIR, deno task build and a testkit test",
+    )
+    .argument("<name>", "reducer name, e.g. hello (module app/Hello@1)")
+    .option("--dir <dir>", "the folder to create (default: ./NAME)")
+    .option("--force", "write into a non-empty folder")
+    .option("--json", 'print {"dir", "module", "schemas", "files"}')
+    .action(
+      act((name: string, o: { dir?: string; force?: boolean; json?: boolean }) => runNewReducer(io, name, o)),
+    );
+
   const air = program.command("air").description("check, hash and format AIR");
   air.command("check")
     .description("validate a folder of AIR files (default: the world's air/); exit 0 valid, 2 invalid")
@@ -71,10 +85,10 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .option("--json", 'print {"ok", "diagnostics": [{code, message, file, path, def, step}]}')
     .action(act((path: string | undefined, o: { json?: boolean }) => runAirCheck(io, world(), path, o)));
   air.command("hash")
-    .description("print each node's hash, kind and name")
-    .argument("<file>", "an AIR file")
+    .description("print each node's hash, kind and name, or a .wasm file's wasm_hash")
+    .argument("<path>", "an AIR file, a .wasm file, or a folder (its AIR files and .wasm files)")
     .option("--json", "print JSON")
-    .action(act((file: string, o: { json?: boolean }) => runAirHash(io, file, o)));
+    .action(act((path: string, o: { json?: boolean }) => runAirHash(io, path, o)));
   air.command("fmt")
     .description("rewrite AIR JSON in one stable layout")
     .argument("[path]", "folder or file (default: the world's air/)")

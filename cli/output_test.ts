@@ -73,3 +73,47 @@ Deno.test("journal show decodes a plan's input in text and --json, and lines up 
     assert.deepEqual(entry.body.input_json, { url: "http://127.0.0.1:9/x", request_id: "r1" });
   });
 });
+
+Deno.test("plan cancel says an effect already queued may still be delivered; run --until-idle is accepted", async () => {
+  await withTempDir(async (root) => {
+    await expectAos(0, root, "init", "w", "--template", "fetch-notify");
+    const w = `${root}/w`;
+    const input = '{"url": "http://127.0.0.1:9/x", "request_id": "r1"}';
+    await expectAos(0, w, "plan", "start", "demo/fetch@1", input);
+    await expectAos(0, w, "plan", "start", "demo/fetch@1", input);
+    await expectAos(0, w, "step");
+    const text = await expectAos(0, w, "plan", "cancel", "1", "--reason", "changed my mind");
+    assert.match(
+      text.stdout,
+      /^Cancelled plan instance #1\n {2}1 effect it queued is still in the outbox: it may still be delivered, and its receipt settled\n$/,
+    );
+    const json = JSON.parse((await expectAos(0, w, "plan", "cancel", "2", "--json")).stdout);
+    assert.deepEqual(json, { cancelled: 2, outbox: 1 });
+    // Both intents stay in the outbox; `run --until-idle` (the only mode, accepted for scripts) runs them.
+    const info = JSON.parse((await expectAos(0, w, "info", "--json")).stdout);
+    assert.equal(info.pending.outbox, 2);
+    const run = JSON.parse(
+      (await expectAos(0, w, "run", "--until-idle", "--timeout", "10s", "--json")).stdout,
+    );
+    assert.equal(run.dispatched, 2);
+  });
+});
+
+Deno.test("run and replay count in words: one receipt, one plan instance", async () => {
+  await withTempDir(async (root) => {
+    await expectAos(0, root, "init", "w", "--template", "fetch-notify");
+    const w = `${root}/w`;
+    await expectAos(
+      0,
+      w,
+      "plan",
+      "start",
+      "demo/fetch@1",
+      '{"url": "http://127.0.0.1:9/x", "request_id": "r1"}',
+    );
+    const run = await expectAos(0, w, "run", "--timeout", "10s");
+    assert.match(run.stdout, /^Idle: height \d+ -> \d+, 1 dispatched, 1 receipt, 0 ignored, 0 pending\n/);
+    const replay = await expectAos(0, w, "replay", "--verify");
+    assert.match(replay.stdout, /\n {2}1 plan instance and 0 pending intents identical\n/);
+  });
+});

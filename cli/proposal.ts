@@ -44,6 +44,7 @@ import {
 } from "../world/mod.ts";
 import { diagnosticJson, readAirPath } from "./air.ts";
 import { fillWasmHashes, wasmFillError } from "./wasm_fill.ts";
+import { count } from "./render.ts";
 import { type CliIo, printJson, resolvePath, withWorld } from "./context.ts";
 
 const EXIT_REFUSED = 2;
@@ -454,9 +455,9 @@ export function reportLines(r: ShadowReport): string[] {
   }
   for (const b of r.budget_draws) {
     lines.push(
-      `draws on ${b.grant}: ${b.effects} effects, ${b.cents} cents, ${b.tokens} tokens, ${b.bytes} bytes${
-        b.over ? ` — over its budget in ${b.over.join(", ")}` : ""
-      }`,
+      `draws on ${b.grant}: ${count(b.effects, "effect")}, ${count(b.cents, "cent")}, ${
+        count(b.tokens, "token")
+      }, ${count(b.bytes, "byte")}${b.over ? ` — over its budget in ${b.over.join(", ")}` : ""}`,
     );
   }
   return lines;

@@ -159,6 +159,7 @@ Deno.test("aos proposal: submit --air (dry run, then for real), shadow with a ha
       const text = await expectAos(0, world, "proposal", "show", "1");
       assert.match(text.stdout, /shadowed/);
       assert.match(text.stdout, /http\.request cap http_local from plan demo\/fetch@1 .*\(3 cents\)/);
+      assert.match(text.stdout, /draws on http_local: 1 effect, 3 cents, 0 tokens, 0 bytes\n/);
 
       // Before apply: the schema is unknown and the grant still refuses the server
       await expectAos(2, world, "event", "send", "demo/Audit@1", '{"who": "x"}');

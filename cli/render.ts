@@ -197,3 +197,8 @@ export function entryLine(entry: JournalEntry, defs: WorldDefs): string {
   }
   return `${String(entry.seq).padStart(6)}  ${entry.kind.padEnd(KIND_WIDTH)} ${detail}`.trimEnd();
 }
+
+/** `n` and `noun`, plural unless `n` is one: `1 receipt`, `2 receipts`. */
+export function count(n: bigint | number, noun: string): string {
+  return `${n} ${noun}${BigInt(n) === 1n ? "" : "s"}`;
+}

@@ -5,6 +5,7 @@
  */
 import { AosError } from "../air/mod.ts";
 import { verifyWorld } from "../world/mod.ts";
+import { count } from "./render.ts";
 import { type CliIo, locateWorld, printJson } from "./context.ts";
 
 /** `aos replay --verify`. */
@@ -49,7 +50,9 @@ export async function runReplay(
   } else if (r.ok) {
     io.out(`Replay OK: ${r.replayed} entries replayed from genesis, derived entries byte-identical`);
     if (r.plans || r.outbox) {
-      io.out(`  ${r.plans ?? 0} plan instances and ${r.outbox ?? 0} pending intents identical`);
+      io.out(
+        `  ${count(r.plans ?? 0, "plan instance")} and ${count(r.outbox ?? 0, "pending intent")} identical`,
+      );
     }
     for (const x of r.reducers) io.out(`  ${x.reducer} ${x.replayed}`);
   } else if (r.error) {

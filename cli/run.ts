@@ -9,6 +9,7 @@ import { createWorldAdapters } from "../adapters/mod.ts";
 import { FsCas } from "../journal/mod.ts";
 import type { AdapterDirectory } from "../kernel/mod.ts";
 import { readWorldConfig, worldPaths } from "../world/mod.ts";
+import { count } from "./render.ts";
 import { type CliIo, openWorld, printJson } from "./context.ts";
 
 /** Parses `30s`, `500ms`, `2m`, `1h` or a plain number of seconds into milliseconds. */
@@ -68,7 +69,10 @@ export async function runRun(
     else {
       io.out(
         `${report.idle ? "Idle" : "Stopped at the timeout"}: height ${heightBefore} -> ${world.height}, ` +
-          `${report.dispatched} dispatched, ${report.receipts} receipts, ${report.ignored} ignored, ${pending} pending`,
+          `${report.dispatched} dispatched, ${
+            count(report.receipts, "receipt")
+          }, ${report.ignored} ignored, ` +
+          `${pending} pending`,
       );
       for (const e of summary.reducer_errors) io.out(`  seq ${e.seq}: ${e.reducer}: ${e.code}: ${e.message}`);
       for (const u of report.undispatchable) io.out(`  no adapter for ${u.kind} (${u.intentHash})`);

@@ -27,21 +27,10 @@ import { Transform } from "assemblyscript/transform";
 import { createHash } from "node:crypto";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { checkReducerModule, COMPILER_FLAGS } from "../sdk/mod.ts";
 
-/**
- * Compiler flags shared by every target. `--runtime stub` is a bump allocator without GC: enough since
- * the host instantiates afresh for every call. Asserts stay on (no `--noAssert`): they abort, which the
- * host turns into a trap. Memory stays exported; no source map or debug names, which would embed paths.
- */
-export const COMPILER_FLAGS: readonly string[] = [
-  "--optimizeLevel",
-  "3",
-  "--shrinkLevel",
-  "0",
-  "--runtime",
-  "stub",
-  "--noColors",
-];
+/** Compiler flags shared by every target: the SDK build's, so user reducers compile the same way. */
+export { COMPILER_FLAGS };
 
 /** One module to build. Paths are relative to the repository root, with forward slashes. */
 export interface BuildTarget {
@@ -406,25 +395,7 @@ function internalFunctionName(module: binaryen.Module, exportName: string): stri
 
 /** Checks a compiled module against KERNEL §3.1 (and a target's declared exceptions). */
 function checkModule(target: BuildTarget, bytes: Uint8Array<ArrayBuffer>, text: string): void {
-  const module = new WebAssembly.Module(bytes);
-  const allowed = new Set(["env.abort", ...(target.extraImports ?? [])]);
-  for (const entry of WebAssembly.Module.imports(module)) {
-    const name = `${entry.module}.${entry.name}`;
-    if (entry.kind !== "function" || !allowed.has(name)) {
-      throw new Error(`Module "${target.output}" has a forbidden import: "${name}" (${entry.kind})`);
-    }
-  }
-  const exports = new Map(WebAssembly.Module.exports(module).map((entry) => [entry.name, entry.kind]));
-  for (const [name, kind] of [["memory", "memory"], ["alloc", "function"], ["step", "function"]] as const) {
-    if (exports.get(name) !== kind) {
-      throw new Error(`Module "${target.output}" does not export ${kind} "${name}"`);
-    }
-  }
-  // NaN bit patterns differ between engines (KERNEL §3.1); the text form names every float type/opcode.
-  const float = /\b(?:f32|f64)\b/.exec(text);
-  if (float !== null) {
-    throw new Error(`Module "${target.output}" uses floats: "${float[0]}" in its text form`);
-  }
+  checkReducerModule(target.output, bytes, text, target.extraImports ?? []);
 }
 
 /** The compiler's file reader: only `.ts` files under SOURCE_ROOTS, so nothing else can leak in. */

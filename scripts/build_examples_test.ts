@@ -824,7 +824,7 @@ Deno.test("SDK: ctx.now_ns reaches the reducer, and a null state is encoded as n
 Deno.test("SDK: writer misuse aborts with the reason", async () => {
   const probe = await loadProbe();
   const cases: Array<[schema: string, reason: string]> = [
-    ["probe/Unsorted", "CBOR writer: map keys unsorted or duplicated"],
+    ["probe/Unsorted", 'CBOR writer: map keys unsorted or duplicated: "a" written after "b" (write a map\'s'],
     ["probe/Incomplete", "CBOR writer: item incomplete"],
     ["probe/TwoRoots", "CBOR writer: more than one top-level item"],
     ["probe/RawNotCanonical", "CBOR: non-shortest integer"],

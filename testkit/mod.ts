@@ -44,7 +44,7 @@ export {
 } from "./fixtures.ts";
 export { TEST_EPOCH_NS, TestWorld, type TestWorldOptions } from "./test_world.ts";
 export { orderOf, typedEntries, type TypedEntry } from "./journal_view.ts";
-export { exampleWorld } from "./_examples.ts";
+export { exampleWorld, worldFromFolder } from "./_examples.ts";
 export {
   encodeScriptedOutput,
   type ReducerScript,

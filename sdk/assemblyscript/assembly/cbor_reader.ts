@@ -273,6 +273,20 @@ export function compareEncoded(a: usize, aLength: usize, b: usize, bLength: usiz
   return aLength < bLength ? -1 : 1;
 }
 
+/**
+ * A map key for an error message: a text key as `"name"` (its UTF-8 decoded), any other key by its major
+ * type. `start`/`length` span the key's whole encoding (head and payload).
+ */
+export function describeKey(start: usize, length: usize): string {
+  if (length == 0) return "an empty key";
+  const first = <u32> load<u8>(start);
+  if ((first >> 5) != <u32> MAJOR_TEXT) return "a key of major type " + (first >> 5).toString();
+  const info = first & 0x1f;
+  const head: usize = info < 24 ? 1 : info == 24 ? 2 : info == 25 ? 3 : info == 26 ? 5 : 9;
+  if (head > length) return "a truncated text key";
+  return '"' + String.UTF8.decodeUnsafe(start + head, length - head) + '"';
+}
+
 /** True when `bytes` hold exactly one canonical CBOR item. Aborts otherwise (there is no "false"). */
 export function assertCanonical(bytes: Uint8Array): void {
   CborReader.of(bytes);

@@ -11,6 +11,7 @@ import {
   assertCanonical,
   compareEncoded,
   DEC128_TAG,
+  describeKey,
   MAJOR_ARRAY,
   MAJOR_BYTES,
   MAJOR_MAP,
@@ -151,7 +152,14 @@ export class CborWriter {
             base + <usize> frame.keyStart,
             <usize> keyLength,
           );
-          assert(order < 0, "CBOR writer: map keys unsorted or duplicated");
+          if (order >= 0) {
+            abort(
+              "CBOR writer: map keys unsorted or duplicated: " +
+                describeKey(base + <usize> frame.keyStart, <usize> keyLength) + " written after " +
+                describeKey(base + <usize> frame.previousKeyStart, <usize> frame.previousKeyLength) +
+                " (write a map's keys in canonical order: shorter first, then bytewise)",
+            );
+          }
         }
         frame.previousKeyStart = frame.keyStart;
         frame.previousKeyLength = keyLength;

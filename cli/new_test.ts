@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { aos, aosProcess, expectAos, withTempDir } from "./_test_helpers.ts";
+import { reducerNames, scaffoldFiles } from "./new.ts";
+
+const REPO = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
+
+/** Runs `deno ARGS` in `cwd` (quiet, no colors) and demands exit 0, showing both streams otherwise. */
+async function deno(cwd: string, ...args: string[]): Promise<string> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const decoder = new TextDecoder();
+  const stdout = decoder.decode(output.stdout);
+  assert.equal(
+    output.code,
+    0,
+    `deno ${args.join(" ")} (in ${cwd}) exited ${output.code}\nstdout: ${stdout}\nstderr: ${
+      decoder.decode(output.stderr)
+    }`,
+  );
+  return stdout;
+}
+
+Deno.test("aos new reducer: a world outside the repository builds, passes its test and its AIR checks", async () => {
+  await withTempDir(async (tmp) => {
+    assert.ok(!tmp.startsWith(`${REPO}/`), `${tmp} must lie outside ${REPO}`);
+    const dir = `${tmp}/hello`;
+    const created = await aosProcess(tmp, "new", "reducer", "hello", "--dir", dir);
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal(created.stderr, "");
+    // Before the build the module names no real .wasm: the AIR does not check yet.
+    const early = await aos(dir, "air", "check", "air");
+    assert.equal(early.code, 2, early.stdout);
+    assert.match(early.stderr, /AIR_WASM_MISSING/);
+
+    const built = await deno(dir, "task", "--quiet", "build");
+    const hash = /modules\/hello\.wasm {2}\d+ bytes {2}(sha256:[0-9a-f]{64})/.exec(built)?.[1];
+    assert.ok(hash, built);
+    const module = JSON.parse(await Deno.readTextFile(`${dir}/air/module.air.json`));
+    assert.equal(module.wasm_hash, hash);
+    // The same hash `aos air hash` prints for the file.
+    const hashed = await expectAos(0, dir, "air", "hash", "modules/hello.wasm", "--json");
+    assert.equal(JSON.parse(hashed.stdout)[0].hash, hash);
+
+    const tested = await deno(dir, "task", "--quiet", "test");
+    assert.match(tested, /1 passed \| 0 failed/);
+
+    const checked = await expectAos(0, dir, "air", "check", "air");
+    assert.match(checked.stdout, /AIR OK: 3 files in .*\/hello\/air/);
+    // And it runs as a world.
+    await expectAos(0, dir, "init", "world", "--from", ".");
+    await expectAos(0, dir, "--world", "world", "event", "send", "app/HelloEvent@1", '{"by": 4}');
+    await expectAos(0, dir, "--world", "world", "step");
+    const state = await expectAos(0, dir, "--world", "world", "state", "get", "app/Hello@1", "--json");
+    assert.deepEqual(JSON.parse(state.stdout), { count: 4 });
+  });
+});
+
+Deno.test("aos new reducer: the import map names this project by absolute file: URLs", async () => {
+  const files = await scaffoldFiles("order-book");
+  const config = JSON.parse(files.get("deno.json")!);
+  assert.equal(config.imports["@aos/testkit"], new URL("../testkit/mod.ts", import.meta.url).href);
+  assert.equal(config.imports["@aos/build"], new URL("../sdk/mod.ts", import.meta.url).href);
+  assert.equal(config.imports["@aos/agentos"], new URL("../mod.ts", import.meta.url).href);
+  assert.match(config.imports["assemblyscript"], /^npm:assemblyscript@/);
+  assert.match(files.get("reducer/order_book.ts")!, /from "@aos\/sdk"/);
+  assert.match(files.get("order_book_test.ts")!, /world\.state\("app\/OrderBook@1"\)/);
+  for (const [path, text] of files) assert.doesNotMatch(text, /\{\{/, `${path} has an unfilled placeholder`);
+  assert.deepEqual(reducerNames("order-book"), {
+    file: "order_book",
+    module: "app/OrderBook@1",
+    state: "app/OrderBookState@1",
+    event: "app/OrderBookEvent@1",
+  });
+});
+
+Deno.test("aos new reducer: a bad name or a non-empty folder is refused with exit 2", async () => {
+  await withTempDir(async (tmp) => {
+    const bad = await aos(tmp, "new", "reducer", "Hello World");
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^error\[AOS_USAGE\]: Invalid reducer name "Hello World"/);
+    await Deno.writeTextFile(`${tmp}/notes.txt`, "mine");
+    const full = await aos(tmp, "new", "reducer", "hello", "--dir", ".");
+    assert.equal(full.code, 2);
+    assert.match(full.stderr, /^error\[AOS_DIR_NOT_EMPTY\]: .* is not empty \(notes\.txt\)/);
+    assert.equal(await Deno.readTextFile(`${tmp}/notes.txt`), "mine");
+    const forced = await expectAos(0, tmp, "new", "reducer", "hello", "--dir", ".", "--force", "--json");
+    const report = JSON.parse(forced.stdout);
+    assert.deepEqual(Object.keys(report), ["dir", "module", "schemas", "files"]);
+    assert.equal(report.module, "app/Hello@1");
+    assert.ok(report.files.includes("hello_test.ts"));
+  });
+});
