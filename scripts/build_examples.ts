@@ -64,6 +64,7 @@ export interface LadderModule {
 /** The example ladder's reducers, in rung order. */
 export const LADDER_MODULES: readonly LadderModule[] = [
   { rung: "00-counter", reducer: "counter.ts", name: "demo/Counter@1", airDirs: ["air"] },
+  { rung: "01-hello-timer", reducer: "timer.ts", name: "demo/TimerSM@1", airDirs: ["air"] },
 ];
 
 const ladderWasm = (m: LadderModule) =>
