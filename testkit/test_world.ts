@@ -47,7 +47,7 @@ import {
   type SubmitOutcome,
   submitProposal,
 } from "../governance/mod.ts";
-import { FsCas, FsJournal } from "../journal/mod.ts";
+import { type Cas, FsCas, FsJournal } from "../journal/mod.ts";
 import {
   type AdapterDirectory,
   type EffectAdapter,
@@ -81,6 +81,11 @@ export interface TestWorldOptions {
     Record<EffectKind, (intent: { intentHash: Uint8Array; params: Uint8Array }) => FakeOutcome>
   >;
   snapshotIntervalEntries?: number;
+  /**
+   * Real adapters that replace the fakes of their kinds (e.g. `BlobPutAdapter` on the world's CAS, or
+   * `LlmAdapter` with the mock provider); built once the world exists, from its CAS.
+   */
+  adapters?: (world: { cas: Cas }) => EffectAdapter[];
 }
 
 const FAKE_KINDS: EffectKind[] = ["http.request", "blob.put", "blob.get", "llm.generate"];
@@ -90,7 +95,10 @@ export class TestWorld implements AsyncDisposable {
   readonly dir: string;
   readonly clock: VirtualClock;
   readonly scheduler: VirtualTimerScheduler;
-  /** Fake adapters by kind (every kind but `timer.set`, which is the real adapter on virtual time). */
+  /**
+   * Fake adapters by kind (every kind but `timer.set`, which is the real adapter on virtual time); a kind
+   * given a real adapter in `options.adapters` keeps its fake here, unused.
+   */
   readonly fakes: ReadonlyMap<EffectKind, FakeAdapter>;
   readonly #adapters = new Map<EffectKind, EffectAdapter>();
   readonly #keys = new Map<string, Uint8Array>();
@@ -124,6 +132,7 @@ export class TestWorld implements AsyncDisposable {
     });
     this.fakes = fakes;
     this.#register(new TimerAdapter({ key: AdapterKey.fromSeed(new Uint8Array(32).fill(9)), scheduler }));
+    for (const adapter of options.adapters?.({ cas: world.cas }) ?? []) this.#register(adapter);
   }
 
   #register(adapter: EffectAdapter): void {
