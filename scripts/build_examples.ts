@@ -67,6 +67,7 @@ export const LADDER_MODULES: readonly LadderModule[] = [
   { rung: "01-hello-timer", reducer: "timer.ts", name: "demo/TimerSM@1", airDirs: ["air"] },
   { rung: "02-blob-echo", reducer: "blob_echo.ts", name: "demo/BlobEcho@1", airDirs: ["air"] },
   { rung: "03-fetch-notify", reducer: "notifier.ts", name: "demo/Notifier@1", airDirs: ["air"] },
+  { rung: "04-aggregator", reducer: "aggregator.ts", name: "demo/Aggregator@1", airDirs: ["air"] },
 ];
 
 const ladderWasm = (m: LadderModule) =>
