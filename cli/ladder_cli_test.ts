@@ -35,6 +35,7 @@ Deno.test("ladder: every rung's AIR passes aos air check", async () => {
     "02-blob-echo/air",
     "03-fetch-notify/air",
     "04-aggregator/air",
+    "05-chain-comp/air",
   ]);
   for (const dir of dirs) {
     const run = expectOk(await aos(LADDER, "air", "check", dir), `aos air check ${dir}`);

@@ -68,6 +68,7 @@ export const LADDER_MODULES: readonly LadderModule[] = [
   { rung: "02-blob-echo", reducer: "blob_echo.ts", name: "demo/BlobEcho@1", airDirs: ["air"] },
   { rung: "03-fetch-notify", reducer: "notifier.ts", name: "demo/Notifier@1", airDirs: ["air"] },
   { rung: "04-aggregator", reducer: "aggregator.ts", name: "demo/Aggregator@1", airDirs: ["air"] },
+  { rung: "05-chain-comp", reducer: "chain.ts", name: "demo/ChainComp@1", airDirs: ["air"] },
 ];
 
 const ladderWasm = (m: LadderModule) =>
