@@ -36,6 +36,7 @@ Deno.test("ladder: every rung's AIR passes aos air check", async () => {
     "03-fetch-notify/air",
     "04-aggregator/air",
     "05-chain-comp/air",
+    "08-retry-backoff/air",
   ]);
   for (const dir of dirs) {
     const run = expectOk(await aos(LADDER, "air", "check", dir), `aos air check ${dir}`);
