@@ -5,6 +5,8 @@
  * `{output_ref, token_usage: {prompt, completion}, cost_cents, provider_id}` with the same `cost_cents` on
  * the receipt. Providers: `mock` (the fake {@linkcode MockLlmProvider}) unless the config replaces it, and
  * the OpenAI-compatible ones a world configures. Each `tools` entry must be one tool definition as JSON.
+ * `api_key` (optional) is a literal text or a `sys/SecretRef@1` to a defsecret, whose value the driver
+ * resolves at dispatch (`intent.resolveSecret`); it is sent to the provider and nowhere else.
  *
  * @example An offline world's mock model
  * ```ts
@@ -20,15 +22,17 @@
  * @module
  */
 import {
+  assert,
   bytesToHashRef,
   hashRefToBytes,
   SchemaIndex,
   type SchemaResolver,
+  secretName,
   toHex,
   type Value,
 } from "../air/mod.ts";
 import type { Cas } from "../journal/mod.ts";
-import type { EffectAdapter, EffectIntent, Receipt } from "../kernel/mod.ts";
+import { type EffectAdapter, type EffectIntent, type Receipt, secretRefOf } from "../kernel/mod.ts";
 import type { AdapterFailure } from "./adapter_failure.ts";
 import type { AdapterKey } from "./keys.ts";
 import { adapterLimits } from "./limits.ts";
@@ -99,6 +103,33 @@ export class LlmAdapter implements EffectAdapter {
     return executeOnce(this.#core, this.#once, intent, (fields) => this.#generate(intent, fields));
   }
 
+  /** The params' `api_key` (`sys/TextOrSecretRef@1`): none, a literal, or a secret resolved at dispatch. */
+  async #apiKey(intent: EffectIntent, value: Value): Promise<string | undefined | Outcome> {
+    if (value.kind === "none") return undefined;
+    assert(value.kind === "record", "api_key is a variant");
+    const tag = value.value.get("$tag");
+    const inner = value.value.get("$value");
+    if (tag?.kind === "text" && tag.value === "literal" && inner?.kind === "text") return inner.value;
+    const ref = inner === undefined ? undefined : secretRefOf(inner);
+    assert(
+      tag?.kind === "text" && tag.value === "secret" && ref !== undefined,
+      "api_key is literal or secret",
+    );
+    if (intent.resolveSecret === undefined) {
+      return {
+        status: "error",
+        reason: `api_key references secret "${secretName(ref)}", but no resolver was given`,
+      };
+    }
+    try {
+      return await intent.resolveSecret(ref);
+    } catch (cause) {
+      // The resolver's message names the secret and its binding, never the value.
+      const reason = cause instanceof Error ? cause.message : `secret "${secretName(ref)}" is unavailable`;
+      return { status: "error", reason, cause };
+    }
+  }
+
   async #generate(intent: EffectIntent, fields: Map<string, Value>): Promise<Outcome> {
     const name = fieldOf(fields, "provider", "text").value;
     const provider = this.#providers.get(name);
@@ -130,6 +161,8 @@ export class LlmAdapter implements EffectAdapter {
         }
       }
     }
+    const apiKey = await this.#apiKey(intent, field(fields, "api_key"));
+    if (typeof apiKey !== "string" && apiKey !== undefined) return apiKey;
     const result = await provider.generate({
       model: fieldOf(fields, "model", "text").value,
       temperature: fieldOf(fields, "temperature", "dec128").value,
@@ -138,6 +171,7 @@ export class LlmAdapter implements EffectAdapter {
       messages: parsed.messages,
       tools,
       idempotencyKey: toHex(intent.intentHash),
+      ...(apiKey === undefined ? {} : { apiKey }),
     });
     if (result.status !== "ok") return result;
     const outputRef = await this.#cas.put("blobs", new TextEncoder().encode(result.text));

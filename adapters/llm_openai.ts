@@ -99,7 +99,8 @@ export class OpenAiProvider implements LlmProvider {
       "content-type": "application/json",
       "idempotency-key": request.idempotencyKey,
     });
-    if (this.#config.apiKeyEnv !== undefined) {
+    if (request.apiKey !== undefined) headers.set("authorization", `Bearer ${request.apiKey}`);
+    else if (this.#config.apiKeyEnv !== undefined) {
       const apiKey = this.#getEnv(this.#config.apiKeyEnv);
       if (apiKey === undefined || apiKey.length === 0) {
         return { status: "error", reason: `Environment variable "${this.#config.apiKeyEnv}" is not set` };

@@ -38,6 +38,11 @@ export interface LlmRequest {
   tools: unknown[] | undefined;
   /** Hex of the intent hash, for providers that deduplicate requests. */
   idempotencyKey: string;
+  /**
+   * The params' `api_key`: a literal, or the value of the secret it references, resolved at dispatch. It
+   * wins over a key the provider is configured with. Never log it or put it in a result.
+   */
+  apiKey?: string;
 }
 
 /** How a provider call ended. */

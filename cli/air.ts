@@ -19,6 +19,7 @@ import {
 } from "../air/mod.ts";
 import { readWasmFolders, validateAirSource, type WasmFile } from "../world/mod.ts";
 import { type CliIo, locateWorld, printJson, resolvePath } from "./context.ts";
+import { fillWasmHashes, wasmFillError, wasmFillWarnings } from "./wasm_fill.ts";
 
 async function stat(path: string): Promise<Deno.FileInfo | undefined> {
   try {
@@ -69,14 +70,27 @@ export async function readAirPath(path: string): Promise<{ files: AirFile[]; was
   return { files, wasmDirs: [...new Set([...wasmDirsFor(path), ...wasmDirsFor(dir)])] };
 }
 
-/** Reads PATH's AIR and WASM and validates them together (as `aos init --from` would). */
+/**
+ * Reads PATH's AIR and WASM and validates them together (as `aos init --from` would). Modules without
+ * `wasm_hash` get it from their `.wasm` (`wasm_fill.ts`; the returned files carry it) with a warning; one
+ * whose `.wasm` is not found is a warning too, unless `requireWasmHashes`: then `AOS_AIR_INVALID` names
+ * the module, the folders searched and the `.wasm` files found.
+ */
 export async function checkAirPath(
   path: string,
+  options: { requireWasmHashes?: boolean } = {},
 ): Promise<{ diagnostics: Diagnostic[]; files: AirFile[]; wasm: WasmFile[] }> {
-  const { files, wasmDirs } = await readAirPath(path);
-  const wasm = await readWasmFolders(wasmDirs);
-  const { diagnostics } = validateAirSource(files, wasm);
-  return { diagnostics, files, wasm };
+  const read = await readAirPath(path);
+  const wasm = await readWasmFolders(read.wasmDirs);
+  const fill = fillWasmHashes(read.files, wasm, { placeholder: !options.requireWasmHashes });
+  if (fill.unfilled.length > 0 && options.requireWasmHashes) {
+    throw new AosError("AOS_AIR_INVALID", wasmFillError(fill, read.wasmDirs, wasm));
+  }
+  const unfilled = new Set(fill.unfilled.map((u) => u.module));
+  const { diagnostics } = validateAirSource(fill.files, wasm);
+  // A placeholder hash has no .wasm, which the warning already says.
+  const kept = diagnostics.filter((d) => !(d.code === "AIR_WASM_MISSING" && unfilled.has(d.def ?? "")));
+  return { diagnostics: [...wasmFillWarnings(fill, read.wasmDirs), ...kept], files: fill.files, wasm };
 }
 
 /** The `--json` form of a diagnostic (null for absent fields). */

@@ -7,7 +7,7 @@
 import { AosError, type JsonValue, stringifyJson } from "../air/mod.ts";
 import { SystemClock } from "../adapters/mod.ts";
 import type { Clock } from "../kernel/mod.ts";
-import { type FileWorld, World } from "../world/mod.ts";
+import { EnvSecretResolver, type FileWorld, World } from "../world/mod.ts";
 
 /**
  * Everything one CLI invocation may learn from or say to its surroundings: output sinks, the folder it
@@ -144,6 +144,7 @@ export async function locateWorld(io: CliIo, worldOption: string | undefined): P
 export async function openWorld(io: CliIo, worldOption: string | undefined): Promise<FileWorld> {
   const world = await World.open(await locateWorld(io, worldOption), {
     clock: io.clock,
+    secrets: new EnvSecretResolver((name) => io.env(name)),
     onLockWait: (holder) => io.err(`Waiting for ${holder} to release the world…`),
   });
   for (const s of world.unusableSnapshots) {

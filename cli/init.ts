@@ -61,7 +61,7 @@ async function copyTemplate(name: string, dir: string): Promise<void> {
  * and PATH/modules/) first; only then copies them into DIR/air and DIR/modules and creates the world.
  */
 async function initFrom(io: CliIo, dir: string, from: string, json: boolean): Promise<number> {
-  const { diagnostics, files, wasm } = await checkAirPath(from);
+  const { diagnostics, files, wasm } = await checkAirPath(from, { requireWasmHashes: true });
   const { source } = validateAirSource(files, wasm);
   if (!source) throw new AirInvalidError(diagnostics);
   const paths = worldPaths(dir);

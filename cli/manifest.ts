@@ -37,6 +37,13 @@ async function runManifestShow(
       const names = w.defs.manifest[list].map((ref) => ref.name);
       io.out(`${list.padEnd(9)} ${names.join(", ") || "(none)"}`);
     }
+    // The original AgentOS's optional lists, shown when the manifest has them.
+    for (const list of ["effects", "secrets"] as const) {
+      const refs = w.defs.manifest[list];
+      if (refs !== undefined) {
+        io.out(`${list.padEnd(9)} ${refs.map((ref) => ref.name).join(", ") || "(none)"}`);
+      }
+    }
     const m = w.defs.manifest;
     for (const route of m.routing?.events ?? []) {
       io.out(

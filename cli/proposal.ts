@@ -43,6 +43,7 @@ import {
   worldPaths,
 } from "../world/mod.ts";
 import { diagnosticJson, readAirPath } from "./air.ts";
+import { fillWasmHashes, wasmFillError } from "./wasm_fill.ts";
 import { type CliIo, printJson, resolvePath, withWorld } from "./context.ts";
 
 const EXIT_REFUSED = 2;
@@ -160,7 +161,11 @@ async function readAirSource(path: string): Promise<{ files: AirFile[]; wasm: Wa
   }
   if (!info.isDirectory) throw new AosError("AOS_USAGE", `--air takes a folder of AIR files, got "${path}"`);
   const { files, wasmDirs } = await readAirPath(path.replace(/\/+$/, ""));
-  return { files, wasm: await readWasmFolders(wasmDirs) };
+  const wasm = await readWasmFolders(wasmDirs);
+  // Modules without wasm_hash take it from their .wasm, as with aos init --from.
+  const fill = fillWasmHashes(files, wasm);
+  if (fill.unfilled.length > 0) throw new AosError("AOS_AIR_INVALID", wasmFillError(fill, wasmDirs, wasm));
+  return { files: fill.files, wasm };
 }
 
 /** The `--json` form of a proposal (`proposal ls` entries). */

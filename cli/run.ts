@@ -32,6 +32,8 @@ export async function runRun(
     clock: io.clock,
     cas: new FsCas(worldPaths(world.dir).store),
     getEnv: (name) => io.env(name),
+    // A receipt carries no reason: say on stderr why an effect failed (never a secret's value).
+    onFailure: (f) => io.err(`warning: ${f.kind} ${f.intentHash} ${f.status}: ${f.reason}`),
     ...(await readWorldConfig(worldPaths(world.dir).config)),
   });
   const directory: AdapterDirectory = {

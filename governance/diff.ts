@@ -19,16 +19,9 @@ import {
   normalizeNode,
   parsePatchDocument,
   type PatchDocument,
+  REF_LIST_OF_KIND,
 } from "../air/mod.ts";
 import type { LedgerDelta, ManifestChange } from "./report.ts";
-
-const LIST_OF_KIND: Readonly<Record<DefKind, "schemas" | "modules" | "plans" | "caps" | "policies">> = {
-  defschema: "schemas",
-  defmodule: "modules",
-  defplan: "plans",
-  defcap: "caps",
-  defpolicy: "policies",
-};
 
 /** The manifest sections besides the ref lists, as they read in the normalized manifest. */
 const SECTIONS = [
@@ -56,7 +49,7 @@ function sameJson(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
 }
 
 function refsByName(manifest: Manifest, kind: DefKind): Map<string, HashRef | undefined> {
-  return new Map(manifest[LIST_OF_KIND[kind]].map((ref) => [ref.name, ref.hash]));
+  return new Map((manifest[REF_LIST_OF_KIND[kind]] ?? []).map((ref) => [ref.name, ref.hash]));
 }
 
 function byName(a: string, b: string): number {

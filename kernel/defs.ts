@@ -13,6 +13,7 @@ import {
   type DefModule,
   type DefPlan,
   type DefPolicy,
+  type DefSecret,
   type HashRef,
   type JsonValue,
   SchemaIndex,
@@ -63,6 +64,8 @@ export function defsFromBundle(
     ["defplan", bundle.manifest.plans],
     ["defcap", bundle.manifest.caps],
     ["defpolicy", bundle.manifest.policies],
+    ["defeffect", bundle.manifest.effects ?? []],
+    ["defsecret", bundle.manifest.secrets ?? []],
   ] as const;
   for (const [kind, refs] of lists) {
     for (const ref of refs) {
@@ -85,6 +88,7 @@ export function defsFromBundle(
     plans: listed<DefPlan>("defplan", bundle.manifest.plans),
     caps: listed<DefCap>("defcap", bundle.manifest.caps),
     policies: listed<DefPolicy>("defpolicy", bundle.manifest.policies),
+    secrets: listed<DefSecret>("defsecret", bundle.manifest.secrets ?? []),
     nodes,
   };
 }

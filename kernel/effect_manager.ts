@@ -1,6 +1,6 @@
 /**
  * The effect manager (KERNEL §6): identity of an effect (idempotency key and intent hash, AIR §9.4), the
- * gate in its fixed order (params, grant, cap type, constraints, budget, policy), the outbox of queued
+ * gate in its fixed order (params, grant, cap type, secrets, constraints, budget, policy), the outbox of queued
  * intents awaiting receipts, the budget ledger they reserve on, and the bounded set of recently settled
  * intent hashes. Pure: the kernel
  * passes in its defs, logical time and an `emit` that appends derived journal records.
@@ -35,6 +35,7 @@ import { checkConstraints, evaluatePolicy, httpTarget } from "./constraints.ts";
 import type { KernelRecord, WorldDefs } from "./kernel.ts";
 import { handledMessage, VALUE_ERROR_CODES } from "./handled_errors.ts";
 import { intentHash } from "./intent_hash.ts";
+import { secretRefsIn, secretUseDenial } from "./secrets.ts";
 
 /** Who asked for an effect. */
 export type EffectOrigin =
@@ -47,6 +48,7 @@ export type GateStage =
   | "grant_missing"
   | "grant_expired"
   | "cap_mismatch"
+  | "secret"
   | "constraint"
   | "budget";
 
@@ -229,6 +231,11 @@ export class EffectManager {
     const cap = defcapOf(defs, grant.cap);
     if (!cap || cap.cap_type !== spec.capType) {
       return reject("cap_mismatch", `grant "${grant.name}" is not a ${spec.capType} capability`, hash);
+    }
+    // Secrets (the original AgentOS's defsecret): declared, and this grant and origin plan allowed.
+    for (const ref of secretRefsIn({ ref: spec.params }, params, defs.schemas)) {
+      const denial = secretUseDenial(defs.secrets, ref, grant.name, request.origin);
+      if (denial !== undefined) return reject("secret", denial, hash);
     }
     const granted = grantParams(defs, grant, cap);
     if (!granted || params.kind !== "record") {

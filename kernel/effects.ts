@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type CborValue, type EffectKind, encodeCanonical } from "../air/mod.ts";
+import { type CborValue, type EffectKind, encodeCanonical, type SecretRef } from "../air/mod.ts";
 
 /** `{generation, height}`: which world generation and journal position queued the intent. */
 export interface Fence {
@@ -20,6 +20,12 @@ export interface EffectIntent {
   params: Uint8Array;
   idempotencyKey: Uint8Array;
   fence: Fence;
+  /**
+   * The value of a `sys/SecretRef@1` in `params`, resolved by the driver at dispatch from the defsecret's
+   * binding (absent: no secrets on this path). Rejects with an error naming the secret, never its value.
+   * The value must not go into the receipt.
+   */
+  resolveSecret?: (ref: SecretRef) => Promise<string>;
 }
 
 /** Receipt status (AIR §9.3). */

@@ -18,6 +18,7 @@ import {
   type DefModule,
   type DefPlan,
   type DefPolicy,
+  type DefSecret,
   effectSpec,
   encodeCanonical,
   type HashRef,
@@ -95,6 +96,8 @@ export interface WorldDefs {
   plans: ReadonlyMap<string, DefPlan>;
   caps: ReadonlyMap<string, DefCap>;
   policies: ReadonlyMap<string, DefPolicy>;
+  /** The defsecrets the manifest lists, by name (absent: none). */
+  secrets?: ReadonlyMap<string, DefSecret>;
   /** Every node the manifest lists (built-ins aside), by node hash: what a patch against it may keep. */
   nodes: ReadonlyMap<HashRef, AirNode>;
 }
@@ -135,6 +138,7 @@ export type ReducerErrorCode =
   | "grant_missing"
   | "grant_expired"
   | "cap_mismatch"
+  | "secret"
   | "constraint"
   | "budget"
   | "policy_denied"

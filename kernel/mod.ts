@@ -60,6 +60,7 @@ export {
 export { verifyEd25519, verifyReceiptSignature } from "./receipt_signature.ts";
 export { intentHash } from "./intent_hash.ts";
 export type { OutboxEntry } from "./effect_manager.ts";
+export { SECRET_REF_SCHEMA, secretRefOf, secretRefsIn, secretUseDenial, type SecretUser } from "./secrets.ts";
 export {
   amountsFromCbor,
   type BlobSizeLookup,

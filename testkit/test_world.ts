@@ -236,7 +236,8 @@ export class TestWorld implements AsyncDisposable {
 
   /** Dispatches every queued intent that is not in flight yet. */
   dispatch(): number {
-    return this.#dispatcher.dispatch(this.#world.kernel.outbox(), this.directory).dispatched;
+    return this.#dispatcher.dispatch(this.#world.kernel.outbox(), this.directory, this.#world.secretAccess())
+      .dispatched;
   }
 
   /** Lets settled adapter promises deliver their receipts. */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { bytesToHashRef, type HashRef, toHex } from "../air/mod.ts";
+import { bytesToHashRef, type HashRef, type SecretRef, toHex } from "../air/mod.ts";
 import type { AdapterDirectory, OutboxEntry, Receipt } from "../kernel/mod.ts";
 
 /** What one {@linkcode Dispatcher.dispatch} did. */
@@ -36,8 +36,15 @@ export class Dispatcher {
     return this.#ready.length;
   }
 
-  /** Hands every outbox intent that is neither in flight nor held back to its adapter. */
-  dispatch(outbox: readonly OutboxEntry[], directory: Pick<AdapterDirectory, "adapterFor">): DispatchRound {
+  /**
+   * Hands every outbox intent that is neither in flight nor held back to its adapter, with
+   * `resolveSecret` (the world's {@linkcode World.secretAccess}) for the secrets its params reference.
+   */
+  dispatch(
+    outbox: readonly OutboxEntry[],
+    directory: Pick<AdapterDirectory, "adapterFor">,
+    resolveSecret?: (ref: SecretRef) => Promise<string>,
+  ): DispatchRound {
     const round: DispatchRound = { dispatched: 0, undispatchable: [] };
     for (const entry of outbox) {
       const hex = toHex(entry.intentHash);
@@ -48,7 +55,8 @@ export class Dispatcher {
         continue;
       }
       const { intentHash, kind, capName, params, idempotencyKey, fence } = entry;
-      const promise = adapter.execute({ intentHash, kind, capName, params, idempotencyKey, fence }).then(
+      const intent = { intentHash, kind, capName, params, idempotencyKey, fence };
+      const promise = adapter.execute(resolveSecret ? { ...intent, resolveSecret } : intent).then(
         (receipt) => {
           this.#inflight.delete(hex);
           this.#answered.add(hex);

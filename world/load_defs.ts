@@ -46,7 +46,7 @@ export async function loadDefs(cas: Cas, manifestHash: HashRef, host: ReducerHos
   const manifestJson = await readNode(cas, manifestHash);
   const files: AirFile[] = [{ path: `cas:${manifestHash}`, text: stringifyJson(manifestJson) }];
   const manifest = manifestJson as { [list: string]: JsonValue };
-  for (const list of ["schemas", "modules", "plans", "caps", "policies"]) {
+  for (const list of ["schemas", "modules", "plans", "caps", "policies", "effects", "secrets"]) {
     const refs = manifest[list];
     if (!Array.isArray(refs)) continue;
     for (const ref of refs) {

@@ -37,7 +37,7 @@ export async function runWorld(
   for (let round = 0; round < limits.runRoundsMax; round++) {
     const step = await world.step();
     if (step.admitted > 0) run.steps.push(step);
-    const dispatched = dispatcher.dispatch(world.kernel.outbox(), directory);
+    const dispatched = dispatcher.dispatch(world.kernel.outbox(), directory, world.secretAccess());
     run.dispatched += dispatched.dispatched;
     run.undispatchable = dispatched.undispatchable;
     if (dispatcher.inflight === 0 && dispatcher.readyCount === 0 && (await world.pendingInbox()) === 0) {

@@ -18,6 +18,7 @@ import {
   hashRefToBytes,
   type JsonValue,
   limits,
+  type SecretRef,
 } from "../air/mod.ts";
 import {
   type Cas,
@@ -64,6 +65,7 @@ import { planCancelRecord, planStartRecord } from "./plan_inputs.ts";
 import { runWorld } from "./run_loop.ts";
 import { receiptRejection } from "./receipt_admission.ts";
 import { checkJournalable, INGRESS_NS_WORST } from "./input_size.ts";
+import { EnvSecretResolver, secretAccess, type SecretResolver } from "./secrets.ts";
 
 export type { EventInput } from "./event_codec.ts";
 
@@ -109,6 +111,8 @@ export interface WorldPorts {
   receipts?: ReceiptDropBox;
   /** Adapters `run` dispatches to when it is given none. */
   adapters?: AdapterDirectory;
+  /** Resolves defsecret bindings at dispatch (default: {@linkcode EnvSecretResolver}, `env:NAME`). */
+  secrets?: SecretResolver;
 }
 
 /** Options for opening or creating a world on ports. */
@@ -120,6 +124,8 @@ export interface WorldRunOptions {
 /** Options for opening or creating a world folder. */
 export interface WorldOptions extends WorldRunOptions, WorldFileOptions {
   clock: Clock;
+  /** Resolves defsecret bindings at dispatch (default: {@linkcode EnvSecretResolver}). */
+  secrets?: SecretResolver;
 }
 
 /** A world on the file ports of a folder (what {@linkcode World.open} and {@linkcode World.create} return). */
@@ -228,7 +234,8 @@ export class World {
   static async create(dir: string, manifestHash: HashRef, options: WorldOptions): Promise<FileWorld> {
     const opened = await openFilePorts(dir, { ...options, create: true });
     try {
-      return await World.#create(opened.ports, manifestHash, options, dir, opened.lock) as FileWorld;
+      const ports = options.secrets ? { ...opened.ports, secrets: options.secrets } : opened.ports;
+      return await World.#create(ports, manifestHash, options, dir, opened.lock) as FileWorld;
     } catch (error) {
       opened.close();
       throw error;
@@ -279,7 +286,8 @@ export class World {
   static async open(dir: string, options: WorldOptions): Promise<FileWorld> {
     const opened = await openFilePorts(dir, options);
     try {
-      return await World.#open(opened.ports, options, dir, opened.lock) as FileWorld;
+      const ports = options.secrets ? { ...opened.ports, secrets: options.secrets } : opened.ports;
+      return await World.#open(ports, options, dir, opened.lock) as FileWorld;
     } catch (error) {
       opened.close();
       throw error;
@@ -546,6 +554,14 @@ export class World {
     return await runWorld(this, directory, options);
   }
 
+  /**
+   * What adapters read secrets with at dispatch: the value of a `sys/SecretRef@1` under the control plane
+   * in force, through this world's {@linkcode SecretResolver}. The value never enters the world.
+   */
+  secretAccess(): (ref: SecretRef) => Promise<string> {
+    return secretAccess(() => this.defs, this.#ports.secrets);
+  }
+
   #adapters(): AdapterDirectory {
     return this.#ports.adapters ?? { adapterFor: () => undefined, publicKeyOf: () => undefined };
   }
@@ -638,6 +654,7 @@ export class World {
         journal,
         cas,
         clock: options.clock ?? this.#ports.clock,
+        secrets: this.#ports.secrets,
         ...(options.adapters ? { adapters: options.adapters } : {}),
       },
       { snapshotIntervalEntries: Number.MAX_SAFE_INTEGER },
@@ -676,6 +693,7 @@ function worldParts(
       head: ports.head ?? new MemoryHeadStore(),
       inbox: ports.inbox ?? new MemoryInbox(),
       receipts: ports.receipts ?? new MemoryReceiptDropBox(),
+      secrets: ports.secrets ?? new EnvSecretResolver(),
       ...(ports.adapters ? { adapters: ports.adapters } : {}),
     },
     library,

@@ -37,7 +37,8 @@ export type AosErrorCode =
   | "AOS_PERMISSION_DENIED"
   | "AOS_IO"
   | "AOS_DIR_NOT_EMPTY"
-  | "AOS_INPUT_TOO_LARGE";
+  | "AOS_INPUT_TOO_LARGE"
+  | "AOS_SECRET_UNAVAILABLE";
 
 /** Extra context that locates a problem: file, JSON path, definition, step, journal position. */
 export interface AosErrorContext {

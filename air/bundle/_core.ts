@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { DefCap, DefEffect, DefModule, DefPlan, DefPolicy, Manifest } from "../nodes/mod.ts";
+import type { DefCap, DefEffect, DefModule, DefPlan, DefPolicy, DefSecret, Manifest } from "../nodes/mod.ts";
 import type { TypeExpr } from "../value/mod.ts";
-import { checkCap, checkEffect, checkModule, checkOriginScope, checkPolicy } from "./_defs.ts";
+import { checkCap, checkEffect, checkModule, checkOriginScope, checkPolicy, checkSecret } from "./_defs.ts";
 import type { DiagnosticSink, Segments, Where } from "./_diagnostics.ts";
 import { checkManifestWiring } from "./_manifest.ts";
 import { type PlanValidator, planValidator } from "./_plan.ts";
@@ -52,12 +52,15 @@ export function validateWorld(input: WorldInput): Manifest {
   const filled: Manifest = { ...input.manifest, ...scope.resolveRefs() };
   const effects = scope.resolveEffectRefs();
   if (effects !== undefined) filled.effects = effects;
+  const secrets = scope.resolveSecretRefs();
+  if (secrets !== undefined) filled.secrets = secrets;
   const scoped = input.manifestKnown && scope.listedEffects.size > 0;
   scope.buildIndex();
   scope.collectGrants();
 
   const schemas: Array<{ name: string; type: TypeExpr; where: Where }> = [];
   const plans: Array<NodeEntry & { node: DefPlan }> = [];
+  const secretEntries: Array<NodeEntry & { node: DefSecret }> = [];
   for (const entry of input.check) {
     const node = entry.node;
     switch (node.$kind) {
@@ -77,6 +80,9 @@ export function validateWorld(input: WorldInput): Manifest {
       case "defeffect":
         checkEffect(scope, entry as NodeEntry & { node: DefEffect });
         break;
+      case "defsecret":
+        secretEntries.push(entry as NodeEntry & { node: DefSecret });
+        break;
       case "defcap":
         checkCap(scope, entry as NodeEntry & { node: DefCap });
         break;
@@ -89,6 +95,8 @@ export function validateWorld(input: WorldInput): Manifest {
         break;
     }
   }
+  // After the plans are collected: a secret's allowed_plans name listed plans.
+  for (const entry of secretEntries) checkSecret(scope, entry, { grants: input.manifestKnown });
   checkCycles(scope, schemas);
   const grants = checkManifestWiring(scope);
   if (grants !== undefined) filled.defaults = { ...filled.defaults, cap_grants: grants };

@@ -12,6 +12,7 @@ import {
   type DefEffect,
   type DefModule,
   type DefPolicy,
+  type DefSecret,
   type EffectKind,
   effectSpec,
   standardCapByType,
@@ -226,4 +227,45 @@ export function checkOriginScope(
       : `Effect kind "${kind}" has origin_scope "${declared}": a ${origin} may not emit it`;
     scope.sink.error("AIR_EFFECT_ORIGIN_SCOPE", message, scope.inNode(entry, ...at, i));
   });
+}
+
+/** A `binding_id`: a scheme, a colon and a non-empty rest (`env:LLM_API_KEY`). */
+const BINDING_PATTERN = /^[a-z][a-z0-9_-]*:.+$/;
+
+/**
+ * `defsecret`: the binding reads `scheme:rest` (`AIR_SECRET_BINDING`), every `allowed_caps` entry names a
+ * grant of the manifest (unless `options.grants` is false: no real manifest) and every `allowed_plans`
+ * entry a listed plan (`AIR_REF_UNKNOWN`).
+ */
+export function checkSecret(
+  scope: Scope,
+  entry: NodeEntry & { node: DefSecret },
+  options: { grants: boolean },
+): void {
+  const node = entry.node;
+  if (!BINDING_PATTERN.test(node.binding_id)) {
+    scope.sink.error(
+      "AIR_SECRET_BINDING",
+      `binding_id "${node.binding_id}" is not "scheme:name" (e.g. "env:LLM_API_KEY")`,
+      scope.inNode(entry, "binding_id"),
+    );
+  }
+  if (options.grants) {
+    (node.allowed_caps ?? []).forEach((grant, i) => {
+      if (scope.grants.has(grant)) return;
+      scope.sink.error(
+        "AIR_REF_UNKNOWN",
+        `allowed_caps names grant "${grant}", but the manifest has no grant of that name`,
+        scope.inNode(entry, "allowed_caps", i),
+      );
+    });
+    (node.allowed_plans ?? []).forEach((plan, i) => {
+      if (scope.visible("defplan", plan) !== undefined) return;
+      scope.sink.error(
+        "AIR_REF_UNKNOWN",
+        `allowed_plans names plan "${plan}", but the manifest lists no plan of that name`,
+        scope.inNode(entry, "allowed_plans", i),
+      );
+    });
+  }
 }

@@ -59,6 +59,8 @@ export const AIR_DIAGNOSTIC_CODES = [
   // defeffect
   "AIR_EFFECT_MISMATCH",
   "AIR_EFFECT_ORIGIN_SCOPE",
+  // defsecret
+  "AIR_SECRET_BINDING",
   // defcap
   "AIR_CAP_SCHEMA",
   // defpolicy (warnings)

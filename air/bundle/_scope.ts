@@ -18,6 +18,7 @@ import {
   type DefPlan,
   type DefPolicy,
   type DefSchema,
+  type DefSecret,
   type Manifest,
   type NamedAirNode,
   type NamedNodeKind,
@@ -46,6 +47,12 @@ export const REF_LISTS = [
   ["caps", "defcap"],
   ["policies", "defpolicy"],
 ] as const;
+/** The ref lists a manifest may omit (the original AgentOS's), with the kind each one names. */
+export const OPTIONAL_REF_LISTS = [
+  ["effects", "defeffect"],
+  ["secrets", "defsecret"],
+] as const;
+
 /** A manifest ref list. */
 export type RefList = (typeof REF_LISTS)[number][0];
 
@@ -174,6 +181,45 @@ export class Scope {
         this.sink.error(
           "AIR_MANIFEST_HASH_MISMATCH",
           `Manifest hash of "${ref.name}" is "${ref.hash}", but the defeffect hashes to "${expected}"`,
+          { ...where, at: [...where.at!, "hash"] },
+        );
+      }
+      return { name: ref.name, hash: ref.hash };
+    });
+  }
+
+  /** The defsecrets the manifest lists, by name; filled by {@linkcode resolveSecretRefs}. */
+  readonly listedSecrets = new Map<string, DefSecret>();
+
+  /** Checks the manifest's `secrets` refs (user defsecrets only); returns them with hashes filled. */
+  resolveSecretRefs(): NamedRef[] | undefined {
+    const refs = this.manifest.secrets;
+    if (refs === undefined) return undefined;
+    const seen = new Set<string>();
+    return refs.map((ref, i): NamedRef => {
+      const where = this.inManifest("secrets", i);
+      const key = nodeKey("defsecret", ref.name);
+      if (seen.has(ref.name)) {
+        const message = `Manifest lists "${ref.name}" twice in "secrets"`;
+        this.sink.error("AIR_NAME_DUPLICATE", message, { ...where, at: [...where.at!, "name"] });
+        return ref;
+      }
+      seen.add(ref.name);
+      const entry = ref.name.startsWith("sys/") ? undefined : this.entries.get(key);
+      if (entry === undefined || entry.node.$kind !== "defsecret") {
+        if (!this.quiet.has(key)) {
+          const message = `Manifest lists "${ref.name}" in "secrets", but no defsecret has that name`;
+          this.sink.error("AIR_REF_UNKNOWN", message, { ...where, at: [...where.at!, "name"] });
+        }
+        this.quiet.add(key);
+        return ref;
+      }
+      this.listedSecrets.set(ref.name, entry.node);
+      if (ref.hash === undefined || ref.hash === ZERO_HASH) return { name: ref.name, hash: entry.hash };
+      if (ref.hash !== entry.hash) {
+        this.sink.error(
+          "AIR_MANIFEST_HASH_MISMATCH",
+          `Manifest hash of "${ref.name}" is "${ref.hash}", but the defsecret hashes to "${entry.hash}"`,
           { ...where, at: [...where.at!, "hash"] },
         );
       }

@@ -43,6 +43,7 @@ import type { HashRef } from "../cbor/mod.ts";
 import {
   type AirNode,
   builtinCaps,
+  builtinEffects,
   builtinSchemas,
   type DefCap,
   type DefModule,
@@ -66,7 +67,7 @@ import {
 import { canonicalGrantParams, type GrantParamsResult } from "./_manifest.ts";
 import { type AirFile, parseFiles, registerNodes } from "./_parse.ts";
 import type { PlanValidationContext, PlanValidator } from "./_plan.ts";
-import { type NodeEntry, nodeKey, REF_LISTS } from "./_scope.ts";
+import { type NodeEntry, nodeKey, OPTIONAL_REF_LISTS, REF_LISTS } from "./_scope.ts";
 
 export { AIR_DIAGNOSTIC_CODES, canonicalGrantParams, formatDiagnostic, hasErrors, isErrorDiagnostic };
 export type {
@@ -124,7 +125,8 @@ function toBundleNode(entry: NodeEntry): BundleNode {
 }
 
 function isBuiltin(kind: NamedNodeKind, name: string): boolean {
-  return (kind === "defschema" && builtinSchemas.has(name)) || (kind === "defcap" && builtinCaps.has(name));
+  return (kind === "defschema" && builtinSchemas.has(name)) || (kind === "defcap" && builtinCaps.has(name)) ||
+    (kind === "defeffect" && builtinEffects.has(name));
 }
 
 /** A manifest listing every node, so that nodes can be checked against each other without one. */
@@ -223,8 +225,8 @@ export function resolveManifest(
   const check: NodeEntry[] = [];
   const seen = new Set<string>();
   const quiet = new Set<string>();
-  for (const [list, kind] of REF_LISTS) {
-    for (const ref of manifest[list]) {
+  for (const [list, kind] of [...REF_LISTS, ...OPTIONAL_REF_LISTS]) {
+    for (const ref of manifest[list] ?? []) {
       const key = nodeKey(kind, ref.name);
       const entry = entries.get(key);
       if (entry === undefined || seen.has(key)) continue;

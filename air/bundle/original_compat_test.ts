@@ -200,3 +200,51 @@ Deno.test("AIR_EFFECT_ORIGIN_SCOPE: with defeffects listed, reducers emit reduce
   delete manifest["effects"];
   expectValid([files[0]!, { path: MANIFEST_FILE, text: JSON.stringify(manifest) }]);
 });
+
+// --- defsecret ---------------------------------------------------------------------------------------------
+
+const llmGrant: Node = { name: "llm_main", cap: "sys/llm.basic@1", params: { record: {} } };
+const apiSecret: Node = {
+  $kind: "defsecret",
+  name: "llm/api@1",
+  binding_id: "env:LLM_API_KEY",
+  allowed_caps: ["llm_main"],
+  allowed_plans: ["demo/fetch@1"],
+};
+
+/** The counter world with a plan, an llm grant, `secret` and the manifest's `secrets`. */
+function secretWorld(secret: Node, secrets: Node[] = [{ name: "llm/api@1" }]): AirFile[] {
+  return world(
+    { plans: [{ name: "demo/fetch@1" }], secrets, defaults: { cap_grants: [llmGrant] } },
+    [httpPlan, secret],
+  );
+}
+
+Deno.test("defsecret: listed by name, its hash filled; grants and plans it allows must exist", () => {
+  const bundle = expectValid(secretWorld(apiSecret));
+  assert.deepEqual(bundle.manifest.secrets, [{ name: "llm/api@1", hash: nodeHash(apiSecret as never) }]);
+  // Only the name and binding are required.
+  expectValid(secretWorld({ $kind: "defsecret", name: "llm/api@1", binding_id: "env:LLM_API_KEY" }));
+  expectErrors(
+    secretWorld({
+      ...apiSecret,
+      binding_id: "LLM_API_KEY",
+      allowed_caps: ["nope"],
+      allowed_plans: ["x/y@1"],
+    }),
+    [
+      { code: "AIR_SECRET_BINDING", file: FILE, path: "$[4].binding_id", def: "llm/api@1" },
+      { code: "AIR_REF_UNKNOWN", file: FILE, path: "$[4].allowed_caps[0]", def: "llm/api@1" },
+      { code: "AIR_REF_UNKNOWN", file: FILE, path: "$[4].allowed_plans[0]", def: "llm/api@1" },
+    ],
+  );
+  expectErrors(secretWorld(apiSecret, [{ name: "llm/other@1" }]), [
+    { code: "AIR_REF_UNKNOWN", file: MANIFEST_FILE, path: "$.secrets[0].name" },
+  ]);
+  expectErrors(secretWorld(apiSecret, [{ name: "llm/api@1", hash: `sha256:${"1".repeat(64)}` }]), [
+    { code: "AIR_MANIFEST_HASH_MISMATCH", file: MANIFEST_FILE, path: "$.secrets[0].hash" },
+  ]);
+  expectErrors(secretWorld({ ...apiSecret, name: "sys/api@1" }, []), [
+    { code: "AIR_SYS_RESERVED", file: FILE, path: "$[4].name", def: "sys/api@1" },
+  ]);
+});

@@ -13,7 +13,7 @@ import {
 import { EFFECT_CATALOG } from "./effect_catalog.ts";
 import { nodeHash } from "./node_hash.ts";
 
-Deno.test("builtinSchemas holds the nine sys/* schemas of the built-in file and the four http/llm ones", () => {
+Deno.test("builtinSchemas holds the nine sys/* schemas of the built-in file, the four http/llm ones and the two secret refs", () => {
   assert.deepEqual([...builtinSchemas.keys()].sort(), [
     "sys/BlobGetParams@1",
     "sys/BlobGetReceipt@1",
@@ -25,6 +25,8 @@ Deno.test("builtinSchemas holds the nine sys/* schemas of the built-in file and 
     "sys/HttpRequestReceipt@1",
     "sys/LlmGenerateParams@1",
     "sys/LlmGenerateReceipt@1",
+    "sys/SecretRef@1",
+    "sys/TextOrSecretRef@1",
     "sys/TimerFired@1",
     "sys/TimerSetParams@1",
     "sys/TimerSetReceipt@1",
@@ -82,7 +84,15 @@ Deno.test("builtinSchemas: the http.request and llm.generate schemas have the sh
       max_tokens: { nat: {} },
       input_ref: { hash: {} },
       tools: { option: { list: text } },
+      api_key: { option: { ref: "sys/TextOrSecretRef@1" } },
     },
+  });
+  // The API key is a literal text or a reference to a defsecret (`alias@version`).
+  assert.deepEqual(builtinSchemas.get("sys/TextOrSecretRef@1")?.type, {
+    variant: { literal: text, secret: { ref: "sys/SecretRef@1" } },
+  });
+  assert.deepEqual(builtinSchemas.get("sys/SecretRef@1")?.type, {
+    record: { alias: text, version: { nat: {} } },
   });
   assert.deepEqual(builtinSchemas.get("sys/LlmGenerateReceipt@1")?.type, {
     record: {

@@ -22,6 +22,7 @@ export const AIR_KINDS = [
   "defcap",
   "defpolicy",
   "defeffect",
+  "defsecret",
   "manifest",
 ] as const;
 /**

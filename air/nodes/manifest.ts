@@ -84,6 +84,8 @@ export const manifestSchema = z.strictObject({
   policies: z.array(namedRefSchema),
   /** The defeffects the world uses (the original AgentOS's list; built-ins by name). */
   effects: z.array(namedRefSchema).optional(),
+  /** The defsecrets effects may reference (the original AgentOS's list). */
+  secrets: z.array(namedRefSchema).optional(),
   routing: z.strictObject({
     events: z.array(routingEventSchema).optional(),
     inboxes: z.array(routingInboxSchema).optional(),

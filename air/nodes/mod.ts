@@ -39,6 +39,7 @@ export { nodeBytes, nodeHash, normalizeNode } from "./node_hash.ts";
 export type { AirNode, NamedAirNode, NamedNodeKind, NodeKind } from "./air_node.ts";
 export { type DefCap, defCapSchema } from "./def_cap.ts";
 export { type DefEffect, defEffectSchema, ORIGIN_SCOPES } from "./def_effect.ts";
+export { type DefSecret, defSecretSchema, secretName, type SecretRef } from "./def_secret.ts";
 export { type DefModule, defModuleSchema, type ReducerAbi, reducerAbiSchema } from "./def_module.ts";
 export {
   type DefPlan,

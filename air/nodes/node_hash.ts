@@ -31,6 +31,7 @@ import type { DefPlan, PlanStep } from "./def_plan.ts";
 import type { DefPolicy } from "./def_policy.ts";
 import type { DefSchema } from "./def_schema.ts";
 import type { DefEffect } from "./def_effect.ts";
+import type { DefSecret } from "./def_secret.ts";
 import type { CapGrant, Manifest, NamedRef } from "./manifest.ts";
 
 type JsonObject = { [key: string]: JsonValue };
@@ -231,6 +232,7 @@ function normalizeManifest(node: Manifest): JsonObject {
   // Absent (the usual case) leaves the hash of manifests written before the field existed unchanged.
   putOptional(out, "air_version", node.air_version);
   putOptional(out, "effects", node.effects?.map(normalizeRef));
+  putOptional(out, "secrets", node.secrets?.map(normalizeRef));
   if (node.routing !== undefined) {
     const routing: JsonObject = {};
     putOptional(
@@ -290,6 +292,14 @@ function normalizeEffect(node: DefEffect): JsonObject {
   return out;
 }
 
+function normalizeSecret(node: DefSecret): JsonObject {
+  const out: JsonObject = { $kind: node.$kind, name: node.name, binding_id: node.binding_id };
+  putOptional(out, "expected_digest", node.expected_digest);
+  putOptional(out, "allowed_caps", node.allowed_caps === undefined ? undefined : [...node.allowed_caps]);
+  putOptional(out, "allowed_plans", node.allowed_plans === undefined ? undefined : [...node.allowed_plans]);
+  return out;
+}
+
 /** The normalized JSON of a node (AIR §5.1): what is encoded and hashed. `$kind` is kept. */
 export function normalizeNode(node: AirNode): JsonValue {
   switch (node.$kind) {
@@ -305,6 +315,8 @@ export function normalizeNode(node: AirNode): JsonValue {
       return normalizePolicy(node);
     case "defeffect":
       return normalizeEffect(node);
+    case "defsecret":
+      return normalizeSecret(node);
     case "manifest":
       return normalizeManifest(node);
   }

@@ -24,6 +24,7 @@ import { defEffectSchema } from "./def_effect.ts";
 import { defModuleSchema } from "./def_module.ts";
 import { defPlanSchema, PLAN_STEP_OPS } from "./def_plan.ts";
 import { defPolicySchema } from "./def_policy.ts";
+import { defSecretSchema } from "./def_secret.ts";
 import { defSchemaSchema } from "./def_schema.ts";
 import { CAP_TYPES, EFFECT_KINDS, RESERVED_KINDS } from "./kinds.ts";
 import { manifestSchema } from "./manifest.ts";
@@ -104,6 +105,7 @@ const SCHEMA_BY_KIND: ReadonlyMap<string, z.ZodType> = new Map<string, z.ZodType
   ["defcap", defCapSchema],
   ["defpolicy", defPolicySchema],
   ["defeffect", defEffectSchema],
+  ["defsecret", defSecretSchema],
   ["manifest", manifestSchema],
 ]);
 

@@ -10,6 +10,7 @@ import type { HashRef } from "../cbor/mod.ts";
 import {
   type AirNode,
   builtinCaps,
+  builtinEffects,
   builtinSchemas,
   type Manifest,
   type NamedRef,
@@ -37,7 +38,9 @@ export const REF_LISTS: ReadonlyArray<readonly [RefListName, DefKind]> = DEF_KIN
 );
 
 const builtinsByHash: ReadonlyMap<HashRef, AirNode> = new Map(
-  [...builtinSchemas.values(), ...builtinCaps.values()].map((node) => [nodeHash(node), node]),
+  [...builtinSchemas.values(), ...builtinCaps.values(), ...builtinEffects.values()].map((
+    node,
+  ) => [nodeHash(node), node]),
 );
 
 /** Orders refs by name (code units), as tooling-produced manifests are (AIR §6). */
@@ -109,8 +112,12 @@ class OpStep {
     });
   }
 
+  /** The ref list of `kind` in the working copy; an absent optional list is created. */
   refs(kind: DefKind): NamedRef[] {
-    return this.app.work[REF_LIST_OF_KIND[kind]];
+    const list = REF_LIST_OF_KIND[kind];
+    const refs = this.app.work[list] ?? [];
+    this.app.work[list] = refs;
+    return refs;
   }
 
   /** Index of the ref `name` in the list of `kind`; fails when the manifest does not list it. */

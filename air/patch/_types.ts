@@ -12,13 +12,14 @@ import type {
   CapGrant,
   Manifest,
   ModuleBinding,
+  NamedRef,
   RoutingEvent,
   RoutingInbox,
   Trigger,
 } from "../nodes/mod.ts";
 
-/** A kind of named definition patches handle: every AIR kind but `manifest` and (not yet) `defeffect`. */
-export type DefKind = Exclude<(typeof AIR_KINDS)[number], "manifest" | "defeffect">;
+/** A kind of named definition: every AIR kind but `manifest`. */
+export type DefKind = Exclude<(typeof AIR_KINDS)[number], "manifest">;
 
 /** The definition kinds, in the order of the manifest's ref lists. */
 export const DEF_KINDS = [
@@ -27,10 +28,20 @@ export const DEF_KINDS = [
   "defplan",
   "defcap",
   "defpolicy",
+  "defeffect",
+  "defsecret",
 ] as const satisfies readonly DefKind[];
 
 /** The name of a manifest ref list. */
-export type RefListName = "schemas" | "modules" | "plans" | "caps" | "policies";
+export type RefListName = "schemas" | "modules" | "plans" | "caps" | "policies" | "effects" | "secrets";
+
+/** The ref lists a manifest may omit; a patch creates them on first use and drops them when emptied. */
+export const OPTIONAL_REF_LIST_NAMES: ReadonlySet<RefListName> = new Set(["effects", "secrets"]);
+
+/** The refs of `list` in `manifest`: an absent optional list reads as empty. */
+export function refsOf(manifest: Manifest, list: RefListName): NamedRef[] {
+  return manifest[list] ?? [];
+}
 
 /** The manifest ref list that holds each definition kind (AIR §15). */
 export const REF_LIST_OF_KIND: Readonly<Record<DefKind, RefListName>> = {
@@ -39,6 +50,8 @@ export const REF_LIST_OF_KIND: Readonly<Record<DefKind, RefListName>> = {
   defplan: "plans",
   defcap: "caps",
   defpolicy: "policies",
+  defeffect: "effects",
+  defsecret: "secrets",
 };
 
 /**

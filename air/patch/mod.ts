@@ -35,4 +35,5 @@ export {
   patchHash,
   type PatchOp,
   type PatchResult,
+  REF_LIST_OF_KIND,
 } from "./patch.ts";

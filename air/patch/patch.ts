@@ -31,7 +31,15 @@ import type { HashRef } from "../cbor/mod.ts";
 import { type AirNode, type Manifest, nodeHash, normalizeNode, parseAirNode } from "../nodes/mod.ts";
 import { byName, PatchApplication, REF_LISTS } from "./_apply.ts";
 import { parsePatchDocument, patchDocumentToJson } from "./_parse.ts";
-import { type NodeStore, type PatchDocument, PatchError, patchLimits, type PatchResult } from "./_types.ts";
+import {
+  type NodeStore,
+  OPTIONAL_REF_LIST_NAMES,
+  type PatchDocument,
+  PatchError,
+  patchLimits,
+  type PatchResult,
+  refsOf,
+} from "./_types.ts";
 
 export { parsePatchDocument, patchBytes, patchDocumentToJson, patchHash } from "./_parse.ts";
 export {
@@ -70,7 +78,7 @@ function listedNodes(
   const nodes = new Map<string, AirNode>();
   const diagnostics: Diagnostic[] = [];
   for (const [list, kind] of REF_LISTS) {
-    manifest[list].forEach((ref, j) => {
+    refsOf(manifest, list).forEach((ref, j) => {
       const hash = ref.hash;
       assert(hash !== undefined, `ref "${ref.name}" of a patched manifest has a hash`);
       // The validator checks built-in refs against the built-ins themselves.
@@ -120,7 +128,7 @@ export function applyPatch(
     );
   }
   for (const [list] of REF_LISTS) {
-    const bare = current.manifest[list].find((ref) => ref.hash === undefined);
+    const bare = refsOf(current.manifest, list).find((ref) => ref.hash === undefined);
     if (bare !== undefined) {
       throw new RangeError(`Current manifest ref "${bare.name}" in "${list}" has no hash`);
     }
@@ -140,7 +148,14 @@ export function applyPatch(
   const app = new PatchApplication(structuredClone(current.manifest), store);
   checked.patches.forEach((op, i) => app.apply(op, i));
   const work = app.work;
-  for (const [list] of REF_LISTS) work[list].sort(byName);
+  for (const [list] of REF_LISTS) {
+    const refs = work[list];
+    if (refs === undefined) continue;
+    // An optional list the patch created and emptied again is dropped, like one it never touched.
+    if (refs.length === 0 && OPTIONAL_REF_LIST_NAMES.has(list) && current.manifest[list] === undefined) {
+      delete work[list];
+    } else refs.sort(byName);
+  }
 
   // Built-in schemas and defcaps need not be in the lookup: the validator knows them.
   const listed = listedNodes(work, app);
@@ -174,7 +189,9 @@ export function applyPatch(
   assert(manifestHash === nodeHash(validation.manifest), "normalizing the patched manifest keeps its hash");
   for (const [list] of REF_LISTS) {
     assert(
-      manifest[list].every((ref, i) => ref.name === work[list][i]?.name && ref.hash === work[list][i]?.hash),
+      refsOf(manifest, list).every((ref, i) =>
+        ref.name === refsOf(work, list)[i]?.name && ref.hash === refsOf(work, list)[i]?.hash
+      ),
       `validation keeps the "${list}" refs of the patched manifest`,
     );
   }

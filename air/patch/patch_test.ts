@@ -6,6 +6,8 @@ import type { HashRef } from "../cbor/mod.ts";
 import {
   type AirNode,
   builtinCapHash,
+  builtinEffectHash,
+  builtinEffects,
   builtinSchemaHash,
   type Manifest,
   nodeBytes,
@@ -839,4 +841,116 @@ Deno.test("a patch read from JSON text applies like the same patch built in code
     applyPatch(current, fromText, store).manifestHash,
     applyPatch(current, built, store).manifestHash,
   );
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// defsecret and defeffect (the original AgentOS's optional ref lists)
+
+Deno.test("applyPatch() adds, replaces and removes a defsecret; the secrets list comes and goes with it", () => {
+  const { current, store } = counterWorld();
+  assert.equal(current.manifest.secrets, undefined);
+  const secret = { $kind: "defsecret", name: "llm/api@1", binding_id: "env:LLM_API_KEY" };
+  const added = applyPatch(
+    current,
+    patch(current, { add_def: { kind: "defsecret", node: toJsonValue(secret) } }),
+    store,
+  );
+  const firstHash = nodeHash(node(secret));
+  assert.deepEqual(added.manifest.secrets, [{ name: "llm/api@1", hash: firstHash }]);
+  assert.deepEqual([...added.newNodes.keys()], [firstHash]);
+
+  // Replace it with one restricted to a grant the same patch adds.
+  const next = {
+    current: { manifest: added.manifest, manifestHash: added.manifestHash },
+    store: store.with(added),
+  };
+  const restricted = { ...secret, allowed_caps: ["llm_main"] };
+  const grant = { name: "llm_main", cap: "sys/llm.basic@1", params: toJsonValue({ record: {} }) };
+  const replaced = applyPatch(
+    next.current,
+    patch(
+      next.current,
+      { set_defaults: { cap_grants: [grant] } },
+      {
+        replace_def: {
+          kind: "defsecret",
+          name: "llm/api@1",
+          new_node: toJsonValue(restricted),
+          pre_hash: firstHash,
+        },
+      },
+    ),
+    next.store,
+  );
+  assert.deepEqual(replaced.manifest.secrets, [{ name: "llm/api@1", hash: nodeHash(node(restricted)) }]);
+  // A grant the secret does not know is refused by validation of the result.
+  const unknownGrant = { ...secret, allowed_caps: ["nope"] };
+  const refused = expectRefused(
+    next.current,
+    next.store,
+    [{
+      replace_def: {
+        kind: "defsecret",
+        name: "llm/api@1",
+        new_node: toJsonValue(unknownGrant),
+        pre_hash: firstHash,
+      },
+    }],
+    "AOS_PATCH_INVALID",
+    undefined,
+  );
+  assert.deepEqual(codes(refused), ["AIR_REF_UNKNOWN"]);
+
+  // Removing the only secret drops the list the patch created: back to the counter's manifest.
+  const removed = applyPatch(
+    next.current,
+    patch(next.current, { remove_def: { kind: "defsecret", name: "llm/api@1", pre_hash: firstHash } }),
+    next.store,
+  );
+  assert.equal(removed.manifest.secrets, undefined);
+  assert.equal(removed.manifestHash, current.manifestHash);
+});
+
+Deno.test("applyPatch() adds a user defeffect and a built-in one by ref, and removes them", () => {
+  const { current, store } = counterWorld();
+  const timer = builtinEffects.get("sys/timer.set@1")!;
+  const mine = { ...timer, name: "demo/timer@1", description: "timers of the demo" };
+  const httpHash = builtinEffectHash("sys/http.request@1")!;
+  const added = applyPatch(
+    current,
+    patch(
+      current,
+      { add_def: { kind: "defeffect", node: toJsonValue(mine) } },
+      { set_manifest_refs: { add: [{ kind: "defeffect", name: "sys/http.request@1", hash: httpHash }] } },
+    ),
+    store,
+  );
+  const mineHash = nodeHash(node(mine));
+  assert.deepEqual(added.manifest.effects, [
+    { name: "demo/timer@1", hash: mineHash },
+    { name: "sys/http.request@1", hash: httpHash },
+  ]);
+  // A defeffect that disagrees with the catalog is refused.
+  const wrong = { ...mine, name: "demo/wrong@1", origin_scope: "reducer" };
+  const refused = expectRefused(
+    current,
+    store,
+    [{ add_def: { kind: "defeffect", node: toJsonValue(wrong) } }],
+    "AOS_PATCH_INVALID",
+    undefined,
+  );
+  assert.deepEqual(codes(refused), ["AIR_EFFECT_MISMATCH"]);
+
+  const next = { manifest: added.manifest, manifestHash: added.manifestHash };
+  const removed = applyPatch(
+    next,
+    patch(
+      next,
+      { remove_def: { kind: "defeffect", name: "demo/timer@1", pre_hash: mineHash } },
+      { set_manifest_refs: { remove: [{ kind: "defeffect", name: "sys/http.request@1" }] } },
+    ),
+    store.with(added),
+  );
+  assert.equal(removed.manifest.effects, undefined);
+  assert.equal(removed.manifestHash, current.manifestHash);
 });
