@@ -38,6 +38,7 @@ Deno.test("ladder: every rung's AIR passes aos air check", async () => {
     "05-chain-comp/air",
     "06-safe-upgrade/air",
     "06-safe-upgrade/air.v2",
+    "07-llm-summarizer/air",
     "08-retry-backoff/air",
   ]);
   for (const dir of dirs) {

@@ -70,6 +70,7 @@ export const LADDER_MODULES: readonly LadderModule[] = [
   { rung: "04-aggregator", reducer: "aggregator.ts", name: "demo/Aggregator@1", airDirs: ["air"] },
   { rung: "05-chain-comp", reducer: "chain.ts", name: "demo/ChainComp@1", airDirs: ["air"] },
   { rung: "06-safe-upgrade", reducer: "upgrader.ts", name: "demo/Upgrader@1", airDirs: ["air", "air.v2"] },
+  { rung: "07-llm-summarizer", reducer: "summarizer.ts", name: "demo/Summarizer@1", airDirs: ["air"] },
   { rung: "08-retry-backoff", reducer: "retry.ts", name: "demo/RetrySM@1", airDirs: ["air"] },
 ];
 
