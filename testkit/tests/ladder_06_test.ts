@@ -91,6 +91,27 @@ Deno.test("ladder 06 safe-upgrade: v1 → v2 through submit, shadow, approve, ap
   await w.assertReplay();
 });
 
+Deno.test("ladder 06 safe-upgrade: a v1 instance in flight at apply finishes as v1", async () => {
+  await using w = await TestWorld.create(await exampleWorld(RUNG), {
+    respond: { "http.request": () => ({ status: "ok", payload: httpReceipt(200), hold: true }) },
+  });
+  await w.send("demo/FetchRequested@1", { request_id: "r1", url: URL_A });
+  await w.runToIdle();
+  const http = w.fakes.get("http.request")!;
+  assert.equal(http.held().length, 1);
+  const { proposal } = await w.propose(await v2());
+  await w.shadow(proposal.id);
+  await w.approve(proposal.id);
+  assert.equal((await w.apply(proposal.id)).state, "applied");
+  http.releaseAll();
+  await w.runToIdle();
+  // The receipt reaches the v1 instance, which raises FetchDone and ends: no follow-up.
+  assert.deepEqual(w.state("demo/Upgrader@1"), { results: { r1: { status: 200n } } });
+  assert.deepEqual(w.plans().map((p) => `${p.plan}:${p.status}`), ["demo/fetch_plan@1:ok"]);
+  assert.deepEqual(queuedUrls(w), [URL_A]);
+  await w.assertReplay();
+});
+
 Deno.test("ladder 06 safe-upgrade: a rejected proposal changes nothing", async () => {
   await using w = await TestWorld.create(await exampleWorld(RUNG), api);
   const before = w.world.defs.manifestHash;

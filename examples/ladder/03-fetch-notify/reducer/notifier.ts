@@ -1,6 +1,7 @@
 // deno-lint-ignore-file -- AssemblyScript (compiled by scripts/build_examples.ts), not Deno TypeScript.
 /**
- * Rung 03 (the reducer of examples/fetch-notify), demo/Notifier@1: a reducer that asks a plan to fetch a URL and records what came back (AIR §20).
+ * Rung 03 (the reducer of examples/fetch-notify), demo/Notifier@1: a reducer that asks a plan to fetch a
+ * URL and records what came back (AIR §20).
  *
  * Events (the family `demo/NotifierEvent@1`; the envelope carries the actual schema):
  * - `demo/Configure@1 {url}` sets the URL to fetch (the first one creates the state);
