@@ -33,12 +33,13 @@ async function stat(path: string): Promise<Deno.FileInfo | undefined> {
 
 /**
  * Where the `.wasm` of AIR files in `dir` may be: `dir` and `dir/modules`, and — for a world's own `air/`
- * folder — the world folder and its `modules/`.
+ * folder, or a version of it beside it such as `air.v2/` (the original AgentOS's layout) — the world
+ * folder and its `modules/`.
  */
 function wasmDirsFor(dir: string): string[] {
   const dirs = [dir, `${dir}/modules`];
-  if (/(^|\/)air\/?$/.test(dir)) {
-    const parent = dir.replace(/\/?air\/?$/, "") || ".";
+  if (/(^|\/)air(\.[^/]+)?\/?$/.test(dir)) {
+    const parent = dir.replace(/\/?air(\.[^/]+)?\/?$/, "") || ".";
     dirs.push(parent, `${parent}/modules`);
   }
   return dirs;

@@ -125,6 +125,8 @@ export function rawModule(spec: {
 
 const text = fc.constantFrom("a", "b", "alice", "https://example.test/");
 const nat = fc.oneof(fc.nat({ max: 9 }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }));
+const hash32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
+const blobReceipt = fc.record({ blob_ref: hash32, size: nat });
 /** Event schemas of the committed reducers, each with values of roughly the right shape. */
 const EVENTS: ReadonlyMap<string, fc.Arbitrary<CborValue>> = new Map<string, fc.Arbitrary<CborValue>>([
   ["demo/Increment@1", fc.record({ by: nat })],
@@ -142,10 +144,33 @@ const EVENTS: ReadonlyMap<string, fc.Arbitrary<CborValue>> = new Map<string, fc.
     }),
   ],
   ["test/Ping@1", fc.record({ n: nat })],
+  // The example ladder's reducers (examples/ladder/NN-name/).
+  ["demo/CounterStart@1", fc.record({ target: fc.nat({ max: 3 }) })],
+  ["demo/CounterTick@1", fc.constant({})],
+  ["demo/StartTimer@1", fc.record({ key: text, delay_ns: nat })],
+  ["demo/Echo@1", fc.record({ namespace: text, blob_ref: hash32 })],
+  ["sys/BlobPutResult@1", fc.record({ status: fc.constantFrom("ok", "error"), receipt: blobReceipt })],
+  ["sys/BlobGetResult@1", fc.record({ status: fc.constantFrom("ok", "error"), receipt: blobReceipt })],
+  ["demo/AggregateRequested@1", fc.record({ request_id: text, topic: text })],
+  ["demo/AggregateComplete@1", fc.record({ request_id: text, topic: text })],
+  ["demo/ChainStart@1", fc.record({ order_id: text, amount_cents: nat })],
+  ["demo/ChargeResult@1", fc.record({ order_id: text, ok: fc.boolean() })],
+  ["demo/ReserveResult@1", fc.record({ order_id: text, ok: fc.boolean() })],
+  ["demo/FetchRequested@1", fc.record({ request_id: text, url: text })],
+  ["demo/FetchDone@1", fc.record({ request_id: text, status: fc.integer({ min: -1, max: 599 }) })],
+  ["demo/Summarize@1", fc.record({ request_id: text, url: text })],
+  [
+    "demo/DocFetched@1",
+    fc.record({ request_id: text, status: fc.integer({ min: 100, max: 599 }), body_ref: hash32 }),
+  ],
+  ["demo/RetryStart@1", fc.record({ job_id: text, max_attempts: fc.nat({ max: 3 }) })],
+  ["demo/WorkResult@1", fc.record({ job_id: text, attempt: fc.nat({ max: 3 }), ok: fc.boolean() })],
   ["demo/Unknown@1", fc.dictionary(text, fc.oneof(nat, text), { maxKeys: 2 })],
 ]);
 
-/** The events each committed reducer (by file name) handles; other schemas make it abort. */
+/**
+ * The events each committed reducer (by path, else by file name) handles; other schemas make it abort.
+ */
 export const MODULE_EVENTS: Readonly<Record<string, readonly string[]>> = {
   "counter.wasm": ["demo/Increment@1"],
   "multi_value.wasm": ["demo/Increment@1"],
@@ -156,6 +181,36 @@ export const MODULE_EVENTS: Readonly<Record<string, readonly string[]>> = {
   "notifier.wasm": ["demo/Configure@1", "demo/Notify@1", "demo/FetchSucceeded@1", "demo/FetchFailed@1"],
   "retrier.wasm": ["demo/Job@1", "sys/TimerFired@1"],
   "relay.wasm": ["test/Ping@1"],
+  // The ladder's, by path (`counter.wasm` and `notifier.wasm` are names the examples use too).
+  "examples/ladder/00-counter/modules/counter.wasm": ["demo/CounterStart@1", "demo/CounterTick@1"],
+  "examples/ladder/01-hello-timer/modules/timer.wasm": ["demo/StartTimer@1", "sys/TimerFired@1"],
+  "examples/ladder/02-blob-echo/modules/blob_echo.wasm": [
+    "demo/Echo@1",
+    "sys/BlobPutResult@1",
+    "sys/BlobGetResult@1",
+  ],
+  "examples/ladder/03-fetch-notify/modules/notifier.wasm": [
+    "demo/Configure@1",
+    "demo/Notify@1",
+    "demo/FetchSucceeded@1",
+    "demo/FetchFailed@1",
+  ],
+  "examples/ladder/04-aggregator/modules/aggregator.wasm": [
+    "demo/AggregateRequested@1",
+    "demo/AggregateComplete@1",
+  ],
+  "examples/ladder/05-chain-comp/modules/chain.wasm": [
+    "demo/ChainStart@1",
+    "demo/ChargeResult@1",
+    "demo/ReserveResult@1",
+  ],
+  "examples/ladder/06-safe-upgrade/modules/upgrader.wasm": ["demo/FetchRequested@1", "demo/FetchDone@1"],
+  "examples/ladder/07-llm-summarizer/modules/summarizer.wasm": ["demo/Summarize@1", "demo/DocFetched@1"],
+  "examples/ladder/08-retry-backoff/modules/retry.wasm": [
+    "demo/RetryStart@1",
+    "demo/WorkResult@1",
+    "sys/TimerFired@1",
+  ],
 };
 
 /** `ctx.key` as the canonical encoding of the event's `user` field (what cell routing would give). */

@@ -16,12 +16,20 @@ import {
 } from "./_reuse_test_fixtures.ts";
 import { type ReducerCallResult, ReducerHost } from "./reducer_host.ts";
 
+/**
+ * Every `modules/` folder under `dir` (relative to the repository root): `examples/NAME/modules`, and
+ * `examples/ladder/NN-name/modules`.
+ */
+function modulesDirs(dir: string): string[] {
+  return [...Deno.readDirSync(`${ROOT_DIR}/${dir}`)].filter((entry) => entry.isDirectory).flatMap((entry) =>
+    entry.name === "modules" ? [`${dir}/modules`] : modulesDirs(`${dir}/${entry.name}`)
+  );
+}
+
 /** The committed reducers that load: the examples' modules and kernel/testdata (bad_import does not load). */
 const COMMITTED = [
-  ...[...Deno.readDirSync(`${ROOT_DIR}/examples`)].flatMap((dir) =>
-    [...Deno.readDirSync(`${ROOT_DIR}/examples/${dir.name}/modules`)].map((f) =>
-      `examples/${dir.name}/modules/${f.name}`
-    )
+  ...modulesDirs("examples").flatMap((dir) =>
+    [...Deno.readDirSync(`${ROOT_DIR}/${dir}`)].map((f) => `${dir}/${f.name}`)
   ),
   ...[...Deno.readDirSync(`${ROOT_DIR}/kernel/testdata`)].filter((f) => f.name.endsWith(".wasm"))
     .map((f) => `kernel/testdata/${f.name}`).filter((path) => !path.endsWith("bad_import.wasm")),
@@ -75,7 +83,7 @@ Deno.test("reused instances give the committed reducers' results of fresh instan
   let instantiations = 0;
   for (const path of COMMITTED) {
     const bytes = Deno.readFileSync(`${ROOT_DIR}/${path}`);
-    const own = MODULE_EVENTS[path.slice(path.lastIndexOf("/") + 1)];
+    const own = MODULE_EVENTS[path] ?? MODULE_EVENTS[path.slice(path.lastIndexOf("/") + 1)];
     assert.ok(own, `no events listed for ${path}`);
     // The fresh-instance host keeps nothing between calls, so one serves every run; the reusing host is new.
     const { fresh, hash } = hosts(bytes);

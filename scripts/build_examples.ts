@@ -44,9 +44,41 @@ export interface BuildTarget {
   readonly extraImports?: readonly string[];
 }
 
+/** One reducer of the example ladder (`examples/ladder/NN-name/`): its source, module and AIR folders. */
+export interface LadderModule {
+  /** The rung folder under `examples/ladder/`. */
+  readonly rung: string;
+  /** The reducer's file name under `reducer/` (its `.wasm` goes to `modules/` with the same stem). */
+  readonly reducer: string;
+  /** The defmodule's name. */
+  readonly name: string;
+  /** Every AIR folder of the rung holding this module's `module.air.json` (`air`, and `air.v2` for 06). */
+  readonly airDirs: readonly string[];
+}
+
+/** The example ladder's reducers, in rung order. */
+export const LADDER_MODULES: readonly LadderModule[] = [
+  { rung: "00-counter", reducer: "counter.ts", name: "demo/Counter@1", airDirs: ["air"] },
+  { rung: "01-hello-timer", reducer: "timer.ts", name: "demo/TimerSM@1", airDirs: ["air"] },
+  { rung: "02-blob-echo", reducer: "blob_echo.ts", name: "demo/BlobEcho@1", airDirs: ["air"] },
+  { rung: "03-fetch-notify", reducer: "notifier.ts", name: "demo/Notifier@1", airDirs: ["air"] },
+  { rung: "04-aggregator", reducer: "aggregator.ts", name: "demo/Aggregator@1", airDirs: ["air"] },
+  { rung: "05-chain-comp", reducer: "chain.ts", name: "demo/ChainComp@1", airDirs: ["air"] },
+  { rung: "06-safe-upgrade", reducer: "upgrader.ts", name: "demo/Upgrader@1", airDirs: ["air", "air.v2"] },
+  { rung: "07-llm-summarizer", reducer: "summarizer.ts", name: "demo/Summarizer@1", airDirs: ["air"] },
+  { rung: "08-retry-backoff", reducer: "retry.ts", name: "demo/RetrySM@1", airDirs: ["air"] },
+];
+
+const ladderWasm = (m: LadderModule) =>
+  `examples/ladder/${m.rung}/modules/${m.reducer.replace(/\.ts$/, ".wasm")}`;
+
 /** Every module this script builds. */
 export const TARGETS: readonly BuildTarget[] = [
   { source: "examples/counter/reducer/counter.ts", output: "examples/counter/modules/counter.wasm" },
+  ...LADDER_MODULES.map((m) => ({
+    source: `examples/ladder/${m.rung}/reducer/${m.reducer}`,
+    output: ladderWasm(m),
+  })),
   { source: "examples/timer-retry/reducer/retrier.ts", output: "examples/timer-retry/modules/retrier.wasm" },
   {
     source: "examples/fetch-notify/reducer/notifier.ts",
@@ -122,6 +154,13 @@ export const MODULE_STAMPS: readonly ModuleStamp[] = [
     name: "demo/CellCounter@1",
     wasm: "examples/cells/modules/cell_counter.wasm",
   },
+  ...LADDER_MODULES.flatMap((m) =>
+    m.airDirs.map((dir) => ({
+      air: `examples/ladder/${m.rung}/${dir}/module.air.json`,
+      name: m.name,
+      wasm: ladderWasm(m),
+    }))
+  ),
 ];
 
 /** Folders the compiler may read sources from; anything else looks absent to it. */

@@ -356,14 +356,17 @@ Deno.test("every other module imports at most env.abort and exports memory, allo
 // each reducer, driven directly through the ABI, does what its README says. Values are checked against the
 // world's own schemas (and the built-in sys/* ones) with the typed codec, not only as generic CBOR.
 
-/** The AIR files of an example world, as `aos init --from` reads them. */
-function exampleAirFiles(world: string): AirFile[] {
-  const dir = `${ROOT_DIR}/examples/${world}/air`;
+/**
+ * The AIR files of an example world, as `aos init --from` reads them: `examples/WORLD/air/`, or the AIR
+ * folder `airDir` (relative to the repository root) when given.
+ */
+function exampleAirFiles(world: string, airDir = `examples/${world}/air`): AirFile[] {
+  const dir = `${ROOT_DIR}/${airDir}`;
   const names = [...Deno.readDirSync(dir)].map((entry) => entry.name).filter((name) =>
     name.endsWith(".air.json")
   );
   return names.sort().map((name) => ({
-    path: `examples/${world}/air/${name}`,
+    path: `${airDir}/${name}`,
     text: Deno.readTextFileSync(`${dir}/${name}`),
   }));
 }
@@ -396,9 +399,10 @@ function abortsWith(prefix: string): (error: unknown) => boolean {
 }
 
 for (const stamp of MODULE_STAMPS) {
-  const world = stamp.air.split("/")[1]!;
-  Deno.test(`examples/${world}: the AIR loads without diagnostics and names the built module`, () => {
-    const { bundle, diagnostics } = loadAirBundle(exampleAirFiles(world));
+  // `examples/NAME/air/…` or `examples/ladder/NN-name/air.v2/…`: the folder of the stamped file.
+  const airDir = stamp.air.replace(/\/[^/]+$/, "");
+  Deno.test(`${airDir}: the AIR loads without diagnostics and names the built module`, () => {
+    const { bundle, diagnostics } = loadAirBundle(exampleAirFiles("", airDir));
     assert.deepEqual(diagnostics.map((d) => formatDiagnostic(d)), []);
     assert.ok(bundle !== undefined);
     const module = bundle.nodes.get(`defmodule:${stamp.name}`);

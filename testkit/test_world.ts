@@ -47,7 +47,7 @@ import {
   type SubmitOutcome,
   submitProposal,
 } from "../governance/mod.ts";
-import { FsCas, FsJournal } from "../journal/mod.ts";
+import { type Cas, FsCas, FsJournal } from "../journal/mod.ts";
 import {
   type AdapterDirectory,
   type EffectAdapter,
@@ -61,6 +61,7 @@ import {
   FileHeadStore,
   type FileWorld,
   initWorld,
+  type SecretResolver,
   type StepReport,
   validateAirSource,
   verifyReplay,
@@ -81,6 +82,16 @@ export interface TestWorldOptions {
     Record<EffectKind, (intent: { intentHash: Uint8Array; params: Uint8Array }) => FakeOutcome>
   >;
   snapshotIntervalEntries?: number;
+  /**
+   * Real adapters that replace the fakes of their kinds (e.g. `BlobPutAdapter` on the world's CAS, or
+   * `LlmAdapter` with the mock provider); built once the world exists, from its CAS.
+   */
+  adapters?: (world: { cas: Cas }) => EffectAdapter[];
+  /**
+   * Resolves defsecret bindings at dispatch (default: the world's, `env:NAME` from this process's
+   * environment); e.g. `new EnvSecretResolver((name) => …)` for a scenario's own variables.
+   */
+  secrets?: SecretResolver;
 }
 
 const FAKE_KINDS: EffectKind[] = ["http.request", "blob.put", "blob.get", "llm.generate"];
@@ -90,11 +101,16 @@ export class TestWorld implements AsyncDisposable {
   readonly dir: string;
   readonly clock: VirtualClock;
   readonly scheduler: VirtualTimerScheduler;
-  /** Fake adapters by kind (every kind but `timer.set`, which is the real adapter on virtual time). */
+  /**
+   * Fake adapters by kind (every kind but `timer.set`, which is the real adapter on virtual time); a kind
+   * given a real adapter in `options.adapters` keeps its fake here, unused.
+   */
   readonly fakes: ReadonlyMap<EffectKind, FakeAdapter>;
   readonly #adapters = new Map<EffectKind, EffectAdapter>();
   readonly #keys = new Map<string, Uint8Array>();
   #world: FileWorld;
+  /** Executions of the real adapters of `options.adapters` that have not settled yet. */
+  readonly #realInFlight = new Set<Promise<void>>();
   /** The driver's dispatcher: intents whose receipt was ignored wait for `forgetIgnored()` (like a restart). */
   readonly #dispatcher = new Dispatcher();
 
@@ -124,6 +140,26 @@ export class TestWorld implements AsyncDisposable {
     });
     this.fakes = fakes;
     this.#register(new TimerAdapter({ key: AdapterKey.fromSeed(new Uint8Array(32).fill(9)), scheduler }));
+    for (const adapter of options.adapters?.({ cas: world.cas }) ?? []) {
+      this.#register(this.#tracked(adapter));
+    }
+  }
+
+  /** `adapter`, its executions recorded in `#realInFlight` until they settle (so `runToIdle` awaits them). */
+  #tracked(adapter: EffectAdapter): EffectAdapter {
+    const inFlight = this.#realInFlight;
+    return {
+      kind: adapter.kind,
+      adapterId: adapter.adapterId,
+      publicKey: adapter.publicKey,
+      execute(intent) {
+        const receipt = adapter.execute(intent);
+        const settled = receipt.then(() => {}, () => {});
+        inFlight.add(settled);
+        void settled.then(() => inFlight.delete(settled));
+        return receipt;
+      },
+    };
   }
 
   #register(adapter: EffectAdapter): void {
@@ -138,6 +174,7 @@ export class TestWorld implements AsyncDisposable {
     const scheduler = new VirtualTimerScheduler(clock);
     const worldOptions = {
       clock,
+      ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
       ...(options.snapshotIntervalEntries === undefined
         ? {}
         : { snapshotIntervalEntries: options.snapshotIntervalEntries }),
@@ -258,14 +295,20 @@ export class TestWorld implements AsyncDisposable {
   }
 
   /**
-   * Runs until nothing can happen without outside help: dispatches intents, admits receipts, and when
-   * only timers are left moves the virtual clock to the next one. Held fake receipts stay held.
+   * Runs until nothing can happen without outside help: dispatches intents, admits receipts (waiting for
+   * the real adapters of `options.adapters` to answer), and when only timers are left moves the virtual
+   * clock to the next one. Held fake receipts stay held.
    */
   async runToIdle(options: { maxRounds?: number; timers?: boolean } = {}): Promise<void> {
     const maxRounds = options.maxRounds ?? 1_000;
     for (let round = 0; round < maxRounds; round++) {
       this.dispatch();
       if ((await this.admitReady()) > 0) continue;
+      if (this.#realInFlight.size > 0) {
+        // A real adapter works on real I/O: wait for it rather than take it for idle.
+        await Promise.all([...this.#realInFlight]);
+        continue;
+      }
       if (options.timers !== false && this.scheduler.nextDueNs() !== undefined) {
         this.scheduler.runNext();
         continue;
