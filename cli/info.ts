@@ -3,7 +3,32 @@
  *
  * @module
  */
-import { type CliIo, printJson, withWorld } from "./context.ts";
+import { worldPaths } from "../world/mod.ts";
+import { type CliIo, printJson, readWorld, tornTailJson } from "./context.ts";
+
+/** Every file under the quarantine folder (relative to the world folder, sorted), with its size. */
+async function quarantineFiles(
+  folder: string,
+  root: string,
+): Promise<Array<{ file: string; sizeBytes: number }>> {
+  const found: Array<{ file: string; sizeBytes: number }> = [];
+  const walk = async (dir: string): Promise<void> => {
+    let items: Deno.DirEntry[];
+    try {
+      items = await Array.fromAsync(Deno.readDir(dir));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      throw error;
+    }
+    for (const item of items) {
+      const path = `${dir}/${item.name}`;
+      if (item.isDirectory) await walk(path);
+      else found.push({ file: path.slice(root.length + 1), sizeBytes: (await Deno.stat(path)).size });
+    }
+  };
+  await walk(folder);
+  return found.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+}
 
 /** `aos info`. */
 export async function runInfo(
@@ -11,7 +36,8 @@ export async function runInfo(
   world: string | undefined,
   options: { json?: boolean },
 ): Promise<number> {
-  return await withWorld(io, world, async (w) => {
+  return await readWorld(io, world, async (w) => {
+    const quarantined = await quarantineFiles(worldPaths(w.dir).quarantine, w.dir);
     const reducers = [...w.defs.modules.keys()].sort().map((name) => ({
       name,
       has_state: w.kernel.cellsOf(name).length > 0,
@@ -36,6 +62,10 @@ export async function runInfo(
         code: s.code,
         message: s.message,
       })),
+      recovery: {
+        torn_tail: tornTailJson(w.tornTail, w.dir),
+        quarantine: quarantined.map((q) => ({ file: q.file, size_bytes: BigInt(q.sizeBytes) })),
+      },
       budgets: w.kernel.budgets().map((b) => ({
         grant: b.grant,
         dimension: b.dimension,
@@ -67,6 +97,20 @@ export async function runInfo(
       for (const s of w.unusableSnapshots) {
         io.out(
           `          unusable: height ${s.height} (${s.code}); opened from the one before it or genesis`,
+        );
+      }
+      if (w.tornTail !== undefined) {
+        const t = w.tornTail;
+        io.out(
+          `recovery  torn journal tail in ${t.segment} at offset ${t.offset} (${t.sizeBytes} bytes, ${t.reason}): ` +
+            "left in place; the next writing command cuts it into .aos/quarantine/",
+        );
+      }
+      for (const [i, q] of quarantined.entries()) {
+        io.out(
+          `${
+            i === 0 && w.tornTail === undefined ? "recovery " : "         "
+          } quarantined ${q.file} (${q.sizeBytes} bytes)`,
         );
       }
       if (info.budgets.length === 0) io.out("budgets   none");

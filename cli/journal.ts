@@ -5,7 +5,7 @@
  */
 import { AosError, stringifyJson } from "../air/mod.ts";
 import { verifyJournal } from "../world/mod.ts";
-import { type CliIo, locateWorld, printJson, withWorld } from "./context.ts";
+import { type CliIo, locateWorld, printJson, readWorld, tornTailJson, tornTailWarning } from "./context.ts";
 import { hintFor } from "./errors.ts";
 import { entryJson, entryLine } from "./render.ts";
 
@@ -19,7 +19,7 @@ export async function runJournalShow(
   if (!Number.isSafeInteger(from) || from < 0) {
     throw new AosError("AOS_USAGE", `--from takes a seq (a whole number >= 0), got "${options.from}"`);
   }
-  return await withWorld(io, world, (w) => {
+  return await readWorld(io, world, (w) => {
     for (const entry of w.journal.entries(Math.min(from, w.height))) {
       io.out(options.json ? stringifyJson(entryJson(entry, w.defs)) : entryLine(entry, w.defs));
     }
@@ -35,9 +35,11 @@ export async function runJournalVerify(
 ): Promise<number> {
   const dir = await locateWorld(io, world);
   const r = await verifyJournal(dir);
+  if (r.tornTail !== undefined) io.err(tornTailWarning(r.tornTail, dir));
   if (options.json) {
     printJson(io, {
       ok: r.ok,
+      torn_tail: tornTailJson(r.tornTail, dir),
       height: BigInt(r.height),
       segments: BigInt(r.segments),
       ...(r.error

@@ -27,7 +27,7 @@ import {
   MemoryCas,
   MemoryJournal,
 } from "../journal/mod.ts";
-import type { WorldLock } from "../journal/mod.ts";
+import type { TornTail, WorldLock } from "../journal/mod.ts";
 import {
   type AdapterDirectory,
   type ApplyContext,
@@ -115,6 +115,11 @@ export interface WorldPorts {
 export interface WorldRunOptions {
   /** Entries between automatic snapshots (default `limits.snapshotIntervalEntries`). */
   snapshotIntervalEntries?: number;
+  /**
+   * Open to read only: nothing is appended or written (an incomplete last block is completed in memory
+   * only; on file ports the journal is opened read-only and a torn tail is reported, not cut).
+   */
+  readOnly?: boolean;
 }
 
 /** Options for opening or creating a world folder. */
@@ -152,6 +157,7 @@ export class World {
   #kernel: Kernel;
   #lastSnapshot: { height: number; hash: HashRef } | undefined;
   #unusableSnapshots: readonly UnusableSnapshot[] = [];
+  #tornTail: TornTail | undefined;
   /** The last inbox event journaled; events are admitted one block at a time. Recorded in the head. */
   #lastAdmitted: InboxPosition;
   /** What the kernel may ask while it applies a live input: blob sizes from the store (KERNEL §7). */
@@ -214,6 +220,14 @@ export class World {
   /** Snapshots newer than the one this world was restored from that could not be used (newest first). */
   get unusableSnapshots(): readonly UnusableSnapshot[] {
     return this.#unusableSnapshots;
+  }
+
+  /**
+   * The torn last journal frame (a crash mid-write) this open found: cut off and kept in `.aos/quarantine/`
+   * (`cut: true`), or, for a read-only open, skipped and left in place (`cut: false`).
+   */
+  get tornTail(): TornTail | undefined {
+    return this.#tornTail;
   }
 
   /** The latest snapshot, if any. */
@@ -279,7 +293,9 @@ export class World {
   static async open(dir: string, options: WorldOptions): Promise<FileWorld> {
     const opened = await openFilePorts(dir, options);
     try {
-      return await World.#open(opened.ports, options, dir, opened.lock) as FileWorld;
+      const world = await World.#open(opened.ports, options, dir, opened.lock) as FileWorld;
+      world.#tornTail = opened.tornTail;
+      return world;
     } catch (error) {
       opened.close();
       throw error;
@@ -311,10 +327,12 @@ export class World {
       journal.entries(restored.fromSeq),
       parts.library,
     );
+    const complete = divergence?.incompleteBlock !== undefined && options.readOnly !== true;
     if (divergence?.incompleteBlock) {
       // A crash cut the last block short; its derived entries are deterministic and none of its intents
-      // were dispatched, so re-running its input completes it (KERNEL §8.5).
-      journal.append(divergence.incompleteBlock.map(({ kind, body }) => ({ kind, body })));
+      // were dispatched, so re-running its input completes it (KERNEL §8.5). A reader completes it in
+      // memory only (the kernel already holds it).
+      if (complete) journal.append(divergence.incompleteBlock.map(({ kind, body }) => ({ kind, body })));
     } else if (divergence) {
       throw divergenceError(divergence);
     }
@@ -327,7 +345,7 @@ export class World {
       tally.failures,
     );
     world.#unusableSnapshots = restored.unusable ?? [];
-    if (divergence?.incompleteBlock) await world.#sync();
+    if (complete) await world.#sync();
     return world;
   }
 
