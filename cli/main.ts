@@ -11,7 +11,7 @@ import { runEventSend } from "./event.ts";
 import { reportError } from "./errors.ts";
 import { runInfo } from "./info.ts";
 import { runInit, TEMPLATES } from "./init.ts";
-import { runJournalShow, runJournalVerify } from "./journal.ts";
+import { runJournalRepair, runJournalShow, runJournalVerify } from "./journal.ts";
 import { runPlanCancel, runPlanLs, runPlanShow, runPlanStart } from "./plan.ts";
 import { runReceiptsLs, runReceiptsShow, runReceiptsSubmit } from "./receipts.ts";
 import { runReplay } from "./replay.ts";
@@ -199,7 +199,7 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .option("--json", "print JSON")
     .action(act((o: { json?: boolean }) => runInfo(io, world(), o)));
 
-  const journal = program.command("journal").description("inspect the journal");
+  const journal = program.command("journal").description("inspect, verify and repair the journal");
   journal.command("show")
     .description("one line per entry")
     .option("--from <seq>", "first seq to show")
@@ -211,6 +211,14 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     )
     .option("--json", 'print {"ok", "height", "segments", "error"?: {code, message, segment, offset, seq}}')
     .action(act((o: { json?: boolean }) => runJournalVerify(io, world(), o)));
+  journal.command("repair")
+    .description(
+      "move a damaged journal segment and everything after it to .aos/quarantine/ and restore from the " +
+        "latest valid snapshot before the damage; says which seqs were lost (needs --quarantine)",
+    )
+    .option("--quarantine", "confirm: move the damaged part aside (the only mode)")
+    .option("--json", 'print {"repaired", "damage", "quarantine", "height", "lost", "restored_from", …}')
+    .action(act((o: { quarantine?: boolean; json?: boolean }) => runJournalRepair(io, world(), o)));
 
   program.command("replay")
     .description("replay the journal from genesis in a fresh kernel")

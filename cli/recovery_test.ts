@@ -172,3 +172,174 @@ Deno.test("aos: a flipped byte in an acknowledged last frame is corruption (exit
     assert.deepEqual(await hashTree(`${world}/.aos`), before);
   });
 });
+
+/** Byte offset of every frame of a segment. */
+function frameOffsets(bytes: Uint8Array): number[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const offsets: number[] = [];
+  for (let at = 0; at < bytes.length; at += 8 + view.getUint32(at, true)) offsets.push(at);
+  return offsets;
+}
+
+/** Counter world: events 1, 2, 3 (seqs 1–3), a snapshot (seq 4), events 4, 5 (seqs 5, 6); count 15. */
+async function worldWithSnapshot(root: string): Promise<string> {
+  const world = await worldWithEvents(root);
+  await expectAos(0, world, "snapshot");
+  for (const by of [4, 5]) await expectAos(0, world, "event", "send", INCREMENT, `{"by": ${by}}`);
+  await expectAos(0, world, "step");
+  return world;
+}
+
+Deno.test("aos journal repair --quarantine: a flipped byte mid-journal is named, moved aside, and the lost seqs are said", async () => {
+  await withTempDir(async (root) => {
+    const world = await worldWithSnapshot(root);
+    const segment = `${world}/.aos/journal/${SEGMENT}`;
+    const original = await Deno.readFile(segment);
+    const offsets = frameOffsets(original);
+    assert.equal(offsets.length, 7);
+    const damaged = original.slice();
+    damaged[offsets[5]! + 12]! ^= 0x01;
+    await Deno.writeFile(segment, damaged);
+    const headBytes = await Deno.readFile(`${world}/.aos/head`);
+
+    // Writing commands refuse, naming segment and offset, and say what to do next.
+    const step = await expectAos(1, world, "step");
+    assert.match(step.stderr, new RegExp(`AOS_JOURNAL_CORRUPT.*${SEGMENT} at offset ${offsets[5]}`));
+    assert.match(step.stderr, /"aos journal verify".*"aos journal repair --quarantine"/);
+    const verify = JSON.parse((await expectAos(1, world, "journal", "verify", "--json")).stdout);
+    assert.equal(verify.error.offset, offsets[5]);
+    // Repair is never implied.
+    const before = await hashTree(`${world}/.aos`);
+    const usage = await expectAos(2, world, "journal", "repair");
+    assert.match(
+      usage.stderr,
+      /^error\[AOS_USAGE\]: aos journal repair needs --quarantine: it moves the damaged/,
+    );
+    assert.deepEqual(await hashTree(`${world}/.aos`), before);
+
+    const repair = JSON.parse(
+      (await expectAos(0, world, "journal", "repair", "--quarantine", "--json")).stdout,
+    );
+    assert.deepEqual(repair, {
+      repaired: true,
+      damage: {
+        kind: "corrupt_frame",
+        message: repair.damage.message,
+        segment: SEGMENT,
+        offset: offsets[5],
+        seq: 5,
+      },
+      torn_tail: null,
+      quarantine: { folder: ".aos/quarantine/repair-seq-5", moved: [SEGMENT, "head"] },
+      height: 5,
+      lost: { from: 5, to: 6, count: 2 },
+      restored_from: { height: 4, hash: repair.restored_from.hash },
+      unusable_snapshots: [],
+    });
+    assert.match(repair.damage.message, /CRC-32C mismatch/);
+    // Nothing is thrown away: the damaged segment and the old head are kept byte for byte.
+    assert.deepEqual(await Deno.readFile(`${world}/.aos/quarantine/repair-seq-5/${SEGMENT}`), damaged);
+    assert.deepEqual(await Deno.readFile(`${world}/.aos/quarantine/repair-seq-5/head`), headBytes);
+    assert.deepEqual(await Deno.readFile(segment), original.subarray(0, offsets[5]));
+    // The world is whole again and goes on.
+    await expectAos(0, world, "journal", "verify");
+    await expectAos(0, world, "replay", "--verify");
+    assert.deepEqual(
+      JSON.parse((await expectAos(0, world, "state", "get", COUNTER, "--json")).stdout),
+      { count: 6 },
+    );
+    await expectAos(0, world, "event", "send", INCREMENT, '{"by": 100}');
+    await expectAos(0, world, "step");
+    assert.deepEqual(
+      JSON.parse((await expectAos(0, world, "state", "get", COUNTER, "--json")).stdout),
+      { count: 106 },
+    );
+    await expectAos(0, world, "replay", "--verify");
+    const again = await expectAos(0, world, "journal", "repair", "--quarantine");
+    assert.match(again.stdout, /^Journal OK: nothing to repair \(6 entries\)$/m);
+  });
+});
+
+Deno.test("aos journal repair --quarantine text output names the damage, the folder, the snapshot and the lost seqs", async () => {
+  await withTempDir(async (root) => {
+    const world = await worldWithSnapshot(root);
+    const segment = `${world}/.aos/journal/${SEGMENT}`;
+    const bytes = await Deno.readFile(segment);
+    const offsets = frameOffsets(bytes);
+    bytes[offsets[6]! + 12]! ^= 0x01;
+    // The last frame, but acknowledged: corruption, not a torn tail.
+    await Deno.writeFile(segment, bytes);
+    const run = await expectAos(0, world, "journal", "repair", "--quarantine");
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `^Found: Corrupt journal in ${SEGMENT} at offset ${
+          offsets[6]
+        } \\(seq 6\\): acknowledged entry 6 is damaged`,
+        "m",
+      ),
+    );
+    assert.match(run.stdout, /^Moved to \.aos\/quarantine\/repair-seq-6\/: 00001\.log, head$/m);
+    assert.match(
+      run.stdout,
+      /^Restored from the snapshot at height 4 and replayed the intact entries: the journal holds seqs 0\.\.5$/m,
+    );
+    assert.match(run.stdout, /^Lost seqs 6\.\.6 \(1 entry\): send their inputs again/m);
+    assert.deepEqual(
+      JSON.parse((await expectAos(0, world, "state", "get", COUNTER, "--json")).stdout),
+      { count: 10 },
+    );
+  });
+});
+
+Deno.test("aos journal repair --quarantine: acknowledged entries cut off at a frame boundary are reported lost", async () => {
+  await withTempDir(async (root) => {
+    const world = await worldWithSnapshot(root);
+    const segment = `${world}/.aos/journal/${SEGMENT}`;
+    const bytes = await Deno.readFile(segment);
+    const offsets = frameOffsets(bytes);
+    await Deno.writeFile(segment, bytes.subarray(0, offsets[5]));
+    const step = await expectAos(1, world, "step");
+    assert.match(
+      step.stderr,
+      /AOS_JOURNAL_CORRUPT.*7 entries were acknowledged.*"aos journal repair --quarantine"/,
+    );
+    const repair = JSON.parse(
+      (await expectAos(0, world, "journal", "repair", "--quarantine", "--json")).stdout,
+    );
+    assert.equal(repair.damage.kind, "missing_entries");
+    assert.deepEqual(repair.quarantine, { folder: ".aos/quarantine/repair-seq-5", moved: ["head"] });
+    assert.deepEqual(repair.lost, { from: 5, to: 6, count: 2 });
+    assert.equal(repair.height, 5);
+    await expectAos(0, world, "journal", "verify");
+    await expectAos(0, world, "replay", "--verify");
+  });
+});
+
+Deno.test("aos journal repair --quarantine on a torn tail only cuts it (nothing acknowledged is lost)", async () => {
+  await withTempDir(async (root) => {
+    const t = await tornWorld(root);
+    const repair = JSON.parse(
+      (await expectAos(0, t.world, "journal", "repair", "--quarantine", "--json")).stdout,
+    );
+    assert.equal(repair.damage.kind, "torn_tail");
+    assert.equal(repair.lost, null);
+    assert.equal(repair.torn_tail.offset, t.offset);
+    assert.equal(repair.torn_tail.cut, true);
+    assert.deepEqual(await Deno.readFile(quarantineFile(t)), t.tornBytes);
+    assert.equal((await Deno.stat(t.segment)).size, t.offset);
+  });
+});
+
+Deno.test("aos journal repair --quarantine on an intact journal changes nothing", async () => {
+  await withTempDir(async (root) => {
+    const world = await worldWithSnapshot(root);
+    const before = await hashTree(`${world}/.aos`);
+    const repair = JSON.parse(
+      (await expectAos(0, world, "journal", "repair", "--quarantine", "--json")).stdout,
+    );
+    assert.equal(repair.repaired, false);
+    assert.equal(repair.damage, null);
+    assert.deepEqual(await hashTree(`${world}/.aos`), before);
+  });
+});

@@ -80,4 +80,5 @@ export {
   verifyWorld,
 } from "./verify.ts";
 export { openFilePorts, type WorldFileOptions } from "./file_ports.ts";
+export { type RepairReport, repairWorld } from "./repair.ts";
 export { type EffectPrice, parseWorldConfig, readWorldConfig, type WorldConfig } from "./config.ts";
