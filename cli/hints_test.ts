@@ -101,7 +101,10 @@ Deno.test("hints: journal verify; a damaged journal says what the user can do", 
     bytes[bytes.length - 6]! ^= 0xff;
     await Deno.writeFile(segment, bytes);
     const bad = await expectAos(1, w, "journal", "verify");
-    assert.match(bad.stderr, /^error\[AOS_JOURNAL_CORRUPT\]: .*"aos journal verify".*"aos journal repair --quarantine"/);
+    assert.match(
+      bad.stderr,
+      /^error\[AOS_JOURNAL_CORRUPT\]: .*"aos journal verify".*"aos journal repair --quarantine"/,
+    );
   });
 });
 

@@ -64,6 +64,7 @@ export async function runInfo(
       })),
       recovery: {
         torn_tail: tornTailJson(w.tornTail, w.dir),
+        incomplete_block: w.incompleteBlock === undefined ? null : BigInt(w.incompleteBlock),
         quarantine: quarantined.map((q) => ({ file: q.file, size_bytes: BigInt(q.sizeBytes) })),
       },
       budgets: w.kernel.budgets().map((b) => ({
@@ -106,10 +107,16 @@ export async function runInfo(
             "left in place; the next writing command cuts it into .aos/quarantine/",
         );
       }
+      if (w.incompleteBlock !== undefined) {
+        io.out(
+          `recovery  the last block lacks ${w.incompleteBlock} derived entries (a crash): completed in memory; ` +
+            "the next writing command journals them",
+        );
+      }
       for (const [i, q] of quarantined.entries()) {
         io.out(
           `${
-            i === 0 && w.tornTail === undefined ? "recovery " : "         "
+            i === 0 && w.tornTail === undefined && w.incompleteBlock === undefined ? "recovery " : "         "
           } quarantined ${q.file} (${q.sizeBytes} bytes)`,
         );
       }

@@ -15,6 +15,7 @@ import { runJournalRepair, runJournalShow, runJournalVerify } from "./journal.ts
 import { runPlanCancel, runPlanLs, runPlanShow, runPlanStart } from "./plan.ts";
 import { runReceiptsLs, runReceiptsShow, runReceiptsSubmit } from "./receipts.ts";
 import { runReplay } from "./replay.ts";
+import { runRollback } from "./rollback.ts";
 import { runRun } from "./run.ts";
 import { runSnapshot, runSnapshotLs } from "./snapshot.ts";
 import { runStateGet, runStateLs } from "./state.ts";
@@ -225,6 +226,14 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .requiredOption("--verify", "check derived entries and state hashes against the live world (required)")
     .option("--json", "print a JSON report")
     .action(act((o: { verify?: boolean; json?: boolean }) => runReplay(io, world(), o)));
+
+  program.command("rollback")
+    .description(
+      "roll the world back to a snapshot (journaled; the abandoned entries stay for audit, their receipts are ignored)",
+    )
+    .requiredOption("--to <height>", 'the height of a snapshot ("aos snapshot ls" lists them)')
+    .option("--json", 'print {"seq", "to_height", "snapshot_hash", "generation", "abandoned", "height"}')
+    .action(act((o: { to?: string; json?: boolean }) => runRollback(io, world(), o)));
 
   program.command("version")
     .description("print the version of aos and of its journal format")

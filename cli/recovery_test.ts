@@ -343,3 +343,73 @@ Deno.test("aos journal repair --quarantine on an intact journal changes nothing"
     assert.deepEqual(await hashTree(`${world}/.aos`), before);
   });
 });
+
+Deno.test("aos rollback --to: restores a snapshot, goes on, replays, snapshots and reopens", async () => {
+  await withTempDir(async (root) => {
+    const world = await worldWithSnapshot(root);
+    // --to must be a snapshot height: exit 2 listing them
+    const notSnapshot = await expectAos(2, world, "rollback", "--to", "3");
+    assert.match(
+      notSnapshot.stderr,
+      /^error\[AOS_USAGE\]: Cannot roll back to height 3: it is not a snapshot height; snapshots are at heights 4$/m,
+    );
+    await expectAos(2, world, "rollback", "--to", "four");
+
+    const rollback = JSON.parse((await expectAos(0, world, "rollback", "--to", "4", "--json")).stdout);
+    assert.deepEqual(rollback, {
+      seq: 7,
+      to_height: 4,
+      snapshot_hash: rollback.snapshot_hash,
+      generation: 1,
+      abandoned: { from: 5, to: 6 },
+      height: 8,
+    });
+    assert.deepEqual(
+      JSON.parse((await expectAos(0, world, "state", "get", COUNTER, "--json")).stdout),
+      { count: 6 },
+      "the state is the snapshot's",
+    );
+    // The abandoned entries stay for audit.
+    const kinds = (await expectAos(0, world, "journal", "show", "--json")).stdout.trim().split("\n").map((
+      l,
+    ) => JSON.parse(l).kind);
+    assert.deepEqual(kinds, [
+      "genesis",
+      "domain_event",
+      "domain_event",
+      "domain_event",
+      "snapshot",
+      "domain_event",
+      "domain_event",
+      "rollback",
+    ]);
+    // New events go on from the snapshot's state.
+    await expectAos(0, world, "event", "send", INCREMENT, '{"by": 100}');
+    await expectAos(0, world, "step");
+    assert.deepEqual(
+      JSON.parse((await expectAos(0, world, "state", "get", COUNTER, "--json")).stdout),
+      { count: 106 },
+    );
+    await expectAos(0, world, "replay", "--verify");
+    await expectAos(0, world, "snapshot");
+    await expectAos(0, world, "event", "send", INCREMENT, '{"by": 1000}');
+    await expectAos(0, world, "step");
+    await expectAos(0, world, "replay", "--verify");
+    await expectAos(0, world, "journal", "verify");
+    assert.deepEqual(
+      JSON.parse((await expectAos(0, world, "state", "get", COUNTER, "--json")).stdout),
+      { count: 1106 },
+    );
+    const text = await expectAos(0, world, "rollback", "--to", "9");
+    assert.match(
+      text.stdout,
+      /^Rolled back to the snapshot at height 9 \(sha256:[0-9a-f]{64}\): journaled as seq 11, generation 2$/m,
+    );
+    assert.match(text.stdout, /^Entries 10\.\.10 are abandoned \(kept in the journal for audit\)/m);
+    assert.deepEqual(
+      JSON.parse((await expectAos(0, world, "state", "get", COUNTER, "--json")).stdout),
+      { count: 106 },
+    );
+    await expectAos(0, world, "replay", "--verify");
+  });
+});

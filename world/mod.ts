@@ -31,6 +31,7 @@ export {
   type EventInput,
   type FileWorld,
   type ReceiptReport,
+  type RollbackReport,
   type RunReport,
   type StepReport,
   World,

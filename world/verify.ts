@@ -282,16 +282,17 @@ export async function verifyReplay(
     const { manifestHash } = genesisOf(journal, "The journal");
     const library = new ControlPlaneLibrary(cas);
     const defs = await library.loadDefs(manifestHash);
-    const fresh = new Kernel(defs, library.host, library);
+    let fresh = new Kernel(defs, library.host, library);
     const tally = new HeadTally(head);
     let divergence: Divergence | undefined;
     try {
-      // From genesis, streamed: every applied manifest is loaded where the journal applies it.
-      divergence = await replayWithContent(
+      // From genesis, streamed: every applied manifest is loaded where the journal applies it, and every
+      // rollback restores its snapshot (the kernel returned is the one the journal ends on).
+      ({ kernel: fresh, divergence } = await replayWithContent(
         fresh,
         tap(journal.entries(0), (entry) => tally.see(entry)),
         library,
-      );
+      ));
     } finally {
       report.replayed = fresh.height;
     }
@@ -303,12 +304,13 @@ export async function verifyReplay(
     if (divergence?.incompleteBlock) report.incompleteBlock = divergence.incompleteBlock.length;
     tally.check(journal.height);
     const live = await restoreLatest(journal, cas, library);
-    const liveDivergence = await replayWithContent(live.kernel, journal.entries(live.fromSeq), library);
+    const liveReplay = await replayWithContent(live.kernel, journal.entries(live.fromSeq), library);
+    const liveDivergence = liveReplay.divergence;
     if (liveDivergence && liveDivergence.incompleteBlock === undefined) {
       report.divergence = liveDivergence;
       return report;
     }
-    report.ok = compareKernels(fresh, live.kernel, report);
+    report.ok = compareKernels(fresh, liveReplay.kernel, report);
     return report;
   } catch (error) {
     report.error = reportedError(error);

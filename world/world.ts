@@ -84,6 +84,19 @@ export interface ReceiptReport extends StepReport {
   outcomes: Array<{ intentHash: HashRef; adapterId: string; ignored?: ReceiptRejection }>;
 }
 
+/** What `rollback` did. */
+export interface RollbackReport {
+  /** Seq of the `rollback` entry. */
+  seq: number;
+  toHeight: number;
+  snapshotHash: HashRef;
+  /** The generation from now on. */
+  generation: bigint;
+  /** The entries abandoned (kept in the journal for audit): after the snapshot marker, before the rollback. */
+  abandoned?: { from: number; to: number };
+  height: number;
+}
+
 /** What `run` did. */
 export interface RunReport {
   steps: StepReport[];
@@ -158,6 +171,7 @@ export class World {
   #lastSnapshot: { height: number; hash: HashRef } | undefined;
   #unusableSnapshots: readonly UnusableSnapshot[] = [];
   #tornTail: TornTail | undefined;
+  #incompleteBlock: number | undefined;
   /** The last inbox event journaled; events are admitted one block at a time. Recorded in the head. */
   #lastAdmitted: InboxPosition;
   /** What the kernel may ask while it applies a live input: blob sizes from the store (KERNEL §7). */
@@ -228,6 +242,14 @@ export class World {
    */
   get tornTail(): TornTail | undefined {
     return this.#tornTail;
+  }
+
+  /**
+   * Derived entries a crash left unwritten at the end of the last block, which a read-only open completed
+   * in memory only (a writer journals them on open): the kernel is that many entries past the journal.
+   */
+  get incompleteBlock(): number | undefined {
+    return this.#incompleteBlock;
   }
 
   /** The latest snapshot, if any. */
@@ -322,7 +344,7 @@ export class World {
     const journal = parts.ports.journal;
     // The manifest in force: the latest snapshot names it; replay from there switches at every apply.
     const restored = await restoreLatest(journal, parts.ports.cas, parts.library);
-    const divergence = await replayWithContent(
+    const { kernel, divergence } = await replayWithContent(
       restored.kernel,
       journal.entries(restored.fromSeq),
       parts.library,
@@ -339,12 +361,13 @@ export class World {
     const tally = tallyJournal(journal, head);
     const world = new World(
       parts,
-      restored.kernel,
+      kernel,
       restored.lastSnapshot,
       tally.lastAdmitted,
       tally.failures,
     );
     world.#unusableSnapshots = restored.unusable ?? [];
+    if (divergence?.incompleteBlock && !complete) world.#incompleteBlock = divergence.incompleteBlock.length;
     if (complete) await world.#sync();
     return world;
   }
@@ -613,6 +636,62 @@ export class World {
     await this.#sync();
     this.#lastSnapshot = { height: marker!.seq, hash };
     return this.#lastSnapshot;
+  }
+
+  /** The snapshots the journal records, newest first (read backwards): the heights a rollback accepts. */
+  snapshots(): Array<{ height: number; hash: HashRef }> {
+    const found: Array<{ height: number; hash: HashRef }> = [];
+    for (const entry of this.journal.entriesBackward()) {
+      if (isRecord(entry, "snapshot")) {
+        found.push({ height: entry.seq, hash: bytesToHashRef(entry.body.snapshot_hash) });
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Rolls the world back to the snapshot taken at `toHeight` (KERNEL §8.6): journals `rollback {to_height,
+   * snapshot_hash, generation}` as its own block and continues from that snapshot's state (manifest,
+   * reducers, plans, outbox, budgets, governance) with the generation bumped, so receipts of intents from
+   * the abandoned entries are ignored (`unknown_intent`, or `fence_mismatch` when queued again). The
+   * abandoned entries stay in the journal for audit. `AOS_USAGE` when no snapshot was taken at `toHeight`.
+   */
+  async rollback(toHeight: number): Promise<RollbackReport> {
+    const snapshots = this.snapshots();
+    const snapshot = snapshots.find((s) => s.height === toHeight);
+    if (snapshot === undefined) {
+      throw new AosError(
+        "AOS_USAGE",
+        snapshots.length === 0
+          ? `Cannot roll back to height ${toHeight}: the journal records no snapshot (take one with "aos snapshot")`
+          : `Cannot roll back to height ${toHeight}: it is not a snapshot height; snapshots are at heights ${
+            snapshots.map((s) => s.height).join(", ")
+          }`,
+        { context: { seq: toHeight } },
+      );
+    }
+    // Everything the rollback needs is loaded (and checked) before it is journaled.
+    const { bytes, defs } = await this.library.loadSnapshot(snapshot.hash);
+    const generation = this.#kernel.generation + 1n;
+    const [entry] = this.journal.append([{
+      kind: "rollback",
+      body: {
+        to_height: toHeight,
+        snapshot_hash: hashRefToBytes(snapshot.hash),
+        generation,
+        ingress_ns: maxBigint(this.#ports.clock.nowNs(), this.#kernel.nowNs),
+      },
+    }]);
+    this.#kernel = this.#kernel.rollBack(entry!, bytes, defs);
+    await this.#sync();
+    return {
+      seq: entry!.seq,
+      toHeight,
+      snapshotHash: snapshot.hash,
+      generation,
+      ...(entry!.seq > toHeight + 1 ? { abandoned: { from: toHeight + 1, to: entry!.seq - 1 } } : {}),
+      height: this.journal.height,
+    };
   }
 
   /** The plain JSON form of a reducer's (or cell's) state, or null when it has none. */
