@@ -9,7 +9,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { assert as invariant, limits } from "../air/mod.ts";
 import { assertChained, chainRecords } from "./_chain.ts";
-import { exists, parentOf, syncDirectory, writeAllSync, writeFileAtomic } from "./durable_fs.ts";
+import { makeDirDurable, parentOf, syncDirectory, writeAllSync, writeFileAtomic } from "./durable_fs.ts";
 import {
   corruptAt,
   emptySegment,
@@ -74,10 +74,7 @@ export interface FsJournalOptions {
  */
 async function quarantineTornTail(dir: string, torn: TornTail, quarantineDir?: string): Promise<string> {
   const folder = quarantineDir ?? `${parentOf(dir)}/quarantine`;
-  if (!(await exists(folder))) {
-    await Deno.mkdir(folder, { recursive: true });
-    syncDirectory(parentOf(folder));
-  }
+  await makeDirDurable(folder);
   const bytes = new Uint8Array(torn.sizeBytes);
   const file = await Deno.open(`${dir}/${torn.segment}`, { read: true });
   try {
@@ -229,10 +226,7 @@ export class FsJournal implements Journal {
         "Only a read-only journal tolerates a torn tail; a writer cuts it (truncateTornTail)",
       );
     }
-    if (options.create === true && !(await exists(dir))) {
-      await Deno.mkdir(dir, { recursive: true });
-      syncDirectory(parentOf(dir));
-    }
+    if (options.create === true) await makeDirDurable(dir);
     const opened = await openSegments(dir);
     const torn = opened.tornTail;
     if (torn !== undefined) {

@@ -10,7 +10,7 @@ import { assert as invariant } from "../air/mod.ts";
 import { linkProblem } from "./_chain.ts";
 import { isProblem, SegmentFrameReader } from "./_segment_reader.ts";
 import { indexName, listSegments } from "./_segments.ts";
-import { exists, parentOf, syncDirectory, writeFileAtomic } from "./durable_fs.ts";
+import { exists, makeDirDurable, syncDirectory, writeFileAtomic } from "./durable_fs.ts";
 import { decodeEntry, type JournalEntry, ZERO_HASH } from "./entry.ts";
 import { scanFrames } from "./frame.ts";
 
@@ -151,10 +151,7 @@ export async function quarantineFrom(
 ): Promise<QuarantineCut> {
   const names = (await listSegments(dir)).filter((name) => name >= place.segment);
   invariant(names[0] === place.segment, "the damaged segment exists");
-  if (!(await exists(folder))) {
-    await Deno.mkdir(folder, { recursive: true });
-    syncDirectory(parentOf(folder));
-  }
+  await makeDirDurable(folder);
   const prefix = place.offset === 0
     ? undefined
     : (await Deno.readFile(`${dir}/${place.segment}`)).subarray(0, place.offset);

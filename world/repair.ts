@@ -15,6 +15,7 @@ import {
   type JournalDamage,
   lastSeqFrom,
   lockWorld,
+  makeDirDurable,
   type QuarantineCut,
   quarantineFrom,
   scanJournal,
@@ -169,8 +170,7 @@ export async function repairWorld(dir: string, clock: Clock): Promise<RepairRepo
         if (later !== undefined) lastKnown = Math.max(lastKnown, later);
         cut = await quarantineFrom(paths.journal, cutAt, folder);
       } else {
-        await Deno.mkdir(folder, { recursive: true });
-        syncDirectory(paths.quarantine);
+        await makeDirDurable(folder);
       }
       const moved = [...(cut?.moved ?? [])];
       if (await exists(paths.head)) {
