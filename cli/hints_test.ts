@@ -103,7 +103,7 @@ Deno.test("hints: journal verify; a damaged journal says what the user can do", 
     const bad = await expectAos(1, w, "journal", "verify");
     assert.match(
       bad.stderr,
-      /^error\[AOS_JOURNAL_CORRUPT\]: .*"aos journal verify".*"aos journal repair --quarantine"/,
+      /^error\[AOS_JOURNAL_CORRUPT\]: Journal damaged: .*"aos journal repair --quarantine"/,
     );
   });
 });

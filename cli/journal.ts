@@ -61,7 +61,11 @@ export async function runJournalVerify(
     );
   } else {
     const code = r.error?.code ?? "AOS_JOURNAL_CORRUPT";
-    io.err(`error[${code}]: Journal damaged: ${r.error?.message ?? "unknown problem"}${hintFor(code)}`);
+    const hint = code === "AOS_JOURNAL_CORRUPT"
+      ? ' (nothing was changed; "aos journal repair --quarantine" moves the damaged segment and everything ' +
+        "after it to .aos/quarantine/ and restores from the latest valid snapshot before it)"
+      : hintFor(code);
+    io.err(`error[${code}]: Journal damaged: ${r.error?.message ?? "unknown problem"}${hint}`);
   }
   return r.ok ? 0 : 1;
 }

@@ -39,7 +39,11 @@ export async function runRollback(
     );
     io.out(
       r.abandoned
-        ? `Entries ${r.abandoned.from}..${r.abandoned.to} are abandoned (kept in the journal for audit); ` +
+        ? `${
+          r.abandoned.from === r.abandoned.to
+            ? `Entry ${r.abandoned.from} is`
+            : `Entries ${r.abandoned.from}..${r.abandoned.to} are`
+        } abandoned (kept in the journal for audit); ` +
           "receipts for their intents will be ignored"
         : "No entries were abandoned",
     );
