@@ -6,6 +6,9 @@
 import { worldPaths } from "../world/mod.ts";
 import { type CliIo, printJson, readWorld, tornTailJson } from "./context.ts";
 
+/** A cut torn tail kept in quarantine: `.aos/quarantine/<segment>@<offset>.torn`. */
+const TORN_FILE = /^\.aos\/quarantine\/(\d{5}\.log)@(\d+)\.torn$/;
+
 /** Every file under the quarantine folder (relative to the world folder, sorted), with its size. */
 async function quarantineFiles(
   folder: string,
@@ -66,6 +69,15 @@ export async function runInfo(
         torn_tail: tornTailJson(w.tornTail, w.dir),
         incomplete_block: w.incompleteBlock === undefined ? null : BigInt(w.incompleteBlock),
         quarantine: quarantined.map((q) => ({ file: q.file, size_bytes: BigInt(q.sizeBytes) })),
+        torn_tails_cut: quarantined.flatMap((q) => {
+          const m = TORN_FILE.exec(q.file);
+          return m === null ? [] : [{
+            segment: m[1]!,
+            offset: BigInt(m[2]!),
+            bytes_cut: BigInt(q.sizeBytes),
+            quarantine_file: q.file,
+          }];
+        }),
       },
       budgets: w.kernel.budgets().map((b) => ({
         grant: b.grant,

@@ -4,6 +4,7 @@
  * acknowledged entry is corruption. Real files, `aos` run in process.
  */
 import assert from "node:assert/strict";
+import { crc32c } from "../journal/mod.ts";
 import { copyDir, exists, expectAos, hashTree, withTempDir } from "./_test_helpers.ts";
 
 const COUNTER = "demo/Counter@1";
@@ -83,6 +84,12 @@ for (const args of WRITING_COMMANDS) {
       assert.deepEqual(info.recovery.quarantine, [{
         file: `.aos/quarantine/${SEGMENT}@${t.offset}.torn`,
         size_bytes: t.tornBytes.length,
+      }]);
+      assert.deepEqual(info.recovery.torn_tails_cut, [{
+        segment: SEGMENT,
+        offset: t.offset,
+        bytes_cut: t.tornBytes.length,
+        quarantine_file: `.aos/quarantine/${SEGMENT}@${t.offset}.torn`,
       }]);
       await expectAos(0, t.world, "replay", "--verify");
     });
@@ -430,5 +437,67 @@ Deno.test("aos step: an inbox file that is not CBOR is named in the error (exit 
       new RegExp(`^error\\[AOS_JOURNAL_CORRUPT\\]: Inbox file "${inbox}/${name}" is not canonical CBOR`),
     );
     assert.deepEqual(await hashTree(`${world}/.aos`), before);
+  });
+});
+
+Deno.test("aos journal repair --quarantine: an acknowledged last entry changed (CRC recomputed) is cut at the head", async () => {
+  await withTempDir(async (root) => {
+    const world = await worldWithSnapshot(root);
+    const segment = `${world}/.aos/journal/${SEGMENT}`;
+    const bytes = await Deno.readFile(segment);
+    const offsets = frameOffsets(bytes);
+    const last = offsets.at(-1)!;
+    const view = new DataView(bytes.buffer);
+    const size = view.getUint32(last, true);
+    const payload = bytes.subarray(last + 4, last + 4 + size);
+    // {by: 5} is CBOR `62 62 79 05`: make it 7 and fix the CRC, so only the head can tell.
+    const at = payload.findIndex((_, i) =>
+      payload[i] === 0x62 && payload[i + 1] === 0x62 && payload[i + 2] === 0x79 && payload[i + 3] === 0x05
+    );
+    assert.ok(at >= 0);
+    payload[at + 3] = 0x07;
+    view.setUint32(last + 4 + size, crc32c(payload), true);
+    await Deno.writeFile(segment, bytes);
+    await expectAos(1, world, "step");
+    const repair = JSON.parse(
+      (await expectAos(0, world, "journal", "repair", "--quarantine", "--json")).stdout,
+    );
+    assert.equal(repair.damage.kind, "changed_entry");
+    assert.equal(repair.damage.seq, 6);
+    assert.equal(repair.damage.offset, last);
+    assert.deepEqual(repair.lost, { from: 6, to: 6, count: 1 });
+    assert.deepEqual(repair.quarantine.moved, [SEGMENT, "head"]);
+    assert.deepEqual(
+      JSON.parse((await expectAos(0, world, "state", "get", COUNTER, "--json")).stdout),
+      { count: 10 },
+    );
+    await expectAos(0, world, "replay", "--verify");
+  });
+});
+
+Deno.test("aos journal repair --quarantine: an unreadable head is set aside and rebuilt from the journal", async () => {
+  await withTempDir(async (root) => {
+    const world = await worldWithSnapshot(root);
+    await Deno.writeFile(`${world}/.aos/head`, new Uint8Array([0xff, 0xff]));
+    const step = await expectAos(1, world, "step");
+    assert.match(
+      step.stderr,
+      new RegExp(`AOS_JOURNAL_CORRUPT\\]: Head file "${world}/\\.aos/head" is not canonical CBOR`),
+    );
+    const repair = JSON.parse(
+      (await expectAos(0, world, "journal", "repair", "--quarantine", "--json")).stdout,
+    );
+    assert.equal(repair.damage.kind, "head_unreadable");
+    assert.equal(repair.lost, null);
+    assert.deepEqual(repair.quarantine.moved, ["head"]);
+    assert.deepEqual(
+      await Deno.readFile(`${world}/${repair.quarantine.folder}/head`),
+      new Uint8Array([0xff, 0xff]),
+    );
+    await expectAos(0, world, "journal", "verify");
+    assert.deepEqual(
+      JSON.parse((await expectAos(0, world, "state", "get", COUNTER, "--json")).stdout),
+      { count: 15 },
+    );
   });
 });
