@@ -59,12 +59,37 @@ const WRITING_COMMANDS: string[][] = [
   ["event", "send", INCREMENT, '{"by": 100}'],
   ["snapshot"],
   ["run", "--timeout", "1s"],
+  ["receipts", "submit", "receipt.json"],
+  ["proposal", "submit", "patch.json"],
 ];
+
+/** Files some writing commands read: a receipt from an unknown adapter, a patch adding a schema. */
+async function writeInputs(world: string): Promise<void> {
+  await Deno.writeTextFile(
+    `${world}/receipt.json`,
+    `{"intent_hash": "sha256:${"ab".repeat(32)}", "adapter_id": "nobody", "status": "ok", "payload": "", ` +
+      `"fence": {"generation": 0, "height": 0}, "signature": "00"}`,
+  );
+  const info = JSON.parse((await expectAos(0, world, "info", "--json")).stdout);
+  await Deno.writeTextFile(
+    `${world}/patch.json`,
+    JSON.stringify({
+      base_manifest_hash: info.manifest_hash,
+      patches: [{
+        add_def: {
+          kind: "defschema",
+          node: { $kind: "defschema", name: "demo/Extra@1", type: { text: {} } },
+        },
+      }],
+    }),
+  );
+}
 
 for (const args of WRITING_COMMANDS) {
   Deno.test(`aos ${args.join(" ")}: cuts a torn journal tail, says so on stderr, keeps the bytes in .aos/quarantine/`, async () => {
     await withTempDir(async (root) => {
       const t = await tornWorld(root);
+      await writeInputs(t.world);
       const run = await expectAos(0, t.world, ...args);
       assert.match(
         run.stderr,
