@@ -526,3 +526,37 @@ Deno.test("aos journal repair --quarantine: an unreadable head is set aside and 
     );
   });
 });
+
+Deno.test("aos step after a crash mid-block: the torn derived frame is cut, the block completed by re-running its input, and the event is not admitted twice", async () => {
+  await withTempDir(async (root) => {
+    await expectAos(0, root, "init", "world", "--template", "fetch-notify");
+    const world = `${root}/world`;
+    await expectAos(0, world, "event", "send", "demo/Configure@1", '{"url": "http://127.0.0.1:9/x"}');
+    await expectAos(0, world, "step");
+    await expectAos(0, world, "event", "send", "demo/Notify@1", '{"request_id": "r1"}');
+    const saved = `${root}/saved-aos`;
+    await copyDir(`${world}/.aos`, saved);
+    const segment = `${world}/.aos/journal/${SEGMENT}`;
+    const offset = (await Deno.stat(segment)).size;
+    await expectAos(0, world, "step");
+    const complete = await Deno.readFile(segment);
+    const expected = (await expectAos(0, world, "journal", "show", "--json")).stdout;
+    // The crash: the input frame and 5 bytes of the first derived frame reached the disk, nothing else did.
+    const [input, derived] = frameOffsets(complete.subarray(offset)).map((at) => at + offset);
+    assert.ok(input === offset && derived !== undefined);
+    await Deno.remove(`${world}/.aos`, { recursive: true });
+    await copyDir(saved, `${world}/.aos`);
+    await Deno.writeFile(segment, complete.subarray(0, derived + 5));
+
+    const step = JSON.parse((await expectAos(0, world, "step", "--json")).stdout);
+    assert.equal(step.admitted, 0, "the event in the interrupted block is not admitted again");
+    assert.deepEqual(
+      await Deno.readFile(`${world}/.aos/quarantine/${SEGMENT}@${derived}.torn`),
+      complete.subarray(derived, derived + 5),
+    );
+    assert.deepEqual(await Deno.readFile(segment), complete, "re-running the input wrote the same bytes");
+    assert.equal((await expectAos(0, world, "journal", "show", "--json")).stdout, expected);
+    await expectAos(0, world, "journal", "verify");
+    await expectAos(0, world, "replay", "--verify");
+  });
+});
