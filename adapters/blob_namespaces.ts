@@ -21,7 +21,7 @@
  */
 import { type HashRef, isHashRef, toHex } from "../air/mod.ts";
 import { adapterLimits } from "./limits.ts";
-import { syncDirectory } from "../journal/mod.ts";
+import { makeDirDurable, syncDirectory } from "../journal/mod.ts";
 
 const TEXT = new TextEncoder();
 
@@ -69,7 +69,7 @@ export class FsBlobNamespaces implements BlobNamespaces {
   async publish(namespace: string, ref: HashRef): Promise<void> {
     const path = this.pathOf(namespace, ref);
     const dir = path.slice(0, path.lastIndexOf("/"));
-    await Deno.mkdir(dir, { recursive: true });
+    await makeDirDurable(dir);
     try {
       await Deno.writeFile(path, new Uint8Array(), { createNew: true });
     } catch (error) {

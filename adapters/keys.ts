@@ -28,7 +28,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject,
 import { AosError, assert, bytesEqual, fromHex, toHex } from "../air/mod.ts";
 import { type Receipt, receiptSigningBytes, type UnsignedReceipt } from "../kernel/mod.ts";
 import { adapterLimits } from "./limits.ts";
-import { createFileOnce, readIfExists, writeFileAtomic } from "../journal/mod.ts";
+import { createFileOnce, makeDirDurable, readIfExists, writeFileAtomic } from "../journal/mod.ts";
 
 /** DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw 32-byte key follows. */
 const SPKI_PREFIX = fromHex("302a300506032b6570032100");
@@ -135,7 +135,7 @@ export function adapterKeyPaths(
  */
 export async function loadOrCreateKey(worldDir: string, adapterId: string): Promise<AdapterKey> {
   const paths = adapterKeyPaths(worldDir, adapterId);
-  await Deno.mkdir(paths.dir, { recursive: true, mode: 0o700 });
+  await makeDirDurable(paths.dir, { mode: 0o700 });
   let pem = await readIfExists(paths.key);
   if (pem === undefined) {
     await createFileOnce(paths.key, TEXT.encode(AdapterKey.generate().toPem()), { mode: 0o600 });
@@ -147,7 +147,14 @@ export async function loadOrCreateKey(worldDir: string, adapterId: string): Prom
   } catch (cause) {
     throw new AosError("AOS_USAGE", `Invalid adapter key file "${paths.key}": not UTF-8 PEM`, { cause });
   }
-  const key = AdapterKey.fromPem(text);
+  let key: AdapterKey;
+  try {
+    key = AdapterKey.fromPem(text);
+  } catch (cause) {
+    if (!(cause instanceof AosError)) throw cause;
+    // Name the damaged file: a bare "invalid key" would not say which of the world's files to look at.
+    throw new AosError("AOS_USAGE", `Invalid adapter key file "${paths.key}": ${cause.message}`, { cause });
+  }
   const pub = TEXT.encode(`${toHex(key.publicKey)}\n`);
   const existing = await readIfExists(paths.pub);
   if (existing === undefined || !bytesEqual(existing, pub)) {

@@ -106,3 +106,22 @@ Deno.test("adapterKeyPaths() rejects an id that is not a safe file name", () => 
     assert.throws(() => adapterKeyPaths("/w", id), TypeError, id);
   }
 });
+
+Deno.test("loadOrCreateKey() names a damaged key file in its error", async () => {
+  const world = await Deno.makeTempDir({ prefix: "aos_keys_" });
+  try {
+    const paths = adapterKeyPaths(world, "aos-http");
+    await loadOrCreateKey(world, "aos-http");
+    await Deno.writeTextFile(paths.key, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+    await assert.rejects(loadOrCreateKey(world, "aos-http"), (error: unknown) => {
+      assert.ok(error instanceof AosError);
+      assert.match(
+        error.message,
+        new RegExp(`^Invalid adapter key file "${paths.key}": Invalid adapter key`),
+      );
+      return true;
+    });
+  } finally {
+    await Deno.remove(world, { recursive: true });
+  }
+});

@@ -151,6 +151,7 @@ Deno.test("aos: happy path — init, event send (argument and --file), step, sta
     assert.match(journalVerify.stdout, /^Journal OK: 5 entries in 1 segment\b/);
     assert.deepEqual(JSON.parse((await expectAos(0, world, "journal", "verify", "--json")).stdout), {
       ok: true,
+      torn_tail: null,
       height: 5,
       segments: 1,
     });
@@ -363,6 +364,7 @@ Deno.test("aos: a corrupt journal is detected by replay --verify and on open, an
     const journalReport = JSON.parse((await expectAos(1, world, "journal", "verify", "--json")).stdout);
     assert.deepEqual(journalReport, {
       ok: false,
+      torn_tail: null,
       height: 0,
       segments: 0,
       error: { ...report.error, seq: null },
@@ -385,12 +387,13 @@ Deno.test("aos: a corrupt journal is detected by replay --verify and on open, an
   });
 });
 
-Deno.test("aos: a torn journal tail is detected and never silently repaired", async () => {
+Deno.test("aos: a cut acknowledged last frame is corruption, never a torn tail to cut", async () => {
   await withTempDir(async (root) => {
     const world = await worldWithEvents(root);
     const segment = `${world}/.aos/journal/${SEGMENT}`;
     const original = await Deno.readFile(segment);
     const lastFrame = segmentFrames(original).at(-1)!;
+    // The head covers every entry: a crash cannot have cut this frame, damage did.
     const torn = original.slice(0, original.length - 3);
     await Deno.writeFile(segment, torn);
     await Deno.writeTextFile(`${world}/more.jsonl`, eventLine(5) + "\n");
@@ -401,18 +404,19 @@ Deno.test("aos: a torn journal tail is detected and never silently repaired", as
     assert.match(verify.stderr, new RegExp(`offset ${lastFrame.offset}\\b`));
     const report = JSON.parse((await expectAos(1, world, "replay", "--verify", "--json")).stdout);
     assert.equal(report.ok, false);
-    assert.equal(report.error.code, "AOS_JOURNAL_TORN");
+    assert.equal(report.error.code, "AOS_JOURNAL_CORRUPT");
+    assert.match(report.error.message, /acknowledged entry 3 is damaged/);
     assert.ok(String(report.error.segment).endsWith(SEGMENT));
     assert.equal(report.error.offset, lastFrame.offset);
     const journalReport = JSON.parse((await expectAos(1, world, "journal", "verify", "--json")).stdout);
-    assert.equal(journalReport.error.code, "AOS_JOURNAL_TORN");
+    assert.equal(journalReport.error.code, "AOS_JOURNAL_CORRUPT");
     assert.equal(journalReport.error.offset, lastFrame.offset);
 
     const step = await expectAos(1, world, "step");
-    assert.match(step.stderr, /AOS_JOURNAL_TORN/);
+    assert.match(step.stderr, /AOS_JOURNAL_CORRUPT.*acknowledged entry 3 is damaged/);
     await expectAos(1, world, "info");
     await expectAos(1, world, "event", "send", "--file", "more.jsonl");
-    assert.deepEqual(await hashTree(`${world}/.aos`), before, "the torn tail was left as found");
+    assert.deepEqual(await hashTree(`${world}/.aos`), before, "the damage was left as found");
     assert.equal((await Deno.stat(segment)).size, torn.length);
   });
 });

@@ -7,6 +7,7 @@
 import { AosError, type JsonValue, stringifyJson } from "../air/mod.ts";
 import { SystemClock } from "../adapters/mod.ts";
 import type { Clock } from "../kernel/mod.ts";
+import type { TornTail } from "../journal/mod.ts";
 import { EnvSecretResolver, type FileWorld, World } from "../world/mod.ts";
 
 /**
@@ -140,13 +141,64 @@ export async function locateWorld(io: CliIo, worldOption: string | undefined): P
   );
 }
 
-/** Opens the located world. */
-export async function openWorld(io: CliIo, worldOption: string | undefined): Promise<FileWorld> {
+/** How a command opens its world. */
+export interface OpenOptions {
+  /** The command only reads: no file under `.aos/` is changed (a torn journal tail is reported, not cut). */
+  readOnly?: boolean;
+}
+
+/**
+ * The warning line for a torn journal tail (a crash mid-write) found on open: where, how many bytes, and
+ * where they went (cut into `.aos/quarantine/`) or that a read-only command left them.
+ */
+export function tornTailWarning(torn: TornTail, root: string): string {
+  const where = `${torn.segment} at offset ${torn.offset}, ${torn.sizeBytes} byte${
+    torn.sizeBytes === 1 ? "" : "s"
+  }`;
+  if (torn.cut) {
+    const kept = torn.quarantineFile?.startsWith(`${root}/`)
+      ? torn.quarantineFile.slice(root.length + 1)
+      : torn.quarantineFile;
+    return `warning: cut a torn journal tail (a write interrupted by a crash, never acknowledged): ${where} ` +
+      `(${torn.reason}); the bytes are kept in ${kept}`;
+  }
+  return `warning: torn journal tail (a write interrupted by a crash, never acknowledged): ${where} ` +
+    `(${torn.reason}); left in place by this read-only command, the next writing command cuts it ` +
+    "and keeps the bytes in .aos/quarantine/";
+}
+
+/** The JSON form of a torn tail (`null` when there is none); file paths relative to the world folder. */
+export function tornTailJson(torn: TornTail | undefined, root: string): JsonValue {
+  if (torn === undefined) return null;
+  const file = torn.quarantineFile;
+  return {
+    segment: torn.segment,
+    offset: BigInt(torn.offset),
+    bytes_cut: BigInt(torn.cut ? torn.sizeBytes : 0),
+    size_bytes: BigInt(torn.sizeBytes),
+    cut: torn.cut,
+    reason: torn.reason,
+    quarantine_file: file === undefined
+      ? null
+      : file.startsWith(`${root}/`)
+      ? file.slice(root.length + 1)
+      : file,
+  };
+}
+
+/** Opens the located world, and says on stderr what opening had to recover from. */
+export async function openWorld(
+  io: CliIo,
+  worldOption: string | undefined,
+  options: OpenOptions = {},
+): Promise<FileWorld> {
   const world = await World.open(await locateWorld(io, worldOption), {
     clock: io.clock,
     secrets: new EnvSecretResolver((name) => io.env(name)),
     onLockWait: (holder) => io.err(`Waiting for ${holder} to release the world…`),
+    ...(options.readOnly === true ? { readOnly: true } : {}),
   });
+  if (world.tornTail !== undefined) io.err(tornTailWarning(world.tornTail, world.dir));
   for (const s of world.unusableSnapshots) {
     io.err(
       `warning: snapshot at height ${s.height} is unusable (${s.code}: ${s.message}); ` +
@@ -168,11 +220,24 @@ export async function withWorld<T>(
   io: CliIo,
   worldOption: string | undefined,
   fn: (world: FileWorld) => T | Promise<T>,
+  options: OpenOptions = {},
 ): Promise<T> {
-  const world = await openWorld(io, worldOption);
+  const world = await openWorld(io, worldOption, options);
   try {
     return await fn(world);
   } finally {
     world.close();
   }
+}
+
+/**
+ * Like {@linkcode withWorld} for a command that only reads: no file under `.aos/` is changed, and a torn
+ * journal tail is reported (on stderr), not cut.
+ */
+export async function readWorld<T>(
+  io: CliIo,
+  worldOption: string | undefined,
+  fn: (world: FileWorld) => T | Promise<T>,
+): Promise<T> {
+  return await withWorld(io, worldOption, fn, { readOnly: true });
 }

@@ -56,11 +56,12 @@ export function fsErrorToAos(error: unknown): AosError | undefined {
 
 /** What a user can do about errors of these codes. */
 const HINTS: Partial<Record<AosErrorCode, string>> = {
-  AOS_JOURNAL_CORRUPT: ' (nothing was changed; "aos journal verify" checks every frame and the hash chain, ' +
-    '"aos replay --verify" replays what is readable; restore .aos/ from a copy to go on)',
+  AOS_JOURNAL_CORRUPT: ' (nothing was changed; run "aos journal verify" to see the damage, then ' +
+    '"aos journal repair --quarantine" to move the damaged segment and everything after it to .aos/quarantine/ ' +
+    "and restore from the latest valid snapshot before it)",
   AOS_JOURNAL_TORN:
-    ' (the last write was cut off and nothing was changed; "aos journal verify" shows where, ' +
-    '"aos replay --verify" replays what is readable; restore .aos/ from a copy to go on)',
+    ' (the last write was cut off by a crash; any writing command, e.g. "aos step", cuts it and keeps the bytes ' +
+    "in .aos/quarantine/)",
   AOS_CAS_CORRUPT: " (a stored file does not match its hash; restore .aos/store/ from a copy)",
 };
 

@@ -105,7 +105,10 @@ Deno.test("hints: journal verify; a damaged journal says what the user can do", 
     bytes[bytes.length - 6]! ^= 0xff;
     await Deno.writeFile(segment, bytes);
     const bad = await expectAos(1, w, "journal", "verify");
-    assert.match(bad.stderr, /^error\[AOS_JOURNAL_(CORRUPT|TORN)\]: .*"aos replay --verify"/);
+    assert.match(
+      bad.stderr,
+      /^error\[AOS_JOURNAL_CORRUPT\]: Journal damaged: .*"aos journal repair --quarantine"/,
+    );
   });
 });
 

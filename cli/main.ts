@@ -12,10 +12,11 @@ import { reportError } from "./errors.ts";
 import { runInfo } from "./info.ts";
 import { runInit, TEMPLATES } from "./init.ts";
 import { runNewReducer } from "./new.ts";
-import { runJournalShow, runJournalVerify } from "./journal.ts";
+import { runJournalRepair, runJournalShow, runJournalVerify } from "./journal.ts";
 import { runPlanCancel, runPlanLs, runPlanShow, runPlanStart } from "./plan.ts";
 import { runReceiptsLs, runReceiptsShow, runReceiptsSubmit } from "./receipts.ts";
 import { runReplay } from "./replay.ts";
+import { runRollback } from "./rollback.ts";
 import { runRun } from "./run.ts";
 import { runSnapshot, runSnapshotLs } from "./snapshot.ts";
 import { runStateGet, runStateLs } from "./state.ts";
@@ -213,7 +214,7 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .option("--json", "print JSON")
     .action(act((o: { json?: boolean }) => runInfo(io, world(), o)));
 
-  const journal = program.command("journal").description("inspect the journal");
+  const journal = program.command("journal").description("inspect, verify and repair the journal");
   journal.command("show")
     .description("one line per entry")
     .option("--from <seq>", "first seq to show")
@@ -225,12 +226,28 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     )
     .option("--json", 'print {"ok", "height", "segments", "error"?: {code, message, segment, offset, seq}}')
     .action(act((o: { json?: boolean }) => runJournalVerify(io, world(), o)));
+  journal.command("repair")
+    .description(
+      "move a damaged journal segment and everything after it to .aos/quarantine/ and restore from the " +
+        "latest valid snapshot before the damage; says which seqs were lost (needs --quarantine)",
+    )
+    .option("--quarantine", "confirm: move the damaged part aside (the only mode)")
+    .option("--json", 'print {"repaired", "damage", "quarantine", "height", "lost", "restored_from", …}')
+    .action(act((o: { quarantine?: boolean; json?: boolean }) => runJournalRepair(io, world(), o)));
 
   program.command("replay")
     .description("replay the journal from genesis in a fresh kernel")
     .requiredOption("--verify", "check derived entries and state hashes against the live world (required)")
     .option("--json", "print a JSON report")
     .action(act((o: { verify?: boolean; json?: boolean }) => runReplay(io, world(), o)));
+
+  program.command("rollback")
+    .description(
+      "roll the world back to a snapshot (journaled; the abandoned entries stay for audit, their receipts are ignored)",
+    )
+    .requiredOption("--to <height>", 'the height of a snapshot ("aos snapshot ls" lists them)')
+    .option("--json", 'print {"seq", "to_height", "snapshot_hash", "generation", "abandoned", "height"}')
+    .action(act((o: { to?: string; json?: boolean }) => runRollback(io, world(), o)));
 
   program.command("version")
     .description("print the version of aos and of its journal format")

@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { type JsonValue, normalizeNode, stringifyJson } from "../air/mod.ts";
-import { type CliIo, printJson, withWorld } from "./context.ts";
+import { type CliIo, printJson, readWorld } from "./context.ts";
 
 /** Registers `aos manifest` on `program`. */
 export function registerManifestCommands(
@@ -26,7 +26,7 @@ async function runManifestShow(
   worldOption: string | undefined,
   o: { json?: boolean },
 ): Promise<number> {
-  return await withWorld(io, worldOption, (w) => {
+  return await readWorld(io, worldOption, (w) => {
     const manifest = normalizeNode(w.defs.manifest) as { [key: string]: JsonValue };
     if (o.json) {
       printJson(io, { manifest_hash: w.defs.manifestHash, manifest });

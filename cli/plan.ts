@@ -13,7 +13,7 @@ import {
   valueToPlainJson,
 } from "../air/mod.ts";
 import type { World } from "../world/mod.ts";
-import { type CliIo, printJson, withWorld } from "./context.ts";
+import { type CliIo, printJson, readWorld, withWorld } from "./context.ts";
 
 /** `aos plan start NAME JSON [--locals JSON]`. */
 export async function runPlanStart(
@@ -95,7 +95,7 @@ export async function runPlanLs(
   worldOption: string | undefined,
   options: { json?: boolean },
 ): Promise<number> {
-  return await withWorld(io, worldOption, (world) => {
+  return await readWorld(io, worldOption, (world) => {
     const plans = world.kernel.plans();
     if (options.json) printJson(io, plans.map((p) => planJson(world, p)));
     else if (plans.length === 0) io.out("No plan instances");
@@ -124,7 +124,7 @@ export async function runPlanShow(
   options: { json?: boolean },
 ): Promise<number> {
   if (!/^\d+$/.test(id)) throw new AosError("AOS_USAGE", `Plan instance id must be a number, got "${id}"`);
-  return await withWorld(io, worldOption, (world) => {
+  return await readWorld(io, worldOption, (world) => {
     const p = world.kernel.plans().find((x) => x.id === BigInt(id));
     if (!p) throw new AosError("AOS_USAGE", `No plan instance #${id}`);
     const json = planJson(world, p);

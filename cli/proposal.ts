@@ -45,7 +45,7 @@ import {
 import { diagnosticJson, readAirPath } from "./air.ts";
 import { fillWasmHashes, wasmFillError } from "./wasm_fill.ts";
 import { count } from "./render.ts";
-import { type CliIo, printJson, resolvePath, withWorld } from "./context.ts";
+import { type CliIo, printJson, readWorld, resolvePath, withWorld } from "./context.ts";
 
 const EXIT_REFUSED = 2;
 
@@ -317,7 +317,7 @@ async function runApply(
 }
 
 async function runLs(io: CliIo, worldOption: string | undefined, o: { json?: boolean }): Promise<number> {
-  return await withWorld(io, worldOption, (w) => {
+  return await readWorld(io, worldOption, (w) => {
     const proposals = w.kernel.proposals();
     if (o.json) printJson(io, proposals.map(proposalJson));
     else {
@@ -362,7 +362,7 @@ async function runShow(
   o: { json?: boolean },
 ): Promise<number> {
   const id = parseId(idText);
-  return await withWorld(io, worldOption, async (w) => {
+  return await readWorld(io, worldOption, async (w) => {
     const p = w.kernel.proposal(id);
     if (p === undefined) throw new AosError("AOS_PROPOSAL_REFUSED", `There is no proposal #${id}`);
     const detail = await proposalDetail(w, p);

@@ -265,8 +265,15 @@ Deno.test("aos proposal: rejection at validation (exit 2, journaled), at approva
     const bytes = await Deno.readFile(segment);
     await Deno.writeFile(segment, bytes.subarray(0, bytes.length - (last.bytes.length + 8)));
     await new FileHeadStore(paths.head).write({ height: input.seq, hash: entries[input.seq - 1]!.hash });
+    // A reader completes the cut block in memory only and says so; a writer journals it.
+    const reading = JSON.parse((await expectAos(0, world, "info", "--json")).stdout);
+    assert.equal(reading.height, entries.length - 1);
+    assert.equal(reading.recovery.incomplete_block, 1);
+    assert.equal(reading.manifest_hash, applied.manifest_hash);
+    await expectAos(0, world, "step");
     const info = JSON.parse((await expectAos(0, world, "info", "--json")).stdout);
     assert.equal(info.height, entries.length);
+    assert.equal(info.recovery.incomplete_block, null);
     assert.equal(info.manifest_hash, applied.manifest_hash);
     const after = jsonLines((await expectAos(0, world, "journal", "show", "--json")).stdout);
     assert.equal(after[after.length - 1]!.kind, "manifest_applied");

@@ -27,7 +27,7 @@ import {
 } from "../kernel/mod.ts";
 import { checkReceiptSize, decodeReceiptFile } from "../world/mod.ts";
 import type { World } from "../world/mod.ts";
-import { type CliIo, printJson, resolvePath, withWorld } from "./context.ts";
+import { type CliIo, printJson, readWorld, resolvePath, withWorld } from "./context.ts";
 import { decodeUtf8 } from "./event.ts";
 
 interface ReceiptRow {
@@ -121,7 +121,7 @@ export async function runReceiptsLs(
   worldOption: string | undefined,
   options: { json?: boolean },
 ): Promise<number> {
-  return await withWorld(io, worldOption, (world) => {
+  return await readWorld(io, worldOption, (world) => {
     const rows = receiptRows(world);
     if (options.json) {
       printJson(
@@ -156,7 +156,7 @@ export async function runReceiptsShow(
   hash: string,
   options: { json?: boolean },
 ): Promise<number> {
-  return await withWorld(io, worldOption, (world) => {
+  return await readWorld(io, worldOption, (world) => {
     const wanted = hash.replace(/^sha256:/, "").replace(/…$/, "").toLowerCase();
     if (!/^[0-9a-f]+$/.test(wanted)) {
       throw new AosError(

@@ -192,6 +192,10 @@ export function entryLine(entry: JournalEntry, defs: WorldDefs): string {
     case "snapshot":
       detail = `height ${String(b.height)} ${renderCbor(b.snapshot_hash ?? null, "snapshot_hash")}`;
       break;
+    case "rollback":
+      detail = `to height ${String(b.to_height)} ${renderCbor(b.snapshot_hash ?? null, "snapshot_hash")}, ` +
+        `generation ${String(b.generation)}`;
+      break;
     default:
       detail = stringifyJson(renderCbor(b, "body"));
   }

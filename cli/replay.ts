@@ -6,7 +6,8 @@
 import { AosError } from "../air/mod.ts";
 import { verifyWorld } from "../world/mod.ts";
 import { count } from "./render.ts";
-import { type CliIo, locateWorld, printJson } from "./context.ts";
+import { hintFor } from "./errors.ts";
+import { type CliIo, locateWorld, printJson, tornTailJson, tornTailWarning } from "./context.ts";
 
 /** `aos replay --verify`. */
 export async function runReplay(
@@ -17,9 +18,12 @@ export async function runReplay(
   if (!options.verify) throw new AosError("AOS_USAGE", "aos replay needs --verify (the only mode so far)");
   const dir = await locateWorld(io, world);
   const r = await verifyWorld(dir);
+  if (r.tornTail !== undefined) io.err(tornTailWarning(r.tornTail, dir));
   if (options.json) {
     printJson(io, {
       ok: r.ok,
+      torn_tail: tornTailJson(r.tornTail, dir),
+      incomplete_block: r.incompleteBlock === undefined ? null : BigInt(r.incompleteBlock),
       height: BigInt(r.height),
       replayed: BigInt(r.replayed),
       reducers: r.reducers.map((x) => ({
@@ -49,6 +53,12 @@ export async function runReplay(
     });
   } else if (r.ok) {
     io.out(`Replay OK: ${r.replayed} entries replayed from genesis, derived entries byte-identical`);
+    if (r.incompleteBlock !== undefined) {
+      io.out(
+        `  the last block lacks ${r.incompleteBlock} derived entries (a crash): completed in memory; ` +
+          "the next writing command journals them",
+      );
+    }
     if (r.plans || r.outbox) {
       io.out(
         `  ${count(r.plans ?? 0, "plan instance")} and ${count(r.outbox ?? 0, "pending intent")} identical`,
@@ -56,7 +66,7 @@ export async function runReplay(
     }
     for (const x of r.reducers) io.out(`  ${x.reducer} ${x.replayed}`);
   } else if (r.error) {
-    io.err(`Replay failed: ${r.error.message}`);
+    io.err(`error[${r.error.code}]: Replay failed: ${r.error.message}${hintFor(r.error.code)}`);
   } else if (r.divergence) {
     io.err(
       `Replay diverged at seq ${r.divergence.seq}${

@@ -6,7 +6,7 @@
  */
 import { bytesToHashRef, type HashRef } from "../air/mod.ts";
 import { isRecord } from "../journal/mod.ts";
-import { type CliIo, printJson, withWorld } from "./context.ts";
+import { type CliIo, printJson, readWorld, withWorld } from "./context.ts";
 
 /** `aos snapshot [--json]`. */
 export async function runSnapshot(
@@ -28,7 +28,7 @@ export async function runSnapshotLs(
   world: string | undefined,
   options: { json?: boolean },
 ): Promise<number> {
-  return await withWorld(io, world, (w) => {
+  return await readWorld(io, world, (w) => {
     const snapshots: Array<{ height: number; hash: HashRef }> = [];
     for (const entry of w.journal.entriesBackward()) {
       if (isRecord(entry, "snapshot")) {

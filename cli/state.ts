@@ -5,7 +5,7 @@
  */
 import { AosError, type JsonValue, stringifyJson } from "../air/mod.ts";
 import { parseKeyArg } from "./hints.ts";
-import { type CliIo, printJson, withWorld } from "./context.ts";
+import { type CliIo, printJson, readWorld } from "./context.ts";
 
 /** `aos state get`. */
 export async function runStateGet(
@@ -14,7 +14,7 @@ export async function runStateGet(
   reducer: string,
   options: { key?: string; json?: boolean },
 ): Promise<number> {
-  return await withWorld(io, world, (w) => {
+  return await readWorld(io, world, (w) => {
     w.stateJson(reducer); // names an unknown reducer before anything else
     const key = options.key === undefined ? null : w.encodeCellKey(reducer, parseKeyArg(options.key));
     if (key === null && w.isKeyed(reducer)) {
@@ -36,7 +36,7 @@ export async function runStateLs(
   reducer: string,
   options: { json?: boolean },
 ): Promise<number> {
-  return await withWorld(io, worldOption, (world) => {
+  return await readWorld(io, worldOption, (world) => {
     world.stateJson(reducer); // names an unknown reducer precisely
     const cells = world.kernel.cellsOf(reducer).map((c) => ({
       key: c.key === null ? null : world.cellKeyJson(reducer, c.key),

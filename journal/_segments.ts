@@ -36,13 +36,22 @@ import { hashFileRange, isProblem, readFrameAt, SegmentFrameReader } from "./_se
 import { decodeEntry, HASH_SIZE_BYTES, type JournalEntry, ZERO_HASH } from "./entry.ts";
 import type { Frame, FrameProblem } from "./frame.ts";
 
-/** A torn last frame that was cut off on open; the driver reports it. */
+/**
+ * A torn last frame found on open (a crash mid-write): cut off by a writer (its bytes kept in quarantine
+ * first), or only reported by a read-only open (the journal then ends before it, and nothing is changed).
+ */
 export interface TornTail {
   /** Segment file name, e.g. `00003.log`. */
   segment: string;
-  /** Where the torn frame started; the segment now ends here. */
+  /** Where the torn frame started; the segment ends here once it is cut. */
   offset: number;
+  /** Bytes from `offset` to the end of the segment: what was (or would be) cut. */
+  sizeBytes: number;
   reason: string;
+  /** True when the bytes were cut off the segment; false when a read-only open only skipped them. */
+  cut: boolean;
+  /** Where the cut bytes were kept (a writer's open); undefined when nothing was cut. */
+  quarantineFile?: string;
 }
 
 /** One segment file and its size. */
@@ -348,7 +357,10 @@ export async function openSegments(dir: string): Promise<OpenedSegments> {
       const opened = { segments, rebuiltIndexes, tailHasher: hasher, checkpointedSizeBytes: known.sizeBytes };
       if (scanned.torn === undefined) return opened;
       const { offset, reason } = scanned.torn;
-      return { ...opened, tornTail: { segment: name, offset, reason } };
+      return {
+        ...opened,
+        tornTail: { segment: name, offset, sizeBytes: sizeBytes - offset, reason, cut: false },
+      };
     }
     if (sizeBytes === 0) throw corruptAt(dir, name, 0, "segment is empty but is not the last one");
     let info: SegmentInfo;

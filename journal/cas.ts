@@ -5,7 +5,7 @@
  * @module
  */
 import { AosError, assert as invariant, type HashRef, hashRefOf, isHashRef } from "../air/mod.ts";
-import { attempt, exists, writeFileAtomic } from "./durable_fs.ts";
+import { attempt, exists, makeDirDurable, writeFileAtomic } from "./durable_fs.ts";
 
 /** The two CAS namespaces: `nodes` (AIR nodes, patches, shadow reports) and `blobs` (WASM, bodies, snapshots). */
 export type CasSpace = "nodes" | "blobs";
@@ -118,7 +118,7 @@ export class FsCas implements Cas {
     const dir = this.#dirOf(space);
     const path = `${dir}/${checkHash(hash)}`;
     if (await exists(path)) return hash;
-    await Deno.mkdir(dir, { recursive: true });
+    await makeDirDurable(dir);
     // Checked right before writing: the bytes are what the key names. A concurrent put of the same object
     // may win the rename; its content is identical.
     invariant(hashRefOf(bytes) === hash, "CAS bytes changed while being stored");

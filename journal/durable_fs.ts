@@ -91,6 +91,27 @@ export async function readIfExists(path: string): Promise<Uint8Array | undefined
   }
 }
 
+/**
+ * Creates the folder `path` and any missing parents durably: each folder created is made to survive a
+ * crash by fsyncing the folder that holds it (a file fsynced and renamed into a folder whose own entry was
+ * never synced can vanish with it). Does nothing for a folder that exists. `sync` is for tests.
+ */
+export async function makeDirDurable(
+  path: string,
+  options: { mode?: number; sync?: (dir: string) => void } = {},
+): Promise<void> {
+  const missing: string[] = [];
+  for (let dir = path.replace(/\/+$/, ""); dir !== "" && dir !== "." && dir !== "/"; dir = parentOf(dir)) {
+    if (await exists(dir)) break;
+    missing.push(dir);
+  }
+  if (missing.length === 0) return;
+  await Deno.mkdir(path, { recursive: true, ...(options.mode === undefined ? {} : { mode: options.mode }) });
+  const sync = options.sync ?? syncDirectory;
+  // Innermost first: each new folder's entry is fsynced in its parent.
+  for (const dir of missing) sync(parentOf(dir));
+}
+
 /** The folder part of `path` (`"."` for a bare name, `"/"` for a file at the root). */
 export function parentOf(path: string): string {
   const trimmed = path.replace(/\/+$/, "");

@@ -9,8 +9,9 @@
 import { createHash, type Hash } from "node:crypto";
 import { assert as invariant, limits } from "../air/mod.ts";
 import { assertChained, chainRecords } from "./_chain.ts";
-import { exists, parentOf, syncDirectory, writeAllSync, writeFileAtomic } from "./durable_fs.ts";
+import { makeDirDurable, parentOf, syncDirectory, writeAllSync, writeFileAtomic } from "./durable_fs.ts";
 import {
+  corruptAt,
   emptySegment,
   encodeIndex,
   INDEX_STRIDE,
@@ -39,13 +40,58 @@ export interface FsJournalOptions {
   create?: boolean;
   /** Roll to a new segment before one would grow past this (default `limits.journalSegmentSizeBytesMax`). */
   segmentSizeBytesMax?: number;
-  /** Cut a torn last frame off instead of throwing `AOS_JOURNAL_TORN`; see {@linkcode FsJournal.tornTail}. */
+  /**
+   * Cut a torn last frame off instead of throwing `AOS_JOURNAL_TORN`, after keeping its bytes in
+   * `quarantineDir` (crash-safely); see {@linkcode FsJournal.tornTail}.
+   */
   truncateTornTail?: boolean;
   /**
-   * Open for reading only: nothing in the directory is changed (a torn tail is always `AOS_JOURNAL_TORN`,
-   * stale indexes are rebuilt in memory only), and `append`/`sync` throw.
+   * Where the bytes of a cut torn tail are kept, in a file named `<segment>@<offset>.torn` (default: the
+   * `quarantine` folder next to the journal directory, i.e. `.aos/quarantine/`).
+   */
+  quarantineDir?: string;
+  /**
+   * Entries the driver acknowledged (its head): a torn-looking last frame among them is damage to an
+   * acknowledged entry, `AOS_JOURNAL_CORRUPT`, never cut or skipped.
+   */
+  acknowledgedHeight?: number;
+  /**
+   * With `readOnly`: a torn last frame does not fail the open; the journal ends before it, nothing is
+   * changed, and {@linkcode FsJournal.tornTail} reports it (`cut: false`).
+   */
+  tolerateTornTail?: boolean;
+  /**
+   * Open for reading only: nothing in the directory is changed (a torn tail is `AOS_JOURNAL_TORN` unless
+   * `tolerateTornTail`, stale indexes are rebuilt in memory only), and `append`/`sync` throw.
    */
   readOnly?: boolean;
+}
+
+/**
+ * Keeps the bytes of a torn tail before they are cut: `<quarantine>/<segment>@<offset>.torn`, written
+ * crash-safely (temp file, fsync, rename, folder fsync), so a crash before the cut leaves both copies and
+ * the next open writes the same file again. Returns its path.
+ */
+async function quarantineTornTail(dir: string, torn: TornTail, quarantineDir?: string): Promise<string> {
+  const folder = quarantineDir ?? `${parentOf(dir)}/quarantine`;
+  await makeDirDurable(folder);
+  const bytes = new Uint8Array(torn.sizeBytes);
+  const file = await Deno.open(`${dir}/${torn.segment}`, { read: true });
+  try {
+    await file.seek(torn.offset, Deno.SeekMode.Start);
+    let got = 0;
+    while (got < bytes.length) {
+      const n = await file.read(bytes.subarray(got));
+      if (n === null || n === 0) break;
+      got += n;
+    }
+    invariant(got === bytes.length, "the torn tail's bytes are read in full");
+  } finally {
+    file.close();
+  }
+  const path = `${folder}/${torn.segment}@${torn.offset}.torn`;
+  await writeFileAtomic(path, bytes);
+  return path;
 }
 
 /** What a full check of a journal directory found. */
@@ -119,7 +165,7 @@ const CHECKPOINT_EVERY_BYTES = 16 * 1024;
 export class FsJournal implements Journal {
   /** The journal directory. */
   readonly dir: string;
-  /** Set when `truncateTornTail` cut a torn last frame off while opening. */
+  /** Set when opening found a torn last frame: cut off (`truncateTornTail`) or skipped (`tolerateTornTail`). */
   readonly tornTail?: TornTail;
   readonly #segmentSizeBytesMax: number;
   readonly #readOnly: boolean;
@@ -175,24 +221,44 @@ export class FsJournal implements Journal {
     if (readOnly && (options.create === true || options.truncateTornTail === true)) {
       throw new TypeError("A read-only journal cannot be created or have its torn tail cut");
     }
-    if (options.create === true && !(await exists(dir))) {
-      await Deno.mkdir(dir, { recursive: true });
-      syncDirectory(parentOf(dir));
+    if (!readOnly && options.tolerateTornTail === true) {
+      throw new TypeError(
+        "Only a read-only journal tolerates a torn tail; a writer cuts it (truncateTornTail)",
+      );
     }
+    if (options.create === true) await makeDirDurable(dir);
     const opened = await openSegments(dir);
     const torn = opened.tornTail;
     if (torn !== undefined) {
-      if (options.truncateTornTail !== true) throw tornAt(dir, torn);
-      const file = await Deno.open(`${dir}/${torn.segment}`, { write: true });
-      try {
-        await file.truncate(torn.offset);
-        await file.sync();
-      } finally {
-        file.close();
-      }
       const last = opened.segments.at(-1);
       invariant(last !== undefined && last.name === torn.segment, "a torn tail is in the last segment");
       invariant(last.sizeBytes === torn.offset, "the last segment's frames end where the torn one starts");
+      const height = last.firstSeq + last.count;
+      if (options.acknowledgedHeight !== undefined && options.acknowledgedHeight > height) {
+        // The head says this entry was fsynced and acknowledged: its damage is corruption, not a crash.
+        throw corruptAt(
+          dir,
+          torn.segment,
+          torn.offset,
+          `acknowledged entry ${height} is damaged (${torn.reason}); the head covers ${options.acknowledgedHeight} entries`,
+          height,
+        );
+      }
+      if (readOnly && options.tolerateTornTail === true) {
+        // Reported, never changed: the journal simply ends before the torn frame.
+      } else if (options.truncateTornTail !== true) {
+        throw tornAt(dir, torn);
+      } else {
+        torn.quarantineFile = await quarantineTornTail(dir, torn, options.quarantineDir);
+        const file = await Deno.open(`${dir}/${torn.segment}`, { write: true });
+        try {
+          await file.truncate(torn.offset);
+          await file.sync();
+        } finally {
+          file.close();
+        }
+        torn.cut = true;
+      }
     }
     const journal = new FsJournal(dir, opened, { segmentSizeBytesMax, readOnly });
     if (!readOnly) {

@@ -217,6 +217,81 @@ for (const cutBytes of [1, 3, 7]) {
   });
 }
 
+Deno.test("FsJournal.open() with truncateTornTail keeps the cut bytes in quarantine before cutting them", async () => {
+  await withJournal(5, async ({ dir, entries }) => {
+    const lastOffset = frameOffsets(entries)[4]!;
+    const original = await Deno.readFile(`${dir}/00001.log`);
+    await truncateBy(`${dir}/00001.log`, 3);
+    const cutBytes = original.subarray(lastOffset, original.length - 3);
+    const journal = await FsJournal.open(dir, { truncateTornTail: true });
+    journal.close();
+    const quarantined = `${dir}/../quarantine/00001.log@${lastOffset}.torn`;
+    assert.equal(journal.tornTail?.cut, true);
+    assert.equal(journal.tornTail?.sizeBytes, cutBytes.length);
+    assert.equal(
+      journal.tornTail?.quarantineFile,
+      `${dir.replace(/\/journal$/, "")}/quarantine/00001.log@${lastOffset}.torn`,
+    );
+    assert.deepEqual(
+      await Deno.readFile(quarantined),
+      cutBytes,
+      "the quarantine file holds exactly the cut bytes",
+    );
+    // No temp file is left next to it.
+    const names = [...Deno.readDirSync(`${dir}/../quarantine`)].map((e) => e.name);
+    assert.deepEqual(names, [`00001.log@${lastOffset}.torn`]);
+  });
+});
+
+Deno.test("FsJournal.open() read-only with tolerateTornTail ends before a torn tail and changes nothing", async () => {
+  await withJournal(5, async ({ dir, entries }) => {
+    const lastOffset = frameOffsets(entries)[4]!;
+    const sizeBytes = await truncateBy(`${dir}/00001.log`, 3);
+    const before = await Deno.readFile(`${dir}/00001.log`);
+    const journal = await FsJournal.open(dir, { readOnly: true, tolerateTornTail: true });
+    assert.equal(journal.height, 4);
+    assert.deepEqual([...journal.entries()], entries.slice(0, 4));
+    assert.deepEqual(journal.tornTail && { ...journal.tornTail }, {
+      segment: "00001.log",
+      offset: lastOffset,
+      sizeBytes: sizeBytes - lastOffset,
+      reason: journal.tornTail?.reason,
+      cut: false,
+    });
+    journal.close();
+    assert.deepEqual(await Deno.readFile(`${dir}/00001.log`), before);
+    assert.equal(await exists(`${dir}/../quarantine`), false);
+    await assert.rejects(
+      FsJournal.open(dir, { tolerateTornTail: true }),
+      TypeError,
+      "a writer never skips a torn tail",
+    );
+  });
+});
+
+Deno.test("FsJournal.open() calls a damaged acknowledged last frame corruption, never a torn tail to cut", async () => {
+  await withJournal(3, async ({ dir, entries }) => {
+    const lastOffset = frameOffsets(entries)[2]!;
+    const bytes = await Deno.readFile(`${dir}/00001.log`);
+    bytes[lastOffset + 9]! ^= 0x10;
+    await Deno.writeFile(`${dir}/00001.log`, bytes);
+    for (const options of [{ truncateTornTail: true }, { readOnly: true, tolerateTornTail: true }]) {
+      await rejectsWith(FsJournal.open(dir, { ...options, acknowledgedHeight: 3 }), {
+        code: "AOS_JOURNAL_CORRUPT",
+        segment: "00001.log",
+        offset: lastOffset,
+        seq: 2,
+        message: /acknowledged entry 2 is damaged \(CRC-32C mismatch/,
+      });
+    }
+    assert.deepEqual(await Deno.readFile(`${dir}/00001.log`), bytes, "an acknowledged entry is never cut");
+    // Not acknowledged yet (the head lags): a crash mid-write, so it is cut.
+    const journal = await FsJournal.open(dir, { truncateTornTail: true, acknowledgedHeight: 2 });
+    assert.equal(journal.height, 2);
+    journal.close();
+  });
+});
+
 Deno.test("FsJournal.open() calls a partial length header at the tail torn", async () => {
   await withJournal(3, async ({ dir, entries }) => {
     const lastOffset = frameOffsets(entries)[2]!;

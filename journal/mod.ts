@@ -78,6 +78,7 @@ export {
   createFileOnce,
   type DurableWriteOptions,
   exists,
+  makeDirDurable,
   parentOf,
   readIfExists,
   syncDirectory,
@@ -86,4 +87,13 @@ export {
   writeFileAtomic,
 } from "./durable_fs.ts";
 export { lockWorld, type WorldLock } from "./lock.ts";
+export {
+  type JournalDamage,
+  type JournalPlace,
+  type JournalScan,
+  lastSeqFrom,
+  type QuarantineCut,
+  quarantineFrom,
+  scanJournal,
+} from "./repair.ts";
 export { JOURNAL_FORMAT_VERSION } from "./format.ts";

@@ -28,6 +28,7 @@ import {
   limits,
   type Manifest,
   type SchemaResolver,
+  sha256,
   toHex,
 } from "../air/mod.ts";
 import {
@@ -406,6 +407,9 @@ export class Kernel {
     }
     if (!this.#started) throw corrupt("entry before genesis");
     if (entry.kind === "snapshot") return this.#takeDerived();
+    if (entry.kind === "rollback") {
+      throw corrupt("a rollback restores a snapshot: it is applied with Kernel.rollBack, given the snapshot");
+    }
     if (isRecord(entry, "domain_event")) {
       const body = entry.body;
       if (body.origin.kind !== "external" || body.ingress_ns === undefined) {
@@ -762,6 +766,41 @@ export class Kernel {
         kernel.#queue.push(item);
       },
     };
+  }
+
+  /**
+   * Applies a `rollback` entry (KERNEL §8.6) and returns the kernel that continues after it: the snapshot
+   * `bytes` (the blob the entry names, taken at `to_height`) restored on `defs` (the control plane then in
+   * force, loaded by the driver with the manifests its plans pinned), at height `entry.seq + 1`, with the
+   * entry's generation (this one's + 1) so fences of intents queued again differ from the abandoned ones.
+   * Derives nothing. This kernel is left as it was (the abandoned branch); the journal keeps its entries.
+   */
+  rollBack(entry: KernelEntry, bytes: Uint8Array, defs: WorldDefs): Kernel {
+    assert(entry.seq === this.#height, `entry seq ${entry.seq} equals kernel height ${this.#height}`);
+    assert(this.#queue.length === 0, "inputs are admitted only when the kernel is idle");
+    const corrupt = (what: string) =>
+      new AosError("AOS_JOURNAL_CORRUPT", `Entry ${entry.seq}: ${what}`, { context: { seq: entry.seq } });
+    if (!isRecord(entry, "rollback")) throw corrupt(`kind "${entry.kind}" is not a rollback`);
+    if (!this.#started) throw corrupt("entry before genesis");
+    const toHeight = u64(entry.body.to_height);
+    const generation = u64(entry.body.generation);
+    if (toHeight < 1n || toHeight >= BigInt(entry.seq)) {
+      throw corrupt(`rollback to height ${toHeight} is not a height before it`);
+    }
+    if (generation !== this.#generation + 1n) {
+      throw corrupt(`rollback to generation ${generation}, expected ${this.#generation + 1n}`);
+    }
+    if (!bytesEqual(sha256(bytes), entry.body.snapshot_hash)) {
+      throw corrupt("the snapshot given does not hash to the rollback's snapshot_hash");
+    }
+    const next = Kernel.restore(defs, this.#host, bytes, this.#content);
+    if (BigInt(next.#height) !== toHeight) {
+      throw corrupt(`the snapshot it names is at height ${next.#height}, not ${toHeight}`);
+    }
+    next.#height = entry.seq + 1;
+    next.#generation = generation;
+    next.#nowNs = u64(entry.body.ingress_ns);
+    return next;
   }
 
   /** Canonical snapshot of the world state (KERNEL §8.4), taken only when idle. */

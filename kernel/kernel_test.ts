@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type CborValue, encodeCanonical, fromHex, hashRefOf, toHex } from "../air/mod.ts";
+import { type CborValue, encodeCanonical, fromHex, hashRefOf, sha256, toHex } from "../air/mod.ts";
 import {
   buildDefs,
   counterLikeSpec,
@@ -258,4 +258,47 @@ Deno.test("apply() of a snapshot marker derives nothing and changes no state", (
   assert.deepEqual(kernel.apply(marker), []);
   assert.equal(kernel.height, 3);
   assert.deepEqual(kernel.stateHashes(), Kernel.restore(defs, host, before).stateHashes());
+});
+
+Deno.test("Kernel.rollBack() restores the snapshot at to_height, bumps the generation, and refuses a bad rollback", () => {
+  // Given a counter kernel: two increments, a snapshot marker at seq 3, then another increment
+  const { kernel, defs } = givenKernel(counterLikeSpec("counter"));
+  kernel.apply(increment(1, 2));
+  kernel.apply(increment(2, 3));
+  const snapshot = kernel.snapshot();
+  kernel.apply({ seq: 3, kind: "snapshot", body: { height: 3, snapshot_hash: sha256(snapshot) } });
+  kernel.apply(increment(4, 10));
+  assert.deepEqual(stateValue(kernel, COUNTER), { count: 15 });
+  const rollback = (body: Partial<{ to_height: number; generation: bigint; snapshot_hash: Uint8Array }>) => ({
+    seq: 5,
+    kind: "rollback",
+    body: { to_height: 3, snapshot_hash: sha256(snapshot), generation: 1n, ingress_ns: T0_NS + 5n, ...body },
+  });
+  // When a rollback is applied with its snapshot
+  const next = kernel.rollBack(rollback({}), snapshot, defs);
+  // Then the state is the snapshot's, at the height after the rollback, in the next generation
+  assert.deepEqual(stateValue(next, COUNTER), { count: 5 });
+  assert.equal(next.height, 6);
+  assert.equal(next.generation, 1n);
+  assert.equal(next.nowNs, T0_NS + 5n);
+  assert.deepEqual(stateValue(kernel, COUNTER), { count: 15 }, "the abandoned kernel is left as it was");
+  // And a generation that is not the next one, a snapshot that does not match, or a height at or after the
+  // rollback are corruption
+  for (
+    const [body, message] of [
+      [{ generation: 2n }, /generation 2, expected 1/],
+      [{ generation: 0n }, /generation 0, expected 1/],
+      [{ snapshot_hash: new Uint8Array(32) }, /does not hash to the rollback's snapshot_hash/],
+      [{ to_height: 5 }, /not a height before it/],
+      [{ to_height: 2 }, /the snapshot it names is at height 3, not 2/],
+    ] as const
+  ) {
+    assert.throws(() => kernel.rollBack(rollback(body), snapshot, defs), (error: unknown) => {
+      assert.ok(hasCode("AOS_JOURNAL_CORRUPT")(error));
+      assert.match((error as Error).message, message);
+      return true;
+    });
+  }
+  // And a plain apply() refuses it: it needs the snapshot
+  assert.throws(() => kernel.apply(rollback({})), /applied with Kernel\.rollBack/);
 });

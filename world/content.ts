@@ -22,7 +22,7 @@ import {
   cborToJson,
   type ContentNeeds,
   type ControlPlaneContent,
-  type Kernel,
+  Kernel,
   ReducerHost,
   type WorldDefs,
 } from "../kernel/mod.ts";
@@ -52,6 +52,18 @@ export class ControlPlaneLibrary implements ControlPlaneContent {
 
   node(hash: HashRef): AirNode | undefined {
     return this.#nodes.get(hash);
+  }
+
+  /**
+   * Loads a snapshot blob and what restoring it needs: the control plane in force when it was taken and the
+   * ones its running plans pinned. `AOS_CAS_MISSING`/`AOS_CAS_CORRUPT` when the blob is missing or damaged.
+   */
+  async loadSnapshot(hash: HashRef): Promise<{ bytes: Uint8Array; defs: WorldDefs }> {
+    const bytes = await this.#cas.get("blobs", hash);
+    const manifests = Kernel.snapshotManifests(bytes);
+    const defs = await this.loadDefs(manifests.manifestHash);
+    for (const pinned of manifests.pinned) await this.loadDefs(pinned);
+    return { bytes, defs };
   }
 
   /** Loads (once) the control plane of `manifestHash`: validated, its modules compiled into the host. */

@@ -9,11 +9,11 @@ import { AosError } from "../air/mod.ts";
 import { FsCas, FsJournal } from "../journal/mod.ts";
 import { lockWorld, type WorldLock } from "../journal/mod.ts";
 import type { Clock } from "../kernel/mod.ts";
-import { FileHeadStore, type HeadStore } from "./head.ts";
+import { FileHeadStore, type Head, type HeadStore } from "./head.ts";
 import { Inbox } from "./inbox.ts";
 import { worldPaths } from "./paths.ts";
 import { ReceiptInbox } from "./receipt_inbox.ts";
-import type { Cas, Journal } from "../journal/mod.ts";
+import type { Cas, Journal, TornTail } from "../journal/mod.ts";
 
 /** Options of a world folder's files. */
 export interface WorldFileOptions {
@@ -21,12 +21,22 @@ export interface WorldFileOptions {
   onLockWait?: (holder: string) => void;
   /** Segment size of the journal (tests use small ones). */
   segmentSizeBytesMax?: number;
+  /**
+   * Open without changing any file: the journal read-only, a torn tail reported but left in place (the
+   * journal ends before it). Appending throws. For commands that only read.
+   */
+  readOnly?: boolean;
 }
 
 /** The opened file ports of a world folder, with its lock. */
 export interface FilePorts {
   ports: { journal: Journal; cas: Cas; clock: Clock; head: HeadStore; inbox: Inbox; receipts: ReceiptInbox };
   lock: WorldLock;
+  /**
+   * A torn last journal frame (a crash mid-write) found on open: cut off and kept in `.aos/quarantine/`
+   * by a writer, skipped by a read-only open. Never part of an acknowledged entry (that is corruption).
+   */
+  tornTail?: TornTail;
   /** Closes the journal and releases the lock (for a failed open; a `World` closes its own). */
   close(): void;
 }
@@ -63,6 +73,15 @@ export async function openFilePorts(
     }
     throw error;
   }
+  const head = new FileHeadStore(paths.head);
+  let acknowledged: Head | undefined;
+  try {
+    // The head first: a torn-looking frame among the acknowledged entries is corruption, never cut.
+    acknowledged = await head.read();
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   let journal: FsJournal;
   try {
     journal = await FsJournal.open(paths.journal, {
@@ -70,6 +89,10 @@ export async function openFilePorts(
       ...(options.segmentSizeBytesMax === undefined
         ? {}
         : { segmentSizeBytesMax: options.segmentSizeBytesMax }),
+      ...(options.readOnly === true
+        ? { readOnly: true, tolerateTornTail: true }
+        : { truncateTornTail: true, quarantineDir: paths.quarantine }),
+      ...(acknowledged === undefined ? {} : { acknowledgedHeight: acknowledged.height }),
     });
   } catch (error) {
     lock.release();
@@ -87,11 +110,12 @@ export async function openFilePorts(
       journal,
       cas: new FsCas(paths.store),
       clock: options.clock,
-      head: new FileHeadStore(paths.head),
+      head,
       inbox: new Inbox(paths.inbox),
       receipts: new ReceiptInbox(paths.receipts, paths.keys),
     },
     lock,
+    ...(journal.tornTail === undefined ? {} : { tornTail: journal.tornTail }),
     close() {
       try {
         journal.close();

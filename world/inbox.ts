@@ -6,7 +6,7 @@
  * @module
  */
 import { AosError, decodeCanonical, encodeCanonical } from "../air/mod.ts";
-import { syncDirectory, writeFileAtomic } from "../journal/mod.ts";
+import { makeDirDurable, syncDirectory, writeFileAtomic } from "../journal/mod.ts";
 
 /** One queued external event: the schema and its canonical typed value. */
 export interface InboxEvent {
@@ -99,11 +99,23 @@ export class Inbox implements InboxStore {
       const file = `${this.dir}/${name}`;
       const malformed = () =>
         new AosError("AOS_JOURNAL_CORRUPT", `Inbox file "${file}" is malformed`, { context: { file } });
-      const raw = decodeCanonical(await Deno.readFile(file));
+      let raw: unknown;
+      try {
+        raw = decodeCanonical(await Deno.readFile(file));
+      } catch (cause) {
+        if (!(cause instanceof AosError)) throw cause;
+        throw new AosError(
+          "AOS_JOURNAL_CORRUPT",
+          `Inbox file "${file}" is not canonical CBOR (${cause.message}); move it out of the inbox to go on`,
+          { cause, context: { file } },
+        );
+      }
       let items: unknown[];
       let validatedFor: string | undefined;
       if (Array.isArray(raw)) {
         items = raw;
+      } else if (raw === null || typeof raw !== "object" || raw instanceof Uint8Array) {
+        throw malformed();
       } else {
         const framed = raw as { manifest_hash?: unknown; events?: unknown };
         if (typeof framed.manifest_hash !== "string" || !Array.isArray(framed.events)) throw malformed();
@@ -127,7 +139,7 @@ export class Inbox implements InboxStore {
 
   /** Writes one batch durably; `afterBatch` is the highest batch number already admitted. */
   async add(events: InboxEvent[], afterBatch: number, validatedFor?: string): Promise<number> {
-    await Deno.mkdir(this.dir, { recursive: true });
+    await makeDirDurable(this.dir);
     const existing = (await this.#names()).map((name) => Number(BATCH_FILE.exec(name)![1]));
     const batch = Math.max(afterBatch, ...existing) + 1;
     const name = `${String(batch).padStart(12, "0")}.cbor`;

@@ -31,6 +31,7 @@ export {
   type EventInput,
   type FileWorld,
   type ReceiptReport,
+  type RollbackReport,
   type RunReport,
   type StepReport,
   World,
@@ -81,4 +82,5 @@ export {
   verifyWorld,
 } from "./verify.ts";
 export { openFilePorts, type WorldFileOptions } from "./file_ports.ts";
+export { type RepairReport, repairWorld } from "./repair.ts";
 export { type EffectPrice, parseWorldConfig, readWorldConfig, type WorldConfig } from "./config.ts";

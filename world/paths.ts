@@ -21,6 +21,8 @@ export interface WorldPaths {
   keys: string;
   receipts: string;
   config: string;
+  /** Bytes set aside by recovery: cut torn tails, segments moved away by `journal repair`. */
+  quarantine: string;
 }
 
 /**
@@ -51,5 +53,6 @@ export function worldPaths(dir: string): WorldPaths {
     keys: `${aos}/keys`,
     receipts: `${aos}/receipts`,
     config: `${aos}/config.json`,
+    quarantine: `${aos}/quarantine`,
   };
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { AosError, type CborValue, decodeCanonical, encodeCanonical, limits } from "../air/mod.ts";
-import { createFileOnce, syncDirectory } from "../journal/mod.ts";
+import { createFileOnce, makeDirDurable, syncDirectory } from "../journal/mod.ts";
 import { type Receipt, signedReceiptMap } from "../kernel/mod.ts";
 
 const FILE = /^(\d{12})\.cbor$/;
@@ -103,7 +103,7 @@ export class ReceiptInbox implements ReceiptDropBox {
 
   /** Queues one receipt durably (temp file, fsync, link into place: a racing writer never overwrites it). */
   async add(receipt: Receipt): Promise<string> {
-    await Deno.mkdir(this.dir, { recursive: true });
+    await makeDirDurable(this.dir);
     const bytes = encodeReceiptFile(receipt);
     for (let attempt = 0; attempt < limits.dropBoxCreateAttemptsMax; attempt++) {
       const names: string[] = [];

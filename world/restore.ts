@@ -13,7 +13,14 @@ import {
   isAosError,
 } from "../air/mod.ts";
 import { type Cas, isRecord, type Journal, type JournalEntry } from "../journal/mod.ts";
-import { type Divergence, isGovernanceInput, Kernel, type KernelEntry, replayInto } from "../kernel/mod.ts";
+import {
+  type Divergence,
+  isGovernanceInput,
+  Kernel,
+  type KernelEntry,
+  replayInto,
+  type WorldDefs,
+} from "../kernel/mod.ts";
 import type { ControlPlaneLibrary } from "./content.ts";
 import type { Head } from "./head.ts";
 
@@ -50,11 +57,11 @@ export function genesisOf(journal: Pick<Journal, "entries">, where: string): { m
  * Builds a kernel from the latest snapshot in the journal (found by reading backwards from its end), on the
  * manifest in force when it was taken (and the manifests its running plans pinned), or from genesis on the
  * genesis manifest when there is none. Returns it with the seq of the first entry still to replay
- * ({@linkcode replayWithContent}).
+ * ({@linkcode replayWithContent}). Snapshots are read through `library` (on the same store as `_cas`).
  */
 export async function restoreLatest(
   journal: Pick<Journal, "entries" | "entriesBackward">,
-  cas: Cas,
+  _cas: Cas,
   library: ControlPlaneLibrary,
 ): Promise<Restored> {
   const unusable: UnusableSnapshot[] = [];
@@ -62,7 +69,7 @@ export async function restoreLatest(
     if (!isRecord(entry, "snapshot") || entry.seq === 0) continue;
     const hash = bytesToHashRef(entry.body.snapshot_hash);
     try {
-      const kernel = await restoreSnapshot(entry.seq, hash, cas, library);
+      const kernel = await restoreSnapshot(entry.seq, hash, library);
       return {
         kernel,
         fromSeq: entry.seq,
@@ -97,13 +104,9 @@ const SNAPSHOT_DAMAGE_CODES: readonly AosErrorCode[] = [
 async function restoreSnapshot(
   seq: number,
   hash: HashRef,
-  cas: Cas,
   library: ControlPlaneLibrary,
 ): Promise<Kernel> {
-  const bytes = await cas.get("blobs", hash);
-  const manifests = Kernel.snapshotManifests(bytes);
-  const defs = await library.loadDefs(manifests.manifestHash);
-  for (const pinned of manifests.pinned) await library.loadDefs(pinned);
+  const { bytes, defs } = await library.loadSnapshot(hash);
   const kernel = Kernel.restore(defs, library.host, bytes, library);
   if (kernel.height !== seq) {
     throw new AosError("AOS_JOURNAL_CORRUPT", `Snapshot at seq ${seq} claims height ${kernel.height}`, {
@@ -114,39 +117,91 @@ async function restoreSnapshot(
 }
 
 /**
+ * The kernel after a `rollback` entry (KERNEL §8.6): the snapshot it names, loaded from the store with its
+ * control plane, restored by {@linkcode Kernel.rollBack}. A snapshot the store no longer holds intact is
+ * `AOS_JOURNAL_CORRUPT` at the rollback's seq (the journal cannot be replayed past it).
+ */
+export async function rolledBack(
+  kernel: Kernel,
+  entry: KernelEntry,
+  library: ControlPlaneLibrary,
+): Promise<Kernel> {
+  if (!isRecord(entry, "rollback")) return kernel.rollBack(entry, new Uint8Array(), kernel.defs);
+  const hash = bytesToHashRef(entry.body.snapshot_hash);
+  let loaded: { bytes: Uint8Array; defs: WorldDefs };
+  try {
+    loaded = await library.loadSnapshot(hash);
+  } catch (error) {
+    if (!isAosError(error, SNAPSHOT_DAMAGE_CODES)) throw error;
+    throw new AosError(
+      "AOS_JOURNAL_CORRUPT",
+      `Entry ${entry.seq}: the snapshot ${hash} the rollback restores is unusable (${error.code}: ${error.message})`,
+      { context: { seq: entry.seq }, cause: error },
+    );
+  }
+  return kernel.rollBack(entry, loaded.bytes, loaded.defs);
+}
+
+/** What {@linkcode replayWithContent} ends with: the kernel (a rollback replaces it) and any divergence. */
+export interface Replayed {
+  kernel: Kernel;
+  divergence?: Divergence;
+}
+
+/**
  * Replays `entries` through `kernel` like {@linkcode replayInto}, streaming, and loads into `library` what
  * each governance input needs (its patch, the manifest it applies) just before the kernel meets it: replay
- * from genesis switches to every applied manifest where the journal applied it.
+ * from genesis switches to every applied manifest where the journal applied it. A `rollback` entry
+ * replaces the kernel by the snapshot it names (KERNEL §8.5: "`rollback` restores its snapshot"); the
+ * kernel returned is the one the entries end on.
  */
 export async function replayWithContent(
   kernel: Kernel,
   entries: Iterable<KernelEntry>,
   library: ControlPlaneLibrary,
-): Promise<Divergence | undefined> {
+): Promise<Replayed> {
   const iterator = entries[Symbol.iterator]();
   let held: KernelEntry | undefined;
+  let current = kernel;
   try {
     for (;;) {
       let stop: KernelEntry | undefined;
       const first = held;
       held = undefined;
-      // One run of entries up to (not including) the next governance input.
+      // One run of entries up to (not including) the next governance input or rollback.
       const chunk = function* (): Generator<KernelEntry> {
         if (first !== undefined) yield first;
         for (;;) {
           const next = iterator.next();
           if (next.done === true) return;
-          if (isGovernanceInput(next.value.kind)) {
+          if (isGovernanceInput(next.value.kind) || next.value.kind === "rollback") {
             stop = next.value;
             return;
           }
           yield next.value;
         }
       };
-      const divergence = replayInto(kernel, chunk());
-      if (divergence) return divergence;
-      if (stop === undefined) return undefined;
-      if (stop.seq === kernel.height) await library.prepare(kernel.contentNeeds(stop));
+      const divergence = replayInto(current, chunk());
+      if (divergence) return { kernel: current, divergence };
+      if (stop === undefined) return { kernel: current };
+      if (stop.kind === "rollback") {
+        if (stop.seq !== current.height) {
+          return {
+            kernel: current,
+            divergence: { seq: stop.seq, message: `expected seq ${current.height}, journal has ${stop.seq}` },
+          };
+        }
+        try {
+          current = await rolledBack(current, stop, library);
+        } catch (error) {
+          if (isAosError(error, ["AOS_JOURNAL_CORRUPT"])) {
+            return { kernel: current, divergence: { seq: stop.seq, message: error.message } };
+          }
+          throw error;
+        }
+        continue;
+      }
+      if (stop.seq === current.height) await library.prepare(current.contentNeeds(stop));
       held = stop;
     }
   } finally {

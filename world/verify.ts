@@ -25,12 +25,13 @@ import {
   type Journal,
   type JournalEntry,
   lockWorld,
+  type TornTail,
   type WorldLock,
 } from "../journal/mod.ts";
 import { type BudgetLine, type Divergence, Kernel } from "../kernel/mod.ts";
 import { ControlPlaneLibrary } from "./content.ts";
 import { checkHead, FileHeadStore, type Head, requireHead } from "./head.ts";
-import { worldPaths } from "./paths.ts";
+import { type WorldPaths, worldPaths } from "./paths.ts";
 import {
   genesisOf,
   type InboxPosition,
@@ -54,6 +55,10 @@ export interface VerifyReport {
   outbox?: number;
   divergence?: Divergence;
   error?: { code: string; message: string; context: AosErrorContext };
+  /** A torn last frame (a crash mid-write): reported, left in place, not damage; the rest is verified. */
+  tornTail?: TornTail;
+  /** Derived entries missing at the end of the last block (a crash): completed in memory, as open does. */
+  incompleteBlock?: number;
 }
 
 /** The damage verification reports instead of throwing. */
@@ -117,18 +122,25 @@ export async function verifyWorld(dir: string): Promise<VerifyReport> {
     let journal: FsJournal;
     let head: Head | undefined;
     try {
-      journal = await FsJournal.open(paths.journal, { readOnly: true });
+      ({ journal, head } = await openForCheck(paths));
     } catch (error) {
       return { ok: false, height: 0, replayed: 0, reducers: [], error: reportedError(error) };
     }
+    const torn = journal.tornTail === undefined ? {} : { tornTail: journal.tornTail };
     try {
       try {
-        head = await new FileHeadStore(paths.head).read();
         requireHead(journal.height, head, paths.head);
       } catch (error) {
-        return { ok: false, height: journal.height, replayed: 0, reducers: [], error: reportedError(error) };
+        return {
+          ok: false,
+          height: journal.height,
+          replayed: 0,
+          reducers: [],
+          error: reportedError(error),
+          ...torn,
+        };
       }
-      return await verifyReplay(journal, new FsCas(paths.store), head);
+      return { ...await verifyReplay(journal, new FsCas(paths.store), head), ...torn };
     } finally {
       journal.close();
     }
@@ -143,6 +155,22 @@ export interface JournalVerifyReport {
   /** Segment files. */
   segments: number;
   error?: { code: string; message: string; context: AosErrorContext };
+  /** A torn last frame (a crash mid-write): reported, left in place, not damage; the rest is verified. */
+  tornTail?: TornTail;
+}
+
+/**
+ * Opens the journal of the world folder at `paths` read-only for a full check: the head is read first (a
+ * torn-looking frame among acknowledged entries is corruption), a torn tail is skipped and reported.
+ */
+async function openForCheck(paths: WorldPaths): Promise<{ journal: FsJournal; head: Head | undefined }> {
+  const head = await new FileHeadStore(paths.head).read();
+  const journal = await FsJournal.open(paths.journal, {
+    readOnly: true,
+    tolerateTornTail: true,
+    ...(head === undefined ? {} : { acknowledgedHeight: head.height }),
+  });
+  return { journal, head };
 }
 
 /**
@@ -155,8 +183,9 @@ export async function verifyJournal(dir: string): Promise<JournalVerifyReport> {
   const paths = worldPaths(dir);
   return await underLock(dir, async () => {
     let journal: FsJournal;
+    let head: Head | undefined;
     try {
-      journal = await FsJournal.open(paths.journal, { readOnly: true });
+      ({ journal, head } = await openForCheck(paths));
     } catch (error) {
       return { ok: false, height: 0, segments: 0, error: reportedError(error) };
     }
@@ -164,9 +193,9 @@ export async function verifyJournal(dir: string): Promise<JournalVerifyReport> {
       ok: false,
       height: journal.height,
       segments: journal.segments.length,
+      ...(journal.tornTail === undefined ? {} : { tornTail: journal.tornTail }),
     };
     try {
-      const head = await new FileHeadStore(paths.head).read();
       requireHead(journal.height, head, paths.head);
       checkHead(journal, head);
       const tally = new HeadTally(head);
@@ -253,31 +282,35 @@ export async function verifyReplay(
     const { manifestHash } = genesisOf(journal, "The journal");
     const library = new ControlPlaneLibrary(cas);
     const defs = await library.loadDefs(manifestHash);
-    const fresh = new Kernel(defs, library.host, library);
+    let fresh = new Kernel(defs, library.host, library);
     const tally = new HeadTally(head);
     let divergence: Divergence | undefined;
     try {
-      // From genesis, streamed: every applied manifest is loaded where the journal applies it.
-      divergence = await replayWithContent(
+      // From genesis, streamed: every applied manifest is loaded where the journal applies it, and every
+      // rollback restores its snapshot (the kernel returned is the one the journal ends on).
+      ({ kernel: fresh, divergence } = await replayWithContent(
         fresh,
         tap(journal.entries(0), (entry) => tally.see(entry)),
         library,
-      );
+      ));
     } finally {
       report.replayed = fresh.height;
     }
-    if (divergence) {
+    // A last block a crash cut short is completed in memory, as opening the world completes it.
+    if (divergence && divergence.incompleteBlock === undefined) {
       report.divergence = divergence;
       return report;
     }
+    if (divergence?.incompleteBlock) report.incompleteBlock = divergence.incompleteBlock.length;
     tally.check(journal.height);
     const live = await restoreLatest(journal, cas, library);
-    const liveDivergence = await replayWithContent(live.kernel, journal.entries(live.fromSeq), library);
-    if (liveDivergence) {
+    const liveReplay = await replayWithContent(live.kernel, journal.entries(live.fromSeq), library);
+    const liveDivergence = liveReplay.divergence;
+    if (liveDivergence && liveDivergence.incompleteBlock === undefined) {
       report.divergence = liveDivergence;
       return report;
     }
-    report.ok = compareKernels(fresh, live.kernel, report);
+    report.ok = compareKernels(fresh, liveReplay.kernel, report);
     return report;
   } catch (error) {
     report.error = reportedError(error);

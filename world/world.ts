@@ -28,7 +28,7 @@ import {
   MemoryCas,
   MemoryJournal,
 } from "../journal/mod.ts";
-import type { WorldLock } from "../journal/mod.ts";
+import type { TornTail, WorldLock } from "../journal/mod.ts";
 import {
   type AdapterDirectory,
   type ApplyContext,
@@ -86,6 +86,19 @@ export interface ReceiptReport extends StepReport {
   outcomes: Array<{ intentHash: HashRef; adapterId: string; ignored?: ReceiptRejection }>;
 }
 
+/** What `rollback` did. */
+export interface RollbackReport {
+  /** Seq of the `rollback` entry. */
+  seq: number;
+  toHeight: number;
+  snapshotHash: HashRef;
+  /** The generation from now on. */
+  generation: bigint;
+  /** The entries abandoned (kept in the journal for audit): after the snapshot marker, before the rollback. */
+  abandoned?: { from: number; to: number };
+  height: number;
+}
+
 /** What `run` did. */
 export interface RunReport {
   steps: StepReport[];
@@ -119,6 +132,11 @@ export interface WorldPorts {
 export interface WorldRunOptions {
   /** Entries between automatic snapshots (default `limits.snapshotIntervalEntries`). */
   snapshotIntervalEntries?: number;
+  /**
+   * Open to read only: nothing is appended or written (an incomplete last block is completed in memory
+   * only; on file ports the journal is opened read-only and a torn tail is reported, not cut).
+   */
+  readOnly?: boolean;
 }
 
 /** Options for opening or creating a world folder. */
@@ -158,6 +176,8 @@ export class World {
   #kernel: Kernel;
   #lastSnapshot: { height: number; hash: HashRef } | undefined;
   #unusableSnapshots: readonly UnusableSnapshot[] = [];
+  #tornTail: TornTail | undefined;
+  #incompleteBlock: number | undefined;
   /** The last inbox event journaled; events are admitted one block at a time. Recorded in the head. */
   #lastAdmitted: InboxPosition;
   /** What the kernel may ask while it applies a live input: blob sizes from the store (KERNEL §7). */
@@ -220,6 +240,22 @@ export class World {
   /** Snapshots newer than the one this world was restored from that could not be used (newest first). */
   get unusableSnapshots(): readonly UnusableSnapshot[] {
     return this.#unusableSnapshots;
+  }
+
+  /**
+   * The torn last journal frame (a crash mid-write) this open found: cut off and kept in `.aos/quarantine/`
+   * (`cut: true`), or, for a read-only open, skipped and left in place (`cut: false`).
+   */
+  get tornTail(): TornTail | undefined {
+    return this.#tornTail;
+  }
+
+  /**
+   * Derived entries a crash left unwritten at the end of the last block, which a read-only open completed
+   * in memory only (a writer journals them on open): the kernel is that many entries past the journal.
+   */
+  get incompleteBlock(): number | undefined {
+    return this.#incompleteBlock;
   }
 
   /** The latest snapshot, if any. */
@@ -287,7 +323,9 @@ export class World {
     const opened = await openFilePorts(dir, options);
     try {
       const ports = options.secrets ? { ...opened.ports, secrets: options.secrets } : opened.ports;
-      return await World.#open(ports, options, dir, opened.lock) as FileWorld;
+      const world = await World.#open(ports, options, dir, opened.lock) as FileWorld;
+      world.#tornTail = opened.tornTail;
+      return world;
     } catch (error) {
       opened.close();
       throw error;
@@ -314,28 +352,31 @@ export class World {
     const journal = parts.ports.journal;
     // The manifest in force: the latest snapshot names it; replay from there switches at every apply.
     const restored = await restoreLatest(journal, parts.ports.cas, parts.library);
-    const divergence = await replayWithContent(
+    const { kernel, divergence } = await replayWithContent(
       restored.kernel,
       journal.entries(restored.fromSeq),
       parts.library,
     );
+    const complete = divergence?.incompleteBlock !== undefined && options.readOnly !== true;
     if (divergence?.incompleteBlock) {
       // A crash cut the last block short; its derived entries are deterministic and none of its intents
-      // were dispatched, so re-running its input completes it (KERNEL §8.5).
-      journal.append(divergence.incompleteBlock.map(({ kind, body }) => ({ kind, body })));
+      // were dispatched, so re-running its input completes it (KERNEL §8.5). A reader completes it in
+      // memory only (the kernel already holds it).
+      if (complete) journal.append(divergence.incompleteBlock.map(({ kind, body }) => ({ kind, body })));
     } else if (divergence) {
       throw divergenceError(divergence);
     }
     const tally = tallyJournal(journal, head);
     const world = new World(
       parts,
-      restored.kernel,
+      kernel,
       restored.lastSnapshot,
       tally.lastAdmitted,
       tally.failures,
     );
     world.#unusableSnapshots = restored.unusable ?? [];
-    if (divergence?.incompleteBlock) await world.#sync();
+    if (divergence?.incompleteBlock && !complete) world.#incompleteBlock = divergence.incompleteBlock.length;
+    if (complete) await world.#sync();
     return world;
   }
 
@@ -611,6 +652,62 @@ export class World {
     await this.#sync();
     this.#lastSnapshot = { height: marker!.seq, hash };
     return this.#lastSnapshot;
+  }
+
+  /** The snapshots the journal records, newest first (read backwards): the heights a rollback accepts. */
+  snapshots(): Array<{ height: number; hash: HashRef }> {
+    const found: Array<{ height: number; hash: HashRef }> = [];
+    for (const entry of this.journal.entriesBackward()) {
+      if (isRecord(entry, "snapshot")) {
+        found.push({ height: entry.seq, hash: bytesToHashRef(entry.body.snapshot_hash) });
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Rolls the world back to the snapshot taken at `toHeight` (KERNEL §8.6): journals `rollback {to_height,
+   * snapshot_hash, generation}` as its own block and continues from that snapshot's state (manifest,
+   * reducers, plans, outbox, budgets, governance) with the generation bumped, so receipts of intents from
+   * the abandoned entries are ignored (`unknown_intent`, or `fence_mismatch` when queued again). The
+   * abandoned entries stay in the journal for audit. `AOS_USAGE` when no snapshot was taken at `toHeight`.
+   */
+  async rollback(toHeight: number): Promise<RollbackReport> {
+    const snapshots = this.snapshots();
+    const snapshot = snapshots.find((s) => s.height === toHeight);
+    if (snapshot === undefined) {
+      throw new AosError(
+        "AOS_USAGE",
+        snapshots.length === 0
+          ? `Cannot roll back to height ${toHeight}: the journal records no snapshot (take one with "aos snapshot")`
+          : `Cannot roll back to height ${toHeight}: it is not a snapshot height; snapshots are at heights ${
+            snapshots.map((s) => s.height).join(", ")
+          }`,
+        { context: { seq: toHeight } },
+      );
+    }
+    // Everything the rollback needs is loaded (and checked) before it is journaled.
+    const { bytes, defs } = await this.library.loadSnapshot(snapshot.hash);
+    const generation = this.#kernel.generation + 1n;
+    const [entry] = this.journal.append([{
+      kind: "rollback",
+      body: {
+        to_height: toHeight,
+        snapshot_hash: hashRefToBytes(snapshot.hash),
+        generation,
+        ingress_ns: maxBigint(this.#ports.clock.nowNs(), this.#kernel.nowNs),
+      },
+    }]);
+    this.#kernel = this.#kernel.rollBack(entry!, bytes, defs);
+    await this.#sync();
+    return {
+      seq: entry!.seq,
+      toHeight,
+      snapshotHash: snapshot.hash,
+      generation,
+      ...(entry!.seq > toHeight + 1 ? { abandoned: { from: toHeight + 1, to: entry!.seq - 1 } } : {}),
+      height: this.journal.height,
+    };
   }
 
   /** The plain JSON form of a reducer's (or cell's) state, or null when it has none. */
