@@ -188,7 +188,8 @@ Deno.test("README documents the --json shape of every command, and each matches 
     await check("air fmt", w, "air", "fmt", "--check");
     await check("event send", w, "event", "send", "demo/Configure@1", '{"url": "http://127.0.0.1:9/x"}');
     await check("step", w, "step");
-    await check("snapshot", w, "snapshot");
+    const snapshot = await check("snapshot", w, "snapshot");
+    const snapshotHeight = String(JSON.parse(snapshot.stdout).height);
     await check("snapshot ls", w, "snapshot", "ls");
     await check("state get", w, "state", "get", "demo/Notifier@1");
     const input = '{"url": "http://127.0.0.1:9/x", "request_id": "r1"}';
@@ -212,6 +213,7 @@ Deno.test("README documents the --json shape of every command, and each matches 
     await check("journal show", w, "journal", "show");
     await check("journal verify", w, "journal", "verify");
     await check("replay", w, "replay", "--verify");
+    await check("journal repair", w, "journal", "repair", "--quarantine");
     await check("manifest show", w, "manifest", "show");
 
     // Governance: a copy of the AIR with one more schema.
@@ -238,6 +240,7 @@ Deno.test("README documents the --json shape of every command, and each matches 
     const rejected = String(JSON.parse(second.stdout).id);
     await check("proposal reject", w, "proposal", "reject", rejected, "--approver", "ana");
     await check("proposal ls", w, "proposal", "ls");
+    await check("rollback", w, "rollback", "--to", snapshotHeight);
 
     await expectAos(0, root, "init", "cells", "--template", "cells");
     const cellEvent = '{"user": "al", "by": 1}';
