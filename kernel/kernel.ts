@@ -142,7 +142,8 @@ export type ReducerErrorCode =
   | "missing_key"
   | "bad_key"
   | "reducer_missing"
-  | "runaway";
+  | "runaway"
+  | "block_limit";
 
 /** Why a receipt is not admitted (KERNEL §6.4); the driver journals `receipt_ignored` with it. */
 export type ReceiptRejection =
@@ -176,6 +177,11 @@ export class Kernel {
   /** Instances with a PlanRun queued (at most one each, KERNEL §2.2). */
   readonly #planQueued = new Set<bigint>();
   #derived: DerivedRecord[] = [];
+  /** Domain events derived in the current block, and their bytes (bounded by `limits.derived*PerBlockMax`). */
+  #blockEvents = 0;
+  #blockEventBytes = 0;
+  /** Set when a step passed a per-block bound: the block ends and its remaining work is dropped. */
+  #blockEnded = false;
 
   /**
    * A kernel running `defs` (the genesis manifest, or the one in force when restoring). `content` holds
@@ -388,6 +394,9 @@ export class Kernel {
 
   #apply(entry: KernelEntry): DerivedRecord[] {
     this.#derived = [];
+    this.#blockEvents = 0;
+    this.#blockEventBytes = 0;
+    this.#blockEnded = false;
     this.#height++;
     const corrupt = (what: string) =>
       new AosError("AOS_JOURNAL_CORRUPT", `Entry ${entry.seq}: ${what}`, { context: { seq: entry.seq } });
@@ -506,6 +515,12 @@ export class Kernel {
   #runToIdle(): void {
     let ticks = 0;
     while (this.#queue.length > 0) {
+      if (this.#blockEnded) {
+        // A step passed a per-block bound and journaled why (`block_limit`): the rest of the block is dropped.
+        this.#queue.length = 0;
+        this.#planQueued.clear();
+        return;
+      }
       const item = this.#queue.shift()!;
       if (++ticks > limits.ticksPerBlockMax) {
         // A reducer or plan ping-pong must not hang the world: end the block deterministically.
@@ -677,6 +692,27 @@ export class Kernel {
         return fail("bad_ann", errorMessage(error));
       }
     }
+    const emittedBytes = output.domainEvents.reduce(
+      (sum, e) => sum + e.schema.length + e.value.length + (e.key?.length ?? 0),
+      0,
+    );
+    const events = this.#blockEvents + output.domainEvents.length;
+    const bytes = this.#blockEventBytes + emittedBytes;
+    if (events > limits.derivedEventsPerBlockMax || bytes > limits.derivedEventBytesPerBlockMax) {
+      // A fan-out (a reducer routing its own events back to itself) grows the block geometrically: end the
+      // block here, deterministically, before it exhausts memory; the step is not committed.
+      this.#blockEnded = true;
+      const which = events > limits.derivedEventsPerBlockMax
+        ? `${events} derived events, above derivedEventsPerBlockMax (${limits.derivedEventsPerBlockMax})`
+        : `${bytes} bytes of derived events, above derivedEventBytesPerBlockMax (${limits.derivedEventBytesPerBlockMax})`;
+      return fail(
+        "block_limit",
+        `emitting ${output.domainEvents.length} events would bring the block to ${which}; ` +
+          `the block ends here and its remaining work is dropped`,
+      );
+    }
+    this.#blockEvents = events;
+    this.#blockEventBytes = bytes;
     // Commit (KERNEL §2.3 1a–c): state, emitted events in order, then the effect.
     this.#cells.set(reducer, key, output.state);
     for (const emitted of output.domainEvents) {
@@ -739,6 +775,8 @@ export class Kernel {
         return { ok: true, intentHash: gate.intentHash };
       },
       raiseEvent(event, origin) {
+        kernel.#blockEvents++;
+        kernel.#blockEventBytes += event.schema.length + event.value.length + (event.key?.length ?? 0);
         const seq = kernel.#emit(
           domainEventRecord(event, {
             kind: "plan",
