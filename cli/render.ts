@@ -189,6 +189,9 @@ export function entryLine(entry: JournalEntry, defs: WorldDefs): string {
         b.adapter_id === undefined ? "" : ` from ${String(b.adapter_id)}`
       }`;
       break;
+    case "inbox_quarantined":
+      detail = `${String(b.file)}: ${String(b.reason)}`;
+      break;
     case "snapshot":
       detail = `height ${String(b.height)} ${renderCbor(b.snapshot_hash ?? null, "snapshot_hash")}`;
       break;

@@ -78,6 +78,7 @@ export {
   createFileOnce,
   type DurableWriteOptions,
   exists,
+  moveFileDurable,
   parentOf,
   readIfExists,
   syncDirectory,

@@ -100,6 +100,8 @@ export interface EntryBodies {
     body_size?: Uint;
   };
   receipt_ignored: { intent_hash?: Uint8Array; adapter_id?: string; reason: string; ingress_ns: Uint };
+  /** An inbox file `step` could not admit (unreadable, malformed or invalid), moved to `.aos/quarantine/`. */
+  inbox_quarantined: { file: string; reason: string; ingress_ns: Uint };
   budget_exceeded: {
     grant_name: string;
     dimension: string;
@@ -249,6 +251,7 @@ const BODY_FIELDS: { [K in EntryKind]: Fields } = {
     body_size: "uint?",
   },
   receipt_ignored: { intent_hash: "hash?", adapter_id: "text?", reason: "text", ingress_ns: "uint" },
+  inbox_quarantined: { file: "text", reason: "text", ingress_ns: "uint" },
   budget_exceeded: { grant_name: "text", dimension: "text", delta: "int", new_balance: "int" },
   reducer_error: { reducer: "text", key: "bytes?", event_seq: "uint", code: "text", message: "text" },
   proposal_submitted: {

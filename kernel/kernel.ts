@@ -429,7 +429,7 @@ export class Kernel {
     } else if (isRecord(entry, "receipt_appended")) {
       this.#nowNs = u64(entry.body.ingress_ns);
       this.#applyReceipt(entry.body, corrupt);
-    } else if (isRecord(entry, "receipt_ignored")) {
+    } else if (isRecord(entry, "receipt_ignored") || isRecord(entry, "inbox_quarantined")) {
       this.#nowNs = u64(entry.body.ingress_ns);
     } else if (isRecord(entry, "plan_start_requested")) {
       this.#nowNs = u64(entry.body.ingress_ns);

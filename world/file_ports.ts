@@ -88,7 +88,7 @@ export async function openFilePorts(
       cas: new FsCas(paths.store),
       clock: options.clock,
       head: new FileHeadStore(paths.head),
-      inbox: new Inbox(paths.inbox),
+      inbox: new Inbox(paths.inbox, paths.quarantine),
       receipts: new ReceiptInbox(paths.receipts, paths.keys),
     },
     lock,

@@ -14,6 +14,8 @@ export interface WorldPaths {
   store: string;
   journal: string;
   inbox: string;
+  /** Inbox files `step` could not admit, moved aside (each journaled as `inbox_quarantined`). */
+  quarantine: string;
   manifestCbor: string;
   manifestJson: string;
   head: string;
@@ -44,6 +46,7 @@ export function worldPaths(dir: string): WorldPaths {
     store: `${aos}/store`,
     journal: `${aos}/journal`,
     inbox: `${aos}/inbox`,
+    quarantine: `${aos}/quarantine`,
     manifestCbor: `${aos}/manifest.air.cbor`,
     manifestJson: `${aos}/manifest.json`,
     head: `${aos}/head`,

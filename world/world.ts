@@ -24,6 +24,7 @@ import {
   domainEventRecord,
   isRecord,
   type Journal,
+  journalRecord,
   MemoryCas,
   MemoryJournal,
 } from "../journal/mod.ts";
@@ -44,7 +45,7 @@ import { ControlPlaneLibrary } from "./content.ts";
 import { EventCodec, type EventInput } from "./event_codec.ts";
 import { openFilePorts, type WorldFileOptions } from "./file_ports.ts";
 import { checkHead, FileHeadStore, type HeadStore, MemoryHeadStore, requireHead } from "./head.ts";
-import { type InboxEvent, type InboxStore, MemoryInbox } from "./inbox.ts";
+import { type InboxBatch, type InboxEvent, type InboxStore, MemoryInbox } from "./inbox.ts";
 import { MemoryReceiptDropBox, type ReceiptDropBox } from "./receipt_inbox.ts";
 import {
   countFailures,
@@ -77,6 +78,8 @@ export interface StepReport {
   snapshot?: { height: number; hash: HashRef };
   /** Inbox events left queued by `step` (it admits at most `limits.inboxBatchMax` per call). */
   remaining?: number;
+  /** Inbox files `step` could not admit: journaled as `inbox_quarantined` and moved to `movedTo`. */
+  quarantined?: Array<{ seq: number; file: string; reason: string; movedTo: string }>;
 }
 
 /** What `admitReceipts` did with each receipt. */
@@ -374,7 +377,11 @@ export class World {
   async step(): Promise<StepReport> {
     const last = this.#lastAdmitted;
     const listed = await this.inbox.list();
-    const batches = listed.filter((b) => b.batch >= last.batch);
+    // A file that cannot be admitted (unreadable, or an event the manifest refuses) would block every later
+    // one forever: it is journaled as `inbox_quarantined` and moved aside first.
+    const quarantined = await this.#quarantinePoison(listed.filter((b) => b.batch >= last.batch), last);
+    const moved = new Set(quarantined?.batches);
+    const batches = listed.filter((b) => b.batch >= last.batch && !moved.has(b));
     const items: Array<{ event: InboxEvent; source: string; position: InboxPosition; validated: boolean }> =
       [];
     for (const b of batches) {
@@ -390,7 +397,7 @@ export class World {
     // At most inboxBatchMax events per step; the rest stay queued for the next one.
     const remaining = Math.max(0, items.length - limits.inboxBatchMax);
     if (remaining > 0) items.length = limits.inboxBatchMax;
-    const report = await this.#admit(items);
+    const report = withQuarantined(await this.#admit(items), quarantined?.report);
     if (remaining > 0) report.remaining = remaining;
     const final = items[items.length - 1];
     if (final) this.#lastAdmitted = final.position;
@@ -398,7 +405,8 @@ export class World {
     const done = this.#lastAdmitted;
     await this.inbox.remove(
       listed.filter((b) =>
-        b.batch < done.batch || (b.batch === done.batch && done.index >= b.events.length - 1)
+        !moved.has(b) &&
+        (b.batch < done.batch || (b.batch === done.batch && done.index >= b.events.length - 1))
       ),
     );
     const dropped = await this.receiptInbox.list();
@@ -411,6 +419,7 @@ export class World {
     const snapshot = admitted.snapshot ?? report.snapshot;
     return {
       ...(remaining > 0 ? { remaining } : {}),
+      ...(report.quarantined ? { quarantined: report.quarantined } : {}),
       admitted: report.admitted + admitted.admitted,
       heightBefore: report.heightBefore,
       height: admitted.height,
@@ -418,6 +427,57 @@ export class World {
       reducerErrors: [...report.reducerErrors, ...admitted.reducerErrors],
       ...(snapshot ? { snapshot } : {}),
     };
+  }
+
+  /**
+   * Finds the inbox batches that cannot be admitted — a file that does not parse, or an event the manifest
+   * in force refuses or the journal cannot hold — journals one `inbox_quarantined` input for each (one
+   * fsync), then moves each out of the inbox. A crash between the two journals it again next time (the
+   * file is still there): a duplicate record, never a lost one. Undefined when there is none.
+   */
+  async #quarantinePoison(
+    batches: InboxBatch[],
+    last: InboxPosition,
+  ): Promise<{ batches: InboxBatch[]; report: StepReport } | undefined> {
+    const poison: Array<{ batch: InboxBatch; reason: string }> = [];
+    for (const batch of batches) {
+      const reason = batch.problem ?? this.#batchProblem(batch, last);
+      if (reason !== undefined) poison.push({ batch, reason });
+    }
+    if (poison.length === 0) return undefined;
+    const name = (file: string) => file.slice(file.lastIndexOf("/") + 1);
+    const report = await this.#admitInputs(
+      poison.map(({ batch, reason }) => (ingressNs: bigint) =>
+        journalRecord("inbox_quarantined", {
+          file: name(batch.file),
+          reason: reason.length > 1_024 ? `${reason.slice(0, 1_024)}…` : reason,
+          ingress_ns: ingressNs,
+        })
+      ),
+    );
+    const quarantined: NonNullable<StepReport["quarantined"]> = [];
+    for (const [i, { batch, reason }] of poison.entries()) {
+      const movedTo = await this.inbox.quarantine(batch);
+      quarantined.push({ seq: report.entries[i]!.seq, file: name(batch.file), reason, movedTo });
+    }
+    report.quarantined = quarantined;
+    return { batches: poison.map((p) => p.batch), report };
+  }
+
+  /** Why an inbox batch cannot be admitted under the manifest in force, or undefined. */
+  #batchProblem(batch: InboxBatch, last: InboxPosition): string | undefined {
+    const validated = batch.validatedFor === this.defs.manifestHash;
+    for (const [index, event] of batch.events.entries()) {
+      if (batch.batch === last.batch && index <= last.index) continue;
+      try {
+        if (!validated) decodeTyped({ ref: event.schema }, event.value, this.defs.schemas);
+        checkEventSize(event, `events[${index}]`);
+      } catch (error) {
+        if (!(error instanceof AosError)) throw error;
+        return `events[${index}] (${event.schema}): ${error.message}`;
+      }
+    }
+    return undefined;
   }
 
   /** Library entry: validates and admits events directly (no inbox), fsyncing once. */
@@ -721,6 +781,22 @@ function malformedReceipt(): Receipt {
     fence: { generation: 0n, height: 0n },
     signature: new Uint8Array(0),
   };
+}
+
+/** `report` with the quarantine report's entries, height and records in front (it was journaled first). */
+function withQuarantined(report: StepReport, quarantine: StepReport | undefined): StepReport {
+  if (quarantine === undefined) return report;
+  const merged: StepReport = {
+    ...report,
+    admitted: report.admitted,
+    heightBefore: quarantine.heightBefore,
+    entries: [...quarantine.entries, ...report.entries],
+    reducerErrors: [...quarantine.reducerErrors, ...report.reducerErrors],
+    quarantined: quarantine.quarantined ?? [],
+  };
+  const snapshot = report.snapshot ?? quarantine.snapshot;
+  if (snapshot) merged.snapshot = snapshot;
+  return merged;
 }
 
 function maxBigint(a: bigint, b: bigint): bigint {
