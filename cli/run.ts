@@ -34,10 +34,7 @@ export async function runRun(
     getEnv: (name) => io.env(name),
     ...(await readWorldConfig(worldPaths(world.dir).config)),
   });
-  const directory: AdapterDirectory = {
-    adapterFor: (kind) => registry.get(kind),
-    publicKeyOf: (id) => registry.publicKey(id),
-  };
+  const directory: AdapterDirectory = registry.directory();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, timeoutMs);

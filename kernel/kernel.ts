@@ -153,7 +153,8 @@ export type ReceiptRejection =
   | "duplicate"
   | "unknown_intent"
   | "fence_mismatch"
-  | "invalid_payload";
+  | "invalid_payload"
+  | "kind_not_allowed";
 
 /** The deterministic world state machine. */
 export class Kernel {
@@ -338,6 +339,11 @@ export class Kernel {
       if (isAosError(error, VALUE_ERROR_CODES)) return undefined;
       throw error;
     }
+  }
+
+  /** The effect kind of the intent awaiting a receipt under `intentHash`, or undefined when none is pending. */
+  pendingKind(intentHash: Uint8Array): string | undefined {
+    return this.#effects.pending(intentHash)?.kind;
   }
 
   /** The id the next plan instance will get. */

@@ -162,7 +162,11 @@ export class TestWorld implements AsyncDisposable {
 
   /** The adapters and keys the driver uses. */
   get directory(): AdapterDirectory {
-    return { adapterFor: (kind) => this.#adapters.get(kind), publicKeyOf: (id) => this.#keys.get(id) };
+    return {
+      adapterFor: (kind) => this.#adapters.get(kind),
+      publicKeyOf: (id) => this.#keys.get(id),
+      kindsOf: (id) => [...this.#adapters].filter(([, a]) => a.adapterId === id).map(([kind]) => kind).sort(),
+    };
   }
 
   /** Sends one external event (plain JSON value; numbers allowed) and processes its block. */

@@ -51,6 +51,7 @@ export {
   type ReceiptDropBox,
   ReceiptInbox,
   registeredKeys,
+  registeredKinds,
 } from "./receipt_inbox.ts";
 export {
   type AirSource,

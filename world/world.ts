@@ -412,9 +412,13 @@ export class World {
     const dropped = await this.receiptInbox.list();
     if (dropped.length === 0) return report;
     const keys = await this.receiptInbox.registeredKeys();
+    const kinds = await this.receiptInbox.registeredKinds();
     // A file that is not a receipt, or one too large to journal, is ignored as malformed.
     const receipts = dropped.map((d) => d.receipt && receiptFits(d.receipt) ? d.receipt : malformedReceipt());
-    const admitted = await this.admitReceipts(receipts, { publicKeyOf: (id) => keys.get(id) });
+    const admitted = await this.admitReceipts(receipts, {
+      publicKeyOf: (id) => keys.get(id),
+      kindsOf: (id) => kinds.get(id),
+    });
     await this.receiptInbox.remove(dropped.map((d) => d.file));
     const snapshot = admitted.snapshot ?? report.snapshot;
     return {
@@ -539,7 +543,7 @@ export class World {
    */
   async admitReceipts(
     receipts: Receipt[],
-    directory: Pick<AdapterDirectory, "publicKeyOf"> = this.#adapters(),
+    directory: Pick<AdapterDirectory, "publicKeyOf" | "kindsOf"> = this.#adapters(),
   ): Promise<ReceiptReport> {
     receipts.forEach((receipt, i) => checkReceiptSize(receipt, `Receipt ${i + 1}`));
     const outcomes: ReceiptReport["outcomes"] = [];
@@ -607,7 +611,8 @@ export class World {
   }
 
   #adapters(): AdapterDirectory {
-    return this.#ports.adapters ?? { adapterFor: () => undefined, publicKeyOf: () => undefined };
+    return this.#ports.adapters ??
+      { adapterFor: () => undefined, publicKeyOf: () => undefined, kindsOf: () => undefined };
   }
 
   #appendDerived(derived: DerivedRecord[], report: StepReport): void {
