@@ -8,7 +8,7 @@ import { AosError } from "../air/mod.ts";
 import { createWorldAdapters } from "../adapters/mod.ts";
 import { FsCas } from "../journal/mod.ts";
 import type { AdapterDirectory } from "../kernel/mod.ts";
-import { readWorldConfig, worldPaths } from "../world/mod.ts";
+import { type FileWorld, readWorldConfig, runWorld, worldPaths } from "../world/mod.ts";
 import { type CliIo, openWorld, printJson } from "./context.ts";
 
 /** Parses `30s`, `500ms`, `2m`, `1h` or a plain number of seconds into milliseconds. */
@@ -27,12 +27,13 @@ export async function runRun(
   options: { untilIdle?: boolean; timeout?: string; json?: boolean },
 ): Promise<number> {
   const timeoutMs = parseDuration(options.timeout ?? "30s");
-  const world = await openWorld(io, worldOption);
+  let world: FileWorld = await openWorld(io, worldOption);
+  const config = await readWorldConfig(worldPaths(world.dir).config);
   const registry = await createWorldAdapters(world.dir, {
     clock: io.clock,
     cas: new FsCas(worldPaths(world.dir).store),
     getEnv: (name) => io.env(name),
-    ...(await readWorldConfig(worldPaths(world.dir).config)),
+    ...config,
   });
   const directory: AdapterDirectory = registry.directory();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -41,7 +42,15 @@ export async function runRun(
   });
   try {
     const heightBefore = world.height;
-    const report = await world.run(directory, { deadline });
+    // The world lock is released while the loop waits for receipts and timers, so `aos event send` (and
+    // `aos step`) from other processes go through; a world another process changed is opened again.
+    const report = await runWorld(world, directory, {
+      deadline,
+      ...(config.effectsInflightMax === undefined ? {} : { inflightMax: config.effectsInflightMax }),
+      releaseWhileWaiting: {
+        reopen: async () => (world = await openWorld(io, world.dir)),
+      },
+    });
     const pending = world.kernel.outbox().length;
     const summary = {
       idle: report.idle,

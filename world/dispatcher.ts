@@ -20,11 +20,21 @@ export interface DispatchRound {
 /** Tracks intents in flight and receipts ready for admission. */
 export class Dispatcher {
   readonly #inflight = new Map<string, Promise<void>>();
+  readonly #inflightMax: number;
   /** Intents whose receipt came back and waits in `#ready`: still in the outbox until it is admitted. */
   readonly #answered = new Set<string>();
   readonly #ignored = new Set<string>();
   readonly #ready: Receipt[] = [];
   #wake: (() => void) | undefined;
+
+  /**
+   * `inflightMax`: intents in flight at once; {@linkcode dispatch} leaves the rest in the outbox for a later
+   * round (default: no bound — the testkit's deterministic driver; `aos run` passes `limits.effectsInFlightMax`
+   * or the world's configured value).
+   */
+  constructor(options: { inflightMax?: number } = {}) {
+    this.#inflightMax = options.inflightMax ?? Number.POSITIVE_INFINITY;
+  }
 
   /** Intents handed to an adapter whose receipt has not come back yet. */
   get inflight(): number {
@@ -36,13 +46,17 @@ export class Dispatcher {
     return this.#ready.length;
   }
 
-  /** Hands every outbox intent that is neither in flight nor held back to its adapter. */
+  /**
+   * Hands every outbox intent that is neither in flight nor held back to its adapter, in outbox order, while
+   * fewer than `inflightMax` are in flight.
+   */
   dispatch(outbox: readonly OutboxEntry[], directory: Pick<AdapterDirectory, "adapterFor">): DispatchRound {
     const round: DispatchRound = { dispatched: 0, undispatchable: [] };
     for (const entry of outbox) {
       const hex = toHex(entry.intentHash);
       if (this.#inflight.has(hex) || this.#answered.has(hex) || this.#ignored.has(hex)) continue;
       const adapter = directory.adapterFor(entry.kind);
+      if (adapter && this.#inflight.size >= this.#inflightMax) continue;
       if (!adapter) {
         round.undispatchable.push({ intentHash: bytesToHashRef(entry.intentHash), kind: entry.kind });
         continue;

@@ -41,6 +41,7 @@ export {
 export { type WorldPaths, worldPaths } from "./paths.ts";
 export { EventCodec } from "./event_codec.ts";
 export { Dispatcher, type DispatchRound } from "./dispatcher.ts";
+export { type RunOptions, runWorld } from "./run_loop.ts";
 export { checkHead, FileHeadStore, type Head, type HeadStore, MemoryHeadStore, requireHead } from "./head.ts";
 export { Inbox, type InboxBatch, type InboxEvent, type InboxStore, MemoryInbox } from "./inbox.ts";
 export {

@@ -11,6 +11,7 @@
 import {
   AosError,
   assert,
+  bytesEqual,
   bytesToHashRef,
   type CborValue,
   decodeTyped,
@@ -28,7 +29,8 @@ import {
   MemoryCas,
   MemoryJournal,
 } from "../journal/mod.ts";
-import type { WorldLock } from "../journal/mod.ts";
+import { lockWorld, type WorldLock } from "../journal/mod.ts";
+import { worldPaths } from "./paths.ts";
 import {
   type AdapterDirectory,
   type ApplyContext,
@@ -151,6 +153,8 @@ export class World {
   #codec: EventCodec;
   readonly #ports: WorldParts["ports"];
   #lock: WorldLock | undefined;
+  /** True between {@linkcode releaseLock} and {@linkcode relock}. */
+  #unlocked = false;
   readonly #snapshotInterval: number;
   #kernel: Kernel;
   #lastSnapshot: { height: number; hash: HashRef } | undefined;
@@ -608,6 +612,33 @@ export class World {
     options: { deadline?: Promise<void> } = {},
   ): Promise<RunReport> {
     return await runWorld(this, directory, options);
+  }
+
+  /**
+   * Releases the world lock while the caller only waits (`aos run` between polls), so other processes can
+   * queue events meanwhile. Nothing may be admitted until {@linkcode relock}. No-op for a world without a
+   * lock (in-memory ports).
+   */
+  releaseLock(): void {
+    if (this.#lock === undefined || this.dir === undefined) return;
+    this.#lock.release();
+    this.#lock = undefined;
+    this.#unlocked = true;
+  }
+
+  /**
+   * Takes the lock released by {@linkcode releaseLock} again (waiting for another writer to finish). True
+   * when no other process wrote the journal meanwhile (the acknowledged head on disk is still this world's
+   * height and hash): the world goes on. False: another process admitted something, so this in-memory
+   * world is stale and must be closed and opened again.
+   */
+  async relock(): Promise<boolean> {
+    if (!this.#unlocked || this.dir === undefined) return true;
+    this.#lock = await lockWorld(worldPaths(this.dir).lock);
+    this.#unlocked = false;
+    const head = await this.#ports.head.read();
+    return head !== undefined && head.height === this.journal.height &&
+      bytesEqual(head.hash, this.journal.lastHash);
   }
 
   #adapters(): AdapterDirectory {

@@ -43,6 +43,11 @@ export const limits = {
   settledHashesMax: 4_096,
   /** Entries between automatic snapshots. */
   snapshotIntervalEntries: 1_000,
+  /**
+   * Effects `aos run` has in flight at once (dispatched, receipt not back yet); the rest wait in the outbox
+   * and go out as receipts come back. A world may lower or raise it (`effects.inflight_max` in config.json).
+   */
+  effectsInFlightMax: 16,
   /** Rounds of dispatch and receipt admission one `aos run` may take before it returns. */
   runRoundsMax: 1_000_000,
   /** Inputs one `aos step` admits in one batch. */
