@@ -35,7 +35,8 @@ export type EventOrigin =
 
 /** The body of each entry kind. */
 export interface EntryBodies {
-  genesis: { manifest_hash: Uint8Array; ingress_ns: Uint };
+  /** `world_id`: random bytes drawn at creation, unique per world (absent in worlds created before it). */
+  genesis: { manifest_hash: Uint8Array; ingress_ns: Uint; world_id?: Uint8Array };
   domain_event: {
     schema: string;
     value: Uint8Array;
@@ -206,7 +207,7 @@ const FENCE: Fields = { generation: "uint", height: "uint" };
 const AMOUNTS: Fields = { bytes: "uint?", cents: "uint?", tokens: "uint?" };
 
 const BODY_FIELDS: { [K in EntryKind]: Fields } = {
-  genesis: { manifest_hash: "hash", ingress_ns: "uint" },
+  genesis: { manifest_hash: "hash", ingress_ns: "uint", world_id: "bytes?" },
   domain_event: { schema: "text", value: "bytes", key: "bytes?", origin: "map", ingress_ns: "uint?" },
   plan_start_requested: { plan: "text", input: "bytes", locals: "map?", ingress_ns: "uint" },
   plan_cancel_requested: { instance_id: "uint", reason: "text?", ingress_ns: "uint" },

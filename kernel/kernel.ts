@@ -168,6 +168,8 @@ export class Kernel {
   #height = 0;
   #nowNs = 0n;
   #generation = 0n;
+  /** The world's id from genesis (`world_id`), mixed into idempotency keys; undefined for older worlds. */
+  #worldId: Uint8Array | undefined;
   #started = false;
   readonly #cells = new CellStore();
   readonly #effects: EffectManager;
@@ -284,6 +286,11 @@ export class Kernel {
   /** The world generation (bumped by rollbacks). */
   get generation(): bigint {
     return this.#generation;
+  }
+
+  /** The world's id (genesis `world_id`), or undefined for a world created before worlds had one. */
+  get worldId(): Uint8Array | undefined {
+    return this.#worldId;
   }
 
   /** True once genesis (or a snapshot) has been applied. */
@@ -412,6 +419,7 @@ export class Kernel {
         throw corrupt("genesis names a different manifest than the one loaded");
       }
       this.#nowNs = u64(entry.body.ingress_ns);
+      this.#worldId = entry.body.world_id;
       this.#started = true;
       return this.#takeDerived();
     }
@@ -683,7 +691,13 @@ export class Kernel {
       const origin: EffectOrigin = { kind: "reducer", name: reducer, key, eventSeq: event.seq };
       gate = this.#effects.evaluate(
         { kind: effect.kind, capName: grantName, params: effect.paramsCbor, origin },
-        { defs: this.#defs, nowNs: this.#nowNs, generation: this.#generation, blobSize: this.#blobSize },
+        {
+          defs: this.#defs,
+          nowNs: this.#nowNs,
+          generation: this.#generation,
+          blobSize: this.#blobSize,
+          worldId: this.#worldId,
+        },
       );
       if (!gate.ok) {
         for (const record of gate.records) this.#emit(record);
@@ -772,6 +786,7 @@ export class Kernel {
           nowNs: kernel.#nowNs,
           generation: kernel.#generation,
           blobSize: kernel.#blobSize,
+          worldId: kernel.#worldId,
         });
         if (!gate.ok) {
           for (const record of gate.records) kernel.#emit(record);
@@ -810,6 +825,7 @@ export class Kernel {
     const plans = this.#plans.snapshot();
     return encodeCanonical({
       version: 1,
+      ...(this.#worldId === undefined ? {} : { world_id: this.#worldId }),
       height: this.#height,
       generation: this.#generation,
       manifest_hash: hashRefToBytes(this.#defs.manifestHash),
@@ -880,6 +896,10 @@ export class Kernel {
     kernel.#height = Number(uint(raw.height, "snapshot.height", 0));
     kernel.#nowNs = uint(raw.now_ns, "snapshot.now_ns", 0);
     kernel.#generation = uint(raw.generation, "snapshot.generation", 0);
+    if (raw.world_id !== undefined) {
+      if (!(raw.world_id instanceof Uint8Array)) throw bad("world_id");
+      kernel.#worldId = raw.world_id;
+    }
     kernel.#started = true;
     if (!Array.isArray(raw.reducers)) throw bad("reducers");
     for (const item of raw.reducers) {

@@ -81,7 +81,12 @@ export interface TestWorldOptions {
     Record<EffectKind, (intent: { intentHash: Uint8Array; params: Uint8Array }) => FakeOutcome>
   >;
   snapshotIntervalEntries?: number;
+  /** The world's id in genesis (default: a fixed one, so test journals are the same on every run). */
+  worldId?: Uint8Array | null;
 }
+
+/** The world id of a test world unless one is given: fixed, for deterministic journals. */
+export const TEST_WORLD_ID: Uint8Array = new Uint8Array(16).fill(7);
 
 const FAKE_KINDS: EffectKind[] = ["http.request", "blob.put", "blob.get", "llm.generate"];
 
@@ -138,6 +143,7 @@ export class TestWorld implements AsyncDisposable {
     const scheduler = new VirtualTimerScheduler(clock);
     const worldOptions = {
       clock,
+      worldId: options.worldId === undefined ? TEST_WORLD_ID : options.worldId,
       ...(options.snapshotIntervalEntries === undefined
         ? {}
         : { snapshotIntervalEntries: options.snapshotIntervalEntries }),

@@ -120,7 +120,17 @@ export interface WorldPorts {
 export interface WorldRunOptions {
   /** Entries between automatic snapshots (default `limits.snapshotIntervalEntries`). */
   snapshotIntervalEntries?: number;
+  /**
+   * At creation: the world's id, journaled in genesis and mixed into every idempotency key. Default: 16
+   * bytes from `random`. `null`: none (the keys of worlds created before ids existed).
+   */
+  worldId?: Uint8Array | null;
+  /** At creation: the random source of the default `worldId` (default: `crypto.getRandomValues`). */
+  random?: (length: number) => Uint8Array;
 }
+
+/** Length of a generated world id. */
+export const WORLD_ID_BYTES = 16;
 
 /** Options for opening or creating a world folder. */
 export interface WorldOptions extends WorldRunOptions, WorldFileOptions {
@@ -268,10 +278,13 @@ export class World {
     }
     const defs = await parts.library.loadDefs(manifestHash);
     const kernel = new Kernel(defs, parts.library.host, parts.library);
-    const [genesis] = journal.append([{
-      kind: "genesis",
-      body: { manifest_hash: hashRefToBytes(manifestHash), ingress_ns: ports.clock.nowNs() },
-    }]);
+    const random = options.random ?? ((length: number) => crypto.getRandomValues(new Uint8Array(length)));
+    const worldId = options.worldId === undefined ? random(WORLD_ID_BYTES) : options.worldId;
+    const [genesis] = journal.append([journalRecord("genesis", {
+      manifest_hash: hashRefToBytes(manifestHash),
+      ingress_ns: ports.clock.nowNs(),
+      ...(worldId === null ? {} : { world_id: worldId }),
+    })]);
     kernel.apply(genesis!);
     const world = new World(parts, kernel, undefined, { ...NO_INBOX_POSITION }, 0);
     await world.#sync();

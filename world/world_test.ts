@@ -59,7 +59,9 @@ Deno.test("initWorld() journals genesis for the counter manifest and starts with
     assert.deepEqual(genesis!.body, {
       ingress_ns: T0_NS,
       manifest_hash: hashRefToBytes(world.defs.manifestHash),
+      world_id: world.kernel.worldId,
     });
+    assert.equal(world.kernel.worldId?.length, 16);
     const manifestCbor = await Deno.readFile(worldPaths(dir.path).manifestCbor);
     assert.equal(toHex(manifestCbor), toHex(await world.cas.get("nodes", world.defs.manifestHash)));
   } finally {
