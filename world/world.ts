@@ -399,16 +399,14 @@ export class World {
     const quarantined = await this.#quarantinePoison(listed.filter((b) => b.batch >= last.batch), last);
     const moved = new Set(quarantined?.batches);
     const batches = listed.filter((b) => b.batch >= last.batch && !moved.has(b));
-    const items: Array<{ event: InboxEvent; source: string; position: InboxPosition; validated: boolean }> =
-      [];
+    // Every event of these batches passed #batchProblem's checks (type under the live manifest, size).
+    const items: Array<{ event: InboxEvent; source: string; position: InboxPosition }> = [];
     for (const b of batches) {
-      // Events validated against the manifest in force when they were queued need no second check.
-      const validated = b.validatedFor === this.defs.manifestHash;
       b.events.forEach((event, index) => {
         // A crash between journaling part of a batch and removing its file must not admit anything twice.
         if (b.batch === last.batch && index <= last.index) return;
         const position = { batch: b.batch, index };
-        items.push({ event, source: inboxSource(position), position, validated });
+        items.push({ event, source: inboxSource(position), position });
       });
     }
     // At most inboxBatchMax events per step; the rest stay queued for the next one.
@@ -503,19 +501,16 @@ export class World {
 
   /** Library entry: validates and admits events directly (no inbox), fsyncing once. */
   async send(events: EventInput[]): Promise<StepReport> {
-    const items = events.map((e) => ({ event: this.encodeEvent(e), source: "api", validated: true }));
+    const items = events.map((e) => ({ event: this.encodeEvent(e), source: "api" }));
     items.forEach(({ event }, i) => checkEventSize(event, `Event ${i + 1}`));
     return await this.#admit(items);
   }
 
-  async #admit(items: Array<{ event: InboxEvent; source: string; validated: boolean }>): Promise<StepReport> {
-    // Re-check every event not validated against the live manifest before journaling any (the inbox may
-    // predate a change): a bad one after good ones would leave those journaled while their batch stays queued.
-    // Sizes too: an input that cannot be journaled fails the batch before anything is appended.
-    for (const { event, validated, source } of items) {
-      if (!validated) decodeTyped({ ref: event.schema }, event.value, this.defs.schemas);
-      checkEventSize(event, `The event from ${source}`);
-    }
+  /**
+   * Admits checked events: every one valid under the live manifest and small enough to journal (`send`
+   * checks its events, `step` its inbox batches and quarantines those that fail), so nothing fails midway.
+   */
+  async #admit(items: Array<{ event: InboxEvent; source: string }>): Promise<StepReport> {
     return await this.#admitInputs(
       items.map(({ event, source }) => (ingressNs: bigint) =>
         domainEventRecord(event, { kind: "external", source }, ingressNs)
