@@ -8,9 +8,8 @@ import assert from "node:assert/strict";
 import { bytesEqual, toHex } from "../air/mod.ts";
 import { VirtualClock } from "../kernel/mod.ts";
 import { idempotencyKey } from "../kernel/effect_manager.ts";
-import { T0_NS, tempDir } from "../kernel/_test_fixtures.ts";
-import { exampleWorld } from "../testkit/_examples.ts";
-import { initWorld } from "./init_world.ts";
+import { ROOT_DIR, T0_NS, tempDir } from "../kernel/_test_fixtures.ts";
+import { initWorld, readAirFolder, readWasmFolders } from "./init_world.ts";
 import { verifyWorld } from "./verify.ts";
 import { World, WORLD_ID_BYTES } from "./world.ts";
 
@@ -19,9 +18,11 @@ async function notifyingWorld(
   dir: string,
   options: { worldId?: Uint8Array | null; random?: (n: number) => Uint8Array },
 ) {
-  const example = await exampleWorld("fetch-notify");
+  const example = `${ROOT_DIR}/examples/fetch-notify`;
+  const air = await readAirFolder(`${example}/air`);
+  const wasm = await readWasmFolders([`${example}/modules`]);
   const clock = new VirtualClock(T0_NS);
-  const world = await initWorld(dir, example.airFiles, example.wasmFiles, { clock, ...options });
+  const world = await initWorld(dir, air, wasm, { clock, ...options });
   try {
     await world.send([{ schema: "demo/Configure@1", value: { url: "http://127.0.0.1:9/x" } }]);
     await world.send([{ schema: "demo/Notify@1", value: { request_id: "r1" } }]);
