@@ -637,16 +637,36 @@ export class World {
   /**
    * Takes the lock released by {@linkcode releaseLock} again (waiting for another writer to finish). True
    * when no other process wrote the journal meanwhile (the acknowledged head on disk is still this world's
-   * height and hash): the world goes on. False: another process admitted something, so this in-memory
-   * world is stale and must be closed and opened again.
+   * height and hash, and the journal's segment files are the sizes this world wrote): the world goes on.
+   * False: another process appended something (or crashed while appending), so this in-memory world is
+   * stale and must be closed and opened again (opening checks the tail).
    */
   async relock(): Promise<boolean> {
     if (!this.#unlocked || this.dir === undefined) return true;
     this.#lock = await lockWorld(worldPaths(this.dir).lock);
     this.#unlocked = false;
     const head = await this.#ports.head.read();
-    return head !== undefined && head.height === this.journal.height &&
-      bytesEqual(head.hash, this.journal.lastHash);
+    if (
+      head === undefined || head.height !== this.journal.height ||
+      !bytesEqual(head.hash, this.journal.lastHash)
+    ) {
+      return false;
+    }
+    return await this.#segmentsUnchanged();
+  }
+
+  /** True when the journal folder holds exactly the segment files, of the sizes, this world's journal knows. */
+  async #segmentsUnchanged(): Promise<boolean> {
+    const known = (this.journal as { segments?: Array<{ name: string; sizeBytes: number }> }).segments;
+    if (known === undefined || this.dir === undefined) return true;
+    const dir = worldPaths(this.dir).journal;
+    const onDisk = new Map<string, number>();
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && /^\d{5}\.log$/.test(e.name)) {
+        onDisk.set(e.name, (await Deno.stat(`${dir}/${e.name}`)).size);
+      }
+    }
+    return onDisk.size === known.length && known.every((s) => onDisk.get(s.name) === s.sizeBytes);
   }
 
   #adapters(): AdapterDirectory {

@@ -441,3 +441,28 @@ Deno.test("step() re-validates a batch queued under another manifest than the on
     world.close();
   }
 });
+
+Deno.test("relock() after releaseLock(): true when nobody wrote the world, false when another writer appended (even past its head)", async () => {
+  await using dir = await tempDir();
+  const { world, clock } = await initCounterWorld(dir.path);
+  try {
+    world.releaseLock();
+    // Another writer may queue events meanwhile (the inbox is not the journal).
+    const other = await World.open(dir.path, { clock });
+    await other.enqueue(increments(1));
+    other.close();
+    assert.equal(await world.relock(), true);
+    assert.equal((await world.step()).admitted, 1);
+
+    world.releaseLock();
+    const head = await Deno.readFile(worldPaths(dir.path).head);
+    const writer = await World.open(dir.path, { clock });
+    await writer.send(increments(2));
+    writer.close();
+    // The head is put back as if the writer crashed before recording it: the segment sizes still tell.
+    await Deno.writeFile(worldPaths(dir.path).head, head);
+    assert.equal(await world.relock(), false);
+  } finally {
+    world.close();
+  }
+});
