@@ -53,6 +53,11 @@ Deno.test("aos step quarantines poison inbox files, journals inbox_quarantined, 
     const again = JSON.parse((await expectAos(0, world, "step", "--json")).stdout);
     assert.equal(again.admitted, 0);
     assert.deepEqual(again.quarantined, []);
+    // An unreadable file numbered below what was admitted is quarantined too, never silently removed.
+    await Deno.writeFile(`${inbox}/000000000001.cbor`, poison["000000000002.cbor"]!);
+    const low = JSON.parse((await expectAos(0, world, "step", "--json")).stdout);
+    assert.deepEqual(low.quarantined.map((q: { file: string }) => q.file), ["000000000001.cbor"]);
+    assert.ok(await Deno.stat(`${world}/.aos/quarantine/000000000001.cbor`));
     // Human output names the file too.
     await Deno.writeFile(`${inbox}/000000000009.cbor`, poison["000000000002.cbor"]!);
     const human = await expectAos(0, world, "step");

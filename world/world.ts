@@ -396,7 +396,7 @@ export class World {
     const listed = await this.inbox.list();
     // A file that cannot be admitted (unreadable, or an event the manifest refuses) would block every later
     // one forever: it is journaled as `inbox_quarantined` and moved aside first.
-    const quarantined = await this.#quarantinePoison(listed.filter((b) => b.batch >= last.batch), last);
+    const quarantined = await this.#quarantinePoison(listed, last);
     const moved = new Set(quarantined?.batches);
     const batches = listed.filter((b) => b.batch >= last.batch && !moved.has(b));
     // Every event of these batches passed #batchProblem's checks (type under the live manifest, size).
@@ -460,7 +460,9 @@ export class World {
   ): Promise<{ batches: InboxBatch[]; report: StepReport } | undefined> {
     const poison: Array<{ batch: InboxBatch; reason: string }> = [];
     for (const batch of batches) {
-      const reason = batch.problem ?? this.#batchProblem(batch, last);
+      // An unreadable file is quarantined whatever its number; a readable one is checked if not yet admitted.
+      const reason = batch.problem ??
+        (batch.batch >= last.batch ? this.#batchProblem(batch, last) : undefined);
       if (reason !== undefined) poison.push({ batch, reason });
     }
     if (poison.length === 0) return undefined;
