@@ -120,20 +120,31 @@ export function isAdapterId(id: string): boolean {
 export function adapterKeyPaths(
   worldDir: string,
   adapterId: string,
-): { dir: string; key: string; pub: string } {
+): { dir: string; key: string; pub: string; kinds: string } {
   if (!isAdapterId(adapterId)) {
     throw new TypeError(`Invalid adapter id "${adapterId}": expected [a-z0-9][a-z0-9._-]*`);
   }
   const dir = `${worldDir}/.aos/keys`;
-  return { dir, key: `${dir}/${adapterId}.key`, pub: `${dir}/${adapterId}.pub` };
+  return {
+    dir,
+    key: `${dir}/${adapterId}.key`,
+    pub: `${dir}/${adapterId}.pub`,
+    kinds: `${dir}/${adapterId}.kinds`,
+  };
 }
 
 /**
  * Loads the adapter's key from `<worldDir>/.aos/keys/<adapterId>.key`, creating it (mode 0600, written
  * atomically, never overwriting a concurrent creator's key) when absent. The `.pub` file (hex of the raw
- * public key) is derived data: rewritten whenever it does not match the private key.
+ * public key) is derived data: rewritten whenever it does not match the private key. So is the `.kinds`
+ * file, written when `kinds` is given: the effect kinds the key may settle, one per line (receipts of
+ * other kinds delivered through the drop box are ignored as `kind_not_allowed`).
  */
-export async function loadOrCreateKey(worldDir: string, adapterId: string): Promise<AdapterKey> {
+export async function loadOrCreateKey(
+  worldDir: string,
+  adapterId: string,
+  kinds?: readonly string[],
+): Promise<AdapterKey> {
   const paths = adapterKeyPaths(worldDir, adapterId);
   await makeDirDurable(paths.dir, { mode: 0o700 });
   let pem = await readIfExists(paths.key);
@@ -159,6 +170,13 @@ export async function loadOrCreateKey(worldDir: string, adapterId: string): Prom
   const existing = await readIfExists(paths.pub);
   if (existing === undefined || !bytesEqual(existing, pub)) {
     await writeFileAtomic(paths.pub, pub, { mode: 0o644 });
+  }
+  if (kinds !== undefined) {
+    const text = TEXT.encode([...kinds].sort().map((k) => `${k}\n`).join(""));
+    const known = await readIfExists(paths.kinds);
+    if (known === undefined || !bytesEqual(known, text)) {
+      await writeFileAtomic(paths.kinds, text, { mode: 0o644 });
+    }
   }
   return key;
 }

@@ -23,7 +23,13 @@
  */
 import { bytesEqual, type EffectKind, type SchemaResolver } from "../air/mod.ts";
 import type { Cas } from "../journal/mod.ts";
-import { type Clock, type EffectAdapter, type Receipt, VirtualClock } from "../kernel/mod.ts";
+import {
+  type AdapterDirectory,
+  type Clock,
+  type EffectAdapter,
+  type Receipt,
+  VirtualClock,
+} from "../kernel/mod.ts";
 import { BlobGetAdapter, BlobPutAdapter } from "./blob.ts";
 import { FsBlobNamespaces } from "./blob_namespaces.ts";
 import { HttpAdapter } from "./http.ts";
@@ -42,6 +48,7 @@ function closable(adapter: EffectAdapter): adapter is EffectAdapter & { close():
 export class AdapterRegistry {
   readonly #byKind = new Map<EffectKind, EffectAdapter>();
   readonly #keys = new Map<string, Uint8Array>();
+  readonly #kinds = new Map<string, EffectKind[]>();
 
   constructor(adapters: Iterable<EffectAdapter> = []) {
     for (const adapter of adapters) this.register(adapter);
@@ -64,6 +71,7 @@ export class AdapterRegistry {
     }
     this.#byKind.set(adapter.kind, adapter);
     this.#keys.set(adapter.adapterId, adapter.publicKey);
+    this.#kinds.set(adapter.adapterId, [...(this.#kinds.get(adapter.adapterId) ?? []), adapter.kind].sort());
     return this;
   }
 
@@ -77,6 +85,21 @@ export class AdapterRegistry {
     return this.#keys.get(adapterId);
   }
 
+  /** The effect kinds `adapterId` was registered for (the only ones its receipts may settle), sorted. */
+  kindsOf(adapterId: string): EffectKind[] | undefined {
+    const kinds = this.#kinds.get(adapterId);
+    return kinds === undefined ? undefined : [...kinds];
+  }
+
+  /** The directory a driver dispatches through and admits receipts with (keys scoped to their kinds). */
+  directory(): AdapterDirectory {
+    return {
+      adapterFor: (kind) => this.get(kind),
+      publicKeyOf: (id) => this.publicKey(id),
+      kindsOf: (id) => this.kindsOf(id),
+    };
+  }
+
   /** Every kind with an adapter, sorted. */
   kinds(): EffectKind[] {
     return [...this.#byKind.keys()].sort();
@@ -87,9 +110,13 @@ export class AdapterRegistry {
     return [...this.#keys.keys()].sort().map((id) => [id, this.#keys.get(id)!]);
   }
 
-  /** True when the receipt's adapter is registered and its signature verifies under that adapter's key. */
-  verify(receipt: Receipt): boolean {
+  /**
+   * True when the receipt's adapter is registered, its signature verifies under that adapter's key and,
+   * when `kind` (the intent's effect kind) is given, the adapter was registered for it.
+   */
+  verify(receipt: Receipt, kind?: EffectKind): boolean {
     const key = this.#keys.get(receipt.adapterId);
+    if (kind !== undefined && !this.#kinds.get(receipt.adapterId)?.includes(kind)) return false;
     return key !== undefined && verifyReceiptSignature(receipt, key);
   }
 
@@ -136,21 +163,25 @@ export async function createWorldAdapters(
     (options.clock instanceof VirtualClock
       ? new VirtualTimerScheduler(options.clock)
       : new SystemTimerScheduler(options.clock));
-  const blobKey = await loadOrCreateKey(worldDir, "aos-blob");
+  const blobKey = await loadOrCreateKey(worldDir, "aos-blob", ["blob.get", "blob.put"]);
   const namespaces = new FsBlobNamespaces(`${worldDir}/.aos/blob_ns`);
   return new AdapterRegistry([
-    new TimerAdapter({ ...shared, key: await loadOrCreateKey(worldDir, "aos-timer"), scheduler }),
+    new TimerAdapter({
+      ...shared,
+      key: await loadOrCreateKey(worldDir, "aos-timer", ["timer.set"]),
+      scheduler,
+    }),
     new BlobPutAdapter({ ...shared, key: blobKey, namespaces }),
     new BlobGetAdapter({ ...shared, key: blobKey, namespaces }),
     new HttpAdapter({
       ...shared,
-      key: await loadOrCreateKey(worldDir, "aos-http"),
+      key: await loadOrCreateKey(worldDir, "aos-http", ["http.request"]),
       clock: options.clock,
       ...(options.httpTimeoutMs === undefined ? {} : { timeoutMs: options.httpTimeoutMs }),
     }),
     new LlmAdapter({
       ...shared,
-      key: await loadOrCreateKey(worldDir, "aos-llm"),
+      key: await loadOrCreateKey(worldDir, "aos-llm", ["llm.generate"]),
       ...(options.llm === undefined ? {} : { config: options.llm }),
       ...(options.getEnv === undefined ? {} : { getEnv: options.getEnv }),
     }),

@@ -51,10 +51,7 @@ export async function runtimeBench(requests: number, cells: number): Promise<Arr
     await world.send(notify);
     const stepSec = seconds(t);
     const registry = await createWorldAdapters(dir, { clock, cas: new FsCas(worldPaths(dir).store) });
-    const directory: AdapterDirectory = {
-      adapterFor: (k) => registry.get(k),
-      publicKeyOf: (id) => registry.publicKey(id),
-    };
+    const directory: AdapterDirectory = registry.directory();
     t = performance.now();
     const run = await world.run(directory);
     const runSec = seconds(t);

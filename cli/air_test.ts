@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { nodeHash, parseAirNode, parseJson } from "../air/mod.ts";
+import { Code, I32, WasmModuleBuilder } from "../kernel/mod.ts";
 import { copyDir, COUNTER_EXAMPLE as COUNTER, exists, expectAos, withTempDir } from "./_test_helpers.ts";
 
 /** Copies the counter example (air/ and modules/) to `dir`. */
@@ -320,5 +321,38 @@ Deno.test("aos air hash DIR hashes every AIR node of the folder and every .wasm 
     );
     const missing = await expectAos(2, dir, "air", "hash", "nowhere");
     assert.equal(missing.stderr.trim(), 'error[AOS_USAGE]: No such file or folder: "nowhere"');
+  });
+});
+
+Deno.test("air: init --from refuses a reducer whose start function loops forever: fuel stops it, AIR_WASM_INVALID, exit 2", async () => {
+  await withTempDir(async (dir) => {
+    await copyCounter(`${dir}/src`);
+    // memory, alloc(len) -> 0, step(ptr, len) -> (0, 0), and a start function `loop br 0 end`.
+    const builder = new WasmModuleBuilder().setMemory(1);
+    const alloc = builder.addFunction({ params: [I32], results: [I32] }, new Code().i32Const(0));
+    const step = builder.addFunction(
+      { params: [I32, I32], results: [I32, I32] },
+      new Code().i32Const(0).i32Const(0),
+    );
+    const start = builder.addFunction({ params: [], results: [] }, new Code().loop("spin").br("spin").end());
+    const wasm = builder.exportMemory().exportFunction("alloc", alloc).exportFunction("step", step).setStart(
+      start,
+    )
+      .build();
+    new WebAssembly.Module(wasm); // well formed: only its start function is wrong
+    const hash = `sha256:${
+      Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", wasm)), (b) =>
+        b.toString(16).padStart(2, "0"))
+        .join("")
+    }`;
+    await Deno.writeFile(`${dir}/src/modules/counter.wasm`, wasm);
+    const modulePath = `${dir}/src/air/module.air.json`;
+    const text = await Deno.readTextFile(modulePath);
+    await Deno.writeTextFile(modulePath, text.replace(/sha256:[0-9a-f]{64}/, hash));
+    const run = await expectAos(2, dir, "init", "w", "--from", "src");
+    assert.match(
+      run.stderr,
+      /error\[AOS_AIR_INVALID\]: [\s\S]*AIR_WASM_INVALID[\s\S]*start function trapped at instantiation/,
+    );
   });
 });

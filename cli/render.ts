@@ -119,7 +119,9 @@ export function entryLine(entry: JournalEntry, defs: WorldDefs): string {
   let detail = "";
   switch (entry.kind) {
     case "genesis":
-      detail = `manifest ${renderCbor(b.manifest_hash ?? null, "manifest_hash")}`;
+      detail = `manifest ${renderCbor(b.manifest_hash ?? null, "manifest_hash")}${
+        b.world_id instanceof Uint8Array ? ` world ${toHex(b.world_id)}` : ""
+      }`;
       break;
     case "domain_event": {
       const origin = b.origin as { kind?: string; name?: string; event_seq?: number } | undefined;
@@ -188,6 +190,9 @@ export function entryLine(entry: JournalEntry, defs: WorldDefs): string {
       detail = `${String(b.reason)} ${short(b.intent_hash)}${
         b.adapter_id === undefined ? "" : ` from ${String(b.adapter_id)}`
       }`;
+      break;
+    case "inbox_quarantined":
+      detail = `${String(b.file)}: ${String(b.reason)}`;
       break;
     case "snapshot":
       detail = `height ${String(b.height)} ${renderCbor(b.snapshot_hash ?? null, "snapshot_hash")}`;

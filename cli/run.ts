@@ -8,7 +8,7 @@ import { AosError } from "../air/mod.ts";
 import { createWorldAdapters } from "../adapters/mod.ts";
 import { FsCas } from "../journal/mod.ts";
 import type { AdapterDirectory } from "../kernel/mod.ts";
-import { readWorldConfig, worldPaths } from "../world/mod.ts";
+import { type FileWorld, readWorldConfig, runWorld, worldPaths } from "../world/mod.ts";
 import { count } from "./render.ts";
 import { type CliIo, openWorld, printJson } from "./context.ts";
 
@@ -28,26 +28,32 @@ export async function runRun(
   options: { untilIdle?: boolean; timeout?: string; json?: boolean },
 ): Promise<number> {
   const timeoutMs = parseDuration(options.timeout ?? "30s");
-  const world = await openWorld(io, worldOption);
+  let world: FileWorld = await openWorld(io, worldOption);
+  const config = await readWorldConfig(worldPaths(world.dir).config);
   const registry = await createWorldAdapters(world.dir, {
     clock: io.clock,
     cas: new FsCas(worldPaths(world.dir).store),
     getEnv: (name) => io.env(name),
     // A receipt carries no reason: say on stderr why an effect failed (never a secret's value).
     onFailure: (f) => io.err(`warning: ${f.kind} ${f.intentHash} ${f.status}: ${f.reason}`),
-    ...(await readWorldConfig(worldPaths(world.dir).config)),
+    ...config,
   });
-  const directory: AdapterDirectory = {
-    adapterFor: (kind) => registry.get(kind),
-    publicKeyOf: (id) => registry.publicKey(id),
-  };
+  const directory: AdapterDirectory = registry.directory();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, timeoutMs);
   });
   try {
     const heightBefore = world.height;
-    const report = await world.run(directory, { deadline });
+    // The world lock is released while the loop waits for receipts and timers, so `aos event send` (and
+    // `aos step`) from other processes go through; a world another process changed is opened again.
+    const report = await runWorld(world, directory, {
+      deadline,
+      ...(config.effectsInflightMax === undefined ? {} : { inflightMax: config.effectsInflightMax }),
+      releaseWhileWaiting: {
+        reopen: async () => (world = await openWorld(io, world.dir)),
+      },
+    });
     const pending = world.kernel.outbox().length;
     const summary = {
       idle: report.idle,

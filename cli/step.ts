@@ -56,6 +56,12 @@ export async function runStep(
         snapshot: r.snapshot ? { height: BigInt(r.snapshot.height), hash: r.snapshot.hash } : null,
         receipts,
         remaining: BigInt(r.remaining ?? 0),
+        quarantined: (r.quarantined ?? []).map((q) => ({
+          seq: BigInt(q.seq),
+          file: q.file,
+          reason: q.reason,
+          moved_to: q.movedTo,
+        })),
         warnings: [...warnings],
       });
     } else {
@@ -84,6 +90,10 @@ export async function runStep(
             `per step); run "aos step" again`,
         );
       }
+    }
+    for (const q of r.quarantined ?? []) {
+      if (!options.json) io.out(`  quarantined inbox file ${q.file} (seq ${q.seq}): ${q.reason}`);
+      io.err(`warning: inbox file ${q.file} cannot be admitted (${q.reason}); moved to ${q.movedTo}`);
     }
     for (const warning of warnings) io.err(`warning: ${warning}`);
     return 0;

@@ -12,6 +12,7 @@ import {
   bytesToHashRef,
   type CapGrant,
   decodeTyped,
+  EFFECT_KINDS,
   effectSpec,
   type HashRef,
   isHashRef,
@@ -123,6 +124,8 @@ export async function runShadow(
     const answered = new Map<string, CannedReceipt>();
     const directory = {
       publicKeyOf: (adapterId: string) => adapterId === SHADOW_ADAPTER_ID ? SHADOW_KEY.publicKey : undefined,
+      // The shadow harness answers intents of every kind with its canned receipts.
+      kindsOf: (adapterId: string) => adapterId === SHADOW_ADAPTER_ID ? EFFECT_KINDS : undefined,
     };
     for (let round = 0; round < ROUNDS_MAX; round++) {
       const receipts: Receipt[] = [];

@@ -211,3 +211,27 @@ export async function createFileOnce(
   syncDirectory(dir);
   return true;
 }
+
+/**
+ * Moves the file `from` into the folder `toDir` (created if absent) crash-safely, keeping its name, or
+ * `name.1`, `name.2`, … when that is taken: it is hard-linked into `toDir` (a link never overwrites), the
+ * original is removed, and both folders are fsynced. After a crash the file is in one place or both, never
+ * lost. Returns the new path.
+ */
+export async function moveFileDurable(from: string, toDir: string): Promise<string> {
+  await Deno.mkdir(toDir, { recursive: true });
+  const name = from.slice(parentOf(from).length + 1);
+  for (let n = 0;; n++) {
+    const to = `${toDir}/${n === 0 ? name : `${name}.${n}`}`;
+    try {
+      await Deno.link(from, to);
+    } catch (error) {
+      if (error instanceof Deno.errors.AlreadyExists) continue;
+      throw error;
+    }
+    syncDirectory(toDir);
+    await Deno.remove(from);
+    syncDirectory(parentOf(from));
+    return to;
+  }
+}

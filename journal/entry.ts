@@ -59,6 +59,7 @@ const KIND_CLASSES = {
   effect_queued: "derived",
   receipt_appended: "input",
   receipt_ignored: "input",
+  inbox_quarantined: "input",
   budget_exceeded: "derived",
   reducer_error: "derived",
   proposal_submitted: "input",

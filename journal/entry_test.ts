@@ -106,11 +106,11 @@ Deno.test("decodeEntry() rejects non-canonical and truncated CBOR with AOS_JOURN
   assertCorrupt(long, /not canonical CBOR/);
 });
 
-Deno.test("ENTRY_KINDS lists the 21 kinds of KERNEL §8.2", () => {
-  assert.equal(ENTRY_KINDS.length, 21);
+Deno.test("ENTRY_KINDS lists the 22 kinds of KERNEL §8.2", () => {
+  assert.equal(ENTRY_KINDS.length, 22);
   assert.equal(ENTRY_KINDS[0], "genesis");
   assert.equal(ENTRY_KINDS.at(-1), "rollback");
-  assert.equal(new Set(ENTRY_KINDS).size, 21);
+  assert.equal(new Set(ENTRY_KINDS).size, 22);
 });
 
 Deno.test("isInputKind() separates inputs from derived entries; a domain_event is an input iff external", () => {
@@ -121,6 +121,7 @@ Deno.test("isInputKind() separates inputs from derived entries; a domain_event i
     "plan_cancel_requested",
     "receipt_appended",
     "receipt_ignored",
+    "inbox_quarantined",
     "proposal_submitted",
     "shadow_run_completed",
     "approval_recorded",

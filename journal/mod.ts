@@ -79,6 +79,7 @@ export {
   type DurableWriteOptions,
   exists,
   makeDirDurable,
+  moveFileDurable,
   parentOf,
   readIfExists,
   syncDirectory,

@@ -35,7 +35,8 @@ export type EventOrigin =
 
 /** The body of each entry kind. */
 export interface EntryBodies {
-  genesis: { manifest_hash: Uint8Array; ingress_ns: Uint };
+  /** `world_id`: random bytes drawn at creation, unique per world (absent in worlds created before it). */
+  genesis: { manifest_hash: Uint8Array; ingress_ns: Uint; world_id?: Uint8Array };
   domain_event: {
     schema: string;
     value: Uint8Array;
@@ -100,6 +101,8 @@ export interface EntryBodies {
     body_size?: Uint;
   };
   receipt_ignored: { intent_hash?: Uint8Array; adapter_id?: string; reason: string; ingress_ns: Uint };
+  /** An inbox file `step` could not admit (unreadable, malformed or invalid), moved to `.aos/quarantine/`. */
+  inbox_quarantined: { file: string; reason: string; ingress_ns: Uint };
   budget_exceeded: {
     grant_name: string;
     dimension: string;
@@ -204,7 +207,7 @@ const FENCE: Fields = { generation: "uint", height: "uint" };
 const AMOUNTS: Fields = { bytes: "uint?", cents: "uint?", tokens: "uint?" };
 
 const BODY_FIELDS: { [K in EntryKind]: Fields } = {
-  genesis: { manifest_hash: "hash", ingress_ns: "uint" },
+  genesis: { manifest_hash: "hash", ingress_ns: "uint", world_id: "bytes?" },
   domain_event: { schema: "text", value: "bytes", key: "bytes?", origin: "map", ingress_ns: "uint?" },
   plan_start_requested: { plan: "text", input: "bytes", locals: "map?", ingress_ns: "uint" },
   plan_cancel_requested: { instance_id: "uint", reason: "text?", ingress_ns: "uint" },
@@ -249,6 +252,7 @@ const BODY_FIELDS: { [K in EntryKind]: Fields } = {
     body_size: "uint?",
   },
   receipt_ignored: { intent_hash: "hash?", adapter_id: "text?", reason: "text", ingress_ns: "uint" },
+  inbox_quarantined: { file: "text", reason: "text", ingress_ns: "uint" },
   budget_exceeded: { grant_name: "text", dimension: "text", delta: "int", new_balance: "int" },
   reducer_error: { reducer: "text", key: "bytes?", event_seq: "uint", code: "text", message: "text" },
   proposal_submitted: {

@@ -89,19 +89,17 @@ export function originCbor(origin: EffectOrigin): { [key: string]: CborValue } {
     : { kind: "reducer", name: origin.name, key: origin.key };
 }
 
-/** The idempotency key of AIR §9.4 (our Choice: derived from where the effect was emitted). */
-export function idempotencyKey(origin: EffectOrigin): Uint8Array {
-  if (origin.kind === "plan") {
-    return sha256(
-      encodeCanonical({ origin: "plan", plan: origin.name, instance: origin.instanceId, step: origin.step }),
-    );
-  }
-  const body: { [key: string]: CborValue } = {
-    origin: "reducer",
-    reducer: origin.name,
-    event_seq: origin.eventSeq,
-  };
-  if (origin.key !== null) body.key = origin.key;
+/**
+ * The idempotency key of AIR §9.4 (our Choice: derived from where the effect was emitted), and from the
+ * world's id when it has one (genesis `world_id`): two worlds made from one template then never derive the
+ * same keys, so an adapter or a remote service deduplicating on them cannot confuse their effects.
+ */
+export function idempotencyKey(origin: EffectOrigin, worldId?: Uint8Array): Uint8Array {
+  const body: { [key: string]: CborValue } = origin.kind === "plan"
+    ? { origin: "plan", plan: origin.name, instance: origin.instanceId, step: origin.step }
+    : { origin: "reducer", reducer: origin.name, event_seq: origin.eventSeq };
+  if (origin.kind === "reducer" && origin.key !== null) body.key = origin.key;
+  if (worldId !== undefined) body.world = worldId;
   return sha256(encodeCanonical(body));
 }
 
@@ -184,7 +182,14 @@ export class EffectManager {
    */
   evaluate(
     request: { kind: string; capName: string; params: Uint8Array; origin: EffectOrigin },
-    ctx: { defs: WorldDefs; nowNs: bigint; generation: bigint; blobSize?: BlobSizeLookup | undefined },
+    ctx: {
+      defs: WorldDefs;
+      nowNs: bigint;
+      generation: bigint;
+      blobSize?: BlobSizeLookup | undefined;
+      /** The world's id (genesis `world_id`), mixed into idempotency keys; undefined for older worlds. */
+      worldId?: Uint8Array | undefined;
+    },
   ): GateResult {
     const { defs } = ctx;
     const origin = originCbor(request.origin);
@@ -216,7 +221,7 @@ export class EffectManager {
     } catch (error) {
       return reject("bad_params", handledMessage(error, VALUE_ERROR_CODES));
     }
-    const key = idempotencyKey(request.origin);
+    const key = idempotencyKey(request.origin, ctx.worldId);
     const hash = intentHash({
       kind: spec.kind,
       capName: request.capName,

@@ -86,4 +86,9 @@ export interface EffectAdapter {
 export interface AdapterDirectory {
   adapterFor(kind: EffectKind): EffectAdapter | undefined;
   publicKeyOf(adapterId: string): Uint8Array | undefined;
+  /**
+   * The effect kinds the adapter's key may settle (the kinds it was registered for): a receipt it signs for
+   * an intent of another kind is ignored as `kind_not_allowed`. Undefined: none.
+   */
+  kindsOf(adapterId: string): readonly string[] | undefined;
 }

@@ -147,7 +147,8 @@ export type ReducerErrorCode =
   | "missing_key"
   | "bad_key"
   | "reducer_missing"
-  | "runaway";
+  | "runaway"
+  | "block_limit";
 
 /** Why a receipt is not admitted (KERNEL §6.4); the driver journals `receipt_ignored` with it. */
 export type ReceiptRejection =
@@ -157,7 +158,8 @@ export type ReceiptRejection =
   | "duplicate"
   | "unknown_intent"
   | "fence_mismatch"
-  | "invalid_payload";
+  | "invalid_payload"
+  | "kind_not_allowed";
 
 /** The deterministic world state machine. */
 export class Kernel {
@@ -171,6 +173,8 @@ export class Kernel {
   #height = 0;
   #nowNs = 0n;
   #generation = 0n;
+  /** The world's id from genesis (`world_id`), mixed into idempotency keys; undefined for older worlds. */
+  #worldId: Uint8Array | undefined;
   #started = false;
   readonly #cells = new CellStore();
   readonly #effects: EffectManager;
@@ -181,6 +185,11 @@ export class Kernel {
   /** Instances with a PlanRun queued (at most one each, KERNEL §2.2). */
   readonly #planQueued = new Set<bigint>();
   #derived: DerivedRecord[] = [];
+  /** Domain events derived in the current block, and their bytes (bounded by `limits.derived*PerBlockMax`). */
+  #blockEvents = 0;
+  #blockEventBytes = 0;
+  /** Set when a step passed a per-block bound: the block ends and its remaining work is dropped. */
+  #blockEnded = false;
 
   /**
    * A kernel running `defs` (the genesis manifest, or the one in force when restoring). `content` holds
@@ -284,6 +293,11 @@ export class Kernel {
     return this.#generation;
   }
 
+  /** The world's id (genesis `world_id`), or undefined for a world created before worlds had one. */
+  get worldId(): Uint8Array | undefined {
+    return this.#worldId;
+  }
+
   /** True once genesis (or a snapshot) has been applied. */
   get started(): boolean {
     return this.#started;
@@ -337,6 +351,11 @@ export class Kernel {
       if (isAosError(error, VALUE_ERROR_CODES)) return undefined;
       throw error;
     }
+  }
+
+  /** The effect kind of the intent awaiting a receipt under `intentHash`, or undefined when none is pending. */
+  pendingKind(intentHash: Uint8Array): string | undefined {
+    return this.#effects.pending(intentHash)?.kind;
   }
 
   /** The id the next plan instance will get. */
@@ -393,6 +412,9 @@ export class Kernel {
 
   #apply(entry: KernelEntry): DerivedRecord[] {
     this.#derived = [];
+    this.#blockEvents = 0;
+    this.#blockEventBytes = 0;
+    this.#blockEnded = false;
     this.#height++;
     const corrupt = (what: string) =>
       new AosError("AOS_JOURNAL_CORRUPT", `Entry ${entry.seq}: ${what}`, { context: { seq: entry.seq } });
@@ -402,6 +424,7 @@ export class Kernel {
         throw corrupt("genesis names a different manifest than the one loaded");
       }
       this.#nowNs = u64(entry.body.ingress_ns);
+      this.#worldId = entry.body.world_id;
       this.#started = true;
       return this.#takeDerived();
     }
@@ -428,7 +451,7 @@ export class Kernel {
     } else if (isRecord(entry, "receipt_appended")) {
       this.#nowNs = u64(entry.body.ingress_ns);
       this.#applyReceipt(entry.body, corrupt);
-    } else if (isRecord(entry, "receipt_ignored")) {
+    } else if (isRecord(entry, "receipt_ignored") || isRecord(entry, "inbox_quarantined")) {
       this.#nowNs = u64(entry.body.ingress_ns);
     } else if (isRecord(entry, "plan_start_requested")) {
       this.#nowNs = u64(entry.body.ingress_ns);
@@ -514,6 +537,12 @@ export class Kernel {
   #runToIdle(): void {
     let ticks = 0;
     while (this.#queue.length > 0) {
+      if (this.#blockEnded) {
+        // A step passed a per-block bound and journaled why (`block_limit`): the rest of the block is dropped.
+        this.#queue.length = 0;
+        this.#planQueued.clear();
+        return;
+      }
       const item = this.#queue.shift()!;
       if (++ticks > limits.ticksPerBlockMax) {
         // A reducer or plan ping-pong must not hang the world: end the block deterministically.
@@ -670,7 +699,13 @@ export class Kernel {
       const origin: EffectOrigin = { kind: "reducer", name: reducer, key, eventSeq: event.seq };
       gate = this.#effects.evaluate(
         { kind: effect.kind, capName: grantName, params: effect.paramsCbor, origin },
-        { defs: this.#defs, nowNs: this.#nowNs, generation: this.#generation, blobSize: this.#blobSize },
+        {
+          defs: this.#defs,
+          nowNs: this.#nowNs,
+          generation: this.#generation,
+          blobSize: this.#blobSize,
+          worldId: this.#worldId,
+        },
       );
       if (!gate.ok) {
         for (const record of gate.records) this.#emit(record);
@@ -685,6 +720,27 @@ export class Kernel {
         return fail("bad_ann", errorMessage(error));
       }
     }
+    const emittedBytes = output.domainEvents.reduce(
+      (sum, e) => sum + e.schema.length + e.value.length + (e.key?.length ?? 0),
+      0,
+    );
+    const events = this.#blockEvents + output.domainEvents.length;
+    const bytes = this.#blockEventBytes + emittedBytes;
+    if (events > limits.derivedEventsPerBlockMax || bytes > limits.derivedEventBytesPerBlockMax) {
+      // A fan-out (a reducer routing its own events back to itself) grows the block geometrically: end the
+      // block here, deterministically, before it exhausts memory; the step is not committed.
+      this.#blockEnded = true;
+      const which = events > limits.derivedEventsPerBlockMax
+        ? `${events} derived events, above derivedEventsPerBlockMax (${limits.derivedEventsPerBlockMax})`
+        : `${bytes} bytes of derived events, above derivedEventBytesPerBlockMax (${limits.derivedEventBytesPerBlockMax})`;
+      return fail(
+        "block_limit",
+        `emitting ${output.domainEvents.length} events would bring the block to ${which}; ` +
+          `the block ends here and its remaining work is dropped`,
+      );
+    }
+    this.#blockEvents = events;
+    this.#blockEventBytes = bytes;
     // Commit (KERNEL §2.3 1a–c): state, emitted events in order, then the effect.
     this.#cells.set(reducer, key, output.state);
     for (const emitted of output.domainEvents) {
@@ -738,6 +794,7 @@ export class Kernel {
           nowNs: kernel.#nowNs,
           generation: kernel.#generation,
           blobSize: kernel.#blobSize,
+          worldId: kernel.#worldId,
         });
         if (!gate.ok) {
           for (const record of gate.records) kernel.#emit(record);
@@ -747,6 +804,8 @@ export class Kernel {
         return { ok: true, intentHash: gate.intentHash };
       },
       raiseEvent(event, origin) {
+        kernel.#blockEvents++;
+        kernel.#blockEventBytes += event.schema.length + event.value.length + (event.key?.length ?? 0);
         const seq = kernel.#emit(
           domainEventRecord(event, {
             kind: "plan",
@@ -809,6 +868,7 @@ export class Kernel {
     const plans = this.#plans.snapshot();
     return encodeCanonical({
       version: 1,
+      ...(this.#worldId === undefined ? {} : { world_id: this.#worldId }),
       height: this.#height,
       generation: this.#generation,
       manifest_hash: hashRefToBytes(this.#defs.manifestHash),
@@ -879,6 +939,10 @@ export class Kernel {
     kernel.#height = Number(uint(raw.height, "snapshot.height", 0));
     kernel.#nowNs = uint(raw.now_ns, "snapshot.now_ns", 0);
     kernel.#generation = uint(raw.generation, "snapshot.generation", 0);
+    if (raw.world_id !== undefined) {
+      if (!(raw.world_id instanceof Uint8Array)) throw bad("world_id");
+      kernel.#worldId = raw.world_id;
+    }
     kernel.#started = true;
     if (!Array.isArray(raw.reducers)) throw bad("reducers");
     for (const item of raw.reducers) {

@@ -66,7 +66,19 @@ function detectConvention(module: WebAssembly.Module, wasmHash: string): Calling
     }
   }
   // The JS API does not expose function signatures; probe arity with a throwaway instance.
-  const probe = new WebAssembly.Instance(module, { env: { abort: () => {} } });
+  let probe: WebAssembly.Instance;
+  try {
+    probe = new WebAssembly.Instance(module, { env: { abort: () => {} } });
+  } catch (cause) {
+    // A start function runs at instantiation on the module's initial fuel: a loop runs out of it and traps.
+    if (!(cause instanceof WebAssembly.RuntimeError)) throw cause;
+    throw new AosError(
+      "AOS_WASM_INVALID",
+      `Reducer module "${wasmHash}": its start function trapped at instantiation (${cause.message}); ` +
+        `a start function runs on at most ${limits.reducerFuelMax} fuel units`,
+      { cause },
+    );
+  }
   const step = probe.exports.step as (...args: number[]) => unknown;
   if (step.length === 2) return "multi_value";
   if (step.length === 3) return "result_pointer";

@@ -43,6 +43,8 @@ interface HandModule {
   /** Mutable i32 globals, all starting at 0. */
   globals?: number;
   exports: Array<{ name: string; func: number } | { name: string; memory: true }>;
+  /** The index of the module's start function; omitted = none. */
+  start?: number;
 }
 
 /** Encodes a module whose functions take and return only i32s; each function gets its own type. */
@@ -70,6 +72,7 @@ function handModule(spec: HandModule): Uint8Array {
       ),
     ),
   ));
+  if (spec.start !== undefined) bytes.push(...section(8, uleb(spec.start)));
   bytes.push(...section(
     10,
     vec(spec.funcs.map((f) => {
@@ -364,3 +367,48 @@ Deno.test("load() rejects a module the fuel instrumentation cannot decode with A
   const simd = multiValueModule([0xfd, 0x0f], i32Const(0), i32Const(0)); // i8x16.splat: not decodable
   assert.throws(() => new ReducerHost().load(hashRefOf(simd), simd), hasCode("AOS_WASM_INVALID"));
 });
+
+Deno.test("load() stops a start function that loops forever with its fuel and reports AOS_WASM_INVALID", () => {
+  const LOOP_FOREVER = [0x03, 0x40, 0x0c, 0x00, 0x0b]; // loop; br 0; end
+  const bytes = handModule({
+    funcs: [ALLOC_ZERO, { params: 2, results: 2, body: [...i32Const(0), ...i32Const(0)] }, {
+      params: 0,
+      results: 0,
+      body: LOOP_FOREVER,
+    }],
+    memoryPages: 1,
+    exports: [{ name: "memory", memory: true }, { name: "alloc", func: 0 }, { name: "step", func: 1 }],
+    start: 2,
+  });
+  const host = new ReducerHost();
+  const error = assertThrowsAos(() => host.load(hashRefOf(bytes), bytes), "AOS_WASM_INVALID");
+  assert.match(error.message, /start function/);
+  assert.match(error.message, new RegExp(`${limits.reducerFuelMax} fuel units`));
+  assert.equal(host.has(hashRefOf(bytes)), false);
+});
+
+Deno.test("load() reports a start function that traps as AOS_WASM_INVALID", () => {
+  const bytes = handModule({
+    funcs: [ALLOC_ZERO, { params: 2, results: 2, body: [...i32Const(0), ...i32Const(0)] }, {
+      params: 0,
+      results: 0,
+      body: [0x00], // unreachable
+    }],
+    memoryPages: 1,
+    exports: [{ name: "memory", memory: true }, { name: "alloc", func: 0 }, { name: "step", func: 1 }],
+    start: 2,
+  });
+  const error = assertThrowsAos(() => new ReducerHost().load(hashRefOf(bytes), bytes), "AOS_WASM_INVALID");
+  assert.match(error.message, /start function/);
+});
+
+function assertThrowsAos(fn: () => unknown, code: string): AosError {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof AosError, `expected an AosError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    return error;
+  }
+  assert.fail(`expected ${code}`);
+}

@@ -43,6 +43,7 @@ export function isFedOnReplay(entry: KernelEntry): boolean {
     case "plan_cancel_requested":
     case "receipt_appended":
     case "receipt_ignored":
+    case "inbox_quarantined":
     case "proposal_submitted":
     case "shadow_run_completed":
     case "approval_recorded":

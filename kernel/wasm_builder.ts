@@ -276,6 +276,7 @@ export class WasmModuleBuilder {
   readonly #exports: { name: string; kind: number; index: number }[] = [];
   readonly #data: { offset: number; bytes: Uint8Array }[] = [];
   #memory: { minPages: number; maxPages: number | undefined } | undefined;
+  #start: number | undefined;
 
   #typeIndex(sig: FuncSig): number {
     const same = (a: readonly ValType[], b: readonly ValType[]) =>
@@ -338,6 +339,13 @@ export class WasmModuleBuilder {
     return this;
   }
 
+  /** Makes a `() -> ()` function (import or defined) the module's start function, run at instantiation. */
+  setStart(funcIndex: number): this {
+    checkIndex("function", funcIndex, this.#imports.length + this.#functions.length);
+    this.#start = funcIndex;
+    return this;
+  }
+
   /** Exports the memory (call {@linkcode setMemory} first). */
   exportMemory(name = "memory"): this {
     if (this.#memory === undefined) throw new RangeError("Cannot export memory: none defined");
@@ -377,6 +385,9 @@ export class WasmModuleBuilder {
     }
     section(6, this.#globals.map((g) => [I32, g.mutable ? 1 : 0, 0x41, ...encodeSleb128(g.init), 0x0b]));
     section(7, this.#exports.map((e) => [...encodeName(e.name), e.kind, ...encodeUleb128(e.index)]));
+    if (this.#start !== undefined) {
+      for (const byte of encodeSection(8, encodeUleb128(this.#start))) out.push(byte);
+    }
     section(
       10,
       this.#functions.map((f) => {

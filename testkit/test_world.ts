@@ -92,7 +92,12 @@ export interface TestWorldOptions {
    * environment); e.g. `new EnvSecretResolver((name) => …)` for a scenario's own variables.
    */
   secrets?: SecretResolver;
+  /** The world's id in genesis (default: a fixed one, so test journals are the same on every run). */
+  worldId?: Uint8Array | null;
 }
+
+/** The world id of a test world unless one is given: fixed, for deterministic journals. */
+export const TEST_WORLD_ID: Uint8Array = new Uint8Array(16).fill(7);
 
 const FAKE_KINDS: EffectKind[] = ["http.request", "blob.put", "blob.get", "llm.generate"];
 
@@ -175,6 +180,7 @@ export class TestWorld implements AsyncDisposable {
     const worldOptions = {
       clock,
       ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
+      worldId: options.worldId === undefined ? TEST_WORLD_ID : options.worldId,
       ...(options.snapshotIntervalEntries === undefined
         ? {}
         : { snapshotIntervalEntries: options.snapshotIntervalEntries }),
@@ -199,7 +205,11 @@ export class TestWorld implements AsyncDisposable {
 
   /** The adapters and keys the driver uses. */
   get directory(): AdapterDirectory {
-    return { adapterFor: (kind) => this.#adapters.get(kind), publicKeyOf: (id) => this.#keys.get(id) };
+    return {
+      adapterFor: (kind) => this.#adapters.get(kind),
+      publicKeyOf: (id) => this.#keys.get(id),
+      kindsOf: (id) => [...this.#adapters].filter(([, a]) => a.adapterId === id).map(([kind]) => kind).sort(),
+    };
   }
 
   /** Sends one external event (plain JSON value; numbers allowed) and processes its block. */

@@ -6,8 +6,11 @@
  * {"http": {"timeout_ms": 5000},
  *  "llm": {"providers": {"openai": {"baseUrl": "https://api.openai.com/v1", "apiKeyEnv": "OPENAI_API_KEY",
  *          "prices": {"gpt-4o-mini": {"promptPer1kCents": 0.015, "completionPer1kCents": 0.06}}}}},
- *  "governance": {"prices": {"http.request": {"per_effect_cents": 1}, "llm.generate": {"per_1k_tokens_cents": 6}}}}
+ *  "governance": {"prices": {"http.request": {"per_effect_cents": 1}, "llm.generate": {"per_1k_tokens_cents": 6}}},
+ *  "effects": {"inflight_max": 16}}
  * ```
+ *
+ * `effects.inflight_max` bounds the effects `aos run` has in flight at once (default 16).
  *
  * `governance.prices` is the price table shadow runs estimate effect costs with (KERNEL §10.3): per effect
  * kind, whole cents per effect, per 1,000 tokens and per KiB, each optional.
@@ -41,6 +44,7 @@ const configSchema = z.strictObject({
   http: z.strictObject({ timeout_ms: z.number().int().positive().optional() }).optional(),
   llm: z.strictObject({ providers: z.record(z.string(), provider) }).optional(),
   governance: z.strictObject({ prices: z.record(z.string(), effectPrice).optional() }).optional(),
+  effects: z.strictObject({ inflight_max: z.number().int().positive().max(65_536).optional() }).optional(),
 });
 
 /** The price of one effect kind in a shadow run's estimates (whole cents). */
@@ -65,6 +69,8 @@ export interface WorldConfig {
   };
   /** Shadow-run price table, by effect kind. */
   prices?: { [kind: string]: EffectPrice };
+  /** Effects `aos run` keeps in flight at once (default `limits.effectsInFlightMax`). */
+  effectsInflightMax?: number;
 }
 
 /** Parses the text of a config file; `AOS_CONFIG_INVALID` names the file and the first bad JSON path. */
@@ -88,6 +94,9 @@ export function parseWorldConfig(text: string, file: string): WorldConfig {
   }
   const config: WorldConfig = {};
   if (parsed.data.http?.timeout_ms !== undefined) config.httpTimeoutMs = parsed.data.http.timeout_ms;
+  if (parsed.data.effects?.inflight_max !== undefined) {
+    config.effectsInflightMax = parsed.data.effects.inflight_max;
+  }
   if (parsed.data.llm !== undefined) config.llm = parsed.data.llm as WorldConfig["llm"] & object;
   const prices = parsed.data.governance?.prices;
   if (prices !== undefined) {

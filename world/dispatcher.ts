@@ -20,11 +20,21 @@ export interface DispatchRound {
 /** Tracks intents in flight and receipts ready for admission. */
 export class Dispatcher {
   readonly #inflight = new Map<string, Promise<void>>();
+  readonly #inflightMax: number;
   /** Intents whose receipt came back and waits in `#ready`: still in the outbox until it is admitted. */
   readonly #answered = new Set<string>();
   readonly #ignored = new Set<string>();
   readonly #ready: Receipt[] = [];
   #wake: (() => void) | undefined;
+
+  /**
+   * `inflightMax`: intents in flight at once; {@linkcode dispatch} leaves the rest in the outbox for a later
+   * round (default: no bound — the testkit's deterministic driver; `aos run` passes `limits.effectsInFlightMax`
+   * or the world's configured value).
+   */
+  constructor(options: { inflightMax?: number } = {}) {
+    this.#inflightMax = options.inflightMax ?? Number.POSITIVE_INFINITY;
+  }
 
   /** Intents handed to an adapter whose receipt has not come back yet. */
   get inflight(): number {
@@ -37,8 +47,9 @@ export class Dispatcher {
   }
 
   /**
-   * Hands every outbox intent that is neither in flight nor held back to its adapter, with
-   * `resolveSecret` (the world's {@linkcode World.secretAccess}) for the secrets its params reference.
+   * Hands every outbox intent that is neither in flight nor held back to its adapter, in outbox order, while
+   * fewer than `inflightMax` are in flight, with `resolveSecret` (the world's {@linkcode World.secretAccess})
+   * for the secrets its params reference.
    */
   dispatch(
     outbox: readonly OutboxEntry[],
@@ -50,6 +61,7 @@ export class Dispatcher {
       const hex = toHex(entry.intentHash);
       if (this.#inflight.has(hex) || this.#answered.has(hex) || this.#ignored.has(hex)) continue;
       const adapter = directory.adapterFor(entry.kind);
+      if (adapter && this.#inflight.size >= this.#inflightMax) continue;
       if (!adapter) {
         round.undispatchable.push({ intentHash: bytesToHashRef(entry.intentHash), kind: entry.kind });
         continue;

@@ -111,7 +111,7 @@ export async function openFilePorts(
       cas: new FsCas(paths.store),
       clock: options.clock,
       head,
-      inbox: new Inbox(paths.inbox),
+      inbox: new Inbox(paths.inbox, paths.quarantine),
       receipts: new ReceiptInbox(paths.receipts, paths.keys),
     },
     lock,

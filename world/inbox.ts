@@ -6,7 +6,7 @@
  * @module
  */
 import { AosError, decodeCanonical, encodeCanonical } from "../air/mod.ts";
-import { makeDirDurable, syncDirectory, writeFileAtomic } from "../journal/mod.ts";
+import { makeDirDurable, moveFileDurable, parentOf, syncDirectory, writeFileAtomic } from "../journal/mod.ts";
 
 /** One queued external event: the schema and its canonical typed value. */
 export interface InboxEvent {
@@ -22,6 +22,8 @@ export interface InboxBatch {
   /** The manifest the events were validated against when they were queued (absent: re-validate them). */
   validatedFor?: string;
   file: string;
+  /** Why the file cannot be read as a batch (not CBOR, not canonical, wrong shape); `events` is then empty. */
+  problem?: string;
 }
 
 const BATCH_FILE = /^(\d{12})\.cbor$/;
@@ -40,6 +42,11 @@ export interface InboxStore {
   add(events: InboxEvent[], afterBatch: number, validatedFor?: string): Promise<number>;
   /** Removes admitted batches. */
   remove(batches: InboxBatch[]): Promise<void>;
+  /**
+   * Moves a batch that cannot be admitted out of the inbox, durably (a file goes to the quarantine folder);
+   * returns where it went.
+   */
+  quarantine(batch: InboxBatch): Promise<string>;
 }
 
 /** An inbox in memory. */
@@ -69,11 +76,24 @@ export class MemoryInbox implements InboxStore {
     for (const b of batches) this.#batches.delete(b.batch);
     return Promise.resolve();
   }
+
+  /** Batches moved out by {@linkcode quarantine}, by batch number. */
+  readonly quarantined = new Map<number, InboxEvent[]>();
+
+  quarantine(batch: InboxBatch): Promise<string> {
+    this.quarantined.set(batch.batch, this.#batches.get(batch.batch)?.events ?? []);
+    this.#batches.delete(batch.batch);
+    return Promise.resolve(`memory-quarantine:${batch.batch}`);
+  }
 }
 
 /** The inbox folder of one world. */
 export class Inbox implements InboxStore {
-  constructor(readonly dir: string) {}
+  /**
+   * The inbox folder `dir`; `quarantineDir` receives the files `step` cannot admit (default: `quarantine`
+   * next to `dir`).
+   */
+  constructor(readonly dir: string, readonly quarantineDir: string = `${parentOf(dir)}/quarantine`) {}
 
   /** Batch file names in arrival order. */
   async #names(): Promise<string[]> {
@@ -97,42 +117,15 @@ export class Inbox implements InboxStore {
     const batches: InboxBatch[] = [];
     for (const name of await this.#names()) {
       const file = `${this.dir}/${name}`;
-      const malformed = () =>
-        new AosError("AOS_JOURNAL_CORRUPT", `Inbox file "${file}" is malformed`, { context: { file } });
-      let raw: unknown;
+      const batch = Number(BATCH_FILE.exec(name)![1]);
+      const bytes = await Deno.readFile(file);
       try {
-        raw = decodeCanonical(await Deno.readFile(file));
-      } catch (cause) {
-        if (!(cause instanceof AosError)) throw cause;
-        throw new AosError(
-          "AOS_JOURNAL_CORRUPT",
-          `Inbox file "${file}" is not canonical CBOR (${cause.message}); move it out of the inbox to go on`,
-          { cause, context: { file } },
-        );
+        batches.push({ batch, file, ...parseBatch(bytes) });
+      } catch (error) {
+        if (!(error instanceof AosError)) throw error;
+        // One poison file must not block every later one: `step` quarantines it.
+        batches.push({ batch, file, events: [], problem: error.message });
       }
-      let items: unknown[];
-      let validatedFor: string | undefined;
-      if (Array.isArray(raw)) {
-        items = raw;
-      } else if (raw === null || typeof raw !== "object" || raw instanceof Uint8Array) {
-        throw malformed();
-      } else {
-        const framed = raw as { manifest_hash?: unknown; events?: unknown };
-        if (typeof framed.manifest_hash !== "string" || !Array.isArray(framed.events)) throw malformed();
-        if (Object.keys(framed).length !== 2) throw malformed();
-        items = framed.events;
-        validatedFor = framed.manifest_hash;
-      }
-      const events = items.map((item) => {
-        const e = item as { schema?: unknown; value?: unknown; key?: unknown };
-        if (typeof e.schema !== "string" || !(e.value instanceof Uint8Array)) throw malformed();
-        return e.key instanceof Uint8Array
-          ? { schema: e.schema, value: e.value, key: e.key }
-          : { schema: e.schema, value: e.value };
-      });
-      const batch: InboxBatch = { batch: Number(BATCH_FILE.exec(name)![1]), events, file };
-      if (validatedFor !== undefined) batch.validatedFor = validatedFor;
-      batches.push(batch);
     }
     return batches;
   }
@@ -160,4 +153,44 @@ export class Inbox implements InboxStore {
     }
     if (batches.length > 0) syncDirectory(this.dir);
   }
+
+  /** Moves a batch file to the quarantine folder (link, remove, both folders fsynced). */
+  async quarantine(batch: InboxBatch): Promise<string> {
+    return await moveFileDurable(batch.file, this.quarantineDir);
+  }
+}
+
+/**
+ * Parses a batch file: `{"manifest_hash": text, "events": [...]}` or the bare array of events; throws an
+ * `AosError` naming what is wrong.
+ */
+function parseBatch(bytes: Uint8Array): Pick<InboxBatch, "events" | "validatedFor"> {
+  const malformed = (what: string) => new AosError("AOS_CBOR_INVALID", `not an inbox batch: ${what}`);
+  const raw = decodeCanonical(bytes);
+  let items: unknown[];
+  let validatedFor: string | undefined;
+  if (Array.isArray(raw)) {
+    items = raw;
+  } else {
+    const framed = raw as { manifest_hash?: unknown; events?: unknown };
+    if (raw === null || typeof raw !== "object" || typeof framed.manifest_hash !== "string") {
+      throw malformed("no manifest_hash");
+    }
+    if (!Array.isArray(framed.events)) throw malformed("no events array");
+    if (Object.keys(framed).length !== 2) throw malformed("unknown fields");
+    items = framed.events;
+    validatedFor = framed.manifest_hash;
+  }
+  const events = items.map((item, i) => {
+    const e = item as { schema?: unknown; value?: unknown; key?: unknown } | null;
+    if (
+      e === null || typeof e !== "object" || typeof e.schema !== "string" || !(e.value instanceof Uint8Array)
+    ) {
+      throw malformed(`events[${i}] is not {schema, value, key?}`);
+    }
+    return e.key instanceof Uint8Array
+      ? { schema: e.schema, value: e.value, key: e.key }
+      : { schema: e.schema, value: e.value };
+  });
+  return validatedFor === undefined ? { events } : { events, validatedFor };
 }

@@ -3,7 +3,7 @@ import { limits } from "../air/mod.ts";
 import { hasCode, tempDir } from "../kernel/_test_fixtures.ts";
 import { initCounterWorld } from "./_test_fixtures.ts";
 
-Deno.test("World.step() fails with AOS_INPUT_TOO_LARGE before appending anything when a queued event cannot be journaled", async () => {
+Deno.test("World.step() quarantines a queued event that cannot be journaled and admits the others", async () => {
   await using dir = await tempDir();
   const { world } = await initCounterWorld(dir.path);
   try {
@@ -11,10 +11,12 @@ Deno.test("World.step() fails with AOS_INPUT_TOO_LARGE before appending anything
     // Queued behind enqueue's back (as an older aos would have): too large for one journal entry.
     const huge = { schema: "demo/Increment@1", value: new Uint8Array(limits.journalEntrySizeBytesMax) };
     await world.inbox.add([huge], 0, world.defs.manifestHash);
-    const height = world.height;
-    await assert.rejects(world.step(), hasCode("AOS_INPUT_TOO_LARGE"));
-    assert.equal(world.height, height);
-    assert.equal(await world.pendingInbox(), 2);
+    const report = await world.step();
+    assert.equal(report.admitted, 1);
+    assert.equal(report.quarantined?.length, 1);
+    assert.match(report.quarantined![0]!.reason, /AOS_INPUT_TOO_LARGE|journal entry|limit/);
+    assert.equal(await world.pendingInbox(), 0);
+    assert.deepEqual(world.stateJson("demo/Counter@1"), { count: 1n });
   } finally {
     world.close();
   }

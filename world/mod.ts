@@ -43,6 +43,7 @@ export { type WorldPaths, worldPaths } from "./paths.ts";
 export { EventCodec } from "./event_codec.ts";
 export { Dispatcher, type DispatchRound } from "./dispatcher.ts";
 export { EnvSecretResolver, resolveSecret, secretAccess, type SecretResolver } from "./secrets.ts";
+export { type RunOptions, runWorld } from "./run_loop.ts";
 export { checkHead, FileHeadStore, type Head, type HeadStore, MemoryHeadStore, requireHead } from "./head.ts";
 export { Inbox, type InboxBatch, type InboxEvent, type InboxStore, MemoryInbox } from "./inbox.ts";
 export {
@@ -53,6 +54,7 @@ export {
   type ReceiptDropBox,
   ReceiptInbox,
   registeredKeys,
+  registeredKinds,
 } from "./receipt_inbox.ts";
 export {
   type AirSource,

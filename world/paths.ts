@@ -21,7 +21,10 @@ export interface WorldPaths {
   keys: string;
   receipts: string;
   config: string;
-  /** Bytes set aside by recovery: cut torn tails, segments moved away by `journal repair`. */
+  /**
+   * Bytes set aside, never deleted: cut torn tails, segments moved away by `journal repair`, and inbox
+   * files `step` could not admit (each journaled as `inbox_quarantined`).
+   */
   quarantine: string;
 }
 

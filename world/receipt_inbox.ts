@@ -72,6 +72,8 @@ export interface ReceiptDropBox {
   remove(files: string[]): Promise<void>;
   /** Adapter ids and their Ed25519 public keys. */
   registeredKeys(): Promise<Map<string, Uint8Array>>;
+  /** Adapter ids and the effect kinds their keys may settle. */
+  registeredKinds(): Promise<Map<string, string[]>>;
 }
 
 /** The drop-box folder of one world (`dir`), and its registered keys (`keysDir`). */
@@ -132,6 +134,11 @@ export class ReceiptInbox implements ReceiptDropBox {
   async registeredKeys(): Promise<Map<string, Uint8Array>> {
     return await registeredKeys(this.keysDir);
   }
+
+  /** The effect kinds each registered key may settle (`.aos/keys/<adapter_id>.kinds`). */
+  async registeredKinds(): Promise<Map<string, string[]>> {
+    return await registeredKinds(this.keysDir);
+  }
 }
 
 /** A drop box in memory (forks and tests): nothing is delivered from outside. */
@@ -139,9 +146,11 @@ export class MemoryReceiptDropBox implements ReceiptDropBox {
   readonly #files = new Map<string, Receipt>();
   #next = 1;
   readonly #keys: Map<string, Uint8Array>;
+  readonly #kinds: Map<string, string[]>;
 
-  constructor(keys: Map<string, Uint8Array> = new Map()) {
+  constructor(keys: Map<string, Uint8Array> = new Map(), kinds: Map<string, string[]> = new Map()) {
     this.#keys = keys;
+    this.#kinds = kinds;
   }
 
   list(): Promise<DroppedReceipt[]> {
@@ -162,6 +171,28 @@ export class MemoryReceiptDropBox implements ReceiptDropBox {
   registeredKeys(): Promise<Map<string, Uint8Array>> {
     return Promise.resolve(new Map(this.#keys));
   }
+
+  registeredKinds(): Promise<Map<string, string[]>> {
+    return Promise.resolve(new Map(this.#kinds));
+  }
+}
+
+/**
+ * The effect kinds each adapter key may settle: `.aos/keys/<adapter_id>.kinds`, one kind per line (blank
+ * lines and `#` comments skipped). A key without the file settles nothing.
+ */
+export async function registeredKinds(dir: string): Promise<Map<string, string[]>> {
+  const kinds = new Map<string, string[]>();
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.isFile || !e.name.endsWith(".kinds")) continue;
+      const lines = (await Deno.readTextFile(`${dir}/${e.name}`)).split("\n").map((l) => l.trim());
+      kinds.set(e.name.slice(0, -6), lines.filter((l) => l !== "" && !l.startsWith("#")).sort());
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return kinds;
 }
 
 /** The adapter public keys registered with a world: `.aos/keys/<adapter_id>.pub` (hex of 32 bytes). */

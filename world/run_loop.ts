@@ -9,6 +9,20 @@ import type { AdapterDirectory } from "../kernel/mod.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import type { RunReport, World } from "./world.ts";
 
+/** Options of {@linkcode runWorld}. */
+export interface RunOptions {
+  /** When to stop even if work is left (receipts in flight are then dropped). */
+  deadline?: Promise<void>;
+  /**
+   * Release the world lock while waiting for receipts and timers, so other processes (`aos event send`) are
+   * not blocked for the whole run. When another process wrote the journal meanwhile, the stale world is
+   * closed and `reopen` must open it again; the loop goes on with that one (read it from `reopen`'s caller).
+   */
+  releaseWhileWaiting?: { reopen(): Promise<World> };
+  /** Effects in flight at once (default `limits.effectsInFlightMax`); the rest wait in the outbox. */
+  inflightMax?: number;
+}
+
 /**
  * Drives `world` until idle: admits the inbox, dispatches every outbox intent (only after the block that
  * queued it is fsynced — all journaled intents are), admits receipts as they arrive, and returns when the
@@ -17,10 +31,11 @@ import type { RunReport, World } from "./world.ts";
  * intent hash).
  */
 export async function runWorld(
-  world: World,
+  initial: World,
   directory: AdapterDirectory,
-  options: { deadline?: Promise<void> } = {},
+  options: RunOptions = {},
 ): Promise<RunReport> {
+  let world = initial;
   const run: RunReport = {
     steps: [],
     receipts: 0,
@@ -29,7 +44,7 @@ export async function runWorld(
     idle: false,
     undispatchable: [],
   };
-  const dispatcher = new Dispatcher();
+  const dispatcher = new Dispatcher({ inflightMax: options.inflightMax ?? limits.effectsInFlightMax });
   let timedOut = false;
   const deadline = options.deadline?.then(() => {
     timedOut = true;
@@ -46,7 +61,19 @@ export async function runWorld(
       break;
     }
     if (dispatcher.inflight === 0 && dispatcher.readyCount === 0) continue;
-    if (!(await dispatcher.waitForReceipt(deadline)) || timedOut) break;
+    const release = options.releaseWhileWaiting;
+    if (release) world.releaseLock();
+    let received: boolean;
+    try {
+      received = await dispatcher.waitForReceipt(deadline);
+    } finally {
+      if (release && !(await world.relock())) {
+        // Another process admitted something meanwhile: this world is stale; open it again.
+        world.close();
+        world = await release.reopen();
+      }
+    }
+    if (!received || timedOut) break;
     // Group commit: take every receipt that is ready now, not just the first.
     const admitted = await world.admitReceipts(dispatcher.takeReady(), directory);
     run.receipts += admitted.outcomes.filter((o) => !o.ignored).length;

@@ -11,6 +11,7 @@
 import {
   AosError,
   assert,
+  bytesEqual,
   bytesToHashRef,
   type CborValue,
   decodeTyped,
@@ -25,10 +26,12 @@ import {
   domainEventRecord,
   isRecord,
   type Journal,
+  journalRecord,
   MemoryCas,
   MemoryJournal,
 } from "../journal/mod.ts";
-import type { TornTail, WorldLock } from "../journal/mod.ts";
+import { lockWorld, type TornTail, type WorldLock } from "../journal/mod.ts";
+import { worldPaths } from "./paths.ts";
 import {
   type AdapterDirectory,
   type ApplyContext,
@@ -45,7 +48,7 @@ import { ControlPlaneLibrary } from "./content.ts";
 import { EventCodec, type EventInput } from "./event_codec.ts";
 import { openFilePorts, type WorldFileOptions } from "./file_ports.ts";
 import { checkHead, FileHeadStore, type HeadStore, MemoryHeadStore, requireHead } from "./head.ts";
-import { type InboxEvent, type InboxStore, MemoryInbox } from "./inbox.ts";
+import { type InboxBatch, type InboxEvent, type InboxStore, MemoryInbox } from "./inbox.ts";
 import { MemoryReceiptDropBox, type ReceiptDropBox } from "./receipt_inbox.ts";
 import {
   countFailures,
@@ -79,6 +82,8 @@ export interface StepReport {
   snapshot?: { height: number; hash: HashRef };
   /** Inbox events left queued by `step` (it admits at most `limits.inboxBatchMax` per call). */
   remaining?: number;
+  /** Inbox files `step` could not admit: journaled as `inbox_quarantined` and moved to `movedTo`. */
+  quarantined?: Array<{ seq: number; file: string; reason: string; movedTo: string }>;
 }
 
 /** What `admitReceipts` did with each receipt. */
@@ -137,7 +142,17 @@ export interface WorldRunOptions {
    * only; on file ports the journal is opened read-only and a torn tail is reported, not cut).
    */
   readOnly?: boolean;
+  /**
+   * At creation: the world's id, journaled in genesis and mixed into every idempotency key. Default: 16
+   * bytes from `random`. `null`: none (the keys of worlds created before ids existed).
+   */
+  worldId?: Uint8Array | null;
+  /** At creation: the random source of the default `worldId` (default: `crypto.getRandomValues`). */
+  random?: (length: number) => Uint8Array;
 }
+
+/** Length of a generated world id. */
+export const WORLD_ID_BYTES = 16;
 
 /** Options for opening or creating a world folder. */
 export interface WorldOptions extends WorldRunOptions, WorldFileOptions {
@@ -172,6 +187,8 @@ export class World {
   #codec: EventCodec;
   readonly #ports: WorldParts["ports"];
   #lock: WorldLock | undefined;
+  /** True between {@linkcode releaseLock} and {@linkcode relock}. */
+  #unlocked = false;
   readonly #snapshotInterval: number;
   #kernel: Kernel;
   #lastSnapshot: { height: number; hash: HashRef } | undefined;
@@ -304,10 +321,13 @@ export class World {
     }
     const defs = await parts.library.loadDefs(manifestHash);
     const kernel = new Kernel(defs, parts.library.host, parts.library);
-    const [genesis] = journal.append([{
-      kind: "genesis",
-      body: { manifest_hash: hashRefToBytes(manifestHash), ingress_ns: ports.clock.nowNs() },
-    }]);
+    const random = options.random ?? ((length: number) => crypto.getRandomValues(new Uint8Array(length)));
+    const worldId = options.worldId === undefined ? random(WORLD_ID_BYTES) : options.worldId;
+    const [genesis] = journal.append([journalRecord("genesis", {
+      manifest_hash: hashRefToBytes(manifestHash),
+      ingress_ns: ports.clock.nowNs(),
+      ...(worldId === null ? {} : { world_id: worldId }),
+    })]);
     kernel.apply(genesis!);
     const world = new World(parts, kernel, undefined, { ...NO_INBOX_POSITION }, 0);
     await world.#sync();
@@ -423,23 +443,25 @@ export class World {
   async step(): Promise<StepReport> {
     const last = this.#lastAdmitted;
     const listed = await this.inbox.list();
-    const batches = listed.filter((b) => b.batch >= last.batch);
-    const items: Array<{ event: InboxEvent; source: string; position: InboxPosition; validated: boolean }> =
-      [];
+    // A file that cannot be admitted (unreadable, or an event the manifest refuses) would block every later
+    // one forever: it is journaled as `inbox_quarantined` and moved aside first.
+    const quarantined = await this.#quarantinePoison(listed, last);
+    const moved = new Set(quarantined?.batches);
+    const batches = listed.filter((b) => b.batch >= last.batch && !moved.has(b));
+    // Every event of these batches passed #batchProblem's checks (type under the live manifest, size).
+    const items: Array<{ event: InboxEvent; source: string; position: InboxPosition }> = [];
     for (const b of batches) {
-      // Events validated against the manifest in force when they were queued need no second check.
-      const validated = b.validatedFor === this.defs.manifestHash;
       b.events.forEach((event, index) => {
         // A crash between journaling part of a batch and removing its file must not admit anything twice.
         if (b.batch === last.batch && index <= last.index) return;
         const position = { batch: b.batch, index };
-        items.push({ event, source: inboxSource(position), position, validated });
+        items.push({ event, source: inboxSource(position), position });
       });
     }
     // At most inboxBatchMax events per step; the rest stay queued for the next one.
     const remaining = Math.max(0, items.length - limits.inboxBatchMax);
     if (remaining > 0) items.length = limits.inboxBatchMax;
-    const report = await this.#admit(items);
+    const report = withQuarantined(await this.#admit(items), quarantined?.report);
     if (remaining > 0) report.remaining = remaining;
     const final = items[items.length - 1];
     if (final) this.#lastAdmitted = final.position;
@@ -447,19 +469,25 @@ export class World {
     const done = this.#lastAdmitted;
     await this.inbox.remove(
       listed.filter((b) =>
-        b.batch < done.batch || (b.batch === done.batch && done.index >= b.events.length - 1)
+        !moved.has(b) &&
+        (b.batch < done.batch || (b.batch === done.batch && done.index >= b.events.length - 1))
       ),
     );
     const dropped = await this.receiptInbox.list();
     if (dropped.length === 0) return report;
     const keys = await this.receiptInbox.registeredKeys();
+    const kinds = await this.receiptInbox.registeredKinds();
     // A file that is not a receipt, or one too large to journal, is ignored as malformed.
     const receipts = dropped.map((d) => d.receipt && receiptFits(d.receipt) ? d.receipt : malformedReceipt());
-    const admitted = await this.admitReceipts(receipts, { publicKeyOf: (id) => keys.get(id) });
+    const admitted = await this.admitReceipts(receipts, {
+      publicKeyOf: (id) => keys.get(id),
+      kindsOf: (id) => kinds.get(id),
+    });
     await this.receiptInbox.remove(dropped.map((d) => d.file));
     const snapshot = admitted.snapshot ?? report.snapshot;
     return {
       ...(remaining > 0 ? { remaining } : {}),
+      ...(report.quarantined ? { quarantined: report.quarantined } : {}),
       admitted: report.admitted + admitted.admitted,
       heightBefore: report.heightBefore,
       height: admitted.height,
@@ -469,21 +497,71 @@ export class World {
     };
   }
 
+  /**
+   * Finds the inbox batches that cannot be admitted — a file that does not parse, or an event the manifest
+   * in force refuses or the journal cannot hold — journals one `inbox_quarantined` input for each (one
+   * fsync), then moves each out of the inbox. A crash between the two journals it again next time (the
+   * file is still there): a duplicate record, never a lost one. Undefined when there is none.
+   */
+  async #quarantinePoison(
+    batches: InboxBatch[],
+    last: InboxPosition,
+  ): Promise<{ batches: InboxBatch[]; report: StepReport } | undefined> {
+    const poison: Array<{ batch: InboxBatch; reason: string }> = [];
+    for (const batch of batches) {
+      // An unreadable file is quarantined whatever its number; a readable one is checked if not yet admitted.
+      const reason = batch.problem ??
+        (batch.batch >= last.batch ? this.#batchProblem(batch, last) : undefined);
+      if (reason !== undefined) poison.push({ batch, reason });
+    }
+    if (poison.length === 0) return undefined;
+    const name = (file: string) => file.slice(file.lastIndexOf("/") + 1);
+    const report = await this.#admitInputs(
+      poison.map(({ batch, reason }) => (ingressNs: bigint) =>
+        journalRecord("inbox_quarantined", {
+          file: name(batch.file),
+          reason: reason.length > 1_024 ? `${reason.slice(0, 1_024)}…` : reason,
+          ingress_ns: ingressNs,
+        })
+      ),
+    );
+    const quarantined: NonNullable<StepReport["quarantined"]> = [];
+    for (const [i, { batch, reason }] of poison.entries()) {
+      const movedTo = await this.inbox.quarantine(batch);
+      quarantined.push({ seq: report.entries[i]!.seq, file: name(batch.file), reason, movedTo });
+    }
+    report.quarantined = quarantined;
+    return { batches: poison.map((p) => p.batch), report };
+  }
+
+  /** Why an inbox batch cannot be admitted under the manifest in force, or undefined. */
+  #batchProblem(batch: InboxBatch, last: InboxPosition): string | undefined {
+    const validated = batch.validatedFor === this.defs.manifestHash;
+    for (const [index, event] of batch.events.entries()) {
+      if (batch.batch === last.batch && index <= last.index) continue;
+      try {
+        if (!validated) decodeTyped({ ref: event.schema }, event.value, this.defs.schemas);
+        checkEventSize(event, `events[${index}]`);
+      } catch (error) {
+        if (!(error instanceof AosError)) throw error;
+        return `events[${index}] (${event.schema}): ${error.message}`;
+      }
+    }
+    return undefined;
+  }
+
   /** Library entry: validates and admits events directly (no inbox), fsyncing once. */
   async send(events: EventInput[]): Promise<StepReport> {
-    const items = events.map((e) => ({ event: this.encodeEvent(e), source: "api", validated: true }));
+    const items = events.map((e) => ({ event: this.encodeEvent(e), source: "api" }));
     items.forEach(({ event }, i) => checkEventSize(event, `Event ${i + 1}`));
     return await this.#admit(items);
   }
 
-  async #admit(items: Array<{ event: InboxEvent; source: string; validated: boolean }>): Promise<StepReport> {
-    // Re-check every event not validated against the live manifest before journaling any (the inbox may
-    // predate a change): a bad one after good ones would leave those journaled while their batch stays queued.
-    // Sizes too: an input that cannot be journaled fails the batch before anything is appended.
-    for (const { event, validated, source } of items) {
-      if (!validated) decodeTyped({ ref: event.schema }, event.value, this.defs.schemas);
-      checkEventSize(event, `The event from ${source}`);
-    }
+  /**
+   * Admits checked events: every one valid under the live manifest and small enough to journal (`send`
+   * checks its events, `step` its inbox batches and quarantines those that fail), so nothing fails midway.
+   */
+  async #admit(items: Array<{ event: InboxEvent; source: string }>): Promise<StepReport> {
     return await this.#admitInputs(
       items.map(({ event, source }) => (ingressNs: bigint) =>
         domainEventRecord(event, { kind: "external", source }, ingressNs)
@@ -528,7 +606,7 @@ export class World {
    */
   async admitReceipts(
     receipts: Receipt[],
-    directory: Pick<AdapterDirectory, "publicKeyOf"> = this.#adapters(),
+    directory: Pick<AdapterDirectory, "publicKeyOf" | "kindsOf"> = this.#adapters(),
   ): Promise<ReceiptReport> {
     receipts.forEach((receipt, i) => checkReceiptSize(receipt, `Receipt ${i + 1}`));
     const outcomes: ReceiptReport["outcomes"] = [];
@@ -603,8 +681,56 @@ export class World {
     return secretAccess(() => this.defs, this.#ports.secrets);
   }
 
+  /**
+   * Releases the world lock while the caller only waits (`aos run` between polls), so other processes can
+   * queue events meanwhile. Nothing may be admitted until {@linkcode relock}. No-op for a world without a
+   * lock (in-memory ports).
+   */
+  releaseLock(): void {
+    if (this.#lock === undefined || this.dir === undefined) return;
+    this.#lock.release();
+    this.#lock = undefined;
+    this.#unlocked = true;
+  }
+
+  /**
+   * Takes the lock released by {@linkcode releaseLock} again (waiting for another writer to finish). True
+   * when no other process wrote the journal meanwhile (the acknowledged head on disk is still this world's
+   * height and hash, and the journal's segment files are the sizes this world wrote): the world goes on.
+   * False: another process appended something (or crashed while appending), so this in-memory world is
+   * stale and must be closed and opened again (opening checks the tail).
+   */
+  async relock(): Promise<boolean> {
+    if (!this.#unlocked || this.dir === undefined) return true;
+    this.#lock = await lockWorld(worldPaths(this.dir).lock);
+    this.#unlocked = false;
+    const head = await this.#ports.head.read();
+    if (
+      head === undefined || head.height !== this.journal.height ||
+      !bytesEqual(head.hash, this.journal.lastHash)
+    ) {
+      return false;
+    }
+    return await this.#segmentsUnchanged();
+  }
+
+  /** True when the journal folder holds exactly the segment files, of the sizes, this world's journal knows. */
+  async #segmentsUnchanged(): Promise<boolean> {
+    const known = (this.journal as { segments?: Array<{ name: string; sizeBytes: number }> }).segments;
+    if (known === undefined || this.dir === undefined) return true;
+    const dir = worldPaths(this.dir).journal;
+    const onDisk = new Map<string, number>();
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && /^\d{5}\.log$/.test(e.name)) {
+        onDisk.set(e.name, (await Deno.stat(`${dir}/${e.name}`)).size);
+      }
+    }
+    return onDisk.size === known.length && known.every((s) => onDisk.get(s.name) === s.sizeBytes);
+  }
+
   #adapters(): AdapterDirectory {
-    return this.#ports.adapters ?? { adapterFor: () => undefined, publicKeyOf: () => undefined };
+    return this.#ports.adapters ??
+      { adapterFor: () => undefined, publicKeyOf: () => undefined, kindsOf: () => undefined };
   }
 
   #appendDerived(derived: DerivedRecord[], report: StepReport): void {
@@ -836,6 +962,22 @@ function malformedReceipt(): Receipt {
     fence: { generation: 0n, height: 0n },
     signature: new Uint8Array(0),
   };
+}
+
+/** `report` with the quarantine report's entries, height and records in front (it was journaled first). */
+function withQuarantined(report: StepReport, quarantine: StepReport | undefined): StepReport {
+  if (quarantine === undefined) return report;
+  const merged: StepReport = {
+    ...report,
+    admitted: report.admitted,
+    heightBefore: quarantine.heightBefore,
+    entries: [...quarantine.entries, ...report.entries],
+    reducerErrors: [...quarantine.reducerErrors, ...report.reducerErrors],
+    quarantined: quarantine.quarantined ?? [],
+  };
+  const snapshot = report.snapshot ?? quarantine.snapshot;
+  if (snapshot) merged.snapshot = snapshot;
+  return merged;
 }
 
 function maxBigint(a: bigint, b: bigint): bigint {

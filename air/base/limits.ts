@@ -24,6 +24,14 @@ export const limits = {
   ticksPerBlockMax: 100_000,
   /** Domain events one reducer step may emit. */
   eventsPerReducerStepMax: 1_024,
+  /**
+   * Domain events the reducers and plans of one block may emit in all (KERNEL §2.3). A reducer that routes
+   * its own events back to itself multiplies them per tick: the step that would pass this ends the block
+   * with `reducer_error` code `block_limit`. Part of the deterministic kernel: replay needs the same value.
+   */
+  derivedEventsPerBlockMax: 16_384,
+  /** Bytes (schema, value and key) of the domain events one block may emit in all; as above. */
+  derivedEventBytesPerBlockMax: 64 * 1024 * 1024,
   /** Nesting depth of CBOR items and types. */
   nestingDepthMax: 64,
   /** Steps per plan. */
@@ -35,6 +43,11 @@ export const limits = {
   settledHashesMax: 4_096,
   /** Entries between automatic snapshots. */
   snapshotIntervalEntries: 1_000,
+  /**
+   * Effects `aos run` has in flight at once (dispatched, receipt not back yet); the rest wait in the outbox
+   * and go out as receipts come back. A world may lower or raise it (`effects.inflight_max` in config.json).
+   */
+  effectsInFlightMax: 16,
   /** Rounds of dispatch and receipt admission one `aos run` may take before it returns. */
   runRoundsMax: 1_000_000,
   /** Inputs one `aos step` admits in one batch. */

@@ -44,10 +44,7 @@ async function withFetchWorld(
     .close();
   const world = await World.open(dir, { clock });
   const registry = await createWorldAdapters(dir, { clock, cas: new FsCas(worldPaths(dir).store) });
-  const directory: AdapterDirectory = {
-    adapterFor: (k) => registry.get(k),
-    publicKeyOf: (id) => registry.publicKey(id),
-  };
+  const directory: AdapterDirectory = registry.directory();
   try {
     await fn(world, directory, requests, server.addr.port);
     world.close();

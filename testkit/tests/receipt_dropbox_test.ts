@@ -4,8 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { bytesToHashRef, encodeTyped, SchemaIndex, toHex } from "../../air/mod.ts";
-import { AdapterKey, signReceipt } from "../../adapters/mod.ts";
-import type { Receipt } from "../../kernel/mod.ts";
+import { AdapterKey, createWorldAdapters, loadOrCreateKey, signReceipt } from "../../adapters/mod.ts";
+import { FsCas } from "../../journal/mod.ts";
+import { type Receipt, VirtualClock } from "../../kernel/mod.ts";
 import { worldPaths } from "../../world/mod.ts";
 import { exampleWorld } from "../_examples.ts";
 import { httpReceipt } from "./_receipts.ts";
@@ -22,6 +23,7 @@ async function waitingWorld(): Promise<TestWorld> {
   const keys = worldPaths(world.dir).keys;
   await Deno.mkdir(keys, { recursive: true });
   await Deno.writeTextFile(`${keys}/ext-http.pub`, toHex(EXTERNAL.publicKey) + "\n");
+  await Deno.writeTextFile(`${keys}/ext-http.kinds`, "http.request\n");
   return world;
 }
 
@@ -94,4 +96,50 @@ Deno.test("aos receipts submit queues a JSON receipt and aos step admits it", as
       "receipt_ignored",
     ],
   );
+});
+
+Deno.test("a key settles only the effect kinds it was registered for: others are receipt_ignored kind_not_allowed", async () => {
+  await using world = await waitingWorld();
+  const keys = worldPaths(world.dir).keys;
+  // An external timer adapter's key (drop box), and a key registered with no kinds file at all.
+  const timerKey = AdapterKey.fromSeed(new Uint8Array(32).fill(5));
+  await Deno.writeTextFile(`${keys}/ext-timer.pub`, toHex(timerKey.publicKey) + "\n");
+  await Deno.writeTextFile(`${keys}/ext-timer.kinds`, "# what this key may settle\ntimer.set\n");
+  const bare = AdapterKey.fromSeed(new Uint8Array(32).fill(6));
+  await Deno.writeTextFile(`${keys}/ext-bare.pub`, toHex(bare.publicKey) + "\n");
+  await world.world.receiptInbox.add(receiptFor(world, "ext-timer", timerKey));
+  await world.world.receiptInbox.add(receiptFor(world, "ext-bare", bare));
+  await world.world.step();
+  let ignored = world.journal().filter((e) => e.kind === "receipt_ignored").map((e) => e.body.reason);
+  assert.deepEqual(ignored, ["kind_not_allowed", "kind_not_allowed"]);
+  assert.equal(world.world.kernel.outbox().length, 1);
+
+  // In process: the world's own aos-timer key cannot settle the http.request intent; aos-http can.
+  const registry = await createWorldAdapters(world.dir, {
+    clock: new VirtualClock(0n),
+    cas: new FsCas(worldPaths(world.dir).store),
+  });
+  try {
+    assert.deepEqual(registry.kindsOf("aos-timer"), ["timer.set"]);
+    assert.deepEqual(registry.kindsOf("aos-blob"), ["blob.get", "blob.put"]);
+    assert.equal(await Deno.readTextFile(`${keys}/aos-http.kinds`), "http.request\n");
+    const timer = await loadOrCreateKey(world.dir, "aos-timer");
+    const fromTimer = receiptFor(world, "aos-timer", timer);
+    assert.equal(registry.verify(fromTimer), true);
+    assert.equal(registry.verify(fromTimer, "http.request"), false);
+    const report = await world.world.admitReceipts([fromTimer], registry.directory());
+    assert.deepEqual(report.outcomes.map((o) => o.ignored), ["kind_not_allowed"]);
+    const http = await loadOrCreateKey(world.dir, "aos-http");
+    const admitted = await world.world.admitReceipts(
+      [receiptFor(world, "aos-http", http)],
+      registry.directory(),
+    );
+    assert.deepEqual(admitted.outcomes.map((o) => o.ignored), [undefined]);
+  } finally {
+    registry.close();
+  }
+  ignored = world.journal().filter((e) => e.kind === "receipt_ignored").map((e) => e.body.reason);
+  assert.deepEqual(ignored, ["kind_not_allowed", "kind_not_allowed", "kind_not_allowed"]);
+  assert.equal(world.world.kernel.outbox().length, 0);
+  await world.assertReplay();
 });
