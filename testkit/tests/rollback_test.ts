@@ -22,7 +22,10 @@ function okReceipt(intent: OutboxEntry): Receipt {
   );
 }
 
-const directory = { publicKeyOf: (id: string) => (id === "ext-http" ? EXTERNAL.publicKey : undefined) };
+const directory = {
+  publicKeyOf: (id: string) => (id === "ext-http" ? EXTERNAL.publicKey : undefined),
+  kindsOf: (id: string) => (id === "ext-http" ? ["http.request"] : undefined),
+};
 
 Deno.test("rollback restores a snapshot; receipts of the abandoned branch are ignored; replay reproduces it", async () => {
   // Given a fetch-notify world with a snapshot taken before a plan queued an http intent
