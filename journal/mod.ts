@@ -86,4 +86,12 @@ export {
   writeFileAtomic,
 } from "./durable_fs.ts";
 export { lockWorld, type WorldLock } from "./lock.ts";
+export {
+  checkPgUrl,
+  openPgWorld,
+  type PgHead,
+  type PgHeadStore,
+  type PgWorldOptions,
+  type PgWorldStore,
+} from "./postgres.ts";
 export { JOURNAL_FORMAT_VERSION } from "./format.ts";
