@@ -13,7 +13,8 @@ import {
 } from "../world/mod.ts";
 import type { World } from "../world/mod.ts";
 import { checkAirPath } from "./air.ts";
-import { worldPaths } from "../world/mod.ts";
+import { type StoreConfig, worldPaths } from "../world/mod.ts";
+import { checkPgUrl } from "../journal/mod.ts";
 import { type CliIo, printJson, resolvePath } from "./context.ts";
 
 /** Templates shipped in `examples/` (each has `air/` and `modules/`). */
@@ -60,7 +61,13 @@ async function copyTemplate(name: string, dir: string): Promise<void> {
  * `aos init DIR --from PATH`: validates PATH's AIR (and the `.wasm` its modules name, looked up in PATH
  * and PATH/modules/) first; only then copies them into DIR/air and DIR/modules and creates the world.
  */
-async function initFrom(io: CliIo, dir: string, from: string, json: boolean): Promise<number> {
+async function initFrom(
+  io: CliIo,
+  dir: string,
+  from: string,
+  json: boolean,
+  store: StoreConfig | undefined,
+): Promise<number> {
   const { diagnostics, files, wasm } = await checkAirPath(from);
   const { source } = validateAirSource(files, wasm);
   if (!source) throw new AirInvalidError(diagnostics);
@@ -81,18 +88,29 @@ async function initFrom(io: CliIo, dir: string, from: string, json: boolean): Pr
   }
   const world = await initWorld(dir, await readAirFolder(paths.air), await readWasmFolders([paths.modules]), {
     clock: io.clock,
+    ...(store === undefined ? {} : { store }),
   });
   try {
-    report(io, world, dir, undefined, json);
+    report(io, world, dir, undefined, json, store);
   } finally {
     world.close();
   }
   return 0;
 }
 
-function report(io: CliIo, world: World, dir: string, template: string | undefined, json: boolean): void {
+function report(
+  io: CliIo,
+  world: World,
+  dir: string,
+  template: string | undefined,
+  json: boolean,
+  store?: StoreConfig,
+): void {
   if (json) {
     printJson(io, {
+      ...(store === undefined
+        ? {}
+        : { store: { kind: store.kind, url: store.url, world_id: store.worldId } }),
       world: dir,
       template: template ?? null,
       manifest_hash: world.defs.manifestHash,
@@ -107,6 +125,7 @@ function report(io: CliIo, world: World, dir: string, template: string | undefin
   io.out(`  reducers ${[...world.defs.modules.keys()].sort().join(", ") || "(none)"}`);
   if (world.defs.plans.size > 0) io.out(`  plans    ${[...world.defs.plans.keys()].sort().join(", ")}`);
   io.out(`  journal  height ${world.height} (genesis)`);
+  if (store !== undefined) io.out(`  store    ${store.url} (world id ${store.worldId})`);
 }
 
 /** Names a folder may hold and still be initialized without `--force`: its own AIR and modules. */
@@ -158,20 +177,49 @@ async function checkInitTarget(dir: string, force: boolean): Promise<void> {
   }
 }
 
+/** Options of `aos init`. */
+export interface InitOptions {
+  template?: string;
+  from?: string;
+  json?: boolean;
+  force?: boolean;
+  /** `postgres://USER@HOST:PORT/DB`: journal, CAS and head in that database. */
+  store?: string;
+  /** The world's id in the database (default: a new random id). */
+  worldId?: string;
+}
+
+/** The store `--store`/`--world-id` name, checked (no password in the URL), or undefined for files. */
+function storeOption(options: InitOptions): StoreConfig | undefined {
+  if (options.store === undefined) {
+    if (options.worldId !== undefined) throw new AosError("AOS_USAGE", "--world-id needs --store");
+    return undefined;
+  }
+  const worldId = options.worldId ?? crypto.randomUUID();
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(worldId)) {
+    throw new AosError(
+      "AOS_USAGE",
+      `Invalid --world-id "${worldId}": expected 1 to 128 letters, digits, ".", "_", ":" or "-"`,
+    );
+  }
+  return { kind: "postgres", url: checkPgUrl(options.store), worldId };
+}
+
 /** Runs `aos init`. */
 export async function runInit(
   io: CliIo,
   dirArg: string | undefined,
-  options: { template?: string; from?: string; json?: boolean; force?: boolean },
+  options: InitOptions,
 ): Promise<number> {
   const dir = resolvePath(io, dirArg ?? ".");
   const paths = worldPaths(dir);
+  const store = storeOption(options);
   await checkInitTarget(dir, options.force === true);
   if (options.from !== undefined) {
     if (options.template !== undefined) {
       throw new AosError("AOS_USAGE", "Give either --template or --from, not both");
     }
-    return await initFrom(io, dir, resolvePath(io, options.from), options.json === true);
+    return await initFrom(io, dir, resolvePath(io, options.from), options.json === true, store);
   }
   if (options.template !== undefined && !(TEMPLATES as readonly string[]).includes(options.template)) {
     throw new AosError(
@@ -194,10 +242,11 @@ export async function runInit(
     await readWasmFolders([paths.modules, dir]),
     {
       clock: io.clock,
+      ...(store === undefined ? {} : { store }),
     },
   );
   try {
-    report(io, world, dir, template, options.json === true);
+    report(io, world, dir, template, options.json === true, store);
   } finally {
     world.close();
   }

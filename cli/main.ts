@@ -10,7 +10,7 @@ import { type CliIo, processIo } from "./context.ts";
 import { runEventSend } from "./event.ts";
 import { reportError } from "./errors.ts";
 import { runInfo } from "./info.ts";
-import { runInit, TEMPLATES } from "./init.ts";
+import { type InitOptions, runInit, TEMPLATES } from "./init.ts";
 import { runJournalShow, runJournalVerify } from "./journal.ts";
 import { runPlanCancel, runPlanLs, runPlanShow, runPlanStart } from "./plan.ts";
 import { runReceiptsLs, runReceiptsShow, runReceiptsSubmit } from "./receipts.ts";
@@ -57,12 +57,13 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .option("--template <name>", `template to start from: ${TEMPLATES.join(", ")}`)
     .option("--from <path>", "start from a folder of AIR files (and the .wasm its modules name)")
     .option("--force", "create the world in a non-empty folder, or inside another world")
+    .option(
+      "--store <url>",
+      "keep journal, store and head in PostgreSQL: postgres://USER@HOST:PORT/DB (password from PGPASSWORD)",
+    )
+    .option("--world-id <id>", "the world's id in the --store database (default: a new random id)")
     .option("--json", "print a JSON summary")
-    .action(
-      act((dir: string, o: { template?: string; from?: string; force?: boolean; json?: boolean }) =>
-        runInit(io, dir, o)
-      ),
-    );
+    .action(act((dir: string, o: InitOptions) => runInit(io, dir, o)));
 
   const air = program.command("air").description("check, hash and format AIR");
   air.command("check")

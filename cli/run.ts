@@ -6,7 +6,6 @@
  */
 import { AosError } from "../air/mod.ts";
 import { createWorldAdapters } from "../adapters/mod.ts";
-import { FsCas } from "../journal/mod.ts";
 import type { AdapterDirectory } from "../kernel/mod.ts";
 import { readWorldConfig, worldPaths } from "../world/mod.ts";
 import { type CliIo, openWorld, printJson } from "./context.ts";
@@ -30,7 +29,7 @@ export async function runRun(
   const world = await openWorld(io, worldOption);
   const registry = await createWorldAdapters(world.dir, {
     clock: io.clock,
-    cas: new FsCas(worldPaths(world.dir).store),
+    cas: world.cas,
     getEnv: (name) => io.env(name),
     ...(await readWorldConfig(worldPaths(world.dir).config)),
   });

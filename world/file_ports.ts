@@ -1,13 +1,15 @@
 /**
  * The file ports of a world folder: the `.aos/journal/` segments, the `.aos/store/` CAS, the `.aos/head`
  * file, the `.aos/inbox/` and `.aos/receipts/` folders, under the `.aos/LOCK` that makes one process the
- * writer.
+ * writer. A world whose config names a PostgreSQL store (`aos init --store`) keeps its journal, CAS and head
+ * there instead, under the world's advisory lock; its inbox, receipts and keys stay in the folder.
  *
  * @module
  */
 import { AosError } from "../air/mod.ts";
-import { FsCas, FsJournal } from "../journal/mod.ts";
+import { FsCas, FsJournal, openPgWorld, writeFileAtomic } from "../journal/mod.ts";
 import { lockWorld, type WorldLock } from "../journal/mod.ts";
+import { readWorldConfig, type StoreConfig, storeConfigJson } from "./config.ts";
 import type { Clock } from "../kernel/mod.ts";
 import { FileHeadStore, type HeadStore } from "./head.ts";
 import { Inbox } from "./inbox.ts";
@@ -21,6 +23,8 @@ export interface WorldFileOptions {
   onLockWait?: (holder: string) => void;
   /** Segment size of the journal (tests use small ones). */
   segmentSizeBytesMax?: number;
+  /** For a new world: keep journal, CAS and head in this store (recorded in `.aos/config.json`). */
+  store?: StoreConfig;
 }
 
 /** The opened file ports of a world folder, with its lock. */
@@ -29,6 +33,12 @@ export interface FilePorts {
   lock: WorldLock;
   /** Closes the journal and releases the lock (for a failed open; a `World` closes its own). */
   close(): void;
+}
+
+/** A world lock that also closes the world's database connection (which holds its advisory lock). */
+export interface StoreLock extends WorldLock {
+  /** Resolves once everything the lock held is released (the database connection closed). */
+  readonly released: Promise<void>;
 }
 
 /**
@@ -63,6 +73,18 @@ export async function openFilePorts(
     }
     throw error;
   }
+  let store = options.store;
+  if (options.create === true && store !== undefined) {
+    await Deno.mkdir(paths.aos, { recursive: true });
+  } else if (options.create !== true) {
+    try {
+      store = (await readWorldConfig(paths.config)).store;
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
+  if (store !== undefined) return await openPgPorts(paths, store, lock, options);
   let journal: FsJournal;
   try {
     journal = await FsJournal.open(paths.journal, {
@@ -95,6 +117,65 @@ export async function openFilePorts(
     close() {
       try {
         journal.close();
+      } finally {
+        lock.release();
+      }
+    },
+  };
+}
+
+/** The ports of a world on PostgreSQL: journal, CAS and head in the database; inbox and receipts on disk. */
+async function openPgPorts(
+  paths: ReturnType<typeof worldPaths>,
+  store: StoreConfig,
+  fileLock: WorldLock,
+  options: WorldFileOptions & { clock: Clock; create?: boolean },
+): Promise<FilePorts> {
+  let opened;
+  try {
+    opened = await openPgWorld({
+      url: store.url,
+      worldId: store.worldId,
+      ...(options.create === true ? { create: true } : {}),
+      ...(options.onLockWait === undefined ? {} : { onLockWait: options.onLockWait }),
+    });
+    if (options.create === true) {
+      const json = JSON.stringify({ store: storeConfigJson(store) }, null, 2) + "\n";
+      await writeFileAtomic(paths.config, new TextEncoder().encode(json));
+    }
+  } catch (error) {
+    await opened?.close();
+    fileLock.release();
+    throw error;
+  }
+  const db = opened;
+  let released: Promise<void> | undefined;
+  const lock: StoreLock = {
+    get released() {
+      return released ?? Promise.resolve();
+    },
+    release() {
+      if (released !== undefined) return;
+      try {
+        fileLock.release();
+      } finally {
+        released = db.close();
+      }
+    },
+  };
+  return {
+    ports: {
+      journal: db.journal,
+      cas: db.cas,
+      clock: options.clock,
+      head: db.head,
+      inbox: new Inbox(paths.inbox),
+      receipts: new ReceiptInbox(paths.receipts, paths.keys),
+    },
+    lock,
+    close() {
+      try {
+        db.journal.close();
       } finally {
         lock.release();
       }

@@ -115,7 +115,11 @@ export async function initWorld(
   }
   const { source, diagnostics } = validateAirSource(airFiles, wasmFiles);
   if (!source) throw new AirInvalidError(diagnostics);
-  const manifestHash = await storeAirSource(new FsCas(paths.store), source);
+  // On the file store the AIR goes to .aos/store now; on a database store, into the new world's CAS.
+  const manifestHash = options.store === undefined
+    ? await storeAirSource(new FsCas(paths.store), source)
+    : (cas: Cas) => storeAirSource(cas, source);
+  await Deno.mkdir(paths.aos, { recursive: true });
   const manifestBytes = nodeBytes(source.bundle.manifest);
   await writeFileAtomic(paths.manifestCbor, manifestBytes);
   await writeFileAtomic(

@@ -80,4 +80,11 @@ export {
   verifyWorld,
 } from "./verify.ts";
 export { openFilePorts, type WorldFileOptions } from "./file_ports.ts";
-export { type EffectPrice, parseWorldConfig, readWorldConfig, type WorldConfig } from "./config.ts";
+export {
+  type EffectPrice,
+  parseWorldConfig,
+  readWorldConfig,
+  type StoreConfig,
+  storeConfigJson,
+  type WorldConfig,
+} from "./config.ts";

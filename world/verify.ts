@@ -25,8 +25,11 @@ import {
   type Journal,
   type JournalEntry,
   lockWorld,
+  openPgWorld,
+  type PgWorldStore,
   type WorldLock,
 } from "../journal/mod.ts";
+import { readWorldConfig } from "./config.ts";
 import { type BudgetLine, type Divergence, Kernel } from "../kernel/mod.ts";
 import { ControlPlaneLibrary } from "./content.ts";
 import { checkHead, FileHeadStore, type Head, requireHead } from "./head.ts";
@@ -102,6 +105,29 @@ async function underLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The database store of the world folder `dir` when its config names one (opened under the world's
+ * advisory lock, its journal checked while loading), with damage as a reported error; undefined for a world
+ * on the file store.
+ */
+async function openDatabaseStore(
+  dir: string,
+): Promise<PgWorldStore | { error: ReturnType<typeof reportedError> } | undefined> {
+  let store;
+  try {
+    store = (await readWorldConfig(worldPaths(dir).config)).store;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) return undefined;
+    throw error;
+  }
+  if (store === undefined) return undefined;
+  try {
+    return await openPgWorld({ url: store.url, worldId: store.worldId });
+  } catch (error) {
+    return { error: reportedError(error) };
+  }
+}
+
 function reportedError(error: unknown): { code: string; message: string; context: AosErrorContext } {
   if (!isAosError(error, REPORTED_CODES)) throw error;
   return { code: error.code, message: error.message, context: error.context };
@@ -114,6 +140,15 @@ function reportedError(error: unknown): { code: string; message: string; context
 export async function verifyWorld(dir: string): Promise<VerifyReport> {
   const paths = worldPaths(dir);
   return await underLock(dir, async () => {
+    const db = await openDatabaseStore(dir);
+    if (db !== undefined) {
+      if ("error" in db) return { ok: false, height: 0, replayed: 0, reducers: [], error: db.error };
+      try {
+        return await verifyReplay(db.journal, db.cas, await db.head.read());
+      } finally {
+        await db.close();
+      }
+    }
     let journal: FsJournal;
     let head: Head | undefined;
     try {
@@ -154,6 +189,24 @@ export interface JournalVerifyReport {
 export async function verifyJournal(dir: string): Promise<JournalVerifyReport> {
   const paths = worldPaths(dir);
   return await underLock(dir, async () => {
+    const db = await openDatabaseStore(dir);
+    if (db !== undefined) {
+      if ("error" in db) return { ok: false, height: 0, segments: 0, error: db.error };
+      const report: JournalVerifyReport = { ok: false, height: db.journal.height, segments: 0 };
+      try {
+        const head = await db.head.read();
+        checkHead(db.journal, head);
+        const tally = new HeadTally(head);
+        for (const entry of db.journal.entries(0)) tally.see(entry);
+        tally.check(db.journal.height);
+        report.ok = true;
+      } catch (error) {
+        report.error = reportedError(error);
+      } finally {
+        await db.close();
+      }
+      return report;
+    }
     let journal: FsJournal;
     try {
       journal = await FsJournal.open(paths.journal, { readOnly: true });
