@@ -173,5 +173,6 @@ export async function withWorld<T>(
     return await fn(world);
   } finally {
     world.close();
+    await world.closed;
   }
 }

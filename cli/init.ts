@@ -9,13 +9,14 @@ import {
   initWorld,
   readAirFolder,
   readWasmFolders,
+  transferWorld,
   validateAirSource,
 } from "../world/mod.ts";
 import type { World } from "../world/mod.ts";
 import { checkAirPath } from "./air.ts";
 import { type StoreConfig, worldPaths } from "../world/mod.ts";
 import { checkPgUrl } from "../journal/mod.ts";
-import { type CliIo, printJson, resolvePath } from "./context.ts";
+import { type CliIo, locateWorld, printJson, resolvePath } from "./context.ts";
 
 /** Templates shipped in `examples/` (each has `air/` and `modules/`). */
 export const TEMPLATES = ["counter", "timer-retry", "fetch-notify", "cells"] as const;
@@ -94,6 +95,7 @@ async function initFrom(
     report(io, world, dir, undefined, json, store);
   } finally {
     world.close();
+    await world.closed;
   }
   return 0;
 }
@@ -177,6 +179,42 @@ async function checkInitTarget(dir: string, force: boolean): Promise<void> {
   }
 }
 
+/** Copies the world `source` into the new world folder `target` and reports what moved. */
+export async function runTransfer(
+  io: CliIo,
+  source: string,
+  target: string,
+  store: StoreConfig | undefined,
+  json: boolean,
+): Promise<number> {
+  await checkInitTarget(target, false);
+  const report = await transferWorld(source, target, {
+    clock: io.clock,
+    ...(store === undefined ? {} : { store }),
+    onLockWait: (holder) => io.err(`Waiting for ${holder} to release the world…`),
+  });
+  if (json) {
+    printJson(io, {
+      world: target,
+      source,
+      height: BigInt(report.height),
+      nodes: BigInt(report.nodes),
+      blobs: BigInt(report.blobs),
+      store: store === undefined ? null : { kind: store.kind, url: store.url, world_id: store.worldId },
+    });
+  } else {
+    io.out(`Copied world ${source} to ${target}`);
+    io.out(`  journal  ${report.height} entries`);
+    io.out(`  store    ${report.nodes} nodes, ${report.blobs} blobs`);
+    io.out(
+      `  into     ${
+        store === undefined ? "the file store (.aos/)" : `${store.url} (world id ${store.worldId})`
+      }`,
+    );
+  }
+  return 0;
+}
+
 /** Options of `aos init`. */
 export interface InitOptions {
   template?: string;
@@ -187,10 +225,12 @@ export interface InitOptions {
   store?: string;
   /** The world's id in the database (default: a new random id). */
   worldId?: string;
+  /** Copy this world (journal, store, head, files) instead of starting from AIR. */
+  import?: string;
 }
 
 /** The store `--store`/`--world-id` name, checked (no password in the URL), or undefined for files. */
-function storeOption(options: InitOptions): StoreConfig | undefined {
+export function storeOption(options: { store?: string; worldId?: string }): StoreConfig | undefined {
   if (options.store === undefined) {
     if (options.worldId !== undefined) throw new AosError("AOS_USAGE", "--world-id needs --store");
     return undefined;
@@ -215,6 +255,12 @@ export async function runInit(
   const paths = worldPaths(dir);
   const store = storeOption(options);
   await checkInitTarget(dir, options.force === true);
+  if (options.import !== undefined) {
+    if (options.template !== undefined || options.from !== undefined) {
+      throw new AosError("AOS_USAGE", "Give --import alone, without --template or --from");
+    }
+    return await runTransfer(io, await locateWorld(io, options.import), dir, store, options.json === true);
+  }
   if (options.from !== undefined) {
     if (options.template !== undefined) {
       throw new AosError("AOS_USAGE", "Give either --template or --from, not both");
@@ -249,6 +295,7 @@ export async function runInit(
     report(io, world, dir, template, options.json === true, store);
   } finally {
     world.close();
+    await world.closed;
   }
   return 0;
 }

@@ -75,5 +75,6 @@ export async function runRun(
     clearTimeout(timer);
     registry.close();
     world.close();
+    await world.closed;
   }
 }

@@ -94,4 +94,5 @@ export {
   type PgWorldOptions,
   type PgWorldStore,
 } from "./postgres.ts";
+export { pgBinDir, type PgTestServer, sharedPgServer, startPgServer } from "./testing/pg_server.ts";
 export { JOURNAL_FORMAT_VERSION } from "./format.ts";

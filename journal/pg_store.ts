@@ -169,6 +169,7 @@ export async function openPgWorldStore(options: PgWorldOptions): Promise<PgWorld
     const reserved = conn;
     let closing: Promise<void> | undefined;
     return {
+      worldId,
       journal,
       cas,
       head,
@@ -514,6 +515,15 @@ export class PgCas implements Cas {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  list(space: CasSpace): Promise<HashRef[]> {
+    checkSpace(space);
+    const refs: HashRef[] = [];
+    for (const key of this.#sizes.keys()) {
+      if (key.startsWith(`${space}/`)) refs.push(`sha256:${key.slice(space.length + 1)}`);
+    }
+    return Promise.resolve(refs.sort());
   }
 
   sizeOf(space: CasSpace, hash: HashRef): number | undefined {

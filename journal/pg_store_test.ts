@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { AosError } from "../air/mod.ts";
 import { openPgWorld, type PgWorldStore } from "./postgres.ts";
-import { runCasContract, runJournalContract, sampleRecord, sharedPgServer } from "./testing/mod.ts";
+import { runCasContract, runJournalContract, sampleRecord } from "./testing/mod.ts";
+import { sharedPgServer } from "./testing/pg_server.ts";
 
 let worlds = 0;
 /** A fresh world id per test: tests share one server and never see each other's rows. */

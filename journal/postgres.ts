@@ -39,6 +39,8 @@ export interface PgWorldOptions {
 
 /** A world's journal, store and head on PostgreSQL, under the world's advisory lock. */
 export interface PgWorldStore {
+  /** The world's id in the database. */
+  worldId: string;
   journal: Journal;
   cas: Cas;
   head: PgHeadStore;

@@ -80,6 +80,7 @@ export {
   verifyWorld,
 } from "./verify.ts";
 export { openFilePorts, type WorldFileOptions } from "./file_ports.ts";
+export { type TransferReport, transferWorld } from "./transfer.ts";
 export {
   type EffectPrice,
   parseWorldConfig,

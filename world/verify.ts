@@ -175,8 +175,10 @@ export interface JournalVerifyReport {
   ok: boolean;
   /** Entries in the journal (0 when it could not be opened). */
   height: number;
-  /** Segment files. */
+  /** Segment files (0 for a journal in a database). */
   segments: number;
+  /** For a journal in a database: `PostgreSQL world <id>`. */
+  store?: string;
   error?: { code: string; message: string; context: AosErrorContext };
 }
 
@@ -192,7 +194,12 @@ export async function verifyJournal(dir: string): Promise<JournalVerifyReport> {
     const db = await openDatabaseStore(dir);
     if (db !== undefined) {
       if ("error" in db) return { ok: false, height: 0, segments: 0, error: db.error };
-      const report: JournalVerifyReport = { ok: false, height: db.journal.height, segments: 0 };
+      const report: JournalVerifyReport = {
+        ok: false,
+        height: db.journal.height,
+        segments: 0,
+        store: `PostgreSQL world ${db.worldId}`,
+      };
       try {
         const head = await db.head.read();
         checkHead(db.journal, head);

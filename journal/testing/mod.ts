@@ -18,4 +18,3 @@
  */
 export { type CasHarness, runCasContract } from "./cas_contract.ts";
 export { type JournalHarness, runJournalContract, sampleRecord } from "./journal_contract.ts";
-export { pgBinDir, type PgTestServer, sharedPgServer, startPgServer } from "./pg_server.ts";
