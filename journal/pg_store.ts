@@ -129,9 +129,12 @@ export async function openPgWorldStore(options: PgWorldOptions): Promise<PgWorld
   if (typeof worldId !== "string" || worldId.length === 0) {
     throw new TypeError("Invalid world id: expected a non-empty string");
   }
+  const lost = Promise.withResolvers<never>();
+  lost.promise.catch(() => {}); // observed by a COPY in flight; otherwise nobody waits for it
   const sql = postgres(options.url, {
-    max: 2,
+    max: 1,
     onnotice: () => {},
+    onclose: () => lost.reject(new Error("the connection to PostgreSQL closed")),
     connect_timeout: 10,
     connection: { application_name: `aos ${worldId}` },
   });
@@ -163,7 +166,7 @@ export async function openPgWorldStore(options: PgWorldOptions): Promise<PgWorld
       }
       await conn`INSERT INTO aos_heads (world_id, height, hash) VALUES (${worldId}, 0, ${ZERO_HASH})`;
     }
-    const journal = await PgJournal.load(conn, worldId);
+    const journal = await PgJournal.load(conn, worldId, lost.promise);
     const cas = await PgCas.load(conn, worldId);
     const head = new PgHeadRow(conn, worldId);
     const reserved = conn;
@@ -184,7 +187,7 @@ export async function openPgWorldStore(options: PgWorldOptions): Promise<PgWorld
     };
   } catch (error) {
     conn?.release();
-    await sql.end({ timeout: 0 });
+    await sql.end({ timeout: 5 });
     throw ioError("open the world", error);
   }
 }
@@ -209,7 +212,7 @@ function corrupt(worldId: string, seq: number, problem: string): AosError {
 }
 
 /** Entries per INSERT statement of a step's transaction. */
-const INSERT_CHUNK = 5_000;
+const INSERT_CHUNK = 20_000;
 
 /**
  * The journal of one world on PostgreSQL. Opening reads the world's rows and checks the seqs, the stored
@@ -230,14 +233,21 @@ export class PgJournal implements Journal {
   /** Set when a sync failed: what was appended may or may not be committed, so nothing more is written. */
   #failed: unknown;
 
-  private constructor(conn: Conn, worldId: string) {
+  /** Rejects when the world's connection closes (so a COPY in flight fails instead of waiting forever). */
+  readonly #connectionLost: Promise<never>;
+
+  private constructor(conn: Conn, worldId: string, connectionLost: Promise<never>) {
     this.#conn = conn;
     this.worldId = worldId;
+    this.#connectionLost = connectionLost;
   }
 
   /** Loads and checks the journal of `worldId` (the world must exist). */
-  static async load(conn: Conn, worldId: string): Promise<PgJournal> {
-    const journal = new PgJournal(conn, worldId);
+  static async load(conn: Conn, worldId: string, connectionLost: Promise<never>): Promise<PgJournal> {
+    connectionLost.catch(() => {});
+    await conn`CREATE TEMP TABLE IF NOT EXISTS aos_staging (
+      seq bigint NOT NULL, kind text NOT NULL, bytes bytea NOT NULL, prev_hash bytea NOT NULL)`;
+    const journal = new PgJournal(conn, worldId, connectionLost);
     const [head] = await conn`SELECT height, hash FROM aos_heads WHERE world_id = ${worldId}`;
     if (head === undefined) {
       throw new AosError("AOS_WORLD_NOT_FOUND", `No world "${worldId}" in the database`);
@@ -354,26 +364,8 @@ export class PgJournal implements Journal {
     const lastHash = pending.at(-1)!.hash;
     try {
       // A reserved connection has no begin(): the transaction is spelled out, on the connection that holds
-      // the world's advisory lock.
-      const tx = this.#conn;
-      await tx`BEGIN`;
-      try {
-        for (let at = 0; at < pending.length; at += INSERT_CHUNK) {
-          await insertEntries(tx, this.worldId, pending.slice(at, at + INSERT_CHUNK));
-        }
-        const moved = await tx`UPDATE aos_heads SET height = ${to}, hash = ${lastHash}
-          WHERE world_id = ${this.worldId} AND height = ${from}`;
-        if (moved.count !== 1) {
-          throw new AosError(
-            "AOS_BUSY",
-            `World "${this.worldId}" was written by another process since height ${from}; nothing was committed`,
-          );
-        }
-      } catch (error) {
-        await tx`ROLLBACK`.catch(() => {});
-        throw error;
-      }
-      await tx`COMMIT`;
+      // the world's advisory lock. A lost connection fails the step (queries on it would never settle).
+      await Promise.race([this.#transaction(pending, from, to, lastHash), this.#connectionLost]);
     } catch (error) {
       this.#failed = error;
       throw ioError(`commit entries ${from}..${to - 1} of world "${this.worldId}"`, error);
@@ -381,37 +373,114 @@ export class PgJournal implements Journal {
     this.#syncedHeight = to;
   }
 
+  async #transaction(pending: JournalEntry[], from: number, to: number, lastHash: Uint8Array): Promise<void> {
+    const tx = this.#conn;
+    await tx`BEGIN`;
+    try {
+      for (let at = 0; at < pending.length; at += INSERT_CHUNK) {
+        await insertEntries(tx, this.worldId, pending.slice(at, at + INSERT_CHUNK), this.#connectionLost);
+      }
+      const moved = await tx`UPDATE aos_heads SET height = ${to}, hash = ${lastHash}
+        WHERE world_id = ${this.worldId} AND height = ${from}`;
+      if (moved.count !== 1) {
+        throw new AosError(
+          "AOS_BUSY",
+          `World "${this.worldId}" was written by another process since height ${from}; nothing was committed`,
+        );
+      }
+    } catch (error) {
+      await tx`ROLLBACK`.catch(() => {});
+      throw error;
+    }
+    await tx`COMMIT`;
+  }
+
   close(): void {
     this.#closed = true;
   }
 }
 
+/** The 19-byte header of PostgreSQL's binary COPY format (signature, flags, header extension length). */
+const COPY_HEADER = new Uint8Array([
+  0x50,
+  0x47,
+  0x43,
+  0x4f,
+  0x50,
+  0x59,
+  0x0a,
+  0xff,
+  0x0d,
+  0x0a,
+  0x00,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+]);
+
+/** Consecutive entries as binary COPY rows `(seq, kind, bytes, prev_hash)`: no text escaping either way. */
+export function encodeCopyRows(entries: readonly JournalEntry[]): Uint8Array {
+  const encoder = new TextEncoder();
+  const kinds = new Map<string, Uint8Array>();
+  let size = COPY_HEADER.length + 2;
+  for (const entry of entries) {
+    let kind = kinds.get(entry.kind);
+    if (kind === undefined) kinds.set(entry.kind, kind = encoder.encode(entry.kind));
+    size += 2 + (4 + 8) + (4 + kind.length) + (4 + entry.bytes.length) + (4 + entry.prev.length);
+  }
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  out.set(COPY_HEADER);
+  let at = COPY_HEADER.length;
+  const field = (bytes: Uint8Array) => {
+    view.setInt32(at, bytes.length);
+    out.set(bytes, at + 4);
+    at += 4 + bytes.length;
+  };
+  for (const entry of entries) {
+    view.setInt16(at, 4);
+    view.setInt32(at + 2, 8);
+    view.setBigInt64(at + 6, BigInt(entry.seq));
+    at += 14;
+    field(kinds.get(entry.kind)!);
+    field(entry.bytes);
+    field(entry.prev);
+  }
+  view.setInt16(at, -1);
+  invariant(at + 2 === size, "binary COPY rows fill their buffer");
+  return out;
+}
+
 /**
- * Inserts consecutive entries with one statement: their bytes and prev hashes travel as two bytea
- * parameters that the server slices (far cheaper than one parameter per column per row).
+ * Writes consecutive entries in the open transaction: a binary COPY into the connection's temporary staging
+ * table (which cannot refuse a row), then one INSERT into `aos_entries`, where the primary key refuses a
+ * seq written before with an ordinary error.
  */
-async function insertEntries(tx: Conn, worldId: string, entries: JournalEntry[]): Promise<void> {
-  let total = 0;
-  for (const entry of entries) total += entry.bytes.length;
-  const bytes = new Uint8Array(total);
-  const prevs = new Uint8Array(32 * entries.length);
-  const offsets: number[] = [];
-  const lengths: number[] = [];
-  let offset = 0;
-  entries.forEach((entry, index) => {
-    bytes.set(entry.bytes, offset);
-    offsets.push(offset);
-    lengths.push(entry.bytes.length);
-    offset += entry.bytes.length;
-    prevs.set(entry.prev, 32 * index);
+async function insertEntries(
+  tx: Conn,
+  worldId: string,
+  entries: readonly JournalEntry[],
+  connectionLost: Promise<never>,
+): Promise<void> {
+  const payload = encodeCopyRows(entries);
+  const stream = await tx`COPY aos_staging (seq, kind, bytes, prev_hash) FROM STDIN (FORMAT binary)`
+    .writable();
+  const finished = new Promise<void>((resolve, reject) => {
+    stream.on("error", reject);
+    stream.on("finish", resolve);
   });
-  const firstSeq = entries[0]!.seq;
-  const kinds = entries.map((entry) => entry.kind);
+  stream.write(payload);
+  stream.end();
+  // The client resolves a COPY when the server confirms it, and only reports a lost connection elsewhere.
+  await Promise.race([finished, connectionLost]);
   await tx`INSERT INTO aos_entries (world_id, seq, kind, bytes, prev_hash)
-    SELECT ${worldId}, ${firstSeq}::bigint + t.i - 1, t.kind,
-      substring(${bytes}::bytea FROM t.off + 1 FOR t.len),
-      substring(${prevs}::bytea FROM (t.i::int - 1) * 32 + 1 FOR 32)
-    FROM unnest(${kinds}::text[], ${offsets}::int[], ${lengths}::int[]) WITH ORDINALITY AS t(kind, off, len, i)`;
+    SELECT ${worldId}, seq, kind, bytes, prev_hash FROM aos_staging ORDER BY seq`;
+  await tx`TRUNCATE aos_staging`;
 }
 
 const SPACES: readonly CasSpace[] = ["nodes", "blobs"];

@@ -176,3 +176,74 @@ Deno.test("PgStore: a writer whose head moved under it commits nothing and stops
     await store.close();
   }
 });
+
+/** A writer in its own process: commits 2 entries, then starts a step of 4,998 and prints how it ended. */
+const LOST_WRITER = `
+import { openPgWorld } from "${new URL("./mod.ts", import.meta.url).href}";
+import { sampleRecord } from "${new URL("./testing/mod.ts", import.meta.url).href}";
+const [url, worldId] = Deno.args;
+const store = await openPgWorld({ url, worldId, create: true });
+store.journal.append([sampleRecord(0), sampleRecord(1)]);
+await store.journal.sync();
+for (let n = 2; n < 5000; n++) store.journal.append([sampleRecord(n)]);
+const step = store.journal.sync();
+console.log("syncing");
+const outcome = await step.then(() => "committed", (error) => error.code);
+console.log(outcome);
+try { store.journal.append([sampleRecord(9)]); console.log("appended"); } catch (error) { console.log(error.code); }
+await store.close();
+`;
+
+Deno.test("PgStore: a connection lost mid-step keeps what was acknowledged, all or none of the step", async () => {
+  const url = sharedPgServer().url;
+  const worldId = freshWorldId();
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(script, LOST_WRITER);
+    const config = decodeURIComponent(new URL("../deno.json", import.meta.url).pathname);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", "-A", "--config", config, script, url, worldId],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("syncing")) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      text += value;
+    }
+    // The server ends the writer's session (as a failover or a network cut would) while the step commits.
+    await withSql((sql) =>
+      sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ${`aos ${worldId}`}`
+    );
+    for (;;) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      text += value;
+    }
+    await child.stderr.cancel();
+    const status = await child.status;
+    // The writer either saw the step fail (AOS_JOURNAL_IO, and refused to append after it), saw it commit
+    // (the server finished first), or died with the connection; it never hangs.
+    const outcome = text.split("\n")[1] ?? "";
+    if (status.success) {
+      assert.ok(
+        text.includes("committed\nappended") || text.includes("AOS_JOURNAL_IO\nAOS_JOURNAL_IO"),
+        text,
+      );
+    }
+    // The lock went with the session: the world opens at once, with all of the step or none of it.
+    const reopened = await openPgWorld({ url, worldId, noWait: true });
+    try {
+      const height = reopened.journal.height;
+      assert.ok(height === 2 || height === 5_000, `height ${height}`);
+      if (outcome === "committed") assert.equal(height, 5_000, "an acknowledged step is kept");
+      assert.equal([...reopened.journal.entries()].length, height);
+    } finally {
+      await reopened.close();
+    }
+  } finally {
+    await Deno.remove(script);
+  }
+});
