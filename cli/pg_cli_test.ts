@@ -61,7 +61,7 @@ pgTest(
   },
 );
 
-pgTest("pg: a password in --store is refused and nothing is created", async () => {
+pgTest("pg: a password in --store, or an unreachable server, is refused and nothing is created", async () => {
   const { port } = sharedPgServer();
   await withTempDir(async (root) => {
     const run = await expectAos(
@@ -75,6 +75,13 @@ pgTest("pg: a password in --store is refused and nothing is created", async () =
     assert.match(run.stderr, /error\[AOS_USAGE\]: .*PGPASSWORD/);
     await assert.rejects(Deno.stat(`${root}/w/.aos`), Deno.errors.NotFound);
     await expectAos(2, root, "init", "w", "--world-id", "x");
+    // No server there: a clear failure, and the folder can be initialized again.
+    const down = await expectAos(1, root, "init", "w", "--store", "postgres://aos@127.0.0.1:1/postgres");
+    assert.match(
+      down.stderr,
+      /error\[AOS_JOURNAL_IO\]: PostgreSQL: cannot connect to postgres:\/\/aos@127\.0\.0\.1:1\/postgres/,
+    );
+    await assert.rejects(Deno.stat(`${root}/w/.aos`), Deno.errors.NotFound);
   });
 });
 

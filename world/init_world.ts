@@ -126,7 +126,15 @@ export async function initWorld(
     paths.manifestJson,
     new TextEncoder().encode(stringifyJson(normalizeNode(source.bundle.manifest), 2) + "\n"),
   );
-  return await World.create(dir, manifestHash, options);
+  if (options.store === undefined) return await World.create(dir, manifestHash, options);
+  try {
+    return await World.create(dir, manifestHash, options);
+  } catch (error) {
+    // Nothing of a world on a database store is in .aos/ yet but these files: a failed init (the database
+    // unreachable, the world id taken) leaves the folder as it was, so the same init can be run again.
+    await Deno.remove(paths.aos, { recursive: true }).catch(() => {});
+    throw error;
+  }
 }
 
 /** Reads `*.air.json` files of a folder (sorted by name) as `AirFile`s. */
