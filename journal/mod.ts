@@ -91,6 +91,7 @@ export {
   openPgWorld,
   type PgHead,
   type PgHeadStore,
+  type PgInboxRows,
   type PgWorldOptions,
   type PgWorldStore,
 } from "./postgres.ts";

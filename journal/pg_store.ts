@@ -6,6 +6,7 @@
  * - `aos_entries(world_id, seq, kind, bytes, prev_hash)`: primary key `(world_id, seq)`, so a seq is
  *   written once;
  * - `aos_nodes` / `aos_blobs(world_id, hash, bytes)`: the CAS spaces, primary key `(world_id, hash)`;
+ * - `aos_inbox(world_id, batch, bytes)`: queued event batches (the same canonical CBOR as an inbox file);
  * - `aos_heads(world_id, height, hash, inbox_batch, inbox_index, failures)`: the acknowledged head. Every
  *   step's transaction moves it from the height the writer last committed (`… WHERE height = $old`), so a
  *   second writer, even one that slipped past the advisory lock, fails instead of interleaving.
@@ -31,7 +32,7 @@ import { assertChained, chainRecords, linkProblem } from "./_chain.ts";
 import type { Cas, CasSpace } from "./cas.ts";
 import { decodeEntry, type EntryRecord, type JournalEntry, ZERO_HASH } from "./entry.ts";
 import type { Journal } from "./journal.ts";
-import type { PgHead, PgHeadStore, PgWorldOptions, PgWorldStore } from "./postgres.ts";
+import type { PgHead, PgHeadStore, PgInboxRows, PgWorldOptions, PgWorldStore } from "./postgres.ts";
 
 type Sql = postgres.Sql;
 type Conn = postgres.ReservedSql;
@@ -73,6 +74,17 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
         inbox_batch bigint,
         inbox_index bigint,
         failures bigint
+      );`,
+  },
+  {
+    version: 2,
+    name: "inbox batches",
+    sql: `
+      CREATE TABLE aos_inbox (
+        world_id text NOT NULL REFERENCES aos_worlds,
+        batch bigint NOT NULL CHECK (batch > 0),
+        bytes bytea NOT NULL,
+        PRIMARY KEY (world_id, batch)
       );`,
   },
 ];
@@ -169,6 +181,7 @@ export async function openPgWorldStore(options: PgWorldOptions): Promise<PgWorld
     const journal = await PgJournal.load(conn, worldId, lost.promise);
     const cas = await PgCas.load(conn, worldId);
     const head = new PgHeadRow(conn, worldId);
+    const inbox = new PgInboxTable(conn, worldId);
     const reserved = conn;
     let closing: Promise<void> | undefined;
     return {
@@ -176,6 +189,7 @@ export async function openPgWorldStore(options: PgWorldOptions): Promise<PgWorld
       journal,
       cas,
       head,
+      inbox,
       close() {
         closing ??= (async () => {
           journal.close();
@@ -630,6 +644,44 @@ class PgHeadRow implements PgHeadStore {
       invariant(updated.count === 1, `the head row of "${this.worldId}" is at height ${head.height}`);
     } catch (error) {
       throw ioError(`record the head of world "${this.worldId}"`, error);
+    }
+  }
+}
+
+/** The inbox rows of a world: batches numbered in arrival order, each committed before `add` resolves. */
+class PgInboxTable implements PgInboxRows {
+  constructor(readonly conn: Conn, readonly worldId: string) {}
+
+  async list(): Promise<Array<{ batch: number; bytes: Uint8Array }>> {
+    try {
+      const rows = await this.conn`SELECT batch, bytes FROM aos_inbox WHERE world_id = ${this.worldId}
+        ORDER BY batch`;
+      return rows.map((row) => ({ batch: Number(row.batch), bytes: plain(row.bytes as Uint8Array) }));
+    } catch (error) {
+      throw ioError(`read the inbox of world "${this.worldId}"`, error);
+    }
+  }
+
+  async add(bytes: Uint8Array, afterBatch: number): Promise<number> {
+    try {
+      const [row] = await this.conn`INSERT INTO aos_inbox (world_id, batch, bytes)
+        SELECT ${this.worldId}, greatest(${afterBatch}::bigint, coalesce(max(batch), 0)) + 1, ${bytes}
+        FROM aos_inbox WHERE world_id = ${this.worldId}
+        RETURNING batch`;
+      return Number(row!.batch);
+    } catch (error) {
+      throw ioError(`queue a batch in the inbox of world "${this.worldId}"`, error);
+    }
+  }
+
+  async remove(batches: readonly number[]): Promise<void> {
+    if (batches.length === 0) return;
+    try {
+      await this.conn`DELETE FROM aos_inbox WHERE world_id = ${this.worldId} AND batch IN ${
+        this.conn(batches.map((batch) => batch))
+      }`;
+    } catch (error) {
+      throw ioError(`remove admitted batches from the inbox of world "${this.worldId}"`, error);
     }
   }
 }

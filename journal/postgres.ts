@@ -23,6 +23,14 @@ export interface PgHeadStore {
   write(head: PgHead): Promise<void>;
 }
 
+/** The inbox of a world in the database: batches as the bytes an inbox file holds, in arrival order. */
+export interface PgInboxRows {
+  list(): Promise<Array<{ batch: number; bytes: Uint8Array }>>;
+  /** Stores a batch numbered after `afterBatch` and every batch queued; returns its number. */
+  add(bytes: Uint8Array, afterBatch: number): Promise<number>;
+  remove(batches: readonly number[]): Promise<void>;
+}
+
 /** Options of {@linkcode openPgWorld}. */
 export interface PgWorldOptions {
   /** `postgres://USER@HOST:PORT/DB`; the password comes from `PGPASSWORD` (never from here). */
@@ -44,6 +52,7 @@ export interface PgWorldStore {
   journal: Journal;
   cas: Cas;
   head: PgHeadStore;
+  inbox: PgInboxRows;
   /** Releases the lock and the connection; resolves when the connection is closed. */
   close(): Promise<void>;
 }

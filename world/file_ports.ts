@@ -2,7 +2,8 @@
  * The file ports of a world folder: the `.aos/journal/` segments, the `.aos/store/` CAS, the `.aos/head`
  * file, the `.aos/inbox/` and `.aos/receipts/` folders, under the `.aos/LOCK` that makes one process the
  * writer. A world whose config names a PostgreSQL store (`aos init --store`) keeps its journal, CAS and head
- * there instead, under the world's advisory lock; its inbox, receipts and keys stay in the folder.
+ * there instead (and its inbox), under the world's advisory lock; its receipt drop box and keys stay in the
+ * folder.
  *
  * @module
  */
@@ -12,7 +13,7 @@ import { lockWorld, type WorldLock } from "../journal/mod.ts";
 import { readWorldConfig, type StoreConfig, storeConfigJson } from "./config.ts";
 import type { Clock } from "../kernel/mod.ts";
 import { FileHeadStore, type HeadStore } from "./head.ts";
-import { Inbox } from "./inbox.ts";
+import { Inbox, type InboxStore, RowInbox } from "./inbox.ts";
 import { worldPaths } from "./paths.ts";
 import { ReceiptInbox } from "./receipt_inbox.ts";
 import type { Cas, Journal } from "../journal/mod.ts";
@@ -29,7 +30,14 @@ export interface WorldFileOptions {
 
 /** The opened file ports of a world folder, with its lock. */
 export interface FilePorts {
-  ports: { journal: Journal; cas: Cas; clock: Clock; head: HeadStore; inbox: Inbox; receipts: ReceiptInbox };
+  ports: {
+    journal: Journal;
+    cas: Cas;
+    clock: Clock;
+    head: HeadStore;
+    inbox: InboxStore;
+    receipts: ReceiptInbox;
+  };
   lock: WorldLock;
   /** Closes the journal and releases the lock (for a failed open; a `World` closes its own). */
   close(): void;
@@ -124,7 +132,7 @@ export async function openFilePorts(
   };
 }
 
-/** The ports of a world on PostgreSQL: journal, CAS and head in the database; inbox and receipts on disk. */
+/** The ports of a world on PostgreSQL: journal, CAS, head and inbox in the database; receipts and keys on disk. */
 async function openPgPorts(
   paths: ReturnType<typeof worldPaths>,
   store: StoreConfig,
@@ -169,7 +177,7 @@ async function openPgPorts(
       cas: db.cas,
       clock: options.clock,
       head: db.head,
-      inbox: new Inbox(paths.inbox),
+      inbox: new RowInbox(db.inbox, `postgres:${store.worldId}:inbox`),
       receipts: new ReceiptInbox(paths.receipts, paths.keys),
     },
     lock,

@@ -42,6 +42,66 @@ export interface InboxStore {
   remove(batches: InboxBatch[]): Promise<void>;
 }
 
+/** The canonical CBOR of a batch: `{manifest_hash, events}`, or the bare events when not validated. */
+function encodeBatch(events: InboxEvent[], validatedFor: string | undefined): Uint8Array {
+  const list = events.map((e) => (e.key ? { ...e } : { schema: e.schema, value: e.value }));
+  return encodeCanonical(validatedFor === undefined ? list : { manifest_hash: validatedFor, events: list });
+}
+
+/** A batch from its bytes; `AOS_JOURNAL_CORRUPT` naming `where` when malformed. */
+function decodeBatch(batch: number, bytes: Uint8Array, where: string): InboxBatch {
+  const malformed = () =>
+    new AosError("AOS_JOURNAL_CORRUPT", `Inbox file "${where}" is malformed`, { context: { file: where } });
+  const raw = decodeCanonical(bytes);
+  let items: unknown[];
+  let validatedFor: string | undefined;
+  if (Array.isArray(raw)) {
+    items = raw;
+  } else {
+    const framed = raw as { manifest_hash?: unknown; events?: unknown };
+    if (typeof framed.manifest_hash !== "string" || !Array.isArray(framed.events)) throw malformed();
+    if (Object.keys(framed).length !== 2) throw malformed();
+    items = framed.events;
+    validatedFor = framed.manifest_hash;
+  }
+  const events = items.map((item) => {
+    const e = item as { schema?: unknown; value?: unknown; key?: unknown };
+    if (typeof e.schema !== "string" || !(e.value instanceof Uint8Array)) throw malformed();
+    return e.key instanceof Uint8Array
+      ? { schema: e.schema, value: e.value, key: e.key }
+      : { schema: e.schema, value: e.value };
+  });
+  const out: InboxBatch = { batch, events, file: where };
+  if (validatedFor !== undefined) out.validatedFor = validatedFor;
+  return out;
+}
+
+/** The rows an inbox in a database keeps: each batch as the bytes an inbox file would hold. */
+export interface InboxRows {
+  list(): Promise<Array<{ batch: number; bytes: Uint8Array }>>;
+  add(bytes: Uint8Array, afterBatch: number): Promise<number>;
+  remove(batches: readonly number[]): Promise<void>;
+}
+
+/** An inbox kept as rows (the `aos_inbox` table of a world on PostgreSQL); batches named `<where>:<n>`. */
+export class RowInbox implements InboxStore {
+  constructor(readonly rows: InboxRows, readonly where: string) {}
+
+  async list(): Promise<InboxBatch[]> {
+    return (await this.rows.list()).map(({ batch, bytes }) =>
+      decodeBatch(batch, bytes, `${this.where}:${batch}`)
+    );
+  }
+
+  async add(events: InboxEvent[], afterBatch: number, validatedFor?: string): Promise<number> {
+    return await this.rows.add(encodeBatch(events, validatedFor), afterBatch);
+  }
+
+  async remove(batches: InboxBatch[]): Promise<void> {
+    await this.rows.remove(batches.map((b) => b.batch));
+  }
+}
+
 /** An inbox in memory. */
 export class MemoryInbox implements InboxStore {
   readonly #batches = new Map<number, { events: InboxEvent[]; validatedFor?: string }>();
@@ -97,30 +157,7 @@ export class Inbox implements InboxStore {
     const batches: InboxBatch[] = [];
     for (const name of await this.#names()) {
       const file = `${this.dir}/${name}`;
-      const malformed = () =>
-        new AosError("AOS_JOURNAL_CORRUPT", `Inbox file "${file}" is malformed`, { context: { file } });
-      const raw = decodeCanonical(await Deno.readFile(file));
-      let items: unknown[];
-      let validatedFor: string | undefined;
-      if (Array.isArray(raw)) {
-        items = raw;
-      } else {
-        const framed = raw as { manifest_hash?: unknown; events?: unknown };
-        if (typeof framed.manifest_hash !== "string" || !Array.isArray(framed.events)) throw malformed();
-        if (Object.keys(framed).length !== 2) throw malformed();
-        items = framed.events;
-        validatedFor = framed.manifest_hash;
-      }
-      const events = items.map((item) => {
-        const e = item as { schema?: unknown; value?: unknown; key?: unknown };
-        if (typeof e.schema !== "string" || !(e.value instanceof Uint8Array)) throw malformed();
-        return e.key instanceof Uint8Array
-          ? { schema: e.schema, value: e.value, key: e.key }
-          : { schema: e.schema, value: e.value };
-      });
-      const batch: InboxBatch = { batch: Number(BATCH_FILE.exec(name)![1]), events, file };
-      if (validatedFor !== undefined) batch.validatedFor = validatedFor;
-      batches.push(batch);
+      batches.push(decodeBatch(Number(BATCH_FILE.exec(name)![1]), await Deno.readFile(file), file));
     }
     return batches;
   }
@@ -131,11 +168,7 @@ export class Inbox implements InboxStore {
     const existing = (await this.#names()).map((name) => Number(BATCH_FILE.exec(name)![1]));
     const batch = Math.max(afterBatch, ...existing) + 1;
     const name = `${String(batch).padStart(12, "0")}.cbor`;
-    const list = events.map((e) => (e.key ? { ...e } : { schema: e.schema, value: e.value }));
-    const bytes = encodeCanonical(
-      validatedFor === undefined ? list : { manifest_hash: validatedFor, events: list },
-    );
-    await writeFileAtomic(`${this.dir}/${name}`, bytes);
+    await writeFileAtomic(`${this.dir}/${name}`, encodeBatch(events, validatedFor));
     return batch;
   }
 

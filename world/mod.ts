@@ -42,7 +42,15 @@ export { type WorldPaths, worldPaths } from "./paths.ts";
 export { EventCodec } from "./event_codec.ts";
 export { Dispatcher, type DispatchRound } from "./dispatcher.ts";
 export { checkHead, FileHeadStore, type Head, type HeadStore, MemoryHeadStore, requireHead } from "./head.ts";
-export { Inbox, type InboxBatch, type InboxEvent, type InboxStore, MemoryInbox } from "./inbox.ts";
+export {
+  Inbox,
+  type InboxBatch,
+  type InboxEvent,
+  type InboxRows,
+  type InboxStore,
+  MemoryInbox,
+  RowInbox,
+} from "./inbox.ts";
 export {
   decodeReceiptFile,
   type DroppedReceipt,

@@ -1,7 +1,8 @@
 /**
  * Copying a world between stores (`aos world export`, `aos init --import`): the journal entry by entry
  * (re-chained in the target and checked byte for byte against the source), every CAS object, the
- * acknowledged head, and the folder's own files (AIR, modules, inbox, receipts, keys, config). The source
+ * acknowledged head, the queued inbox batches, and the folder's own files (AIR, modules, receipts, keys,
+ * config). The source
  * is read under its lock and never changed; the copy replays to the same state hashes.
  *
  * @module
@@ -109,7 +110,9 @@ export async function transferWorld(
       if (head !== undefined) await dst.ports.head.write(head);
       await copyTree(from.air, to.air);
       await copyTree(from.modules, to.modules);
-      await copyTree(from.inbox, to.inbox);
+      for (const batch of await src.ports.inbox.list()) {
+        await dst.ports.inbox.add(batch.events, batch.batch - 1, batch.validatedFor);
+      }
       await copyTree(from.receipts, to.receipts);
       await copyTree(from.keys, to.keys);
       await copyFileIfExists(from.manifestCbor, to.manifestCbor);
