@@ -77,6 +77,8 @@ pgTest("pg: a password in --store, or an unreachable server, is refused and noth
     assert.match(run.stderr, /error\[AOS_USAGE\]: .*PGPASSWORD/);
     await assert.rejects(Deno.stat(`${root}/w/.aos`), Deno.errors.NotFound);
     await expectAos(2, root, "init", "w", "--world-id", "x");
+    await expectAos(2, root, "init", "w", "--store", `postgres://127.0.0.1:${port}/postgres`);
+    await expectAos(2, root, "init", "w", "--store", `mysql://aos@127.0.0.1:${port}/postgres`);
     // No server there: a clear failure, and the folder can be initialized again.
     const down = await expectAos(1, root, "init", "w", "--store", "postgres://aos@127.0.0.1:1/postgres");
     assert.match(

@@ -68,8 +68,8 @@ export async function openPgWorld(options: PgWorldOptions): Promise<PgWorldStore
 }
 
 /**
- * Checks a store URL before it is recorded: `postgres://` or `postgresql://`, with a host and a database,
- * and no password (passwords come from `PGPASSWORD` and are never written to disk).
+ * Checks a store URL before it is recorded: `postgres://` or `postgresql://`, with a user, a host and a
+ * database, and no password (passwords come from `PGPASSWORD` and are never written to disk).
  */
 export function checkPgUrl(url: string): string {
   let parsed: URL;
@@ -87,7 +87,7 @@ export function checkPgUrl(url: string): string {
       "The store URL must not hold a password (it would be written to the world's config): set PGPASSWORD",
     );
   }
-  if (parsed.hostname === "" || parsed.pathname.length <= 1) {
+  if (parsed.username === "" || parsed.hostname === "" || parsed.pathname.length <= 1) {
     throw new AosError("AOS_USAGE", `Invalid store "${url}": expected postgres://USER@HOST:PORT/DB`);
   }
   return url;
