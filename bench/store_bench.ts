@@ -22,13 +22,15 @@ function counterRecord(n: number): EntryRecord {
 async function commitAndRead(
   count: number,
   open: () => Promise<{ journal: Journal; close(): Promise<void> }>,
-): Promise<{ stepPerSec: number; readPerSec: number }> {
+): Promise<{ stepPerSec: number; commitPerSec: number; readPerSec: number }> {
   const records = Array.from({ length: count }, (_, n) => counterRecord(n));
   const first = await open();
   const t0 = performance.now();
   for (const record of records) first.journal.append([record]);
+  const tCommit = performance.now();
   await first.journal.sync();
   const stepPerSec = count / ((performance.now() - t0) / 1000);
+  const commitPerSec = count / ((performance.now() - tCommit) / 1000);
   await first.close();
   const t1 = performance.now();
   const second = await open();
@@ -36,7 +38,7 @@ async function commitAndRead(
   for (const _ of second.journal.entries(0)) read++;
   const readPerSec = read / ((performance.now() - t1) / 1000);
   await second.close();
-  return { stepPerSec, readPerSec };
+  return { stepPerSec, commitPerSec, readPerSec };
 }
 
 /** Rows of the store figures for `count` entries, against the PostgreSQL server at `url`. */
@@ -57,6 +59,8 @@ export async function storeBench(count: number, url: string): Promise<Array<[str
     [`journal step: ${count} appends + one commit, file store (entries/s)`, file.stepPerSec.toFixed(0)],
     [`journal step: ${count} appends + one commit, PostgreSQL (entries/s)`, pg.stepPerSec.toFixed(0)],
     ["  ratio PostgreSQL / file", (pg.stepPerSec / file.stepPerSec).toFixed(3)],
+    ["  the commit alone (sync), file store: one fsync (entries/s)", file.commitPerSec.toFixed(0)],
+    ["  the commit alone (sync), PostgreSQL: one transaction (entries/s)", pg.commitPerSec.toFixed(0)],
     ["journal read: open + every entry checked, file store (entries/s)", file.readPerSec.toFixed(0)],
     ["journal read: open + every entry checked, PostgreSQL (entries/s)", pg.readPerSec.toFixed(0)],
     ["  ratio PostgreSQL / file", (pg.readPerSec / file.readPerSec).toFixed(3)],
