@@ -233,3 +233,42 @@ pgTest("pg: a process killed mid-step loses nothing acknowledged and admits noth
     assert.equal(again.code, 0, again.stderr);
   });
 });
+
+pgTest(
+  "pg: aos run dispatches effects of a world on PostgreSQL and admits their signed receipts",
+  async () => {
+    const { url } = sharedPgServer();
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      () => new Response("pong"),
+    );
+    try {
+      await withTempDir(async (root) => {
+        await expectAos(
+          0,
+          root,
+          "init",
+          "w",
+          "--template",
+          "fetch-notify",
+          "--store",
+          url,
+          "--world-id",
+          worldId("run"),
+        );
+        const world = `${root}/w`;
+        const target = `http://127.0.0.1:${server.addr.port}/ping`;
+        await expectAos(0, world, "event", "send", "demo/Configure@1", JSON.stringify({ url: target }));
+        await expectAos(0, world, "event", "send", "demo/Notify@1", '{"request_id": "r1"}');
+        await expectAos(0, world, "run", "--timeout", "20s");
+        const receipts = JSON.parse((await expectAos(0, world, "receipts", "ls", "--json")).stdout);
+        assert.equal(receipts.length, 1, JSON.stringify(receipts));
+        const info = JSON.parse((await expectAos(0, world, "info", "--json")).stdout);
+        assert.equal(info.pending.outbox, 0);
+        await replayHashes(root, "w");
+      });
+    } finally {
+      await server.shutdown();
+    }
+  },
+);
