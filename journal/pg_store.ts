@@ -394,7 +394,10 @@ export class PgJournal implements Journal {
       for (let at = 0; at < pending.length; at += INSERT_CHUNK) {
         await insertEntries(tx, this.worldId, pending.slice(at, at + INSERT_CHUNK), this.#connectionLost);
       }
-      const moved = await tx`UPDATE aos_heads SET height = ${to}, hash = ${lastHash}
+      // The inbox position and failure count belong to the old height: cleared here (unknown, so an open after
+      // a crash before the world records them searches the journal for them) and recorded after the commit.
+      const moved = await tx`UPDATE aos_heads SET height = ${to}, hash = ${lastHash},
+          inbox_batch = NULL, inbox_index = NULL, failures = NULL
         WHERE world_id = ${this.worldId} AND height = ${from}`;
       if (moved.count !== 1) {
         throw new AosError(
@@ -634,17 +637,18 @@ class PgHeadRow implements PgHeadStore {
 
   async write(head: PgHead): Promise<void> {
     const inbox = head.inbox ?? null;
+    let updated;
     try {
-      const updated = await this.conn`UPDATE aos_heads SET
+      updated = await this.conn`UPDATE aos_heads SET
           inbox_batch = ${inbox === null ? null : inbox.batch}, inbox_index = ${
         inbox === null ? null : inbox.index
       },
           failures = ${head.failures ?? null}
         WHERE world_id = ${this.worldId} AND height = ${head.height} AND hash = ${head.hash}`;
-      invariant(updated.count === 1, `the head row of "${this.worldId}" is at height ${head.height}`);
     } catch (error) {
       throw ioError(`record the head of world "${this.worldId}"`, error);
     }
+    invariant(updated.count === 1, `the head row of "${this.worldId}" is at height ${head.height}`);
   }
 }
 

@@ -247,3 +247,30 @@ Deno.test("PgStore: a connection lost mid-step keeps what was acknowledged, all 
     await Deno.remove(script);
   }
 });
+
+Deno.test("PgStore: a commit clears the head's inbox position and failure count until the world records them", async () => {
+  const url = sharedPgServer().url;
+  const store = await openPgWorld({ url, worldId: freshWorldId(), create: true });
+  try {
+    store.journal.append([sampleRecord(0)]);
+    await store.journal.sync();
+    await store.head.write({
+      height: 1,
+      hash: store.journal.lastHash,
+      inbox: { batch: 3, index: 0 },
+      failures: 0,
+    });
+    assert.deepEqual(await store.head.read(), {
+      height: 1,
+      hash: store.journal.lastHash,
+      inbox: { batch: 3, index: 0 },
+      failures: 0,
+    });
+    store.journal.append([sampleRecord(1)]);
+    await store.journal.sync();
+    // A crash here must not leave the old position claimed for the new height (it would admit events twice).
+    assert.deepEqual(await store.head.read(), { height: 2, hash: store.journal.lastHash });
+  } finally {
+    await store.close();
+  }
+});

@@ -107,7 +107,13 @@ export async function transferWorld(
       }
       if (batch.length > 0) await flush();
       report.height = journal.height;
-      if (head !== undefined) await dst.ports.head.write(head);
+      // The source's head, when it is at the end of the journal; else (a crash left it behind) the bare end,
+      // and the copy searches its journal for the rest when it opens, as the source would.
+      await dst.ports.head.write(
+        head !== undefined && head.height === journal.height
+          ? head
+          : { height: journal.height, hash: journal.lastHash },
+      );
       await copyTree(from.air, to.air);
       await copyTree(from.modules, to.modules);
       for (const batch of await src.ports.inbox.list()) {
