@@ -1,6 +1,9 @@
 /**
- * `deno task bench [--events N] [--requests N] [--cells N] [--plans N]`: every figure of issue 9 in one run,
- * each next to the raw baseline measured in the same run.
+ * `deno task bench [--events N] [--requests N] [--cells N] [--plans N] [--store postgres]`: every figure of
+ * issue 9 in one run, each next to the raw baseline measured in the same run; with `--store postgres`, also
+ * `aos step` and `aos replay --verify` on the same workload against a throwaway loopback PostgreSQL server
+ * (issue 16), next to the file store's figures, and the journal stores alone (one step's group commit, and
+ * a read from genesis); `--store-only` stops after those.
  *
  * - raw baseline: frames the size of a counter entry appended to a file, one fsync (frames/s);
  * - the counter world with N events (default 10,000; up to 1,000,000): `aos step` (durable batch ingest,
@@ -16,9 +19,10 @@
  */
 import { parseArgs } from "node:util";
 import { SystemClock } from "../adapters/mod.ts";
-import { encodeEntry, encodeFrame, ZERO_HASH } from "../journal/mod.ts";
-import { initWorld, readAirFolder, readWasmFolders, World } from "../world/mod.ts";
+import { encodeEntry, encodeFrame, startPgServer, ZERO_HASH } from "../journal/mod.ts";
+import { initWorld, readAirFolder, readWasmFolders, type StoreConfig, World } from "../world/mod.ts";
 import { plansBench } from "./plans_bench.ts";
+import { storeBench } from "./store_bench.ts";
 import { runtimeBench } from "./runtime_bench.ts";
 
 const { values } = parseArgs({
@@ -28,12 +32,20 @@ const { values } = parseArgs({
     requests: { type: "string", default: "500" },
     cells: { type: "string", default: "10000" },
     plans: { type: "string", default: "10000" },
+    store: { type: "string", default: "file" },
+    "store-only": { type: "boolean", default: false },
   },
   allowPositionals: true,
 });
 const events = Number(values.events);
 if (!Number.isSafeInteger(events) || events < 1 || events > 1_000_000) {
   throw new RangeError(`--events ${values.events}: expected 1..1000000`);
+}
+if (values.store !== "file" && values.store !== "postgres") {
+  throw new RangeError(`--store ${values.store}: expected file or postgres`);
+}
+if (values["store-only"] === true && values.store !== "postgres") {
+  throw new RangeError("--store-only needs --store postgres");
 }
 const root = new URL("..", import.meta.url).pathname;
 const cli = `${root}cli.ts`;
@@ -94,15 +106,36 @@ async function aos(...args: string[]): Promise<{ sec: number; rssMb?: number; st
   };
 }
 
-async function counterWorld(): Promise<string> {
+async function counterWorld(store?: StoreConfig): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "aos-bench-world-" });
-  (await initWorld(
+  const world = await initWorld(
     dir,
     await readAirFolder(`${root}examples/counter/air`),
     await readWasmFolders([`${root}examples/counter/modules`]),
-    { clock },
-  )).close();
+    { clock, ...(store === undefined ? {} : { store }) },
+  );
+  world.close();
+  await world.closed;
   return dir;
+}
+
+/** Queues `events` counter events in the world at `dir` (validated, durable inbox); events/s. */
+async function enqueueCounterEvents(dir: string): Promise<number> {
+  const world = await World.open(dir, { clock });
+  const t0 = performance.now();
+  for (let at = 0; at < events; at += ENQUEUE_CHUNK) {
+    const n = Math.min(ENQUEUE_CHUNK, events - at);
+    await world.enqueue(
+      Array.from(
+        { length: n },
+        (_, i) => ({ schema: "demo/Increment@1", value: { by: BigInt(1 + ((at + i) % 5)) } }),
+      ),
+    );
+  }
+  const perSec = events / seconds(t0);
+  world.close();
+  await world.closed;
+  return perSec;
 }
 
 const rows: Array<[string, string]> = [];
@@ -118,20 +151,8 @@ row("raw append + one fsync (frames/s)", raw.perSec.toFixed(0));
 
 // The counter world: queue N events (validated, durable inbox), then one `aos step` admits them all.
 const dir = await counterWorld();
-const world = await World.open(dir, { clock });
-const t0 = performance.now();
-for (let at = 0; at < events; at += ENQUEUE_CHUNK) {
-  const n = Math.min(ENQUEUE_CHUNK, events - at);
-  await world.enqueue(
-    Array.from(
-      { length: n },
-      (_, i) => ({ schema: "demo/Increment@1", value: { by: BigInt(1 + ((at + i) % 5)) } }),
-    ),
-  );
-}
-const enqueueSec = seconds(t0);
-world.close();
-row("aos event send: validate + durable inbox (events/s)", (events / enqueueSec).toFixed(0));
+const enqueuePerSec = await enqueueCounterEvents(dir);
+row("aos event send: validate + durable inbox (events/s)", enqueuePerSec.toFixed(0));
 
 const step = await aos("step", "--world", dir, "--json");
 const stepPerSec = events / step.sec;
@@ -144,6 +165,41 @@ const replayPerSec = events / verify.sec;
 row("aos replay --verify from genesis (events/s, one process)", replayPerSec.toFixed(0));
 row("  ratio to raw append + one fsync", (replayPerSec / raw.perSec).toFixed(4));
 row("  peak RSS", rss(verify));
+
+if (values.store === "postgres") {
+  // The same world on PostgreSQL: a throwaway server on loopback (initdb + pg_ctl), default durability
+  // (fsync on, synchronous_commit on): one transaction per step.
+  const server = startPgServer();
+  try {
+    const pgDir = await counterWorld({ kind: "postgres", url: server.url, worldId: "bench" });
+    await enqueueCounterEvents(pgDir);
+    const pgStep = await aos("step", "--world", pgDir, "--json");
+    const pgStepPerSec = events / pgStep.sec;
+    row("aos step on PostgreSQL: one transaction (events/s, one process)", pgStepPerSec.toFixed(0));
+    row("  ratio to aos step on the file store", (pgStepPerSec / stepPerSec).toFixed(3));
+    row("  peak RSS", rss(pgStep));
+    const pgVerify = await aos("replay", "--verify", "--world", pgDir, "--json");
+    const pgReplayPerSec = events / pgVerify.sec;
+    row("aos replay --verify on PostgreSQL (events/s, one process)", pgReplayPerSec.toFixed(0));
+    row("  ratio to replay on the file store", (pgReplayPerSec / replayPerSec).toFixed(3));
+    row("  peak RSS", rss(pgVerify));
+    const hashes = (out: string) => JSON.stringify(JSON.parse(out).reducers);
+    if (hashes(pgVerify.stdout) !== hashes(verify.stdout)) {
+      throw new Error("replay --verify gave different state hashes on PostgreSQL and on the file store");
+    }
+    row("  state hashes equal to the file store's", "yes");
+    await Deno.remove(pgDir, { recursive: true });
+    for (const [k, v] of await storeBench(events, server.url)) row(k, v);
+  } finally {
+    await server.stop();
+  }
+}
+
+if (values["store-only"] === true) {
+  await Deno.remove(dir, { recursive: true });
+  printTable();
+  Deno.exit(0);
+}
 
 const info = await aos("info", "--world", dir);
 const fresh = await counterWorld();
@@ -161,6 +217,10 @@ await Deno.remove(fresh, { recursive: true });
 for (const [k, v] of await runtimeBench(Number(values.requests), Number(values.cells))) row(k, v);
 for (const [k, v] of await plansBench(Number(values.plans), 2_000)) row(k, v);
 
-// One table for README and the issue notes.
-console.log("\n| figure | value |\n|---|---|");
-for (const [k, v] of rows) console.log(`| ${k.trim()} | ${v} |`);
+printTable();
+
+/** One table for README and the issue notes. */
+function printTable(): void {
+  console.log("\n| figure | value |\n|---|---|");
+  for (const [k, v] of rows) console.log(`| ${k.trim()} | ${v} |`);
+}

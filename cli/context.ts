@@ -227,6 +227,7 @@ export async function withWorld<T>(
     return await fn(world);
   } finally {
     world.close();
+    await world.closed;
   }
 }
 

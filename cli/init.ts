@@ -9,12 +9,14 @@ import {
   initWorld,
   readAirFolder,
   readWasmFolders,
+  transferWorld,
   validateAirSource,
 } from "../world/mod.ts";
 import type { World } from "../world/mod.ts";
 import { checkAirPath } from "./air.ts";
-import { worldPaths } from "../world/mod.ts";
-import { type CliIo, printJson, resolvePath } from "./context.ts";
+import { type StoreConfig, worldPaths } from "../world/mod.ts";
+import { checkPgUrl } from "../journal/mod.ts";
+import { type CliIo, locateWorld, printJson, resolvePath } from "./context.ts";
 import { fillWasmHashes, wasmFillError } from "./wasm_fill.ts";
 
 /** Templates shipped in `examples/` (each has `air/` and `modules/`). */
@@ -61,7 +63,13 @@ async function copyTemplate(name: string, dir: string): Promise<void> {
  * `aos init DIR --from PATH`: validates PATH's AIR (and the `.wasm` its modules name, looked up in PATH
  * and PATH/modules/) first; only then copies them into DIR/air and DIR/modules and creates the world.
  */
-async function initFrom(io: CliIo, dir: string, from: string, json: boolean): Promise<number> {
+async function initFrom(
+  io: CliIo,
+  dir: string,
+  from: string,
+  json: boolean,
+  store: StoreConfig | undefined,
+): Promise<number> {
   const { diagnostics, files, wasm } = await checkAirPath(from, { requireWasmHashes: true });
   const { source } = validateAirSource(files, wasm);
   if (!source) throw new AirInvalidError(diagnostics);
@@ -82,18 +90,30 @@ async function initFrom(io: CliIo, dir: string, from: string, json: boolean): Pr
   }
   const world = await initWorld(dir, await readAirFolder(paths.air), await readWasmFolders([paths.modules]), {
     clock: io.clock,
+    ...(store === undefined ? {} : { store }),
   });
   try {
-    report(io, world, dir, undefined, json);
+    report(io, world, dir, undefined, json, store);
   } finally {
     world.close();
+    await world.closed;
   }
   return 0;
 }
 
-function report(io: CliIo, world: World, dir: string, template: string | undefined, json: boolean): void {
+function report(
+  io: CliIo,
+  world: World,
+  dir: string,
+  template: string | undefined,
+  json: boolean,
+  store?: StoreConfig,
+): void {
   if (json) {
     printJson(io, {
+      ...(store === undefined
+        ? {}
+        : { store: { kind: store.kind, url: store.url, world_id: store.worldId } }),
       world: dir,
       template: template ?? null,
       manifest_hash: world.defs.manifestHash,
@@ -108,6 +128,7 @@ function report(io: CliIo, world: World, dir: string, template: string | undefin
   io.out(`  reducers ${[...world.defs.modules.keys()].sort().join(", ") || "(none)"}`);
   if (world.defs.plans.size > 0) io.out(`  plans    ${[...world.defs.plans.keys()].sort().join(", ")}`);
   io.out(`  journal  height ${world.height} (genesis)`);
+  if (store !== undefined) io.out(`  store    ${store.url} (world id ${store.worldId})`);
 }
 
 /** Names a folder may hold and still be initialized without `--force`: its own AIR and modules. */
@@ -159,20 +180,93 @@ async function checkInitTarget(dir: string, force: boolean): Promise<void> {
   }
 }
 
+/** Copies the world `source` into the new world folder `target` and reports what moved. */
+export async function runTransfer(
+  io: CliIo,
+  source: string,
+  target: string,
+  store: StoreConfig | undefined,
+  json: boolean,
+): Promise<number> {
+  await checkInitTarget(target, false);
+  const report = await transferWorld(source, target, {
+    clock: io.clock,
+    ...(store === undefined ? {} : { store }),
+    onLockWait: (holder) => io.err(`Waiting for ${holder} to release the world…`),
+  });
+  if (json) {
+    printJson(io, {
+      world: target,
+      source,
+      height: BigInt(report.height),
+      nodes: BigInt(report.nodes),
+      blobs: BigInt(report.blobs),
+      store: store === undefined ? null : { kind: store.kind, url: store.url, world_id: store.worldId },
+    });
+  } else {
+    io.out(`Copied world ${source} to ${target}`);
+    io.out(`  journal  ${report.height} entries`);
+    io.out(`  store    ${report.nodes} nodes, ${report.blobs} blobs`);
+    io.out(
+      `  into     ${
+        store === undefined ? "the file store (.aos/)" : `${store.url} (world id ${store.worldId})`
+      }`,
+    );
+  }
+  return 0;
+}
+
+/** Options of `aos init`. */
+export interface InitOptions {
+  template?: string;
+  from?: string;
+  json?: boolean;
+  force?: boolean;
+  /** `postgres://USER@HOST:PORT/DB`: journal, CAS and head in that database. */
+  store?: string;
+  /** The world's id in the database (default: a new random id). */
+  worldId?: string;
+  /** Copy this world (journal, store, head, files) instead of starting from AIR. */
+  import?: string;
+}
+
+/** The store `--store`/`--world-id` name, checked (no password in the URL), or undefined for files. */
+export function storeOption(options: { store?: string; worldId?: string }): StoreConfig | undefined {
+  if (options.store === undefined) {
+    if (options.worldId !== undefined) throw new AosError("AOS_USAGE", "--world-id needs --store");
+    return undefined;
+  }
+  const worldId = options.worldId ?? crypto.randomUUID();
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(worldId)) {
+    throw new AosError(
+      "AOS_USAGE",
+      `Invalid --world-id "${worldId}": expected 1 to 128 letters, digits, ".", "_", ":" or "-"`,
+    );
+  }
+  return { kind: "postgres", url: checkPgUrl(options.store), worldId };
+}
+
 /** Runs `aos init`. */
 export async function runInit(
   io: CliIo,
   dirArg: string | undefined,
-  options: { template?: string; from?: string; json?: boolean; force?: boolean },
+  options: InitOptions,
 ): Promise<number> {
   const dir = resolvePath(io, dirArg ?? ".");
   const paths = worldPaths(dir);
+  const store = storeOption(options);
   await checkInitTarget(dir, options.force === true);
+  if (options.import !== undefined) {
+    if (options.template !== undefined || options.from !== undefined) {
+      throw new AosError("AOS_USAGE", "Give --import alone, without --template or --from");
+    }
+    return await runTransfer(io, await locateWorld(io, options.import), dir, store, options.json === true);
+  }
   if (options.from !== undefined) {
     if (options.template !== undefined) {
       throw new AosError("AOS_USAGE", "Give either --template or --from, not both");
     }
-    return await initFrom(io, dir, resolvePath(io, options.from), options.json === true);
+    return await initFrom(io, dir, resolvePath(io, options.from), options.json === true, store);
   }
   if (options.template !== undefined && !(TEMPLATES as readonly string[]).includes(options.template)) {
     throw new AosError(
@@ -194,11 +288,15 @@ export async function runInit(
   // Modules authored without wasm_hash take it from their .wasm, as with --from.
   const fill = fillWasmHashes(await readAirFolder(paths.air), wasm);
   if (fill.unfilled.length > 0) throw new AosError("AOS_AIR_INVALID", wasmFillError(fill, wasmDirs, wasm));
-  const world = await initWorld(dir, fill.files, wasm, { clock: io.clock });
+  const world = await initWorld(dir, fill.files, wasm, {
+    clock: io.clock,
+    ...(store === undefined ? {} : { store }),
+  });
   try {
-    report(io, world, dir, template, options.json === true);
+    report(io, world, dir, template, options.json === true, store);
   } finally {
     world.close();
+    await world.closed;
   }
   return 0;
 }

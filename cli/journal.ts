@@ -54,6 +54,11 @@ export async function runJournalVerify(
         }
         : {}),
     });
+  } else if (r.ok && r.store !== undefined) {
+    io.out(
+      `Journal OK: ${r.height} entries in ${r.store}; ` +
+        "every row's encoding, seq and hash link checked from genesis, and the head matches",
+    );
   } else if (r.ok) {
     io.out(
       `Journal OK: ${r.height} entries in ${r.segments} segment${r.segments === 1 ? "" : "s"}; ` +

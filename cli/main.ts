@@ -6,11 +6,11 @@
  */
 import { Command } from "commander";
 import { runAirCheck, runAirFmt, runAirHash } from "./air.ts";
-import { type CliIo, processIo } from "./context.ts";
+import { type CliIo, locateWorld, processIo, resolvePath } from "./context.ts";
 import { runEventSend } from "./event.ts";
 import { reportError } from "./errors.ts";
 import { runInfo } from "./info.ts";
-import { runInit, TEMPLATES } from "./init.ts";
+import { type InitOptions, runInit, runTransfer, storeOption, TEMPLATES } from "./init.ts";
 import { runNewReducer } from "./new.ts";
 import { runJournalRepair, runJournalShow, runJournalVerify } from "./journal.ts";
 import { runPlanCancel, runPlanLs, runPlanShow, runPlanStart } from "./plan.ts";
@@ -59,10 +59,32 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .option("--template <name>", `template to start from: ${TEMPLATES.join(", ")}`)
     .option("--from <path>", "start from a folder of AIR files (and the .wasm its modules name)")
     .option("--force", "create the world in a non-empty folder, or inside another world")
+    .option(
+      "--store <url>",
+      "keep journal, store and head in PostgreSQL: postgres://USER@HOST:PORT/DB (password from PGPASSWORD)",
+    )
+    .option("--world-id <id>", "the world's id in the --store database (default: a new random id)")
+    .option(
+      "--import <world>",
+      "copy an existing world (journal, store, head, inbox, files) into the new one",
+    )
+    .option("--json", "print a JSON summary")
+    .action(act((dir: string, o: InitOptions) => runInit(io, dir, o)));
+
+  program.command("world")
+    .description("move worlds between stores")
+    .command("export")
+    .description("copy this world into a new world folder, on the file store or (--store) in PostgreSQL")
+    .argument("<dir>", "folder of the copy")
+    .option(
+      "--store <url>",
+      "put the copy in PostgreSQL: postgres://USER@HOST:PORT/DB (password from PGPASSWORD)",
+    )
+    .option("--world-id <id>", "the copy's id in the --store database (default: a new random id)")
     .option("--json", "print a JSON summary")
     .action(
-      act((dir: string, o: { template?: string; from?: string; force?: boolean; json?: boolean }) =>
-        runInit(io, dir, o)
+      act(async (dir: string, o: { store?: string; worldId?: string; json?: boolean }) =>
+        runTransfer(io, await locateWorld(io, world()), resolvePath(io, dir), storeOption(o), o.json === true)
       ),
     );
 

@@ -6,7 +6,6 @@
  */
 import { AosError } from "../air/mod.ts";
 import { createWorldAdapters } from "../adapters/mod.ts";
-import { FsCas } from "../journal/mod.ts";
 import type { AdapterDirectory } from "../kernel/mod.ts";
 import { type FileWorld, readWorldConfig, runWorld, worldPaths } from "../world/mod.ts";
 import { count } from "./render.ts";
@@ -32,7 +31,7 @@ export async function runRun(
   const config = await readWorldConfig(worldPaths(world.dir).config);
   const registry = await createWorldAdapters(world.dir, {
     clock: io.clock,
-    cas: new FsCas(worldPaths(world.dir).store),
+    cas: world.cas,
     getEnv: (name) => io.env(name),
     // A receipt carries no reason: say on stderr why an effect failed (never a secret's value).
     onFailure: (f) => io.err(`warning: ${f.kind} ${f.intentHash} ${f.status}: ${f.reason}`),
@@ -88,5 +87,6 @@ export async function runRun(
     clearTimeout(timer);
     registry.close();
     world.close();
+    await world.closed;
   }
 }

@@ -40,6 +40,8 @@ export interface Cas {
    * Synchronous: the driver answers the kernel's blob-size questions in the middle of a block.
    */
   sizeOf(space: CasSpace, hash: HashRef): number | undefined;
+  /** Every reference stored in `space`, sorted (for copying a world between stores). */
+  list(space: CasSpace): Promise<HashRef[]>;
 }
 
 function checkSpace(space: CasSpace): void {
@@ -142,6 +144,20 @@ export class FsCas implements Cas {
     return attempt(() => exists(this.pathOf(space, hash)));
   }
 
+  async list(space: CasSpace): Promise<HashRef[]> {
+    checkSpace(space);
+    const refs: HashRef[] = [];
+    try {
+      for await (const entry of Deno.readDir(this.#dirOf(space))) {
+        const ref = `sha256:${entry.name}`;
+        if (entry.isFile && isHashRef(ref)) refs.push(ref);
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    return refs.sort();
+  }
+
   sizeOf(space: CasSpace, hash: HashRef): number | undefined {
     try {
       return Deno.statSync(this.pathOf(space, hash)).size;
@@ -206,6 +222,15 @@ export class MemoryCas implements Cas {
       if (this.#objects.has(`${space}/${checkHash(hash)}`)) return true;
       return this.#below?.has(space, hash) ?? false;
     });
+  }
+
+  async list(space: CasSpace): Promise<HashRef[]> {
+    checkSpace(space);
+    const refs = new Set<HashRef>(this.#below === undefined ? [] : await this.#below.list(space));
+    for (const key of this.#objects.keys()) {
+      if (key.startsWith(`${space}/`)) refs.add(`sha256:${key.slice(space.length + 1)}`);
+    }
+    return [...refs].sort();
   }
 
   sizeOf(space: CasSpace, hash: HashRef): number | undefined {

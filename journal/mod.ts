@@ -97,4 +97,14 @@ export {
   quarantineFrom,
   scanJournal,
 } from "./repair.ts";
+export {
+  checkPgUrl,
+  openPgWorld,
+  type PgHead,
+  type PgHeadStore,
+  type PgInboxRows,
+  type PgWorldOptions,
+  type PgWorldStore,
+} from "./postgres.ts";
+export { pgBinDir, type PgTestServer, sharedPgServer, startPgServer } from "./testing/pg_server.ts";
 export { JOURNAL_FORMAT_VERSION } from "./format.ts";

@@ -15,6 +15,9 @@
  * `governance.prices` is the price table shadow runs estimate effect costs with (KERNEL §10.3): per effect
  * kind, whole cents per effect, per 1,000 tokens and per KiB, each optional.
  *
+ * `store` (written by `aos init --store`) puts the journal, the CAS and the head in PostgreSQL:
+ * `{"store": {"kind": "postgres", "url": "postgres://aos@db:5432/aos", "world_id": "…"}}`.
+ *
  * @module
  */
 import { z } from "zod";
@@ -40,7 +43,14 @@ const effectPrice = z.strictObject({
   per_kb_cents: cents,
 });
 
+const store = z.strictObject({
+  kind: z.literal("postgres"),
+  url: z.string().min(1),
+  world_id: z.string().min(1),
+});
+
 const configSchema = z.strictObject({
+  store: store.optional(),
   http: z.strictObject({ timeout_ms: z.number().int().positive().optional() }).optional(),
   llm: z.strictObject({ providers: z.record(z.string(), provider) }).optional(),
   governance: z.strictObject({ prices: z.record(z.string(), effectPrice).optional() }).optional(),
@@ -54,8 +64,20 @@ export interface EffectPrice {
   perKbCents?: number;
 }
 
+/**
+ * Where a world keeps its journal, store and head when not in its `.aos/` folder: a PostgreSQL database
+ * (`postgres://USER@HOST:PORT/DB`, no password: `PGPASSWORD` supplies it) and the world's id in it.
+ */
+export interface StoreConfig {
+  kind: "postgres";
+  url: string;
+  worldId: string;
+}
+
 /** The parsed configuration, in the shape the adapters take. */
 export interface WorldConfig {
+  /** The journal/store location; absent for the file store under `.aos/`. */
+  store?: StoreConfig;
   httpTimeoutMs?: number;
   llm?: {
     providers: {
@@ -93,6 +115,8 @@ export function parseWorldConfig(text: string, file: string): WorldConfig {
     });
   }
   const config: WorldConfig = {};
+  const stored = parsed.data.store;
+  if (stored !== undefined) config.store = { kind: stored.kind, url: stored.url, worldId: stored.world_id };
   if (parsed.data.http?.timeout_ms !== undefined) config.httpTimeoutMs = parsed.data.http.timeout_ms;
   if (parsed.data.effects?.inflight_max !== undefined) {
     config.effectsInflightMax = parsed.data.effects.inflight_max;
@@ -126,4 +150,9 @@ export async function readWorldConfig(path: string): Promise<WorldConfig> {
     });
   }
   return parseWorldConfig(text, path);
+}
+
+/** The JSON of a store config as `config.json` holds it. */
+export function storeConfigJson(store: StoreConfig): { kind: string; url: string; world_id: string } {
+  return { kind: store.kind, url: store.url, world_id: store.worldId };
 }

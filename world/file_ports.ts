@@ -1,16 +1,19 @@
 /**
  * The file ports of a world folder: the `.aos/journal/` segments, the `.aos/store/` CAS, the `.aos/head`
  * file, the `.aos/inbox/` and `.aos/receipts/` folders, under the `.aos/LOCK` that makes one process the
- * writer.
+ * writer. A world whose config names a PostgreSQL store (`aos init --store`) keeps its journal, CAS and head
+ * there instead (and its inbox), under the world's advisory lock; its receipt drop box and keys stay in the
+ * folder.
  *
  * @module
  */
 import { AosError } from "../air/mod.ts";
-import { FsCas, FsJournal } from "../journal/mod.ts";
+import { FsCas, FsJournal, openPgWorld, writeFileAtomic } from "../journal/mod.ts";
 import { lockWorld, type WorldLock } from "../journal/mod.ts";
+import { readWorldConfig, type StoreConfig, storeConfigJson } from "./config.ts";
 import type { Clock } from "../kernel/mod.ts";
 import { FileHeadStore, type Head, type HeadStore } from "./head.ts";
-import { Inbox } from "./inbox.ts";
+import { Inbox, type InboxStore, RowInbox } from "./inbox.ts";
 import { worldPaths } from "./paths.ts";
 import { ReceiptInbox } from "./receipt_inbox.ts";
 import type { Cas, Journal, TornTail } from "../journal/mod.ts";
@@ -26,11 +29,20 @@ export interface WorldFileOptions {
    * journal ends before it). Appending throws. For commands that only read.
    */
   readOnly?: boolean;
+  /** For a new world: keep journal, CAS and head in this store (recorded in `.aos/config.json`). */
+  store?: StoreConfig;
 }
 
 /** The opened file ports of a world folder, with its lock. */
 export interface FilePorts {
-  ports: { journal: Journal; cas: Cas; clock: Clock; head: HeadStore; inbox: Inbox; receipts: ReceiptInbox };
+  ports: {
+    journal: Journal;
+    cas: Cas;
+    clock: Clock;
+    head: HeadStore;
+    inbox: InboxStore;
+    receipts: ReceiptInbox;
+  };
   lock: WorldLock;
   /**
    * A torn last journal frame (a crash mid-write) found on open: cut off and kept in `.aos/quarantine/`
@@ -39,6 +51,12 @@ export interface FilePorts {
   tornTail?: TornTail;
   /** Closes the journal and releases the lock (for a failed open; a `World` closes its own). */
   close(): void;
+}
+
+/** A world lock that also closes the world's database connection (which holds its advisory lock). */
+export interface StoreLock extends WorldLock {
+  /** Resolves once everything the lock held is released (the database connection closed). */
+  readonly released: Promise<void>;
 }
 
 /**
@@ -73,6 +91,18 @@ export async function openFilePorts(
     }
     throw error;
   }
+  let store = options.store;
+  if (options.create === true && store !== undefined) {
+    await Deno.mkdir(paths.aos, { recursive: true });
+  } else if (options.create !== true) {
+    try {
+      store = (await readWorldConfig(paths.config)).store;
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
+  if (store !== undefined) return await openPgPorts(paths, store, lock, options);
   const head = new FileHeadStore(paths.head);
   let acknowledged: Head | undefined;
   try {
@@ -119,6 +149,65 @@ export async function openFilePorts(
     close() {
       try {
         journal.close();
+      } finally {
+        lock.release();
+      }
+    },
+  };
+}
+
+/** The ports of a world on PostgreSQL: journal, CAS, head and inbox in the database; receipts and keys on disk. */
+async function openPgPorts(
+  paths: ReturnType<typeof worldPaths>,
+  store: StoreConfig,
+  fileLock: WorldLock,
+  options: WorldFileOptions & { clock: Clock; create?: boolean },
+): Promise<FilePorts> {
+  let opened;
+  try {
+    opened = await openPgWorld({
+      url: store.url,
+      worldId: store.worldId,
+      ...(options.create === true ? { create: true } : {}),
+      ...(options.onLockWait === undefined ? {} : { onLockWait: options.onLockWait }),
+    });
+    if (options.create === true) {
+      const json = JSON.stringify({ store: storeConfigJson(store) }, null, 2) + "\n";
+      await writeFileAtomic(paths.config, new TextEncoder().encode(json));
+    }
+  } catch (error) {
+    await opened?.close();
+    fileLock.release();
+    throw error;
+  }
+  const db = opened;
+  let released: Promise<void> | undefined;
+  const lock: StoreLock = {
+    get released() {
+      return released ?? Promise.resolve();
+    },
+    release() {
+      if (released !== undefined) return;
+      try {
+        fileLock.release();
+      } finally {
+        released = db.close();
+      }
+    },
+  };
+  return {
+    ports: {
+      journal: db.journal,
+      cas: db.cas,
+      clock: options.clock,
+      head: db.head,
+      inbox: new RowInbox(db.inbox, `postgres:${store.worldId}:inbox`, paths.quarantine),
+      receipts: new ReceiptInbox(paths.receipts, paths.keys),
+    },
+    lock,
+    close() {
+      try {
+        db.journal.close();
       } finally {
         lock.release();
       }

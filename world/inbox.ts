@@ -49,6 +49,66 @@ export interface InboxStore {
   quarantine(batch: InboxBatch): Promise<string>;
 }
 
+/** The canonical CBOR of a batch: `{manifest_hash, events}`, or the bare events when not validated. */
+function encodeBatch(events: InboxEvent[], validatedFor: string | undefined): Uint8Array {
+  const list = events.map((e) => (e.key ? { ...e } : { schema: e.schema, value: e.value }));
+  return encodeCanonical(validatedFor === undefined ? list : { manifest_hash: validatedFor, events: list });
+}
+
+/**
+ * A batch from its bytes, named `where`. Bytes that are not a batch give a batch without events whose
+ * `problem` says why: `step` quarantines it, so one poison batch never blocks the later ones.
+ */
+function decodeBatch(batch: number, bytes: Uint8Array, where: string): InboxBatch {
+  try {
+    return { batch, file: where, ...parseBatch(bytes) };
+  } catch (error) {
+    if (!(error instanceof AosError)) throw error;
+    return { batch, file: where, events: [], problem: error.message };
+  }
+}
+
+/** The rows an inbox in a database keeps: each batch as the bytes an inbox file would hold. */
+export interface InboxRows {
+  list(): Promise<Array<{ batch: number; bytes: Uint8Array }>>;
+  add(bytes: Uint8Array, afterBatch: number): Promise<number>;
+  remove(batches: readonly number[]): Promise<void>;
+}
+
+/**
+ * An inbox kept as rows (the `aos_inbox` table of a world on PostgreSQL); batches named `<where>:<n>`.
+ * A batch `step` cannot admit is written to `quarantineDir` (the world folder's `.aos/quarantine/`) before
+ * its row is removed, so nothing is thrown away.
+ */
+export class RowInbox implements InboxStore {
+  constructor(readonly rows: InboxRows, readonly where: string, readonly quarantineDir: string) {}
+
+  async list(): Promise<InboxBatch[]> {
+    return (await this.rows.list()).map(({ batch, bytes }) =>
+      decodeBatch(batch, bytes, `${this.where}:${batch}`)
+    );
+  }
+
+  async add(events: InboxEvent[], afterBatch: number, validatedFor?: string): Promise<number> {
+    return await this.rows.add(encodeBatch(events, validatedFor), afterBatch);
+  }
+
+  async remove(batches: InboxBatch[]): Promise<void> {
+    await this.rows.remove(batches.map((b) => b.batch));
+  }
+
+  async quarantine(batch: InboxBatch): Promise<string> {
+    const row = (await this.rows.list()).find((candidate) => candidate.batch === batch.batch);
+    const path = `${this.quarantineDir}/inbox-${String(batch.batch).padStart(8, "0")}.cbor`;
+    if (row !== undefined) {
+      await makeDirDurable(this.quarantineDir);
+      await writeFileAtomic(path, row.bytes);
+    }
+    await this.rows.remove([batch.batch]);
+    return path;
+  }
+}
+
 /** An inbox in memory. */
 export class MemoryInbox implements InboxStore {
   readonly #batches = new Map<number, { events: InboxEvent[]; validatedFor?: string }>();
@@ -117,15 +177,7 @@ export class Inbox implements InboxStore {
     const batches: InboxBatch[] = [];
     for (const name of await this.#names()) {
       const file = `${this.dir}/${name}`;
-      const batch = Number(BATCH_FILE.exec(name)![1]);
-      const bytes = await Deno.readFile(file);
-      try {
-        batches.push({ batch, file, ...parseBatch(bytes) });
-      } catch (error) {
-        if (!(error instanceof AosError)) throw error;
-        // One poison file must not block every later one: `step` quarantines it.
-        batches.push({ batch, file, events: [], problem: error.message });
-      }
+      batches.push(decodeBatch(Number(BATCH_FILE.exec(name)![1]), await Deno.readFile(file), file));
     }
     return batches;
   }
@@ -136,11 +188,7 @@ export class Inbox implements InboxStore {
     const existing = (await this.#names()).map((name) => Number(BATCH_FILE.exec(name)![1]));
     const batch = Math.max(afterBatch, ...existing) + 1;
     const name = `${String(batch).padStart(12, "0")}.cbor`;
-    const list = events.map((e) => (e.key ? { ...e } : { schema: e.schema, value: e.value }));
-    const bytes = encodeCanonical(
-      validatedFor === undefined ? list : { manifest_hash: validatedFor, events: list },
-    );
-    await writeFileAtomic(`${this.dir}/${name}`, bytes);
+    await writeFileAtomic(`${this.dir}/${name}`, encodeBatch(events, validatedFor));
     return batch;
   }
 

@@ -115,14 +115,26 @@ export async function initWorld(
   }
   const { source, diagnostics } = validateAirSource(airFiles, wasmFiles);
   if (!source) throw new AirInvalidError(diagnostics);
-  const manifestHash = await storeAirSource(new FsCas(paths.store), source);
+  // On the file store the AIR goes to .aos/store now; on a database store, into the new world's CAS.
+  const manifestHash = options.store === undefined
+    ? await storeAirSource(new FsCas(paths.store), source)
+    : (cas: Cas) => storeAirSource(cas, source);
+  await Deno.mkdir(paths.aos, { recursive: true });
   const manifestBytes = nodeBytes(source.bundle.manifest);
   await writeFileAtomic(paths.manifestCbor, manifestBytes);
   await writeFileAtomic(
     paths.manifestJson,
     new TextEncoder().encode(stringifyJson(normalizeNode(source.bundle.manifest), 2) + "\n"),
   );
-  return await World.create(dir, manifestHash, options);
+  if (options.store === undefined) return await World.create(dir, manifestHash, options);
+  try {
+    return await World.create(dir, manifestHash, options);
+  } catch (error) {
+    // Nothing of a world on a database store is in .aos/ yet but these files: a failed init (the database
+    // unreachable, the world id taken) leaves the folder as it was, so the same init can be run again.
+    await Deno.remove(paths.aos, { recursive: true }).catch(() => {});
+    throw error;
+  }
 }
 
 /** Reads `*.air.json` files of a folder (sorted by name) as `AirFile`s. */

@@ -45,7 +45,15 @@ export { Dispatcher, type DispatchRound } from "./dispatcher.ts";
 export { EnvSecretResolver, resolveSecret, secretAccess, type SecretResolver } from "./secrets.ts";
 export { type RunOptions, runWorld } from "./run_loop.ts";
 export { checkHead, FileHeadStore, type Head, type HeadStore, MemoryHeadStore, requireHead } from "./head.ts";
-export { Inbox, type InboxBatch, type InboxEvent, type InboxStore, MemoryInbox } from "./inbox.ts";
+export {
+  Inbox,
+  type InboxBatch,
+  type InboxEvent,
+  type InboxRows,
+  type InboxStore,
+  MemoryInbox,
+  RowInbox,
+} from "./inbox.ts";
 export {
   decodeReceiptFile,
   type DroppedReceipt,
@@ -85,4 +93,12 @@ export {
 } from "./verify.ts";
 export { openFilePorts, type WorldFileOptions } from "./file_ports.ts";
 export { type RepairReport, repairWorld } from "./repair.ts";
-export { type EffectPrice, parseWorldConfig, readWorldConfig, type WorldConfig } from "./config.ts";
+export { type TransferReport, transferWorld } from "./transfer.ts";
+export {
+  type EffectPrice,
+  parseWorldConfig,
+  readWorldConfig,
+  type StoreConfig,
+  storeConfigJson,
+  type WorldConfig,
+} from "./config.ts";

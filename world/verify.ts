@@ -25,9 +25,12 @@ import {
   type Journal,
   type JournalEntry,
   lockWorld,
+  openPgWorld,
+  type PgWorldStore,
   type TornTail,
   type WorldLock,
 } from "../journal/mod.ts";
+import { readWorldConfig } from "./config.ts";
 import { type BudgetLine, type Divergence, Kernel } from "../kernel/mod.ts";
 import { ControlPlaneLibrary } from "./content.ts";
 import { checkHead, FileHeadStore, type Head, requireHead } from "./head.ts";
@@ -107,6 +110,29 @@ async function underLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The database store of the world folder `dir` when its config names one (opened under the world's
+ * advisory lock, its journal checked while loading), with damage as a reported error; undefined for a world
+ * on the file store.
+ */
+async function openDatabaseStore(
+  dir: string,
+): Promise<PgWorldStore | { error: ReturnType<typeof reportedError> } | undefined> {
+  let store;
+  try {
+    store = (await readWorldConfig(worldPaths(dir).config)).store;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) return undefined;
+    throw error;
+  }
+  if (store === undefined) return undefined;
+  try {
+    return await openPgWorld({ url: store.url, worldId: store.worldId });
+  } catch (error) {
+    return { error: reportedError(error) };
+  }
+}
+
 function reportedError(error: unknown): { code: string; message: string; context: AosErrorContext } {
   if (!isAosError(error, REPORTED_CODES)) throw error;
   return { code: error.code, message: error.message, context: error.context };
@@ -119,6 +145,15 @@ function reportedError(error: unknown): { code: string; message: string; context
 export async function verifyWorld(dir: string): Promise<VerifyReport> {
   const paths = worldPaths(dir);
   return await underLock(dir, async () => {
+    const db = await openDatabaseStore(dir);
+    if (db !== undefined) {
+      if ("error" in db) return { ok: false, height: 0, replayed: 0, reducers: [], error: db.error };
+      try {
+        return await verifyReplay(db.journal, db.cas, await db.head.read());
+      } finally {
+        await db.close();
+      }
+    }
     let journal: FsJournal;
     let head: Head | undefined;
     try {
@@ -152,8 +187,10 @@ export interface JournalVerifyReport {
   ok: boolean;
   /** Entries in the journal (0 when it could not be opened). */
   height: number;
-  /** Segment files. */
+  /** Segment files (0 for a journal in a database). */
   segments: number;
+  /** For a journal in a database: `PostgreSQL world <id>`. */
+  store?: string;
   error?: { code: string; message: string; context: AosErrorContext };
   /** A torn last frame (a crash mid-write): reported, left in place, not damage; the rest is verified. */
   tornTail?: TornTail;
@@ -182,6 +219,29 @@ async function openForCheck(paths: WorldPaths): Promise<{ journal: FsJournal; he
 export async function verifyJournal(dir: string): Promise<JournalVerifyReport> {
   const paths = worldPaths(dir);
   return await underLock(dir, async () => {
+    const db = await openDatabaseStore(dir);
+    if (db !== undefined) {
+      if ("error" in db) return { ok: false, height: 0, segments: 0, error: db.error };
+      const report: JournalVerifyReport = {
+        ok: false,
+        height: db.journal.height,
+        segments: 0,
+        store: `PostgreSQL world ${db.worldId}`,
+      };
+      try {
+        const head = await db.head.read();
+        checkHead(db.journal, head);
+        const tally = new HeadTally(head);
+        for (const entry of db.journal.entries(0)) tally.see(entry);
+        tally.check(db.journal.height);
+        report.ok = true;
+      } catch (error) {
+        report.error = reportedError(error);
+      } finally {
+        await db.close();
+      }
+      return report;
+    }
     let journal: FsJournal;
     let head: Head | undefined;
     try {

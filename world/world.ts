@@ -46,7 +46,7 @@ import {
 } from "../kernel/mod.ts";
 import { ControlPlaneLibrary } from "./content.ts";
 import { EventCodec, type EventInput } from "./event_codec.ts";
-import { openFilePorts, type WorldFileOptions } from "./file_ports.ts";
+import { openFilePorts, type StoreLock, type WorldFileOptions } from "./file_ports.ts";
 import { checkHead, FileHeadStore, type HeadStore, MemoryHeadStore, requireHead } from "./head.ts";
 import { type InboxBatch, type InboxEvent, type InboxStore, MemoryInbox } from "./inbox.ts";
 import { MemoryReceiptDropBox, type ReceiptDropBox } from "./receipt_inbox.ts";
@@ -189,6 +189,7 @@ export class World {
   #lock: WorldLock | undefined;
   /** True between {@linkcode releaseLock} and {@linkcode relock}. */
   #unlocked = false;
+  #released: Promise<void> = Promise.resolve();
   readonly #snapshotInterval: number;
   #kernel: Kernel;
   #lastSnapshot: { height: number; hash: HashRef } | undefined;
@@ -281,12 +282,17 @@ export class World {
   }
 
   /**
-   * Creates the `.aos/` journal of a world folder whose manifest and nodes are already stored in its CAS,
-   * journals genesis and fsyncs it.
+   * Creates the `.aos/` journal of a world folder whose manifest and nodes are already stored in its CAS
+   * (or are stored by `manifest`, given the new world's CAS), journals genesis and fsyncs it.
    */
-  static async create(dir: string, manifestHash: HashRef, options: WorldOptions): Promise<FileWorld> {
+  static async create(
+    dir: string,
+    manifest: HashRef | ((cas: Cas) => Promise<HashRef>),
+    options: WorldOptions,
+  ): Promise<FileWorld> {
     const opened = await openFilePorts(dir, { ...options, create: true });
     try {
+      const manifestHash = typeof manifest === "string" ? manifest : await manifest(opened.ports.cas);
       const ports = options.secrets ? { ...opened.ports, secrets: options.secrets } : opened.ports;
       return await World.#create(ports, manifestHash, options, dir, opened.lock) as FileWorld;
     } catch (error) {
@@ -889,14 +895,24 @@ export class World {
     return new World(parts, kernel, undefined, { ...this.#lastAdmitted }, this.failureCount());
   }
 
-  /** Closes the journal and releases the world lock. */
+  /**
+   * Closes the journal and releases the world lock. A world on PostgreSQL closes its connection in the
+   * background; {@linkcode World.closed} resolves when it is closed.
+   */
   close(): void {
     try {
       this.journal.close();
     } finally {
-      this.#lock?.release();
+      const lock = this.#lock;
       this.#lock = undefined;
+      lock?.release();
+      if (lock !== undefined && "released" in lock) this.#released = (lock as StoreLock).released;
     }
+  }
+
+  /** Resolves once everything `close()` released is released (a database connection closes asynchronously). */
+  get closed(): Promise<void> {
+    return this.#released;
   }
 }
 

@@ -87,6 +87,14 @@ export function runCasContract(name: string, factory: () => Promise<CasHarness>)
     assert.deepEqual(await cas.get("blobs", ref), new Uint8Array());
   });
 
+  test("list() gives every reference of a space, sorted", async (cas) => {
+    assert.deepEqual(await cas.list("blobs"), []);
+    const refs = [await cas.put("blobs", bytes), await cas.put("blobs", new Uint8Array([9]))].sort();
+    await cas.put("nodes", new Uint8Array([8]));
+    assert.deepEqual(await cas.list("blobs"), refs);
+    assert.equal((await cas.list("nodes")).length, 1);
+  });
+
   test("malformed hash references and spaces are rejected with TypeError", async (cas) => {
     await assert.rejects(async () => await cas.get("blobs", "sha256:../../etc/passwd"), TypeError);
     await assert.rejects(async () => await cas.has("nodes", "sha256:ABC" as HashRef), TypeError);

@@ -1,0 +1,691 @@
+/**
+ * The journal, the CAS and the head of a world on PostgreSQL (loaded by `postgres.ts` only when a world's
+ * config names such a store). Tables (schema versioned in `aos_schema_migrations`):
+ *
+ * - `aos_worlds(world_id)`: one row per world; every other table is keyed by it;
+ * - `aos_entries(world_id, seq, kind, bytes, prev_hash)`: primary key `(world_id, seq)`, so a seq is
+ *   written once;
+ * - `aos_nodes` / `aos_blobs(world_id, hash, bytes)`: the CAS spaces, primary key `(world_id, hash)`;
+ * - `aos_inbox(world_id, batch, bytes)`: queued event batches (the same canonical CBOR as an inbox file);
+ * - `aos_heads(world_id, height, hash, inbox_batch, inbox_index, failures)`: the acknowledged head. Every
+ *   step's transaction moves it from the height the writer last committed (`… WHERE height = $old`), so a
+ *   second writer, even one that slipped past the advisory lock, fails instead of interleaving.
+ *
+ * One writer per world: a session advisory lock on a key derived from the world id, held by the one
+ * connection all of the world's reads and writes use. If that connection is lost, the lock goes with it and
+ * every later write fails; the world must be reopened.
+ *
+ * @module
+ */
+import postgres from "postgres";
+import {
+  AosError,
+  assert as invariant,
+  bytesEqual,
+  type HashRef,
+  hashRefOf,
+  sha256,
+  toHex,
+} from "../air/mod.ts";
+import { isHashRef } from "../air/mod.ts";
+import { assertChained, chainRecords, linkProblem } from "./_chain.ts";
+import type { Cas, CasSpace } from "./cas.ts";
+import { decodeEntry, type EntryRecord, type JournalEntry, ZERO_HASH } from "./entry.ts";
+import type { Journal } from "./journal.ts";
+import type { PgHead, PgHeadStore, PgInboxRows, PgWorldOptions, PgWorldStore } from "./postgres.ts";
+
+type Sql = postgres.Sql;
+type Conn = postgres.ReservedSql;
+
+/** The schema, one migration per version; applied in order inside one transaction each. */
+const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: "worlds, journal entries, CAS nodes and blobs, heads",
+    sql: `
+      CREATE TABLE aos_worlds (
+        world_id text PRIMARY KEY CHECK (world_id <> ''),
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE aos_entries (
+        world_id text NOT NULL REFERENCES aos_worlds,
+        seq bigint NOT NULL CHECK (seq >= 0),
+        kind text NOT NULL,
+        bytes bytea NOT NULL,
+        prev_hash bytea NOT NULL CHECK (octet_length(prev_hash) = 32),
+        PRIMARY KEY (world_id, seq)
+      );
+      CREATE TABLE aos_nodes (
+        world_id text NOT NULL REFERENCES aos_worlds,
+        hash bytea NOT NULL CHECK (octet_length(hash) = 32),
+        bytes bytea NOT NULL,
+        PRIMARY KEY (world_id, hash)
+      );
+      CREATE TABLE aos_blobs (
+        world_id text NOT NULL REFERENCES aos_worlds,
+        hash bytea NOT NULL CHECK (octet_length(hash) = 32),
+        bytes bytea NOT NULL,
+        PRIMARY KEY (world_id, hash)
+      );
+      CREATE TABLE aos_heads (
+        world_id text PRIMARY KEY REFERENCES aos_worlds,
+        height bigint NOT NULL CHECK (height >= 0),
+        hash bytea NOT NULL CHECK (octet_length(hash) = 32),
+        inbox_batch bigint,
+        inbox_index bigint,
+        failures bigint
+      );`,
+  },
+  {
+    version: 2,
+    name: "inbox batches",
+    sql: `
+      CREATE TABLE aos_inbox (
+        world_id text NOT NULL REFERENCES aos_worlds,
+        batch bigint NOT NULL CHECK (batch > 0),
+        bytes bytea NOT NULL,
+        PRIMARY KEY (world_id, batch)
+      );`,
+  },
+];
+
+/** The schema version this build writes. */
+export const PG_SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
+
+/** Advisory lock key that serializes migrations across processes. */
+const MIGRATION_LOCK_KEY = "7308463526380855296";
+
+/** Creates or upgrades the schema; refuses a database whose schema is newer than this build. */
+export async function migrate(sql: Sql): Promise<number> {
+  return await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY}::bigint)`;
+    await tx`CREATE TABLE IF NOT EXISTS aos_schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
+    const [row] = await tx`SELECT coalesce(max(version), 0)::int AS version FROM aos_schema_migrations`;
+    const current = row!.version as number;
+    if (current > PG_SCHEMA_VERSION) {
+      throw new AosError(
+        "AOS_JOURNAL_CORRUPT",
+        `The database's aos schema is version ${current}, newer than this aos (${PG_SCHEMA_VERSION}): upgrade aos`,
+      );
+    }
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= current) continue;
+      await tx.unsafe(migration.sql);
+      await tx`INSERT INTO aos_schema_migrations (version, name) VALUES (${migration.version}, ${migration.name})`;
+    }
+    return PG_SCHEMA_VERSION;
+  }) as number;
+}
+
+/** The advisory lock key of a world: the first 8 bytes of SHA-256("aos-world:" + id), as a signed bigint. */
+export function worldLockKey(worldId: string): string {
+  const digest = sha256(new TextEncoder().encode(`aos-world:${worldId}`));
+  return new DataView(digest.buffer, digest.byteOffset, 8).getBigInt64(0).toString();
+}
+
+/** A bytea from the client (a Node Buffer) as a plain `Uint8Array` copy. */
+function plain(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
+}
+
+function ioError(what: string, error: unknown): unknown {
+  if (error instanceof AosError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new AosError("AOS_JOURNAL_IO", `PostgreSQL: cannot ${what}: ${message}`, { cause: error });
+}
+
+/** Opens a world's store: connects, migrates, takes the world's advisory lock, loads journal and CAS index. */
+export async function openPgWorldStore(options: PgWorldOptions): Promise<PgWorldStore> {
+  const { worldId } = options;
+  if (typeof worldId !== "string" || worldId.length === 0) {
+    throw new TypeError("Invalid world id: expected a non-empty string");
+  }
+  const lost = Promise.withResolvers<never>();
+  lost.promise.catch(() => {}); // observed by a COPY in flight; otherwise nobody waits for it
+  const sql = postgres(options.url, {
+    max: 1,
+    onnotice: () => {},
+    onclose: () => lost.reject(new Error("the connection to PostgreSQL closed")),
+    connect_timeout: 10,
+    connection: { application_name: `aos ${worldId}` },
+  });
+  let conn: Conn | undefined;
+  try {
+    try {
+      await migrate(sql);
+      conn = await sql.reserve();
+    } catch (error) {
+      throw ioError(`connect to ${options.url}`, error);
+    }
+    const key = worldLockKey(worldId);
+    const [tried] = await conn`SELECT pg_try_advisory_lock(${key}::bigint) AS ok`;
+    if (tried?.ok !== true) {
+      if (options.noWait === true) {
+        throw new AosError(
+          "AOS_BUSY",
+          `World "${worldId}" is open in another process (PostgreSQL advisory lock)`,
+        );
+      }
+      options.onLockWait?.("another process (PostgreSQL advisory lock)");
+      await conn`SELECT pg_advisory_lock(${key}::bigint)`;
+    }
+    if (options.create === true) {
+      const inserted = await conn`INSERT INTO aos_worlds (world_id) VALUES (${worldId})
+        ON CONFLICT DO NOTHING RETURNING world_id`;
+      if (inserted.length === 0) {
+        throw new AosError("AOS_WORLD_EXISTS", `World "${worldId}" already exists in ${options.url}`);
+      }
+      await conn`INSERT INTO aos_heads (world_id, height, hash) VALUES (${worldId}, 0, ${ZERO_HASH})`;
+    }
+    const journal = await PgJournal.load(conn, worldId, lost.promise);
+    const cas = await PgCas.load(conn, worldId);
+    const head = new PgHeadRow(conn, worldId);
+    const inbox = new PgInboxTable(conn, worldId);
+    const reserved = conn;
+    let closing: Promise<void> | undefined;
+    return {
+      worldId,
+      journal,
+      cas,
+      head,
+      inbox,
+      close() {
+        closing ??= (async () => {
+          journal.close();
+          reserved.release();
+          await sql.end({ timeout: 5 });
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    conn?.release();
+    await sql.end({ timeout: 5 });
+    throw ioError("open the world", error);
+  }
+}
+
+/** A stored entry not decoded yet: its row, checked against the chain when loaded. */
+interface StoredRow {
+  seq: number;
+  bytes: Uint8Array;
+  prev: Uint8Array;
+  hash: Uint8Array;
+  kind: string;
+}
+
+function corrupt(worldId: string, seq: number, problem: string): AosError {
+  return new AosError(
+    "AOS_JOURNAL_CORRUPT",
+    `Corrupt journal of world "${worldId}" at seq ${seq}: ${problem}`,
+    {
+      context: { seq },
+    },
+  );
+}
+
+/** Entries per INSERT statement of a step's transaction. */
+const INSERT_CHUNK = 20_000;
+
+/**
+ * The journal of one world on PostgreSQL. Opening reads the world's rows and checks the seqs, the stored
+ * `prev_hash` of every row against the hash of the row before, and the acknowledged head; every entry is
+ * decoded strictly (and checked against its row) when it is read. `append` keeps entries in memory;
+ * `sync` writes everything appended since the last sync in one transaction (group commit), and resolves
+ * only after that transaction committed.
+ */
+export class PgJournal implements Journal {
+  readonly #conn: Conn;
+  readonly worldId: string;
+  /** Loaded rows (decoded on read) and entries appended by this process. */
+  readonly #rows: Array<StoredRow | JournalEntry> = [];
+  #lastHash: Uint8Array = ZERO_HASH;
+  #syncedHeight = 0;
+  #syncing: Promise<void> = Promise.resolve();
+  #closed = false;
+  /** Set when a sync failed: what was appended may or may not be committed, so nothing more is written. */
+  #failed: unknown;
+
+  /** Rejects when the world's connection closes (so a COPY in flight fails instead of waiting forever). */
+  readonly #connectionLost: Promise<never>;
+
+  private constructor(conn: Conn, worldId: string, connectionLost: Promise<never>) {
+    this.#conn = conn;
+    this.worldId = worldId;
+    this.#connectionLost = connectionLost;
+  }
+
+  /** Loads and checks the journal of `worldId` (the world must exist). */
+  static async load(conn: Conn, worldId: string, connectionLost: Promise<never>): Promise<PgJournal> {
+    connectionLost.catch(() => {});
+    await conn`CREATE TEMP TABLE IF NOT EXISTS aos_staging (
+      seq bigint NOT NULL, kind text NOT NULL, bytes bytea NOT NULL, prev_hash bytea NOT NULL)`;
+    const journal = new PgJournal(conn, worldId, connectionLost);
+    const [head] = await conn`SELECT height, hash FROM aos_heads WHERE world_id = ${worldId}`;
+    if (head === undefined) {
+      throw new AosError("AOS_WORLD_NOT_FOUND", `No world "${worldId}" in the database`);
+    }
+    const rows = await conn`SELECT seq, kind, bytes, prev_hash FROM aos_entries
+      WHERE world_id = ${worldId} ORDER BY seq`;
+    let prev = ZERO_HASH;
+    for (const row of rows) {
+      const seq = Number(row.seq);
+      const bytes = plain(row.bytes as Uint8Array);
+      const stored = plain(row.prev_hash as Uint8Array);
+      const expected = journal.#rows.length;
+      if (seq !== expected) throw corrupt(worldId, seq, `seq gap: expected seq ${expected}, found ${seq}`);
+      if (!bytesEqual(stored, prev)) {
+        throw corrupt(worldId, seq, `hash chain broken: prev_hash ${toHex(stored)}, expected ${toHex(prev)}`);
+      }
+      const hash = sha256(bytes);
+      journal.#rows.push({ seq, bytes, prev: stored, hash, kind: row.kind as string });
+      prev = hash;
+    }
+    const height = Number(head.height);
+    const headHash = plain(head.hash as Uint8Array);
+    if (height !== journal.#rows.length || !bytesEqual(headHash, prev)) {
+      throw corrupt(
+        worldId,
+        Math.min(height, journal.#rows.length),
+        `the acknowledged head is height ${height} (${toHex(headHash)}), the entries end at height ` +
+          `${journal.#rows.length} (${toHex(prev)})`,
+      );
+    }
+    journal.#lastHash = prev;
+    journal.#syncedHeight = height;
+    return journal;
+  }
+
+  get height(): number {
+    return this.#rows.length;
+  }
+
+  get lastHash(): Uint8Array {
+    return this.#lastHash.slice();
+  }
+
+  /** Entries committed to the database. */
+  get syncedHeight(): number {
+    return this.#syncedHeight;
+  }
+
+  #entryAt(index: number): JournalEntry {
+    const row = this.#rows[index]!;
+    if ("body" in row) return row;
+    let entry: JournalEntry;
+    try {
+      entry = decodeEntry(row.bytes);
+    } catch (error) {
+      throw corrupt(this.worldId, row.seq, `the entry does not decode: ${(error as Error).message}`);
+    }
+    const problem = linkProblem(row.seq, row.prev, entry) ??
+      (entry.kind !== row.kind ? `kind column "${row.kind}" but the entry is "${entry.kind}"` : undefined);
+    if (problem !== undefined) throw corrupt(this.worldId, row.seq, problem);
+    return entry;
+  }
+
+  entries(fromSeq = 0): Iterable<JournalEntry> {
+    const height = this.height;
+    if (!Number.isSafeInteger(fromSeq) || fromSeq < 0 || fromSeq > height) {
+      throw new RangeError(`Invalid fromSeq "${fromSeq}": expected an integer in 0..${height}`);
+    }
+    return (function* (journal: PgJournal) {
+      for (let seq = fromSeq; seq < height; seq++) yield journal.#entryAt(seq);
+    })(this);
+  }
+
+  entriesBackward(): Iterable<JournalEntry> {
+    const height = this.height;
+    return (function* (journal: PgJournal) {
+      for (let seq = height - 1; seq >= 0; seq--) yield journal.#entryAt(seq);
+    })(this);
+  }
+
+  append(records: readonly EntryRecord[]): JournalEntry[] {
+    if (this.#closed) throw new TypeError("Cannot append: the journal is closed");
+    this.#checkHealthy();
+    const entries = chainRecords(this.height, this.#lastHash, records);
+    assertChained(this.height, this.#lastHash, entries);
+    for (const entry of entries) this.#rows.push(entry);
+    if (entries.length > 0) this.#lastHash = entries.at(-1)!.hash;
+    return entries;
+  }
+
+  #checkHealthy(): void {
+    if (this.#failed !== undefined) {
+      throw new AosError(
+        "AOS_JOURNAL_IO",
+        `The journal of world "${this.worldId}" failed to commit; reopen the world (${String(this.#failed)})`,
+        { cause: this.#failed },
+      );
+    }
+  }
+
+  sync(): Promise<void> {
+    if (this.#closed) return Promise.reject(new TypeError("Cannot sync: the journal is closed"));
+    const run = this.#syncing.then(() => this.#commit());
+    this.#syncing = run.catch(() => {});
+    return run;
+  }
+
+  async #commit(): Promise<void> {
+    this.#checkHealthy();
+    const from = this.#syncedHeight;
+    const to = this.height;
+    if (to === from) return;
+    const pending = this.#rows.slice(from, to) as JournalEntry[];
+    const lastHash = pending.at(-1)!.hash;
+    try {
+      // A reserved connection has no begin(): the transaction is spelled out, on the connection that holds
+      // the world's advisory lock. A lost connection fails the step (queries on it would never settle).
+      await Promise.race([this.#transaction(pending, from, to, lastHash), this.#connectionLost]);
+    } catch (error) {
+      this.#failed = error;
+      throw ioError(`commit entries ${from}..${to - 1} of world "${this.worldId}"`, error);
+    }
+    this.#syncedHeight = to;
+  }
+
+  async #transaction(pending: JournalEntry[], from: number, to: number, lastHash: Uint8Array): Promise<void> {
+    const tx = this.#conn;
+    await tx`BEGIN`;
+    try {
+      for (let at = 0; at < pending.length; at += INSERT_CHUNK) {
+        await insertEntries(tx, this.worldId, pending.slice(at, at + INSERT_CHUNK), this.#connectionLost);
+      }
+      // The inbox position and failure count belong to the old height: cleared here (unknown, so an open after
+      // a crash before the world records them searches the journal for them) and recorded after the commit.
+      const moved = await tx`UPDATE aos_heads SET height = ${to}, hash = ${lastHash},
+          inbox_batch = NULL, inbox_index = NULL, failures = NULL
+        WHERE world_id = ${this.worldId} AND height = ${from}`;
+      if (moved.count !== 1) {
+        throw new AosError(
+          "AOS_BUSY",
+          `World "${this.worldId}" was written by another process since height ${from}; nothing was committed`,
+        );
+      }
+    } catch (error) {
+      await tx`ROLLBACK`.catch(() => {});
+      throw error;
+    }
+    await tx`COMMIT`;
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+}
+
+/** The 19-byte header of PostgreSQL's binary COPY format (signature, flags, header extension length). */
+const COPY_HEADER = new Uint8Array([
+  0x50,
+  0x47,
+  0x43,
+  0x4f,
+  0x50,
+  0x59,
+  0x0a,
+  0xff,
+  0x0d,
+  0x0a,
+  0x00,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+]);
+
+/** Consecutive entries as binary COPY rows `(seq, kind, bytes, prev_hash)`: no text escaping either way. */
+export function encodeCopyRows(entries: readonly JournalEntry[]): Uint8Array {
+  const encoder = new TextEncoder();
+  const kinds = new Map<string, Uint8Array>();
+  let size = COPY_HEADER.length + 2;
+  for (const entry of entries) {
+    let kind = kinds.get(entry.kind);
+    if (kind === undefined) kinds.set(entry.kind, kind = encoder.encode(entry.kind));
+    size += 2 + (4 + 8) + (4 + kind.length) + (4 + entry.bytes.length) + (4 + entry.prev.length);
+  }
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  out.set(COPY_HEADER);
+  let at = COPY_HEADER.length;
+  const field = (bytes: Uint8Array) => {
+    view.setInt32(at, bytes.length);
+    out.set(bytes, at + 4);
+    at += 4 + bytes.length;
+  };
+  for (const entry of entries) {
+    view.setInt16(at, 4);
+    view.setInt32(at + 2, 8);
+    view.setBigInt64(at + 6, BigInt(entry.seq));
+    at += 14;
+    field(kinds.get(entry.kind)!);
+    field(entry.bytes);
+    field(entry.prev);
+  }
+  view.setInt16(at, -1);
+  invariant(at + 2 === size, "binary COPY rows fill their buffer");
+  return out;
+}
+
+/**
+ * Writes consecutive entries in the open transaction: a binary COPY into the connection's temporary staging
+ * table (which cannot refuse a row), then one INSERT into `aos_entries`, where the primary key refuses a
+ * seq written before with an ordinary error.
+ */
+async function insertEntries(
+  tx: Conn,
+  worldId: string,
+  entries: readonly JournalEntry[],
+  connectionLost: Promise<never>,
+): Promise<void> {
+  const payload = encodeCopyRows(entries);
+  const stream = await tx`COPY aos_staging (seq, kind, bytes, prev_hash) FROM STDIN (FORMAT binary)`
+    .writable();
+  const finished = new Promise<void>((resolve, reject) => {
+    stream.on("error", reject);
+    stream.on("finish", resolve);
+  });
+  stream.write(payload);
+  stream.end();
+  // The client resolves a COPY when the server confirms it, and only reports a lost connection elsewhere.
+  await Promise.race([finished, connectionLost]);
+  await tx`INSERT INTO aos_entries (world_id, seq, kind, bytes, prev_hash)
+    SELECT ${worldId}, seq, kind, bytes, prev_hash FROM aos_staging ORDER BY seq`;
+  await tx`TRUNCATE aos_staging`;
+}
+
+const SPACES: readonly CasSpace[] = ["nodes", "blobs"];
+
+function checkSpace(space: CasSpace): void {
+  if (!SPACES.includes(space)) {
+    throw new TypeError(`Invalid CAS space "${String(space)}": expected nodes or blobs`);
+  }
+}
+
+function hashBytes(hash: HashRef): Uint8Array {
+  if (typeof hash !== "string" || !isHashRef(hash)) {
+    throw new TypeError(`Invalid hash reference "${String(hash)}": expected sha256:<64 hex>`);
+  }
+  const hex = hash.slice("sha256:".length);
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/**
+ * The CAS of one world on PostgreSQL (`aos_nodes`, `aos_blobs`). Opening reads the size of every object of
+ * the world (for the synchronous `sizeOf`); `put` commits before it resolves; `get` re-hashes.
+ */
+export class PgCas implements Cas {
+  readonly #conn: Conn;
+  readonly worldId: string;
+  /** `space/hex` → size, for every object of this world. */
+  readonly #sizes = new Map<string, number>();
+
+  private constructor(conn: Conn, worldId: string) {
+    this.#conn = conn;
+    this.worldId = worldId;
+  }
+
+  /** Loads the index (hash and size) of the world's objects. */
+  static async load(conn: Conn, worldId: string): Promise<PgCas> {
+    const cas = new PgCas(conn, worldId);
+    const rows = await conn`SELECT 'nodes' AS space, encode(hash, 'hex') AS hex, octet_length(bytes) AS size
+        FROM aos_nodes WHERE world_id = ${worldId}
+      UNION ALL SELECT 'blobs', encode(hash, 'hex'), octet_length(bytes) FROM aos_blobs WHERE world_id = ${worldId}`;
+    for (const row of rows) cas.#sizes.set(`${row.space}/${row.hex}`, Number(row.size));
+    return cas;
+  }
+
+  async put(space: CasSpace, bytes: Uint8Array): Promise<HashRef> {
+    checkSpace(space);
+    const hash = hashRefOf(bytes);
+    const key = `${space}/${hash.slice(7)}`;
+    if (this.#sizes.has(key)) return hash;
+    const copy = bytes.slice();
+    invariant(hashRefOf(copy) === hash, "CAS bytes changed while being stored");
+    try {
+      if (space === "nodes") {
+        await this.#conn`INSERT INTO aos_nodes (world_id, hash, bytes) VALUES (${this.worldId}, ${
+          hashBytes(hash)
+        }, ${copy}) ON CONFLICT DO NOTHING`;
+      } else {
+        await this.#conn`INSERT INTO aos_blobs (world_id, hash, bytes) VALUES (${this.worldId}, ${
+          hashBytes(hash)
+        }, ${copy}) ON CONFLICT DO NOTHING`;
+      }
+    } catch (error) {
+      throw ioError(`store ${hash} in ${space}`, error);
+    }
+    this.#sizes.set(key, copy.length);
+    return hash;
+  }
+
+  async get(space: CasSpace, hash: HashRef): Promise<Uint8Array> {
+    checkSpace(space);
+    const key = hashBytes(hash);
+    let rows;
+    try {
+      rows = space === "nodes"
+        ? await this.#conn`SELECT bytes FROM aos_nodes WHERE world_id = ${this.worldId} AND hash = ${key}`
+        : await this.#conn`SELECT bytes FROM aos_blobs WHERE world_id = ${this.worldId} AND hash = ${key}`;
+    } catch (error) {
+      throw ioError(`read ${hash} from ${space}`, error);
+    }
+    const row = rows[0];
+    if (row === undefined) {
+      throw new AosError("AOS_CAS_MISSING", `CAS object "${hash}" is missing from ${space}`);
+    }
+    const bytes = plain(row.bytes as Uint8Array);
+    const actual = hashRefOf(bytes);
+    if (actual !== hash) {
+      throw new AosError(
+        "AOS_CAS_CORRUPT",
+        `CAS object "${hash}" in ${space} is corrupt: its bytes hash to "${actual}"`,
+      );
+    }
+    return bytes;
+  }
+
+  has(space: CasSpace, hash: HashRef): Promise<boolean> {
+    try {
+      checkSpace(space);
+      hashBytes(hash);
+      return Promise.resolve(this.#sizes.has(`${space}/${hash.slice(7)}`));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  list(space: CasSpace): Promise<HashRef[]> {
+    checkSpace(space);
+    const refs: HashRef[] = [];
+    for (const key of this.#sizes.keys()) {
+      if (key.startsWith(`${space}/`)) refs.push(`sha256:${key.slice(space.length + 1)}`);
+    }
+    return Promise.resolve(refs.sort());
+  }
+
+  sizeOf(space: CasSpace, hash: HashRef): number | undefined {
+    checkSpace(space);
+    hashBytes(hash);
+    return this.#sizes.get(`${space}/${hash.slice(7)}`);
+  }
+}
+
+/** The acknowledged head row of a world. The journal moves height and hash; this adds inbox and failures. */
+class PgHeadRow implements PgHeadStore {
+  constructor(readonly conn: Conn, readonly worldId: string) {}
+
+  async read(): Promise<PgHead | undefined> {
+    const [row] = await this.conn`SELECT height, hash, inbox_batch, inbox_index, failures FROM aos_heads
+      WHERE world_id = ${this.worldId}`;
+    if (row === undefined) return undefined;
+    const head: PgHead = { height: Number(row.height), hash: plain(row.hash as Uint8Array) };
+    if (row.inbox_batch !== null && row.inbox_index !== null) {
+      head.inbox = { batch: Number(row.inbox_batch), index: Number(row.inbox_index) };
+    }
+    if (row.failures !== null) head.failures = Number(row.failures);
+    return head;
+  }
+
+  async write(head: PgHead): Promise<void> {
+    const inbox = head.inbox ?? null;
+    let updated;
+    try {
+      updated = await this.conn`UPDATE aos_heads SET
+          inbox_batch = ${inbox === null ? null : inbox.batch}, inbox_index = ${
+        inbox === null ? null : inbox.index
+      },
+          failures = ${head.failures ?? null}
+        WHERE world_id = ${this.worldId} AND height = ${head.height} AND hash = ${head.hash}`;
+    } catch (error) {
+      throw ioError(`record the head of world "${this.worldId}"`, error);
+    }
+    invariant(updated.count === 1, `the head row of "${this.worldId}" is at height ${head.height}`);
+  }
+}
+
+/** The inbox rows of a world: batches numbered in arrival order, each committed before `add` resolves. */
+class PgInboxTable implements PgInboxRows {
+  constructor(readonly conn: Conn, readonly worldId: string) {}
+
+  async list(): Promise<Array<{ batch: number; bytes: Uint8Array }>> {
+    try {
+      const rows = await this.conn`SELECT batch, bytes FROM aos_inbox WHERE world_id = ${this.worldId}
+        ORDER BY batch`;
+      return rows.map((row) => ({ batch: Number(row.batch), bytes: plain(row.bytes as Uint8Array) }));
+    } catch (error) {
+      throw ioError(`read the inbox of world "${this.worldId}"`, error);
+    }
+  }
+
+  async add(bytes: Uint8Array, afterBatch: number): Promise<number> {
+    try {
+      const [row] = await this.conn`INSERT INTO aos_inbox (world_id, batch, bytes)
+        SELECT ${this.worldId}, greatest(${afterBatch}::bigint, coalesce(max(batch), 0)) + 1, ${bytes}
+        FROM aos_inbox WHERE world_id = ${this.worldId}
+        RETURNING batch`;
+      return Number(row!.batch);
+    } catch (error) {
+      throw ioError(`queue a batch in the inbox of world "${this.worldId}"`, error);
+    }
+  }
+
+  async remove(batches: readonly number[]): Promise<void> {
+    if (batches.length === 0) return;
+    try {
+      await this.conn`DELETE FROM aos_inbox WHERE world_id = ${this.worldId} AND batch IN ${
+        this.conn(batches.map((batch) => batch))
+      }`;
+    } catch (error) {
+      throw ioError(`remove admitted batches from the inbox of world "${this.worldId}"`, error);
+    }
+  }
+}

@@ -1,0 +1,276 @@
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { AosError } from "../air/mod.ts";
+import { openPgWorld, type PgWorldStore } from "./postgres.ts";
+import { runCasContract, runJournalContract, sampleRecord } from "./testing/mod.ts";
+import { sharedPgServer } from "./testing/pg_server.ts";
+
+let worlds = 0;
+/** A fresh world id per test: tests share one server and never see each other's rows. */
+function freshWorldId(): string {
+  return `test-${Deno.pid}-${++worlds}`;
+}
+
+runJournalContract("PgJournal", () => {
+  const url = sharedPgServer().url;
+  const worldId = freshWorldId();
+  let store: PgWorldStore | undefined;
+  let created = false;
+  return Promise.resolve({
+    async open() {
+      await store?.close();
+      store = await openPgWorld({ url, worldId, create: !created });
+      created = true;
+      return store.journal;
+    },
+    async cleanup() {
+      await store?.close();
+    },
+  });
+});
+
+runCasContract("PgCas", async () => {
+  const store = await openPgWorld({ url: sharedPgServer().url, worldId: freshWorldId(), create: true });
+  return { cas: store.cas, cleanup: () => store.close() };
+});
+
+async function rejectsWithCode(promise: Promise<unknown>, code: string, match?: RegExp): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof AosError, `expected an AosError, got ${String(error)}`);
+    assert.equal(error.code, code, error.message);
+    if (match) assert.match(error.message, match);
+    return true;
+  });
+}
+
+/** Runs `body` with a plain client on the shared server (to look at or tamper with rows). */
+async function withSql<T>(body: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  const sql = postgres(sharedPgServer().url, { onnotice: () => {}, max: 1 });
+  try {
+    return await body(sql);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+Deno.test("PgStore: one writer per world: a second open fails with AOS_BUSY (noWait) or waits", async () => {
+  const url = sharedPgServer().url;
+  const worldId = freshWorldId();
+  const first = await openPgWorld({ url, worldId, create: true });
+  try {
+    await rejectsWithCode(openPgWorld({ url, worldId, noWait: true }), "AOS_BUSY", /advisory lock/);
+    const waiting = Promise.withResolvers<string>();
+    const second = openPgWorld({ url, worldId, onLockWait: waiting.resolve });
+    // The second writer is blocked on the lock before the first commits and closes.
+    const waitedFor = await waiting.promise;
+    first.journal.append([sampleRecord(0)]);
+    await first.journal.sync();
+    await first.close();
+    const opened = await second;
+    assert.match(waitedFor, /advisory lock/);
+    assert.equal(opened.journal.height, 1, "the waiting writer sees what the first committed");
+    await opened.close();
+  } finally {
+    await first.close();
+  }
+});
+
+Deno.test("PgStore: worlds in one database read only their own rows", async () => {
+  const url = sharedPgServer().url;
+  const [a, b] = [freshWorldId(), freshWorldId()];
+  const storeA = await openPgWorld({ url, worldId: a, create: true });
+  const storeB = await openPgWorld({ url, worldId: b, create: true });
+  storeA.journal.append([sampleRecord(1), sampleRecord(2)]);
+  await storeA.journal.sync();
+  const ref = await storeA.cas.put("blobs", new Uint8Array([1, 2, 3]));
+  storeB.journal.append([sampleRecord(9)]);
+  await storeB.journal.sync();
+  await storeA.close();
+  await storeB.close();
+  const reopenedB = await openPgWorld({ url, worldId: b });
+  try {
+    assert.equal(reopenedB.journal.height, 1);
+    assert.equal(await reopenedB.cas.has("blobs", ref), false);
+    await rejectsWithCode(reopenedB.cas.get("blobs", ref), "AOS_CAS_MISSING");
+  } finally {
+    await reopenedB.close();
+  }
+  await rejectsWithCode(openPgWorld({ url, worldId: a, create: true }), "AOS_WORLD_EXISTS");
+  await rejectsWithCode(openPgWorld({ url, worldId: freshWorldId() }), "AOS_WORLD_NOT_FOUND");
+});
+
+Deno.test("PgStore: a tampered entry, a missing entry and a corrupt object are refused on read", async () => {
+  const url = sharedPgServer().url;
+  const worldId = freshWorldId();
+  const store = await openPgWorld({ url, worldId, create: true });
+  store.journal.append([0, 1, 2].map(sampleRecord));
+  await store.journal.sync();
+  const ref = await store.cas.put("nodes", new Uint8Array([4, 5, 6]));
+  await store.close();
+  // The entry's bytes no longer decode to its row: caught when it is read.
+  await withSql((sql) =>
+    sql`UPDATE aos_entries SET bytes = bytes || '\\x00'::bytea WHERE world_id = ${worldId} AND seq = 2`
+  );
+  const tampered = await openPgWorld({ url, worldId, noWait: true }).catch((error) => error);
+  if (tampered instanceof AosError) {
+    assert.equal(tampered.code, "AOS_JOURNAL_CORRUPT");
+  } else {
+    assert.throws(
+      () => [...tampered.journal.entries()],
+      (error: unknown) =>
+        error instanceof AosError && error.code === "AOS_JOURNAL_CORRUPT" && /seq 2/.test(error.message),
+    );
+    await tampered.close();
+  }
+  // A middle entry deleted: a seq gap at open.
+  await withSql((sql) => sql`DELETE FROM aos_entries WHERE world_id = ${worldId} AND seq = 1`);
+  await rejectsWithCode(openPgWorld({ url, worldId }), "AOS_JOURNAL_CORRUPT", /seq gap/);
+  await withSql((sql) => sql`UPDATE aos_nodes SET bytes = '\\x070707' WHERE world_id = ${worldId}`);
+  await withSql((sql) => sql`DELETE FROM aos_entries WHERE world_id = ${worldId}`);
+  await withSql((sql) =>
+    sql`UPDATE aos_heads SET height = 0, hash = ${new Uint8Array(32)} WHERE world_id = ${worldId}`
+  );
+  const reopened = await openPgWorld({ url, worldId });
+  try {
+    await rejectsWithCode(reopened.cas.get("nodes", ref), "AOS_CAS_CORRUPT");
+  } finally {
+    await reopened.close();
+  }
+});
+
+Deno.test("PgStore: acknowledged entries that went missing are refused (the head leads the entries)", async () => {
+  const url = sharedPgServer().url;
+  const worldId = freshWorldId();
+  const store = await openPgWorld({ url, worldId, create: true });
+  store.journal.append([0, 1, 2].map(sampleRecord));
+  await store.journal.sync();
+  await store.close();
+  await withSql((sql) => sql`DELETE FROM aos_entries WHERE world_id = ${worldId} AND seq = 2`);
+  await rejectsWithCode(
+    openPgWorld({ url, worldId }),
+    "AOS_JOURNAL_CORRUPT",
+    /acknowledged head is height 3/,
+  );
+});
+
+Deno.test("PgStore: a writer whose head moved under it commits nothing and stops writing", async () => {
+  const url = sharedPgServer().url;
+  const worldId = freshWorldId();
+  const store = await openPgWorld({ url, worldId, create: true });
+  try {
+    store.journal.append([sampleRecord(0)]);
+    await store.journal.sync();
+    // Another writer (here: a hand edit) moved the head: the next step must not interleave.
+    await withSql((sql) => sql`UPDATE aos_heads SET height = 7 WHERE world_id = ${worldId}`);
+    store.journal.append([sampleRecord(1)]);
+    await rejectsWithCode(store.journal.sync(), "AOS_BUSY", /another process/);
+    assert.throws(
+      () => store.journal.append([sampleRecord(2)]),
+      (error: unknown) => error instanceof AosError && error.code === "AOS_JOURNAL_IO",
+    );
+    const rows = await withSql((sql) =>
+      sql`SELECT seq FROM aos_entries WHERE world_id = ${worldId} ORDER BY seq`
+    );
+    assert.deepEqual(rows.map((row) => Number(row.seq)), [0], "the rolled-back step left no row");
+  } finally {
+    await store.close();
+  }
+});
+
+/** A writer in its own process: commits 2 entries, then starts a step of 4,998 and prints how it ended. */
+const LOST_WRITER = `
+import { openPgWorld } from "${new URL("./mod.ts", import.meta.url).href}";
+import { sampleRecord } from "${new URL("./testing/mod.ts", import.meta.url).href}";
+const [url, worldId] = Deno.args;
+const store = await openPgWorld({ url, worldId, create: true });
+store.journal.append([sampleRecord(0), sampleRecord(1)]);
+await store.journal.sync();
+for (let n = 2; n < 5000; n++) store.journal.append([sampleRecord(n)]);
+const step = store.journal.sync();
+console.log("syncing");
+const outcome = await step.then(() => "committed", (error) => error.code);
+console.log(outcome);
+try { store.journal.append([sampleRecord(9)]); console.log("appended"); } catch (error) { console.log(error.code); }
+await store.close();
+`;
+
+Deno.test("PgStore: a connection lost mid-step keeps what was acknowledged, all or none of the step", async () => {
+  const url = sharedPgServer().url;
+  const worldId = freshWorldId();
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(script, LOST_WRITER);
+    const config = decodeURIComponent(new URL("../deno.json", import.meta.url).pathname);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", "-A", "--config", config, script, url, worldId],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("syncing")) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      text += value;
+    }
+    // The server ends the writer's session (as a failover or a network cut would) while the step commits.
+    await withSql((sql) =>
+      sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ${`aos ${worldId}`}`
+    );
+    for (;;) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      text += value;
+    }
+    await child.stderr.cancel();
+    const status = await child.status;
+    // The writer either saw the step fail (AOS_JOURNAL_IO, and refused to append after it), saw it commit
+    // (the server finished first), or died with the connection; it never hangs.
+    const outcome = text.split("\n")[1] ?? "";
+    if (status.success) {
+      assert.ok(
+        text.includes("committed\nappended") || text.includes("AOS_JOURNAL_IO\nAOS_JOURNAL_IO"),
+        text,
+      );
+    }
+    // The lock went with the session: the world opens at once, with all of the step or none of it.
+    const reopened = await openPgWorld({ url, worldId, noWait: true });
+    try {
+      const height = reopened.journal.height;
+      assert.ok(height === 2 || height === 5_000, `height ${height}`);
+      if (outcome === "committed") assert.equal(height, 5_000, "an acknowledged step is kept");
+      assert.equal([...reopened.journal.entries()].length, height);
+    } finally {
+      await reopened.close();
+    }
+  } finally {
+    await Deno.remove(script);
+  }
+});
+
+Deno.test("PgStore: a commit clears the head's inbox position and failure count until the world records them", async () => {
+  const url = sharedPgServer().url;
+  const store = await openPgWorld({ url, worldId: freshWorldId(), create: true });
+  try {
+    store.journal.append([sampleRecord(0)]);
+    await store.journal.sync();
+    await store.head.write({
+      height: 1,
+      hash: store.journal.lastHash,
+      inbox: { batch: 3, index: 0 },
+      failures: 0,
+    });
+    assert.deepEqual(await store.head.read(), {
+      height: 1,
+      hash: store.journal.lastHash,
+      inbox: { batch: 3, index: 0 },
+      failures: 0,
+    });
+    store.journal.append([sampleRecord(1)]);
+    await store.journal.sync();
+    // A crash here must not leave the old position claimed for the new height (it would admit events twice).
+    assert.deepEqual(await store.head.read(), { height: 2, hash: store.journal.lastHash });
+  } finally {
+    await store.close();
+  }
+});
