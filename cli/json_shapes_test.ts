@@ -215,6 +215,7 @@ Deno.test("README documents the --json shape of every command, and each matches 
     await check("replay", w, "replay", "--verify");
     await check("journal repair", w, "journal", "repair", "--quarantine");
     await check("manifest show", w, "manifest", "show");
+    await check("world export", w, "world", "export", `${root}/exported`);
 
     // Governance: a copy of the AIR with one more schema.
     await copyDir(`${w}/air`, `${root}/edit/air`);

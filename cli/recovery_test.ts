@@ -448,20 +448,18 @@ Deno.test("aos rollback --to: restores a snapshot, goes on, replays, snapshots a
   });
 });
 
-Deno.test("aos step: an inbox file that is not CBOR is named in the error (exit 1), and nothing is journaled", async () => {
+Deno.test("aos step: an inbox file that is not CBOR is named on stderr and kept, byte for byte, in .aos/quarantine/", async () => {
   await withTempDir(async (root) => {
     const world = await worldWithEvents(root);
     await expectAos(0, world, "event", "send", INCREMENT, '{"by": 1}');
     const inbox = `${world}/.aos/inbox`;
     const [name] = [...Deno.readDirSync(inbox)].map((e) => e.name);
-    await Deno.writeFile(`${inbox}/${name}`, new Uint8Array([0xff, 0x00, 0x13]));
-    const before = await hashTree(`${world}/.aos`);
-    const step = await expectAos(1, world, "step");
-    assert.match(
-      step.stderr,
-      new RegExp(`^error\\[AOS_JOURNAL_CORRUPT\\]: Inbox file "${inbox}/${name}" is not canonical CBOR`),
-    );
-    assert.deepEqual(await hashTree(`${world}/.aos`), before);
+    const poison = new Uint8Array([0xff, 0x00, 0x13]);
+    await Deno.writeFile(`${inbox}/${name}`, poison);
+    const step = await expectAos(0, world, "step");
+    assert.match(step.stderr, new RegExp(`^warning: .*${name!.replace(".", "\\.")}`, "m"));
+    assert.deepEqual(await Deno.readFile(`${world}/.aos/quarantine/${name}`), poison);
+    assert.deepEqual([...Deno.readDirSync(inbox)], []);
   });
 });
 

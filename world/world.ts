@@ -690,10 +690,13 @@ export class World {
   /**
    * Releases the world lock while the caller only waits (`aos run` between polls), so other processes can
    * queue events meanwhile. Nothing may be admitted until {@linkcode relock}. No-op for a world without a
-   * lock (in-memory ports).
+   * lock (in-memory ports) and for a world on PostgreSQL (its lock lives on its one connection).
    */
   releaseLock(): void {
     if (this.#lock === undefined || this.dir === undefined) return;
+    // A world on PostgreSQL keeps its advisory lock on the connection it reads and writes through, so it
+    // cannot let go between polls: it keeps the lock (other writers wait, as for any step).
+    if ("released" in this.#lock) return;
     this.#lock.release();
     this.#lock = undefined;
     this.#unlocked = true;
