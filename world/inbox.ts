@@ -100,6 +100,7 @@ export class Inbox implements InboxStore {
       const malformed = () =>
         new AosError("AOS_JOURNAL_CORRUPT", `Inbox file "${file}" is malformed`, { context: { file } });
       const raw = decodeCanonical(await Deno.readFile(file));
+      if (raw === null || typeof raw !== "object" || raw instanceof Uint8Array) throw malformed();
       let items: unknown[];
       let validatedFor: string | undefined;
       if (Array.isArray(raw)) {
@@ -112,7 +113,7 @@ export class Inbox implements InboxStore {
         validatedFor = framed.manifest_hash;
       }
       const events = items.map((item) => {
-        const e = item as { schema?: unknown; value?: unknown; key?: unknown };
+        const e = (item ?? {}) as { schema?: unknown; value?: unknown; key?: unknown };
         if (typeof e.schema !== "string" || !(e.value instanceof Uint8Array)) throw malformed();
         return e.key instanceof Uint8Array
           ? { schema: e.schema, value: e.value, key: e.key }
