@@ -13,7 +13,6 @@ import {
   bytesToHashRef,
   encodeTyped,
   fromHex,
-  limits,
   SchemaIndex,
   toHex,
   toJsonValue,
