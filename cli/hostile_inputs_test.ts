@@ -183,6 +183,39 @@ Deno.test("aos receipts submit + aos step: forged and replayed receipts are jour
       // A good signature over a tampered payload
       { receipt: { ...sign({}, EXTERNAL), payload: payload.slice(0, -1) }, reason: "bad_signature" },
     ];
+    // Receipt files that cannot be queued: integers beyond 64 bits, deep nesting, invalid UTF-8
+    const before = await hashTree(`${world}/.aos`);
+    const json = (fence: string, extra = "") =>
+      `{"intent_hash": "${bytesToHashRef(intent.intentHash)}", "adapter_id": "ext-http", "status": "ok", ` +
+      `"payload": "", "signature": "${"00".repeat(64)}", "fence": ${fence}${extra}}`;
+    const unqueued: Array<{ text: string | Uint8Array; code: RegExp }> = [
+      {
+        text: json(`{"generation": 0, "height": ${2n ** 64n}}`),
+        code: /^error\[AOS_CBOR_INVALID\].*64 bits/,
+      },
+      {
+        text: json(`{"generation": 0, "height": 1}`, `, "cost_cents": "${10n ** 30n}"`),
+        code: /^error\[AOS_CBOR_INVALID\].*64 bits/,
+      },
+      { text: json("[".repeat(100_000) + "]".repeat(100_000)), code: /^error\[AOS_JSON_INVALID\]/ },
+      {
+        text: Uint8Array.from(
+          [...new TextEncoder().encode(json(`{"generation": 0, "height": 1}`))].map((b) =>
+            b === 0x78 ? 0xff : b
+          ),
+        ), // "ext-http" with its "x" made an invalid UTF-8 byte
+        code: /^error\[AOS_JSON_INVALID\].*UTF-8/,
+      },
+    ];
+    for (const [i, { text, code }] of unqueued.entries()) {
+      const file = `${root}/unqueued-${i}.json`;
+      if (typeof text === "string") await Deno.writeTextFile(file, text);
+      else await Deno.writeFile(file, text);
+      const run = await aos(world, "receipts", "submit", file);
+      assert.equal(run.code, 2, `receipt file ${i}: ${run.stderr}`);
+      assert.match(run.stderr, code);
+    }
+    assert.deepEqual(await hashTree(`${world}/.aos`), before);
     // When each is submitted (as a CBOR file, one with a path-like name) and the world steps
     for (const [i, { receipt }] of forged.entries()) {
       const name = i === 0 ? `${root}/..cbor` : `${root}/forged-${i}.cbor`;
