@@ -21,7 +21,7 @@ import {
   type JournalEntry,
 } from "../../journal/mod.ts";
 import type { HashRef } from "../../air/mod.ts";
-import { type AdapterDirectory, VirtualClock } from "../../kernel/mod.ts";
+import { type AdapterDirectory, type Receipt, VirtualClock } from "../../kernel/mod.ts";
 import {
   FileHeadStore,
   type Head,
@@ -32,6 +32,7 @@ import {
   openFilePorts,
   readAirFolder,
   readWasmFolders,
+  ReceiptInbox,
   verifyReplay,
   World,
   worldPaths,
@@ -255,6 +256,32 @@ export class FaultyInbox extends Inbox {
   }
 }
 
+/** A fake receipt drop box: the real `.aos/receipts/` folder with faults injected at `add` and `remove`. */
+export class FaultyReceiptInbox extends ReceiptInbox {
+  constructor(dir: string, keysDir: string, readonly plan: FaultPlan) {
+    super(dir, keysDir);
+  }
+  override async add(receipt: Receipt): Promise<string> {
+    const fault = this.plan.decide("receipts.add", ["crash_before", "link_fails", "crash_after"]);
+    if (fault === "crash_before" || fault === "link_fails") throw this.plan.fault("receipts.add", fault);
+    const file = await super.add(receipt);
+    if (fault === "crash_after") throw this.plan.fault("receipts.add", fault);
+    return file;
+  }
+  override async remove(files: string[]): Promise<void> {
+    const fault = files.length === 0
+      ? undefined
+      : this.plan.decide("receipts.remove", ["crash_before", "partial", "crash_after"]);
+    if (fault === "crash_before") throw this.plan.fault("receipts.remove", fault);
+    if (fault === "partial") {
+      await super.remove(files.slice(0, this.plan.random.int(files.length)));
+      throw this.plan.fault("receipts.remove", fault);
+    }
+    await super.remove(files);
+    if (fault === "crash_after") throw this.plan.fault("receipts.remove", fault);
+  }
+}
+
 /** Figures of one or more simulated runs. */
 export interface SimStats {
   seeds: number;
@@ -330,6 +357,7 @@ export class SimFailure extends Error {
 
 interface Lifetime {
   world: World;
+  receipts: FaultyReceiptInbox;
   journal: FaultyJournal;
   cas: Cas;
   head: FileHeadStore;
@@ -338,7 +366,7 @@ interface Lifetime {
 
 /**
  * Runs one seed: a workload of events (queued and sent), steps, runs (plans, http effects through a fake
- * adapter, receipts) and snapshots on a copy of `template`, with faults injected; after every fault the
+ * adapter, receipts), receipts delivered through the drop box, and snapshots on a copy of `template`, with faults injected; after every fault the
  * world is crashed, reopened and checked. Adds its figures to `stats`; throws {@linkcode SimFailure} (or
  * whatever unexpected error) when an invariant breaks.
  */
@@ -350,6 +378,7 @@ export async function runSeed(seed: number, template: string, stats: SimStats): 
   const fake = new FakeAdapter({
     kind: "http.request",
     key: AdapterKey.fromSeed(new Uint8Array(32).fill(7)),
+    adapterId: "sim-http",
   });
   const directory: AdapterDirectory = {
     adapterFor: (kind) => (kind === "http.request" ? fake : undefined),
@@ -364,6 +393,9 @@ export async function runSeed(seed: number, template: string, stats: SimStats): 
   try {
     await copyDir(template, dir);
     const paths = worldPaths(dir);
+    // The fake adapter also answers as an outside service, through the drop box: its key is registered.
+    await Deno.mkdir(paths.keys, { recursive: true });
+    await Deno.writeTextFile(`${paths.keys}/${fake.adapterId}.pub`, toHex(fake.publicKey) + "\n");
     const open = async (): Promise<Lifetime> => {
       for (let attempt = 0;; attempt++) {
         try {
@@ -373,6 +405,7 @@ export async function runSeed(seed: number, template: string, stats: SimStats): 
           const journal = new FaultyJournal(ports.ports.journal as FsJournal, plan, disk);
           const cas = new FaultyCas(paths.store, plan);
           const head = new FaultyHeadStore(paths.head, plan);
+          const receipts = new FaultyReceiptInbox(paths.receipts, paths.keys, plan);
           try {
             const world = await World.openOn({
               journal,
@@ -380,10 +413,10 @@ export async function runSeed(seed: number, template: string, stats: SimStats): 
               clock,
               head,
               inbox: new FaultyInbox(paths.inbox, plan),
-              receipts: ports.ports.receipts,
+              receipts,
               adapters: directory,
             }, { snapshotIntervalEntries: 5 + random.int(20) });
-            return { world, journal, cas, head, release: () => ports.close() };
+            return { world, receipts, journal, cas, head, release: () => ports.close() };
           } catch (error) {
             ports.close();
             throw error;
@@ -465,7 +498,9 @@ export async function runSeed(seed: number, template: string, stats: SimStats): 
     const operations = 4 + random.int(6);
     for (let op = 0; op < operations; op++) {
       const ids = Array.from({ length: 1 + random.int(2) }, () => `e${next++}`);
-      const action = random.pick(["enqueue", "enqueue", "send", "step", "run", "run", "snapshot"] as const);
+      const action = random.pick(
+        ["enqueue", "enqueue", "send", "step", "run", "run", "drop", "snapshot"] as const,
+      );
       try {
         const world = life!.world;
         const events = ids.map((id) => ({ schema: "demo/Notify@1", value: { request_id: id } }));
@@ -479,7 +514,10 @@ export async function runSeed(seed: number, template: string, stats: SimStats): 
           ids.forEach((id) => (acked.add(id), sentAcked.add(id)));
         } else if (action === "step") await world.step();
         else if (action === "run") await world.run(directory);
-        else await world.snapshot();
+        else if (action === "drop") {
+          // An outside adapter answers the queued intents through the drop box (admitted by the next step)
+          for (const intent of world.kernel.outbox()) await life!.receipts.add(await fake.execute(intent));
+        } else await world.snapshot();
       } catch (error) {
         if (!plan.fired) throw error;
         await crash();

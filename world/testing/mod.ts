@@ -23,6 +23,7 @@ export {
   FaultyHeadStore,
   FaultyInbox,
   FaultyJournal,
+  FaultyReceiptInbox,
   InjectedFault,
   JournalDisk,
   runSeed,
