@@ -21,7 +21,7 @@ import {
   type JournalEntry,
 } from "../../journal/mod.ts";
 import type { HashRef } from "../../air/mod.ts";
-import { type AdapterDirectory, type Receipt, VirtualClock } from "../../kernel/mod.ts";
+import { type AdapterDirectory, type EffectAdapter, type Receipt, VirtualClock } from "../../kernel/mod.ts";
 import {
   FileHeadStore,
   type Head,
@@ -173,7 +173,20 @@ export class JournalDisk {
 
 /** A fake journal port: the real `FsJournal` with faults injected at `sync`. */
 export class FaultyJournal implements Journal {
-  constructor(readonly inner: FsJournal, readonly plan: FaultPlan, readonly disk: JournalDisk) {}
+  /** Intent hashes (hex) of the `effect_queued` entries fsynced so far: the only ones that may be dispatched. */
+  readonly durableIntents = new Set<string>();
+  #synced = 0;
+
+  constructor(readonly inner: FsJournal, readonly plan: FaultPlan, readonly disk: JournalDisk) {
+    this.#noteDurable();
+  }
+
+  #noteDurable(): void {
+    for (const e of this.inner.entries(this.#synced)) {
+      if (e.kind === "effect_queued") this.durableIntents.add(toHex(e.body.intent_hash as Uint8Array));
+    }
+    this.#synced = this.inner.height;
+  }
   get height(): number {
     return this.inner.height;
   }
@@ -196,6 +209,7 @@ export class FaultyJournal implements Journal {
     // A failed fsync: the bytes reached the OS, but nothing says they reached the disk.
     if (fault === "fsync_fails") throw this.plan.fault("journal.sync", fault);
     await this.disk.record();
+    this.#noteDurable();
     if (fault === "crash_after") throw this.plan.fault("journal.sync", fault);
   }
   close(): void {
@@ -380,8 +394,21 @@ export async function runSeed(seed: number, template: string, stats: SimStats): 
     key: AdapterKey.fromSeed(new Uint8Array(32).fill(7)),
     adapterId: "sim-http",
   });
+  /** Intents dispatched before their `effect_queued` entry was fsynced (must stay empty). */
+  const early: string[] = [];
+  // The fake as the driver sees it: every dispatch is checked against what the journal has fsynced.
+  const checked: EffectAdapter = {
+    kind: fake.kind,
+    adapterId: fake.adapterId,
+    publicKey: fake.publicKey,
+    execute: (intent) => {
+      const hex = toHex(intent.intentHash);
+      if (!life?.journal.durableIntents.has(hex)) early.push(hex);
+      return fake.execute(intent);
+    },
+  };
   const directory: AdapterDirectory = {
-    adapterFor: (kind) => (kind === "http.request" ? fake : undefined),
+    adapterFor: (kind) => (kind === "http.request" ? checked : undefined),
     publicKeyOf: (id) => (id === fake.adapterId ? fake.publicKey : undefined),
   };
   const acked = new Set<string>();
@@ -483,6 +510,10 @@ export async function runSeed(seed: number, template: string, stats: SimStats): 
           );
         }
       }
+      if (early.length > 0) {
+        stats.dispatchedUnjournaled += early.length;
+        throw new SimFailure(`intent ${early[0]} was dispatched before its effect_queued entry was fsynced`);
+      }
       for (const call of fake.calls) {
         if (!queued.has(toHex(call.intentHash))) {
           stats.dispatchedUnjournaled++;
@@ -517,7 +548,7 @@ export async function runSeed(seed: number, template: string, stats: SimStats): 
         else if (action === "run") await world.run(directory);
         else if (action === "drop") {
           // An outside adapter answers the queued intents through the drop box (admitted by the next step)
-          for (const intent of world.kernel.outbox()) await life!.receipts.add(await fake.execute(intent));
+          for (const intent of world.kernel.outbox()) await life!.receipts.add(await checked.execute(intent));
         } else await world.snapshot();
       } catch (error) {
         if (!plan.fired) throw error;
