@@ -30,7 +30,7 @@ Deno.test(`crash simulation: ${seeds.length} seeds; after every injected crash a
   console.log(
     `crash sim: ${stats.seeds} seeds, ${stats.crashes} crash points, ${stats.acknowledged} acknowledged events, ` +
       `${stats.lost} lost, ${stats.duplicated} duplicated, ${stats.dispatchedUnjournaled} dispatched unjournaled, ` +
-      `${stats.tornTails} torn tails cut, ${stats.unsyncedBytesKept} unsynced bytes kept, ` +
+      `${stats.survived} failures survived, ${stats.tornTails} torn tails cut, ${stats.unsyncedBytesKept} unsynced bytes kept, ` +
       `${stats.verified} replay verifications`,
   );
   console.log(`crash points by operation: ${JSON.stringify(stats.byPoint)}`);

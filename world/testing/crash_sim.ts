@@ -299,8 +299,10 @@ export class FaultyReceiptInbox extends ReceiptInbox {
 /** Figures of one or more simulated runs. */
 export interface SimStats {
   seeds: number;
-  /** Faults injected (each one ends a process lifetime). */
+  /** Faults injected that ended a process lifetime (a crash, or a failure the process died of). */
   crashes: number;
+  /** Failed fsyncs and renames the process went on after, with the same world. */
+  survived: number;
   /** Faults by `operation:kind`. */
   byPoint: Record<string, number>;
   /** Reopens that found a torn last frame (cut off before reopening). */
@@ -323,6 +325,7 @@ export function emptyStats(): SimStats {
   return {
     seeds: 0,
     crashes: 0,
+    survived: 0,
     byPoint: {},
     tornTails: 0,
     unsyncedBytesKept: 0,
@@ -416,6 +419,9 @@ export async function runSeed(seed: number, template: string, stats: SimStats): 
   const attempted: string[] = [];
   let next = 0;
   let life: Lifetime | undefined;
+  /** A failure was survived in this lifetime (and, after a failed fsync, the journal refuses writes). */
+  let survived = false;
+  let poisoned = false;
   stats.seeds++;
   try {
     await copyDir(template, dir);
@@ -459,10 +465,14 @@ export async function runSeed(seed: number, template: string, stats: SimStats): 
         }
       }
     };
-    const crash = async (): Promise<void> => {
-      stats.crashes++;
-      const point = plan.injected.at(-1)!;
-      stats.byPoint[point] = (stats.byPoint[point] ?? 0) + 1;
+    const crash = async (counted = true): Promise<void> => {
+      survived = false;
+      poisoned = false;
+      if (counted) {
+        stats.crashes++;
+        const point = plan.injected.at(-1)!;
+        stats.byPoint[point] = (stats.byPoint[point] ?? 0) + 1;
+      }
       if (life) {
         try {
           life.world.close();
@@ -551,10 +561,24 @@ export async function runSeed(seed: number, template: string, stats: SimStats): 
           for (const intent of world.kernel.outbox()) await life!.receipts.add(await checked.execute(intent));
         } else await world.snapshot();
       } catch (error) {
-        if (!plan.fired) throw error;
+        if (!plan.fired || (survived && !poisoned)) throw error;
+        // A failed fsync or rename need not end the process: a caller may go on with the same world. After
+        // a failed fsync the journal refuses every write until reopened; after any other failure the world
+        // must keep working (a later error is a bug).
+        const failure = /:(fsync_fails|rename_fails|link_fails)$/.exec(plan.injected.at(-1)!);
+        if (!survived && failure && random.next() < 0.5) {
+          survived = true;
+          poisoned = failure[1] === "fsync_fails";
+          stats.survived++;
+          continue;
+        }
         await crash();
         await reopen(true);
       }
+    }
+    if (poisoned) {
+      await crash(false);
+      await reopen(true);
     }
     // The final drain, without faults: everything queued is admitted and every effect settled.
     plan.disarm();
