@@ -176,6 +176,7 @@ export class FaultyJournal implements Journal {
   /** Intent hashes (hex) of the `effect_queued` entries fsynced so far: the only ones that may be dispatched. */
   readonly durableIntents = new Set<string>();
   #synced = 0;
+  #failed = false;
 
   constructor(readonly inner: FsJournal, readonly plan: FaultPlan, readonly disk: JournalDisk) {
     this.#noteDurable();
@@ -200,14 +201,25 @@ export class FaultyJournal implements Journal {
     return this.inner.entriesBackward();
   }
   append(records: Parameters<Journal["append"]>[0]): JournalEntry[] {
+    this.#checkWritable("append");
     return this.inner.append(records);
   }
+  /** Like `FsJournal`: after a failed fsync, every write is refused until the journal is reopened. */
+  #checkWritable(operation: string): void {
+    if (this.#failed) {
+      throw new Error(`Cannot ${operation}: an earlier sync of the journal failed; reopen it`);
+    }
+  }
   async sync(): Promise<void> {
+    this.#checkWritable("sync");
     const fault = this.plan.decide("journal.sync", ["crash_before", "fsync_fails", "crash_after"]);
     if (fault === "crash_before") throw this.plan.fault("journal.sync", fault);
     await this.inner.sync();
     // A failed fsync: the bytes reached the OS, but nothing says they reached the disk.
-    if (fault === "fsync_fails") throw this.plan.fault("journal.sync", fault);
+    if (fault === "fsync_fails") {
+      this.#failed = true;
+      throw this.plan.fault("journal.sync", fault);
+    }
     await this.disk.record();
     this.#noteDurable();
     if (fault === "crash_after") throw this.plan.fault("journal.sync", fault);
@@ -557,8 +569,12 @@ export async function runSeed(seed: number, template: string, stats: SimStats): 
         } else if (action === "step") await world.step();
         else if (action === "run") await world.run(directory);
         else if (action === "drop") {
-          // An outside adapter answers the queued intents through the drop box (admitted by the next step)
-          for (const intent of world.kernel.outbox()) await life!.receipts.add(await checked.execute(intent));
+          // An outside adapter answers the journaled intents through the drop box (the next step admits
+          // them); it learns of an intent from the journal, so only of fsynced ones.
+          for (const intent of world.kernel.outbox()) {
+            if (!life!.journal.durableIntents.has(toHex(intent.intentHash))) continue;
+            await life!.receipts.add(await checked.execute(intent));
+          }
         } else await world.snapshot();
       } catch (error) {
         if (!plan.fired || (survived && !poisoned)) throw error;
