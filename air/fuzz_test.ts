@@ -16,6 +16,7 @@ import {
   parseExpr,
   parseJson,
   parsePatchDocument,
+  patchBytes,
   stringifyJson,
 } from "./mod.ts";
 
@@ -228,13 +229,21 @@ const GOOD_PATCH = parseJson(`{
   ]
 }`);
 
-Deno.test("fuzz: parsePatchDocument() answers random and mutated patch documents with a document or AOS_PATCH_INVALID", () => {
+Deno.test("fuzz: parsePatchDocument() answers random, mutated and deep patch documents with a document (that hashes or gives a typed error) or AOS_PATCH_INVALID", () => {
   assert.equal(parsePatchDocument(GOOD_PATCH).patches.length, 6);
-  const inputs = fc.oneof(anyJson, mutatedJson(GOOD_PATCH), mutatedJson(GOOD_PATCH).chain(mutatedJson));
+  // A schema nested `depth` deep inside an add_def: a document can only be hashed if it is not too deep.
+  const deep = fc.integer({ min: 1, max: 2_000 }).map((depth) => {
+    let type: JsonValue = { nat: {} };
+    for (let i = 0; i < depth; i++) type = { list: type };
+    return replaceAt(GOOD_PATCH, [1, 0, 0, 1, 2], type);
+  });
+  const inputs = fc.oneof(anyJson, mutatedJson(GOOD_PATCH), mutatedJson(GOOD_PATCH).chain(mutatedJson), deep);
   fc.assert(
     fc.property(inputs, (json) => {
       try {
-        parsePatchDocument(json, "patch.json");
+        const doc = parsePatchDocument(json, "patch.json");
+        // Hashing a parsed document may still refuse what CBOR cannot hold (too deep, beyond 64 bits).
+        typed(() => patchBytes(doc), json);
       } catch (error) {
         if (!(error instanceof AosError)) throw error;
         assert.equal(error.code, "AOS_PATCH_INVALID", error.message);

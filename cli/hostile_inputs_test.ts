@@ -73,6 +73,17 @@ Deno.test("aos event send: 100,000-deep JSON, integers beyond 64 bits and a mill
       ],
       code: /^error\[AOS_JSON_INVALID\]/,
     });
+    // A patch document whose schema nests 1,000 deep (parses as JSON, cannot be hashed)
+    const deepType = '{"list":'.repeat(1_000) + '{"nat":{}}' + "}".repeat(1_000);
+    await Deno.writeTextFile(
+      `${root}/deep-patch.json`,
+      `{"base_manifest_hash": "sha256:${"0".repeat(64)}", "patches": [{"add_def": {"kind": "defschema", ` +
+        `"node": {"$kind": "defschema", "name": "demo/Deep@1", "type": ${deepType}}}}]}`,
+    );
+    refused.push({
+      args: ["proposal", "submit", `${root}/deep-patch.json`],
+      code: /^error\[AOS_(CBOR_INVALID|PATCH_INVALID)\]/,
+    });
     // A million lines: refused by their count before any line is parsed (so these need not be events)
     await Deno.writeTextFile(`${root}/million.jsonl`, "{}\n".repeat(1_000_000));
     refused.push({
