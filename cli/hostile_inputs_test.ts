@@ -73,6 +73,14 @@ Deno.test("aos event send: 100,000-deep JSON, integers beyond 64 bits and a mill
       ],
       code: /^error\[AOS_JSON_INVALID\]/,
     });
+    // Numbers beyond 64 bits (or beyond what a timer can wait) in options and arguments
+    refused.push({
+      args: ["run", "--timeout", "99999999999999999999s"],
+      code: /^error\[AOS_USAGE\].*at most/,
+    });
+    refused.push({ args: ["run", "--timeout", "3000000000ms"], code: /^error\[AOS_USAGE\].*at most/ });
+    refused.push({ args: ["journal", "show", "--from", `${2n ** 64n}`], code: /^error\[AOS_USAGE\]/ });
+    refused.push({ args: ["proposal", "show", `${2n ** 64n}`], code: /^error\[AOS_USAGE\]/ });
     // A patch document whose schema nests 1,000 deep (parses as JSON, cannot be hashed)
     const deepType = '{"list":'.repeat(1_000) + '{"nat":{}}' + "}".repeat(1_000);
     await Deno.writeTextFile(
