@@ -36,7 +36,7 @@ import {
   verifyReplay,
   World,
   worldPaths,
-} from "../mod.ts";
+} from "../../world/mod.ts";
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same faults and workload. */
 export class SimRandom {

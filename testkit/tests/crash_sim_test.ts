@@ -1,10 +1,10 @@
 /**
- * Issue 13, "Proving it": the seeded crash simulation (see `testing/crash_sim.ts`). 50 seeds by default;
+ * Issue 13, "Proving it": the seeded crash simulation (see `testkit/sim/crash_sim.ts`). 50 seeds by default;
  * `AOS_SIM_SEEDS=1000` for the long run (`deno task sim`), `AOS_SIM_SEED=<n>` to rerun one seed. A failing
  * seed prints the command that reruns it.
  */
 import assert from "node:assert/strict";
-import { emptyStats, runSeed, simTemplate } from "./testing/mod.ts";
+import { emptyStats, runSeed, simTemplate } from "../sim/mod.ts";
 
 const one = Deno.env.get("AOS_SIM_SEED");
 const count = Number(Deno.env.get("AOS_SIM_SEEDS") ?? "50");
@@ -19,7 +19,7 @@ Deno.test(`crash simulation: ${seeds.length} seeds; after every injected crash a
         await runSeed(seed, template, stats);
       } catch (error) {
         throw new Error(
-          `seed ${seed} failed; rerun it with: AOS_SIM_SEED=${seed} deno test --allow-all world/crash_sim_test.ts`,
+          `seed ${seed} failed; rerun it with: AOS_SIM_SEED=${seed} deno test --allow-all testkit/tests/crash_sim_test.ts`,
           { cause: error },
         );
       }

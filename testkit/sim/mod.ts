@@ -1,6 +1,6 @@
 /**
- * Test support of the world driver: the seeded crash simulation (fault-injecting fakes of the file ports,
- * a workload, and the invariants checked after every injected crash). Test-only: `world/mod.ts` does not
+ * The seeded crash simulation of a world on real files (fault-injecting fakes of the file ports,
+ * a workload, and the invariants checked after every injected crash). Test-only: `testkit/mod.ts` does not
  * export it.
  *
  * @example Run three seeds
