@@ -101,7 +101,7 @@ Deno.test(`aos step and aos run killed with SIGKILL at ${TRIALS} random moments 
           stderr: "null",
           env: { NO_COLOR: "1" },
         }).spawn();
-        const delay = 100 + Math.floor(next() * 1400);
+        const delay = 50 + Math.floor(next() * 1000);
         let exited = false;
         const status = child.status.then((s) => (exited = true, s));
         await Promise.race([status, new Promise((resolve) => setTimeout(resolve, delay))]);
