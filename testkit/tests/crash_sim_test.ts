@@ -1,6 +1,7 @@
 /**
  * Issue 13, "Proving it": the seeded crash simulation (see `testkit/sim/crash_sim.ts`). 50 seeds by default;
- * `AOS_SIM_SEEDS=1000` for the long run (`deno task sim`), `AOS_SIM_SEED=<n>` to rerun one seed. A failing
+ * `AOS_SIM_SEEDS=1000` for the long run (`deno task sim`), `AOS_SIM_FIRST_SEED=<n>` to start elsewhere,
+ * `AOS_SIM_SEED=<n>` to rerun one seed. A failing
  * seed prints the command that reruns it.
  */
 import assert from "node:assert/strict";
@@ -8,7 +9,8 @@ import { emptyStats, runSeed, simTemplate } from "../sim/mod.ts";
 
 const one = Deno.env.get("AOS_SIM_SEED");
 const count = Number(Deno.env.get("AOS_SIM_SEEDS") ?? "50");
-const seeds = one !== undefined ? [Number(one)] : Array.from({ length: count }, (_, i) => i + 1);
+const first = Number(Deno.env.get("AOS_SIM_FIRST_SEED") ?? "1");
+const seeds = one !== undefined ? [Number(one)] : Array.from({ length: count }, (_, i) => first + i);
 
 Deno.test(`crash simulation: ${seeds.length} seeds; after every injected crash acknowledged events are journaled once, nothing unjournaled was dispatched, replay verifies`, async () => {
   const template = await simTemplate();
