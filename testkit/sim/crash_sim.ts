@@ -426,6 +426,8 @@ export async function runSeed(seed: number, template: string, stats: SimStats): 
     adapterFor: (kind) => (kind === "http.request" ? checked : undefined),
     publicKeyOf: (id) => (id === fake.adapterId ? fake.publicKey : undefined),
   };
+  // Small segments for most seeds: rolls, sealed segments and their indexes are crashed too.
+  const segmentSizeBytesMax = random.next() < 0.7 ? 1024 + random.int(8192) : 64 * 1024 * 1024;
   const acked = new Set<string>();
   const sentAcked = new Set<string>();
   const attempted: string[] = [];
@@ -444,7 +446,7 @@ export async function runSeed(seed: number, template: string, stats: SimStats): 
     const open = async (): Promise<Lifetime> => {
       for (let attempt = 0;; attempt++) {
         try {
-          const ports = await openFilePorts(dir, { clock });
+          const ports = await openFilePorts(dir, { clock, segmentSizeBytesMax });
           const disk = new JournalDisk(paths.journal);
           await disk.record();
           const journal = new FaultyJournal(ports.ports.journal as FsJournal, plan, disk);
