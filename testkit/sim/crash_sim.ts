@@ -395,8 +395,8 @@ interface Lifetime {
 
 /**
  * Runs one seed: a workload of events (queued and sent), steps, runs (plans, http effects through a fake
- * adapter, receipts), receipts delivered through the drop box, and snapshots on a copy of `template`, with faults injected; after every fault the
- * world is crashed, reopened and checked. Adds its figures to `stats`; throws {@linkcode SimFailure} (or
+ * adapter, receipts), receipts delivered through the drop box, and snapshots, on a copy of `template`, with
+ * faults injected; after every fault that ends the process the world is crashed, reopened and checked. Adds its figures to `stats`; throws {@linkcode SimFailure} (or
  * whatever unexpected error) when an invariant breaks.
  */
 export async function runSeed(seed: number, template: string, stats: SimStats): Promise<void> {
@@ -430,7 +430,6 @@ export async function runSeed(seed: number, template: string, stats: SimStats): 
   const segmentSizeBytesMax = random.next() < 0.7 ? 1024 + random.int(8192) : 64 * 1024 * 1024;
   const acked = new Set<string>();
   const sentAcked = new Set<string>();
-  const attempted: string[] = [];
   let next = 0;
   let life: Lifetime | undefined;
   /** A failure was survived in this lifetime (and, after a failed fsync, the journal refuses writes). */
@@ -561,11 +560,9 @@ export async function runSeed(seed: number, template: string, stats: SimStats): 
         const world = life!.world;
         const events = ids.map((id) => ({ schema: "demo/Notify@1", value: { request_id: id } }));
         if (action === "enqueue") {
-          attempted.push(...ids);
           await world.enqueue(events);
           ids.forEach((id) => acked.add(id));
         } else if (action === "send") {
-          attempted.push(...ids);
           await world.send(events);
           ids.forEach((id) => (acked.add(id), sentAcked.add(id)));
         } else if (action === "step") await world.step();
