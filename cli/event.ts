@@ -52,6 +52,19 @@ export function parseEventsFile(text: string, file: string): EventLineInput[] {
   return events;
 }
 
+/** The number of lines of `bytes` holding more than ASCII whitespace (what `parseEventsFile` parses). */
+function countNonBlankLines(bytes: Uint8Array): number {
+  let count = 0;
+  let blank = true;
+  for (const byte of bytes) {
+    if (byte === 0x0a) {
+      if (!blank) count++;
+      blank = true;
+    } else if (blank && byte !== 0x20 && byte !== 0x09 && byte !== 0x0d) blank = false;
+  }
+  return blank ? count : count + 1;
+}
+
 /** Decodes `bytes` as UTF-8, refusing invalid sequences (never rewritten to U+FFFD). */
 export function decodeUtf8(bytes: Uint8Array, file: string): string {
   try {
@@ -83,16 +96,19 @@ export async function runEventSend(
         cause,
       });
     }
+    // Counted before anything is decoded or parsed: a file far over the limit is refused at once, not
+    // after parsing (and then validating) every one of its lines.
+    const count = countNonBlankLines(bytes);
     const text = decodeUtf8(bytes, options.file);
-    lines = parseEventsFile(text, options.file);
-    if (lines.length === 0) throw new AosError("AOS_USAGE", `Events file "${options.file}" holds no events`);
-    if (lines.length > limits.inboxBatchMax) {
+    if (count === 0) throw new AosError("AOS_USAGE", `Events file "${options.file}" holds no events`);
+    if (count > limits.inboxBatchMax) {
       throw new AosError(
         "AOS_INPUT_TOO_LARGE",
-        `Events file "${options.file}" holds ${lines.length} events, more than inboxBatchMax ` +
+        `Events file "${options.file}" holds ${count} events, more than inboxBatchMax ` +
           `(${limits.inboxBatchMax}) queued at once; split it`,
       );
     }
+    lines = parseEventsFile(text, options.file);
   } else {
     if (schema === undefined || valueText === undefined) {
       throw new AosError(

@@ -17,8 +17,19 @@ export function parseDuration(text: string): number {
   if (!m) throw new AosError("AOS_USAGE", `Invalid duration "${text}": use e.g. 500ms, 30s, 2m`);
   const n = Number(m[1]);
   const unit = m[2] ?? "s";
-  return n * (unit === "ms" ? 1 : unit === "s" ? 1_000 : unit === "m" ? 60_000 : 3_600_000);
+  const ms = n * (unit === "ms" ? 1 : unit === "s" ? 1_000 : unit === "m" ? 60_000 : 3_600_000);
+  // A timer cannot wait longer: beyond this, setTimeout fires at once.
+  if (ms > TIMEOUT_MS_MAX) {
+    throw new AosError(
+      "AOS_USAGE",
+      `Invalid duration "${text}": at most ${TIMEOUT_MS_MAX}ms (about 24 days)`,
+    );
+  }
+  return ms;
 }
+
+/** The longest wait a timer supports (2^31 - 1 ms). */
+const TIMEOUT_MS_MAX = 2_147_483_647;
 
 /** `aos run [--until-idle] [--timeout 30s] [--json]`. */
 export async function runRun(

@@ -22,9 +22,16 @@ function big(value: CborValue | undefined): bigint | undefined {
   return typeof value === "bigint" ? value : undefined;
 }
 
+function isMap(value: CborValue): boolean {
+  return value !== null && typeof value === "object" && !Array.isArray(value) &&
+    !(value instanceof Uint8Array);
+}
+
 /** Parses a drop-box file; throws `AOS_CBOR_INVALID` for anything that is not a receipt. */
 export function decodeReceiptFile(bytes: Uint8Array, where: string): Receipt {
-  const raw = decodeCanonical(bytes) as { [key: string]: CborValue };
+  const decoded = decodeCanonical(bytes);
+  // Any other CBOR (null, a number, an array) is no receipt either, and must not be read as a map.
+  const raw = (isMap(decoded) ? decoded : {}) as { [key: string]: CborValue };
   const fence = raw.fence as { [key: string]: CborValue } | undefined;
   const generation = big(fence?.generation);
   const height = big(fence?.height);

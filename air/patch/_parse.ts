@@ -155,17 +155,26 @@ function parseOp(value: unknown, index: number, file: string | undefined): Patch
 export function parsePatchDocument(json: JsonValue, file?: string): PatchDocument {
   const diagnostics: Diagnostic[] = [];
   let document: PatchDocument | undefined;
-  const envelope = envelopeSchema.safeParse(json, { reportInput: true });
-  if (!envelope.success) {
-    diagnostics.push(...issueDiagnostics(envelope.error.issues, [], file));
+  const deep = deeperThan(json, PATCH_DEPTH_MAX);
+  const envelope = deep === undefined ? envelopeSchema.safeParse(json, { reportInput: true }) : undefined;
+  if (deep !== undefined) {
+    // Refused before anything walks it: encoding it (for its hash) would overflow the stack.
+    diagnostics.push({
+      code: "AIR_PATCH_SHAPE",
+      message: `the document nests deeper than ${PATCH_DEPTH_MAX} levels`,
+      path: jsonPath(deep),
+      ...(file === undefined ? {} : { file }),
+    });
+  } else if (!envelope!.success) {
+    diagnostics.push(...issueDiagnostics(envelope!.error.issues, [], file));
   } else {
     const patches: PatchOp[] = [];
-    envelope.data.patches.forEach((value, i) => {
+    envelope!.data.patches.forEach((value, i) => {
       const op = parseOp(value, i, file);
       if (Array.isArray(op)) diagnostics.push(...op);
       else patches.push(op);
     });
-    document = { base_manifest_hash: envelope.data.base_manifest_hash, patches };
+    document = { base_manifest_hash: envelope!.data.base_manifest_hash, patches };
   }
   if (diagnostics.length > 0 || document === undefined) {
     const first = diagnostics[0];
@@ -185,6 +194,23 @@ export function parsePatchDocument(json: JsonValue, file?: string): PatchDocumen
     );
   }
   return document;
+}
+
+/** Nesting depth of a patch document that {@linkcode toPlainJson} still walks (AIR types nest 64 deep). */
+const PATCH_DEPTH_MAX = 256;
+
+/** The path of the first value nested deeper than `max` levels, or undefined (walked without recursion). */
+function deeperThan(json: JsonValue, max: number): Array<string | number> | undefined {
+  const stack: Array<{ value: JsonValue; path: Array<string | number> }> = [{ value: json, path: [] }];
+  while (stack.length > 0) {
+    const { value, path } = stack.pop()!;
+    if (path.length > max) return path;
+    if (Array.isArray(value)) value.forEach((item, i) => stack.push({ value: item, path: [...path, i] }));
+    else if (value !== null && typeof value === "object") {
+      for (const [key, item] of Object.entries(value)) stack.push({ value: item, path: [...path, key] });
+    }
+  }
+  return undefined;
 }
 
 /** A typed value as plain JSON, dropping absent optional fields; anything that is not JSON is a bug. */
