@@ -163,6 +163,7 @@ Deno.test("aos receipts submit + aos step: forged and replayed receipts are jour
     const keys = worldPaths(world).keys;
     await Deno.mkdir(keys, { recursive: true });
     await Deno.writeTextFile(`${keys}/ext-http.pub`, toHex(EXTERNAL.publicKey) + "\n");
+    await Deno.writeTextFile(`${keys}/ext-http.kinds`, "http.request\n");
     const opened = await World.open(world, { clock: new VirtualClock() });
     const [intent] = opened.kernel.outbox();
     const stateBefore = observable(opened);

@@ -425,6 +425,7 @@ export async function runSeed(seed: number, template: string, stats: SimStats): 
   const directory: AdapterDirectory = {
     adapterFor: (kind) => (kind === "http.request" ? checked : undefined),
     publicKeyOf: (id) => (id === fake.adapterId ? fake.publicKey : undefined),
+    kindsOf: (id) => (id === fake.adapterId ? ["http.request"] : undefined),
   };
   // Small segments for most seeds: rolls, sealed segments and their indexes are crashed too.
   const segmentSizeBytesMax = random.next() < 0.7 ? 1024 + random.int(8192) : 64 * 1024 * 1024;
