@@ -466,3 +466,35 @@ Deno.test("relock() after releaseLock(): true when nobody wrote the world, false
     world.close();
   }
 });
+
+Deno.test("a long step takes snapshots by cadence between its blocks; the world reopens from the last one", async () => {
+  await using dir = await tempDir();
+  const { world: created, clock } = await initCounterWorld(dir.path);
+  created.close();
+  const world = await World.open(dir.path, { clock, snapshotIntervalEntries: 10 });
+  let height: number;
+  try {
+    const report = await world.send(increments(...Array.from({ length: 30 }, () => 1)));
+    height = report.height;
+    const heights = world.snapshots().map((s) => s.height).reverse();
+    assert.ok(heights.length >= 3, `snapshots at ${heights.join(", ")}`);
+    // Every snapshot but possibly the last was taken inside the step, between two of its blocks.
+    for (const h of heights.slice(0, -1)) assert.ok(h > report.heightBefore && h < report.height, `${h}`);
+    assert.deepEqual(report.snapshot?.height, heights.at(-1));
+    // Each is a snapshot of the blocks before it: the counter at that height.
+    const entries = await journalEntries(dir.path);
+    for (const h of heights) {
+      const before = entries.filter((e) => e.seq < h && e.kind === "domain_event").length;
+      assert.ok(before > 0 && before <= 30, `${before} events before the snapshot at ${h}`);
+    }
+  } finally {
+    world.close();
+  }
+  const reopened = await World.open(dir.path, { clock });
+  try {
+    assert.equal(reopened.height, height);
+    assert.deepEqual(reopened.stateJson(COUNTER), { count: 30n });
+  } finally {
+    reopened.close();
+  }
+});
