@@ -471,10 +471,11 @@ Deno.test("a long step takes snapshots by cadence between its blocks; the world 
   await using dir = await tempDir();
   const { world: created, clock } = await initCounterWorld(dir.path);
   created.close();
-  const world = await World.open(dir.path, { clock, snapshotIntervalEntries: 10 });
+  // Inside a step the cadence is STEP_SNAPSHOT_FACTOR (10) × 3 = 30 entries: 100 events, one entry each.
+  const world = await World.open(dir.path, { clock, snapshotIntervalEntries: 3 });
   let height: number;
   try {
-    const report = await world.send(increments(...Array.from({ length: 30 }, () => 1)));
+    const report = await world.send(increments(...Array.from({ length: 100 }, () => 1)));
     height = report.height;
     const heights = world.snapshots().map((s) => s.height).reverse();
     assert.ok(heights.length >= 3, `snapshots at ${heights.join(", ")}`);
@@ -485,7 +486,7 @@ Deno.test("a long step takes snapshots by cadence between its blocks; the world 
     const entries = await journalEntries(dir.path);
     for (const h of heights) {
       const before = entries.filter((e) => e.seq < h && e.kind === "domain_event").length;
-      assert.ok(before > 0 && before <= 30, `${before} events before the snapshot at ${h}`);
+      assert.ok(before > 0 && before <= 100, `${before} events before the snapshot at ${h}`);
     }
   } finally {
     world.close();
@@ -493,7 +494,7 @@ Deno.test("a long step takes snapshots by cadence between its blocks; the world 
   const reopened = await World.open(dir.path, { clock });
   try {
     assert.equal(reopened.height, height);
-    assert.deepEqual(reopened.stateJson(COUNTER), { count: 30n });
+    assert.deepEqual(reopened.stateJson(COUNTER), { count: 100n });
   } finally {
     reopened.close();
   }
