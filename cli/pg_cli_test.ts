@@ -272,3 +272,39 @@ pgTest(
     }
   },
 );
+
+pgTest(
+  "pg: a poison inbox row is journaled as inbox_quarantined, kept byte for byte in .aos/quarantine/, and step goes on",
+  async () => {
+    const { url } = sharedPgServer();
+    await withTempDir(async (root) => {
+      const id = worldId("poison");
+      await expectAos(0, root, "init", "w", "--template", "counter", "--store", url, "--world-id", id);
+      const world = `${root}/w`;
+      await expectAos(0, world, "event", "send", "demo/Increment@1", '{"by": 2}');
+      await expectAos(0, world, "event", "send", "demo/Increment@1", '{"by": 5}');
+      const poison = new Uint8Array([0xff, 0x00, 0x13]);
+      const sql = postgres(url, { onnotice: () => {}, max: 1 });
+      let batch: number;
+      try {
+        const [row] = await sql`SELECT min(batch)::int AS b FROM aos_inbox WHERE world_id = ${id}`;
+        batch = row!.b as number;
+        await sql`UPDATE aos_inbox SET bytes = ${poison} WHERE world_id = ${id} AND batch = ${batch}`;
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+      const step = await expectAos(0, world, "step", "--json");
+      const report = JSON.parse(step.stdout);
+      assert.equal(report.quarantined.length, 1, step.stdout);
+      assert.match(step.stderr, /warning: /);
+      const kept = `${world}/.aos/quarantine/inbox-${String(batch).padStart(8, "0")}.cbor`;
+      assert.deepEqual(await Deno.readFile(kept), poison);
+      const state = await expectAos(0, world, "state", "get", "demo/Counter@1", "--json");
+      assert.match(state.stdout, /"count":\s*5/, "the other batch was admitted");
+      const shown = await expectAos(0, world, "journal", "show");
+      assert.match(shown.stdout, /inbox_quarantined/);
+      const info = JSON.parse((await expectAos(0, world, "info", "--json")).stdout);
+      assert.equal(info.pending.inbox, 0, "nothing is left in the database's inbox");
+    });
+  },
+);
