@@ -19,8 +19,10 @@ export async function runJournalShow(
   if (!Number.isSafeInteger(from) || from < 0) {
     throw new AosError("AOS_USAGE", `--from takes a seq (a whole number >= 0), got "${options.from}"`);
   }
-  return await readWorld(io, world, (w) => {
-    for (const entry of w.journal.entries(Math.min(from, w.height))) {
+  return await readWorld(io, world, async (w) => {
+    const start = Math.min(from, w.height);
+    await w.loadHistory(start);
+    for (const entry of w.journal.entries(start)) {
       io.out(options.json ? stringifyJson(entryJson(entry, w.defs)) : entryLine(entry, w.defs));
     }
     return 0;

@@ -6,6 +6,9 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { sharedPgServer } from "../journal/testing/pg_server.ts";
+import { firstHeldSeq } from "../journal/mod.ts";
+import { VirtualClock } from "../kernel/mod.ts";
+import { World } from "../world/mod.ts";
 import { aos, expectAos, withTempDir } from "./_test_helpers.ts";
 
 /** In-process runs leave nothing behind (a world's connection is closed before the command returns). */
@@ -55,7 +58,7 @@ pgTest(
         const [row] = await sql`SELECT count(*)::int AS n FROM aos_entries WHERE world_id = ${id}`;
         assert.equal(row?.n, 4);
         const [version] = await sql`SELECT max(version)::int AS v FROM aos_schema_migrations`;
-        assert.equal(version?.v, 2);
+        assert.equal(version?.v, 3);
       } finally {
         await sql.end({ timeout: 5 });
       }
@@ -305,6 +308,71 @@ pgTest(
       assert.match(shown.stdout, /inbox_quarantined/);
       const info = JSON.parse((await expectAos(0, world, "info", "--json")).stdout);
       assert.equal(info.pending.inbox, 0, "nothing is left in the database's inbox");
+    });
+  },
+);
+
+pgTest(
+  "pg: a world opens holding only the entries from its latest snapshot; commands that need older ones fetch and check them",
+  async () => {
+    const { url } = sharedPgServer();
+    await withTempDir(async (root) => {
+      const id = worldId("tail");
+      await expectAos(0, root, "init", "w", "--store", url, "--world-id", id);
+      const w = `${root}/w`;
+      for (const by of [1, 2, 3]) {
+        await expectAos(0, w, "event", "send", "demo/Increment@1", `{"by": ${by}}`);
+        await expectAos(0, w, "step");
+        await expectAos(0, w, "snapshot");
+      }
+      await expectAos(0, w, "event", "send", "demo/Increment@1", '{"by": 10}');
+      await expectAos(0, w, "step");
+      const sql = postgres(url, { onnotice: () => {}, max: 1 });
+      try {
+        const [row] = await sql`SELECT count(*)::int AS n,
+            max(seq) FILTER (WHERE kind = 'snapshot')::int AS latest,
+            count(*) FILTER (WHERE kind = 'snapshot')::int AS snapshots
+          FROM aos_entries WHERE world_id = ${id}`;
+        const { n: height, latest, snapshots } = row as { n: number; latest: number; snapshots: number };
+        assert.equal(snapshots, 3);
+        const world = await World.open(w, { clock: new VirtualClock(0n) });
+        try {
+          assert.equal(
+            firstHeldSeq(world.journal),
+            latest,
+            "only the rows from the latest snapshot are held",
+          );
+          assert.equal(world.height, height);
+          assert.deepEqual(world.stateJson("demo/Counter@1"), { count: 16n });
+          assert.throws(() => world.journal.entries(0), RangeError);
+          assert.equal(world.snapshots().length, 1);
+          await world.loadHistory(0);
+          assert.equal(firstHeldSeq(world.journal), 0);
+          assert.equal(world.snapshots().length, 3);
+          assert.equal([...world.journal.entries(0)].length, height);
+        } finally {
+          world.close();
+        }
+        // Commands reading from genesis fetch the older rows: the snapshot list, journal show, the full checks.
+        const listed = JSON.parse((await expectAos(0, w, "snapshot", "ls", "--json")).stdout);
+        assert.equal(listed.length, 3);
+        const shown = await expectAos(0, w, "journal", "show", "--json");
+        assert.equal(shown.stdout.trim().split("\n").length, height);
+        await expectAos(0, w, "journal", "verify");
+        const hashes = await replayHashes(root, "w");
+        await expectAos(0, root, "--world", "w", "world", "export", "copy");
+        assert.deepEqual(await replayHashes(root, "copy"), hashes);
+        // Damage before the latest snapshot: the world still opens (its tail is intact), the checks find it.
+        await sql`UPDATE aos_entries SET prev_hash = ${new Uint8Array(32).fill(9)}
+          WHERE world_id = ${id} AND seq = 2`;
+        const state = await expectAos(0, w, "state", "get", "demo/Counter@1", "--json");
+        assert.match(state.stdout, /"count":\s*16/);
+        const verify = await expectAos(1, w, "journal", "verify");
+        assert.match(verify.stdout + verify.stderr, /seq 2: hash chain broken/);
+        await expectAos(1, root, "--world", "w", "replay", "--verify");
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
     });
   },
 );

@@ -44,7 +44,8 @@ interface ReceiptRow {
   exceeded: JournalEntry[];
 }
 
-function receiptRows(world: World): ReceiptRow[] {
+async function receiptRows(world: World): Promise<ReceiptRow[]> {
+  await world.loadHistory(0);
   const queued = new Map<string, JournalEntry>();
   const rows: ReceiptRow[] = [];
   for (const e of world.journal.entries()) {
@@ -121,8 +122,8 @@ export async function runReceiptsLs(
   worldOption: string | undefined,
   options: { json?: boolean },
 ): Promise<number> {
-  return await readWorld(io, worldOption, (world) => {
-    const rows = receiptRows(world);
+  return await readWorld(io, worldOption, async (world) => {
+    const rows = await receiptRows(world);
     if (options.json) {
       printJson(
         io,
@@ -156,7 +157,7 @@ export async function runReceiptsShow(
   hash: string,
   options: { json?: boolean },
 ): Promise<number> {
-  return await readWorld(io, worldOption, (world) => {
+  return await readWorld(io, worldOption, async (world) => {
     const wanted = hash.replace(/^sha256:/, "").replace(/…$/, "").toLowerCase();
     if (!/^[0-9a-f]+$/.test(wanted)) {
       throw new AosError(
@@ -164,7 +165,7 @@ export async function runReceiptsShow(
         `Give an intent hash or a hex prefix of one (as "aos receipts ls" prints), got "${hash}"`,
       );
     }
-    const matching = receiptRows(world).filter((r) => r.intentHash.slice(7).startsWith(wanted));
+    const matching = (await receiptRows(world)).filter((r) => r.intentHash.slice(7).startsWith(wanted));
     if (matching.length === 0) throw new AosError("AOS_USAGE", `No receipt for intent "${hash}"`);
     const intents = [...new Set(matching.map((r) => r.intentHash))].sort();
     if (intents.length > 1) {

@@ -28,7 +28,8 @@ export async function runSnapshotLs(
   world: string | undefined,
   options: { json?: boolean },
 ): Promise<number> {
-  return await readWorld(io, world, (w) => {
+  return await readWorld(io, world, async (w) => {
+    await w.loadHistory(0);
     const snapshots: Array<{ height: number; hash: HashRef }> = [];
     for (const entry of w.journal.entriesBackward()) {
       if (isRecord(entry, "snapshot")) {

@@ -63,6 +63,40 @@ export interface Journal {
 }
 
 /**
+ * A journal that may hold only its entries from {@linkcode firstHeldSeq} on (a world on PostgreSQL opens
+ * holding the entries from its latest snapshot to its head): `entries(fromSeq)` throws `RangeError` below the
+ * first held seq, and `entriesBackward` stops there. `preload(fromSeq)` fetches the older entries from the
+ * store, checks their seqs and hash chain (the last fetched one must hash to the first held one's `prev`)
+ * and holds them from then on.
+ */
+export interface PreloadableJournal extends Journal {
+  /** Seq of the first entry held (0 when the whole journal is held). */
+  readonly firstHeldSeq: number;
+  /** Fetches and chain-checks the entries from `fromSeq` up to the first held one; `AOS_JOURNAL_CORRUPT` on damage. */
+  preload(fromSeq?: number): Promise<void>;
+}
+
+/** True when `journal` can hold only a tail of its entries and fetch the rest ({@linkcode PreloadableJournal}). */
+export function isPreloadable(journal: object): journal is PreloadableJournal {
+  return "preload" in journal && typeof (journal as { preload?: unknown }).preload === "function" &&
+    "firstHeldSeq" in journal;
+}
+
+/** Seq of the first entry `journal` holds: 0 for a journal that holds them all (file and memory stores). */
+export function firstHeldSeq(journal: object): number {
+  return isPreloadable(journal) ? journal.firstHeldSeq : 0;
+}
+
+/**
+ * Makes `journal` hold its entries from `fromSeq` (default 0) on, fetching and checking older ones from its
+ * store when it holds only a tail; a no-op for a journal that holds them all. Call before reading entries
+ * older than the latest snapshot (verify, export, `journal show`, the snapshot list of a rollback).
+ */
+export async function preloadJournal(journal: object, fromSeq = 0): Promise<void> {
+  if (isPreloadable(journal) && fromSeq < journal.firstHeldSeq) await journal.preload(fromSeq);
+}
+
+/**
  * A journal held in memory, for tests and simulation. It records how far it was synced, so a simulated
  * crash can keep only `entries().slice(0, syncedHeight)`.
  *

@@ -57,7 +57,14 @@ export {
   type TornTail,
   verifyJournalDir,
 } from "./fs_journal.ts";
-export { type Journal, MemoryJournal } from "./journal.ts";
+export {
+  firstHeldSeq,
+  isPreloadable,
+  type Journal,
+  MemoryJournal,
+  type PreloadableJournal,
+  preloadJournal,
+} from "./journal.ts";
 export {
   bodyOf,
   bodyProblem,

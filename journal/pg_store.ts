@@ -31,7 +31,7 @@ import { isHashRef } from "../air/mod.ts";
 import { assertChained, chainRecords, linkProblem } from "./_chain.ts";
 import type { Cas, CasSpace } from "./cas.ts";
 import { decodeEntry, type EntryRecord, type JournalEntry, ZERO_HASH } from "./entry.ts";
-import type { Journal } from "./journal.ts";
+import type { PreloadableJournal } from "./journal.ts";
 import type { PgHead, PgHeadStore, PgInboxRows, PgWorldOptions, PgWorldStore } from "./postgres.ts";
 
 type Sql = postgres.Sql;
@@ -86,6 +86,12 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
         bytes bytea NOT NULL,
         PRIMARY KEY (world_id, batch)
       );`,
+  },
+  {
+    version: 3,
+    name: "index of snapshot markers",
+    sql: `
+      CREATE INDEX aos_entries_snapshots ON aos_entries (world_id, seq) WHERE kind = 'snapshot';`,
   },
 ];
 
@@ -225,21 +231,57 @@ function corrupt(worldId: string, seq: number, problem: string): AosError {
   );
 }
 
+/**
+ * Checks rows read in seq order: dense from `from`, each `prev_hash` the hash of the row before; the first
+ * row's `prev_hash` must be `firstPrev` when given, else is taken as given. Returns them and the last hash.
+ */
+function checkRows(
+  worldId: string,
+  rows: Iterable<Record<string, unknown>>,
+  from: number,
+  firstPrev: Uint8Array | undefined,
+): { rows: StoredRow[]; lastHash: Uint8Array | undefined } {
+  const out: StoredRow[] = [];
+  let prev = firstPrev;
+  for (const row of rows) {
+    const seq = Number(row.seq);
+    const bytes = plain(row.bytes as Uint8Array);
+    const stored = plain(row.prev_hash as Uint8Array);
+    const expected = from + out.length;
+    if (seq !== expected) throw corrupt(worldId, seq, `seq gap: expected seq ${expected}, found ${seq}`);
+    if (prev !== undefined && !bytesEqual(stored, prev)) {
+      throw corrupt(worldId, seq, `hash chain broken: prev_hash ${toHex(stored)}, expected ${toHex(prev)}`);
+    }
+    const hash = sha256(bytes);
+    out.push({ seq, bytes, prev: stored, hash, kind: row.kind as string });
+    prev = hash;
+  }
+  return { rows: out, lastHash: out.length === 0 ? undefined : prev };
+}
+
 /** Entries per INSERT statement of a step's transaction. */
 const INSERT_CHUNK = 20_000;
 
 /**
- * The journal of one world on PostgreSQL. Opening reads the world's rows and checks the seqs, the stored
- * `prev_hash` of every row against the hash of the row before, and the acknowledged head; every entry is
- * decoded strictly (and checked against its row) when it is read. `append` keeps entries in memory;
+ * The journal of one world on PostgreSQL. Opening reads only the rows from the latest snapshot marker (found
+ * by an index on `kind = 'snapshot'`) to the head, or every row when there is no snapshot, so it costs
+ * O(tail), like the file store; it checks the seqs, the stored `prev_hash` of every loaded row against the
+ * hash of the row before (the first loaded row's `prev_hash` is taken as given, checked when the rows before
+ * it are preloaded) and the acknowledged head. {@linkcode PgJournal.preload} fetches and checks older rows
+ * (verify, export, `journal show`, rollback). Every entry is decoded strictly (and checked against its row)
+ * when it is read. `append` keeps entries in memory;
  * `sync` writes everything appended since the last sync in one transaction (group commit), and resolves
  * only after that transaction committed.
  */
-export class PgJournal implements Journal {
+export class PgJournal implements PreloadableJournal {
   readonly #conn: Conn;
   readonly worldId: string;
-  /** Loaded rows (decoded on read) and entries appended by this process. */
-  readonly #rows: Array<StoredRow | JournalEntry> = [];
+  /** Loaded rows (decoded on read) and entries appended by this process; `#rows[0]` has seq `#base`. */
+  #rows: Array<StoredRow | JournalEntry> = [];
+  /** Seq of the first held row. */
+  #base = 0;
+  /** The stored `prev_hash` of the first held row (32 zero bytes when it is seq 0 or nothing is held). */
+  #baseHash: Uint8Array = ZERO_HASH;
   #lastHash: Uint8Array = ZERO_HASH;
   #syncedHeight = 0;
   #syncing: Promise<void> = Promise.resolve();
@@ -266,30 +308,25 @@ export class PgJournal implements Journal {
     if (head === undefined) {
       throw new AosError("AOS_WORLD_NOT_FOUND", `No world "${worldId}" in the database`);
     }
+    // The latest snapshot marker (seq 0 is genesis, never a usable snapshot): replay starts there.
+    const [mark] = await conn`SELECT max(seq) AS seq FROM aos_entries
+      WHERE world_id = ${worldId} AND kind = 'snapshot' AND seq > 0`;
+    const from = mark?.seq === null || mark?.seq === undefined ? 0 : Number(mark.seq);
     const rows = await conn`SELECT seq, kind, bytes, prev_hash FROM aos_entries
-      WHERE world_id = ${worldId} ORDER BY seq`;
-    let prev = ZERO_HASH;
-    for (const row of rows) {
-      const seq = Number(row.seq);
-      const bytes = plain(row.bytes as Uint8Array);
-      const stored = plain(row.prev_hash as Uint8Array);
-      const expected = journal.#rows.length;
-      if (seq !== expected) throw corrupt(worldId, seq, `seq gap: expected seq ${expected}, found ${seq}`);
-      if (!bytesEqual(stored, prev)) {
-        throw corrupt(worldId, seq, `hash chain broken: prev_hash ${toHex(stored)}, expected ${toHex(prev)}`);
-      }
-      const hash = sha256(bytes);
-      journal.#rows.push({ seq, bytes, prev: stored, hash, kind: row.kind as string });
-      prev = hash;
-    }
+      WHERE world_id = ${worldId} AND seq >= ${from} ORDER BY seq`;
+    const loaded = checkRows(worldId, rows, from, from === 0 ? ZERO_HASH : undefined);
+    journal.#rows = loaded.rows;
+    journal.#base = from;
+    journal.#baseHash = loaded.rows[0]?.prev ?? ZERO_HASH;
+    const prev = loaded.lastHash ?? journal.#baseHash;
     const height = Number(head.height);
     const headHash = plain(head.hash as Uint8Array);
-    if (height !== journal.#rows.length || !bytesEqual(headHash, prev)) {
+    if (height !== journal.height || !bytesEqual(headHash, prev)) {
       throw corrupt(
         worldId,
-        Math.min(height, journal.#rows.length),
+        Math.min(height, journal.height),
         `the acknowledged head is height ${height} (${toHex(headHash)}), the entries end at height ` +
-          `${journal.#rows.length} (${toHex(prev)})`,
+          `${journal.height} (${toHex(prev)})`,
       );
     }
     journal.#lastHash = prev;
@@ -298,7 +335,49 @@ export class PgJournal implements Journal {
   }
 
   get height(): number {
-    return this.#rows.length;
+    return this.#base + this.#rows.length;
+  }
+
+  /** Seq of the first entry held: the latest snapshot's at open, lower after {@linkcode preload}. */
+  get firstHeldSeq(): number {
+    return this.#base;
+  }
+
+  /**
+   * Fetches the rows from `fromSeq` (default 0) up to the first held one and checks their seqs and hash
+   * chain, up to the first held row (whose stored `prev_hash` must be the hash of the last fetched one); then
+   * holds them. `AOS_JOURNAL_CORRUPT` naming the seq on damage (nothing is added then).
+   */
+  async preload(fromSeq = 0): Promise<void> {
+    const base = this.#base;
+    if (!Number.isSafeInteger(fromSeq) || fromSeq < 0 || fromSeq > this.height) {
+      throw new RangeError(`Invalid fromSeq "${fromSeq}": expected an integer in 0..${this.height}`);
+    }
+    if (fromSeq >= base) return;
+    let rows;
+    try {
+      rows = await this.#conn`SELECT seq, kind, bytes, prev_hash FROM aos_entries
+        WHERE world_id = ${this.worldId} AND seq >= ${fromSeq} AND seq < ${base} ORDER BY seq`;
+    } catch (error) {
+      throw ioError(`read entries ${fromSeq}..${base - 1} of world "${this.worldId}"`, error);
+    }
+    const loaded = checkRows(this.worldId, rows, fromSeq, fromSeq === 0 ? ZERO_HASH : undefined);
+    if (loaded.rows.length !== base - fromSeq) {
+      const seq = fromSeq + loaded.rows.length;
+      throw corrupt(this.worldId, seq, `seq gap: expected seq ${seq}, found ${base}`);
+    }
+    if (!bytesEqual(loaded.lastHash!, this.#baseHash)) {
+      throw corrupt(
+        this.worldId,
+        base,
+        `hash chain broken: prev_hash ${toHex(this.#baseHash)}, expected ${toHex(loaded.lastHash!)} ` +
+          `(the hash of seq ${base - 1})`,
+      );
+    }
+    if (this.#base !== base) return; // a concurrent preload got there first
+    this.#rows = (loaded.rows as Array<StoredRow | JournalEntry>).concat(this.#rows);
+    this.#base = fromSeq;
+    this.#baseHash = loaded.rows[0]!.prev;
   }
 
   get lastHash(): Uint8Array {
@@ -310,8 +389,8 @@ export class PgJournal implements Journal {
     return this.#syncedHeight;
   }
 
-  #entryAt(index: number): JournalEntry {
-    const row = this.#rows[index]!;
+  #entryAt(seq: number): JournalEntry {
+    const row = this.#rows[seq - this.#base]!;
     if ("body" in row) return row;
     let entry: JournalEntry;
     try {
@@ -327,18 +406,24 @@ export class PgJournal implements Journal {
 
   entries(fromSeq = 0): Iterable<JournalEntry> {
     const height = this.height;
-    if (!Number.isSafeInteger(fromSeq) || fromSeq < 0 || fromSeq > height) {
-      throw new RangeError(`Invalid fromSeq "${fromSeq}": expected an integer in 0..${height}`);
+    const base = this.#base;
+    if (!Number.isSafeInteger(fromSeq) || fromSeq < base || fromSeq > height) {
+      const hint = base > 0 && Number.isSafeInteger(fromSeq) && fromSeq >= 0 && fromSeq < base
+        ? ` (entries before ${base} are not loaded: preload them first)`
+        : "";
+      throw new RangeError(`Invalid fromSeq "${fromSeq}": expected an integer in ${base}..${height}${hint}`);
     }
     return (function* (journal: PgJournal) {
       for (let seq = fromSeq; seq < height; seq++) yield journal.#entryAt(seq);
     })(this);
   }
 
+  /** The held entries, newest first, down to {@linkcode firstHeldSeq}. */
   entriesBackward(): Iterable<JournalEntry> {
     const height = this.height;
+    const base = this.#base;
     return (function* (journal: PgJournal) {
-      for (let seq = height - 1; seq >= 0; seq--) yield journal.#entryAt(seq);
+      for (let seq = height - 1; seq >= base; seq--) yield journal.#entryAt(seq);
     })(this);
   }
 
@@ -374,7 +459,7 @@ export class PgJournal implements Journal {
     const from = this.#syncedHeight;
     const to = this.height;
     if (to === from) return;
-    const pending = this.#rows.slice(from, to) as JournalEntry[];
+    const pending = this.#rows.slice(from - this.#base, to - this.#base) as JournalEntry[];
     const lastHash = pending.at(-1)!.hash;
     try {
       // A reserved connection has no begin(): the transaction is spelled out, on the connection that holds

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { AosError } from "../air/mod.ts";
+import type { EntryRecord } from "./entry.ts";
+import type { PgJournal } from "./pg_store.ts";
 import { openPgWorld, type PgWorldStore } from "./postgres.ts";
 import { runCasContract, runJournalContract, sampleRecord } from "./testing/mod.ts";
 import { sharedPgServer } from "./testing/pg_server.ts";
@@ -274,3 +276,133 @@ Deno.test("PgStore: a commit clears the head's inbox position and failure count 
     await store.close();
   }
 });
+
+/** A snapshot marker record at `height` (the journal does not look at the blob it names). */
+function snapshotRecord(height: number): EntryRecord {
+  return { kind: "snapshot", body: { height, snapshot_hash: new Uint8Array(32).fill(height % 251) } };
+}
+
+/** A world of 30 entries with snapshot markers at seqs 10 and 20; returns every entry's hash. */
+async function worldWithSnapshots(url: string, worldId: string): Promise<Uint8Array[]> {
+  const store = await openPgWorld({ url, worldId, create: true });
+  try {
+    const hashes: Uint8Array[] = [];
+    for (let seq = 0; seq < 30; seq++) {
+      const record = seq === 10 || seq === 20 ? snapshotRecord(seq) : sampleRecord(seq);
+      hashes.push(store.journal.append([record])[0]!.hash);
+    }
+    await store.journal.sync();
+    return hashes;
+  } finally {
+    await store.close();
+  }
+}
+
+Deno.test("PgStore: opening holds only the rows from the latest snapshot; preload fetches and checks the rest", async () => {
+  const url = sharedPgServer().url;
+  const worldId = freshWorldId();
+  const hashes = await worldWithSnapshots(url, worldId);
+  const store = await openPgWorld({ url, worldId });
+  try {
+    const journal = store.journal as PgJournal;
+    assert.equal(journal.firstHeldSeq, 20, "held from the latest snapshot marker");
+    assert.equal(journal.height, 30);
+    assert.deepEqual(journal.lastHash, hashes[29]);
+    assert.deepEqual([...journal.entries(20)].map((entry) => entry.seq), range(20, 30));
+    assert.deepEqual([...journal.entriesBackward()].map((entry) => entry.seq), range(20, 30).reverse());
+    assert.throws(() => journal.entries(0), (error: unknown) => {
+      assert.ok(error instanceof RangeError);
+      assert.match(error.message, /preload them first/);
+      return true;
+    });
+    // Preloading part of the history, then all of it, joins the chain to the held rows.
+    await journal.preload(15);
+    assert.equal(journal.firstHeldSeq, 15);
+    await journal.preload(0);
+    assert.equal(journal.firstHeldSeq, 0);
+    const all = [...journal.entries(0)];
+    assert.deepEqual(all.map((entry) => entry.seq), range(0, 30));
+    assert.deepEqual(all.map((entry) => entry.hash), hashes);
+    // The journal goes on at the head as before.
+    journal.append([sampleRecord(30)]);
+    await journal.sync();
+  } finally {
+    await store.close();
+  }
+  const reopened = await openPgWorld({ url, worldId });
+  try {
+    assert.equal(reopened.journal.height, 31);
+    assert.equal((reopened.journal as PgJournal).firstHeldSeq, 20);
+  } finally {
+    await reopened.close();
+  }
+});
+
+Deno.test("PgStore: a world without snapshots opens from genesis", async () => {
+  const url = sharedPgServer().url;
+  const worldId = freshWorldId();
+  const store = await openPgWorld({ url, worldId, create: true });
+  store.journal.append([sampleRecord(0), sampleRecord(1), sampleRecord(2)]);
+  await store.journal.sync();
+  await store.close();
+  const reopened = await openPgWorld({ url, worldId });
+  try {
+    assert.equal((reopened.journal as PgJournal).firstHeldSeq, 0);
+    assert.equal([...reopened.journal.entries(0)].length, 3);
+  } finally {
+    await reopened.close();
+  }
+});
+
+Deno.test("PgStore: damage before the latest snapshot does not stop opening; preload finds it", async (t) => {
+  const url = sharedPgServer().url;
+  const cases: Array<
+    { name: string; tamper: (sql: postgres.Sql, id: string) => Promise<unknown>; at: RegExp }
+  > = [
+    {
+      name: "an old row's prev_hash",
+      tamper: (sql, id) =>
+        sql`UPDATE aos_entries SET prev_hash = ${
+          new Uint8Array(32).fill(7)
+        } WHERE world_id = ${id} AND seq = 5`,
+      at: /at seq 5: hash chain broken/,
+    },
+    {
+      name: "an old row's bytes",
+      tamper: (sql, id) =>
+        sql`UPDATE aos_entries SET bytes = bytes || '\\x00'::bytea WHERE world_id = ${id} AND seq = 4`,
+      at: /at seq 5: hash chain broken/,
+    },
+    {
+      name: "the row before the first held one",
+      tamper: (sql, id) =>
+        sql`UPDATE aos_entries SET bytes = bytes || '\\x00'::bytea WHERE world_id = ${id} AND seq = 19`,
+      at: /at seq 20: hash chain broken/,
+    },
+    {
+      name: "a missing old row",
+      tamper: (sql, id) => sql`DELETE FROM aos_entries WHERE world_id = ${id} AND seq = 12`,
+      at: /at seq 13: seq gap/,
+    },
+  ];
+  for (const { name, tamper, at } of cases) {
+    await t.step(name, async () => {
+      const worldId = freshWorldId();
+      await worldWithSnapshots(url, worldId);
+      await withSql((sql) => tamper(sql, worldId));
+      const store = await openPgWorld({ url, worldId });
+      try {
+        const journal = store.journal as PgJournal;
+        assert.equal(journal.height, 30);
+        await rejectsWithCode(journal.preload(0), "AOS_JOURNAL_CORRUPT", at);
+        assert.equal(journal.firstHeldSeq, 20, "nothing is added from a damaged range");
+      } finally {
+        await store.close();
+      }
+    });
+  }
+});
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i);
+}

@@ -12,7 +12,14 @@ import {
   type HashRef,
   isAosError,
 } from "../air/mod.ts";
-import { type Cas, isRecord, type Journal, type JournalEntry } from "../journal/mod.ts";
+import {
+  type Cas,
+  firstHeldSeq,
+  isRecord,
+  type Journal,
+  type JournalEntry,
+  preloadJournal,
+} from "../journal/mod.ts";
 import {
   type Divergence,
   isGovernanceInput,
@@ -65,8 +72,34 @@ export async function restoreLatest(
   library: ControlPlaneLibrary,
 ): Promise<Restored> {
   const unusable: UnusableSnapshot[] = [];
-  for (const entry of journal.entriesBackward()) {
-    if (!isRecord(entry, "snapshot") || entry.seq === 0) continue;
+  // A journal holding only its tail (a world on PostgreSQL) fetches the rest when no held snapshot is usable,
+  // and goes on below the entries already tried.
+  let tried = Number.POSITIVE_INFINITY;
+  for (;;) {
+    const held = firstHeldSeq(journal);
+    const found = await latestUsable(journal.entriesBackward(), tried, library, unusable);
+    if (found !== undefined) return found;
+    if (held === 0) break;
+    tried = held;
+    await preloadJournal(journal, 0);
+  }
+  const defs = await library.loadDefs(genesisOf(journal, "The journal").manifestHash);
+  return {
+    kernel: new Kernel(defs, library.host, library),
+    fromSeq: 0,
+    ...(unusable.length > 0 ? { unusable } : {}),
+  };
+}
+
+/** The newest usable snapshot among `backward` entries below seq `below`; unusable ones are added to `unusable`. */
+async function latestUsable(
+  backward: Iterable<JournalEntry>,
+  below: number,
+  library: ControlPlaneLibrary,
+  unusable: UnusableSnapshot[],
+): Promise<Restored | undefined> {
+  for (const entry of backward) {
+    if (entry.seq >= below || !isRecord(entry, "snapshot") || entry.seq === 0) continue;
     const hash = bytesToHashRef(entry.body.snapshot_hash);
     try {
       const kernel = await restoreSnapshot(entry.seq, hash, library);
@@ -83,12 +116,7 @@ export async function restoreLatest(
       unusable.push({ height: entry.seq, hash, code: error.code, message: error.message });
     }
   }
-  const defs = await library.loadDefs(genesisOf(journal, "The journal").manifestHash);
-  return {
-    kernel: new Kernel(defs, library.host, library),
-    fromSeq: 0,
-    ...(unusable.length > 0 ? { unusable } : {}),
-  };
+  return undefined;
 }
 
 /** What makes a snapshot unusable (its blob missing or damaged); anything else propagates. */

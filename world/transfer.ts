@@ -8,7 +8,7 @@
  * @module
  */
 import { AosError, bytesEqual, toHex } from "../air/mod.ts";
-import { type WorldLock, writeFileAtomic } from "../journal/mod.ts";
+import { preloadJournal, type WorldLock, writeFileAtomic } from "../journal/mod.ts";
 import type { Clock } from "../kernel/mod.ts";
 import { readWorldConfig, type StoreConfig, storeConfigJson } from "./config.ts";
 import { openFilePorts, type StoreLock } from "./file_ports.ts";
@@ -101,6 +101,7 @@ export async function transferWorld(
         await journal.sync();
         batch = [];
       };
+      await preloadJournal(src.ports.journal, 0);
       for (const entry of src.ports.journal.entries(0)) {
         batch.push({ kind: entry.kind, body: entry.body as never, hash: entry.hash });
         if (batch.length >= COPY_CHUNK) await flush();

@@ -27,6 +27,7 @@ import {
   lockWorld,
   openPgWorld,
   type PgWorldStore,
+  preloadJournal,
   type TornTail,
   type WorldLock,
 } from "../journal/mod.ts";
@@ -231,6 +232,7 @@ export async function verifyJournal(dir: string): Promise<JournalVerifyReport> {
       try {
         const head = await db.head.read();
         checkHead(db.journal, head);
+        await preloadJournal(db.journal, 0);
         const tally = new HeadTally(head);
         for (const entry of db.journal.entries(0)) tally.see(entry);
         tally.check(db.journal.height);
@@ -339,6 +341,7 @@ export async function verifyReplay(
   const report: VerifyReport = { ok: false, height: journal.height, replayed: 0, reducers: [] };
   try {
     checkHead(journal, head);
+    await preloadJournal(journal, 0);
     const { manifestHash } = genesisOf(journal, "The journal");
     const library = new ControlPlaneLibrary(cas);
     const defs = await library.loadDefs(manifestHash);

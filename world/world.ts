@@ -24,11 +24,13 @@ import {
 import {
   type Cas,
   domainEventRecord,
+  firstHeldSeq,
   isRecord,
   type Journal,
   journalRecord,
   MemoryCas,
   MemoryJournal,
+  preloadJournal,
 } from "../journal/mod.ts";
 import { lockWorld, type TornTail, type WorldLock } from "../journal/mod.ts";
 import { worldPaths } from "./paths.ts";
@@ -379,7 +381,8 @@ export class World {
     const head = await (ports.head ?? new MemoryHeadStore()).read();
     if (ports.head instanceof FileHeadStore) requireHead(ports.journal.height, head, ports.head.path);
     checkHead(ports.journal, head);
-    genesisOf(ports.journal, where);
+    // A journal holding only its tail (on PostgreSQL) checks its genesis when the rest is preloaded.
+    if (firstHeldSeq(ports.journal) === 0) genesisOf(ports.journal, where);
     const parts = worldParts(ports, options, dir, lock);
     const journal = parts.ports.journal;
     // The manifest in force: the latest snapshot names it; replay from there switches at every apply.
@@ -398,6 +401,9 @@ export class World {
     } else if (divergence) {
       throw divergenceError(divergence);
     }
+    // Without the inbox position or failure count in the head (a crash between a commit and recording
+    // them), they are found in the whole journal: a journal holding only its tail fetches the rest first.
+    if (head?.inbox === undefined || head.failures === undefined) await preloadJournal(journal, 0);
     const tally = tallyJournal(journal, head);
     const world = new World(
       parts,
@@ -804,7 +810,19 @@ export class World {
     return this.#lastSnapshot;
   }
 
-  /** The snapshots the journal records, newest first (read backwards): the heights a rollback accepts. */
+  /**
+   * Makes the journal hold its entries from `fromSeq` (default 0) on: a world on PostgreSQL opens holding only
+   * the entries from its latest snapshot, and fetches (and chain-checks) older ones here. Call before reading
+   * older entries through {@linkcode World.journal} or {@linkcode World.snapshots}; a no-op on other stores.
+   */
+  async loadHistory(fromSeq = 0): Promise<void> {
+    await preloadJournal(this.journal, fromSeq);
+  }
+
+  /**
+   * The snapshots the journal records, newest first (read backwards): the heights a rollback accepts. On a
+   * world on PostgreSQL, only those the journal holds: call {@linkcode World.loadHistory} first for all.
+   */
   snapshots(): Array<{ height: number; hash: HashRef }> {
     const found: Array<{ height: number; hash: HashRef }> = [];
     for (const entry of this.journal.entriesBackward()) {
@@ -823,6 +841,7 @@ export class World {
    * abandoned entries stay in the journal for audit. `AOS_USAGE` when no snapshot was taken at `toHeight`.
    */
   async rollback(toHeight: number): Promise<RollbackReport> {
+    await this.loadHistory(0);
     const snapshots = this.snapshots();
     const snapshot = snapshots.find((s) => s.height === toHeight);
     if (snapshot === undefined) {
