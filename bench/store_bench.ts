@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type EntryRecord, FsJournal, type Journal, openPgWorld } from "../journal/mod.ts";
+import { type EntryRecord, FsJournal, type Journal, openPgWorld, preloadJournal } from "../journal/mod.ts";
 
 function counterRecord(n: number): EntryRecord {
   return {
@@ -34,6 +34,7 @@ async function commitAndRead(
   await first.close();
   const t1 = performance.now();
   const second = await open();
+  await preloadJournal(second.journal, 0);
   let read = 0;
   for (const _ of second.journal.entries(0)) read++;
   const readPerSec = read / ((performance.now() - t1) / 1000);
