@@ -370,6 +370,35 @@ pgTest(
         const verify = await expectAos(1, w, "journal", "verify");
         assert.match(verify.stdout + verify.stderr, /seq 2: hash chain broken/);
         await expectAos(1, root, "--world", "w", "replay", "--verify");
+        await sql`UPDATE aos_entries SET prev_hash = (SELECT sha256(bytes) FROM aos_entries
+          WHERE world_id = ${id} AND seq = 1) WHERE world_id = ${id} AND seq = 2`;
+        await expectAos(0, w, "journal", "verify");
+        // A rollback to a snapshot before the first held row finds it in the fetched history.
+        const [first] = await sql`SELECT min(seq)::int AS seq FROM aos_entries
+          WHERE world_id = ${id} AND kind = 'snapshot'`;
+        await expectAos(0, w, "rollback", "--to", String(first!.seq));
+        const rolled = await expectAos(0, w, "state", "get", "demo/Counter@1", "--json");
+        assert.match(rolled.stdout, /"count":\s*1\b/);
+        // A latest snapshot that cannot be restored: the older rows are fetched and the one before it is used.
+        const [marker] = await sql`SELECT bytes FROM aos_entries
+          WHERE world_id = ${id} AND seq = ${latest}`;
+        assert.ok(marker !== undefined);
+        const missing = await sql`DELETE FROM aos_blobs WHERE world_id = ${id}
+            AND position(hash IN ${marker.bytes as Uint8Array}) > 0 RETURNING hash`;
+        const missingNodes = await sql`DELETE FROM aos_nodes WHERE world_id = ${id}
+            AND position(hash IN ${marker.bytes as Uint8Array}) > 0 RETURNING hash`;
+        assert.equal(missing.length + missingNodes.length, 1, "the latest snapshot's object is gone");
+        const fallen = await World.open(w, { clock: new VirtualClock(0n) });
+        try {
+          assert.equal(firstHeldSeq(fallen.journal), 0);
+          assert.deepEqual(fallen.unusableSnapshots.map((s) => [s.height, s.code]), [[
+            latest,
+            "AOS_CAS_MISSING",
+          ]]);
+          assert.deepEqual(fallen.stateJson("demo/Counter@1"), { count: 1n }, "as rolled back");
+        } finally {
+          fallen.close();
+        }
       } finally {
         await sql.end({ timeout: 5 });
       }
