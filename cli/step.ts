@@ -25,12 +25,15 @@ export async function runStep(
         reason: string | null;
       }
     > = [];
-    for (const entry of w.journal.entries(r.heightBefore)) {
+    for (const schema of r.eventSchemas ?? []) {
+      const warning = unconsumedWarning(w.defs, schema);
+      if (warning) warnings.add(warning);
+    }
+    // Receipts are admitted after the events: read the journal only from the first of them.
+    const firstReceipt = r.entries.find((e) => e.kind === "receipt_appended" || e.kind === "receipt_ignored");
+    for (const entry of firstReceipt === undefined ? [] : w.journal.entries(firstReceipt.seq)) {
       const b = entry.body;
-      if (entry.kind === "domain_event" && (b.origin as { kind?: string } | undefined)?.kind === "external") {
-        const warning = unconsumedWarning(w.defs, String(b.schema));
-        if (warning) warnings.add(warning);
-      } else if (entry.kind === "receipt_appended" || entry.kind === "receipt_ignored") {
+      if (entry.kind === "receipt_appended" || entry.kind === "receipt_ignored") {
         receipts.push({
           seq: BigInt(entry.seq),
           intent_hash: b.intent_hash instanceof Uint8Array ? bytesToHashRef(b.intent_hash) : null,

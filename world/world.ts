@@ -86,6 +86,8 @@ export interface StepReport {
   remaining?: number;
   /** Inbox files `step` could not admit: journaled as `inbox_quarantined` and moved to `movedTo`. */
   quarantined?: Array<{ seq: number; file: string; reason: string; movedTo: string }>;
+  /** The schemas of the external events admitted, each once, in the order first admitted. */
+  eventSchemas?: string[];
 }
 
 /** What `admitReceipts` did with each receipt. */
@@ -506,6 +508,7 @@ export class World {
     return {
       ...(remaining > 0 ? { remaining } : {}),
       ...(report.quarantined ? { quarantined: report.quarantined } : {}),
+      ...(report.eventSchemas ? { eventSchemas: report.eventSchemas } : {}),
       admitted: report.admitted + admitted.admitted,
       heightBefore: report.heightBefore,
       height: admitted.height,
@@ -580,11 +583,13 @@ export class World {
    * checks its events, `step` its inbox batches and quarantines those that fail), so nothing fails midway.
    */
   async #admit(items: Array<{ event: InboxEvent; source: string }>): Promise<StepReport> {
-    return await this.#admitInputs(
+    const report = await this.#admitInputs(
       items.map(({ event, source }) => (ingressNs: bigint) =>
         domainEventRecord(event, { kind: "external", source }, ingressNs)
       ),
     );
+    if (items.length > 0) report.eventSchemas = [...new Set(items.map(({ event }) => event.schema))];
+    return report;
   }
 
   /**
