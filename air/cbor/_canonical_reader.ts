@@ -14,6 +14,20 @@ import { type CborValue, DEC128_TAG, Dec128Item } from "./_canonical_writer.ts";
 
 const DEPTH_MAX = 128;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Longest text tried as plain ASCII before the UTF-8 decoder (short keys and names are the common case). */
+const ASCII_FAST_MAX = 64;
+
+/** `n` bytes at `at` as a string when every one is ASCII (which is valid UTF-8 as it is), else undefined. */
+function asciiText(bytes: Uint8Array, at: number, n: number): string | undefined {
+  let text = "";
+  for (let i = at; i < at + n; i++) {
+    const byte = bytes[i]!;
+    if (byte >= 0x80) return undefined;
+    text += String.fromCharCode(byte);
+  }
+  return text;
+}
 const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
 function invalid(detail: string): AosError {
@@ -112,7 +126,12 @@ class Reader {
       case 3: {
         const n = this.length(info, start);
         this.need(n);
-        let text: string;
+        let text: string | undefined;
+        if (n <= ASCII_FAST_MAX) text = asciiText(this.bytes, this.at, n);
+        if (text !== undefined) {
+          this.at += n;
+          return text;
+        }
         try {
           text = strictUtf8.decode(this.bytes.subarray(this.at, this.at + n));
         } catch (cause) {

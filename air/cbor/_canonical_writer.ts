@@ -114,11 +114,34 @@ class Writer {
       this.raw(cached);
       return;
     }
+    // Short ASCII text (schema names, sources, kinds) is written in place: calling the encoder costs more.
+    const n = text.length;
+    if (n <= ASCII_FAST_MAX) {
+      this.reserve(9 + n);
+      const headAt = this.at;
+      this.head(3, n);
+      const bytes = this.bytes;
+      let at = this.at;
+      let i = 0;
+      for (; i < n; i++) {
+        const code = text.charCodeAt(i);
+        if (code >= 0x80) break;
+        bytes[at++] = code;
+      }
+      if (i === n) {
+        this.at = at;
+        return;
+      }
+      this.at = headAt; // not ASCII: undo, and take the general path
+    }
     const bytes = textEncoder.encode(checkedText(text));
     this.head(3, bytes.length);
     this.raw(bytes);
   }
 }
+
+/** Longest text the writer and reader try as plain ASCII before using the UTF-8 codec. */
+const ASCII_FAST_MAX = 64;
 
 const writer = new Writer();
 
