@@ -349,8 +349,10 @@ export class FsJournal implements Journal {
 
   append(records: readonly EntryRecord[]): JournalEntry[] {
     this.#checkWritable("append");
-    const entries = chainRecords(this.height, this.lastHash, records);
-    assertChained(this.height, this.lastHash, entries);
+    // The last hash itself, not the getter's copy: chaining only reads it.
+    const lastHash = this.#segments.at(-1)?.lastHash ?? ZERO_HASH;
+    const entries = chainRecords(this.height, lastHash, records);
+    assertChained(this.height, lastHash, entries);
     try {
       this.#write(entries);
     } catch (error) {
