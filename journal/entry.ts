@@ -226,8 +226,12 @@ function isPlainObject(value: unknown): value is { [key: string]: CborValue } {
 function toObject(map: Map<CborValue, CborValue>): { [key: string]: CborValue } {
   const out: { [key: string]: CborValue } = {};
   for (const [key, value] of map) {
+    if (key !== "__proto__") {
+      out[key as string] = normalize(value);
+      continue;
+    }
     // defineProperty, so a "__proto__" key stays data.
-    Object.defineProperty(out, key as string, {
+    Object.defineProperty(out, key, {
       value: normalize(value),
       enumerable: true,
       writable: true,

@@ -141,3 +141,18 @@ Deno.test("isMarkerKind() is true only for snapshot", () => {
   assert.deepEqual(ENTRY_KINDS.filter(isMarkerKind), ["snapshot"]);
   assert.equal(isMarkerKind("made_up"), false);
 });
+
+Deno.test('decodeEntry() keeps a "__proto__" key in a nested map as data, not as the prototype', () => {
+  const nested = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as { [key: string]: CborValue };
+  const entry = encodeEntry(
+    3,
+    { kind: "plan_ended", body: { instance_id: 1, status: "ok", result: nested } },
+    ZERO_HASH,
+  );
+  const decoded = decodeEntry(entry.bytes);
+  const result = decoded.body.result as { [key: string]: CborValue };
+  assert.deepEqual(Object.keys(result).sort(), ["__proto__", "a"]);
+  assert.equal(Object.getPrototypeOf(result), Object.prototype);
+  assert.equal((result as { polluted?: unknown }).polluted, undefined);
+  assert.deepEqual(Object.getOwnPropertyDescriptor(result, "__proto__")?.value, { polluted: true });
+});
