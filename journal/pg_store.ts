@@ -301,8 +301,6 @@ export class PgJournal implements PreloadableJournal {
   /** Loads and checks the journal of `worldId` (the world must exist). */
   static async load(conn: Conn, worldId: string, connectionLost: Promise<never>): Promise<PgJournal> {
     connectionLost.catch(() => {});
-    await conn`CREATE TEMP TABLE IF NOT EXISTS aos_staging (
-      seq bigint NOT NULL, kind text NOT NULL, bytes bytea NOT NULL, prev_hash bytea NOT NULL)`;
     const journal = new PgJournal(conn, worldId, connectionLost);
     const [head] = await conn`SELECT height, hash FROM aos_heads WHERE world_id = ${worldId}`;
     if (head === undefined) {
@@ -525,15 +523,20 @@ const COPY_HEADER = new Uint8Array([
   0,
 ]);
 
-/** Consecutive entries as binary COPY rows `(seq, kind, bytes, prev_hash)`: no text escaping either way. */
-export function encodeCopyRows(entries: readonly JournalEntry[]): Uint8Array {
+/**
+ * Consecutive entries as binary COPY rows `(world_id, seq, kind, bytes, prev_hash)`: no text escaping
+ * either way.
+ */
+export function encodeCopyRows(worldId: string, entries: readonly JournalEntry[]): Uint8Array {
   const encoder = new TextEncoder();
+  const world = encoder.encode(worldId);
   const kinds = new Map<string, Uint8Array>();
   let size = COPY_HEADER.length + 2;
   for (const entry of entries) {
     let kind = kinds.get(entry.kind);
     if (kind === undefined) kinds.set(entry.kind, kind = encoder.encode(entry.kind));
-    size += 2 + (4 + 8) + (4 + kind.length) + (4 + entry.bytes.length) + (4 + entry.prev.length);
+    size += 2 + (4 + world.length) + (4 + 8) + (4 + kind.length) + (4 + entry.bytes.length) +
+      (4 + entry.prev.length);
   }
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
@@ -545,10 +548,12 @@ export function encodeCopyRows(entries: readonly JournalEntry[]): Uint8Array {
     at += 4 + bytes.length;
   };
   for (const entry of entries) {
-    view.setInt16(at, 4);
-    view.setInt32(at + 2, 8);
-    view.setBigInt64(at + 6, BigInt(entry.seq));
-    at += 14;
+    view.setInt16(at, 5);
+    at += 2;
+    field(world);
+    view.setInt32(at, 8);
+    view.setBigInt64(at + 4, BigInt(entry.seq));
+    at += 12;
     field(kinds.get(entry.kind)!);
     field(entry.bytes);
     field(entry.prev);
@@ -559,9 +564,8 @@ export function encodeCopyRows(entries: readonly JournalEntry[]): Uint8Array {
 }
 
 /**
- * Writes consecutive entries in the open transaction: a binary COPY into the connection's temporary staging
- * table (which cannot refuse a row), then one INSERT into `aos_entries`, where the primary key refuses a
- * seq written before with an ordinary error.
+ * Writes consecutive entries in the open transaction: one binary COPY into `aos_entries`, whose primary key
+ * refuses a seq written before (the COPY fails, and the transaction with it).
  */
 async function insertEntries(
   tx: Conn,
@@ -569,8 +573,8 @@ async function insertEntries(
   entries: readonly JournalEntry[],
   connectionLost: Promise<never>,
 ): Promise<void> {
-  const payload = encodeCopyRows(entries);
-  const stream = await tx`COPY aos_staging (seq, kind, bytes, prev_hash) FROM STDIN (FORMAT binary)`
+  const payload = encodeCopyRows(worldId, entries);
+  const stream = await tx`COPY aos_entries (world_id, seq, kind, bytes, prev_hash) FROM STDIN (FORMAT binary)`
     .writable();
   const finished = new Promise<void>((resolve, reject) => {
     stream.on("error", reject);
@@ -580,9 +584,6 @@ async function insertEntries(
   stream.end();
   // The client resolves a COPY when the server confirms it, and only reports a lost connection elsewhere.
   await Promise.race([finished, connectionLost]);
-  await tx`INSERT INTO aos_entries (world_id, seq, kind, bytes, prev_hash)
-    SELECT ${worldId}, seq, kind, bytes, prev_hash FROM aos_staging ORDER BY seq`;
-  await tx`TRUNCATE aos_staging`;
 }
 
 const SPACES: readonly CasSpace[] = ["nodes", "blobs"];
