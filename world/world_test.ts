@@ -108,6 +108,7 @@ Deno.test("step() admits inbox batches in arrival order and a reopened world has
       kind: "domain_event",
     }],
     reducerErrors: [],
+    eventSchemas: ["demo/Increment@1"],
   });
   const inputs = (await journalEntries(dir.path)).slice(1);
   assert.deepEqual(inputs.map(origin), [
