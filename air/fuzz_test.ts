@@ -5,7 +5,7 @@
  * Run counts are modest by default; `AOS_FUZZ_RUNS=<n>` runs each property `n` times.
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.11.0";
 import {
   AosError,
   type CborValue,

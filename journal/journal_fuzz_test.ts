@@ -6,7 +6,7 @@
  * `AOS_FUZZ_RUNS=<n>` runs each property `n` times.
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.11.0";
 import { AosError, bytesEqual, encodeCanonical } from "../air/mod.ts";
 import { decodeEntry, encodeEntry } from "./entry.ts";
 import { FsJournal } from "./fs_journal.ts";

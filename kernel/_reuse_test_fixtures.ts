@@ -5,7 +5,7 @@
  *
  * @module
  */
-import fc from "fast-check";
+import fc from "npm:fast-check@4.11.0";
 import { AosError, type CborValue, encodeCanonical } from "../air/mod.ts";
 import { encodeUleb128 as uleb } from "./leb128.ts";
 import { Code, I32, WasmModuleBuilder } from "./wasm_builder.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.11.0";
 import { AosError, hashRefOf } from "../air/mod.ts";
 import { ROOT_DIR } from "./_test_fixtures.ts";
 import { analyzeReuse, REUSE_MEMORY_BYTES_MAX } from "./_reducer_reuse.ts";

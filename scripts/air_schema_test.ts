@@ -14,7 +14,7 @@
  */
 import assert from "node:assert/strict";
 // The named export: under Deno's npm typings the default import types as the module namespace.
-import { Ajv2020 } from "ajv/dist/2020.js";
+import { Ajv2020 } from "npm:ajv@8.20.0/dist/2020.js";
 import {
   type AirFile,
   type Diagnostic,

@@ -21,9 +21,9 @@
  *
  * @module
  */
-import asc from "assemblyscript/asc";
-import binaryen from "assemblyscript/binaryen";
-import { Transform } from "assemblyscript/transform";
+import asc from "npm:assemblyscript@0.28.20/asc";
+import binaryen from "npm:assemblyscript@0.28.20/binaryen";
+import { Transform } from "npm:assemblyscript@0.28.20/transform";
 import { createHash } from "node:crypto";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";

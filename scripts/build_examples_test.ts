@@ -3,7 +3,7 @@
  * (a fresh instance per call, as the kernel does) and checks that they match a fresh build.
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.11.0";
 import {
   type AirFile,
   AosError,

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import asc from "assemblyscript/asc";
+import asc from "npm:assemblyscript@0.28.20/asc";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { hashRefOf } from "../air/mod.ts";

@@ -6,7 +6,7 @@
  * `AOS_FUZZ_RUNS=<n>` runs each property `n` times.
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.11.0";
 import { AosError, encodeCanonical } from "../air/mod.ts";
 import { FsJournal } from "../journal/mod.ts";
 import { VirtualClock } from "../kernel/mod.ts";

@@ -3,7 +3,7 @@
  * values or the same error code for every input, valid or damaged.
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.11.0";
 import { AosError } from "../base/mod.ts";
 import {
   type CborValue,

@@ -1,5 +1,5 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.11.0";
 import { assertAosError } from "../_testing/mod.ts";
 import type { AosErrorCode } from "../base/mod.ts";
 import { type CborValue, Dec128Item, decodeCanonical, encodeCanonical, fromHex, toHex } from "./cbor.ts";

@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.11.0";
 import type { JsonValue } from "../base/mod.ts";
 import type { Value } from "../value/mod.ts";
 import { I64_MAX, I64_MIN, testEnv, testTypeEnv, U64_MAX } from "./_testing.ts";

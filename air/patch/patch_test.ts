@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.11.0";
 import { AosError, type JsonValue, parseJson, toJsonValue } from "../base/mod.ts";
 import { loadAirBundle } from "../bundle/mod.ts";
 import type { HashRef } from "../cbor/mod.ts";

@@ -3,7 +3,7 @@
  * tagged JSON all round-trip to an equal value and to the same canonical bytes.
  */
 import { strictEqual } from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.11.0";
 import { parseJson, stringifyJson } from "../base/mod.ts";
 import { toHex } from "../cbor/mod.ts";
 import { formatDec128, parseDec128 } from "./dec128.ts";

@@ -1,5 +1,5 @@
 import { strictEqual } from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.11.0";
 import type { Value } from "./value.ts";
 import { valueEquals, valueKey } from "./value_equal.ts";
 
