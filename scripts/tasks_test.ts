@@ -50,10 +50,16 @@ Deno.test("deno task ok runs nothing outside the repository", () => {
 
 Deno.test("deno task demo loads only the runtime's packages, not the test or build ones", async () => {
   assert.match(tasks.demo!, /--no-lock/, "with a lock file, deno would fetch every package it lists");
-  // `deno task` installs every npm package deno.json's import map names before it runs a task
-  // (denoland/deno#28999): the map names only the runtime's; tests and build scripts import theirs by
-  // full `npm:` specifiers (pinned in deno.lock).
+  // `deno task` installs every npm package deno.json's import map and deno.lock name before it runs a task
+  // (denoland/deno#28999): both name only the runtime's; tests and build scripts import theirs by full
+  // `npm:` specifiers, pinned in tests.lock (deno task test, sim and build:examples pass --lock=tests.lock).
   const pinned = Object.keys(JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`)).imports).sort();
+  const locked = Object.keys(JSON.parse(await Deno.readTextFile(`${ROOT}/deno.lock`)).specifiers)
+    .map((s) => s.replace(/^npm:/, "").replace(/@[^@]+$/, "")).sort();
+  assert.deepEqual(locked, pinned, "deno.lock pins exactly the import map's packages");
+  for (const name of ["test", "sim", "build:examples"]) {
+    assert.match(tasks[name]!, /--lock=tests\.lock/, `task ${name} uses tests.lock`);
+  }
   const info = await run(
     Deno.execPath(),
     ["info", "--json", "--no-lock", "scripts/demo.ts"],
