@@ -44,13 +44,15 @@ export interface Cas {
   list(space: CasSpace): Promise<HashRef[]>;
 }
 
-function checkSpace(space: CasSpace): void {
+/** Throws `TypeError` unless `space` is `nodes` or `blobs` (shared by every CAS of this folder). */
+export function checkSpace(space: CasSpace): void {
   if (!SPACES.includes(space)) {
     throw new TypeError(`Invalid CAS space "${String(space)}": expected nodes or blobs`);
   }
 }
 
-function checkHash(hash: HashRef): string {
+/** The hex of a well-formed `sha256:` reference; `TypeError` otherwise (shared by every CAS of this folder). */
+export function checkHash(hash: HashRef): string {
   // The hex becomes a file name, so a malformed reference must never reach the file system.
   if (typeof hash !== "string" || !isHashRef(hash)) {
     throw new TypeError(`Invalid hash reference "${String(hash)}": expected sha256:<64 hex>`);

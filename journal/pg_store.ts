@@ -24,12 +24,12 @@ import {
   bytesEqual,
   type HashRef,
   hashRefOf,
+  hashRefToBytes,
   sha256,
   toHex,
 } from "../air/mod.ts";
-import { isHashRef } from "../air/mod.ts";
 import { assertChained, chainRecords, linkProblem } from "./_chain.ts";
-import type { Cas, CasSpace } from "./cas.ts";
+import { type Cas, type CasSpace, checkHash, checkSpace } from "./cas.ts";
 import { decodeEntry, type EntryRecord, type JournalEntry, ZERO_HASH } from "./entry.ts";
 import type { PreloadableJournal } from "./journal.ts";
 import type { PgHead, PgHeadStore, PgInboxRows, PgWorldOptions, PgWorldStore } from "./postgres.ts";
@@ -586,22 +586,10 @@ async function insertEntries(
   await Promise.race([finished, connectionLost]);
 }
 
-const SPACES: readonly CasSpace[] = ["nodes", "blobs"];
-
-function checkSpace(space: CasSpace): void {
-  if (!SPACES.includes(space)) {
-    throw new TypeError(`Invalid CAS space "${String(space)}": expected nodes or blobs`);
-  }
-}
-
+/** The 32 bytes of a well-formed reference (`TypeError` otherwise, as the file CAS). */
 function hashBytes(hash: HashRef): Uint8Array {
-  if (typeof hash !== "string" || !isHashRef(hash)) {
-    throw new TypeError(`Invalid hash reference "${String(hash)}": expected sha256:<64 hex>`);
-  }
-  const hex = hash.slice("sha256:".length);
-  const out = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
+  checkHash(hash);
+  return hashRefToBytes(hash);
 }
 
 /**
