@@ -17,8 +17,8 @@ export function chainRecords(
 ): JournalEntry[] {
   const entries: JournalEntry[] = [];
   let prev = lastHash;
-  for (const [index, record] of records.entries()) {
-    const entry = encodeEntry(height + index, record, prev);
+  for (let index = 0; index < records.length; index++) {
+    const entry = encodeEntry(height + index, records[index]!, prev);
     entries.push(entry);
     prev = entry.hash;
   }
@@ -41,7 +41,8 @@ export function linkProblem(height: number, lastHash: Uint8Array, entry: Journal
 /** Checks the chain of freshly appended entries (cheap; guards every write). */
 export function assertChained(height: number, lastHash: Uint8Array, entries: readonly JournalEntry[]): void {
   let prev = lastHash;
-  for (const [index, entry] of entries.entries()) {
+  for (let index = 0; index < entries.length; index++) {
+    const entry = entries[index]!;
     invariant(
       linkProblem(height + index, prev, entry) === undefined,
       `appended entry ${height + index} is chained`,

@@ -392,7 +392,8 @@ export class FsJournal implements Journal {
     const bytes = new Uint8Array(sizeBytes);
     const offsets: number[] = [];
     let at = 0;
-    for (const [i, frame] of frames.entries()) {
+    for (let i = 0; i < frames.length; i++) {
+      const frame = frames[i]!;
       if ((segment.count + i) % INDEX_STRIDE === 0) offsets.push(segment.sizeBytes + at);
       bytes.set(frame, at);
       at += frame.length;

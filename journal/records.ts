@@ -316,18 +316,34 @@ function fits(type: FieldType, value: CborValue): boolean {
   }
 }
 
+/** A field list compiled once: name, type, optional. */
+type CompiledFields = ReadonlyArray<{ field: string; type: FieldType; optional: boolean }>;
+const compiledFields = new WeakMap<Fields, CompiledFields>();
+
+function compileFields(fields: Fields): CompiledFields {
+  let compiled = compiledFields.get(fields);
+  if (compiled === undefined) {
+    compiled = Object.entries(fields).map(([field, spec]) => {
+      const optional = spec.endsWith("?");
+      return { field, type: (optional ? spec.slice(0, -1) : spec) as FieldType, optional };
+    });
+    compiledFields.set(fields, compiled);
+  }
+  return compiled;
+}
+
 /** The first problem of `map` against `fields` (a missing, unknown or mistyped field), or undefined. */
 function fieldProblem(map: CborMap, fields: Fields, where: string): string | undefined {
-  for (const [field, spec] of Object.entries(fields)) {
-    const optional = spec.endsWith("?");
-    const type = (optional ? spec.slice(0, -1) : spec) as FieldType;
+  const compiled = compileFields(fields);
+  for (let i = 0; i < compiled.length; i++) {
+    const { field, type, optional } = compiled[i]!;
     if (!Object.hasOwn(map, field)) {
       if (!optional) return `${where} has no "${field}"`;
       continue;
     }
     if (!fits(type, map[field]!)) return `${where}.${field} is not ${type}`;
   }
-  for (const field of Object.keys(map)) {
+  for (const field in map) {
     if (!Object.hasOwn(fields, field)) return `${where} has an unknown field "${field}"`;
   }
   return undefined;

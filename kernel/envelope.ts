@@ -53,7 +53,7 @@ function isRecord(v: CborValue | undefined): v is { [key: string]: CborValue } {
 }
 
 function onlyKeys(record: { [key: string]: CborValue }, allowed: string[], where: string): void {
-  for (const key of Object.keys(record)) {
+  for (const key in record) {
     if (!allowed.includes(key)) throw shapeError(`unknown field "${key}" in ${where}`);
   }
 }

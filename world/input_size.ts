@@ -16,6 +16,7 @@ function sizeBound(value: CborValue): number {
   if (value instanceof Uint8Array) return value.length + 9;
   if (typeof value === "string") return value.length * 3 + 9;
   if (typeof value === "number" || typeof value === "boolean" || value === null) return 9;
+  if (typeof value === "bigint" && value >= -(1n << 64n) && value < 1n << 64n) return 9;
   if (Array.isArray(value)) return value.reduce((n: number, v) => n + sizeBound(v), 9);
   if (value instanceof Map) {
     let n = 9;
@@ -24,7 +25,8 @@ function sizeBound(value: CborValue): number {
   }
   if (typeof value === "object" && value.constructor === Object) {
     let n = 9;
-    for (const [k, v] of Object.entries(value)) n += k.length * 3 + 9 + sizeBound(v as CborValue);
+    const record = value as { [key: string]: CborValue };
+    for (const k in record) n += k.length * 3 + 9 + sizeBound(record[k]!);
     return n;
   }
   return encodeCanonical(value).length;

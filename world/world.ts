@@ -558,7 +558,9 @@ export class World {
   /** Why an inbox batch cannot be admitted under the manifest in force, or undefined. */
   #batchProblem(batch: InboxBatch, last: InboxPosition): string | undefined {
     const validated = batch.validatedFor === this.defs.manifestHash;
-    for (const [index, event] of batch.events.entries()) {
+    const events = batch.events;
+    for (let index = 0; index < events.length; index++) {
+      const event = events[index]!;
       if (batch.batch === last.batch && index <= last.index) continue;
       try {
         if (!validated) decodeTyped({ ref: event.schema }, event.value, this.defs.schemas);

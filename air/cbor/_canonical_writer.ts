@@ -266,26 +266,43 @@ function write(w: Writer, value: CborValue, depth: number): void {
  * UTF-8 length equals their UTF-16 length (ASCII, the usual case) that is length, then code-unit order.
  */
 function writeObject(w: Writer, object: { [key: string]: CborValue }, depth: number): void {
-  const keys = Object.keys(object);
+  // The keys go in a scratch array of this depth (nested objects use the next ones): no array per object.
+  const keys = objectKeys[depth] ??= [];
   let present = 0;
   let ascii = true;
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
-    if (object[key] === undefined) continue;
+  for (const key in object) {
+    if (!Object.hasOwn(object, key) || object[key] === undefined) continue;
     keys[present++] = key;
     if (ascii && textKey(key).length - headLength(key.length) !== key.length) ascii = false;
   }
   keys.length = present;
   if (ascii) {
-    keys.sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+    // Insertion sort, in place: objects have a handful of keys. Shorter first, then code-unit order.
+    for (let i = 1; i < present; i++) {
+      const key = keys[i]!;
+      let j = i - 1;
+      while (j >= 0 && compareAsciiKeys(keys[j]!, key) > 0) {
+        keys[j + 1] = keys[j]!;
+        j--;
+      }
+      keys[j + 1] = key;
+    }
     w.head(5, present);
-    for (const key of keys) {
+    for (let i = 0; i < present; i++) {
+      const key = keys[i]!;
       w.raw(textKey(key));
       write(w, object[key]!, depth + 1);
     }
     return;
   }
   writeEntries(w, keys.map((key) => [textKey(key), object[key]!]), depth);
+}
+
+/** Scratch key arrays of {@linkcode writeObject}, one per nesting depth. */
+const objectKeys: string[][] = [];
+
+function compareAsciiKeys(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 function headLength(n: number): number {
