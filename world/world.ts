@@ -469,22 +469,37 @@ export class World {
     const moved = new Set(quarantined?.batches);
     const batches = listed.filter((b) => b.batch >= last.batch && !moved.has(b));
     // Every event of these batches passed #batchProblem's checks (type under the live manifest, size).
-    const items: Array<{ event: InboxEvent; source: string; position: InboxPosition }> = [];
+    // At most inboxBatchMax events per step; the rest stay queued for the next one. The events are taken
+    // from their batches as they are admitted, not gathered first: a step of many events holds no second
+    // copy of them.
+    let queued = 0;
     for (const b of batches) {
-      b.events.forEach((event, index) => {
-        // A crash between journaling part of a batch and removing its file must not admit anything twice.
-        if (b.batch === last.batch && index <= last.index) return;
-        const position = { batch: b.batch, index };
-        items.push({ event, source: inboxSource(position), position });
-      });
+      queued += b.batch === last.batch ? Math.max(0, b.events.length - (last.index + 1)) : b.events.length;
     }
-    // At most inboxBatchMax events per step; the rest stay queued for the next one.
-    const remaining = Math.max(0, items.length - limits.inboxBatchMax);
-    if (remaining > 0) items.length = limits.inboxBatchMax;
-    const report = withQuarantined(await this.#admit(items), quarantined?.report);
+    const remaining = Math.max(0, queued - limits.inboxBatchMax);
+    const admitting = queued - remaining;
+    let final: InboxPosition | undefined;
+    const schemas = new Set<string>();
+    function* pending(): Generator<(ingressNs: bigint) => KernelRecord> {
+      let taken = 0;
+      for (const b of batches) {
+        const events = b.events;
+        // A crash between journaling part of a batch and removing its file must not admit anything twice.
+        for (let index = b.batch === last.batch ? last.index + 1 : 0; index < events.length; index++) {
+          if (taken++ === admitting) return;
+          const event = events[index]!;
+          const position = { batch: b.batch, index };
+          final = position;
+          schemas.add(event.schema);
+          yield (ingressNs) =>
+            domainEventRecord(event, { kind: "external", source: inboxSource(position) }, ingressNs);
+        }
+      }
+    }
+    const report = withQuarantined(await this.#admitInputs(pending()), quarantined?.report);
+    if (admitting > 0) report.eventSchemas = [...schemas];
     if (remaining > 0) report.remaining = remaining;
-    const final = items[items.length - 1];
-    if (final) this.#lastAdmitted = final.position;
+    if (final) this.#lastAdmitted = final;
     // Files whose events are all journaled (and fsynced by #admit) are done.
     const done = this.#lastAdmitted;
     await this.inbox.remove(
@@ -598,7 +613,7 @@ export class World {
    * Admits inputs one block each (the input, then the kernel runs to idle), with one fsync for all of
    * them (group commit); takes a snapshot when due.
    */
-  async #admitInputs(inputs: Array<(ingressNs: bigint) => KernelRecord>): Promise<StepReport> {
+  async #admitInputs(inputs: Iterable<(ingressNs: bigint) => KernelRecord>): Promise<StepReport> {
     const heightBefore = this.journal.height;
     const report: StepReport = {
       admitted: 0,
