@@ -156,3 +156,36 @@ Deno.test('decodeEntry() keeps a "__proto__" key in a nested map as data, not as
   assert.equal((result as { polluted?: unknown }).polluted, undefined);
   assert.deepEqual(Object.getOwnPropertyDescriptor(result, "__proto__")?.value, { polluted: true });
 });
+
+Deno.test("decodeEntry() gives back what re-encodes to the very bytes it read, for random bodies", async () => {
+  const fc = (await import("npm:fast-check@4.11.0")).default;
+  // Any CBOR item of the data model, as a plan result (the body field that may hold one).
+  const { item } = fc.letrec((tie) => ({
+    item: fc.oneof(
+      { depthSize: "small", withCrossShrink: true },
+      fc.integer(),
+      fc.bigInt({ min: -(2n ** 64n), max: 2n ** 64n - 1n }),
+      fc.string({ unit: "grapheme", maxLength: 8 }),
+      fc.uint8Array({ maxLength: 40 }),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(tie("item"), { maxLength: 4 }),
+      fc.dictionary(fc.string({ maxLength: 6 }), tie("item"), { maxKeys: 4 }),
+      fc.uniqueArray(fc.tuple(fc.integer({ min: -40, max: 40 }), tie("item")), {
+        maxLength: 3,
+        selector: ([key]) => key,
+      }).map((pairs) => new Map<CborValue, CborValue>(pairs as Array<[CborValue, CborValue]>)),
+    ),
+  }));
+  fc.assert(
+    fc.property(item, fc.nat({ max: 1_000_000 }), (result, seq) => {
+      const body = { instance_id: 1, status: "ok", result: result as CborValue };
+      const entry = encodeEntry(seq, { kind: "plan_ended", body }, sha256(new Uint8Array([seq & 0xff])));
+      const decoded = decodeEntry(entry.bytes);
+      const again = encodeCanonical({ seq, kind: decoded.kind, body: decoded.body, prev: decoded.prev });
+      assert.ok(bytesEqual(again, entry.bytes));
+      assert.deepEqual(decoded.hash, entry.hash);
+    }),
+    { numRuns: Number(Deno.env.get("AOS_FUZZ_RUNS") ?? 300) },
+  );
+});
