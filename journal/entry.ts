@@ -157,48 +157,40 @@ export function encodeEntry(seq: number, record: EntryRecord, prev: Uint8Array):
 export function decodeEntry(bytes: Uint8Array): JournalEntry {
   let raw: CborValue;
   try {
-    raw = decodeCanonical(bytes, { useMaps: true });
+    // Text-keyed maps decode as plain objects (the shape kernel code builds), others as `Map`.
+    raw = decodeCanonical(bytes, { useMaps: "non-text" });
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message : String(cause);
     throw corrupt(`entry is not canonical CBOR: ${detail}`, cause);
   }
-  if (!(raw instanceof Map)) throw corrupt("entry is not a map");
-  const keys = [...raw.keys()];
-  const expected = ["seq", "kind", "body", "prev"];
-  if (keys.length !== expected.length || !expected.every((key) => raw.has(key))) {
+  if (!isPlainObject(raw)) {
+    throw corrupt(raw instanceof Map ? `entry keys are not all text` : "entry is not a map");
+  }
+  let count = 0;
+  for (const _ in raw) count++;
+  if (count !== 4 || !ENTRY_FIELDS.every((key) => Object.hasOwn(raw, key))) {
     throw corrupt(
-      `entry keys are ${JSON.stringify(keys.map(String))}: expected exactly seq, kind, body, prev`,
+      `entry keys are ${JSON.stringify(Object.keys(raw))}: expected exactly seq, kind, body, prev`,
     );
   }
-  const seq = raw.get("seq");
-  const kind = raw.get("kind");
-  const body = raw.get("body");
-  const prev = raw.get("prev");
+  const { seq, kind, body, prev } = raw;
   if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) throw corrupt("seq is not a uint");
   if (typeof kind !== "string") throw corrupt(`kind of entry "${seq}" is not text`);
   if (!isEntryKind(kind)) throw corrupt(`kind of entry "${seq}" is unknown: "${kind}"`);
-  if (!(body instanceof Map)) throw corrupt(`body of entry "${seq}" is not a map`);
-  if (![...body.keys()].every((key) => typeof key === "string")) {
-    throw corrupt(`body of entry "${seq}" has non-text keys`);
-  }
+  if (body instanceof Map) throw corrupt(`body of entry "${seq}" has non-text keys`);
+  if (!isPlainObject(body)) throw corrupt(`body of entry "${seq}" is not a map`);
   if (!(prev instanceof Uint8Array) || prev.length !== HASH_SIZE_BYTES) {
     throw corrupt(`prev of entry "${seq}" is not a ${HASH_SIZE_BYTES}-byte string`);
   }
-  const typedBody = toObject(body);
-  checkBody(kind, typedBody, seq);
-  const entry: JournalEntry = {
-    seq,
-    kind,
-    body: typedBody,
-    prev: plainBytes(prev),
-    bytes: plainBytes(bytes),
-    hash: sha256(bytes),
-  };
+  checkBody(kind, body, seq);
   // The strict reader accepts only canonical bytes (shortest heads, sorted unique keys, no floats), so the
   // entry re-encodes to `bytes`: entry_test.ts checks that on random bodies instead of every read paying
-  // for an encoding.
-  return entry;
+  // for an encoding. Byte strings come out of it as fresh plain `Uint8Array`s.
+  return { seq, kind, body, prev, bytes: plainBytes(bytes), hash: sha256(bytes) };
 }
+
+/** The keys of an entry, exactly. */
+const ENTRY_FIELDS = ["seq", "kind", "body", "prev"];
 
 function corrupt(detail: string, cause?: unknown): AosError {
   return new AosError(
@@ -214,30 +206,9 @@ function isPlainObject(value: unknown): value is { [key: string]: CborValue } {
   return proto === Object.prototype || proto === null;
 }
 
-function toObject(map: Map<CborValue, CborValue>): { [key: string]: CborValue } {
-  const out: { [key: string]: CborValue } = {};
-  // Plain assignment keeps a "__proto__" key as data: Deno has no `Object.prototype.__proto__` accessor
-  // (entry_test.ts checks it).
-  for (const [key, value] of map) out[key as string] = normalize(value);
-  return out;
-}
-
 // The CBOR library may hand out `Buffer`s; entries hold plain `Uint8Array` views so equality checks hold.
 function plainBytes(bytes: Uint8Array): Uint8Array {
   return Object.getPrototypeOf(bytes) === Uint8Array.prototype
     ? bytes
     : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-// Text-keyed maps become plain objects (the shape kernel code builds); maps with other keys stay `Map`.
-function normalize(value: CborValue): CborValue {
-  if (value instanceof Uint8Array) return plainBytes(value);
-  if (Array.isArray(value)) return value.map(normalize);
-  if (value instanceof Map) {
-    if ([...value.keys()].every((key) => typeof key === "string")) return toObject(value);
-    const out = new Map<CborValue, CborValue>();
-    for (const [key, item] of value) out.set(normalize(key), normalize(item));
-    return out;
-  }
-  return value;
 }

@@ -38,10 +38,21 @@ function nonCanonical(detail: string, offset: number): AosError {
   return new AosError("AOS_CBOR_NON_CANONICAL", `Non-canonical CBOR: ${detail} at offset ${offset}`);
 }
 
+/**
+ * How maps decode: every map as a `Map`, every map as a plain object (text keys only), or a plain object
+ * when all its keys are text and a `Map` otherwise.
+ */
+export type MapMode = "maps" | "objects" | "mixed";
+
+/** Keys and values of the maps being read in "mixed" mode, pushed in pairs (one stack for all depths). */
+const pairs: CborValue[] = [];
+
 class Reader {
   at = 0;
   readonly view: DataView;
-  constructor(readonly bytes: Uint8Array, readonly useMaps: boolean) {
+  readonly useMaps: boolean;
+  constructor(readonly bytes: Uint8Array, readonly mode: MapMode) {
+    this.useMaps = mode === "maps";
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -182,6 +193,7 @@ class Reader {
   }
 
   map(n: number, depth: number, start: number): CborValue {
+    if (this.mode === "mixed") return this.mixedMap(n, depth);
     const object: { [key: string]: CborValue } | undefined = this.useMaps ? undefined : {};
     const map = this.useMaps ? new Map<CborValue, CborValue>() : undefined;
     let previousStart = -1;
@@ -210,6 +222,49 @@ class Reader {
     void start;
     return map ?? object!;
   }
+
+  /** A map read into the shared pair stack, then built as a plain object when every key is text. */
+  mixedMap(n: number, depth: number): CborValue {
+    const base = pairs.length;
+    let allText = true;
+    let previousStart = -1;
+    let previousEnd = -1;
+    try {
+      for (let i = 0; i < n; i++) {
+        const keyStart = this.at;
+        const key = this.item(depth + 1);
+        const keyEnd = this.at;
+        if (previousStart >= 0) {
+          const order = compareRanges(this.bytes, previousStart, previousEnd, keyStart, keyEnd);
+          if (order === 0) throw invalid(`duplicate map key at offset ${keyStart}`);
+          if (order > 0) throw nonCanonical("map keys are not sorted", keyStart);
+        }
+        previousStart = keyStart;
+        previousEnd = keyEnd;
+        const value = this.item(depth + 1);
+        if (typeof key !== "string") allText = false;
+        pairs.push(key, value);
+      }
+      if (allText) {
+        const object: { [key: string]: CborValue } = {};
+        for (let j = base; j < pairs.length; j += 2) {
+          // defineProperty, so a "__proto__" key stays data.
+          Object.defineProperty(object, pairs[j] as string, {
+            value: pairs[j + 1],
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        }
+        return object;
+      }
+      const map = new Map<CborValue, CborValue>();
+      for (let j = base; j < pairs.length; j += 2) map.set(pairs[j]!, pairs[j + 1]!);
+      return map;
+    } finally {
+      pairs.length = base;
+    }
+  }
 }
 
 function compareRanges(
@@ -230,8 +285,8 @@ function compareRanges(
 }
 
 /** Decodes one canonical item that must span all of `bytes`. */
-export function readCanonical(bytes: Uint8Array, useMaps: boolean): CborValue {
-  const reader = new Reader(bytes, useMaps);
+export function readCanonical(bytes: Uint8Array, mode: MapMode): CborValue {
+  const reader = new Reader(bytes, mode);
   const value = reader.item(0);
   if (reader.at !== bytes.length) throw invalid(`${bytes.length - reader.at} bytes after the item`);
   return value;

@@ -162,8 +162,11 @@ export function encodeCanonicalReference(value: CborValue): Uint8Array {
 
 /** Options for {@linkcode decodeCanonical}. */
 export interface DecodeOptions {
-  /** Decode maps as `Map` (needed for non-text keys, i.e. typed `map<int,…>`). */
-  useMaps?: boolean;
+  /**
+   * Decode maps as `Map` (needed for non-text keys, i.e. typed `map<int,…>`); `"non-text"`: a map whose
+   * keys are all text as a plain object, any other as a `Map`.
+   */
+  useMaps?: boolean | "non-text";
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -243,6 +246,24 @@ function fromCborg(value: unknown): CborValue {
   throw new AosError("AOS_CBOR_INVALID", `Invalid CBOR: unsupported item "${String(value)}"`);
 }
 
+/** Maps whose keys are all text as plain objects (keys kept as data), other maps as `Map`, all the way down. */
+function textKeyedAsObjects(value: CborValue): CborValue {
+  if (Array.isArray(value)) return value.map(textKeyedAsObjects);
+  if (!(value instanceof Map)) return value;
+  const entries = [...value].map(([k, v]) => [textKeyedAsObjects(k), textKeyedAsObjects(v)] as const);
+  if (!entries.every(([k]) => typeof k === "string")) return new Map(entries);
+  const out: { [key: string]: CborValue } = {};
+  for (const [k, v] of entries) {
+    Object.defineProperty(out, k as string, {
+      value: v,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
+}
+
 function firstDifference(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
@@ -255,7 +276,8 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
  * trailing bytes. The final guard re-encodes the decoded value and demands identical bytes.
  */
 export function decodeCanonical(bytes: Uint8Array, options: DecodeOptions = {}): CborValue {
-  return readCanonical(bytes, options.useMaps ?? false);
+  const useMaps = options.useMaps ?? false;
+  return readCanonical(bytes, useMaps === "non-text" ? "mixed" : useMaps ? "maps" : "objects");
 }
 
 /** The same strict decoding through cborg plus a re-encoding check: the reference of the fast reader. */
@@ -271,7 +293,7 @@ export function decodeCanonicalReference(bytes: Uint8Array, options: DecodeOptio
       allowBigInt: true,
       rejectDuplicateMapKeys: true,
       retainStringBytes: true,
-      useMaps: options.useMaps ?? false,
+      useMaps: (options.useMaps ?? false) !== false,
       tags: Tagged.preserve(DEC128_TAG),
     };
     raw = cborgDecode(bytes, { ...cborgOptions, tokenizer: new StrictTokenizer(bytes, cborgOptions) });
@@ -280,7 +302,7 @@ export function decodeCanonicalReference(bytes: Uint8Array, options: DecodeOptio
     const message = cause instanceof Error ? cause.message : String(cause);
     throw new AosError("AOS_CBOR_INVALID", `Invalid CBOR: ${message}`, { cause });
   }
-  const value = fromCborg(raw);
+  const value = options.useMaps === "non-text" ? textKeyedAsObjects(fromCborg(raw)) : fromCborg(raw);
   let again: Uint8Array;
   try {
     again = encodeCanonicalReference(value);
