@@ -215,8 +215,7 @@ class Reader {
       } else if (typeof key !== "string") {
         throw invalid(`non-string map key at offset ${keyStart}`);
       } else {
-        // defineProperty, so a "__proto__" key stays data.
-        Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+        setData(object!, key, value);
       }
     }
     void start;
@@ -247,15 +246,7 @@ class Reader {
       }
       if (allText) {
         const object: { [key: string]: CborValue } = {};
-        for (let j = base; j < pairs.length; j += 2) {
-          // defineProperty, so a "__proto__" key stays data.
-          Object.defineProperty(object, pairs[j] as string, {
-            value: pairs[j + 1],
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
-        }
+        for (let j = base; j < pairs.length; j += 2) setData(object, pairs[j] as string, pairs[j + 1]!);
         return object;
       }
       const map = new Map<CborValue, CborValue>();
@@ -264,6 +255,18 @@ class Reader {
     } finally {
       pairs.length = base;
     }
+  }
+}
+
+/**
+ * Sets a key as an own data property. Plain assignment keeps objects in V8's fast mode; a "__proto__" key
+ * goes through defineProperty so it stays data wherever `Object.prototype.__proto__` is an accessor.
+ */
+function setData(object: { [key: string]: CborValue }, key: string, value: CborValue): void {
+  if (key === "__proto__") {
+    Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    object[key] = value;
   }
 }
 
