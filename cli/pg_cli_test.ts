@@ -58,7 +58,7 @@ pgTest(
         const [row] = await sql`SELECT count(*)::int AS n FROM aos_entries WHERE world_id = ${id}`;
         assert.equal(row?.n, 4);
         const [version] = await sql`SELECT max(version)::int AS v FROM aos_schema_migrations`;
-        assert.equal(version?.v, 3);
+        assert.equal(version?.v, 4);
       } finally {
         await sql.end({ timeout: 5 });
       }
