@@ -32,18 +32,34 @@ export function crc32c(bytes: Uint8Array): number {
 
 /** The on-disk frame of an entry. */
 export function encodeFrame(entry: Pick<JournalEntry, "bytes">): Uint8Array {
-  const size = entry.bytes.length;
+  const frame = new Uint8Array(FRAME_OVERHEAD_SIZE_BYTES + entry.bytes.length);
+  writeFrame(frame, 0, entry.bytes);
+  return frame;
+}
+
+/**
+ * Writes the frame of entry bytes `bytes` into `target` at `at` (it must have room for
+ * `bytes.length + FRAME_OVERHEAD_SIZE_BYTES`); returns the offset after it. Throws `RangeError` for an
+ * empty entry or one above `limits.journalEntrySizeBytesMax`.
+ */
+export function writeFrame(target: Uint8Array, at: number, bytes: Uint8Array): number {
+  const size = bytes.length;
   if (size === 0 || size > limits.journalEntrySizeBytesMax) {
     throw new RangeError(
       `Cannot frame entry: size ${size} bytes is outside 1..${limits.journalEntrySizeBytesMax}`,
     );
   }
-  const frame = new Uint8Array(FRAME_OVERHEAD_SIZE_BYTES + size);
-  const view = new DataView(frame.buffer);
-  view.setUint32(0, size, true);
-  frame.set(entry.bytes, FRAME_HEADER_SIZE_BYTES);
-  view.setUint32(FRAME_HEADER_SIZE_BYTES + size, crc32c(entry.bytes), true);
-  return frame;
+  putUint32LE(target, at, size);
+  target.set(bytes, at + FRAME_HEADER_SIZE_BYTES);
+  putUint32LE(target, at + FRAME_HEADER_SIZE_BYTES + size, crc32c(bytes));
+  return at + FRAME_OVERHEAD_SIZE_BYTES + size;
+}
+
+function putUint32LE(target: Uint8Array, at: number, n: number): void {
+  target[at] = n;
+  target[at + 1] = n >>> 8;
+  target[at + 2] = n >>> 16;
+  target[at + 3] = n >>> 24;
 }
 
 /** One intact frame found by {@linkcode scanFrames}: CRC checked, CBOR not yet decoded. */

@@ -26,7 +26,7 @@ import {
   type TornTail,
 } from "./_segments.ts";
 import { type EntryRecord, type JournalEntry, ZERO_HASH } from "./entry.ts";
-import { encodeFrame } from "./frame.ts";
+import { FRAME_OVERHEAD_SIZE_BYTES, writeFrame } from "./frame.ts";
 import type { Journal } from "./journal.ts";
 
 /** Appended frames are written to the segment file once this many bytes wait (and at every sync or read). */
@@ -364,39 +364,36 @@ export class FsJournal implements Journal {
   }
 
   #write(entries: JournalEntry[]): void {
-    let chunk: JournalEntry[] = [];
-    let frames: Uint8Array[] = [];
+    let from = 0;
     let chunkSizeBytes = 0;
-    for (const entry of entries) {
-      const frame = encodeFrame(entry);
+    for (let i = 0; i < entries.length; i++) {
+      const frameSizeBytes = entries[i]!.bytes.length + FRAME_OVERHEAD_SIZE_BYTES;
       const current = this.#segments.at(-1);
       const sizeBytes = (current?.sizeBytes ?? 0) + chunkSizeBytes;
-      if (current === undefined || (sizeBytes > 0 && sizeBytes + frame.length > this.#segmentSizeBytesMax)) {
-        this.#writeChunk(chunk, frames, chunkSizeBytes);
-        chunk = [];
-        frames = [];
+      if (
+        current === undefined || (sizeBytes > 0 && sizeBytes + frameSizeBytes > this.#segmentSizeBytesMax)
+      ) {
+        this.#writeChunk(entries, from, i, chunkSizeBytes);
+        from = i;
         chunkSizeBytes = 0;
         this.#roll();
       }
-      chunk.push(entry);
-      frames.push(frame);
-      chunkSizeBytes += frame.length;
+      chunkSizeBytes += frameSizeBytes;
     }
-    this.#writeChunk(chunk, frames, chunkSizeBytes);
+    this.#writeChunk(entries, from, entries.length, chunkSizeBytes);
   }
 
-  #writeChunk(entries: JournalEntry[], frames: Uint8Array[], sizeBytes: number): void {
-    if (frames.length === 0) return;
+  /** Frames `entries[from..to)` (`sizeBytes` in all) straight into one buffer for the current segment. */
+  #writeChunk(entries: JournalEntry[], from: number, to: number, sizeBytes: number): void {
+    if (to === from) return;
     const segment = this.#segments.at(-1);
     invariant(segment !== undefined, "a segment exists before writing");
     const bytes = new Uint8Array(sizeBytes);
     const offsets: number[] = [];
     let at = 0;
-    for (let i = 0; i < frames.length; i++) {
-      const frame = frames[i]!;
-      if ((segment.count + i) % INDEX_STRIDE === 0) offsets.push(segment.sizeBytes + at);
-      bytes.set(frame, at);
-      at += frame.length;
+    for (let i = from; i < to; i++) {
+      if ((segment.count + i - from) % INDEX_STRIDE === 0) offsets.push(segment.sizeBytes + at);
+      at = writeFrame(bytes, at, entries[i]!.bytes);
     }
     invariant(at === sizeBytes, "chunk size matches its frames");
     this.#file ??= Deno.openSync(`${this.dir}/${segment.name}`, { append: true, create: true });
@@ -405,8 +402,8 @@ export class FsJournal implements Journal {
     this.#bufferedBytes += bytes.length;
     if (this.#bufferedBytes >= WRITE_BUFFER_BYTES_MAX) this.#flush();
     segment.sizeBytes += sizeBytes;
-    segment.count += entries.length;
-    segment.lastHash = entries.at(-1)!.hash;
+    segment.count += to - from;
+    segment.lastHash = entries[to - 1]!.hash;
     for (const offset of offsets) segment.offsets.push(offset);
   }
 

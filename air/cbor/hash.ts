@@ -153,10 +153,10 @@ function sha256Small(bytes: Uint8Array): Uint8Array {
   for (let at = 0; at < full; at += 64) compress(bytes, at);
   const rest = length - full;
   const tail = TAIL;
-  tail.fill(0);
-  tail.set(bytes.subarray(full), 0);
-  tail[rest] = 0x80;
   const end = rest + 9 <= 64 ? 64 : 128;
+  for (let i = 0; i < rest; i++) tail[i] = bytes[full + i]!;
+  tail[rest] = 0x80;
+  for (let i = rest + 1; i < end - 8; i++) tail[i] = 0;
   // The length in bits, big-endian, in the last 8 bytes (inputs here are far below 2^53 bits).
   const high = Math.floor(length / 0x20000000);
   const low = (length << 3) >>> 0;
