@@ -20,14 +20,17 @@ const ASCII_FAST_MAX = 64;
 
 /** `n` bytes at `at` as a string when every one is ASCII (which is valid UTF-8 as it is), else undefined. */
 function asciiText(bytes: Uint8Array, at: number, n: number): string | undefined {
-  let text = "";
-  for (let i = at; i < at + n; i++) {
-    const byte = bytes[i]!;
+  // The codes go in a reused array of exactly `n` slots: one string made, not one per character.
+  const codes = asciiCodes[n] ??= new Array<number>(n).fill(0);
+  for (let i = 0; i < n; i++) {
+    const byte = bytes[at + i]!;
     if (byte >= 0x80) return undefined;
-    text += String.fromCharCode(byte);
+    codes[i] = byte;
   }
-  return text;
+  return String.fromCharCode.apply(null, codes);
 }
+/** Scratch arrays of {@linkcode asciiText}, by length. */
+const asciiCodes: number[][] = [];
 const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
 function invalid(detail: string): AosError {
