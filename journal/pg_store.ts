@@ -477,6 +477,14 @@ export class PgJournal implements PreloadableJournal {
       throw ioError(`commit entries ${from}..${to - 1} of world "${this.worldId}"`, error);
     }
     this.#syncedHeight = to;
+    // Committed entries are kept as their rows (decoded again if read): a long step's bodies are not held.
+    for (let seq = from; seq < to; seq++) {
+      const at = seq - this.#base;
+      const entry = this.#rows[at]!;
+      if ("body" in entry) {
+        this.#rows[at] = { seq, bytes: entry.bytes, prev: entry.prev, hash: entry.hash, kind: entry.kind };
+      }
+    }
   }
 
   async #transaction(pending: JournalEntry[], from: number, to: number, lastHash: Uint8Array): Promise<void> {
