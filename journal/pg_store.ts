@@ -268,6 +268,29 @@ function checkRows(
   return { rows: out, lastHash: out.length === 0 ? undefined : prev };
 }
 
+/** Rows fetched per round trip when reading entries: the client never holds a whole journal's result. */
+const FETCH_ROWS = 4_096;
+
+/**
+ * Runs an entries query page by page (a cursor) and checks the rows as {@linkcode checkRows} does, the hash
+ * chain running on across pages.
+ */
+async function fetchRows(
+  query: postgres.PendingQuery<postgres.Row[]>,
+  worldId: string,
+  from: number,
+  firstPrev: Uint8Array | undefined,
+): Promise<{ rows: StoredRow[]; lastHash: Uint8Array | undefined }> {
+  const rows: StoredRow[] = [];
+  let prev = firstPrev;
+  for await (const page of query.cursor(FETCH_ROWS)) {
+    const checked = checkRows(worldId, page, from + rows.length, prev);
+    for (const row of checked.rows) rows.push(row);
+    prev = checked.lastHash ?? prev;
+  }
+  return { rows, lastHash: rows.length === 0 ? undefined : prev };
+}
+
 /** Entries per INSERT statement of a step's transaction. */
 const INSERT_CHUNK = 20_000;
 
@@ -319,9 +342,13 @@ export class PgJournal implements PreloadableJournal {
     const [mark] = await conn`SELECT max(seq) AS seq FROM aos_entries
       WHERE world_id = ${worldId} AND kind = 'snapshot' AND seq > 0`;
     const from = mark?.seq === null || mark?.seq === undefined ? 0 : Number(mark.seq);
-    const rows = await conn`SELECT seq, kind, bytes, prev_hash FROM aos_entries
-      WHERE world_id = ${worldId} AND seq >= ${from} ORDER BY seq`;
-    const loaded = checkRows(worldId, rows, from, from === 0 ? ZERO_HASH : undefined);
+    const loaded = await fetchRows(
+      conn`SELECT seq, kind, bytes, prev_hash FROM aos_entries
+        WHERE world_id = ${worldId} AND seq >= ${from} ORDER BY seq`,
+      worldId,
+      from,
+      from === 0 ? ZERO_HASH : undefined,
+    );
     journal.#rows = loaded.rows;
     journal.#base = from;
     journal.#baseHash = loaded.rows[0]?.prev ?? ZERO_HASH;
@@ -361,14 +388,19 @@ export class PgJournal implements PreloadableJournal {
       throw new RangeError(`Invalid fromSeq "${fromSeq}": expected an integer in 0..${this.height}`);
     }
     if (fromSeq >= base) return;
-    let rows;
+    let loaded;
     try {
-      rows = await this.#conn`SELECT seq, kind, bytes, prev_hash FROM aos_entries
-        WHERE world_id = ${this.worldId} AND seq >= ${fromSeq} AND seq < ${base} ORDER BY seq`;
+      loaded = await fetchRows(
+        this.#conn`SELECT seq, kind, bytes, prev_hash FROM aos_entries
+          WHERE world_id = ${this.worldId} AND seq >= ${fromSeq} AND seq < ${base} ORDER BY seq`,
+        this.worldId,
+        fromSeq,
+        fromSeq === 0 ? ZERO_HASH : undefined,
+      );
     } catch (error) {
+      if (error instanceof AosError) throw error;
       throw ioError(`read entries ${fromSeq}..${base - 1} of world "${this.worldId}"`, error);
     }
-    const loaded = checkRows(this.worldId, rows, fromSeq, fromSeq === 0 ? ZERO_HASH : undefined);
     if (loaded.rows.length !== base - fromSeq) {
       const seq = fromSeq + loaded.rows.length;
       throw corrupt(this.worldId, seq, `seq gap: expected seq ${seq}, found ${base}`);
