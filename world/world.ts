@@ -1003,9 +1003,16 @@ function worldParts(
 
 /** Throws `AOS_INPUT_TOO_LARGE` when an external event's entry would exceed the journal's entry limit. */
 export function checkEventSize(event: InboxEvent, what: string): void {
+  // The usual event is far below the limit: its variable parts plus a generous bound on everything else
+  // (field names, origin, positions, time, envelope) settle it without building the entry.
+  const variable = event.value.length + event.schema.length * 3 + (event.key?.length ?? 0);
+  if (variable + EVENT_FIXED_BOUND_BYTES <= limits.journalEntrySizeBytesMax) return;
   const source = `inbox:${Number.MAX_SAFE_INTEGER}:${Number.MAX_SAFE_INTEGER}`;
   checkJournalable(domainEventRecord(event, { kind: "external", source }, INGRESS_NS_WORST), what);
 }
+
+/** More than the fixed part of an external event's entry: keys, origin with the longest source, time, envelope. */
+const EVENT_FIXED_BOUND_BYTES = 1_024;
 
 /** Throws `AOS_INPUT_TOO_LARGE` when a receipt's `receipt_appended` entry would exceed the entry limit. */
 export function checkReceiptSize(receipt: Receipt, what: string): void {
