@@ -58,6 +58,12 @@ export interface Journal {
   append(records: readonly EntryRecord[]): JournalEntry[];
   /** Makes every entry appended before this call durable. */
   sync(): Promise<void>;
+  /**
+   * Optional: lets a store start sending what was appended so far, before the `sync` that makes it durable
+   * and acknowledged (a database writes it inside the transaction that sync commits), so the store works
+   * while the caller keeps computing. Resolves after giving I/O a turn. A long step calls it now and then.
+   */
+  sendAhead?(): Promise<void>;
   /** Releases resources without syncing. `append` and `sync` throw afterwards; reads keep working. */
   close(): void;
 }

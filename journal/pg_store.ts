@@ -291,6 +291,9 @@ async function fetchRows(
   return { rows, lastHash: rows.length === 0 ? undefined : prev };
 }
 
+/** Rows a long step accumulates before {@linkcode PgJournal.sendAhead} sends them into its transaction. */
+const SEND_AHEAD_ROWS = 8_192;
+
 /** Entries per INSERT statement of a step's transaction. */
 const INSERT_CHUNK = 20_000;
 
@@ -320,6 +323,9 @@ export class PgJournal implements PreloadableJournal {
   #closed = false;
   /** Set when a sync failed: what was appended may or may not be committed, so nothing more is written. */
   #failed: unknown;
+  /** True while the step's transaction is open: rows up to `#sentHeight` were sent ahead of its commit. */
+  #inTransaction = false;
+  #sentHeight = 0;
 
   /** Rejects when the world's connection closes (so a COPY in flight fails instead of waiting forever). */
   readonly #connectionLost: Promise<never>;
@@ -493,13 +499,59 @@ export class PgJournal implements PreloadableJournal {
     return run;
   }
 
+  /**
+   * Sends the rows appended since the last send or commit, when there are at least `SEND_AHEAD_ROWS`, into
+   * the step's transaction (opened here if need be): the server inserts them while the kernel computes the
+   * next blocks. Nothing is acknowledged before `sync` commits; a failure fails that sync.
+   */
+  sendAhead(): Promise<void> {
+    if (this.#closed || this.#failed !== undefined) return Promise.resolve();
+    const from = this.#inTransaction ? this.#sentHeight : this.#syncedHeight;
+    if (this.height - from >= SEND_AHEAD_ROWS) {
+      const run = this.#syncing.then(() => this.#send());
+      this.#syncing = run.catch(() => {});
+    }
+    // A macrotask turn: the client reads the server's replies and writes what is queued.
+    return new Promise((resolve) => setTimeout(resolve, 0));
+  }
+
+  async #send(): Promise<void> {
+    if (this.#closed || this.#failed !== undefined) return;
+    const from = this.#inTransaction ? this.#sentHeight : this.#syncedHeight;
+    const to = this.height;
+    if (to - from < SEND_AHEAD_ROWS) return;
+    const rows = this.#rows.slice(from - this.#base, to - this.#base) as JournalEntry[];
+    try {
+      await Promise.race([
+        (async () => {
+          if (!this.#inTransaction) {
+            await this.#conn`BEGIN`;
+            this.#inTransaction = true;
+          }
+          await insertEntries(this.#conn, this.worldId, rows, this.#connectionLost);
+        })(),
+        this.#connectionLost,
+      ]);
+      this.#sentHeight = to;
+    } catch (error) {
+      // The sync that follows reports it (and rolls the transaction back, if the connection still works).
+      this.#failed = error;
+    }
+  }
+
   async #commit(): Promise<void> {
-    this.#checkHealthy();
     const from = this.#syncedHeight;
+    try {
+      this.#checkHealthy();
+    } catch (error) {
+      if (this.#inTransaction) await this.#rollback();
+      throw error;
+    }
     const to = this.height;
     if (to === from) return;
-    const pending = this.#rows.slice(from - this.#base, to - this.#base) as JournalEntry[];
-    const lastHash = pending.at(-1)!.hash;
+    const sent = this.#inTransaction ? this.#sentHeight : from;
+    const pending = this.#rows.slice(sent - this.#base, to - this.#base) as JournalEntry[];
+    const lastHash = (this.#rows[to - 1 - this.#base] as JournalEntry).hash;
     try {
       // A reserved connection has no begin(): the transaction is spelled out, on the connection that holds
       // the world's advisory lock. A lost connection fails the step (queries on it would never settle).
@@ -519,9 +571,15 @@ export class PgJournal implements PreloadableJournal {
     }
   }
 
+  async #rollback(): Promise<void> {
+    this.#inTransaction = false;
+    await Promise.race([this.#conn`ROLLBACK`, this.#connectionLost]).catch(() => {});
+  }
+
   async #transaction(pending: JournalEntry[], from: number, to: number, lastHash: Uint8Array): Promise<void> {
     const tx = this.#conn;
-    await tx`BEGIN`;
+    if (!this.#inTransaction) await tx`BEGIN`;
+    this.#inTransaction = true;
     try {
       for (let at = 0; at < pending.length; at += INSERT_CHUNK) {
         await insertEntries(tx, this.worldId, pending.slice(at, at + INSERT_CHUNK), this.#connectionLost);
@@ -538,9 +596,10 @@ export class PgJournal implements PreloadableJournal {
         );
       }
     } catch (error) {
-      await tx`ROLLBACK`.catch(() => {});
+      await this.#rollback();
       throw error;
     }
+    this.#inTransaction = false;
     await tx`COMMIT`;
   }
 

@@ -406,3 +406,52 @@ Deno.test("PgStore: damage before the latest snapshot does not stop opening; pre
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);
 }
+
+/** Calls `sendAhead` until another session sees the writer's transaction open (rows sent, not committed). */
+async function sendAheadUntilInTransaction(store: PgWorldStore, worldId: string): Promise<void> {
+  for (let turn = 0; turn < 500; turn++) {
+    await store.journal.sendAhead!();
+    const [row] = await withSql((sql) =>
+      sql`SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE application_name = ${`aos ${worldId}`} AND state = 'idle in transaction'`
+    );
+    if (row?.n === 1) return;
+  }
+  assert.fail("the writer never opened its step's transaction");
+}
+
+Deno.test("PgStore: rows sent ahead of a step's commit stay invisible until it commits, and vanish without it", async () => {
+  const url = sharedPgServer().url;
+  const worldId = freshWorldId();
+  const count = async () =>
+    (await withSql((sql) => sql`SELECT count(*)::int AS n FROM aos_entries WHERE world_id = ${worldId}`))[0]
+      ?.n;
+  const store = await openPgWorld({ url, worldId, create: true });
+  try {
+    store.journal.append([sampleRecord(0)]);
+    await store.journal.sync();
+    // A long step: more than a send-ahead's worth of rows, sent into the open transaction.
+    for (let n = 1; n <= 10_000; n++) store.journal.append([sampleRecord(n)]);
+    await sendAheadUntilInTransaction(store, worldId);
+    assert.equal(await count(), 1, "sent rows are not visible before the commit");
+    for (let n = 10_001; n <= 10_100; n++) store.journal.append([sampleRecord(n)]);
+    await store.journal.sync();
+    assert.equal(await count(), 10_101);
+    // A step sent ahead and never committed (the process stops): nothing of it stays.
+    for (let n = 10_101; n <= 20_000; n++) store.journal.append([sampleRecord(n)]);
+    await sendAheadUntilInTransaction(store, worldId);
+  } finally {
+    await store.close();
+  }
+  assert.equal(await count(), 10_101);
+  const reopened = await openPgWorld({ url, worldId, noWait: true });
+  try {
+    assert.equal(reopened.journal.height, 10_101);
+    assert.equal([...reopened.journal.entries()].length, 10_101);
+    reopened.journal.append([sampleRecord(10_101)]);
+    await reopened.journal.sync();
+    assert.equal(await count(), 10_102);
+  } finally {
+    await reopened.close();
+  }
+});
