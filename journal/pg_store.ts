@@ -533,9 +533,21 @@ export class PgJournal implements PreloadableJournal {
         this.#connectionLost,
       ]);
       this.#sentHeight = to;
+      this.#compact(from, to);
     } catch (error) {
       // The sync that follows reports it (and rolls the transaction back, if the connection still works).
       this.#failed = error;
+    }
+  }
+
+  /** Entries sent to the database are kept as their rows (decoded again if read), not with their bodies. */
+  #compact(from: number, to: number): void {
+    for (let seq = from; seq < to; seq++) {
+      const at = seq - this.#base;
+      const entry = this.#rows[at]!;
+      if ("body" in entry) {
+        this.#rows[at] = { seq, bytes: entry.bytes, prev: entry.prev, hash: entry.hash, kind: entry.kind };
+      }
     }
   }
 
@@ -561,14 +573,7 @@ export class PgJournal implements PreloadableJournal {
       throw ioError(`commit entries ${from}..${to - 1} of world "${this.worldId}"`, error);
     }
     this.#syncedHeight = to;
-    // Committed entries are kept as their rows (decoded again if read): a long step's bodies are not held.
-    for (let seq = from; seq < to; seq++) {
-      const at = seq - this.#base;
-      const entry = this.#rows[at]!;
-      if ("body" in entry) {
-        this.#rows[at] = { seq, bytes: entry.bytes, prev: entry.prev, hash: entry.hash, kind: entry.kind };
-      }
-    }
+    this.#compact(from, to);
   }
 
   async #rollback(): Promise<void> {
