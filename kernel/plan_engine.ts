@@ -32,6 +32,7 @@ import {
   AosError,
   assert,
   bytesToHashRef,
+  type HashRef,
   type CborValue,
   decodeTyped,
   type DefPlan,
@@ -336,6 +337,15 @@ class Engine implements PlanEngine {
 
   #ids(): bigint[] {
     return [...this.#instances.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Without building the views of {@linkcode instances}: every snapshot asks. */
+  runningManifests(): HashRef[] {
+    const pinned = new Set<HashRef>();
+    for (const inst of this.#instances.values()) {
+      if (inst.status === "running" || inst.status === "waiting") pinned.add(inst.manifestHash);
+    }
+    return [...pinned];
   }
 
   instances(): PlanInstanceView[] {
