@@ -192,6 +192,41 @@ function checkSorted(items: CborValue[], path: ValuePath, what: string): void {
   });
 }
 
+/** A record type's field names in canonical order, and which are options, for one resolver and depth. */
+interface RecordLayout {
+  schemas: SchemaResolver;
+  names: string[];
+  optional: boolean[];
+}
+
+/** Layouts by the record's `fields` object (schemas are not mutated once loaded), then by depth. */
+const recordLayouts = new WeakMap<object, Map<number, RecordLayout>>();
+
+/**
+ * The layout of a record type's fields at `depth` (the depth its field types are viewed at), computed once;
+ * undefined when a field type does not resolve there (the caller then meets the error at that field).
+ */
+function recordLayout(
+  fields: { [name: string]: TypeExpr },
+  schemas: SchemaResolver,
+  depth: number,
+): RecordLayout | undefined {
+  let byDepth = recordLayouts.get(fields);
+  const cached = byDepth?.get(depth);
+  if (cached !== undefined && cached.schemas === schemas) return cached;
+  const names = Object.keys(fields).sort(compareTextKeys);
+  let optional: boolean[];
+  try {
+    optional = names.map((name) => viewType(fields[name]!, schemas, [], depth).kind === "option");
+  } catch {
+    return undefined;
+  }
+  const layout = { schemas, names, optional };
+  if (byDepth === undefined) recordLayouts.set(fields, byDepth = new Map());
+  byDepth.set(depth, layout);
+  return layout;
+}
+
 /** The value of a typed CBOR item, checked against `type` (AIR §4.2). */
 export function valueFromCbor(
   type: TypeExpr,
@@ -276,9 +311,13 @@ export function valueFromCbor(
         present.set(name, field);
       }
       const out = new Map<string, Value>();
-      for (const name of Object.keys(view.fields).sort(compareTextKeys)) {
+      const layout = recordLayout(view.fields, schemas, depth + 1);
+      const names = layout?.names ?? Object.keys(view.fields).sort(compareTextKeys);
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i]!;
         const fieldType = view.fields[name]!;
-        const optional = viewType(fieldType, schemas, at(name), depth + 1).kind === "option";
+        const optional = layout?.optional[i] ??
+          viewType(fieldType, schemas, at(name), depth + 1).kind === "option";
         const field = present.get(name);
         if (field === undefined && !optional) {
           throw typeMismatch(at(name), "record", `missing field "${name}"`);
