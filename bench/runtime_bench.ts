@@ -42,10 +42,9 @@ export async function runtimeBench(requests: number, cells: number): Promise<Arr
     const dir = await exampleWorld("fetch-notify");
     const world = await World.open(dir, { clock });
     const url = `http://127.0.0.1:${server.addr.port}/ping`;
-    await world.send([{ schema: "demo/Configure@1", value: { url } }]);
     const notify = Array.from(
       { length: requests },
-      (_, i) => ({ schema: "demo/Notify@1", value: { request_id: `r${i}` } }),
+      (_, i) => ({ schema: "demo/Notify@1", value: { request_id: `r${i}`, url } }),
     );
     let t = performance.now();
     await world.send(notify);

@@ -28,9 +28,8 @@ Deno.test("aos info and receipts show: what each grant's budget spent and reserv
       await expectAos(0, root, "init", "world", "--from", "src");
       const world = `${root}/world`;
       const url = `http://127.0.0.1:${server.addr.port}/body`;
-      await expectAos(0, world, "event", "send", "demo/Configure@1", JSON.stringify({ url }));
-      await expectAos(0, world, "event", "send", "demo/Notify@1", '{"request_id": "r1"}');
-      await expectAos(0, world, "event", "send", "demo/Notify@1", '{"request_id": "r2"}');
+      await expectAos(0, world, "event", "send", "demo/Notify@1", JSON.stringify({ request_id: "r1", url }));
+      await expectAos(0, world, "event", "send", "demo/Notify@1", JSON.stringify({ request_id: "r2", url }));
       await expectAos(0, world, "run", "--timeout", "20s");
 
       const info = JSON.parse((await expectAos(0, world, "info", "--json")).stdout);

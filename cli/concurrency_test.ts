@@ -49,8 +49,7 @@ Deno.test("aos run releases the world lock while it waits: event send and step f
       await expectAos(0, dir, "init", "w", "--template", "fetch-notify");
       const world = `${dir}/w`;
       const url = `http://127.0.0.1:${server.addr.port}/x`;
-      await expectAos(0, world, "event", "send", "demo/Configure@1", JSON.stringify({ url }));
-      await expectAos(0, world, "event", "send", "demo/Notify@1", '{"request_id": "r1"}');
+      await expectAos(0, world, "event", "send", "demo/Notify@1", JSON.stringify({ request_id: "r1", url }));
       const run = new Deno.Command(Deno.execPath(), {
         args: ["run", "--quiet", "--allow-all", CLI, "run", "--timeout", "60s", "--json"],
         cwd: world,
@@ -64,7 +63,13 @@ Deno.test("aos run releases the world lock while it waits: event send and step f
         return output;
       });
       await requested; // aos run is now waiting for the held HTTP response
-      const send = await aosProcess(world, "event", "send", "demo/Notify@1", '{"request_id": "r2"}');
+      const send = await aosProcess(
+        world,
+        "event",
+        "send",
+        "demo/Notify@1",
+        JSON.stringify({ request_id: "r2", url }),
+      );
       assert.equal(send.code, 0, send.stderr);
       // A step from another process writes the journal: aos run must notice and reopen the world.
       const step = await aosProcess(world, "step", "--json");

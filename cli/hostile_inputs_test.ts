@@ -37,19 +37,26 @@ Deno.test("aos event send: 100,000-deep JSON, integers beyond 64 bits and a mill
     const refused: Array<{ args: string[]; code: RegExp }> = [];
     // 100,000-deep nesting: as the value, inside a field, as a --file line, and as a --key
     const deep = "[".repeat(100_000) + "]".repeat(100_000);
-    refused.push({ args: ["event", "send", "demo/Configure@1", deep], code: /^error\[AOS_JSON_INVALID\]/ });
+    refused.push({ args: ["event", "send", "demo/Notify@1", deep], code: /^error\[AOS_JSON_INVALID\]/ });
     refused.push({
-      args: ["event", "send", "demo/Configure@1", `{"url": ${deep}}`],
+      args: ["event", "send", "demo/Notify@1", `{"request_id": "r", "url": ${deep}}`],
       code: /^error\[AOS_JSON_INVALID\]/,
     });
     const deepObject = '{"a":'.repeat(100_000) + "1" + "}".repeat(100_000);
-    await Deno.writeTextFile(`${root}/deep.jsonl`, `{"schema":"demo/Configure@1","value":${deepObject}}\n`);
+    await Deno.writeTextFile(`${root}/deep.jsonl`, `{"schema":"demo/Notify@1","value":${deepObject}}\n`);
     refused.push({
       args: ["event", "send", "--file", `${root}/deep.jsonl`],
       code: /^error\[AOS_JSON_INVALID\]/,
     });
     refused.push({
-      args: ["event", "send", "demo/Notify@1", '{"request_id": "r"}', "--key", deep],
+      args: [
+        "event",
+        "send",
+        "demo/Notify@1",
+        '{"request_id": "r", "url": "http://127.0.0.1:9/x"}',
+        "--key",
+        deep,
+      ],
       code: /^error\[(AOS_JSON_INVALID|AOS_USAGE|AOS_TYPE_MISMATCH)\]/,
     });
     // Integers beyond 64 bits, where the schema takes an int (i64), and beyond JSON numbers' precision
@@ -113,8 +120,8 @@ Deno.test("aos event send: 100,000-deep JSON, integers beyond 64 bits and a mill
       world,
       "event",
       "send",
-      "demo/Configure@1",
-      JSON.stringify({ url: "y".repeat(10 << 20) }),
+      "demo/Notify@1",
+      JSON.stringify({ request_id: "big", url: "y".repeat(10 << 20) }),
     );
     const step = JSON.parse((await expectAos(0, world, "step", "--json")).stdout) as { admitted: number };
     assert.equal(step.admitted, 1);
@@ -157,8 +164,14 @@ Deno.test("aos receipts submit + aos step: forged and replayed receipts are jour
   await withTempDir(async (root) => {
     // Given a fetch-notify world waiting on one http intent, with an external adapter's key registered
     const world = await fetchNotifyWorld(root);
-    await expectAos(0, world, "event", "send", "demo/Configure@1", '{"url": "http://127.0.0.1:9/x"}');
-    await expectAos(0, world, "event", "send", "demo/Notify@1", '{"request_id": "r1"}');
+    await expectAos(
+      0,
+      world,
+      "event",
+      "send",
+      "demo/Notify@1",
+      '{"request_id": "r1", "url": "http://127.0.0.1:9/x"}',
+    );
     await expectAos(0, world, "step");
     const keys = worldPaths(world).keys;
     await Deno.mkdir(keys, { recursive: true });

@@ -23,7 +23,7 @@ Deno.test("aos event send: an event too large to journal exits 2, queues nothing
     const url = "x".repeat(limits.journalEntrySizeBytesMax);
     await Deno.writeTextFile(
       `${root}/big.jsonl`,
-      JSON.stringify({ schema: "demo/Configure@1", value: { url } }) + "\n",
+      JSON.stringify({ schema: "demo/Notify@1", value: { request_id: "r1", url } }) + "\n",
     );
     const run = await expectAos(2, world, "event", "send", "--file", `${root}/big.jsonl`);
     assert.match(run.stderr, /^error\[AOS_INPUT_TOO_LARGE\]: .*journalEntrySizeBytesMax/);
@@ -76,13 +76,20 @@ Deno.test("aos event send: invalid UTF-8 in --file, or a lone surrogate in the J
     const world = await fetchNotifyWorld(root);
     const before = await hashTree(`${world}/.aos`);
     const line = new TextEncoder().encode(
-      '{"schema":"demo/Configure@1","value":{"url":"http://h/\u0001"}}\n',
+      '{"schema":"demo/Notify@1","value":{"request_id":"r1","url":"http://h/\u0001"}}\n',
     );
     line[line.indexOf(1)] = 0xff; // an invalid UTF-8 byte inside the string
     await Deno.writeFile(`${root}/bad.jsonl`, line);
     const file = await expectAos(2, world, "event", "send", "--file", `${root}/bad.jsonl`);
     assert.match(file.stderr, /^error\[AOS_JSON_INVALID\]: .*bad\.jsonl.*UTF-8/);
-    const arg = await expectAos(2, world, "event", "send", "demo/Configure@1", '{"url": "http://h/\\udc80"}');
+    const arg = await expectAos(
+      2,
+      world,
+      "event",
+      "send",
+      "demo/Notify@1",
+      '{"request_id": "r1", "url": "http://h/\\udc80"}',
+    );
     assert.match(arg.stderr, /^error\[AOS_TYPE_MISMATCH\]: .*\$\.url.*valid Unicode/);
     assert.deepEqual(await hashTree(`${world}/.aos`), before);
   });
@@ -96,7 +103,11 @@ Deno.test("aos event send --file: more lines than inboxBatchMax exits 2 naming t
     await withTempDir(async (root) => {
       const world = await fetchNotifyWorld(root);
       const before = await hashTree(`${world}/.aos`);
-      const line = (n: number) => JSON.stringify({ schema: "demo/Notify@1", value: { request_id: `r${n}` } });
+      const line = (n: number) =>
+        JSON.stringify({
+          schema: "demo/Notify@1",
+          value: { request_id: `r${n}`, url: "http://127.0.0.1:9/x" },
+        });
       await Deno.writeTextFile(`${root}/three.jsonl`, [1, 2, 3].map(line).join("\n") + "\n");
       const run = await expectAos(2, world, "event", "send", "--file", `${root}/three.jsonl`);
       assert.match(run.stderr, /^error\[AOS_INPUT_TOO_LARGE\]: .*inboxBatchMax \(2\)/);

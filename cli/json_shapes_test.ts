@@ -186,12 +186,19 @@ Deno.test("README documents the --json shape of every command, and each matches 
     await check("air check", w, "air", "check");
     await check("air hash", w, "air", "hash", "air/manifest.air.json");
     await check("air fmt", w, "air", "fmt", "--check");
-    await check("event send", w, "event", "send", "demo/Configure@1", '{"url": "http://127.0.0.1:9/x"}');
+    await check(
+      "event send",
+      w,
+      "event",
+      "send",
+      "demo/Notify@1",
+      '{"request_id": "r0", "url": "http://127.0.0.1:9/x"}',
+    );
     await check("step", w, "step");
     const snapshot = await check("snapshot", w, "snapshot");
     const snapshotHeight = String(JSON.parse(snapshot.stdout).height);
     await check("snapshot ls", w, "snapshot", "ls");
-    await check("state get", w, "state", "get", "demo/Notifier@1");
+    await check("state get", w, "state", "get", "demo/Notifier@1", "--key", "r0");
     const input = '{"url": "http://127.0.0.1:9/x", "request_id": "r1"}';
     const started = await check("plan start", w, "plan", "start", "demo/fetch@1", input);
     const id = String(JSON.parse(started.stdout).instance_id);

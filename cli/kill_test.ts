@@ -63,7 +63,6 @@ Deno.test(`aos step and aos run killed with SIGKILL at ${TRIALS} random moments 
       const world = `${root}/w`;
       await expectAos(0, root, "init", world, "--template", "fetch-notify");
       const url = `http://127.0.0.1:${server.addr.port}/fetch`;
-      await expectAos(0, world, "event", "send", "demo/Configure@1", JSON.stringify({ url }));
       const acked = new Set<string>();
       let id = 0;
       for (let trial = 0; trial < TRIALS; trial++) {
@@ -76,7 +75,7 @@ Deno.test(`aos step and aos run killed with SIGKILL at ${TRIALS} random moments 
           const requestId = `k${id++}`;
           return {
             requestId,
-            line: JSON.stringify({ schema: "demo/Notify@1", value: { request_id: requestId } }),
+            line: JSON.stringify({ schema: "demo/Notify@1", value: { request_id: requestId, url } }),
           };
         });
         await Deno.writeTextFile(`${root}/events.jsonl`, lines.map((l) => l.line).join("\n") + "\n");

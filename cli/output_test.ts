@@ -53,8 +53,14 @@ Deno.test("journal show decodes a plan's input in text and --json, and lines up 
   await withTempDir(async (root) => {
     await expectAos(0, root, "init", "w", "--template", "fetch-notify");
     const w = `${root}/w`;
-    await expectAos(0, w, "event", "send", "demo/Configure@1", '{"url": "http://127.0.0.1:9/x"}');
-    await expectAos(0, w, "event", "send", "demo/Notify@1", '{"request_id": "r1"}');
+    await expectAos(
+      0,
+      w,
+      "event",
+      "send",
+      "demo/Notify@1",
+      '{"request_id": "r1", "url": "http://127.0.0.1:9/x"}',
+    );
     await expectAos(0, w, "step");
     const lines = (await expectAos(0, w, "journal", "show")).stdout.trimEnd().split("\n");
     const started = lines.find((l) => l.includes("plan_started"));

@@ -261,8 +261,14 @@ pgTest(
         );
         const world = `${root}/w`;
         const target = `http://127.0.0.1:${server.addr.port}/ping`;
-        await expectAos(0, world, "event", "send", "demo/Configure@1", JSON.stringify({ url: target }));
-        await expectAos(0, world, "event", "send", "demo/Notify@1", '{"request_id": "r1"}');
+        await expectAos(
+          0,
+          world,
+          "event",
+          "send",
+          "demo/Notify@1",
+          JSON.stringify({ request_id: "r1", url: target }),
+        );
         await expectAos(0, world, "run", "--timeout", "20s");
         const receipts = JSON.parse((await expectAos(0, world, "receipts", "ls", "--json")).stdout);
         assert.equal(receipts.length, 1, JSON.stringify(receipts));

@@ -78,8 +78,7 @@ Deno.test("aos proposal: submit --air (dry run, then for real), shadow with a ha
       const genesis = JSON.parse((await expectAos(0, world, "manifest", "show", "--json")).stdout);
 
       // Before: the grant refuses the local server
-      await expectAos(0, world, "event", "send", "demo/Configure@1", JSON.stringify({ url }));
-      await expectAos(0, world, "event", "send", "demo/Notify@1", '{"request_id": "r1"}');
+      await expectAos(0, world, "event", "send", "demo/Notify@1", JSON.stringify({ request_id: "r1", url }));
       await expectAos(0, world, "run", "--timeout", "5s");
       assert.equal(requests(), 0);
       const denied = jsonLines((await expectAos(0, world, "journal", "show", "--json")).stdout);
@@ -135,8 +134,7 @@ Deno.test("aos proposal: submit --air (dry run, then for real), shadow with a ha
         `${root}/harness.json`,
         JSON.stringify({
           events: [
-            { schema: "demo/Configure@1", value: { url } },
-            { schema: "demo/Notify@1", value: { request_id: "s1" } },
+            { schema: "demo/Notify@1", value: { request_id: "s1", url } },
           ],
           receipts: [{ kind: "http.request", status: "ok", cost_cents: 3, payload: HTTP_OK }],
         }),
@@ -175,7 +173,7 @@ Deno.test("aos proposal: submit --air (dry run, then for real), shadow with a ha
 
       // After apply: the schema is known and the widened grant reaches the server
       await expectAos(0, world, "event", "send", "demo/Audit@1", '{"who": "x"}');
-      await expectAos(0, world, "event", "send", "demo/Notify@1", '{"request_id": "r2"}');
+      await expectAos(0, world, "event", "send", "demo/Notify@1", JSON.stringify({ request_id: "r2", url }));
       await expectAos(0, world, "run", "--timeout", "10s");
       assert.equal(requests(), 1);
 

@@ -529,9 +529,23 @@ Deno.test("aos step after a crash mid-block: the torn derived frame is cut, the 
   await withTempDir(async (root) => {
     await expectAos(0, root, "init", "world", "--template", "fetch-notify");
     const world = `${root}/world`;
-    await expectAos(0, world, "event", "send", "demo/Configure@1", '{"url": "http://127.0.0.1:9/x"}');
+    await expectAos(
+      0,
+      world,
+      "event",
+      "send",
+      "demo/Notify@1",
+      '{"request_id": "r0", "url": "http://127.0.0.1:9/x"}',
+    );
     await expectAos(0, world, "step");
-    await expectAos(0, world, "event", "send", "demo/Notify@1", '{"request_id": "r1"}');
+    await expectAos(
+      0,
+      world,
+      "event",
+      "send",
+      "demo/Notify@1",
+      '{"request_id": "r1", "url": "http://127.0.0.1:9/x"}',
+    );
     const saved = `${root}/saved-aos`;
     await copyDir(`${world}/.aos`, saved);
     const segment = `${world}/.aos/journal/${SEGMENT}`;

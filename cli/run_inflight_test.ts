@@ -51,10 +51,9 @@ async function runNotifications(root: string, name: string, cap: number, config?
     await expectAos(0, root, "init", name, "--template", "fetch-notify");
     const world = `${root}/${name}`;
     if (config !== undefined) await Deno.writeTextFile(`${world}/.aos/config.json`, config);
-    await expectAos(0, world, "event", "send", "demo/Configure@1", JSON.stringify({ url: server.url }));
     const lines = Array.from(
       { length: NOTIFICATIONS },
-      (_, i) => JSON.stringify({ schema: "demo/Notify@1", value: { request_id: `r${i}` } }),
+      (_, i) => JSON.stringify({ schema: "demo/Notify@1", value: { request_id: `r${i}`, url: server.url } }),
     );
     await Deno.writeTextFile(`${world}/notify.jsonl`, lines.join("\n") + "\n");
     await expectAos(0, world, "event", "send", "--file", "notify.jsonl");

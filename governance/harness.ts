@@ -3,7 +3,7 @@
  * answer its intents, read from JSON:
  *
  * ```json
- * {"events": [{"schema": "demo/Notify@1", "value": {"request_id": "r1"}}],
+ * {"events": [{"schema": "demo/Notify@1", "value": {"request_id": "r1", "url": "http://127.0.0.1:8080/"}}],
  *  "receipts": [{"kind": "http.request", "status": "ok", "cost_cents": 2,
  *                "payload": {"status": 200, "headers": {}, "body_ref": null}}]}
  * ```

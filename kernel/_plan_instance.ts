@@ -153,7 +153,24 @@ const utf8 = new TextEncoder();
 
 /** Step id order: UTF-8 byte order (AIR §12.2). */
 export function compareStepIds(a: string, b: string): number {
+  if (!hasSurrogate(a) && !hasSurrogate(b)) {
+    // Without surrogates a code unit is a code point, and UTF-8 keeps code point order: no encoding needed.
+    for (let i = 0; i < a.length && i < b.length; i++) {
+      const x = a.charCodeAt(i);
+      const y = b.charCodeAt(i);
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
+  }
   return compareBytes(utf8.encode(a), utf8.encode(b));
+}
+
+function hasSurrogate(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdfff) return true;
+  }
+  return false;
 }
 
 /** A plan's steps and edges indexed for scheduling. */

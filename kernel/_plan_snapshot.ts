@@ -50,12 +50,25 @@ function sortedEntries<T>(map: Map<string, T>): Array<[string, T]> {
   return [...map].sort(([a], [b]) => compareStepIds(a, b));
 }
 
+/** Bytes of the few manifest hashes instances pin, shared by every snapshot item (encoding only reads them). */
+const manifestHashBytes = new Map<string, Uint8Array>();
+
+function manifestHashToBytes(hash: string): Uint8Array {
+  let bytes = manifestHashBytes.get(hash);
+  if (bytes === undefined) {
+    bytes = hashRefToBytes(hash);
+    if (manifestHashBytes.size >= 64) manifestHashBytes.clear();
+    manifestHashBytes.set(hash, bytes);
+  }
+  return bytes;
+}
+
 /** The snapshot item of an instance. */
 export function instanceToCbor(inst: PlanInstance): CborValue {
   const out: CborMap = {
     id: inst.id,
     plan: inst.plan,
-    manifest_hash: hashRefToBytes(inst.manifestHash),
+    manifest_hash: manifestHashToBytes(inst.manifestHash),
     input: inst.input,
     status: inst.status,
     queued: false,

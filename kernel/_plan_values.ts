@@ -76,8 +76,14 @@ export function valueToTaggedCbor(value: Value): CborValue {
       }
       const fields: CborMap = {};
       for (const name of [...value.value.keys()].sort(compareTextKeys)) {
+        const item = valueToTaggedCbor(value.value.get(name)!);
+        if (name !== "__proto__") {
+          fields[name] = item;
+          continue;
+        }
+        // defineProperty, so a "__proto__" field stays data.
         Object.defineProperty(fields, name, {
-          value: valueToTaggedCbor(value.value.get(name)!),
+          value: item,
           enumerable: true,
           writable: true,
           configurable: true,

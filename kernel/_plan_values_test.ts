@@ -96,3 +96,12 @@ Deno.test("valueFromTaggedCbor() rejects malformed items as AOS_JOURNAL_CORRUPT"
     );
   }
 });
+
+Deno.test("valueToTaggedCbor() keeps a record field named __proto__ as data", () => {
+  const value: Value = { kind: "record", value: new Map([["__proto__", nat(1n)], ["a", text("x")]]) };
+  const { item, back } = roundTrip(value);
+  const fields = (item as { record: { [key: string]: CborValue } }).record;
+  assert.deepEqual(Object.keys(fields), ["a", "__proto__"]);
+  assert.equal(Object.getPrototypeOf(fields), Object.prototype);
+  assert.deepEqual(back, value);
+});

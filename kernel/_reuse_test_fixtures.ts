@@ -132,7 +132,8 @@ const EVENTS: ReadonlyMap<string, fc.Arbitrary<CborValue>> = new Map<string, fc.
   ["demo/Increment@1", fc.record({ by: nat })],
   ["demo/CellIncrement@1", fc.record({ by: nat, user: text })],
   ["demo/Configure@1", fc.record({ url: text })],
-  ["demo/Notify@1", fc.record({ request_id: text })],
+  // fetch-notify's {request_id, url}; the ladder's rung 03 {request_id}.
+  ["demo/Notify@1", fc.record({ request_id: text, url: text }, { requiredKeys: ["request_id"] })],
   ["demo/FetchSucceeded@1", fc.record({ status: fc.integer({ min: 100, max: 599 }), request_id: text })],
   ["demo/FetchFailed@1", fc.record({ request_id: text })],
   ["demo/Job@1", fc.record({ id: text, attempts_max: fc.nat({ max: 3 }) })],
@@ -178,7 +179,7 @@ export const MODULE_EVENTS: Readonly<Record<string, readonly string[]>> = {
   "garbage.wasm": ["demo/Increment@1"],
   "trap.wasm": ["demo/Increment@1"],
   "cell_counter.wasm": ["demo/CellIncrement@1"],
-  "notifier.wasm": ["demo/Configure@1", "demo/Notify@1", "demo/FetchSucceeded@1", "demo/FetchFailed@1"],
+  "notifier.wasm": ["demo/Notify@1", "demo/FetchSucceeded@1", "demo/FetchFailed@1"],
   "retrier.wasm": ["demo/Job@1", "sys/TimerFired@1"],
   "relay.wasm": ["test/Ping@1"],
   // The ladder's, by path (`counter.wasm` and `notifier.wasm` are names the examples use too).
@@ -213,7 +214,10 @@ export const MODULE_EVENTS: Readonly<Record<string, readonly string[]>> = {
   ],
 };
 
-/** `ctx.key` as the canonical encoding of the event's `user` field (what cell routing would give). */
+/**
+ * `ctx.key` as the canonical encoding of the event's `user` (cells) or `request_id` (fetch-notify) field:
+ * what cell routing would give.
+ */
 const USER_KEY = "=user";
 
 /** One call of a random sequence: an input envelope (or raw bytes), possibly chained to the last state. */
@@ -279,7 +283,7 @@ export function callInput(spec: CallSpec, last: Uint8Array | null): Uint8Array {
   if (spec.kind === "raw") return spec.bytes;
   const state = spec.state === "last" ? last : spec.state === "null" ? null : spec.state;
   const value = spec.value as { [key: string]: CborValue };
-  const key = spec.key === USER_KEY ? value.user ?? null : spec.key;
+  const key = spec.key === USER_KEY ? value.user ?? value.request_id ?? null : spec.key;
   return encodeInputEnvelope({
     state,
     event: { schema: spec.schema, value: encodeCanonical(spec.value) },

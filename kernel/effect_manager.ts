@@ -108,8 +108,25 @@ export function defcapOf(defs: WorldDefs, name: string): DefCap | undefined {
   return builtinCaps.get(name) ?? defs.caps.get(name);
 }
 
-/** The grant's params decoded with its defcap's schema (stored in the tagged form, AIR §3). */
+/** Decoded grant params by grant, for the defcap and schemas they were decoded with. */
+const decodedGrants = new WeakMap<
+  CapGrant,
+  { cap: DefCap; schemas: WorldDefs["schemas"]; params: Map<string, Value> | undefined }
+>();
+
+/**
+ * The grant's params decoded with its defcap's schema (stored in the tagged form, AIR §3); decoded once per
+ * grant and control plane, not for every effect.
+ */
 function grantParams(defs: WorldDefs, grant: CapGrant, cap: DefCap): Map<string, Value> | undefined {
+  const cached = decodedGrants.get(grant);
+  if (cached !== undefined && cached.cap === cap && cached.schemas === defs.schemas) return cached.params;
+  const params = decodeGrantParams(defs, grant, cap);
+  decodedGrants.set(grant, { cap, schemas: defs.schemas, params });
+  return params;
+}
+
+function decodeGrantParams(defs: WorldDefs, grant: CapGrant, cap: DefCap): Map<string, Value> | undefined {
   try {
     const value = valueFromJson(cap.schema, grant.params, defs.schemas, [], { form: "auto" });
     return value.kind === "record" ? value.value : undefined;

@@ -57,7 +57,11 @@ const INPUTS: ReadonlyArray<[string, Uint8Array]> = [
   ["unknown schema", input("demo/Decrement@1", { by: 1 })],
   ["relay ping", input("test/Ping@1", { n: 3 }, { state: { seen: 7 }, now: 5n })],
   ["cell increment", input("demo/CellIncrement@1", { by: 2, user: "alice" }, { key: "alice", now: 9n })],
-  ["notifier configure", input("demo/Configure@1", { url: "http://127.0.0.1:8080/status" })],
+  ["notifier configure (ladder 03)", input("demo/Configure@1", { url: "http://127.0.0.1:8080/status" })],
+  [
+    "notifier notify in cell r1",
+    input("demo/Notify@1", { request_id: "r1", url: "http://127.0.0.1:8080/status" }, { key: "r1" }),
+  ],
   ["retrier job", input("demo/Job@1", { attempts_max: 3, id: "job-1" }, { now: 1_000_000n })],
   ["not CBOR", new Uint8Array([0xff, 0x00])],
 ];

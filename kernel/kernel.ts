@@ -245,13 +245,7 @@ export class Kernel {
   /** The control planes pinned by running plan instances other than the live one, sorted. */
   pinnedManifests(): HashRef[] {
     const live = this.#defs.manifestHash;
-    const pinned = new Set<HashRef>();
-    for (const p of this.#plans.instances()) {
-      if ((p.status === "running" || p.status === "waiting") && p.manifestHash !== live) {
-        pinned.add(p.manifestHash);
-      }
-    }
-    return [...pinned].sort();
+    return this.#plans.runningManifests().filter((hash) => hash !== live).sort();
   }
 
   /**

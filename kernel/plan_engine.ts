@@ -35,6 +35,7 @@ import {
   type CborValue,
   decodeTyped,
   type DefPlan,
+  type HashRef,
   hashRefToBytes,
   type PlanStep,
   toHex,
@@ -336,6 +337,15 @@ class Engine implements PlanEngine {
 
   #ids(): bigint[] {
     return [...this.#instances.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Without building the views of {@linkcode instances}: every snapshot asks. */
+  runningManifests(): HashRef[] {
+    const pinned = new Set<HashRef>();
+    for (const inst of this.#instances.values()) {
+      if (inst.status === "running" || inst.status === "waiting") pinned.add(inst.manifestHash);
+    }
+    return [...pinned];
   }
 
   instances(): PlanInstanceView[] {

@@ -78,6 +78,8 @@ export interface PlanEngine {
   cancel(id: bigint, reason: string | undefined): void;
   /** Instances, by id. */
   instances(): PlanInstanceView[];
+  /** The distinct manifest hashes pinned by running or waiting instances, unordered. */
+  runningManifests(): HashRef[];
   /** The next instance id to allocate. */
   readonly nextInstanceId: bigint;
   /** Canonical snapshot part (KERNEL §8.4 `plans`, `next_instance_id`). */

@@ -6,7 +6,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { createPublicKey, verify } from "node:crypto";
+import { createPublicKey, type KeyObject, verify } from "node:crypto";
 import { type Receipt, receiptSigningBytes } from "./effects.ts";
 
 /** DER prefix of an Ed25519 SubjectPublicKeyInfo; the 32 raw key bytes follow it. */
@@ -25,15 +25,29 @@ const ED25519_SPKI_PREFIX = new Uint8Array([
   0x00,
 ]);
 
+/** Parsed public keys by their raw hex: a world checks thousands of receipts from a handful of adapters. */
+const keyObjects = new Map<string, KeyObject>();
+const KEY_OBJECTS_KEPT = 64;
+
+function publicKeyObject(publicKey: Uint8Array): KeyObject {
+  const hex = Buffer.from(publicKey).toString("hex");
+  let key = keyObjects.get(hex);
+  if (key === undefined) {
+    const der = new Uint8Array(ED25519_SPKI_PREFIX.length + 32);
+    der.set(ED25519_SPKI_PREFIX);
+    der.set(publicKey, ED25519_SPKI_PREFIX.length);
+    key = createPublicKey({ key: Buffer.from(der), format: "der", type: "spki" });
+    if (keyObjects.size >= KEY_OBJECTS_KEPT) keyObjects.delete(keyObjects.keys().next().value!);
+    keyObjects.set(hex, key);
+  }
+  return key;
+}
+
 /** True when `signature` is a valid Ed25519 signature of `bytes` by the raw 32-byte `publicKey`. */
 export function verifyEd25519(bytes: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
   if (publicKey.length !== 32 || signature.length !== 64) return false;
-  const der = new Uint8Array(ED25519_SPKI_PREFIX.length + 32);
-  der.set(ED25519_SPKI_PREFIX);
-  der.set(publicKey, ED25519_SPKI_PREFIX.length);
   try {
-    const key = createPublicKey({ key: Buffer.from(der), format: "der", type: "spki" });
-    return verify(null, bytes, key, signature);
+    return verify(null, bytes, publicKeyObject(publicKey), signature);
   } catch {
     return false; // not a point on the curve, or otherwise unusable: not a valid signature either way
   }

@@ -616,14 +616,19 @@ const fetchSchemas = exampleSchemas("fetch-notify");
 const LOCAL_URL = "http://127.0.0.1:8080/status";
 const BODY_REF = `sha256:${"cd".repeat(32)}`;
 
+/** One event for the cell of `requestId`: the key is the canonical demo/RequestId@1, as the kernel derives it. */
 function notifierStep(
   state: Uint8Array | null,
   schema: string,
   json: JsonValue,
+  requestId = (json as { request_id: string }).request_id,
 ): { [key: string]: CborValue } {
+  const key = typed(fetchSchemas, "demo/RequestId@1", requestId);
   return stepOutput(
     notifier,
-    inputEnvelope(state, schema, decodeCanonical(typed(fetchSchemas, schema, json))),
+    inputEnvelope(state, schema, decodeCanonical(typed(fetchSchemas, schema, json)), {
+      ctx: { key, cell_mode: true },
+    }),
   );
 }
 
@@ -631,12 +636,8 @@ function notifierState(output: { [key: string]: CborValue }): JsonValue {
   return plainOf(fetchSchemas, "demo/NotifierState@1", stateOf(output));
 }
 
-Deno.test("fetch-notify: Notify emits FetchRequested with the configured URL and records Pending", () => {
-  const configured = notifierStep(null, "demo/Configure@1", { url: LOCAL_URL });
-  assert.deepEqual(Object.keys(configured), ["state"]);
-  assert.deepEqual(notifierState(configured), { url: LOCAL_URL, results: {} });
-
-  const notified = notifierStep(stateOf(configured), "demo/Notify@1", { request_id: "r1" });
+Deno.test("fetch-notify: Notify creates the request's cell as Pending and emits FetchRequested with its URL", () => {
+  const notified = notifierStep(null, "demo/Notify@1", { request_id: "r1", url: LOCAL_URL });
   assert.deepEqual(Object.keys(notified).sort(), ["domain_events", "state"]);
   const events = notified["domain_events"] as Array<{ [key: string]: CborValue }>;
   assert.equal(events.length, 1);
@@ -655,57 +656,55 @@ Deno.test("fetch-notify: Notify emits FetchRequested with the configured URL and
     toHex(value),
     toHex(typed(fetchSchemas, "demo/FetchRequested@1", { request_id: "r1", url: LOCAL_URL })),
   );
-  assert.deepEqual(notifierState(notified), { url: LOCAL_URL, results: { r1: { Pending: null } } });
-
-  // Reconfiguring changes the URL of later requests and keeps the results.
-  const moved = notifierStep(stateOf(notified), "demo/Configure@1", { url: "http://127.0.0.1:9/x" });
-  assert.deepEqual(notifierState(moved), { url: "http://127.0.0.1:9/x", results: { r1: { Pending: null } } });
+  assert.deepEqual(notifierState(notified), { url: LOCAL_URL, result: { Pending: null } });
+  assert.equal(
+    toHex(stateOf(notified)),
+    toHex(typed(fetchSchemas, "demo/NotifierState@1", { url: LOCAL_URL, result: { Pending: null } })),
+    "the cell state is canonical",
+  );
 });
 
-Deno.test("fetch-notify: FetchSucceeded and FetchFailed from the plan record each request's outcome", () => {
-  let state = stateOf(notifierStep(null, "demo/Configure@1", { url: LOCAL_URL }));
-  // Out of order on purpose: the results map must stay in canonical key order (shorter keys first).
-  for (const id of ["r10", "r2", "a", "r1"]) {
-    state = stateOf(notifierStep(state, "demo/Notify@1", { request_id: id }));
-  }
-  state = stateOf(
-    notifierStep(state, "demo/FetchSucceeded@1", { request_id: "r1", status: 200n, body_ref: BODY_REF }),
-  );
-  state = stateOf(notifierStep(state, "demo/FetchSucceeded@1", { request_id: "r2", status: 204n }));
-  const last = notifierStep(state, "demo/FetchFailed@1", { request_id: "r10" });
-  assert.deepEqual(Object.keys(last), ["state"]);
-  assert.deepEqual(notifierState(last), {
-    url: LOCAL_URL,
-    results: {
-      a: { Pending: null },
-      r1: { Succeeded: { status: 200n, body_ref: BODY_REF } },
-      r2: { Succeeded: { status: 204n } },
-      r10: { Failed: null },
-    },
+Deno.test("fetch-notify: FetchSucceeded and FetchFailed from the plan record the outcome in the request's cell", () => {
+  const pending = stateOf(notifierStep(null, "demo/Notify@1", { request_id: "r1", url: LOCAL_URL }));
+  const ok = notifierStep(pending, "demo/FetchSucceeded@1", {
+    request_id: "r1",
+    status: 200n,
+    body_ref: BODY_REF,
   });
-  const keys = decodeCanonical(stateOf(last), { useMaps: true }) as Map<string, CborValue>;
-  assert.deepEqual([...(keys.get("results") as Map<string, CborValue>).keys()], ["a", "r1", "r2", "r10"]);
+  assert.deepEqual(Object.keys(ok), ["state"]);
+  assert.deepEqual(notifierState(ok), {
+    url: LOCAL_URL,
+    result: { Succeeded: { status: 200n, body_ref: BODY_REF } },
+  });
+  const noBody = notifierStep(pending, "demo/FetchSucceeded@1", { request_id: "r1", status: 204n });
+  assert.deepEqual(notifierState(noBody), { url: LOCAL_URL, result: { Succeeded: { status: 204n } } });
+  const failed = notifierStep(pending, "demo/FetchFailed@1", { request_id: "r1" });
+  assert.deepEqual(Object.keys(failed), ["state"]);
+  assert.deepEqual(notifierState(failed), { url: LOCAL_URL, result: { Failed: null } });
 });
 
-Deno.test("fetch-notify: refuses a Notify before Configure, a reused request_id and a result nobody asked for", () => {
+Deno.test("fetch-notify: refuses a reused request_id, a result nobody asked for, a misrouted event and non-cell mode", () => {
+  const notified = stateOf(notifierStep(null, "demo/Notify@1", { request_id: "r1", url: LOCAL_URL }));
   assert.throws(
-    () => notifierStep(null, "demo/Notify@1", { request_id: "r1" }),
-    abortsWith("notifier: send demo/Configure@1 {url} first"),
-  );
-  const configured = stateOf(notifierStep(null, "demo/Configure@1", { url: LOCAL_URL }));
-  const notified = stateOf(notifierStep(configured, "demo/Notify@1", { request_id: "r1" }));
-  assert.throws(
-    () => notifierStep(notified, "demo/Notify@1", { request_id: "r1" }),
+    () => notifierStep(notified, "demo/Notify@1", { request_id: "r1", url: LOCAL_URL }),
     abortsWith("notifier: request_id already used"),
   );
   assert.throws(
-    () => notifierStep(notified, "demo/FetchFailed@1", { request_id: "r9" }),
+    () => notifierStep(null, "demo/FetchFailed@1", { request_id: "r9" }),
     abortsWith("notifier: result for an unknown request_id"),
   );
   assert.throws(
-    () =>
-      stepOutput(notifier, inputEnvelope(notified, "demo/FetchRequested@1", { request_id: "r1", url: "x" })),
+    () => notifierStep(notified, "demo/FetchFailed@1", { request_id: "r2" }, "r1"),
+    abortsWith("notifier: the cell key is not the event's request_id"),
+  );
+  assert.throws(
+    () => notifierStep(notified, "demo/FetchRequested@1", { request_id: "r1", url: "x" }),
     abortsWith("notifier: unknown event schema"),
+  );
+  const notify = decodeCanonical(typed(fetchSchemas, "demo/Notify@1", { request_id: "r1", url: LOCAL_URL }));
+  assert.throws(
+    () => stepOutput(notifier, inputEnvelope(null, "demo/Notify@1", notify)),
+    abortsWith("notifier: not in cell mode"),
   );
 });
 

@@ -17,6 +17,18 @@ export interface DispatchRound {
   undispatchable: Array<{ intentHash: HashRef; kind: string }>;
 }
 
+/** Hex of intent hashes, kept per byte array: the outbox hands the same arrays round after round. */
+const hexes = new WeakMap<Uint8Array, string>();
+
+function hexOf(intentHash: Uint8Array): string {
+  let hex = hexes.get(intentHash);
+  if (hex === undefined) {
+    hex = toHex(intentHash);
+    hexes.set(intentHash, hex);
+  }
+  return hex;
+}
+
 /** Tracks intents in flight and receipts ready for admission. */
 export class Dispatcher {
   readonly #inflight = new Map<string, Promise<void>>();
@@ -58,10 +70,12 @@ export class Dispatcher {
   ): DispatchRound {
     const round: DispatchRound = { dispatched: 0, undispatchable: [] };
     for (const entry of outbox) {
-      const hex = toHex(entry.intentHash);
-      if (this.#inflight.has(hex) || this.#answered.has(hex) || this.#ignored.has(hex)) continue;
       const adapter = directory.adapterFor(entry.kind);
+      // At the in-flight bound nothing with an adapter can go now: skip it before any work (a round scans
+      // the whole outbox, so this keeps a round cheap while thousands of intents wait).
       if (adapter && this.#inflight.size >= this.#inflightMax) continue;
+      const hex = hexOf(entry.intentHash);
+      if (this.#inflight.has(hex) || this.#answered.has(hex) || this.#ignored.has(hex)) continue;
       if (!adapter) {
         round.undispatchable.push({ intentHash: bytesToHashRef(entry.intentHash), kind: entry.kind });
         continue;
@@ -113,7 +127,7 @@ export class Dispatcher {
 
   /** True when the intent is held back. */
   isHeldBack(intentHash: Uint8Array): boolean {
-    return this.#ignored.has(toHex(intentHash));
+    return this.#ignored.has(hexOf(intentHash));
   }
 
   /** Lets held-back intents be dispatched again. */

@@ -24,8 +24,7 @@ async function notifyingWorld(
   const clock = new VirtualClock(T0_NS);
   const world = await initWorld(dir, air, wasm, { clock, ...options });
   try {
-    await world.send([{ schema: "demo/Configure@1", value: { url: "http://127.0.0.1:9/x" } }]);
-    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r1" } }]);
+    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r1", url: "http://127.0.0.1:9/x" } }]);
     const [intent] = world.kernel.outbox();
     assert.ok(intent);
     const [genesis] = [...world.journal.entries()];
@@ -85,7 +84,7 @@ Deno.test("the world id survives snapshots and reopening: keys after a restore s
   world = await World.open(dir, { clock });
   try {
     assert.deepEqual(world.kernel.worldId, worldId);
-    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r2" } }]);
+    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r2", url: "http://127.0.0.1:9/x" } }]);
     const latest = world.kernel.outbox().at(-1)!;
     assert.deepEqual(latest.idempotencyKey, idempotencyKey(latest.origin, worldId));
   } finally {

@@ -218,7 +218,16 @@ export function evaluateExpr(expr: Expr, env: ExprEnv): Value {
  * ```
  */
 export function evalExpr(expr: ExprJson, env: ExprEnv): Value {
+  const cached = typeof expr === "object" && expr !== null ? parsedExprs.get(expr) : undefined;
+  if (cached !== undefined) return evaluateExpr(cached, env);
   const parsed = parseExpr(expr);
   if (!parsed.ok) throw exprErrorOfIssue(parsed.issues[0]!);
+  if (typeof expr === "object" && expr !== null) parsedExprs.set(expr, parsed.expr);
   return evaluateExpr(parsed.expr, env);
 }
+
+/**
+ * Parsed forms of the Expr JSON objects evaluated so far, by identity: a plan's exprs are parsed once, not
+ * at every step of every instance (AIR definitions are not mutated once loaded).
+ */
+const parsedExprs = new WeakMap<object, Expr>();

@@ -56,9 +56,33 @@ export function airInvalid(
 
 /** Canonical order of text keys: the order of their CBOR encodings (shorter UTF-8 first, then bytewise). */
 export function compareTextKeys(a: string, b: string): number {
+  const la = utf8LengthWithoutSurrogates(a);
+  const lb = utf8LengthWithoutSurrogates(b);
+  if (la >= 0 && lb >= 0) {
+    // Without surrogates a code unit is a code point, and UTF-8 keeps code point order: no encoding needed.
+    if (la !== lb) return la - lb;
+    for (let i = 0; i < a.length && i < b.length; i++) {
+      const x = a.charCodeAt(i);
+      const y = b.charCodeAt(i);
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return a.length - b.length;
+  }
   const x = utf8.encode(a);
   const y = utf8.encode(b);
   return x.length !== y.length ? x.length - y.length : compareBytes(x, y);
+}
+
+/** The UTF-8 length of `text`, or -1 when it holds a surrogate (paired or lone: encode it to know). */
+function utf8LengthWithoutSurrogates(text: string): number {
+  let length = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) continue;
+    if (unit >= 0xd800 && unit <= 0xdfff) return -1;
+    length += unit < 0x800 ? 1 : 2;
+  }
+  return length;
 }
 
 /** True when `object` has `key` as an own property (never a prototype member like `toString`). */

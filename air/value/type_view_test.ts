@@ -1,5 +1,7 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { assertAosError } from "../_testing/mod.ts";
+import fc from "npm:fast-check@4.11.0";
+import { compareBytes } from "../cbor/mod.ts";
 import { checkIntegerRange, compareTextKeys, viewType } from "./type_view.ts";
 import type { SchemaResolver, TypeExpr } from "./types.ts";
 
@@ -53,6 +55,35 @@ Deno.test("compareTextKeys() orders like canonical CBOR: shorter UTF-8 first, th
     "ab",
     "\u00e9",
   ]);
+});
+
+Deno.test("compareTextKeys() gives the sign of comparing the encoded keys, for any strings (surrogates too)", () => {
+  const utf8 = new TextEncoder();
+  const sign = (n: number) => Math.sign(n);
+  const encoded = (a: string, b: string) => {
+    const x = utf8.encode(a);
+    const y = utf8.encode(b);
+    return x.length !== y.length ? x.length - y.length : compareBytes(x, y);
+  };
+  // Units that pick every UTF-8 length and both sides of the surrogate block, lone and paired.
+  const unit = fc.constantFrom(
+    "a",
+    "Z",
+    "\u007f",
+    "\u0080",
+    "\u00e9",
+    "\u07ff",
+    "\u0800",
+    "\ud7ff",
+    "\ud83d",
+    "\ude00",
+    "\ue000",
+    "\uffff",
+  );
+  const text = fc.array(unit, { maxLength: 6 }).map((units) => units.join(""));
+  fc.assert(fc.property(text, text, (a, b) => sign(compareTextKeys(a, b)) === sign(encoded(a, b))), {
+    numRuns: 5_000,
+  });
 });
 
 Deno.test("checkIntegerRange() enforces u64 for nat/time and i64 for int/duration", () => {

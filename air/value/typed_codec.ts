@@ -192,13 +192,52 @@ function checkSorted(items: CborValue[], path: ValuePath, what: string): void {
   });
 }
 
-/** The value of a typed CBOR item, checked against `type` (AIR §4.2). */
+/** A record type's field names in canonical order, and which are options, for one resolver and depth. */
+interface RecordLayout {
+  schemas: SchemaResolver;
+  names: string[];
+  optional: boolean[];
+}
+
+/** Layouts by the record's `fields` object (schemas are not mutated once loaded), then by depth. */
+const recordLayouts = new WeakMap<object, Map<number, RecordLayout>>();
+
+/**
+ * The layout of a record type's fields at `depth` (the depth its field types are viewed at), computed once;
+ * undefined when a field type does not resolve there (the caller then meets the error at that field).
+ */
+function recordLayout(
+  fields: { [name: string]: TypeExpr },
+  schemas: SchemaResolver,
+  depth: number,
+): RecordLayout | undefined {
+  let byDepth = recordLayouts.get(fields);
+  const cached = byDepth?.get(depth);
+  if (cached !== undefined && cached.schemas === schemas) return cached;
+  const names = Object.keys(fields).sort(compareTextKeys);
+  let optional: boolean[];
+  try {
+    optional = names.map((name) => viewType(fields[name]!, schemas, [], depth).kind === "option");
+  } catch {
+    return undefined;
+  }
+  const layout = { schemas, names, optional };
+  if (byDepth === undefined) recordLayouts.set(fields, byDepth = new Map());
+  byDepth.set(depth, layout);
+  return layout;
+}
+
+/**
+ * The value of a typed CBOR item, checked against `type` (AIR §4.2). `keysSorted`: the item comes from the
+ * strict canonical decoder, which already refused unsorted or repeated map keys.
+ */
 export function valueFromCbor(
   type: TypeExpr,
   item: CborValue,
   schemas: SchemaResolver,
   path: ValuePath = [],
   depth = 0,
+  keysSorted = false,
 ): Value {
   const view = viewType(type, schemas, path, depth);
   const at = (segment: string | number): ValuePath => [...path, segment];
@@ -245,24 +284,29 @@ export function valueFromCbor(
       if (item !== null) throw typeMismatch(path, "unit", `expected null, ${describeItem(item)}`);
       return { kind: "unit" };
     case "option":
-      return item === null ? { kind: "none" } : valueFromCbor(view.item, item, schemas, path, depth + 1);
+      return item === null
+        ? { kind: "none" }
+        : valueFromCbor(view.item, item, schemas, path, depth + 1, keysSorted);
     case "list":
     case "set": {
       if (!Array.isArray(item)) {
         throw typeMismatch(path, view.kind, `expected an array, ${describeItem(item)}`);
       }
-      const values = item.map((element, i) => valueFromCbor(view.item, element, schemas, at(i), depth + 1));
+      const values = item.map((element, i) =>
+        valueFromCbor(view.item, element, schemas, at(i), depth + 1, keysSorted)
+      );
       if (view.kind === "set") checkSorted(item, path, "set element");
       return { kind: view.kind, value: values };
     }
     case "map": {
       const entries = entriesOf(item);
       if (entries === undefined) throw typeMismatch(path, "map", `expected a map, ${describeItem(item)}`);
-      checkSorted(entries.map(([k]) => k), path, "map key");
+      // Bytes read by the strict decoder have sorted, distinct keys already (decodeTyped).
+      if (!keysSorted) checkSorted(entries.map(([k]) => k), path, "map key");
       const pairs = entries.map(([k, v], i): [Value, Value] => {
-        const key = valueFromCbor(view.key, k, schemas, at(i), depth + 1);
+        const key = valueFromCbor(view.key, k, schemas, at(i), depth + 1, keysSorted);
         const segment = key.kind === "text" ? key.value : i;
-        return [key, valueFromCbor(view.value, v, schemas, at(segment), depth + 1)];
+        return [key, valueFromCbor(view.value, v, schemas, at(segment), depth + 1, keysSorted)];
       });
       return { kind: "map", value: pairs };
     }
@@ -276,9 +320,13 @@ export function valueFromCbor(
         present.set(name, field);
       }
       const out = new Map<string, Value>();
-      for (const name of Object.keys(view.fields).sort(compareTextKeys)) {
+      const layout = recordLayout(view.fields, schemas, depth + 1);
+      const names = layout?.names ?? Object.keys(view.fields).sort(compareTextKeys);
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i]!;
         const fieldType = view.fields[name]!;
-        const optional = viewType(fieldType, schemas, at(name), depth + 1).kind === "option";
+        const optional = layout?.optional[i] ??
+          viewType(fieldType, schemas, at(name), depth + 1).kind === "option";
         const field = present.get(name);
         if (field === undefined && !optional) {
           throw typeMismatch(at(name), "record", `missing field "${name}"`);
@@ -290,7 +338,7 @@ export function valueFromCbor(
           name,
           field === undefined
             ? { kind: "none" }
-            : valueFromCbor(fieldType, field, schemas, at(name), depth + 1),
+            : valueFromCbor(fieldType, field, schemas, at(name), depth + 1, keysSorted),
         );
       }
       return { kind: "record", value: out };
@@ -304,7 +352,14 @@ export function valueFromCbor(
         throw typeMismatch(path, "variant", 'expected exactly the keys "$tag" (text) and "$value"');
       }
       if (!hasOwn(view.tags, tag)) throw typeMismatch(at("$tag"), "variant", `unknown tag "${tag}"`);
-      const payload = valueFromCbor(view.tags[tag]!, fields.get("$value")!, schemas, at("$value"), depth + 1);
+      const payload = valueFromCbor(
+        view.tags[tag]!,
+        fields.get("$value")!,
+        schemas,
+        at("$value"),
+        depth + 1,
+        keysSorted,
+      );
       return {
         kind: "record",
         value: new Map<string, Value>([["$tag", { kind: "text", value: tag }], ["$value", payload]]),
@@ -342,7 +397,7 @@ export function encodeTyped(type: TypeExpr, value: Value, schemas: SchemaResolve
  * ```
  */
 export function decodeTyped(type: TypeExpr, bytes: Uint8Array, schemas: SchemaResolver): Value {
-  return valueFromCbor(type, decodeCanonical(bytes, { useMaps: true }), schemas);
+  return valueFromCbor(type, decodeCanonical(bytes, { useMaps: true }), schemas, [], 0, true);
 }
 
 /**

@@ -351,7 +351,7 @@ export function emptyStats(): SimStats {
 
 const FETCH_NOTIFY = new URL("../../examples/fetch-notify", import.meta.url).pathname;
 
-/** A template world (fetch-notify, configured) to copy for each seed; remove `dir` when done. */
+/** A template world (fetch-notify, initialized) to copy for each seed; remove `dir` when done. */
 export async function simTemplate(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "aos-sim-template-" });
   const world = await initWorld(
@@ -360,11 +360,7 @@ export async function simTemplate(): Promise<string> {
     await readWasmFolders([`${FETCH_NOTIFY}/modules`]),
     { clock: new VirtualClock() },
   );
-  try {
-    await world.send([{ schema: "demo/Configure@1", value: { url: "http://127.0.0.1:9/sim" } }]);
-  } finally {
-    world.close();
-  }
+  world.close();
   return dir;
 }
 
@@ -559,7 +555,10 @@ export async function runSeed(seed: number, template: string, stats: SimStats): 
       );
       try {
         const world = life!.world;
-        const events = ids.map((id) => ({ schema: "demo/Notify@1", value: { request_id: id } }));
+        const events = ids.map((id) => ({
+          schema: "demo/Notify@1",
+          value: { request_id: id, url: "http://127.0.0.1:9/sim" },
+        }));
         if (action === "enqueue") {
           await world.enqueue(events);
           ids.forEach((id) => acked.add(id));

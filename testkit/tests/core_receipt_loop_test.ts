@@ -7,8 +7,7 @@ Deno.test("run() does not re-dispatch an intent whose receipt was ignored until 
   await using world = await TestWorld.create(await exampleWorld("fetch-notify"), {
     respond: { "http.request": () => ({ status: "ok", fence: { generation: 0n, height: 99n } }) },
   });
-  await world.send("demo/Configure@1", { url: "http://127.0.0.1:9/x" });
-  await world.send("demo/Notify@1", { request_id: "r1" });
+  await world.send("demo/Notify@1", { request_id: "r1", url: "http://127.0.0.1:9/x" });
   // When the driver runs (with a deadline as a backstop)
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, 5_000)));

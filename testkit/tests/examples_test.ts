@@ -31,11 +31,10 @@ Deno.test("timer-retry example: the reducer retries on timer receipts until done
 
 Deno.test("fetch-notify example: reducer intent → triggered plan → http receipt (fake) → raised result", async () => {
   await using world = await TestWorld.create(await exampleWorld("fetch-notify"));
-  await world.send("demo/Configure@1", { url: "http://127.0.0.1:9/x" });
-  await world.send("demo/Notify@1", { request_id: "r1" });
+  await world.send("demo/Notify@1", { request_id: "r1", url: "http://127.0.0.1:9/x" });
   await world.runToIdle();
   const order = orderOf(world.journal());
-  assert.deepEqual(order.slice(3), [
+  assert.deepEqual(order.slice(2), [
     "domain_event:demo/FetchRequested@1",
     "plan_started",
     "policy_decision",

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { createWorldAdapters } from "../../adapters/mod.ts";
+import { decodeCanonical } from "../../air/mod.ts";
 import { FsCas } from "../../journal/mod.ts";
 import { type AdapterDirectory, VirtualClock } from "../../kernel/mod.ts";
 import { initWorld, readAirFolder, readWasmFolders } from "../../world/mod.ts";
@@ -56,14 +57,20 @@ async function withFetchWorld(
   }
 }
 
-function results(world: World): unknown {
-  return (world.stateJson("demo/Notifier@1") as { results: unknown }).results;
+/** The result of each request, by request_id: the notifier keeps one cell per request. */
+function results(world: World): Record<string, unknown> {
+  return Object.fromEntries(
+    world.kernel.cellsOf("demo/Notifier@1").map(({ key }) => [
+      decodeCanonical(key!) as string,
+      (world.stateJson("demo/Notifier@1", key) as { result: unknown }).result,
+    ]),
+  );
 }
 
 Deno.test("fetch-notify: a 200 from a local server is fetched once, with the intent hash as Idempotency-Key", async () => {
   await withFetchWorld(async (world, directory, requests, port) => {
-    await world.send([{ schema: "demo/Configure@1", value: { url: `http://127.0.0.1:${port}/hello` } }]);
-    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r1" } }]);
+    const url = `http://127.0.0.1:${port}/hello`;
+    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r1", url } }]);
     const run = await world.run(directory);
     assert.equal(run.idle, true);
     assert.equal(requests.length, 1);
@@ -79,8 +86,8 @@ Deno.test("fetch-notify: a 200 from a local server is fetched once, with the int
 
 Deno.test("fetch-notify: a 404 takes the failure branch", async () => {
   await withFetchWorld(async (world, directory, _requests, port) => {
-    await world.send([{ schema: "demo/Configure@1", value: { url: `http://127.0.0.1:${port}/missing` } }]);
-    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r1" } }]);
+    const url = `http://127.0.0.1:${port}/missing`;
+    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r1", url } }]);
     await world.run(directory);
     assert.deepEqual(results(world), { r1: { Failed: null } });
   });
@@ -89,8 +96,8 @@ Deno.test("fetch-notify: a 404 takes the failure branch", async () => {
 Deno.test("fetch-notify: a host outside the grant is rejected at enqueue and no request is sent", async () => {
   await withFetchWorld(async (world, directory, requests, port) => {
     // "localhost" is not in the grant's hosts (only 127.0.0.1), though it reaches the same server.
-    await world.send([{ schema: "demo/Configure@1", value: { url: `http://localhost:${port}/hello` } }]);
-    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r1" } }]);
+    const url = `http://localhost:${port}/hello`;
+    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r1", url } }]);
     const run = await world.run(directory);
     assert.equal(run.dispatched, 0);
     assert.equal(requests.length, 0);
@@ -104,8 +111,8 @@ Deno.test("fetch-notify: a host outside the grant is rejected at enqueue and no 
 
 Deno.test("fetch-notify: after a crash between effect_queued and its receipt, the same intent is dispatched again", async () => {
   await withFetchWorld(async (world, directory, requests, port) => {
-    await world.send([{ schema: "demo/Configure@1", value: { url: `http://127.0.0.1:${port}/hello` } }]);
-    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r1" } }]);
+    const url = `http://127.0.0.1:${port}/hello`;
+    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r1", url } }]);
     // The process "dies" here: the intent is journaled and fsynced, never dispatched.
     const pending = world.kernel.outbox().map((e) => e.intentHash);
     assert.equal(pending.length, 1);
@@ -128,9 +135,9 @@ Deno.test("fetch-notify: after a crash between effect_queued and its receipt, th
 Deno.test("fetch-notify: response bodies exhaust the bytes budget mid-run; the next enqueue is denied and nothing is sent", async () => {
   await withFetchWorld(async (world, directory, requests, port) => {
     // Given a grant of 20 bytes and two fetches of a 16-byte body
-    await world.send([{ schema: "demo/Configure@1", value: { url: `http://127.0.0.1:${port}/sixteen` } }]);
-    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r1" } }]);
-    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r2" } }]);
+    const url = `http://127.0.0.1:${port}/sixteen`;
+    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r1", url } }]);
+    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r2", url } }]);
     // When the run sends both (neither reserves: a response's size is unknown until it arrives)
     const run = await world.run(directory);
     assert.equal(run.idle, true);
@@ -154,7 +161,7 @@ Deno.test("fetch-notify: response bodies exhaust the bytes budget mid-run; the n
       { grant: "http_local", dimension: "bytes", limit: 20n, spent: 32n, reserved: 0n, exhausted: true },
     ]);
     // When one more fetch is asked for
-    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r3" } }]);
+    await world.send([{ schema: "demo/Notify@1", value: { request_id: "r3", url } }]);
     const again = await world.run(directory);
     // Then it is denied at enqueue, naming the grant and the numbers, and no request is sent
     assert.equal(again.dispatched, 0);

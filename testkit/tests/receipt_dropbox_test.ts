@@ -18,8 +18,7 @@ const EXTERNAL = AdapterKey.fromSeed(new Uint8Array(32).fill(42));
 /** A fetch-notify world with one http intent queued, and the external adapter's key registered. */
 async function waitingWorld(): Promise<TestWorld> {
   const world = await TestWorld.create(await exampleWorld("fetch-notify"));
-  await world.send("demo/Configure@1", { url: "http://127.0.0.1:9/x" });
-  await world.send("demo/Notify@1", { request_id: "r1" });
+  await world.send("demo/Notify@1", { request_id: "r1", url: "http://127.0.0.1:9/x" });
   const keys = worldPaths(world.dir).keys;
   await Deno.mkdir(keys, { recursive: true });
   await Deno.writeTextFile(`${keys}/ext-http.pub`, toHex(EXTERNAL.publicKey) + "\n");

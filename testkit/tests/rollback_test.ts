@@ -33,10 +33,9 @@ Deno.test("rollback restores a snapshot; receipts of the abandoned branch are ig
   const keys = worldPaths(world.dir).keys;
   await Deno.mkdir(keys, { recursive: true });
   await Deno.writeTextFile(`${keys}/ext-http.pub`, toHex(EXTERNAL.publicKey) + "\n");
-  await world.send("demo/Configure@1", { url: "http://127.0.0.1:9/x" });
   const snapshot = await world.world.snapshot();
   const before = world.world.kernel.snapshot();
-  await world.send("demo/Notify@1", { request_id: "r1" });
+  await world.send("demo/Notify@1", { request_id: "r1", url: "http://127.0.0.1:9/x" });
   const [abandoned] = world.world.kernel.outbox();
   assert.ok(abandoned, "the plan queued an http intent");
   assert.equal(abandoned.fence.generation, 0n);
@@ -77,7 +76,7 @@ Deno.test("rollback restores a snapshot; receipts of the abandoned branch are ig
   assert.equal(world.journal().at(-1)?.kind, "receipt_ignored");
 
   // When the same plan runs again, its intent carries the new generation: the old receipt is fenced off
-  await world.send("demo/Notify@1", { request_id: "r1" });
+  await world.send("demo/Notify@1", { request_id: "r1", url: "http://127.0.0.1:9/x" });
   const [again] = world.world.kernel.outbox();
   assert.ok(again);
   assert.equal(again.fence.generation, 1n);
@@ -104,7 +103,7 @@ Deno.test("rollback restores a snapshot; receipts of the abandoned branch are ig
 
 Deno.test("rollback refuses a height that is not a snapshot, listing the snapshot heights", async () => {
   await using world = await TestWorld.create(await exampleWorld("fetch-notify"));
-  await world.send("demo/Configure@1", { url: "http://127.0.0.1:9/x" });
+  await world.send("demo/Notify@1", { request_id: "r1", url: "http://127.0.0.1:9/x" });
   await assert.rejects(world.world.rollback(1), /no snapshot \(take one with "aos snapshot"\)/);
   const snapshot = await world.world.snapshot();
   const height = world.world.height;

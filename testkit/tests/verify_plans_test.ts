@@ -33,8 +33,7 @@ async function forgeLastSnapshot(world: TestWorld, edit: (snapshot: { [key: stri
 Deno.test("replay --verify compares plan instances and the outbox, not only reducer state", async () => {
   // Given a fetch-notify world whose plan waits on an http receipt, snapshotted at that point
   await using world = await TestWorld.create(await exampleWorld("fetch-notify"));
-  await world.send("demo/Configure@1", { url: "http://127.0.0.1:9/x" });
-  await world.send("demo/Notify@1", { request_id: "r1" });
+  await world.send("demo/Notify@1", { request_id: "r1", url: "http://127.0.0.1:9/x" });
   await world.world.snapshot();
   assert.equal(world.world.kernel.outbox().length, 1);
   const ok = await verifyWorld(world.dir);
@@ -51,8 +50,7 @@ Deno.test("replay --verify compares plan instances and the outbox, not only redu
 
 Deno.test("replay --verify reports forged plan instances in a snapshot", async () => {
   await using world = await TestWorld.create(await exampleWorld("fetch-notify"));
-  await world.send("demo/Configure@1", { url: "http://127.0.0.1:9/x" });
-  await world.send("demo/Notify@1", { request_id: "r1" });
+  await world.send("demo/Notify@1", { request_id: "r1", url: "http://127.0.0.1:9/x" });
   await world.world.snapshot();
   await forgeLastSnapshot(world, (s) => (s.plans = []));
   const report = await verifyWorld(world.dir);

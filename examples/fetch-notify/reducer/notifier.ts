@@ -1,16 +1,20 @@
 // deno-lint-ignore-file -- AssemblyScript (compiled by scripts/build_examples.ts), not Deno TypeScript.
 /**
- * demo/Notifier@1: a reducer that asks a plan to fetch a URL and records what came back (AIR §20).
+ * demo/Notifier@1: a keyed reducer (one cell per request, KERNEL §9) that asks a plan to fetch a URL and
+ * records what came back (AIR §20).
+ *
+ * Every event it receives is routed with `key_field: "request_id"`, so the kernel keeps one small cell per
+ * request (key `demo/RequestId@1`, a text) and calls the reducer with that cell's state and
+ * `ctx {key, cell_mode: true}`: the cost of an event does not grow with the number of requests.
  *
  * Events (the family `demo/NotifierEvent@1`; the envelope carries the actual schema):
- * - `demo/Configure@1 {url}` sets the URL to fetch (the first one creates the state);
- * - `demo/Notify@1 {request_id}` records the request as Pending and emits
+ * - `demo/Notify@1 {request_id, url}` creates the cell as Pending and emits
  *   `demo/FetchRequested@1 {request_id, url}`, which triggers the plan `demo/fetch@1`: reducers may not
  *   emit `http.request` (only micro-effects), so the plan does the call under the `http_local` grant;
  * - `demo/FetchSucceeded@1 {request_id, status, body_ref?}` / `demo/FetchFailed@1 {request_id}`, raised
- *   back by the plan, record the outcome.
+ *   back by the plan, record the outcome in the request's cell.
  *
- * State `demo/NotifierState@1 {url, results: map<text, demo/FetchResult@1>}` where a result is the variant
+ * Cell state `demo/NotifierState@1 {url, result: demo/FetchResult@1}` where a result is the variant
  * `Pending | Succeeded {status, body_ref?} | Failed`.
  *
  * AssemblyScript, compiled by `deno task build:examples` into ../modules/notifier.wasm.
@@ -18,7 +22,6 @@
 import {
   CborReader,
   CborWriter,
-  compareEncoded,
   Ctx,
   Event,
   Output,
@@ -31,86 +34,47 @@ export function step(ret: i32, ptr: i32, len: i32): void {
   runReducer(ret, ptr, len, reduce);
 }
 
-/** `demo/NotifierState@1`, with the results map kept as encoded keys and values in canonical order. */
-class NotifierState {
-  url: string = "";
-  keys: Array<Uint8Array> = [];
-  values: Array<Uint8Array> = [];
-
-  /** Index of the encoded key, or -1. */
-  find(key: Uint8Array): i32 {
-    for (let i = 0; i < this.keys.length; i++) {
-      if (compareKeys(this.keys[i], key) == 0) return i;
-    }
-    return -1;
-  }
-
-  /** Sets the value of `key`, inserting it at its canonical place when new. */
-  put(key: Uint8Array, value: Uint8Array): void {
-    let at = 0;
-    while (at < this.keys.length && compareKeys(this.keys[at], key) < 0) at++;
-    if (at < this.keys.length && compareKeys(this.keys[at], key) == 0) {
-      this.values[at] = value;
-      return;
-    }
-    // Insert at `at`: append, then shift the larger keys up by one.
-    this.keys.push(key);
-    this.values.push(value);
-    for (let i = this.keys.length - 1; i > at; i--) {
-      this.keys[i] = this.keys[i - 1];
-      this.values[i] = this.values[i - 1];
-    }
-    this.keys[at] = key;
-    this.values[at] = value;
-  }
-}
-
-function compareKeys(a: Uint8Array, b: Uint8Array): i32 {
-  return compareEncoded(a.dataStart, <usize> a.length, b.dataStart, <usize> b.length);
-}
-
-function reduce(state: Uint8Array | null, event: Event, _ctx: Ctx): Output {
+function reduce(state: Uint8Array | null, event: Event, ctx: Ctx): Output {
+  assert(ctx.cellMode, 'notifier: not in cell mode (route its events with key_field "request_id")');
+  const key = ctx.key;
+  assert(key !== null, "notifier: cell mode without a key");
+  const requestId = readKey(key!);
   const schema = event.schema;
-  if (schema == "demo/Configure@1") return configure(state, event.value);
-  assert(state !== null, "notifier: send demo/Configure@1 {url} first");
-  const current = readState(state!);
-  if (schema == "demo/Notify@1") return notify(current, event.value);
-  if (schema == "demo/FetchSucceeded@1") return succeeded(current, event.value);
-  if (schema == "demo/FetchFailed@1") return failed(current, event.value);
+  if (schema == "demo/Notify@1") return notify(state, requestId, event.value);
+  assert(state !== null, "notifier: result for an unknown request_id");
+  if (schema == "demo/FetchSucceeded@1") return succeeded(state!, requestId, event.value);
+  if (schema == "demo/FetchFailed@1") return failed(state!, requestId, event.value);
   // Anything else was routed here by mistake; trapping discards the step (KERNEL §3.5).
   abort("notifier: unknown event schema");
   return new Output(state);
 }
 
-/** `demo/Configure@1 {url}`: sets the URL, keeping the results recorded so far. */
-function configure(state: Uint8Array | null, value: Uint8Array): Output {
-  const next = state === null ? new NotifierState() : readState(state);
-  const reader = CborReader.of(value);
-  reader.expectMapHeader(1);
-  reader.expectKey("url");
-  next.url = reader.readText();
-  reader.expectEnd();
-  return new Output(writeState(next));
-}
-
-/** `demo/Notify@1 {request_id}`: records Pending and asks for the fetch. */
-function notify(state: NotifierState, value: Uint8Array): Output {
-  const reader = CborReader.of(value);
-  reader.expectMapHeader(1);
-  reader.expectKey("request_id");
+/** The cell key: the canonical encoding of a `demo/RequestId@1`, i.e. a CBOR text. */
+function readKey(key: Uint8Array): string {
+  const reader = CborReader.of(key);
   const requestId = reader.readText();
   reader.expectEnd();
-  const key = encodeText(requestId);
-  assert(state.find(key) < 0, "notifier: request_id already used");
-  state.put(key, writeUnitResult("Pending"));
-  return new Output(writeState(state)).emit(
+  return requestId;
+}
+
+/** `demo/Notify@1 {url, request_id}` (canonical key order): records Pending and asks for the fetch. */
+function notify(state: Uint8Array | null, requestId: string, value: Uint8Array): Output {
+  assert(state === null, "notifier: request_id already used");
+  const reader = CborReader.of(value);
+  reader.expectMapHeader(2);
+  reader.expectKey("url");
+  const url = reader.readText();
+  reader.expectKey("request_id");
+  assert(reader.readText() == requestId, "notifier: the cell key is not the event's request_id");
+  reader.expectEnd();
+  return new Output(writeState(url, writeUnitResult("Pending"))).emit(
     "demo/FetchRequested@1",
-    writeFetchRequested(requestId, state.url),
+    writeFetchRequested(requestId, url),
   );
 }
 
 /** `demo/FetchSucceeded@1 {status, body_ref?, request_id}` (canonical key order). */
-function succeeded(state: NotifierState, value: Uint8Array): Output {
+function succeeded(state: Uint8Array, requestId: string, value: Uint8Array): Output {
   const reader = CborReader.of(value);
   const entries = reader.readMapHeader();
   assert(entries == 2 || entries == 3, "notifier: FetchSucceeded needs request_id, status, body_ref?");
@@ -122,29 +86,19 @@ function succeeded(state: NotifierState, value: Uint8Array): Output {
     bodyRef = reader.readBytes();
   }
   reader.expectKey("request_id");
-  const key = encodeText(reader.readText());
+  assert(reader.readText() == requestId, "notifier: the cell key is not the event's request_id");
   reader.expectEnd();
-  assert(state.find(key) >= 0, "notifier: result for an unknown request_id");
-  state.put(key, writeSucceededResult(status, bodyRef));
-  return new Output(writeState(state));
+  return new Output(writeState(readUrl(state), writeSucceededResult(status, bodyRef)));
 }
 
 /** `demo/FetchFailed@1 {request_id}`. */
-function failed(state: NotifierState, value: Uint8Array): Output {
+function failed(state: Uint8Array, requestId: string, value: Uint8Array): Output {
   const reader = CborReader.of(value);
   reader.expectMapHeader(1);
   reader.expectKey("request_id");
-  const key = encodeText(reader.readText());
+  assert(reader.readText() == requestId, "notifier: the cell key is not the event's request_id");
   reader.expectEnd();
-  assert(state.find(key) >= 0, "notifier: result for an unknown request_id");
-  state.put(key, writeUnitResult("Failed"));
-  return new Output(writeState(state));
-}
-
-function encodeText(text: string): Uint8Array {
-  const writer = new CborWriter();
-  writer.writeText(text);
-  return writer.finish();
+  return new Output(writeState(readUrl(state), writeUnitResult("Failed")));
 }
 
 /** `demo/FetchRequested@1 {url, request_id}` (canonical key order). */
@@ -186,34 +140,24 @@ function writeSucceededResult(status: i64, bodyRef: Uint8Array | null): Uint8Arr
   return writer.finish();
 }
 
-/** `demo/NotifierState@1 {url, results}` (canonical key order). */
-function readState(state: Uint8Array): NotifierState {
-  const out = new NotifierState();
+/** The `url` of a cell state `demo/NotifierState@1 {url, result}` (canonical key order). */
+function readUrl(state: Uint8Array): string {
   const reader = CborReader.of(state);
   reader.expectMapHeader(2);
   reader.expectKey("url");
-  out.url = reader.readText();
-  reader.expectKey("results");
-  const entries = reader.readMapHeader();
-  for (let i = 0; i < entries; i++) {
-    // Canonical input: the keys already come in order.
-    out.keys.push(reader.readRaw());
-    out.values.push(reader.readRaw());
-  }
+  const url = reader.readText();
+  reader.expectKey("result");
+  reader.readRaw();
   reader.expectEnd();
-  return out;
+  return url;
 }
 
-function writeState(state: NotifierState): Uint8Array {
+function writeState(url: string, result: Uint8Array): Uint8Array {
   const writer = new CborWriter();
   writer.writeMapHeader(2);
   writer.writeText("url");
-  writer.writeText(state.url);
-  writer.writeText("results");
-  writer.writeMapHeader(state.keys.length);
-  for (let i = 0; i < state.keys.length; i++) {
-    writer.writeRaw(state.keys[i]);
-    writer.writeRaw(state.values[i]);
-  }
+  writer.writeText(url);
+  writer.writeText("result");
+  writer.writeRaw(result);
   return writer.finish();
 }
