@@ -811,13 +811,23 @@ export class World {
    */
   async #sync(): Promise<void> {
     await this.journal.sync();
-    await this.#ports.head.write({
+    const head = {
       height: this.journal.height,
       hash: this.journal.lastHash,
       inbox: { ...this.#lastAdmitted },
       failures: this.failureCount(),
-    });
+    };
+    // A round that admitted nothing (most rounds of `aos run` while effects are in flight) leaves the head as
+    // this process last wrote it: no rewrite, no fsyncs.
+    const key = `${head.height}/${head.inbox.batch}/${head.inbox.index}/${head.failures}`;
+    if (key === this.#headWritten) return;
+    this.#headWritten = undefined; // unknown until this write is done
+    await this.#ports.head.write(head);
+    this.#headWritten = key;
   }
+
+  /** What this process last wrote to the head (height, inbox position, failures), once written. */
+  #headWritten: string | undefined;
 
   /** True when `factor` × `snapshotIntervalEntries` entries were journaled since the last snapshot. */
   #snapshotDue(factor: number): boolean {
