@@ -150,12 +150,36 @@ function ioError(what: string, error: unknown): unknown {
   return new AosError("AOS_JOURNAL_IO", `PostgreSQL: cannot ${what}: ${message}`, { cause: error });
 }
 
+/**
+ * postgres@3.4.10 can write to a connection it has just closed: a write queued with `setImmediate` runs after
+ * `closed()` nulled the socket and throws `TypeError: Cannot read properties of null (reading 'write')` from
+ * the timer, where nothing can catch it (porsager/postgres#1208, fix proposed in #1209). By then the
+ * client has rejected the queries on that connection (and every step here races the connection's loss), so
+ * the write is moot: that one error is kept from ending the process. Anything else still does.
+ */
+function guardClosedSocketWrite(): void {
+  if (closedSocketGuard) return;
+  closedSocketGuard = true;
+  globalThis.addEventListener("error", (event) => {
+    if (isClosedSocketWrite(event.error)) event.preventDefault();
+  });
+}
+let closedSocketGuard = false;
+
+/** The postgres client's write to a closed socket (see {@linkcode guardClosedSocketWrite}). */
+export function isClosedSocketWrite(error: unknown): boolean {
+  return error instanceof TypeError && error.message === "Cannot read properties of null (reading 'write')" &&
+    /\bnextWrite\b/.test(error.stack ?? "") &&
+    /postgres\/3\.4\.\d+\/src\/connection\.js/.test(error.stack ?? "");
+}
+
 /** Opens a world's store: connects, migrates, takes the world's advisory lock, loads journal and CAS index. */
 export async function openPgWorldStore(options: PgWorldOptions): Promise<PgWorldStore> {
   const { worldId } = options;
   if (typeof worldId !== "string" || worldId.length === 0) {
     throw new TypeError("Invalid world id: expected a non-empty string");
   }
+  guardClosedSocketWrite();
   const lost = Promise.withResolvers<never>();
   lost.promise.catch(() => {}); // observed by a COPY in flight; otherwise nobody waits for it
   const sql = postgres(options.url, {

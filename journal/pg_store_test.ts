@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { AosError } from "../air/mod.ts";
 import type { EntryRecord } from "./entry.ts";
-import type { PgJournal } from "./pg_store.ts";
 import { openPgWorld, type PgWorldStore } from "./postgres.ts";
+import { isClosedSocketWrite, type PgJournal } from "./pg_store.ts";
 import { runCasContract, runJournalContract, sampleRecord } from "./testing/mod.ts";
 import { sharedPgServer } from "./testing/pg_server.ts";
 
@@ -224,17 +224,17 @@ Deno.test("PgStore: a connection lost mid-step keeps what was acknowledged, all 
       if (done) break;
       text += value;
     }
-    await child.stderr.cancel();
+    const stderr = await new Response(child.stderr).text();
     const status = await child.status;
-    // The writer either saw the step fail (AOS_JOURNAL_IO, and refused to append after it), saw it commit
-    // (the server finished first), or died with the connection; it never hangs.
+    // The writer either saw the step fail (AOS_JOURNAL_IO, and refused to append after it) or saw it commit
+    // (the server finished first); it never hangs, and the client's write to the closed socket
+    // (porsager/postgres#1208) does not end it.
     const outcome = text.split("\n")[1] ?? "";
-    if (status.success) {
-      assert.ok(
-        text.includes("committed\nappended") || text.includes("AOS_JOURNAL_IO\nAOS_JOURNAL_IO"),
-        text,
-      );
-    }
+    assert.ok(status.success, stderr);
+    assert.ok(
+      text.includes("committed\nappended") || text.includes("AOS_JOURNAL_IO\nAOS_JOURNAL_IO"),
+      text,
+    );
     // The lock went with the session: the world opens at once, with all of the step or none of it.
     const reopened = await openPgWorld({ url, worldId, noWait: true });
     try {
@@ -454,4 +454,18 @@ Deno.test("PgStore: rows sent ahead of a step's commit stay invisible until it c
   } finally {
     await reopened.close();
   }
+});
+
+Deno.test("isClosedSocketWrite() matches only the postgres client's write to a closed socket", () => {
+  const error = (message: string, stack: string) => Object.assign(new TypeError(message), { stack });
+  const message = "Cannot read properties of null (reading 'write')";
+  const frame =
+    "    at Immediate.nextWrite (file:///cache/npm/registry.npmjs.org/postgres/3.4.10/src/connection.js:255:22)";
+  assert.ok(isClosedSocketWrite(error(message, `TypeError: ${message}\n${frame}`)));
+  assert.ok(
+    !isClosedSocketWrite(error(message, `TypeError: ${message}\n    at nextWrite (file:///app/mine.js:1:1)`)),
+  );
+  assert.ok(!isClosedSocketWrite(error("Cannot read properties of null (reading 'end')", frame)));
+  assert.ok(!isClosedSocketWrite(new RangeError(message)));
+  assert.ok(!isClosedSocketWrite(undefined));
 });
