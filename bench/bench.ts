@@ -29,7 +29,7 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     events: { type: "string", default: "10000" },
-    requests: { type: "string", default: "500" },
+    requests: { type: "string", default: "2000" },
     cells: { type: "string", default: "10000" },
     plans: { type: "string", default: "10000" },
     store: { type: "string", default: "file" },
