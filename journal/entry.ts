@@ -4,7 +4,15 @@
  *
  * @module
  */
-import { AosError, type CborValue, decodeCanonical, encodeCanonical, limits, sha256 } from "../air/mod.ts";
+import {
+  AosError,
+  type CborValue,
+  decodeCanonical,
+  encodeCanonical,
+  encodeCanonicalWith,
+  limits,
+  sha256,
+} from "../air/mod.ts";
 import { bodyProblem, checkBody } from "./records.ts";
 
 /** What the kernel produces: a kind from {@linkcode ENTRY_KINDS} and its snake_case body. */
@@ -137,7 +145,9 @@ export function encodeEntry(seq: number, record: EntryRecord, prev: Uint8Array):
   if (!(prev instanceof Uint8Array) || prev.length !== HASH_SIZE_BYTES) {
     throw new TypeError(`Invalid prev of entry "${seq}": expected ${HASH_SIZE_BYTES} bytes`);
   }
-  const bytes = encodeCanonical({ seq, kind: record.kind, body: record.body, prev });
+  const bytes = record.kind === "domain_event"
+    ? encodeDomainEvent(seq, record.body, prev)
+    : encodeCanonical({ seq, kind: record.kind, body: record.body, prev });
   if (bytes.length > limits.journalEntrySizeBytesMax) {
     throw new RangeError(
       `Cannot encode entry "${seq}": ${bytes.length} bytes exceeds journalEntrySizeBytesMax ${limits.journalEntrySizeBytesMax}`,
@@ -187,6 +197,40 @@ export function decodeEntry(bytes: Uint8Array): JournalEntry {
   // entry re-encodes to `bytes`: entry_test.ts checks that on random bodies instead of every read paying
   // for an encoding. Byte strings come out of it as fresh plain `Uint8Array`s.
   return { seq, kind, body, prev, bytes: plainBytes(bytes), hash: sha256(bytes) };
+}
+
+/**
+ * The canonical bytes of a `domain_event` entry (most of a journal), written in key order without sorting:
+ * `{seq, body: {key?, value, origin, schema, ingress_ns?}, kind, prev}`, keys shorter first, then bytewise.
+ * The body was checked to have exactly these fields; entry_test.ts compares it with `encodeCanonical`.
+ */
+function encodeDomainEvent(seq: number, body: { [key: string]: CborValue }, prev: Uint8Array): Uint8Array {
+  const { key, value, origin, schema, ingress_ns: ingressNs } = body;
+  return encodeCanonicalWith((w) => {
+    w.map(4);
+    w.text("seq");
+    w.uint(seq);
+    w.text("body");
+    w.map(3 + (key === undefined ? 0 : 1) + (ingressNs === undefined ? 0 : 1));
+    if (key !== undefined) {
+      w.text("key");
+      w.bytes(key as Uint8Array);
+    }
+    w.text("value");
+    w.bytes(value as Uint8Array);
+    w.text("origin");
+    w.value(origin!);
+    w.text("schema");
+    w.text(schema as string);
+    if (ingressNs !== undefined) {
+      w.text("ingress_ns");
+      w.uint(ingressNs as number | bigint);
+    }
+    w.text("kind");
+    w.text("domain_event");
+    w.text("prev");
+    w.bytes(prev);
+  });
 }
 
 /** The keys of an entry, exactly. */

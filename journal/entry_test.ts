@@ -189,3 +189,48 @@ Deno.test("decodeEntry() gives back what re-encodes to the very bytes it read, f
     { numRuns: Number(Deno.env.get("AOS_FUZZ_RUNS") ?? 300) },
   );
 });
+
+Deno.test("encodeEntry() writes a domain_event entry exactly as encodeCanonical does, for random bodies", async () => {
+  const fc = (await import("npm:fast-check@4.11.0")).default;
+  const origin = fc.oneof(
+    fc.record({ kind: fc.constant("external"), source: fc.string({ unit: "grapheme", maxLength: 30 }) }, {
+      requiredKeys: ["kind"],
+    }),
+    fc.record({
+      kind: fc.constant("reducer"),
+      name: fc.string({ maxLength: 12 }),
+      key: fc.uint8Array({ maxLength: 8 }),
+      event_seq: fc.nat(),
+    }, { requiredKeys: ["kind", "name", "event_seq"] }),
+    fc.record({
+      kind: fc.constant("plan"),
+      name: fc.string({ maxLength: 12 }),
+      instance_id: fc.oneof(fc.nat(), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })),
+      step: fc.string({ maxLength: 8 }),
+    }),
+  );
+  const body = fc.record({
+    schema: fc.string({ unit: "grapheme", maxLength: 40 }),
+    value: fc.uint8Array({ maxLength: 300 }),
+    key: fc.uint8Array({ maxLength: 40 }),
+    origin,
+    ingress_ns: fc.oneof(fc.nat(), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })),
+  }, { requiredKeys: ["schema", "value", "origin"] });
+  fc.assert(
+    fc.property(
+      body,
+      fc.nat({ max: 2 ** 40 }),
+      fc.uint8Array({ minLength: 32, maxLength: 32 }),
+      (b, seq, prev) => {
+        const record = { kind: "domain_event", body: b as { [key: string]: CborValue } };
+        const entry = encodeEntry(seq, record, prev);
+        assert.deepEqual(
+          entry.bytes,
+          encodeCanonical({ seq, kind: "domain_event", body: record.body, prev }),
+        );
+        assert.deepEqual(decodeEntry(entry.bytes).hash, entry.hash);
+      },
+    ),
+    { numRuns: Number(Deno.env.get("AOS_FUZZ_RUNS") ?? 300) },
+  );
+});

@@ -309,6 +309,53 @@ function headLength(n: number): number {
   return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x1_0000_0000 ? 5 : 9;
 }
 
+/**
+ * Writes one item piece by piece, for a caller that knows its shape: each map's keys must come in
+ * canonical order (shorter encoding first, then bytewise) and its header must count them.
+ */
+export interface CanonicalSink {
+  /** A map header of `entries` keys. */
+  map(entries: number): void;
+  /** A text string (a key or a value). */
+  text(text: string): void;
+  /** A byte string. */
+  bytes(bytes: Uint8Array): void;
+  /** An unsigned integer (a safe `number` or a `bigint` up to 2^64 - 1). */
+  uint(n: number | bigint): void;
+  /** Any value, canonically. */
+  value(value: CborValue): void;
+}
+
+const sink: CanonicalSink = {
+  map: (entries) => writer.head(5, entries),
+  text: (text) => writer.text(text),
+  bytes: (bytes) => {
+    writer.head(2, bytes.length);
+    writer.raw(bytes);
+  },
+  uint: (n) => {
+    if (typeof n === "bigint" ? n < 0n : n < 0) throw invalid(`"${n}" is not an unsigned integer`);
+    if (typeof n === "number") encodeInt(writer, n);
+    else encodeBig(writer, n);
+  },
+  value: (value) => write(writer, value, 1),
+};
+
+/** Encodes what `fill` writes to the sink into a fresh `Uint8Array`. */
+export function writeCanonicalWith(fill: (sink: CanonicalSink) => void): Uint8Array {
+  writer.at = 0;
+  try {
+    fill(sink);
+    return writer.bytes.slice(0, writer.at);
+  } finally {
+    if (writer.bytes.length > 1 << 20) {
+      writer.bytes = new Uint8Array(4_096);
+      writer.view = new DataView(writer.bytes.buffer);
+    }
+    writer.at = 0;
+  }
+}
+
 /** Encodes `value` canonically into a fresh `Uint8Array`. */
 export function writeCanonical(value: CborValue): Uint8Array {
   writer.at = 0;

@@ -16,7 +16,14 @@ import {
 } from "cborg";
 import { AosError } from "../base/mod.ts";
 
-import { type CborValue, DEC128_TAG, Dec128Item, writeCanonical } from "./_canonical_writer.ts";
+import {
+  type CanonicalSink,
+  type CborValue,
+  DEC128_TAG,
+  Dec128Item,
+  writeCanonical,
+  writeCanonicalWith,
+} from "./_canonical_writer.ts";
 import { readCanonical } from "./_canonical_reader.ts";
 
 export { type CborValue, DEC128_TAG, Dec128Item };
@@ -152,6 +159,17 @@ function needsConversion(value: CborValue, depth: number): boolean {
  */
 export function encodeCanonical(value: CborValue): Uint8Array {
   return writeCanonical(value);
+}
+
+export type { CanonicalSink };
+
+/**
+ * Encodes an item of a known shape piece by piece (see {@linkcode CanonicalSink}): for hot paths that write
+ * one record shape many times. The caller orders each map's keys canonically; tests compare the result with
+ * {@linkcode encodeCanonical}.
+ */
+export function encodeCanonicalWith(fill: (sink: CanonicalSink) => void): Uint8Array {
+  return writeCanonicalWith(fill);
 }
 
 /** The same encoding through cborg: the reference the fast writer is tested against. */

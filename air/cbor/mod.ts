@@ -19,6 +19,7 @@
  */
 export {
   bytesEqual,
+  type CanonicalSink,
   type CborValue,
   compareBytes,
   DEC128_TAG,
@@ -26,6 +27,7 @@ export {
   decodeCanonical,
   type DecodeOptions,
   encodeCanonical,
+  encodeCanonicalWith,
   fromHex,
   toHex,
 } from "./cbor.ts";
