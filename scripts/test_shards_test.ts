@@ -22,14 +22,20 @@ Deno.test("test shards: every test file of the repository, none from excluded or
   }
 });
 
-Deno.test("test shards: each file in exactly one shard, dealt round-robin, imported from the shard folder", () => {
-  const files = ["a/x_test.ts", "a/y_test.ts", "b/z_test.ts", "c_test.ts", "d/e/f_test.ts"];
-  const sources = shardSources(files, 2, SHARD_DIR);
-  assert.equal(sources.length, 2);
-  const imported = sources.map((source) => [...source.matchAll(/^import "([^"]+)";$/gm)].map((m) => m[1]));
-  assert.deepEqual(imported, [
-    ["../a/x_test.ts", "../b/z_test.ts", "../d/e/f_test.ts"],
-    ["../a/y_test.ts", "../c_test.ts"],
-  ]);
+Deno.test("test shards: each file in exactly one shard, the slow ones spread, the PostgreSQL tests together", () => {
+  const fast = Array.from({ length: 20 }, (_, i) => `a/f${String(i).padStart(2, "0")}_test.ts`);
+  const files = [...fast, "cli/pg_cli_test.ts", "journal/pg_store_test.ts", "cli/kill_test.ts"].sort();
+  const sources = shardSources(files, 3, SHARD_DIR);
+  assert.equal(sources.length, 3);
+  const imported = sources.map((source) =>
+    [...source.matchAll(/^import "\.\.\/([^"]+)";$/gm)].map((m) => m[1]!)
+  );
+  assert.deepEqual(imported.flat().sort(), files, "every file once");
+  const pg = imported.findIndex((shard) => shard.includes("cli/pg_cli_test.ts"));
+  assert.ok(imported[pg]!.includes("journal/pg_store_test.ts"), "the PostgreSQL tests share a shard");
+  assert.ok(!imported[pg]!.includes("cli/kill_test.ts"), "the slowest files are spread");
+  for (const shard of imported) assert.deepEqual(shard, [...shard].sort());
+  // The same input gives the same shards (their type check stays cached).
+  assert.deepEqual(shardSources(files, 3, SHARD_DIR), sources);
   assert.equal(shardSources(files.slice(0, 1), 4, SHARD_DIR).length, 1, "never an empty shard");
 });
