@@ -118,18 +118,40 @@ export function shardSources(files: readonly string[], count: number, dir: strin
   );
 }
 
-/** Whether the arguments name a test file or folder (anything but flags and their values). */
-async function namesPaths(args: readonly string[]): Promise<boolean> {
-  for (const arg of args) {
-    if (arg.startsWith("-")) continue;
+/** `deno test` flags whose value may follow as the next argument. */
+const FLAGS_WITH_VALUE = new Set([
+  "--filter",
+  "--junit-path",
+  "--reporter",
+  "--seed",
+  "--coverage",
+  "--ignore",
+  "--config",
+  "-c",
+  "--lock",
+  "--import-map",
+  "--v8-flags",
+  "--env-file",
+  "--location",
+]);
+
+/**
+ * The arguments that name test files or folders: those before a `--` (after it come the tests' own
+ * arguments) that are neither flags nor a flag's value, and exist under `root`.
+ */
+export async function pathArgs(args: readonly string[], root: string): Promise<string[]> {
+  const paths: string[] = [];
+  const end = args.indexOf("--");
+  for (const [i, arg] of (end === -1 ? args : args.slice(0, end)).entries()) {
+    if (arg.startsWith("-") || FLAGS_WITH_VALUE.has(args[i - 1] ?? "")) continue;
     try {
-      await Deno.stat(join(ROOT, arg));
-      return true;
+      await Deno.stat(join(root, arg));
+      paths.push(arg);
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
   }
-  return false;
+  return paths;
 }
 
 /** Writes `text` to `path` unless it already holds it (so concurrent runs never see a half-written file). */
@@ -146,7 +168,7 @@ async function writeIfChanged(path: string, text: string): Promise<void> {
 
 async function main(args: string[]): Promise<number> {
   let testArgs = args;
-  if (!await namesPaths(args)) {
+  if ((await pathArgs(args, ROOT)).length === 0) {
     const count = Number(Deno.env.get("AOS_TEST_SHARDS") ?? SHARD_COUNT);
     const sources = shardSources(await testFiles(ROOT), count, SHARD_DIR);
     await Deno.mkdir(join(ROOT, SHARD_DIR), { recursive: true });
@@ -155,7 +177,8 @@ async function main(args: string[]): Promise<number> {
     for await (const entry of Deno.readDir(join(ROOT, SHARD_DIR))) {
       if (!paths.includes(`${SHARD_DIR}/${entry.name}`)) await Deno.remove(join(ROOT, SHARD_DIR, entry.name));
     }
-    testArgs = [...args, ...paths];
+    const end = args.indexOf("--");
+    testArgs = end === -1 ? [...args, ...paths] : [...args.slice(0, end), ...paths, ...args.slice(end)];
   }
   const child = new Deno.Command(Deno.execPath(), { args: ["test", ...testArgs], cwd: ROOT }).spawn();
   return (await child.status).code;

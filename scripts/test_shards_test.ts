@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isTestFileName, SHARD_DIR, shardSources, testFiles } from "./test_shards.ts";
+import { isTestFileName, pathArgs, SHARD_DIR, shardSources, testFiles } from "./test_shards.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 
@@ -38,4 +38,18 @@ Deno.test("test shards: each file in exactly one shard, the slow ones spread, th
   // The same input gives the same shards (their type check stays cached).
   assert.deepEqual(shardSources(files, 3, SHARD_DIR), sources);
   assert.equal(shardSources(files.slice(0, 1), 4, SHARD_DIR).length, 1, "never an empty shard");
+});
+
+Deno.test("test shards: the arguments that name files or folders, not flags, their values or the tests' own", async () => {
+  assert.deepEqual(await pathArgs(["--lock=tests.lock", "--parallel", "--allow-read"], ROOT), []);
+  assert.deepEqual(await pathArgs(["--parallel", "cli/cli_test.ts", "world"], ROOT), [
+    "cli/cli_test.ts",
+    "world",
+  ]);
+  assert.deepEqual(
+    await pathArgs(["--filter", "cli", "--reporter", "junit", "--junit-path", "x.xml"], ROOT),
+    [],
+  );
+  assert.deepEqual(await pathArgs(["--filter=cli", "--", "cli"], ROOT), []);
+  assert.deepEqual(await pathArgs(["no/such_test.ts"], ROOT), []);
 });
