@@ -7,7 +7,7 @@
  *
  * Why: every test worker costs about 0.3 s of CPU before its first test (a new isolate, the test runner's
  * own setup, which allocates and clears an 80 MB array in Deno 2.9, and its module graph loaded again),
- * which across 140 files was about half the suite's CPU time on a 2-core machine. The tests do not rely on
+ * which across 144 files was about 40% of the suite's CPU time on a 2-core machine. The tests do not rely on
  * a worker of their own: each cleans up what it creates, and the sanitizers still check every test.
  * The shards import the files statically, so `deno test` type-checks them as before.
  *
