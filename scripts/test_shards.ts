@@ -59,23 +59,28 @@ export async function testFiles(root: string): Promise<string[]> {
 }
 
 /**
- * Rough seconds of wall time of the slowest test files in a full run on a 2-core machine, for balancing
+ * Rough seconds of wall time of the slowest test files in a full run on a busy 2-core machine, for balancing
  * the shards; any other file counts {@linkcode DEFAULT_SECONDS}. A stale figure only makes the shards less
  * even, never skips a test.
  */
 export const SLOW_FILES: Readonly<Record<string, number>> = {
-  "cli/pg_cli_test.ts": 16,
-  "journal/pg_store_test.ts": 16,
-  "cli/concurrency_test.ts": 6,
-  "cli/recovery_test.ts": 5,
-  "cli/new_test.ts": 5,
-  "cli/kill_test.ts": 4,
+  "cli/pg_cli_test.ts": 13,
+  "journal/pg_store_test.ts": 7,
+  "cli/kill_test.ts": 4.5,
   "cli/cli_test.ts": 4,
-  "cli/input_limits_test.ts": 4,
-  "cli/proposal_test.ts": 3,
-  "journal/fs_journal_test.ts": 3,
-  "testkit/tests/governance_test.ts": 3,
-  "scripts/tasks_test.ts": 3,
+  "cli/new_test.ts": 3.5,
+  "cli/concurrency_test.ts": 3.5,
+  "cli/recovery_test.ts": 3,
+  "cli/input_limits_test.ts": 2,
+  "testkit/tests/crash_sim_test.ts": 2,
+  "testkit/tests/core_budgets_test.ts": 2,
+  "cli/hostile_inputs_test.ts": 2,
+  "journal/fs_journal_test.ts": 2,
+  "air/cbor/cbor_fast_test.ts": 2,
+  "kernel/reducer_reuse_test.ts": 2,
+  "cli/run_inflight_test.ts": 1.5,
+  "cli/proposal_test.ts": 1.5,
+  "scripts/tasks_test.ts": 1.5,
 };
 
 /** The weight of a test file not in {@linkcode SLOW_FILES}. */
