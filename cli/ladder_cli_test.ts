@@ -1,12 +1,14 @@
 /**
  * The example ladder (`examples/ladder/NN-name/`) through the `aos` CLI: every rung's AIR passes
- * `aos air check`; rungs 00 and 03 run as real `aos` processes (`init --from`, `event send`, `step`, `run`,
- * `state get`), 03 against a local HTTP server; rung 06 upgrades through `aos proposal` processes.
+ * `aos air check`; rungs 00 and 03 run through `aos` (`init --from`, `event send`, `step`, `run`, `state get`),
+ * 03 against a local HTTP server; rung 06 upgrades through `aos proposal`. In process (`runCli`, as every
+ * `aos` command test but the few in `cli_test.ts`, `kill_test.ts` and `concurrency_test.ts` that need a
+ * process of their own).
  *
  * @module
  */
 import assert from "node:assert/strict";
-import { aos, aosProcess, type Run, withTempDir } from "./_test_helpers.ts";
+import { aos, type Run, withTempDir } from "./_test_helpers.ts";
 
 const LADDER = decodeURIComponent(new URL("../examples/ladder", import.meta.url).pathname);
 
@@ -47,9 +49,9 @@ Deno.test("ladder: every rung's AIR passes aos air check", async () => {
   }
 });
 
-Deno.test("ladder 00 as real aos processes: init --from, event send, step, state get", async () => {
+Deno.test("ladder 00 through aos: init --from, event send, step, state get", async () => {
   await withTempDir(async (root) => {
-    expectOk(await aosProcess(root, "init", "world", "--from", `${LADDER}/00-counter`), "init");
+    expectOk(await aos(root, "init", "world", "--from", `${LADDER}/00-counter`), "init");
     const world = `${root}/world`;
     const lines = [
       { schema: "demo/CounterStart@1", value: { target: 2 } },
@@ -57,23 +59,23 @@ Deno.test("ladder 00 as real aos processes: init --from, event send, step, state
       { schema: "demo/CounterTick@1", value: {} },
     ].map((line) => JSON.stringify(line));
     await Deno.writeTextFile(`${world}/events.jsonl`, lines.join("\n") + "\n");
-    expectOk(await aosProcess(world, "event", "send", "--file", "events.jsonl"), "event send");
-    const step = JSON.parse(expectOk(await aosProcess(world, "step", "--json"), "step").stdout);
+    expectOk(await aos(world, "event", "send", "--file", "events.jsonl"), "event send");
+    const step = JSON.parse(expectOk(await aos(world, "step", "--json"), "step").stdout);
     assert.equal(step.admitted, 3);
     assert.deepEqual(step.reducer_errors, []);
-    const state = expectOk(await aosProcess(world, "state", "get", "demo/Counter@1", "--json"), "state get");
+    const state = expectOk(await aos(world, "state", "get", "demo/Counter@1", "--json"), "state get");
     assert.deepEqual(JSON.parse(state.stdout), { pc: { Done: null }, remaining: 0 });
   });
 });
 
-Deno.test("ladder 03 as real aos processes: the plan fetches from a local server and the reducer records it", async () => {
+Deno.test("ladder 03 through aos: the plan fetches from a local server and the reducer records it", async () => {
   const body = "hello from 127.0.0.1";
   await using server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     () => new Response(body),
   );
   await withTempDir(async (root) => {
-    expectOk(await aosProcess(root, "init", "world", "--from", `${LADDER}/03-fetch-notify`), "init");
+    expectOk(await aos(root, "init", "world", "--from", `${LADDER}/03-fetch-notify`), "init");
     const world = `${root}/world`;
     const url = `http://127.0.0.1:${server.addr.port}/hello`;
     const lines = [
@@ -81,13 +83,13 @@ Deno.test("ladder 03 as real aos processes: the plan fetches from a local server
       { schema: "demo/Notify@1", value: { request_id: "r1" } },
     ].map((line) => JSON.stringify(line));
     await Deno.writeTextFile(`${world}/events.jsonl`, lines.join("\n") + "\n");
-    expectOk(await aosProcess(world, "event", "send", "--file", "events.jsonl"), "event send");
-    const step = JSON.parse(expectOk(await aosProcess(world, "step", "--json"), "step").stdout);
+    expectOk(await aos(world, "event", "send", "--file", "events.jsonl"), "event send");
+    const step = JSON.parse(expectOk(await aos(world, "step", "--json"), "step").stdout);
     assert.equal(step.admitted, 2);
     const kinds = step.entries.map((e: { kind: string }) => e.kind);
     assert.deepEqual(kinds.slice(-4), ["domain_event", "plan_started", "policy_decision", "effect_queued"]);
-    expectOk(await aosProcess(world, "run", "--timeout", "20s"), "run");
-    const state = expectOk(await aosProcess(world, "state", "get", "demo/Notifier@1", "--json"), "state get");
+    expectOk(await aos(world, "run", "--timeout", "20s"), "run");
+    const state = expectOk(await aos(world, "state", "get", "demo/Notifier@1", "--json"), "state get");
     const bodyRef = `sha256:${await sha256Hex(new TextEncoder().encode(body))}`;
     assert.deepEqual(JSON.parse(state.stdout), {
       url,
@@ -97,7 +99,7 @@ Deno.test("ladder 03 as real aos processes: the plan fetches from a local server
   });
 });
 
-Deno.test("ladder 06 through real aos processes: proposal submit --air air.v2, shadow, approve, apply", async () => {
+Deno.test("ladder 06 through aos: proposal submit --air air.v2, shadow, approve, apply", async () => {
   await using server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     () => new Response("ok"),
@@ -114,7 +116,7 @@ Deno.test("ladder 06 through real aos processes: proposal submit --air air.v2, s
     assert.deepEqual(JSON.parse(v1.stdout), { results: { r1: { status: 200 } } });
 
     const submit = expectOk(
-      await aosProcess(world, "proposal", "submit", "--air", `${rung}/air.v2`, "--author", "ops", "--json"),
+      await aos(world, "proposal", "submit", "--air", `${rung}/air.v2`, "--author", "ops", "--json"),
       "proposal submit",
     );
     const id = String(JSON.parse(submit.stdout).id);
@@ -137,7 +139,7 @@ Deno.test("ladder 06 through real aos processes: proposal submit --air air.v2, s
       }),
     );
     const shadow = expectOk(
-      await aosProcess(world, "proposal", "shadow", id, "--harness", `${root}/harness.json`, "--json"),
+      await aos(world, "proposal", "shadow", id, "--harness", `${root}/harness.json`, "--json"),
       "proposal shadow",
     );
     const report = JSON.parse(shadow.stdout);
@@ -147,8 +149,8 @@ Deno.test("ladder 06 through real aos processes: proposal submit --air air.v2, s
       "http_primary",
       "http_followup",
     ]);
-    expectOk(await aosProcess(world, "proposal", "approve", id, "--approver", "lead"), "proposal approve");
-    const applied = expectOk(await aosProcess(world, "proposal", "apply", id, "--json"), "proposal apply");
+    expectOk(await aos(world, "proposal", "approve", id, "--approver", "lead"), "proposal approve");
+    const applied = expectOk(await aos(world, "proposal", "apply", id, "--json"), "proposal apply");
     assert.equal(JSON.parse(applied.stdout).state, "applied");
 
     // After apply a request starts v2's plan (not run here: its follow-up goes to a host off this machine).

@@ -1,18 +1,18 @@
 /**
- * Authored modules without `wasm_hash` (issue 15), through `aos` subprocesses: `air check` accepts them
+ * Authored modules without `wasm_hash` (issue 15), through `aos`: `air check` accepts them
  * with a warning, `init --from` and `proposal submit --air` fill the hash from the module's `.wasm` and
  * refuse clearly when none matches.
  */
 import assert from "node:assert/strict";
 import { hashRefOf } from "../air/mod.ts";
-import { aosProcess, copyDir, COUNTER_EXAMPLE, type Run, withTempDir } from "./_test_helpers.ts";
+import { aos, copyDir, COUNTER_EXAMPLE, type Run, withTempDir } from "./_test_helpers.ts";
 
 const COUNTER_WASM = await Deno.readFile(`${COUNTER_EXAMPLE}/modules/counter.wasm`);
 const COUNTER_HASH = hashRefOf(COUNTER_WASM);
 const EXAMPLES = decodeURIComponent(new URL("../examples", import.meta.url).pathname);
 
 async function run(code: number, cwd: string, ...args: string[]): Promise<Run> {
-  const result = await aosProcess(cwd, ...args);
+  const result = await aos(cwd, ...args);
   assert.equal(
     result.code,
     code,

@@ -113,5 +113,11 @@ export {
   type PgWorldOptions,
   type PgWorldStore,
 } from "./postgres.ts";
-export { pgBinDir, type PgTestServer, sharedPgServer, startPgServer } from "./testing/pg_server.ts";
+export {
+  pgBinDir,
+  type PgServerOptions,
+  type PgTestServer,
+  sharedPgServer,
+  startPgServer,
+} from "./testing/pg_server.ts";
 export { JOURNAL_FORMAT_VERSION } from "./format.ts";

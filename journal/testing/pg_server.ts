@@ -89,8 +89,18 @@ function postgresUid(): { uid: number; gid: number } {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
+/** How {@linkcode startPgServer} runs the server. */
+export interface PgServerOptions {
+  /**
+   * Whether the server flushes its WAL to disk (`fsync`); default true. The tests turn it off: they never
+   * crash the server, only its clients, so what a commit makes visible is the same, and each commit no
+   * longer waits for the disk. The bench keeps it on, to measure what a user's server does.
+   */
+  fsync?: boolean;
+}
+
 /** Starts a fresh server (synchronously: a few hundred milliseconds). */
-export function startPgServer(): PgTestServer {
+export function startPgServer(options: PgServerOptions = {}): PgTestServer {
   const bin = pgBinDir();
   const dir = Deno.makeTempDirSync({ prefix: "aos-pg-" });
   if (asRoot()) {
@@ -111,8 +121,20 @@ export function startPgServer(): PgTestServer {
     "--no-sync",
   ]);
   const port = freePort();
-  const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c max_connections=200`;
-  runSync(`${bin}/pg_ctl`, ["-D", data, "-l", `${dir}/server.log`, "-o", options, "-w", "-t", "60", "start"]);
+  const settings = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c max_connections=200` +
+    (options.fsync === false ? " -c fsync=off -c synchronous_commit=off -c full_page_writes=off" : "");
+  runSync(`${bin}/pg_ctl`, [
+    "-D",
+    data,
+    "-l",
+    `${dir}/server.log`,
+    "-o",
+    settings,
+    "-w",
+    "-t",
+    "60",
+    "start",
+  ]);
   let stopped = false;
   const stopSync = () => {
     if (stopped) return;
@@ -135,11 +157,12 @@ let shared: PgTestServer | undefined;
 
 /**
  * One server for the whole test process, started on first use and stopped when the process unloads (also
- * after failed tests). Every test uses its own world id, so tests sharing it do not collide.
+ * after failed tests), without fsync (see {@linkcode PgServerOptions}). Every test uses its own world id,
+ * so tests sharing it do not collide.
  */
 export function sharedPgServer(): PgTestServer {
   if (shared === undefined) {
-    shared = startPgServer();
+    shared = startPgServer({ fsync: false });
     const server = shared;
     globalThis.addEventListener("unload", () => server.stopSync());
   }
