@@ -181,11 +181,15 @@ export async function openPgWorldStore(options: PgWorldOptions): Promise<PgWorld
   }
   guardClosedSocketWrite();
   const lost = Promise.withResolvers<never>();
+  let connectionClosed = false;
   lost.promise.catch(() => {}); // observed by a COPY in flight; otherwise nobody waits for it
   const sql = postgres(options.url, {
     max: 1,
     onnotice: () => {},
-    onclose: () => lost.reject(new Error("the connection to PostgreSQL closed")),
+    onclose: () => {
+      connectionClosed = true;
+      lost.reject(new Error("the connection to PostgreSQL closed"));
+    },
     connect_timeout: 10,
     connection: { application_name: `aos ${worldId}` },
   });
@@ -233,7 +237,8 @@ export async function openPgWorldStore(options: PgWorldOptions): Promise<PgWorld
         closing ??= (async () => {
           journal.close();
           reserved.release();
-          await sql.end({ timeout: 5 });
+          // A lost connection has nothing left to finish: ending it must not wait out the timeout.
+          await sql.end({ timeout: connectionClosed ? 0 : 5 });
         })();
         return closing;
       },
