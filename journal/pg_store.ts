@@ -221,10 +221,11 @@ export async function openPgWorldStore(options: PgWorldOptions): Promise<PgWorld
       }
       await conn`INSERT INTO aos_heads (world_id, height, hash) VALUES (${worldId}, 0, ${ZERO_HASH})`;
     }
-    const journal = await PgJournal.load(conn, worldId, lost.promise);
-    const cas = await PgCas.load(conn, worldId);
-    const head = new PgHeadRow(conn, worldId);
-    const inbox = new PgInboxTable(conn, worldId);
+    const gate = new QueryGate();
+    const journal = await PgJournal.load(conn, gate, worldId, lost.promise);
+    const cas = await PgCas.load(conn, gate, worldId);
+    const head = new PgHeadRow(conn, gate, worldId);
+    const inbox = new PgInboxTable(conn, gate, worldId);
     const reserved = conn;
     let closing: Promise<void> | undefined;
     return {
@@ -297,6 +298,23 @@ function checkRows(
   return { rows: out, lastHash: out.length === 0 ? undefined : prev };
 }
 
+/**
+ * Runs the queries of one world's connection one after another. The client pipelines queries: one sent while
+ * a COPY is in flight reaches the server in the middle of the COPY's data, and the server ends the session.
+ * A step's COPY may run while the world goes on (its rows are sent ahead of the commit) and adapters store
+ * blobs while a step commits, so every query of the store (journal, CAS, head, inbox) goes through here.
+ */
+export class QueryGate {
+  #tail: Promise<void> = Promise.resolve();
+
+  /** Runs `query` after every query queued before it has settled. */
+  run<T>(query: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(query);
+    this.#tail = result.then(() => {}, () => {});
+    return result;
+  }
+}
+
 /** Rows fetched per round trip when reading entries: the client never holds a whole journal's result. */
 const FETCH_ROWS = 4_096;
 
@@ -348,7 +366,7 @@ export class PgJournal implements PreloadableJournal {
   #baseHash: Uint8Array = ZERO_HASH;
   #lastHash: Uint8Array = ZERO_HASH;
   #syncedHeight = 0;
-  #syncing: Promise<void> = Promise.resolve();
+  readonly #gate: QueryGate;
   #closed = false;
   /** Set when a sync failed: what was appended may or may not be committed, so nothing more is written. */
   #failed: unknown;
@@ -359,16 +377,22 @@ export class PgJournal implements PreloadableJournal {
   /** Rejects when the world's connection closes (so a COPY in flight fails instead of waiting forever). */
   readonly #connectionLost: Promise<never>;
 
-  private constructor(conn: Conn, worldId: string, connectionLost: Promise<never>) {
+  private constructor(conn: Conn, gate: QueryGate, worldId: string, connectionLost: Promise<never>) {
     this.#conn = conn;
+    this.#gate = gate;
     this.worldId = worldId;
     this.#connectionLost = connectionLost;
   }
 
   /** Loads and checks the journal of `worldId` (the world must exist). */
-  static async load(conn: Conn, worldId: string, connectionLost: Promise<never>): Promise<PgJournal> {
+  static async load(
+    conn: Conn,
+    gate: QueryGate,
+    worldId: string,
+    connectionLost: Promise<never>,
+  ): Promise<PgJournal> {
     connectionLost.catch(() => {});
-    const journal = new PgJournal(conn, worldId, connectionLost);
+    const journal = new PgJournal(conn, gate, worldId, connectionLost);
     const [head] = await conn`SELECT height, hash FROM aos_heads WHERE world_id = ${worldId}`;
     if (head === undefined) {
       throw new AosError("AOS_WORLD_NOT_FOUND", `No world "${worldId}" in the database`);
@@ -425,12 +449,14 @@ export class PgJournal implements PreloadableJournal {
     if (fromSeq >= base) return;
     let loaded;
     try {
-      loaded = await fetchRows(
-        this.#conn`SELECT seq, kind, bytes, prev_hash FROM aos_entries
-          WHERE world_id = ${this.worldId} AND seq >= ${fromSeq} AND seq < ${base} ORDER BY seq`,
-        this.worldId,
-        fromSeq,
-        fromSeq === 0 ? ZERO_HASH : undefined,
+      loaded = await this.#gate.run(() =>
+        fetchRows(
+          this.#conn`SELECT seq, kind, bytes, prev_hash FROM aos_entries
+            WHERE world_id = ${this.worldId} AND seq >= ${fromSeq} AND seq < ${base} ORDER BY seq`,
+          this.worldId,
+          fromSeq,
+          fromSeq === 0 ? ZERO_HASH : undefined,
+        )
       );
     } catch (error) {
       if (error instanceof AosError) throw error;
@@ -523,8 +549,7 @@ export class PgJournal implements PreloadableJournal {
 
   sync(): Promise<void> {
     if (this.#closed) return Promise.reject(new TypeError("Cannot sync: the journal is closed"));
-    const run = this.#syncing.then(() => this.#commit());
-    this.#syncing = run.catch(() => {});
+    const run = this.#gate.run(() => this.#commit());
     return run;
   }
 
@@ -537,8 +562,7 @@ export class PgJournal implements PreloadableJournal {
     if (this.#closed || this.#failed !== undefined) return Promise.resolve();
     const from = this.#inTransaction ? this.#sentHeight : this.#syncedHeight;
     if (this.height - from >= SEND_AHEAD_ROWS) {
-      const run = this.#syncing.then(() => this.#send());
-      this.#syncing = run.catch(() => {});
+      void this.#gate.run(() => this.#send());
     }
     // A macrotask turn: the client reads the server's replies and writes what is queued.
     return new Promise((resolve) => setTimeout(resolve, 0));
@@ -740,18 +764,20 @@ function hashBytes(hash: HashRef): Uint8Array {
  */
 export class PgCas implements Cas {
   readonly #conn: Conn;
+  readonly #gate: QueryGate;
   readonly worldId: string;
   /** `space/hex` → size, for every object of this world. */
   readonly #sizes = new Map<string, number>();
 
-  private constructor(conn: Conn, worldId: string) {
+  private constructor(conn: Conn, gate: QueryGate, worldId: string) {
     this.#conn = conn;
+    this.#gate = gate;
     this.worldId = worldId;
   }
 
   /** Loads the index (hash and size) of the world's objects. */
-  static async load(conn: Conn, worldId: string): Promise<PgCas> {
-    const cas = new PgCas(conn, worldId);
+  static async load(conn: Conn, gate: QueryGate, worldId: string): Promise<PgCas> {
+    const cas = new PgCas(conn, gate, worldId);
     const rows = await conn`SELECT 'nodes' AS space, encode(hash, 'hex') AS hex, octet_length(bytes) AS size
         FROM aos_nodes WHERE world_id = ${worldId}
       UNION ALL SELECT 'blobs', encode(hash, 'hex'), octet_length(bytes) FROM aos_blobs WHERE world_id = ${worldId}`;
@@ -767,15 +793,14 @@ export class PgCas implements Cas {
     const copy = bytes.slice();
     invariant(hashRefOf(copy) === hash, "CAS bytes changed while being stored");
     try {
-      if (space === "nodes") {
-        await this.#conn`INSERT INTO aos_nodes (world_id, hash, bytes) VALUES (${this.worldId}, ${
-          hashBytes(hash)
-        }, ${copy}) ON CONFLICT DO NOTHING`;
-      } else {
-        await this.#conn`INSERT INTO aos_blobs (world_id, hash, bytes) VALUES (${this.worldId}, ${
-          hashBytes(hash)
-        }, ${copy}) ON CONFLICT DO NOTHING`;
-      }
+      const key = hashBytes(hash);
+      await this.#gate.run(() =>
+        space === "nodes"
+          ? this.#conn`INSERT INTO aos_nodes (world_id, hash, bytes) VALUES (${this.worldId}, ${key}, ${copy})
+              ON CONFLICT DO NOTHING`
+          : this.#conn`INSERT INTO aos_blobs (world_id, hash, bytes) VALUES (${this.worldId}, ${key}, ${copy})
+              ON CONFLICT DO NOTHING`
+      );
     } catch (error) {
       throw ioError(`store ${hash} in ${space}`, error);
     }
@@ -788,9 +813,11 @@ export class PgCas implements Cas {
     const key = hashBytes(hash);
     let rows;
     try {
-      rows = space === "nodes"
-        ? await this.#conn`SELECT bytes FROM aos_nodes WHERE world_id = ${this.worldId} AND hash = ${key}`
-        : await this.#conn`SELECT bytes FROM aos_blobs WHERE world_id = ${this.worldId} AND hash = ${key}`;
+      rows = await this.#gate.run(() =>
+        space === "nodes"
+          ? this.#conn`SELECT bytes FROM aos_nodes WHERE world_id = ${this.worldId} AND hash = ${key}`
+          : this.#conn`SELECT bytes FROM aos_blobs WHERE world_id = ${this.worldId} AND hash = ${key}`
+      );
     } catch (error) {
       throw ioError(`read ${hash} from ${space}`, error);
     }
@@ -837,11 +864,13 @@ export class PgCas implements Cas {
 
 /** The acknowledged head row of a world. The journal moves height and hash; this adds inbox and failures. */
 class PgHeadRow implements PgHeadStore {
-  constructor(readonly conn: Conn, readonly worldId: string) {}
+  constructor(readonly conn: Conn, readonly gate: QueryGate, readonly worldId: string) {}
 
   async read(): Promise<PgHead | undefined> {
-    const [row] = await this.conn`SELECT height, hash, inbox_batch, inbox_index, failures FROM aos_heads
-      WHERE world_id = ${this.worldId}`;
+    const [row] = await this.gate.run(() =>
+      this.conn`SELECT height, hash, inbox_batch, inbox_index, failures FROM aos_heads
+        WHERE world_id = ${this.worldId}`
+    );
     if (row === undefined) return undefined;
     const head: PgHead = { height: Number(row.height), hash: plain(row.hash as Uint8Array) };
     if (row.inbox_batch !== null && row.inbox_index !== null) {
@@ -855,12 +884,13 @@ class PgHeadRow implements PgHeadStore {
     const inbox = head.inbox ?? null;
     let updated;
     try {
-      updated = await this.conn`UPDATE aos_heads SET
-          inbox_batch = ${inbox === null ? null : inbox.batch}, inbox_index = ${
-        inbox === null ? null : inbox.index
-      },
-          failures = ${head.failures ?? null}
-        WHERE world_id = ${this.worldId} AND height = ${head.height} AND hash = ${head.hash}`;
+      updated = await this.gate.run(() =>
+        this.conn`UPDATE aos_heads SET
+            inbox_batch = ${inbox === null ? null : inbox.batch},
+            inbox_index = ${inbox === null ? null : inbox.index},
+            failures = ${head.failures ?? null}
+          WHERE world_id = ${this.worldId} AND height = ${head.height} AND hash = ${head.hash}`
+      );
     } catch (error) {
       throw ioError(`record the head of world "${this.worldId}"`, error);
     }
@@ -870,12 +900,13 @@ class PgHeadRow implements PgHeadStore {
 
 /** The inbox rows of a world: batches numbered in arrival order, each committed before `add` resolves. */
 class PgInboxTable implements PgInboxRows {
-  constructor(readonly conn: Conn, readonly worldId: string) {}
+  constructor(readonly conn: Conn, readonly gate: QueryGate, readonly worldId: string) {}
 
   async list(): Promise<Array<{ batch: number; bytes: Uint8Array }>> {
     try {
-      const rows = await this.conn`SELECT batch, bytes FROM aos_inbox WHERE world_id = ${this.worldId}
-        ORDER BY batch`;
+      const rows = await this.gate.run(() =>
+        this.conn`SELECT batch, bytes FROM aos_inbox WHERE world_id = ${this.worldId} ORDER BY batch`
+      );
       return rows.map((row) => ({ batch: Number(row.batch), bytes: plain(row.bytes as Uint8Array) }));
     } catch (error) {
       throw ioError(`read the inbox of world "${this.worldId}"`, error);
@@ -884,10 +915,12 @@ class PgInboxTable implements PgInboxRows {
 
   async add(bytes: Uint8Array, afterBatch: number): Promise<number> {
     try {
-      const [row] = await this.conn`INSERT INTO aos_inbox (world_id, batch, bytes)
-        SELECT ${this.worldId}, greatest(${afterBatch}::bigint, coalesce(max(batch), 0)) + 1, ${bytes}
-        FROM aos_inbox WHERE world_id = ${this.worldId}
-        RETURNING batch`;
+      const [row] = await this.gate.run(() =>
+        this.conn`INSERT INTO aos_inbox (world_id, batch, bytes)
+          SELECT ${this.worldId}, greatest(${afterBatch}::bigint, coalesce(max(batch), 0)) + 1, ${bytes}
+          FROM aos_inbox WHERE world_id = ${this.worldId}
+          RETURNING batch`
+      );
       return Number(row!.batch);
     } catch (error) {
       throw ioError(`queue a batch in the inbox of world "${this.worldId}"`, error);
@@ -897,9 +930,11 @@ class PgInboxTable implements PgInboxRows {
   async remove(batches: readonly number[]): Promise<void> {
     if (batches.length === 0) return;
     try {
-      await this.conn`DELETE FROM aos_inbox WHERE world_id = ${this.worldId} AND batch IN ${
-        this.conn(batches.map((batch) => batch))
-      }`;
+      await this.gate.run(() =>
+        this.conn`DELETE FROM aos_inbox WHERE world_id = ${this.worldId} AND batch IN ${
+          this.conn(batches.map((batch) => batch))
+        }`
+      );
     } catch (error) {
       throw ioError(`remove admitted batches from the inbox of world "${this.worldId}"`, error);
     }
