@@ -469,3 +469,31 @@ Deno.test("isClosedSocketWrite() matches only the postgres client's write to a c
   assert.ok(!isClosedSocketWrite(new RangeError(message)));
   assert.ok(!isClosedSocketWrite(undefined));
 });
+
+Deno.test("PgStore: CAS, head and inbox queries wait for a COPY sent ahead instead of breaking the session", async () => {
+  const url = sharedPgServer().url;
+  const worldId = freshWorldId();
+  const store = await openPgWorld({ url, worldId, create: true });
+  try {
+    for (let round = 0; round < 3; round++) {
+      for (let n = 0; n < 12_000; n++) store.journal.append([sampleRecord(round * 12_000 + n)]);
+      // The COPY goes out while other queries are asked for at once, as a snapshot or an adapter would.
+      const sent = store.journal.sendAhead!();
+      const blob = new TextEncoder().encode(`blob ${round}`);
+      const [hash] = await Promise.all([store.cas.put("blobs", blob), store.inbox.list(), sent]);
+      assert.deepEqual(await store.cas.get("blobs", hash), blob);
+      await store.journal.sync();
+      await store.head.write({ height: store.journal.height, hash: store.journal.lastHash, failures: round });
+    }
+    assert.equal((store.journal as PgJournal).syncedHeight, 36_000);
+  } finally {
+    await store.close();
+  }
+  const reopened = await openPgWorld({ url, worldId, noWait: true });
+  try {
+    assert.equal(reopened.journal.height, 36_000);
+    assert.equal((await reopened.head.read())?.failures, 2);
+  } finally {
+    await reopened.close();
+  }
+});
