@@ -411,3 +411,31 @@ pgTest(
     });
   },
 );
+
+pgTest(
+  "pg: a step of 12,000 events sends rows ahead and snapshots between its blocks; state, snapshots and replay agree",
+  async () => {
+    const { url } = sharedPgServer();
+    await withTempDir(async (root) => {
+      await expectAos(0, root, "init", "w", "--store", url, "--world-id", worldId("long"));
+      const lines = Array.from(
+        { length: 12_000 },
+        (_, i) => JSON.stringify({ schema: "demo/Increment@1", value: { by: 1 + (i % 3) } }),
+      );
+      await Deno.writeTextFile(`${root}/w/many.jsonl`, lines.join("\n") + "\n");
+      await expectAos(0, `${root}/w`, "event", "send", "--file", "many.jsonl");
+      const step = JSON.parse((await expectAos(0, `${root}/w`, "step", "--json")).stdout);
+      assert.equal(step.admitted, 12_000);
+      const expected = lines.reduce((n, _, i) => n + 1 + (i % 3), 0);
+      const state = await expectAos(0, `${root}/w`, "state", "get", "demo/Counter@1", "--json");
+      assert.equal(state.stdout, `{"count":${expected}}\n`);
+      // The in-step snapshots (every 10,000 entries) and the one at the end are journaled and committed.
+      const snapshots = JSON.parse((await expectAos(0, `${root}/w`, "snapshot", "ls", "--json")).stdout);
+      assert.ok(snapshots.length >= 2, JSON.stringify(snapshots));
+      await replayHashes(root, "w");
+      const info = JSON.parse((await expectAos(0, `${root}/w`, "info", "--json")).stdout);
+      assert.equal(info.height, step.height);
+      assert.equal(info.pending.inbox, 0);
+    });
+  },
+);

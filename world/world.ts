@@ -642,7 +642,7 @@ export class World {
       // records their inbox position, so the rest of the step is admitted exactly once after a crash).
       // Inside a step the cadence is STEP_SNAPSHOT_FACTOR times longer: a snapshot costs O(state), and a
       // long step over a large state would otherwise spend most of its time taking them.
-      if (this.#snapshotDue(STEP_SNAPSHOT_FACTOR)) report.snapshot = await this.snapshot();
+      if (this.#snapshotDue(STEP_SNAPSHOT_FACTOR)) report.snapshot = await this.#snapshotInStep();
     }
     await this.#sync();
     if (this.#snapshotDue(1)) report.snapshot = await this.snapshot();
@@ -844,6 +844,27 @@ export class World {
     }]);
     this.#kernel.apply(marker!);
     await this.#sync();
+    this.#lastSnapshot = { height: marker!.seq, hash };
+    return this.#lastSnapshot;
+  }
+
+  /**
+   * A snapshot between the blocks of a long step. On a store that takes entries ahead of the commit
+   * (PostgreSQL), the blocks before it are committed in the background, behind the rows already sent, and the
+   * step goes on: the commit moves the head's height, and the step's final sync records the inbox position
+   * (an open after a crash in between finds it in the journal). A failed commit fails that final sync.
+   * Elsewhere it is {@linkcode snapshot}, which waits for the fsync.
+   */
+  async #snapshotInStep(): Promise<{ height: number; hash: HashRef }> {
+    if (this.journal.sendAhead === undefined) return await this.snapshot();
+    const bytes = this.#kernel.snapshot();
+    const hash = await this.cas.put("blobs", bytes);
+    const [marker] = this.journal.append([{
+      kind: "snapshot",
+      body: { height: this.journal.height, snapshot_hash: hashRefToBytes(hash) },
+    }]);
+    this.#kernel.apply(marker!);
+    this.journal.sync().catch(() => {/* the journal keeps the failure for the step's final sync */});
     this.#lastSnapshot = { height: marker!.seq, hash };
     return this.#lastSnapshot;
   }
