@@ -47,15 +47,13 @@ function nonCanonical(detail: string, offset: number): AosError {
  */
 export type MapMode = "maps" | "objects" | "mixed";
 
-/** Keys and values of the maps being read in "mixed" mode, pushed in pairs (one stack for all depths). */
+/** Keys and values of the maps being read, pushed in pairs (one stack for all depths). */
 const pairs: CborValue[] = [];
 
 class Reader {
   at = 0;
   readonly view: DataView;
-  readonly useMaps: boolean;
   constructor(readonly bytes: Uint8Array, readonly mode: MapMode) {
-    this.useMaps = mode === "maps";
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -161,7 +159,7 @@ class Reader {
         return out;
       }
       case 5:
-        return this.map(this.length(info, start), depth, start);
+        return this.map(this.length(info, start), depth);
       case 6: {
         const tag = this.argument(info, start);
         if (tag !== DEC128_TAG) throw invalid(`tag "${tag}" is not a 16-byte dec128`);
@@ -195,38 +193,11 @@ class Reader {
     }
   }
 
-  map(n: number, depth: number, start: number): CborValue {
-    if (this.mode === "mixed") return this.mixedMap(n, depth);
-    const object: { [key: string]: CborValue } | undefined = this.useMaps ? undefined : {};
-    const map = this.useMaps ? new Map<CborValue, CborValue>() : undefined;
-    let previousStart = -1;
-    let previousEnd = -1;
-    for (let i = 0; i < n; i++) {
-      const keyStart = this.at;
-      const key = this.item(depth + 1);
-      const keyEnd = this.at;
-      if (previousStart >= 0) {
-        const order = compareRanges(this.bytes, previousStart, previousEnd, keyStart, keyEnd);
-        if (order === 0) throw invalid(`duplicate map key at offset ${keyStart}`);
-        if (order > 0) throw nonCanonical("map keys are not sorted", keyStart);
-      }
-      previousStart = keyStart;
-      previousEnd = keyEnd;
-      const value = this.item(depth + 1);
-      if (map !== undefined) {
-        map.set(key, value);
-      } else if (typeof key !== "string") {
-        throw invalid(`non-string map key at offset ${keyStart}`);
-      } else {
-        setData(object!, key, value);
-      }
-    }
-    void start;
-    return map ?? object!;
-  }
-
-  /** A map read into the shared pair stack, then built as a plain object when every key is text. */
-  mixedMap(n: number, depth: number): CborValue {
+  /**
+   * A map: its keys and values go on the shared pair stack (checked unique and sorted by their encodings),
+   * then become a plain object or a `Map` as the mode says.
+   */
+  map(n: number, depth: number): CborValue {
     const base = pairs.length;
     let allText = true;
     let previousStart = -1;
@@ -244,17 +215,20 @@ class Reader {
         previousStart = keyStart;
         previousEnd = keyEnd;
         const value = this.item(depth + 1);
-        if (typeof key !== "string") allText = false;
+        if (typeof key !== "string") {
+          if (this.mode === "objects") throw invalid(`non-string map key at offset ${keyStart}`);
+          allText = false;
+        }
         pairs.push(key, value);
       }
-      if (allText) {
-        const object: { [key: string]: CborValue } = {};
-        for (let j = base; j < pairs.length; j += 2) setData(object, pairs[j] as string, pairs[j + 1]!);
-        return object;
+      if (this.mode === "maps" || !allText) {
+        const map = new Map<CborValue, CborValue>();
+        for (let j = base; j < pairs.length; j += 2) map.set(pairs[j]!, pairs[j + 1]!);
+        return map;
       }
-      const map = new Map<CborValue, CborValue>();
-      for (let j = base; j < pairs.length; j += 2) map.set(pairs[j]!, pairs[j + 1]!);
-      return map;
+      const object: { [key: string]: CborValue } = {};
+      for (let j = base; j < pairs.length; j += 2) setData(object, pairs[j] as string, pairs[j + 1]!);
+      return object;
     } finally {
       pairs.length = base;
     }

@@ -348,6 +348,7 @@ export function writeCanonicalWith(fill: (sink: CanonicalSink) => void): Uint8Ar
     fill(sink);
     return writer.bytes.slice(0, writer.at);
   } finally {
+    // A huge value must not pin a huge buffer for the life of the process.
     if (writer.bytes.length > 1 << 20) {
       writer.bytes = new Uint8Array(4_096);
       writer.view = new DataView(writer.bytes.buffer);
@@ -358,16 +359,5 @@ export function writeCanonicalWith(fill: (sink: CanonicalSink) => void): Uint8Ar
 
 /** Encodes `value` canonically into a fresh `Uint8Array`. */
 export function writeCanonical(value: CborValue): Uint8Array {
-  writer.at = 0;
-  try {
-    write(writer, value, 0);
-    return writer.bytes.slice(0, writer.at);
-  } finally {
-    // A huge value must not pin a huge buffer for the life of the process.
-    if (writer.bytes.length > 1 << 20) {
-      writer.bytes = new Uint8Array(4_096);
-      writer.view = new DataView(writer.bytes.buffer);
-    }
-    writer.at = 0;
-  }
+  return writeCanonicalWith(() => write(writer, value, 0));
 }
