@@ -549,8 +549,7 @@ export class PgJournal implements PreloadableJournal {
 
   sync(): Promise<void> {
     if (this.#closed) return Promise.reject(new TypeError("Cannot sync: the journal is closed"));
-    const run = this.#gate.run(() => this.#commit());
-    return run;
+    return this.#gate.run(() => this.#commit());
   }
 
   /**
@@ -573,18 +572,8 @@ export class PgJournal implements PreloadableJournal {
     const from = this.#inTransaction ? this.#sentHeight : this.#syncedHeight;
     const to = this.height;
     if (to - from < SEND_AHEAD_ROWS) return;
-    const rows = this.#rows.slice(from - this.#base, to - this.#base) as JournalEntry[];
     try {
-      await Promise.race([
-        (async () => {
-          if (!this.#inTransaction) {
-            await this.#conn`BEGIN`;
-            this.#inTransaction = true;
-          }
-          await insertEntries(this.#conn, this.worldId, rows, this.#connectionLost);
-        })(),
-        this.#connectionLost,
-      ]);
+      await Promise.race([this.#insert(from, to), this.#connectionLost]);
       this.#sentHeight = to;
       this.#compact(from, to);
     } catch (error) {
@@ -615,12 +604,11 @@ export class PgJournal implements PreloadableJournal {
     const to = this.height;
     if (to === from) return;
     const sent = this.#inTransaction ? this.#sentHeight : from;
-    const pending = this.#rows.slice(sent - this.#base, to - this.#base) as JournalEntry[];
-    const lastHash = (this.#rows[to - 1 - this.#base] as JournalEntry).hash;
+    const lastHash = this.#rows[to - 1 - this.#base]!.hash;
     try {
       // A reserved connection has no begin(): the transaction is spelled out, on the connection that holds
       // the world's advisory lock. A lost connection fails the step (queries on it would never settle).
-      await Promise.race([this.#transaction(pending, from, to, lastHash), this.#connectionLost]);
+      await Promise.race([this.#transaction(sent, from, to, lastHash), this.#connectionLost]);
     } catch (error) {
       this.#failed = error;
       throw ioError(`commit entries ${from}..${to - 1} of world "${this.worldId}"`, error);
@@ -634,14 +622,26 @@ export class PgJournal implements PreloadableJournal {
     await Promise.race([this.#conn`ROLLBACK`, this.#connectionLost]).catch(() => {});
   }
 
-  async #transaction(pending: JournalEntry[], from: number, to: number, lastHash: Uint8Array): Promise<void> {
+  /**
+   * Writes the held rows of seqs `from..to` into the step's transaction, opening it if need be: binary COPYs
+   * of at most `INSERT_CHUNK` rows.
+   */
+  async #insert(from: number, to: number): Promise<void> {
+    if (!this.#inTransaction) {
+      await this.#conn`BEGIN`;
+      this.#inTransaction = true;
+    }
+    for (let at = from; at < to; at += INSERT_CHUNK) {
+      const rows = this.#rows.slice(at - this.#base, Math.min(to, at + INSERT_CHUNK) - this.#base);
+      await insertEntries(this.#conn, this.worldId, rows, this.#connectionLost);
+    }
+  }
+
+  /** Writes the unsent rows up to `to`, moves the head from `from` and commits (rolled back on failure). */
+  async #transaction(sent: number, from: number, to: number, lastHash: Uint8Array): Promise<void> {
     const tx = this.#conn;
-    if (!this.#inTransaction) await tx`BEGIN`;
-    this.#inTransaction = true;
     try {
-      for (let at = 0; at < pending.length; at += INSERT_CHUNK) {
-        await insertEntries(tx, this.worldId, pending.slice(at, at + INSERT_CHUNK), this.#connectionLost);
-      }
+      await this.#insert(sent, to);
       // The inbox position and failure count belong to the old height: cleared here (unknown, so an open after
       // a crash before the world records them searches the journal for them) and recorded after the commit.
       const moved = await tx`UPDATE aos_heads SET height = ${to}, hash = ${lastHash},
@@ -665,6 +665,9 @@ export class PgJournal implements PreloadableJournal {
     this.#closed = true;
   }
 }
+
+/** What a COPY row takes from an entry (held entries and compacted rows both have it). */
+type CopyRow = Pick<JournalEntry, "seq" | "kind" | "bytes" | "prev">;
 
 /** The 19-byte header of PostgreSQL's binary COPY format (signature, flags, header extension length). */
 const COPY_HEADER = new Uint8Array([
@@ -693,7 +696,7 @@ const COPY_HEADER = new Uint8Array([
  * Consecutive entries as binary COPY rows `(world_id, seq, kind, bytes, prev_hash)`: no text escaping
  * either way.
  */
-export function encodeCopyRows(worldId: string, entries: readonly JournalEntry[]): Uint8Array {
+export function encodeCopyRows(worldId: string, entries: readonly CopyRow[]): Uint8Array {
   const encoder = new TextEncoder();
   const world = encoder.encode(worldId);
   const kinds = new Map<string, Uint8Array>();
@@ -736,7 +739,7 @@ export function encodeCopyRows(worldId: string, entries: readonly JournalEntry[]
 async function insertEntries(
   tx: Conn,
   worldId: string,
-  entries: readonly JournalEntry[],
+  entries: readonly CopyRow[],
   connectionLost: Promise<never>,
 ): Promise<void> {
   const payload = encodeCopyRows(worldId, entries);
