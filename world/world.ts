@@ -472,32 +472,23 @@ export class World {
     // At most inboxBatchMax events per step; the rest stay queued for the next one. The events are taken
     // from their batches as they are admitted, not gathered first: a step of many events holds no second
     // copy of them.
-    let queued = 0;
-    for (const b of batches) {
-      queued += b.batch === last.batch ? Math.max(0, b.events.length - (last.index + 1)) : b.events.length;
-    }
+    // A crash between journaling part of a batch and removing its file must not admit anything twice.
+    const firstIndex = (b: InboxBatch) => b.batch === last.batch ? last.index + 1 : 0;
+    const queued = batches.reduce((n, b) => n + Math.max(0, b.events.length - firstIndex(b)), 0);
     const remaining = Math.max(0, queued - limits.inboxBatchMax);
     const admitting = queued - remaining;
     let final: InboxPosition | undefined;
-    const schemas = new Set<string>();
-    function* pending(): Generator<(ingressNs: bigint) => KernelRecord> {
+    function* pending(): Generator<{ event: InboxEvent; source: string }> {
       let taken = 0;
       for (const b of batches) {
-        const events = b.events;
-        // A crash between journaling part of a batch and removing its file must not admit anything twice.
-        for (let index = b.batch === last.batch ? last.index + 1 : 0; index < events.length; index++) {
+        for (let index = firstIndex(b); index < b.events.length; index++) {
           if (taken++ === admitting) return;
-          const event = events[index]!;
-          const position = { batch: b.batch, index };
-          final = position;
-          schemas.add(event.schema);
-          yield (ingressNs) =>
-            domainEventRecord(event, { kind: "external", source: inboxSource(position) }, ingressNs);
+          final = { batch: b.batch, index };
+          yield { event: b.events[index]!, source: inboxSource(final) };
         }
       }
     }
-    const report = withQuarantined(await this.#admitInputs(pending()), quarantined?.report);
-    if (admitting > 0) report.eventSchemas = [...schemas];
+    const report = withQuarantined(await this.#admit(pending()), quarantined?.report);
     if (remaining > 0) report.remaining = remaining;
     if (final) this.#lastAdmitted = final;
     // Files whose events are all journaled (and fsynced by #admit) are done.
@@ -599,13 +590,16 @@ export class World {
    * Admits checked events: every one valid under the live manifest and small enough to journal (`send`
    * checks its events, `step` its inbox batches and quarantines those that fail), so nothing fails midway.
    */
-  async #admit(items: Array<{ event: InboxEvent; source: string }>): Promise<StepReport> {
-    const report = await this.#admitInputs(
-      items.map(({ event, source }) => (ingressNs: bigint) =>
-        domainEventRecord(event, { kind: "external", source }, ingressNs)
-      ),
-    );
-    if (items.length > 0) report.eventSchemas = [...new Set(items.map(({ event }) => event.schema))];
+  async #admit(items: Iterable<{ event: InboxEvent; source: string }>): Promise<StepReport> {
+    const schemas = new Set<string>();
+    function* inputs(): Generator<(ingressNs: bigint) => KernelRecord> {
+      for (const { event, source } of items) {
+        schemas.add(event.schema);
+        yield (ingressNs) => domainEventRecord(event, { kind: "external", source }, ingressNs);
+      }
+    }
+    const report = await this.#admitInputs(inputs());
+    if (schemas.size > 0) report.eventSchemas = [...schemas];
     return report;
   }
 
