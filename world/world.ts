@@ -830,16 +830,7 @@ export class World {
 
   /** Takes a snapshot now (the kernel is idle between blocks), stores it and journals the marker. */
   async snapshot(): Promise<{ height: number; hash: HashRef }> {
-    const bytes = this.#kernel.snapshot();
-    const hash = await this.cas.put("blobs", bytes);
-    const [marker] = this.journal.append([{
-      kind: "snapshot",
-      body: { height: this.journal.height, snapshot_hash: hashRefToBytes(hash) },
-    }]);
-    this.#kernel.apply(marker!);
-    await this.#sync();
-    this.#lastSnapshot = { height: marker!.seq, hash };
-    return this.#lastSnapshot;
+    return await this.#snapshot(true);
   }
 
   /**
@@ -850,7 +841,11 @@ export class World {
    * Elsewhere it is {@linkcode snapshot}, which waits for the fsync.
    */
   async #snapshotInStep(): Promise<{ height: number; hash: HashRef }> {
-    if (this.journal.sendAhead === undefined) return await this.snapshot();
+    return await this.#snapshot(this.journal.sendAhead === undefined);
+  }
+
+  /** Stores the kernel's snapshot, journals its marker, and syncs (waiting for it, or in the background). */
+  async #snapshot(wait: boolean): Promise<{ height: number; hash: HashRef }> {
     const bytes = this.#kernel.snapshot();
     const hash = await this.cas.put("blobs", bytes);
     const [marker] = this.journal.append([{
@@ -858,7 +853,8 @@ export class World {
       body: { height: this.journal.height, snapshot_hash: hashRefToBytes(hash) },
     }]);
     this.#kernel.apply(marker!);
-    this.journal.sync().catch(() => {/* the journal keeps the failure for the step's final sync */});
+    if (wait) await this.#sync();
+    else this.journal.sync().catch(() => {/* the journal keeps the failure for the step's final sync */});
     this.#lastSnapshot = { height: marker!.seq, hash };
     return this.#lastSnapshot;
   }
