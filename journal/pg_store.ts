@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { Socket } from "node:net";
 import postgres from "postgres";
 import {
   AosError,
@@ -173,6 +174,21 @@ export function isClosedSocketWrite(error: unknown): boolean {
     /postgres\/3\.4\.\d+\/src\/connection\.js/.test(error.stack ?? "");
 }
 
+/**
+ * A TCP socket to the server with Nagle's algorithm off, as libpq has it. postgres.js leaves it on, and a
+ * COPY writes its data and its end as two small packets: the second waited for the server's delayed
+ * acknowledgement, about 40 ms, twice in every step's commit. The socket is returned while it connects
+ * (postgres.js writes its startup message once it is open); a unix socket folder (`host=/path`) connects
+ * there.
+ */
+function noDelaySocket(options: { host: string[]; port: number[]; path?: string | false }): Socket {
+  const socket = new Socket();
+  socket.setNoDelay(true);
+  if (typeof options.path === "string") socket.connect(options.path);
+  else socket.connect(options.port[0] ?? 5432, options.host[0] ?? "localhost");
+  return socket;
+}
+
 /** Opens a world's store: connects, migrates, takes the world's advisory lock, loads journal and CAS index. */
 export async function openPgWorldStore(options: PgWorldOptions): Promise<PgWorldStore> {
   const { worldId } = options;
@@ -183,7 +199,7 @@ export async function openPgWorldStore(options: PgWorldOptions): Promise<PgWorld
   const lost = Promise.withResolvers<never>();
   let connectionClosed = false;
   lost.promise.catch(() => {}); // observed by a COPY in flight; otherwise nobody waits for it
-  const sql = postgres(options.url, {
+  const settings = {
     max: 1,
     onnotice: () => {},
     onclose: () => {
@@ -192,7 +208,10 @@ export async function openPgWorldStore(options: PgWorldOptions): Promise<PgWorld
     },
     connect_timeout: 10,
     connection: { application_name: `aos ${worldId}` },
-  });
+    // Not in postgres.js's types, but in its documented options.
+    socket: noDelaySocket,
+  };
+  const sql = postgres(options.url, settings);
   let conn: Conn | undefined;
   try {
     try {
