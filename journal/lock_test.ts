@@ -27,7 +27,7 @@ Deno.test("lockWorld() waits while another process holds the lock, and says so",
       "--no-config",
       `const f = await Deno.open(${JSON.stringify(path)}, {read: true, write: true, create: true});
        await f.lock(true);
-       console.log("locked"); await new Promise((r) => setTimeout(r, 700)); f.unlockSync(); f.close();`,
+       console.log("locked"); await new Promise((r) => setTimeout(r, 450)); f.unlockSync(); f.close();`,
     ],
     stdout: "piped",
   }).spawn();

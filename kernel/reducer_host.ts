@@ -8,8 +8,15 @@
  *
  * @module
  */
-import { AosError, InvariantError, limits } from "../air/mod.ts";
-import { analyzeReuse, capture, type GlobalType, type Pristine, restore } from "./_reducer_reuse.ts";
+import { AosError, bytesEqual, InvariantError, limits } from "../air/mod.ts";
+import {
+  analyzeReuse,
+  capture,
+  type GlobalType,
+  type Pristine,
+  restore,
+  type ReusableGlobal,
+} from "./_reducer_reuse.ts";
 import { abortImport, faultResult, type Guest, type GuestMemorySlot, runStep } from "./_reducer_call.ts";
 import { FUEL_EXPORT, instrumentFuel } from "./fuel.ts";
 
@@ -88,6 +95,33 @@ function detectConvention(module: WebAssembly.Module, wasmHash: string): Calling
   );
 }
 
+/** What loading a module yields that does not depend on the host: immutable, so hosts share it. */
+interface LoadedModule {
+  /** The module as uploaded: a hit must be these very bytes, not just the same hash claimed for others. */
+  bytes: Uint8Array;
+  module: WebAssembly.Module;
+  convention: CallingConvention;
+  /** The mutable globals exported for reuse; undefined: fresh instances. */
+  globals: ReusableGlobal[] | undefined;
+}
+
+/**
+ * Modules loaded in this process, by wasm hash, fuel and reuse setting, most recently loaded last: every
+ * world a process opens (each in-process command, a shadow run, the testkit's worlds) builds a new host, and
+ * instrumenting, compiling and probing the same bytes again gave the same module. A `WebAssembly.Module` is
+ * immutable and holds no instance state, so sharing it changes no result. Bounded by
+ * {@linkcode LOADED_MODULES_MAX}; failures are not kept (they throw again, with the same error).
+ */
+const loadedModules = new Map<string, LoadedModule>();
+
+/** How many compiled modules the process keeps for new hosts (oldest dropped first). */
+export const LOADED_MODULES_MAX = 64;
+
+/** How many compiled modules the process keeps now (a diagnostic for tests). */
+export function loadedModuleCount(): number {
+  return loadedModules.size;
+}
+
 /** Compiles reducer modules once per wasm hash and calls them in pristine instances. */
 export class ReducerHost {
   readonly #compiled = new Map<string, CompiledReducer>();
@@ -107,22 +141,14 @@ export class ReducerHost {
   load(wasmHash: string, wasmBytes: Uint8Array): CallingConvention {
     const known = this.#compiled.get(wasmHash);
     if (known) return known.convention;
-    const analysis = this.#reuseInstances ? analyzeReuse(wasmBytes) : undefined;
-    let globals = analysis?.reusable ? analysis.globals : undefined;
-    let module: WebAssembly.Module;
-    try {
-      module = compile(wasmBytes, globals ?? [], this.#fuelMax);
-    } catch (cause) {
-      if (globals === undefined) throw compileError(wasmHash, cause);
-      // The engine's message may name byte offsets, which the reuse exports shift: report the plain module's.
-      globals = undefined;
-      try {
-        module = compile(wasmBytes, [], this.#fuelMax);
-      } catch (plainCause) {
-        throw compileError(wasmHash, plainCause);
-      }
+    const key = `${wasmHash} ${this.#fuelMax} ${this.#reuseInstances}`;
+    let loaded = loadedModules.get(key);
+    if (loaded === undefined || !bytesEqual(loaded.bytes, wasmBytes)) {
+      loaded = loadModule(wasmHash, wasmBytes, this.#reuseInstances, this.#fuelMax);
+      loadedModules.set(key, loaded);
+      if (loadedModules.size > LOADED_MODULES_MAX) loadedModules.delete(loadedModules.keys().next().value!);
     }
-    const convention = detectConvention(module, wasmHash);
+    const { module, convention, globals } = loaded;
     const running: GuestMemorySlot = { memory: undefined };
     this.#compiled.set(wasmHash, {
       module,
@@ -201,6 +227,26 @@ export class ReducerHost {
     }
     return guest;
   }
+}
+
+/** Analyzes, instruments, compiles and probes a module (see {@linkcode ReducerHost.load}). */
+function loadModule(wasmHash: string, wasmBytes: Uint8Array, reuse: boolean, fuelMax: number): LoadedModule {
+  const analysis = reuse ? analyzeReuse(wasmBytes) : undefined;
+  let globals = analysis?.reusable ? analysis.globals : undefined;
+  let module: WebAssembly.Module;
+  try {
+    module = compile(wasmBytes, globals ?? [], fuelMax);
+  } catch (cause) {
+    if (globals === undefined) throw compileError(wasmHash, cause);
+    // The engine's message may name byte offsets, which the reuse exports shift: report the plain module's.
+    globals = undefined;
+    try {
+      module = compile(wasmBytes, [], fuelMax);
+    } catch (plainCause) {
+      throw compileError(wasmHash, plainCause);
+    }
+  }
+  return { bytes: wasmBytes.slice(), module, convention: detectConvention(module, wasmHash), globals };
 }
 
 /** Instruments and compiles; `globals` are the mutable globals to export for reuse. */

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { AosError, decodeCanonical, encodeCanonical, fromHex, hashRefOf, limits, toHex } from "../air/mod.ts";
 import { hasCode, wasmBytes, wasmHash } from "./_test_fixtures.ts";
 import { decodeOutputEnvelope, encodeInputEnvelope } from "./envelope.ts";
-import { type ReducerCallResult, ReducerHost } from "./reducer_host.ts";
+import {
+  LOADED_MODULES_MAX,
+  loadedModuleCount,
+  type ReducerCallResult,
+  ReducerHost,
+} from "./reducer_host.ts";
 
 // --- A tiny WebAssembly binary builder, for modules the toolchain would never produce. ---
 
@@ -155,6 +160,22 @@ Deno.test("load() detects the result-pointer convention and call() steps the cou
   const output = okOutput(host.call(wasmHash("counter"), incrementInput(2)));
   assert.equal(toHex(output), toHex(encodeCanonical({ state: fromHex("a165636f756e7402") })));
   assert.equal(toHex(decodeOutputEnvelope(output).state!), "a165636f756e7402");
+});
+
+Deno.test("hosts share a loaded module only for the very same bytes: a hash claimed for other bytes is loaded anew", () => {
+  const first = loaded(wasmBytes("counter"));
+  const before = loadedModuleCount();
+  const again = loaded(wasmBytes("counter"));
+  assert.equal(loadedModuleCount(), before, "the second host compiled the counter again");
+  assert.equal(
+    toHex(okOutput(again.host.call(again.hash, incrementInput(2)))),
+    toHex(okOutput(first.host.call(first.hash, incrementInput(2)))),
+  );
+  // Other bytes under the counter's hash: the host runs what it was given, never the cached counter.
+  const other = new ReducerHost();
+  other.load(first.hash, wasmBytes("trap"));
+  assert.equal(failure(other.call(first.hash, incrementInput(1))).code, "trap");
+  assert.ok(loadedModuleCount() <= LOADED_MODULES_MAX);
 });
 
 Deno.test("call() passes the previous state into the counter", () => {
