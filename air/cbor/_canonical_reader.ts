@@ -53,7 +53,7 @@ const pairs: CborValue[] = [];
 class Reader {
   at = 0;
   readonly view: DataView;
-  constructor(readonly bytes: Uint8Array, readonly mode: MapMode) {
+  constructor(readonly bytes: Uint8Array, readonly mode: MapMode, readonly byteViews = false) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -131,7 +131,9 @@ class Reader {
       case 2: {
         const n = this.length(info, start);
         this.need(n);
-        const out = this.bytes.slice(this.at, this.at + n);
+        const out = this.byteViews
+          ? this.bytes.subarray(this.at, this.at + n)
+          : this.bytes.slice(this.at, this.at + n);
         this.at += n;
         return out;
       }
@@ -264,9 +266,12 @@ function compareRanges(
   return aLength - bLength;
 }
 
-/** Decodes one canonical item that must span all of `bytes`. */
-export function readCanonical(bytes: Uint8Array, mode: MapMode): CborValue {
-  const reader = new Reader(bytes, mode);
+/**
+ * Decodes one canonical item that must span all of `bytes`; with `byteViews`, byte strings are views into
+ * `bytes` instead of copies.
+ */
+export function readCanonical(bytes: Uint8Array, mode: MapMode, byteViews = false): CborValue {
+  const reader = new Reader(bytes, mode, byteViews);
   const value = reader.item(0);
   if (reader.at !== bytes.length) throw invalid(`${bytes.length - reader.at} bytes after the item`);
   return value;

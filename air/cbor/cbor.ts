@@ -185,6 +185,12 @@ export interface DecodeOptions {
    * keys are all text as a plain object, any other as a `Map`.
    */
   useMaps?: boolean | "non-text";
+  /**
+   * Byte strings as views into the input instead of copies (default false): no allocation of their own, but
+   * the input must not change afterwards and stays in memory while any of them does. For a large input
+   * decoded into many small byte strings, such as an inbox batch.
+   */
+  byteViews?: boolean;
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -295,7 +301,11 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
  */
 export function decodeCanonical(bytes: Uint8Array, options: DecodeOptions = {}): CborValue {
   const useMaps = options.useMaps ?? false;
-  return readCanonical(bytes, useMaps === "non-text" ? "mixed" : useMaps ? "maps" : "objects");
+  return readCanonical(
+    bytes,
+    useMaps === "non-text" ? "mixed" : useMaps ? "maps" : "objects",
+    options.byteViews ?? false,
+  );
 }
 
 /** The same strict decoding through cborg plus a re-encoding check: the reference of the fast reader. */

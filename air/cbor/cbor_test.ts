@@ -1,4 +1,4 @@
-import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, notStrictEqual, strictEqual } from "node:assert/strict";
 import fc from "npm:fast-check@4.11.0";
 import { assertAosError } from "../_testing/mod.ts";
 import type { AosErrorCode } from "../base/mod.ts";
@@ -173,4 +173,17 @@ Deno.test("decodeCanonical() then encodeCanonical() reproduces canonical bytes (
     }),
     { numRuns: 500 },
   );
+});
+
+Deno.test("decodeCanonical({byteViews}) gives byte strings as views of the input, by default as copies", () => {
+  const input = encodeCanonical({ a: new Uint8Array([1, 2, 3]), b: [new Uint8Array([4])] });
+  const copied = decodeCanonical(input) as { a: Uint8Array; b: Uint8Array[] };
+  const viewed = decodeCanonical(input, { byteViews: true }) as { a: Uint8Array; b: Uint8Array[] };
+  deepStrictEqual(viewed, copied);
+  notStrictEqual(copied.a.buffer, input.buffer);
+  strictEqual(viewed.a.buffer, input.buffer);
+  strictEqual(viewed.b[0]!.buffer, input.buffer);
+  input[input.indexOf(4)] = 9; // a view sees a later change of the input; a copy does not
+  deepStrictEqual([...viewed.b[0]!], [9]);
+  deepStrictEqual([...copied.b[0]!], [4]);
 });
