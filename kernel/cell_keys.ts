@@ -8,6 +8,7 @@
 import {
   AosError,
   bytesEqual,
+  checkTyped,
   decodeTyped,
   type DefModule,
   encodeTyped,
@@ -49,7 +50,7 @@ export function cellKeyFor(
       if (event.key === undefined) {
         return { ok: false, code: "missing_key", message: `event has no "${keyField}" and no explicit key` };
       }
-      decodeTyped(keyType, event.key, schemas);
+      checkTyped(keyType, event.key, schemas);
       return { ok: true, key: event.key };
     }
     const key = encodeTyped(keyType, field, schemas);

@@ -12,6 +12,7 @@ import {
   bytesEqual,
   bytesToHashRef,
   type CborValue,
+  checkTyped,
   decodeCanonical,
   decodeTyped,
   type DefCap,
@@ -632,7 +633,7 @@ export class Kernel {
     }
     if (output.state !== null) {
       try {
-        decodeTyped({ ref: module.abi.reducer.state }, output.state, this.#defs.schemas);
+        checkTyped({ ref: module.abi.reducer.state }, output.state, this.#defs.schemas);
       } catch (error) {
         return fail("bad_state", `state is not a valid ${module.abi.reducer.state}: ${errorMessage(error)}`);
       }
@@ -651,7 +652,7 @@ export class Kernel {
         );
       }
       try {
-        decodeTyped({ ref: emitted.schema }, emitted.value, this.#defs.schemas);
+        checkTyped({ ref: emitted.schema }, emitted.value, this.#defs.schemas);
         if (emitted.key !== undefined) decodeCanonical(emitted.key);
       } catch (error) {
         return fail("bad_event", `domain_events[${i}]: ${errorMessage(error)}`);
@@ -677,7 +678,7 @@ export class Kernel {
         return fail("slot_unbound", `cap slot "${slot}" of ${reducer} is not bound to a grant`);
       }
       try {
-        decodeTyped({ ref: spec.params }, effect.paramsCbor, this.#defs.schemas);
+        checkTyped({ ref: spec.params }, effect.paramsCbor, this.#defs.schemas);
       } catch (error) {
         return fail("bad_params", `${effect.kind} params: ${errorMessage(error)}`);
       }
@@ -709,7 +710,7 @@ export class Kernel {
     const annotations = module.abi.reducer.annotations;
     if (annotations !== undefined && output.ann !== null) {
       try {
-        decodeTyped({ ref: annotations }, output.ann, this.#defs.schemas);
+        checkTyped({ ref: annotations }, output.ann, this.#defs.schemas);
       } catch (error) {
         return fail("bad_ann", errorMessage(error));
       }

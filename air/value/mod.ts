@@ -47,6 +47,7 @@ export {
   viewType,
 } from "./type_view.ts";
 export {
+  checkTyped,
   decodeTyped,
   encodeTyped,
   validateTypedBytes,

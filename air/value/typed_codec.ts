@@ -401,6 +401,102 @@ export function decodeTyped(type: TypeExpr, bytes: Uint8Array, schemas: SchemaRe
 }
 
 /**
+ * Throws what {@linkcode decodeTyped} throws for these bytes, without building the value: for checks whose
+ * result is not used (a reducer's new state, an emitted event, effect params), where building the value
+ * was most of what a reducer step allocated. A quick walk of the decoded item accepts what it can prove
+ * valid; anything else goes through `decodeTyped`'s own checks, so the errors are the same to the letter.
+ *
+ * @example
+ * ```ts
+ * import { throws } from "node:assert/strict";
+ * import { fromHex } from "../cbor/mod.ts";
+ * checkTyped({ nat: {} }, fromHex("1901f4"), { resolve: () => undefined });
+ * throws(() => checkTyped({ nat: {} }, fromHex("20"), { resolve: () => undefined }));
+ * ```
+ */
+export function checkTyped(type: TypeExpr, bytes: Uint8Array, schemas: SchemaResolver): void {
+  const item = decodeCanonical(bytes, { useMaps: true });
+  let valid = false;
+  try {
+    valid = conforms(type, item, schemas, 0);
+  } catch (error) {
+    if (!(error instanceof AosError)) throw error;
+  }
+  if (!valid) valueFromCbor(type, item, schemas, [], 0, true);
+}
+
+const NO_PATH: ValuePath = [];
+const I64_MIN_NUMBER = -Number.MAX_SAFE_INTEGER;
+
+/**
+ * Whether `item` (from the strict canonical decoder, maps as `Map`) is a valid value of `type`, as
+ * {@linkcode valueFromCbor} decides it; false (or an `AosError`) when it is not or this walk cannot tell.
+ * It must never accept what `valueFromCbor` refuses.
+ */
+function conforms(type: TypeExpr, item: CborValue, schemas: SchemaResolver, depth: number): boolean {
+  const view = viewType(type, schemas, NO_PATH, depth);
+  switch (view.kind) {
+    case "bool":
+      return typeof item === "boolean";
+    case "int":
+    case "duration":
+      // A number from the decoder is a safe integer, inside the signed 64-bit range.
+      return typeof item === "number" ? Number.isInteger(item) && item >= I64_MIN_NUMBER : false;
+    case "nat":
+    case "time":
+      return typeof item === "number" ? Number.isInteger(item) && item >= 0 : false;
+    case "bytes":
+      return item instanceof Uint8Array;
+    case "hash":
+      return item instanceof Uint8Array && item.length === 32;
+    case "uuid":
+      return item instanceof Uint8Array && item.length === 16;
+    case "text":
+      return typeof item === "string";
+    case "unit":
+      return item === null;
+    case "option":
+      return item === null || conforms(view.item, item, schemas, depth + 1);
+    case "list": {
+      if (!Array.isArray(item)) return false;
+      for (const element of item) if (!conforms(view.item, element, schemas, depth + 1)) return false;
+      return true;
+    }
+    case "map": {
+      if (!(item instanceof Map)) return false;
+      for (const [k, v] of item) {
+        if (!conforms(view.key, k, schemas, depth + 1) || !conforms(view.value, v, schemas, depth + 1)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    case "record": {
+      if (!(item instanceof Map)) return false;
+      const layout = recordLayout(view.fields, schemas, depth + 1);
+      if (layout === undefined) return false;
+      let matched = 0;
+      for (let i = 0; i < layout.names.length; i++) {
+        const name = layout.names[i]!;
+        const field = item.get(name);
+        if (field === undefined) {
+          if (!layout.optional[i]) return false;
+          continue;
+        }
+        if (field === null && layout.optional[i]) return false;
+        if (!conforms(view.fields[name]!, field, schemas, depth + 1)) return false;
+        matched++;
+      }
+      // Every key was a field name: no unexpected field, and none that is not text.
+      return matched === item.size;
+    }
+    default:
+      // dec128, set (sorted by encoding), variant: valueFromCbor decides.
+      return false;
+  }
+}
+
+/**
  * Throws unless `bytes` decode against `type` and re-encode to exactly the same bytes.
  *
  * @example

@@ -4,12 +4,12 @@
  */
 import { strictEqual } from "node:assert/strict";
 import fc from "npm:fast-check@4.11.0";
-import { parseJson, stringifyJson } from "../base/mod.ts";
-import { toHex } from "../cbor/mod.ts";
+import { AosError, parseJson, stringifyJson } from "../base/mod.ts";
+import { type CborValue, encodeCanonical, toHex } from "../cbor/mod.ts";
 import { formatDec128, parseDec128 } from "./dec128.ts";
 import { valueFromTaggedJson, valueToTaggedJson } from "./tagged_json.ts";
 import { viewType } from "./type_view.ts";
-import { decodeTyped, encodeTyped, validateTypedBytes } from "./typed_codec.ts";
+import { checkTyped, decodeTyped, encodeTyped, validateTypedBytes } from "./typed_codec.ts";
 import type { SchemaResolver, TypeExpr } from "./types.ts";
 import type { Value } from "./value.ts";
 import { valueEquals } from "./value_equal.ts";
@@ -184,4 +184,89 @@ Deno.test("tagged JSON text round-trips with and without the type (property)", (
     }),
     runs,
   );
+});
+
+/** What a call threw: its class and message, or "ok". */
+function outcomeOf(fn: () => unknown): string {
+  try {
+    fn();
+    return "ok";
+  } catch (error) {
+    return error instanceof AosError ? `${error.code}: ${error.message}` : `${String(error)}`;
+  }
+}
+
+Deno.test("checkTyped() throws exactly what decodeTyped() throws, for values of the type and of others (property)", () => {
+  fc.assert(
+    fc.property(typedValue, typedValue, fc.boolean(), ({ type, value }, other, own) => {
+      // Bytes of a value of the type itself (valid), or of an unrelated type (mostly invalid).
+      const bytes = own ? encodeTyped(type, value, schemas) : encodeTyped(other.type, other.value, schemas);
+      strictEqual(
+        outcomeOf(() => checkTyped(type, bytes, schemas)),
+        outcomeOf(() => decodeTyped(type, bytes, schemas)),
+      );
+    }),
+    runs,
+  );
+});
+
+/** Any canonical CBOR item of the shapes typed values take, near the edges of the types' ranges. */
+const cborItem: fc.Arbitrary<CborValue> = fc.letrec<{ item: CborValue }>((tie) => ({
+  item: fc.oneof(
+    { depthSize: "small" },
+    fc.integer({ min: -3, max: 3 }),
+    fc.constantFrom<CborValue>(
+      -(2n ** 63n) - 1n,
+      -(2n ** 63n),
+      2n ** 63n - 1n,
+      2n ** 63n,
+      2n ** 64n - 1n,
+      -(2n ** 64n),
+      Number.MAX_SAFE_INTEGER,
+      -Number.MAX_SAFE_INTEGER,
+    ),
+    fc.constantFrom<CborValue>(null, true, false, "a", "by", "$tag", "$value", "A", "Add"),
+    fc.uint8Array({ maxLength: 33 }),
+    fc.array(tie("item"), { maxLength: 3 }),
+    fc.array(
+      fc.tuple(
+        fc.oneof(fieldName, tagName, fc.constantFrom<CborValue>("$tag", "$value", 1, -1)),
+        tie("item"),
+      ),
+      {
+        maxLength: 3,
+      },
+    ).map((entries) => new Map<CborValue, CborValue>(entries)),
+  ),
+})).item;
+
+Deno.test("checkTyped() throws exactly what decodeTyped() throws, for any CBOR item against any type (property)", () => {
+  fc.assert(
+    fc.property(typeArbitrary, cborItem, (type, item) => {
+      const bytes = encodeCanonical(item);
+      strictEqual(
+        outcomeOf(() => checkTyped(type, bytes, schemas)),
+        outcomeOf(() => decodeTyped(type, bytes, schemas)),
+      );
+    }),
+    { numRuns: 2_000 },
+  );
+});
+
+Deno.test("checkTyped() refuses what decodeTyped() refuses at the edges: a none field written as null, a stray key", () => {
+  const type: TypeExpr = { record: { a: { option: { nat: {} } }, b: { text: {} } } };
+  for (
+    const item of [
+      new Map<CborValue, CborValue>([["a", null], ["b", "x"]]),
+      new Map<CborValue, CborValue>([["b", "x"], ["c", 1]]),
+      new Map<CborValue, CborValue>([[1, 1], ["b", "x"]]),
+      new Map<CborValue, CborValue>([["a", -1], ["b", "x"]]),
+    ]
+  ) {
+    const bytes = encodeCanonical(item);
+    const expected = outcomeOf(() => decodeTyped(type, bytes, schemas));
+    strictEqual(expected === "ok", false);
+    strictEqual(outcomeOf(() => checkTyped(type, bytes, schemas)), expected);
+  }
+  checkTyped(type, encodeCanonical(new Map<CborValue, CborValue>([["a", 2], ["b", "x"]])), schemas);
 });
