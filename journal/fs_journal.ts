@@ -176,7 +176,8 @@ export class FsJournal implements Journal {
   /** SHA-256 state over every byte of the last segment. */
   #tailHasher: Hash;
   /** Frames appended but not yet handed to the OS: one write per batch instead of one per block. */
-  #buffered: Uint8Array[] = [];
+  /** Frames not handed to the OS yet: `#buffer[0, #bufferedBytes)`, allocated on the first write. */
+  #buffer: Uint8Array | undefined;
   #bufferedBytes = 0;
   /** Bytes of the last segment its stored checkpoint covers. */
   #checkpointedSizeBytes: number;
@@ -383,24 +384,29 @@ export class FsJournal implements Journal {
     this.#writeChunk(entries, from, entries.length, chunkSizeBytes);
   }
 
-  /** Frames `entries[from..to)` (`sizeBytes` in all) straight into one buffer for the current segment. */
+  /**
+   * Frames `entries[from..to)` (`sizeBytes` in all) straight into the write buffer for the current segment
+   * (a chunk larger than the buffer gets one of its own, written at once).
+   */
   #writeChunk(entries: JournalEntry[], from: number, to: number, sizeBytes: number): void {
     if (to === from) return;
     const segment = this.#segments.at(-1);
     invariant(segment !== undefined, "a segment exists before writing");
-    const bytes = new Uint8Array(sizeBytes);
-    const offsets: number[] = [];
-    let at = 0;
-    for (let i = from; i < to; i++) {
-      if ((segment.count + i - from) % INDEX_STRIDE === 0) offsets.push(segment.sizeBytes + at);
-      at = writeFrame(bytes, at, entries[i]!.bytes);
-    }
-    invariant(at === sizeBytes, "chunk size matches its frames");
     this.#file ??= Deno.openSync(`${this.dir}/${segment.name}`, { append: true, create: true });
     this.#fileUnsynced = true;
-    this.#buffered.push(bytes);
-    this.#bufferedBytes += bytes.length;
-    if (this.#bufferedBytes >= WRITE_BUFFER_BYTES_MAX) this.#flush();
+    if (this.#bufferedBytes + sizeBytes > WRITE_BUFFER_BYTES_MAX) this.#flush();
+    const own = sizeBytes > WRITE_BUFFER_BYTES_MAX;
+    const bytes = own ? new Uint8Array(sizeBytes) : (this.#buffer ??= new Uint8Array(WRITE_BUFFER_BYTES_MAX));
+    const start = own ? 0 : this.#bufferedBytes;
+    const offsets: number[] = [];
+    let at = start;
+    for (let i = from; i < to; i++) {
+      if ((segment.count + i - from) % INDEX_STRIDE === 0) offsets.push(segment.sizeBytes + at - start);
+      at = writeFrame(bytes, at, entries[i]!.bytes);
+    }
+    invariant(at - start === sizeBytes, "chunk size matches its frames");
+    if (own) this.#writeAll(bytes);
+    else this.#bufferedBytes = at;
     segment.sizeBytes += sizeBytes;
     segment.count += to - from;
     segment.lastHash = entries[to - 1]!.hash;
@@ -410,18 +416,14 @@ export class FsJournal implements Journal {
   /** Hands buffered frames to the OS in one write (they become durable at the next fsync). */
   #flush(): void {
     if (this.#bufferedBytes === 0) return;
-    const chunks = this.#buffered;
-    const bytes = chunks.length === 1 ? chunks[0]! : new Uint8Array(this.#bufferedBytes);
-    if (chunks.length > 1) {
-      let at = 0;
-      for (const chunk of chunks) {
-        bytes.set(chunk, at);
-        at += chunk.length;
-      }
-    }
-    this.#buffered = [];
+    const bytes = this.#buffer!.subarray(0, this.#bufferedBytes);
     this.#bufferedBytes = 0;
-    invariant(this.#file !== undefined, "a segment file is open while frames are buffered");
+    this.#writeAll(bytes);
+  }
+
+  /** Writes frames to the segment file and feeds them to the tail hash (which copies what it keeps). */
+  #writeAll(bytes: Uint8Array): void {
+    invariant(this.#file !== undefined, "a segment file is open while frames are written");
     try {
       writeAllSync(this.#file, bytes);
     } catch (error) {
