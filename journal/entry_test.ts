@@ -3,6 +3,7 @@ import { AosError, bytesEqual, type CborValue, encodeCanonical, sha256 } from ".
 import {
   classifyEntry,
   decodeEntry,
+  decodeEntryReference,
   encodeEntry,
   ENTRY_KINDS,
   isInputKind,
@@ -229,8 +230,45 @@ Deno.test("encodeEntry() writes a domain_event entry exactly as encodeCanonical 
           encodeCanonical({ seq, kind: "domain_event", body: record.body, prev }),
         );
         assert.deepEqual(decodeEntry(entry.bytes).hash, entry.hash);
+        // The domain_event path gives the general decoder's entry, and refuses what it refuses, the same way.
+        assert.deepEqual(decodeEntry(entry.bytes), decodeEntryReference(entry.bytes));
+        for (const damaged of damagedCopies(entry.bytes, seq)) {
+          assert.deepEqual(outcome(() => decodeEntry(damaged)), outcome(() => decodeEntryReference(damaged)));
+        }
       },
     ),
     { numRuns: Number(Deno.env.get("AOS_FUZZ_RUNS") ?? 300) },
   );
+});
+
+/** What decoding gave: the entry, or the error's code and message. */
+function outcome(decode: () => unknown): unknown {
+  try {
+    return decode();
+  } catch (error) {
+    if (!(error instanceof AosError)) throw error;
+    return `${error.code}: ${error.message}`;
+  }
+}
+
+/** Copies of `bytes` with one byte changed, one cut off or one added, at places picked from `seed`. */
+function damagedCopies(bytes: Uint8Array, seed: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let k = 0; k < 6; k++) {
+    const at = (seed * 31 + k * 97) % bytes.length;
+    const flipped = bytes.slice();
+    flipped[at] = (flipped[at]! + 1 + k * 37) & 0xff;
+    out.push(flipped, bytes.slice(0, at), Uint8Array.from([...bytes.slice(0, at), k, ...bytes.slice(at)]));
+  }
+  return out;
+}
+
+Deno.test("decodeEntry() refuses a domain_event entry with a negative seq, as the general decoder does", () => {
+  const body = { schema: "demo/E@1", value: new Uint8Array([0xa0]), origin: { kind: "external" } };
+  const entry = encodeEntry(3, { kind: "domain_event", body }, ZERO_HASH);
+  assert.equal(entry.bytes[5], 0x03, "seq 3 is the byte after the key");
+  const negative = entry.bytes.slice();
+  negative[5] = 0x22; // -3
+  assertCorrupt(negative, /seq is not a uint/);
+  assert.deepEqual(decodeEntry(entry.bytes), decodeEntryReference(entry.bytes));
 });

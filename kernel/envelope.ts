@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { AosError, type CborValue, decodeCanonical, encodeCanonical } from "../air/mod.ts";
+import { AosError, type CborValue, decodeCanonical, encodeCanonicalWith } from "../air/mod.ts";
 
 /** What the kernel hands a reducer. */
 export interface InputEnvelope {
@@ -34,13 +34,40 @@ export interface OutputEnvelope {
   ann: Uint8Array | null;
 }
 
-/** Encodes the input envelope canonically. */
+/**
+ * Encodes the input envelope canonically, written in key order without sorting (one per reducer call):
+ * `{ctx: {key, now_ns?, cell_mode}, event: {key?, value, schema}, state, version}`, keys shorter first, then
+ * bytewise. envelope_test.ts compares it with `encodeCanonical` of the same map.
+ */
 export function encodeInputEnvelope(input: InputEnvelope): Uint8Array {
-  const event: Record<string, CborValue> = { schema: input.event.schema, value: input.event.value };
-  if (input.event.key !== undefined) event.key = input.event.key;
-  const ctx: Record<string, CborValue> = { key: input.ctx.key, cell_mode: input.ctx.cellMode };
-  if (input.ctx.nowNs !== undefined) ctx.now_ns = input.ctx.nowNs;
-  return encodeCanonical({ version: 1, state: input.state, event, ctx });
+  const { state, event, ctx } = input;
+  return encodeCanonicalWith((w) => {
+    w.map(4);
+    w.text("ctx");
+    w.map(ctx.nowNs === undefined ? 2 : 3);
+    w.text("key");
+    w.value(ctx.key);
+    if (ctx.nowNs !== undefined) {
+      w.text("now_ns");
+      w.value(ctx.nowNs);
+    }
+    w.text("cell_mode");
+    w.value(ctx.cellMode);
+    w.text("event");
+    w.map(event.key === undefined ? 2 : 3);
+    if (event.key !== undefined) {
+      w.text("key");
+      w.bytes(event.key);
+    }
+    w.text("value");
+    w.bytes(event.value);
+    w.text("schema");
+    w.text(event.schema);
+    w.text("state");
+    w.value(state);
+    w.text("version");
+    w.uint(1);
+  });
 }
 
 function shapeError(message: string): AosError {

@@ -105,3 +105,34 @@ Deno.test("decodeOutputEnvelope() rejects an envelope with unsorted keys with AO
     hasCode("AOS_CBOR_NON_CANONICAL"),
   );
 });
+
+Deno.test("encodeInputEnvelope() writes what encodeCanonical writes for the same map, for random envelopes", async () => {
+  const fc = (await import("npm:fast-check@4.11.0")).default;
+  const bytes = fc.uint8Array({ maxLength: 40 });
+  fc.assert(
+    fc.property(
+      fc.option(bytes),
+      fc.string({ unit: "grapheme", maxLength: 30 }),
+      bytes,
+      fc.option(bytes, { nil: undefined }),
+      fc.option(bytes),
+      fc.boolean(),
+      fc.option(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), { nil: undefined }),
+      (state, schema, value, eventKey, ctxKey, cellMode, nowNs) => {
+        const event: Record<string, CborValue> = { schema, value };
+        if (eventKey !== undefined) event.key = eventKey;
+        const ctx: Record<string, CborValue> = { key: ctxKey, cell_mode: cellMode };
+        if (nowNs !== undefined) ctx.now_ns = nowNs;
+        assert.equal(
+          toHex(encodeInputEnvelope({
+            state,
+            event: eventKey === undefined ? { schema, value } : { schema, value, key: eventKey },
+            ctx: nowNs === undefined ? { key: ctxKey, cellMode } : { key: ctxKey, cellMode, nowNs },
+          })),
+          toHex(encodeCanonical({ version: 1, state, event, ctx })),
+        );
+      },
+    ),
+    { numRuns: 300 },
+  );
+});

@@ -276,3 +276,54 @@ export function readCanonical(bytes: Uint8Array, mode: MapMode, byteViews = fals
   if (reader.at !== bytes.length) throw invalid(`${bytes.length - reader.at} bytes after the item`);
   return value;
 }
+
+/**
+ * Reads a canonical item piece by piece, for a decoder of one known layout (the journal's `domain_event`
+ * entries): it matches the fixed bytes of the layout and reads each variable item strictly, as
+ * {@linkcode readCanonical} would. Whatever does not match is the caller's to decode the general way.
+ */
+export class CanonicalCursor {
+  readonly #reader: Reader;
+
+  constructor(bytes: Uint8Array, mode: MapMode) {
+    this.#reader = new Reader(bytes, mode);
+  }
+
+  /** Consumes `literal` when the next bytes are exactly it; false (and nothing consumed) otherwise. */
+  skip(literal: Uint8Array): boolean {
+    const reader = this.#reader;
+    const bytes = reader.bytes;
+    const at = reader.at;
+    if (at + literal.length > bytes.length) return false;
+    for (let i = 0; i < literal.length; i++) if (bytes[at + i] !== literal[i]) return false;
+    reader.at = at + literal.length;
+    return true;
+  }
+
+  /** The next byte, consumed; undefined at the end. */
+  byte(): number | undefined {
+    const reader = this.#reader;
+    return reader.at < reader.bytes.length ? reader.bytes[reader.at++] : undefined;
+  }
+
+  /** The next `n` bytes, copied; undefined when fewer are left. */
+  take(n: number): Uint8Array | undefined {
+    const reader = this.#reader;
+    if (reader.at + n > reader.bytes.length) return undefined;
+    reader.at += n;
+    return reader.bytes.slice(reader.at - n, reader.at);
+  }
+
+  /**
+   * One whole item, strictly (throws as {@linkcode readCanonical} does), nested `depth` levels deep in the
+   * item being read (for the nesting limit).
+   */
+  item(depth: number): CborValue {
+    return this.#reader.item(depth);
+  }
+
+  /** True when every byte was consumed. */
+  get done(): boolean {
+    return this.#reader.at === this.#reader.bytes.length;
+  }
+}

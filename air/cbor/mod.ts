@@ -31,4 +31,5 @@ export {
   fromHex,
   toHex,
 } from "./cbor.ts";
+export { CanonicalCursor, type MapMode } from "./_canonical_reader.ts";
 export { bytesToHashRef, type HashRef, hashRefOf, hashRefToBytes, isHashRef, sha256 } from "./hash.ts";
