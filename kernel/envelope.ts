@@ -3,7 +3,13 @@
  *
  * @module
  */
-import { AosError, type CborValue, decodeCanonical, encodeCanonicalWith } from "../air/mod.ts";
+import {
+  AosError,
+  CanonicalCursor,
+  type CborValue,
+  decodeCanonical,
+  encodeCanonicalWith,
+} from "../air/mod.ts";
 
 /** What the kernel hands a reducer. */
 export interface InputEnvelope {
@@ -85,8 +91,31 @@ function onlyKeys(record: { [key: string]: CborValue }, allowed: string[], where
   }
 }
 
-/** Decodes and shape-checks an output envelope; throws `AosError` (the caller journals `bad_output`). */
+/** `{"state": ` of an output envelope holding nothing else. */
+const STATE_ONLY_HEAD = Uint8Array.of(0xa1, 0x65, 0x73, 0x74, 0x61, 0x74, 0x65);
+
+/**
+ * Decodes and shape-checks an output envelope; throws `AosError` (the caller journals `bad_output`). The
+ * common `{state}` alone is read directly; anything else the general way.
+ */
 export function decodeOutputEnvelope(bytes: Uint8Array): OutputEnvelope {
+  const cursor = new CanonicalCursor(bytes, "objects");
+  if (cursor.skip(STATE_ONLY_HEAD)) {
+    let state: CborValue | undefined;
+    try {
+      state = cursor.item(1);
+    } catch (error) {
+      if (!(error instanceof AosError)) throw error;
+    }
+    if ((state === null || state instanceof Uint8Array) && cursor.done) {
+      return { state, domainEvents: [], effects: [], ann: null };
+    }
+  }
+  return decodeOutputEnvelopeReference(bytes);
+}
+
+/** {@linkcode decodeOutputEnvelope} for every envelope, the general way: the reference its fast path is tested against. */
+export function decodeOutputEnvelopeReference(bytes: Uint8Array): OutputEnvelope {
   const raw = decodeCanonical(bytes);
   if (!isRecord(raw)) throw shapeError("not a map");
   onlyKeys(raw, ["state", "domain_events", "effects", "ann"], "envelope");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { type CborValue, encodeCanonical, fromHex, toHex } from "../air/mod.ts";
+import { AosError, type CborValue, encodeCanonical, fromHex, toHex } from "../air/mod.ts";
 import { hasCode } from "./_test_fixtures.ts";
-import { decodeOutputEnvelope, encodeInputEnvelope } from "./envelope.ts";
+import { decodeOutputEnvelope, decodeOutputEnvelopeReference, encodeInputEnvelope } from "./envelope.ts";
 
 Deno.test("encodeInputEnvelope() gives the canonical KERNEL §3.3 map, without now_ns when not given", () => {
   const bytes = encodeInputEnvelope({
@@ -134,5 +134,38 @@ Deno.test("encodeInputEnvelope() writes what encodeCanonical writes for the same
       },
     ),
     { numRuns: 300 },
+  );
+});
+
+Deno.test("decodeOutputEnvelope() gives what the general decoder gives, for random and damaged {state} envelopes", async () => {
+  const fc = (await import("npm:fast-check@4.11.0")).default;
+  const outcome = (decode: () => unknown) => {
+    try {
+      return decode();
+    } catch (error) {
+      return error instanceof AosError ? `${error.code}: ${error.message}` : (() => {
+        throw error;
+      })();
+    }
+  };
+  const state = fc.oneof(
+    fc.constant<CborValue>(null),
+    fc.uint8Array({ maxLength: 40 }),
+    fc.constantFrom<CborValue>(1, "x", [], { a: 1 }, true),
+  );
+  fc.assert(
+    fc.property(state, fc.nat(), fc.integer({ min: 0, max: 255 }), (value, at, byte) => {
+      const bytes = encodeCanonical({ state: value });
+      const i = at % bytes.length;
+      const flipped = bytes.slice();
+      flipped[i] = byte;
+      for (const input of [bytes, flipped, bytes.slice(0, i), Uint8Array.from([...bytes, byte])]) {
+        assert.deepEqual(
+          outcome(() => decodeOutputEnvelope(input)),
+          outcome(() => decodeOutputEnvelopeReference(input)),
+        );
+      }
+    }),
+    { numRuns: 500 },
   );
 });
