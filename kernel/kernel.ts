@@ -888,19 +888,7 @@ export class Kernel {
    * driver loads before {@linkcode Kernel.restore}.
    */
   static snapshotManifests(bytes: Uint8Array): { manifestHash: HashRef; pinned: HashRef[] } {
-    const raw = decodeCanonical(bytes, { useMaps: false }) as { [key: string]: CborValue };
-    const bad = (what: string) => new AosError("AOS_JOURNAL_CORRUPT", `Snapshot is malformed: ${what}`);
-    if (raw === null || typeof raw !== "object" || raw.version !== 1) throw bad("version");
-    const hash = (v: CborValue | undefined, what: string) => {
-      if (!(v instanceof Uint8Array) || v.length !== 32) throw bad(what);
-      return bytesToHashRef(v);
-    };
-    const pinned = raw.pinned_manifests;
-    if (!Array.isArray(pinned)) throw bad("pinned_manifests");
-    return {
-      manifestHash: hash(raw.manifest_hash, "manifest_hash"),
-      pinned: pinned.map((h) => hash(h, "pinned_manifests")),
-    };
+    return snapshotManifestsOf(decodeCanonical(bytes, { useMaps: false }) as { [key: string]: CborValue });
   }
 
   /**
@@ -922,7 +910,7 @@ export class Kernel {
       throw bad("it was taken under another manifest");
     }
     const kernel = new Kernel(defs, host, content);
-    for (const hash of Kernel.snapshotManifests(bytes).pinned) {
+    for (const hash of snapshotManifestsOf(raw).pinned) {
       const pinned = content.defs(hash);
       if (pinned === undefined) {
         throw new AosError("AOS_CAS_MISSING", `Manifest ${hash} pinned by a plan instance is not loaded`);
@@ -985,4 +973,22 @@ function errorMessage(error: unknown): string {
 export function sameKey(a: Uint8Array | null | undefined, b: Uint8Array | null | undefined): boolean {
   if (!a || !b) return !a && !b;
   return bytesEqual(a, b);
+}
+
+/** {@linkcode Kernel.snapshotManifests} of a decoded snapshot. */
+function snapshotManifestsOf(
+  raw: { [key: string]: CborValue },
+): { manifestHash: HashRef; pinned: HashRef[] } {
+  const bad = (what: string) => new AosError("AOS_JOURNAL_CORRUPT", `Snapshot is malformed: ${what}`);
+  if (raw === null || typeof raw !== "object" || raw.version !== 1) throw bad("version");
+  const hash = (v: CborValue | undefined, what: string) => {
+    if (!(v instanceof Uint8Array) || v.length !== 32) throw bad(what);
+    return bytesToHashRef(v);
+  };
+  const pinned = raw.pinned_manifests;
+  if (!Array.isArray(pinned)) throw bad("pinned_manifests");
+  return {
+    manifestHash: hash(raw.manifest_hash, "manifest_hash"),
+    pinned: pinned.map((h) => hash(h, "pinned_manifests")),
+  };
 }

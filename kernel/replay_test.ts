@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { buildDefs, counterLikeSpec, externalEvent, genesisEntry } from "./_test_fixtures.ts";
 import { Kernel, type KernelEntry } from "./kernel.ts";
-import { replayInto } from "./replay.ts";
+import { recordBytes, recordedBytesMatch, replayInto } from "./replay.ts";
+import { bytesEqual, type CborValue, encodeCanonical } from "../air/mod.ts";
 
 /** Given a trapping reducer, the journal a live run produced: genesis, one event, its reducer_error. */
 function trapJournal(): { entries: KernelEntry[]; fresh: () => Kernel } {
@@ -45,3 +46,43 @@ Deno.test("replayInto() hands back the records that complete a block the journal
   assert.equal(divergence?.seq, 2);
   assert.deepEqual(divergence?.incompleteBlock?.map((r) => [r.seq, r.kind]), [[2, "reducer_error"]]);
 });
+
+Deno.test("recordedBytesMatch() decides as comparing recordBytes() of both does, for random entries of every kind", async () => {
+  const fc = (await import("npm:fast-check@4.11.0")).default;
+  const value = fc.oneof(
+    fc.nat(),
+    fc.string({ maxLength: 6 }),
+    fc.uint8Array({ maxLength: 8 }),
+    fc.constant(null),
+  );
+  const body = fc.dictionary(fc.constantFrom("a", "reason", "message", "error", "zz"), value, { maxKeys: 4 });
+  fc.assert(
+    fc.property(
+      fc.constantFrom("plan_started", "effect_queued", "reducer_error", "effect_rejected", "plan_ended"),
+      body,
+      body,
+      fc.boolean(),
+      fc.oneof(fc.nat({ max: 30 }), fc.nat({ max: 2 ** 40 })),
+      fc.constantFrom(undefined, "plan_started", "plan_ended", "effect_queued"),
+      (kind, a, b, same, seq, otherKind) => {
+        const recordedEntry = { seq, ...encodeEntryUnchecked(seq, kind, a) };
+        const regenerated = {
+          seq,
+          kind: otherKind ?? kind,
+          body: (same ? a : b) as { [key: string]: CborValue },
+        };
+        assert.equal(
+          recordedBytesMatch(recordedEntry, recordBytes(regenerated)),
+          bytesEqual(recordBytes(recordedEntry), recordBytes(regenerated)),
+        );
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+/** An entry's fields and canonical bytes for any body (the body checks of encodeEntry left out). */
+function encodeEntryUnchecked(seq: number, kind: string, body: { [key: string]: CborValue }) {
+  const prev = new Uint8Array(32).fill(seq & 0xff);
+  return { kind, body, prev, bytes: encodeCanonical({ seq, kind, body, prev }) };
+}
