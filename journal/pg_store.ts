@@ -113,6 +113,15 @@ const MIGRATION_LOCK_KEY = "7308463526380855296";
 
 /** Creates or upgrades the schema; refuses a database whose schema is newer than this build. */
 export async function migrate(sql: Sql): Promise<number> {
+  // Every open of a world migrates: when the schema is current already (the common case), one query tells,
+  // without the lock, the transaction and the catalog work of the full path.
+  try {
+    const [row] = await sql`SELECT max(version)::int AS version FROM aos_schema_migrations`;
+    if (row?.version === PG_SCHEMA_VERSION) return PG_SCHEMA_VERSION;
+  } catch (error) {
+    // No migrations table yet (undefined_table): a new database, migrated below.
+    if ((error as { code?: unknown }).code !== "42P01") throw error;
+  }
   return await sql.begin(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY}::bigint)`;
     await tx`CREATE TABLE IF NOT EXISTS aos_schema_migrations (

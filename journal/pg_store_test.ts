@@ -3,7 +3,7 @@ import postgres from "postgres";
 import { AosError } from "../air/mod.ts";
 import type { EntryRecord } from "./entry.ts";
 import { openPgWorld, type PgWorldStore } from "./postgres.ts";
-import { isClosedSocketWrite, type PgJournal } from "./pg_store.ts";
+import { isClosedSocketWrite, migrate, PG_SCHEMA_VERSION, type PgJournal } from "./pg_store.ts";
 import { runCasContract, runJournalContract, sampleRecord } from "./testing/mod.ts";
 import { sharedPgServer } from "./testing/pg_server.ts";
 
@@ -495,5 +495,35 @@ Deno.test("PgStore: CAS, head and inbox queries wait for a COPY sent ahead inste
     assert.equal((await reopened.head.read())?.failures, 2);
   } finally {
     await reopened.close();
+  }
+});
+
+Deno.test("migrate(): a new database gets the schema; a current one is left alone; a newer one is refused", async () => {
+  const admin = postgres(sharedPgServer().url, { max: 1, onnotice: () => {} });
+  const name = `aos_migrate_${Deno.pid}`;
+  await admin.unsafe(`DROP DATABASE IF EXISTS ${name}`);
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  const sql = postgres(sharedPgServer().url.replace(/\/postgres$/, `/${name}`), {
+    max: 1,
+    onnotice: () => {},
+  });
+  try {
+    assert.equal(await migrate(sql), PG_SCHEMA_VERSION);
+    const versions = async () =>
+      (await sql`SELECT version FROM aos_schema_migrations ORDER BY version`).map((r) => r.version);
+    const all = await versions();
+    assert.equal(all.at(-1), PG_SCHEMA_VERSION);
+    assert.equal(await migrate(sql), PG_SCHEMA_VERSION);
+    assert.deepEqual(await versions(), all, "migrating a current schema again changes nothing");
+    await sql`INSERT INTO aos_schema_migrations (version, name) VALUES (${PG_SCHEMA_VERSION + 1}, 'future')`;
+    await assert.rejects(migrate(sql), (error: unknown) => {
+      assert.ok(error instanceof AosError && error.code === "AOS_JOURNAL_CORRUPT", String(error));
+      assert.match(error.message, /newer than this aos/);
+      return true;
+    });
+  } finally {
+    await sql.end({ timeout: 5 });
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${name}`);
+    await admin.end({ timeout: 5 });
   }
 });
