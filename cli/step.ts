@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { bytesToHashRef, limits } from "../air/mod.ts";
-import { type CliIo, printJson, withWorld } from "./context.ts";
+import { bytesToHashRef, limits, stringifyJson } from "../air/mod.ts";
+import { type CliIo, withWorld } from "./context.ts";
 import { unconsumedWarning } from "./hints.ts";
 
 /** `aos step`. */
@@ -44,11 +44,12 @@ export async function runStep(
       }
     }
     if (options.json) {
-      printJson(io, {
+      const head = stringifyJson({
         admitted: BigInt(r.admitted),
         height_before: BigInt(r.heightBefore),
         height: BigInt(r.height),
-        entries: r.entries.map((e) => ({ seq: BigInt(e.seq), kind: e.kind })),
+      });
+      const rest = stringifyJson({
         reducer_errors: r.reducerErrors.map((e) => ({
           seq: BigInt(e.seq),
           reducer: e.reducer,
@@ -67,6 +68,8 @@ export async function runStep(
         })),
         warnings: [...warnings],
       });
+      // The same text as one object with `entries` after `height` (see entriesJson).
+      io.out(`${head.slice(0, -1)},"entries":${entriesJson(r.entries)},${rest.slice(1)}`);
     } else {
       io.out(
         `Admitted ${r.admitted} input${
@@ -101,4 +104,12 @@ export async function runStep(
     for (const warning of warnings) io.err(`warning: ${warning}`);
     return 0;
   });
+}
+
+/**
+ * The step's `entries` as `[{"seq": n, "kind": "…"}, …]`, written as JSON text at once: a large step has an
+ * entry per admitted event, and going through the generic writer cost a twentieth of such a step.
+ */
+function entriesJson(entries: ReadonlyArray<{ seq: number; kind: string }>): string {
+  return `[${entries.map((e) => `{"seq":${e.seq},"kind":${JSON.stringify(e.kind)}}`).join(",")}]`;
 }
