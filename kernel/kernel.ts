@@ -14,7 +14,6 @@ import {
   type CborValue,
   checkTyped,
   decodeCanonical,
-  decodeTyped,
   type DefCap,
   type DefModule,
   type DefPlan,
