@@ -617,13 +617,16 @@ export class World {
       reducerErrors: [],
     };
     let sinceSend = 0;
+    // One clock read for the whole batch: its inputs are admitted together, at the time the batch started
+    // (never before the kernel's own time, which only moves forward).
+    const batchNs = this.#ports.clock.nowNs();
     for (const build of inputs) {
       // A store that can take entries before the commit gets them now and then (still unacknowledged).
       if (++sinceSend === SEND_AHEAD_EVERY && this.journal.sendAhead !== undefined) {
         sinceSend = 0;
         await this.journal.sendAhead();
       }
-      const input = build(maxBigint(this.#ports.clock.nowNs(), this.#kernel.nowNs));
+      const input = build(maxBigint(batchNs, this.#kernel.nowNs));
       const [entry] = this.journal.append([input]);
       const admitted = inboxPositionOf(entry!);
       if (admitted !== undefined && isAfter(admitted, this.#lastAdmitted)) this.#lastAdmitted = admitted;
