@@ -6,8 +6,10 @@
 import {
   AosError,
   CanonicalCursor,
+  type CanonicalSink,
   type CborValue,
   decodeCanonical,
+  encodeCanonicalLent,
   encodeCanonicalWith,
 } from "../air/mod.ts";
 
@@ -46,34 +48,41 @@ export interface OutputEnvelope {
  * bytewise. envelope_test.ts compares it with `encodeCanonical` of the same map.
  */
 export function encodeInputEnvelope(input: InputEnvelope): Uint8Array {
+  return encodeCanonicalWith((w) => writeInputEnvelope(w, input));
+}
+
+/** {@linkcode encodeInputEnvelope}, handing `use` a view valid only while it runs (see `encodeCanonicalLent`). */
+export function withInputEnvelope<T>(input: InputEnvelope, use: (bytes: Uint8Array) => T): T {
+  return encodeCanonicalLent((w) => writeInputEnvelope(w, input), use);
+}
+
+function writeInputEnvelope(w: CanonicalSink, input: InputEnvelope): void {
   const { state, event, ctx } = input;
-  return encodeCanonicalWith((w) => {
-    w.map(4);
-    w.text("ctx");
-    w.map(ctx.nowNs === undefined ? 2 : 3);
+  w.map(4);
+  w.text("ctx");
+  w.map(ctx.nowNs === undefined ? 2 : 3);
+  w.text("key");
+  w.value(ctx.key);
+  if (ctx.nowNs !== undefined) {
+    w.text("now_ns");
+    w.value(ctx.nowNs);
+  }
+  w.text("cell_mode");
+  w.value(ctx.cellMode);
+  w.text("event");
+  w.map(event.key === undefined ? 2 : 3);
+  if (event.key !== undefined) {
     w.text("key");
-    w.value(ctx.key);
-    if (ctx.nowNs !== undefined) {
-      w.text("now_ns");
-      w.value(ctx.nowNs);
-    }
-    w.text("cell_mode");
-    w.value(ctx.cellMode);
-    w.text("event");
-    w.map(event.key === undefined ? 2 : 3);
-    if (event.key !== undefined) {
-      w.text("key");
-      w.bytes(event.key);
-    }
-    w.text("value");
-    w.bytes(event.value);
-    w.text("schema");
-    w.text(event.schema);
-    w.text("state");
-    w.value(state);
-    w.text("version");
-    w.uint(1);
-  });
+    w.bytes(event.key);
+  }
+  w.text("value");
+  w.bytes(event.value);
+  w.text("schema");
+  w.text(event.schema);
+  w.text("state");
+  w.value(state);
+  w.text("version");
+  w.uint(1);
 }
 
 function shapeError(message: string): AosError {

@@ -46,7 +46,7 @@ import {
   type GateResult,
   type OutboxEntry,
 } from "./effect_manager.ts";
-import { decodeOutputEnvelope, encodeInputEnvelope, type OutputEnvelope } from "./envelope.ts";
+import { decodeOutputEnvelope, type OutputEnvelope, withInputEnvelope } from "./envelope.ts";
 import { cellKeyFor } from "./cell_keys.ts";
 import { createPlanEngine } from "./plan_engine.ts";
 import type { PlanEngine, PlanHost, QueuedEvent } from "./plan_types.ts";
@@ -615,14 +615,15 @@ export class Kernel {
     const cellMode = key !== null;
     const fail = (code: ReducerErrorCode, message: string) =>
       this.#reducerError(reducer, key, event.seq, code, message);
-    const input = encodeInputEnvelope({
+    const envelope = {
       state: this.#cells.get(reducer, key),
       event: key === null
         ? { schema: event.schema, value: event.value }
         : { schema: event.schema, value: event.value, key },
       ctx: { key, cellMode, nowNs: this.#nowNs },
-    });
-    const result = this.#host.call(module.wasm_hash, input);
+    };
+    // The envelope's bytes are only copied into the reducer's memory: the encoder lends its buffer.
+    const result = withInputEnvelope(envelope, (input) => this.#host.call(module.wasm_hash, input));
     if (!result.ok) return fail(result.code, result.message);
     let output: OutputEnvelope;
     try {

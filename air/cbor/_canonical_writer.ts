@@ -143,7 +143,11 @@ class Writer {
 /** Longest text the writer and reader try as plain ASCII before using the UTF-8 codec. */
 const ASCII_FAST_MAX = 64;
 
-const writer = new Writer();
+/** The writer the sink writes to: the shared one, or a spare while the shared one is lent. */
+let writer = new Writer();
+/** The shared writer, and whether its bytes are lent out (see {@linkcode writeCanonicalLent}). */
+const shared = writer;
+let lent = false;
 
 function encodeInt(w: Writer, value: number): void {
   if (!Number.isSafeInteger(value)) throw invalid(`"${value}" is not a safe integer (no floats)`);
@@ -343,12 +347,44 @@ const sink: CanonicalSink = {
 
 /** Encodes what `fill` writes to the sink into a fresh `Uint8Array`. */
 export function writeCanonicalWith(fill: (sink: CanonicalSink) => void): Uint8Array {
+  if (lent && writer === shared) {
+    // Encoding while the shared buffer is lent (inside writeCanonicalLent's `use`): a writer of its own.
+    writer = new Writer();
+    try {
+      fill(sink);
+      return writer.bytes.slice(0, writer.at);
+    } finally {
+      writer = shared;
+    }
+  }
   writer.at = 0;
   try {
     fill(sink);
     return writer.bytes.slice(0, writer.at);
   } finally {
     // A huge value must not pin a huge buffer for the life of the process.
+    if (writer.bytes.length > 1 << 20) {
+      writer.bytes = new Uint8Array(4_096);
+      writer.view = new DataView(writer.bytes.buffer);
+    }
+    writer.at = 0;
+  }
+}
+
+/**
+ * Encodes what `fill` writes and hands `use` a view of the encoder's own buffer instead of a copy: for bytes
+ * used once right away (a reducer's input, copied into its memory). The view is valid only during `use`;
+ * encoding inside `use` works (on a spare buffer) and leaves it intact.
+ */
+export function writeCanonicalLent<T>(fill: (sink: CanonicalSink) => void, use: (bytes: Uint8Array) => T): T {
+  if (lent) return use(writeCanonicalWith(fill));
+  writer.at = 0;
+  try {
+    fill(sink);
+    lent = true;
+    return use(writer.bytes.subarray(0, writer.at));
+  } finally {
+    lent = false;
     if (writer.bytes.length > 1 << 20) {
       writer.bytes = new Uint8Array(4_096);
       writer.view = new DataView(writer.bytes.buffer);

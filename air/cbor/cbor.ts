@@ -22,6 +22,7 @@ import {
   DEC128_TAG,
   Dec128Item,
   writeCanonical,
+  writeCanonicalLent,
   writeCanonicalWith,
 } from "./_canonical_writer.ts";
 import { readCanonical } from "./_canonical_reader.ts";
@@ -170,6 +171,17 @@ export type { CanonicalSink };
  */
 export function encodeCanonicalWith(fill: (sink: CanonicalSink) => void): Uint8Array {
   return writeCanonicalWith(fill);
+}
+
+/**
+ * {@linkcode encodeCanonicalWith}, but `use` gets a view of the encoder's buffer, valid only while it runs,
+ * instead of a copy: for bytes consumed once on the spot. Returns what `use` returns.
+ */
+export function encodeCanonicalLent<T>(
+  fill: (sink: CanonicalSink) => void,
+  use: (bytes: Uint8Array) => T,
+): T {
+  return writeCanonicalLent(fill, use);
 }
 
 /** The same encoding through cborg: the reference the fast writer is tested against. */

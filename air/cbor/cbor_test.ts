@@ -2,7 +2,17 @@ import { deepStrictEqual, notStrictEqual, strictEqual } from "node:assert/strict
 import fc from "npm:fast-check@4.11.0";
 import { assertAosError } from "../_testing/mod.ts";
 import type { AosErrorCode } from "../base/mod.ts";
-import { type CborValue, Dec128Item, decodeCanonical, encodeCanonical, fromHex, toHex } from "./cbor.ts";
+import {
+  type CanonicalSink,
+  type CborValue,
+  Dec128Item,
+  decodeCanonical,
+  encodeCanonical,
+  encodeCanonicalLent,
+  encodeCanonicalWith,
+  fromHex,
+  toHex,
+} from "./cbor.ts";
 
 // RFC 8949 Appendix A, restricted to the data model AIR uses.
 const appendixA: Array<[string, CborValue]> = [
@@ -186,4 +196,27 @@ Deno.test("decodeCanonical({byteViews}) gives byte strings as views of the input
   input[input.indexOf(4)] = 9; // a view sees a later change of the input; a copy does not
   deepStrictEqual([...viewed.b[0]!], [9]);
   deepStrictEqual([...copied.b[0]!], [4]);
+});
+
+Deno.test("encodeCanonicalLent() lends the bytes encodeCanonicalWith() would give; encoding inside use leaves them intact", () => {
+  const fill = (w: CanonicalSink) => {
+    w.map(1);
+    w.text("a");
+    w.bytes(new Uint8Array([1, 2, 3]));
+  };
+  const expected = toHex(encodeCanonicalWith(fill));
+  const seen = encodeCanonicalLent(fill, (bytes) => {
+    const before = toHex(bytes);
+    // Encoding again while the buffer is lent, plainly and lent, must not touch the lent bytes.
+    strictEqual(
+      toHex(encodeCanonical({ b: "x".repeat(100) })),
+      toHex(encodeCanonical({ b: "x".repeat(100) })),
+    );
+    strictEqual(encodeCanonicalLent((w) => w.text("zz"), (inner) => toHex(inner)), "627a7a");
+    strictEqual(toHex(bytes), before);
+    return before;
+  });
+  strictEqual(seen, expected);
+  // And the encoder works as before afterwards.
+  strictEqual(toHex(encodeCanonicalWith(fill)), expected);
 });

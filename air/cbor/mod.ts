@@ -27,6 +27,7 @@ export {
   decodeCanonical,
   type DecodeOptions,
   encodeCanonical,
+  encodeCanonicalLent,
   encodeCanonicalWith,
   fromHex,
   toHex,
