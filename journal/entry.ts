@@ -7,6 +7,7 @@
 import {
   AosError,
   CanonicalCursor,
+  type CanonicalSink,
   type CborValue,
   decodeCanonical,
   encodeCanonical,
@@ -292,7 +293,7 @@ function encodeDomainEvent(seq: number, body: { [key: string]: CborValue }, prev
     w.text("value");
     w.bytes(value as Uint8Array);
     w.text("origin");
-    w.value(origin!);
+    writeOrigin(w, origin!);
     w.text("schema");
     w.text(schema as string);
     if (ingressNs !== undefined) {
@@ -304,6 +305,30 @@ function encodeDomainEvent(seq: number, body: { [key: string]: CborValue }, prev
     w.text("prev");
     w.bytes(prev);
   });
+}
+
+/**
+ * An event's origin: the common `{kind, source}` of an admitted external event key by key (`kind` sorts
+ * before `source`), any other through the generic writer.
+ */
+function writeOrigin(w: CanonicalSink, origin: CborValue): void {
+  const o = origin as { kind?: unknown; source?: unknown };
+  if (
+    isPlainObject(origin) && typeof o.kind === "string" && typeof o.source === "string" &&
+    Object.hasOwn(o, "kind") && Object.hasOwn(o, "source")
+  ) {
+    let keys = 0;
+    for (const _ in o) keys++;
+    if (keys === 2) {
+      w.map(2);
+      w.text("kind");
+      w.text(o.kind);
+      w.text("source");
+      w.text(o.source);
+      return;
+    }
+  }
+  w.value(origin);
 }
 
 /** The keys of an entry, exactly. */
