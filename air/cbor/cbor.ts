@@ -363,9 +363,12 @@ export function decodeCanonicalReference(bytes: Uint8Array, options: DecodeOptio
 /** Lowercase hex of bytes. */
 export function toHex(bytes: Uint8Array): string {
   let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  for (let i = 0; i < bytes.length; i++) out += HEX_BYTE[bytes[i]!]!;
   return out;
 }
+
+/** The two lowercase hex digits of each byte value. */
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 
 /** Bytes of a hex string (even length, 0-9a-f). */
 export function fromHex(hex: string): Uint8Array {
@@ -373,8 +376,15 @@ export function fromHex(hex: string): Uint8Array {
     throw new AosError("AOS_CBOR_INVALID", `Invalid hex: "${hex.slice(0, 20)}"`);
   }
   const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = (hexDigit(hex.charCodeAt(2 * i)) << 4) | hexDigit(hex.charCodeAt(2 * i + 1));
+  }
   return out;
+}
+
+/** The value of one hex digit's char code (already checked to be 0-9, a-f or A-F). */
+function hexDigit(code: number): number {
+  return code <= 0x39 ? code - 0x30 : (code | 0x20) - 0x57;
 }
 
 /** Bytewise comparison (the canonical ordering of encoded items). */

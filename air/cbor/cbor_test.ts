@@ -220,3 +220,13 @@ Deno.test("encodeCanonicalLent() lends the bytes encodeCanonicalWith() would giv
   // And the encoder works as before afterwards.
   strictEqual(toHex(encodeCanonicalWith(fill)), expected);
 });
+
+Deno.test("toHex() writes two lowercase digits per byte and fromHex() reads them back, either case", () => {
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+  const hex = toHex(all);
+  strictEqual(hex, Array.from(all, (b) => b.toString(16).padStart(2, "0")).join(""));
+  deepStrictEqual(fromHex(hex), all);
+  deepStrictEqual(fromHex(hex.toUpperCase()), all);
+  assertAosError(() => fromHex("0g"), "AOS_CBOR_INVALID");
+  assertAosError(() => fromHex("abc"), "AOS_CBOR_INVALID");
+});
