@@ -164,7 +164,8 @@ export function encodeEntry(seq: number, record: EntryRecord, prev: Uint8Array):
  * Decodes one entry strictly: canonical CBOR, exactly the keys `seq` (uint), `kind` (a known kind),
  * `body` (map with text keys) and `prev` (32-byte bstr). Anything else throws `AOS_JOURNAL_CORRUPT`.
  * Nested maps whose keys are all text decode as plain objects, others as `Map`. The entry keeps a view
- * of `bytes`: do not modify them afterwards.
+ * of `bytes`, and a `domain_event`'s byte strings (`value`, `key`, `prev`) are views of them too: do not
+ * modify them afterwards.
  */
 export function decodeEntry(bytes: Uint8Array): JournalEntry {
   return decodeDomainEvent(bytes) ?? decodeEntryReference(bytes);
@@ -198,7 +199,9 @@ const DOMAIN_EVENT_TAIL = Uint8Array.of(
  * (and refuses) the general way. entry_test.ts compares both on random and damaged entries.
  */
 function decodeDomainEvent(bytes: Uint8Array): JournalEntry | undefined {
-  const cursor = new CanonicalCursor(bytes, "mixed");
+  // The entry keeps a view of `bytes` (see decodeEntry): its byte strings can be views of them too, one
+  // allocation fewer each.
+  const cursor = new CanonicalCursor(bytes, "mixed", true);
   try {
     if (!cursor.skip(SEQ_HEAD)) return undefined;
     const seq = cursor.item(1);

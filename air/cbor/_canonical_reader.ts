@@ -285,8 +285,9 @@ export function readCanonical(bytes: Uint8Array, mode: MapMode, byteViews = fals
 export class CanonicalCursor {
   readonly #reader: Reader;
 
-  constructor(bytes: Uint8Array, mode: MapMode) {
-    this.#reader = new Reader(bytes, mode);
+  /** With `byteViews`, byte strings and {@linkcode take}n bytes are views into `bytes`, not copies. */
+  constructor(bytes: Uint8Array, mode: MapMode, byteViews = false) {
+    this.#reader = new Reader(bytes, mode, byteViews);
   }
 
   /** Consumes `literal` when the next bytes are exactly it; false (and nothing consumed) otherwise. */
@@ -306,12 +307,14 @@ export class CanonicalCursor {
     return reader.at < reader.bytes.length ? reader.bytes[reader.at++] : undefined;
   }
 
-  /** The next `n` bytes, copied; undefined when fewer are left. */
+  /** The next `n` bytes (copied, or a view with `byteViews`); undefined when fewer are left. */
   take(n: number): Uint8Array | undefined {
     const reader = this.#reader;
     if (reader.at + n > reader.bytes.length) return undefined;
     reader.at += n;
-    return reader.bytes.slice(reader.at - n, reader.at);
+    return reader.byteViews
+      ? reader.bytes.subarray(reader.at - n, reader.at)
+      : reader.bytes.slice(reader.at - n, reader.at);
   }
 
   /**
