@@ -108,7 +108,8 @@ const STATE_ONLY_HEAD = Uint8Array.of(0xa1, 0x65, 0x73, 0x74, 0x61, 0x74, 0x65);
  * common `{state}` alone is read directly; anything else the general way.
  */
 export function decodeOutputEnvelope(bytes: Uint8Array): OutputEnvelope {
-  const cursor = new CanonicalCursor(bytes, "objects");
+  // The state may be a view of `bytes`: the host hands over a copy of the guest's output, kept by no one else.
+  const cursor = new CanonicalCursor(bytes, "objects", true);
   if (cursor.skip(STATE_ONLY_HEAD)) {
     let state: CborValue | undefined;
     try {
