@@ -37,21 +37,37 @@ async function perEvent(waiting: number, events: number): Promise<{ tickUs: numb
     (_, i) => ({ schema: "demo/Start@1", value: { id: BigInt(i) } }),
   );
   for (let i = 0; i < starts.length; i += 10_000) await w.world.send(starts.slice(i, i + 10_000));
-  const ticks = Array.from(
-    { length: events },
-    (_, i) => ({ schema: "demo/Tick@1", value: { n: BigInt(i) } }),
-  );
-  const tickSec = await timed(() => w.world.send(ticks));
-  const approvals = Array.from(
-    { length: Math.min(events, waiting) },
-    (_, i) => ({ schema: "demo/Approve@1", value: { id: BigInt(i) } }),
-  );
-  const approveSec = await timed(() => w.world.send(approvals));
-  if (w.plans().filter((p) => p.status === "waiting").length !== waiting - approvals.length) {
+  // Each figure is the best of ROUNDS: one round of a few thousand events lasts tens of milliseconds, and a
+  // garbage collection in it (longer with more instances alive) moved single measurements by 2×.
+  let tickSec = Infinity;
+  for (let round = 0; round < ROUNDS; round++) {
+    const ticks = Array.from(
+      { length: events },
+      (_, i) => ({ schema: "demo/Tick@1", value: { n: BigInt(round * events + i) } }),
+    );
+    tickSec = Math.min(tickSec, await timed(() => w.world.send(ticks)));
+  }
+  // Approvals wake their instances: each round approves its own share of them.
+  const approvals = Math.min(events, waiting);
+  const share = Math.max(1, Math.floor(approvals / ROUNDS));
+  let approveSec = Infinity;
+  let approved = 0;
+  for (let round = 0; round < ROUNDS && approved + share <= approvals; round++) {
+    const batch = Array.from(
+      { length: share },
+      (_, i) => ({ schema: "demo/Approve@1", value: { id: BigInt(approved + i) } }),
+    );
+    approveSec = Math.min(approveSec, await timed(() => w.world.send(batch)));
+    approved += share;
+  }
+  if (w.plans().filter((p) => p.status === "waiting").length !== waiting - approved) {
     throw new Error("plans bench: an approval did not wake its instance");
   }
-  return { tickUs: (tickSec * 1e6) / ticks.length, approveUs: (approveSec * 1e6) / approvals.length };
+  return { tickUs: (tickSec * 1e6) / events, approveUs: (approveSec * 1e6) / share };
 }
+
+/** Rounds per figure, the fastest kept. */
+const ROUNDS = 5;
 
 /** Rows of `[label, value]`. */
 export async function plansBench(plans: number, events: number): Promise<Array<[string, string]>> {
