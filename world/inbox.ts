@@ -214,7 +214,7 @@ export class Inbox implements InboxStore {
  */
 function parseBatch(bytes: Uint8Array): Pick<InboxBatch, "events" | "validatedFor"> {
   const malformed = (what: string) => new AosError("AOS_CBOR_INVALID", `not an inbox batch: ${what}`);
-  // The batch's bytes are read from the file for this decoding only: its events' values can be views of them.
+  // The batch's bytes (a file or a row) are read for this decoding only: its events' values can be views of them.
   const raw = decodeCanonical(bytes, { byteViews: true });
   let items: unknown[];
   let validatedFor: string | undefined;
