@@ -100,6 +100,10 @@ function onlyKeys(record: { [key: string]: CborValue }, allowed: string[], where
   }
 }
 
+/** The empty lists of a `{state}` envelope, shared (frozen: no caller adds to an envelope's lists). */
+const NO_EVENTS: EmittedEvent[] = Object.freeze([]) as unknown as EmittedEvent[];
+const NO_EFFECTS: EmittedEffect[] = Object.freeze([]) as unknown as EmittedEffect[];
+
 /** `{"state": ` of an output envelope holding nothing else. */
 const STATE_ONLY_HEAD = Uint8Array.of(0xa1, 0x65, 0x73, 0x74, 0x61, 0x74, 0x65);
 
@@ -118,7 +122,7 @@ export function decodeOutputEnvelope(bytes: Uint8Array): OutputEnvelope {
       if (!(error instanceof AosError)) throw error;
     }
     if ((state === null || state instanceof Uint8Array) && cursor.done) {
-      return { state, domainEvents: [], effects: [], ann: null };
+      return { state, domainEvents: NO_EVENTS, effects: NO_EFFECTS, ann: null };
     }
   }
   return decodeOutputEnvelopeReference(bytes);

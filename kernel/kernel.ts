@@ -30,6 +30,7 @@ import {
   type SchemaResolver,
   sha256,
   toHex,
+  type TypeExpr,
 } from "../air/mod.ts";
 import {
   type BlobSizeLookup,
@@ -633,7 +634,7 @@ export class Kernel {
     }
     if (output.state !== null) {
       try {
-        checkTyped({ ref: module.abi.reducer.state }, output.state, this.#defs.schemas);
+        checkTyped(refType(module.abi.reducer.state), output.state, this.#defs.schemas);
       } catch (error) {
         return fail("bad_state", `state is not a valid ${module.abi.reducer.state}: ${errorMessage(error)}`);
       }
@@ -652,7 +653,7 @@ export class Kernel {
         );
       }
       try {
-        checkTyped({ ref: emitted.schema }, emitted.value, this.#defs.schemas);
+        checkTyped(refType(emitted.schema), emitted.value, this.#defs.schemas);
         if (emitted.key !== undefined) decodeCanonical(emitted.key);
       } catch (error) {
         return fail("bad_event", `domain_events[${i}]: ${errorMessage(error)}`);
@@ -678,7 +679,7 @@ export class Kernel {
         return fail("slot_unbound", `cap slot "${slot}" of ${reducer} is not bound to a grant`);
       }
       try {
-        checkTyped({ ref: spec.params }, effect.paramsCbor, this.#defs.schemas);
+        checkTyped(refType(spec.params), effect.paramsCbor, this.#defs.schemas);
       } catch (error) {
         return fail("bad_params", `${effect.kind} params: ${errorMessage(error)}`);
       }
@@ -710,7 +711,7 @@ export class Kernel {
     const annotations = module.abi.reducer.annotations;
     if (annotations !== undefined && output.ann !== null) {
       try {
-        checkTyped({ ref: annotations }, output.ann, this.#defs.schemas);
+        checkTyped(refType(annotations), output.ann, this.#defs.schemas);
       } catch (error) {
         return fail("bad_ann", errorMessage(error));
       }
@@ -991,4 +992,13 @@ function snapshotManifestsOf(
     manifestHash: hash(raw.manifest_hash, "manifest_hash"),
     pinned: pinned.map((h) => hash(h, "pinned_manifests")),
   };
+}
+
+/** One `{ref: name}` type per schema name, so that the type views of checks are looked up, not rebuilt. */
+const refTypes = new Map<string, TypeExpr>();
+
+function refType(name: string): TypeExpr {
+  let type = refTypes.get(name);
+  if (type === undefined) refTypes.set(name, type = Object.freeze({ ref: name }));
+  return type;
 }

@@ -90,11 +90,31 @@ export function hasOwn(object: object, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(object, key);
 }
 
+/** Keeps a view that needed no nested view for {@linkcode viewType} to look up; returns it. */
+function remember(type: TypeExpr, schemas: SchemaResolver, hops: number, view: TypeView): TypeView {
+  if (typeof type === "object" && type !== null) simpleViews.set(type, { schemas, view, hops });
+  return view;
+}
+
 /**
  * Resolves refs (bounded by `limits.nestingDepthMax` counting `depth`) and validates the outer type:
  * one known key, `option` not of `option`/`unit`, `map` keys and `set` elements comparable.
  */
 export function viewType(type: TypeExpr, schemas: SchemaResolver, path: ValuePath = [], depth = 0): TypeView {
+  // A type whose view needs no nested view (a primitive, a record, a variant or a list, through refs) is
+  // looked up: the same type object, resolver and depth limit give the same view (schemas are not mutated
+  // once loaded), and every reducer step checks its state through here.
+  const cached = typeof type === "object" && type !== null ? simpleViews.get(type) : undefined;
+  if (cached !== undefined && cached.schemas === schemas && depth + cached.hops <= limits.nestingDepthMax) {
+    return cached.view;
+  }
+  return resolveView(type, schemas, path, depth);
+}
+
+/** Views of types that need no nested view, by type object: with the resolver and the ref hops they took. */
+const simpleViews = new WeakMap<object, { schemas: SchemaResolver; view: TypeView; hops: number }>();
+
+function resolveView(type: TypeExpr, schemas: SchemaResolver, path: ValuePath, depth: number): TypeView {
   let current: TypeExpr = type;
   for (let hops = 0;; hops++) {
     if (depth + hops > limits.nestingDepthMax) {
@@ -103,7 +123,7 @@ export function viewType(type: TypeExpr, schemas: SchemaResolver, path: ValuePat
     const keys = typeof current === "object" && current !== null ? Object.keys(current) : [];
     const kind = keys[0];
     if (keys.length !== 1 || kind === undefined) throw airInvalid(path, "expected a one-key type expression");
-    if (PRIMITIVES.has(kind)) return { kind: kind as PrimitiveName };
+    if (PRIMITIVES.has(kind)) return remember(type, schemas, hops, { kind: kind as PrimitiveName });
     if ("ref" in current) {
       const target = schemas.resolve(current.ref);
       if (target === undefined) {
@@ -112,9 +132,11 @@ export function viewType(type: TypeExpr, schemas: SchemaResolver, path: ValuePat
       current = target;
       continue;
     }
-    if ("record" in current) return { kind: "record", fields: current.record };
-    if ("variant" in current) return { kind: "variant", tags: current.variant };
-    if ("list" in current) return { kind: "list", item: current.list };
+    if ("record" in current) return remember(type, schemas, hops, { kind: "record", fields: current.record });
+    if ("variant" in current) {
+      return remember(type, schemas, hops, { kind: "variant", tags: current.variant });
+    }
+    if ("list" in current) return remember(type, schemas, hops, { kind: "list", item: current.list });
     if ("set" in current) {
       const item = viewType(current.set, schemas, path, depth + hops + 1).kind;
       if (!COMPARABLE.has(item)) {

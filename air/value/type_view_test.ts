@@ -1,6 +1,7 @@
-import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
 import { assertAosError } from "../_testing/mod.ts";
 import fc from "npm:fast-check@4.11.0";
+import { limits } from "../base/mod.ts";
 import { compareBytes } from "../cbor/mod.ts";
 import { checkIntegerRange, compareTextKeys, viewType } from "./type_view.ts";
 import type { SchemaResolver, TypeExpr } from "./types.ts";
@@ -92,4 +93,20 @@ Deno.test("checkIntegerRange() enforces u64 for nat/time and i64 for int/duratio
   assertAosError(() => checkIntegerRange(-1n, "nat", []), "AOS_TYPE_MISMATCH", "$");
   strictEqual(checkIntegerRange(-(1n << 63n), "duration", []), -(1n << 63n));
   assertAosError(() => checkIntegerRange(1n << 63n, "int", []), "AOS_TYPE_MISMATCH", "$");
+});
+
+Deno.test("viewType() answers by the resolver it is given and the nesting left, also for a type it has seen", () => {
+  const type: TypeExpr = { ref: "x/T@1" };
+  const asNat: SchemaResolver = { resolve: (name) => (name === "x/T@1" ? { nat: {} } : undefined) };
+  const asRecord: SchemaResolver = {
+    resolve: (name) => (name === "x/T@1" ? { record: { a: { text: {} } } } : undefined),
+  };
+  for (let round = 0; round < 2; round++) {
+    strictEqual(viewType(type, asNat).kind, "nat");
+    strictEqual(viewType(type, asRecord).kind, "record");
+  }
+  // Seen at depth 0, the ref still counts against the nesting limit deeper down.
+  strictEqual(viewType(type, asNat).kind, "nat");
+  throws(() => viewType(type, asNat, [], limits.nestingDepthMax), /nesting exceeds/);
+  strictEqual(viewType({ nat: {} }, asNat, [], limits.nestingDepthMax).kind, "nat");
 });
