@@ -32,6 +32,22 @@ function seconds(startMs: number): number {
   return (performance.now() - startMs) / 1000;
 }
 
+/**
+ * Seconds of the fastest of three `replay --verify` runs of the world at `dir`: one run of these small
+ * worlds lasts under a second in a process that has just stepped and run them, and a garbage collection of
+ * that process's heap in it moved single figures by up to 2×.
+ */
+async function bestVerify(dir: string, what: string): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    const verify = await verifyWorld(dir);
+    best = Math.min(best, seconds(t));
+    if (!verify.ok) throw new Error(`${what}: verify failed`);
+  }
+  return best;
+}
+
 /** Rows of `[label, value]`. */
 export async function runtimeBench(requests: number, cells: number): Promise<Array<[string, string]>> {
   const rows: Array<[string, string]> = [];
@@ -58,10 +74,7 @@ export async function runtimeBench(requests: number, cells: number): Promise<Arr
     const height = world.height;
     world.close();
     if (run.receipts !== requests) throw new Error(`fetch-notify: ${run.receipts} receipts of ${requests}`);
-    t = performance.now();
-    const verify = await verifyWorld(dir);
-    const verifySec = seconds(t);
-    if (!verify.ok) throw new Error("fetch-notify: verify failed");
+    const verifySec = await bestVerify(dir, "fetch-notify");
     rows.push(["fetch-notify requests", String(requests)]);
     rows.push([
       "fetch-notify step: notify → plan start → effect queued (req/s)",
@@ -71,7 +84,7 @@ export async function runtimeBench(requests: number, cells: number): Promise<Arr
       "fetch-notify run: http round trip → receipt → raise (req/s)",
       (requests / runSec).toFixed(0),
     ]);
-    rows.push(["fetch-notify replay --verify (entries/s)", (height / verifySec).toFixed(0)]);
+    rows.push(["fetch-notify replay --verify (entries/s, best of 3)", (height / verifySec).toFixed(0)]);
     rows.push(["fetch-notify journal entries", String(height)]);
     await Deno.remove(dir, { recursive: true });
   } finally {
@@ -91,16 +104,13 @@ export async function runtimeBench(requests: number, cells: number): Promise<Arr
   const count = world.kernel.cellsOf("demo/CellCounter@1").length;
   world.close();
   if (count !== cells) throw new Error(`cells: ${count} cells of ${cells}`);
-  t = performance.now();
-  const verify = await verifyWorld(dir);
-  const verifySec = seconds(t);
-  if (!verify.ok) throw new Error("cells: verify failed");
+  const verifySec = await bestVerify(dir, "cells");
   t = performance.now();
   (await World.open(dir, { clock })).close();
   const openSec = seconds(t);
   rows.push(["cells", String(cells)]);
   rows.push(["cells step (events/s, one new cell each)", (cells / stepSec).toFixed(0)]);
-  rows.push(["cells replay --verify (events/s)", (cells / verifySec).toFixed(0)]);
+  rows.push(["cells replay --verify (events/s, best of 3)", (cells / verifySec).toFixed(0)]);
   rows.push(["cells open (snapshot + tail) seconds", openSec.toFixed(3)]);
   await Deno.remove(dir, { recursive: true });
   return rows;
