@@ -111,6 +111,13 @@ class Reader {
     return n;
   }
 
+  /** The next `n` bytes (checked present), consumed: a copy, or a view with `byteViews`. */
+  take(n: number): Uint8Array {
+    const start = this.at;
+    this.at += n;
+    return this.byteViews ? this.bytes.subarray(start, this.at) : this.bytes.slice(start, this.at);
+  }
+
   item(depth: number): CborValue {
     if (depth > DEPTH_MAX) throw invalid("nesting too deep");
     const start = this.at;
@@ -131,11 +138,7 @@ class Reader {
       case 2: {
         const n = this.length(info, start);
         this.need(n);
-        const out = this.byteViews
-          ? this.bytes.subarray(this.at, this.at + n)
-          : this.bytes.slice(this.at, this.at + n);
-        this.at += n;
-        return out;
+        return this.take(n);
       }
       case 3: {
         const n = this.length(info, start);
@@ -310,11 +313,7 @@ export class CanonicalCursor {
   /** The next `n` bytes (copied, or a view with `byteViews`); undefined when fewer are left. */
   take(n: number): Uint8Array | undefined {
     const reader = this.#reader;
-    if (reader.at + n > reader.bytes.length) return undefined;
-    reader.at += n;
-    return reader.byteViews
-      ? reader.bytes.subarray(reader.at - n, reader.at)
-      : reader.bytes.slice(reader.at - n, reader.at);
+    return reader.at + n > reader.bytes.length ? undefined : reader.take(n);
   }
 
   /**

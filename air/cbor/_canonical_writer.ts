@@ -362,13 +362,17 @@ export function writeCanonicalWith(fill: (sink: CanonicalSink) => void): Uint8Ar
     fill(sink);
     return writer.bytes.slice(0, writer.at);
   } finally {
-    // A huge value must not pin a huge buffer for the life of the process.
-    if (writer.bytes.length > 1 << 20) {
-      writer.bytes = new Uint8Array(4_096);
-      writer.view = new DataView(writer.bytes.buffer);
-    }
-    writer.at = 0;
+    rewind();
   }
+}
+
+/** Readies the shared writer for the next encoding; a huge value must not pin a huge buffer for good. */
+function rewind(): void {
+  if (writer.bytes.length > 1 << 20) {
+    writer.bytes = new Uint8Array(4_096);
+    writer.view = new DataView(writer.bytes.buffer);
+  }
+  writer.at = 0;
 }
 
 /**
@@ -385,11 +389,7 @@ export function writeCanonicalLent<T>(fill: (sink: CanonicalSink) => void, use: 
     return use(writer.bytes.subarray(0, writer.at));
   } finally {
     lent = false;
-    if (writer.bytes.length > 1 << 20) {
-      writer.bytes = new Uint8Array(4_096);
-      writer.view = new DataView(writer.bytes.buffer);
-    }
-    writer.at = 0;
+    rewind();
   }
 }
 
