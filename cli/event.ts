@@ -56,7 +56,8 @@ export function parseEventsFile(text: string, file: string): EventLineInput[] {
 function countNonBlankLines(bytes: Uint8Array): number {
   let count = 0;
   let blank = true;
-  for (const byte of bytes) {
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
     if (byte === 0x0a) {
       if (!blank) count++;
       blank = true;

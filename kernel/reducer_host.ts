@@ -56,7 +56,7 @@ interface CompiledReducer {
   running: GuestMemorySlot;
 }
 
-function detectConvention(module: WebAssembly.Module, wasmHash: string): CallingConvention {
+function detectConvention(module: WebAssembly.Module, wasmHash: string, fuelMax: number): CallingConvention {
   const exports = WebAssembly.Module.exports(module);
   const kinds = new Map(exports.map((e) => [e.name, e.kind]));
   for (const [name, kind] of [["memory", "memory"], ["alloc", "function"], ["step", "function"]] as const) {
@@ -82,7 +82,7 @@ function detectConvention(module: WebAssembly.Module, wasmHash: string): Calling
     throw new AosError(
       "AOS_WASM_INVALID",
       `Reducer module "${wasmHash}": its start function trapped at instantiation (${cause.message}); ` +
-        `a start function runs on at most ${limits.reducerFuelMax} fuel units`,
+        `a start function runs on at most ${fuelMax} fuel units`,
       { cause },
     );
   }
@@ -246,7 +246,12 @@ function loadModule(wasmHash: string, wasmBytes: Uint8Array, reuse: boolean, fue
       throw compileError(wasmHash, plainCause);
     }
   }
-  return { bytes: wasmBytes.slice(), module, convention: detectConvention(module, wasmHash), globals };
+  return {
+    bytes: wasmBytes.slice(),
+    module,
+    convention: detectConvention(module, wasmHash, fuelMax),
+    globals,
+  };
 }
 
 /** Instruments and compiles; `globals` are the mutable globals to export for reuse. */

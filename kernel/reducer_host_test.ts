@@ -374,13 +374,20 @@ Deno.test("call() refuses an input envelope above envelopeSizeBytesMax without r
   assert.equal(failure(host.call(hash, input)).code, "bad_output");
 });
 
+// A world's fuel is the default everywhere but in tests of runaway code; 2,000,000 units run out in
+// milliseconds where the default takes most of a second (the CLI tests keep one runaway on the default).
+const TEST_FUEL = 2_000_000;
+
 Deno.test("call() reports an infinite loop as timeout once the reducer's fuel runs out", () => {
   const spin = [0x03, 0x40, 0x0c, 0x00, 0x0b]; // loop br 0 end
-  const { host, hash } = loaded(multiValueModule(spin, i32Const(0), i32Const(0)));
+  const bytes = multiValueModule(spin, i32Const(0), i32Const(0));
+  const host = new ReducerHost({ fuelMax: TEST_FUEL });
+  const hash = hashRefOf(bytes);
+  host.load(hash, bytes);
   assert.deepEqual(failure(host.call(hash, incrementInput(1))), {
     ok: false,
     code: "timeout",
-    message: `reducer ran out of fuel (${limits.reducerFuelMax} units)`,
+    message: `reducer ran out of fuel (${TEST_FUEL} units)`,
   });
 });
 
@@ -401,10 +408,10 @@ Deno.test("load() stops a start function that loops forever with its fuel and re
     exports: [{ name: "memory", memory: true }, { name: "alloc", func: 0 }, { name: "step", func: 1 }],
     start: 2,
   });
-  const host = new ReducerHost();
+  const host = new ReducerHost({ fuelMax: TEST_FUEL });
   const error = assertThrowsAos(() => host.load(hashRefOf(bytes), bytes), "AOS_WASM_INVALID");
   assert.match(error.message, /start function/);
-  assert.match(error.message, new RegExp(`${limits.reducerFuelMax} fuel units`));
+  assert.match(error.message, new RegExp(`at most ${TEST_FUEL} fuel units`));
   assert.equal(host.has(hashRefOf(bytes)), false);
 });
 

@@ -57,7 +57,7 @@ Deno.test("deno task demo loads only the runtime's packages, not the test or bui
   const locked = Object.keys(JSON.parse(await Deno.readTextFile(`${ROOT}/deno.lock`)).specifiers)
     .map((s) => s.replace(/^npm:/, "").replace(/@[^@]+$/, "")).sort();
   assert.deepEqual(locked, pinned, "deno.lock pins exactly the import map's packages");
-  for (const name of ["test", "sim", "build:examples"]) {
+  for (const name of ["test", "test:weights", "sim", "build:examples"]) {
     assert.match(tasks[name]!, /--lock=tests\.lock/, `task ${name} uses tests.lock`);
   }
   const info = await run(

@@ -1,9 +1,9 @@
 /**
  * `deno task test`: runs `deno test` with the task's flags and the caller's arguments. Given test files or
  * folders it runs exactly those, one test worker per file as usual. Given none it runs the whole suite in
- * a few workers instead of one per file: it writes {@linkcode SHARD_COUNT} shard modules to
- * `.test_shards/` (git-ignored), each importing its share of the test files (see
- * {@linkcode shardSources}), and runs them with `--parallel`.
+ * a few workers instead of one per file: it writes a few shard modules to `.test_shards/` (git-ignored),
+ * each importing its share of the test files, balanced by their measured seconds (see
+ * {@linkcode shardSources} and {@linkcode WEIGHTS_FILE}), and runs them with `--parallel`.
  *
  * Why: every test worker costs about 0.3 s of CPU before its first test (a new isolate, the test runner's
  * own setup, which allocates and clears an 80 MB array in Deno 2.9, and its module graph loaded again),
@@ -15,21 +15,22 @@
  * deno task test                          # every test file, in shards
  * deno task test cli/cli_test.ts world/   # just these, one worker per file
  * deno task test --filter "aos init"      # every test file, in shards, tests named so
+ * deno task test:weights                  # measure each file's seconds again (scripts/test_weights.json)
  * ```
  *
  * @module
  */
 import { join, relative } from "node:path";
 
-/**
- * How many shard modules the whole suite is split into (`AOS_TEST_SHARDS` overrides it): more than the
- * workers that run at once (one per core), so a worker that finishes early takes the next shard and the
- * rough weights need not be exact; each shard costs about 0.6 s of CPU to start.
- */
-export const SHARD_COUNT = 6;
-
 /** Where the shard modules are written, relative to the repository root. */
 export const SHARD_DIR = ".test_shards";
+
+/**
+ * Where each test file's measured seconds are kept, relative to the repository root: written by
+ * `deno task test:weights` (see {@linkcode writeWeights}), read to balance the shards. A stale or missing
+ * figure only makes the shards less even, never skips a test.
+ */
+export const WEIGHTS_FILE = "scripts/test_weights.json";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 
@@ -58,32 +59,7 @@ export async function testFiles(root: string): Promise<string[]> {
   return out.sort();
 }
 
-/**
- * Rough seconds of wall time of the slowest test files in a full run on a busy 2-core machine, for balancing
- * the shards; any other file counts {@linkcode DEFAULT_SECONDS}. A stale figure only makes the shards less
- * even, never skips a test.
- */
-export const SLOW_FILES: Readonly<Record<string, number>> = {
-  "cli/pg_cli_test.ts": 13,
-  "journal/pg_store_test.ts": 7,
-  "cli/kill_test.ts": 4.5,
-  "cli/cli_test.ts": 4,
-  "cli/new_test.ts": 3.5,
-  "cli/concurrency_test.ts": 3.5,
-  "cli/recovery_test.ts": 3,
-  "cli/input_limits_test.ts": 2,
-  "testkit/tests/crash_sim_test.ts": 2,
-  "testkit/tests/core_budgets_test.ts": 2,
-  "cli/hostile_inputs_test.ts": 2,
-  "journal/fs_journal_test.ts": 2,
-  "air/cbor/cbor_fast_test.ts": 2,
-  "kernel/reducer_reuse_test.ts": 2,
-  "cli/run_inflight_test.ts": 1.5,
-  "cli/proposal_test.ts": 1.5,
-  "scripts/tasks_test.ts": 1.5,
-};
-
-/** The weight of a test file not in {@linkcode SLOW_FILES}. */
+/** The weight of a test file {@linkcode WEIGHTS_FILE} does not list (a new one): about a typical file's. */
 export const DEFAULT_SECONDS = 0.3;
 
 /**
@@ -93,12 +69,32 @@ export const DEFAULT_SECONDS = 0.3;
 export const TOGETHER: readonly (readonly string[])[] = [["cli/pg_cli_test.ts", "journal/pg_store_test.ts"]];
 
 /**
- * The source of each of `count` shard modules for `files` (paths relative to the repository root),
- * balanced by {@linkcode SLOW_FILES}: the heaviest group first, each into the lightest shard so far
- * ({@linkcode TOGETHER} files as one group). Each shard imports its files in sorted order. `dir` is where
- * the shards live, relative to the root.
+ * The share of each worker's time in its first, large shard; the rest is cut into
+ * {@linkcode TAIL_SHARDS_PER_WORKER} small shards per worker that run last. Test workers take the shards in
+ * order as they come free, so a worker whose large shard ends early takes more of the small ones and the
+ * workers end within about one small shard of each other; with equal shards one worker could run a whole
+ * shard alone at the end. Each shard costs about a second of CPU to load, so there are few of them.
  */
-export function shardSources(files: readonly string[], count: number, dir: string): string[] {
+export const LARGE_SHARE = 0.7;
+
+/** How many small shards per worker follow the large ones (see {@linkcode LARGE_SHARE}). */
+export const TAIL_SHARDS_PER_WORKER = 2;
+
+/**
+ * The source of each shard module for `files` (paths relative to the repository root), for `workers` test
+ * workers, balanced by `weights` (seconds per file; {@linkcode DEFAULT_SECONDS} for a file not listed).
+ * First one large shard per worker ({@linkcode LARGE_SHARE} of a worker's share of the total), then
+ * {@linkcode TAIL_SHARDS_PER_WORKER} small ones per worker: each group of files ({@linkcode TOGETHER} files
+ * as one), heaviest first, goes into the shard with the most room left. Shards that end up empty are
+ * dropped. Each shard imports its files in sorted order; `dir` is where the shards live, relative to the
+ * root. The same input gives the same shards, so their type check stays cached.
+ */
+export function shardSources(
+  files: readonly string[],
+  weights: Readonly<Record<string, number>>,
+  workers: number,
+  dir: string,
+): string[] {
   const groups: string[][] = [];
   const grouped = new Set<string>();
   for (const together of TOGETHER) {
@@ -108,23 +104,49 @@ export function shardSources(files: readonly string[], count: number, dir: strin
   }
   for (const file of files) if (!grouped.has(file)) groups.push([file]);
   const weight = (group: readonly string[]) =>
-    group.reduce((sum, file) => sum + (SLOW_FILES[file] ?? DEFAULT_SECONDS), 0);
+    group.reduce((sum, file) => sum + (weights[file] ?? DEFAULT_SECONDS), 0);
   // Heaviest first; ties by path, so the shards are the same on every run.
   groups.sort((a, b) => weight(b) - weight(a) || (a[0]! < b[0]! ? -1 : 1));
-  const shards = Array.from({ length: Math.max(1, Math.min(count, groups.length)) }, () => ({
-    files: [] as string[],
-    seconds: 0,
-  }));
+  const perWorker = groups.reduce((sum, group) => sum + weight(group), 0) / Math.max(1, workers);
+  const tail = (perWorker * (1 - LARGE_SHARE)) / TAIL_SHARDS_PER_WORKER;
+  const shards = [
+    ...Array.from({ length: Math.max(1, workers) }, () => perWorker * LARGE_SHARE),
+    ...Array.from({ length: Math.max(1, workers) * TAIL_SHARDS_PER_WORKER }, () => tail),
+  ].map((room) => ({ files: [] as string[], room }));
   for (const group of groups) {
-    const lightest = shards.reduce((min, shard) => (shard.seconds < min.seconds ? shard : min));
-    lightest.files.push(...group);
-    lightest.seconds += weight(group);
+    const roomiest = shards.reduce((best, shard) => (shard.room > best.room ? shard : best));
+    roomiest.files.push(...group);
+    roomiest.room -= weight(group);
   }
-  return shards.map((shard, i) =>
-    `// Generated by scripts/test_shards.ts (deno task test): shard ${i + 1} of ${shards.length}, ` +
-    `about ${Math.round(shard.seconds)} s.\n` +
-    shard.files.sort().map((file) => `import "${relative(dir, file)}";\n`).join("")
+  const used = shards.filter((shard) => shard.files.length > 0);
+  return used.map((shard, i) => {
+    const seconds = shard.files.reduce((sum, file) => sum + (weights[file] ?? DEFAULT_SECONDS), 0);
+    return `// Generated by scripts/test_shards.ts (deno task test): shard ${i + 1} of ${used.length}, ` +
+      `about ${seconds.toFixed(1)} s.\n` +
+      shard.files.sort().map((file) => `import "${relative(dir, file)}";\n`).join("");
+  });
+}
+
+/** The shard module paths for `count` shards: numbered with equal width, so they sort in the order run. */
+export function shardPaths(count: number): string[] {
+  const width = String(count).length;
+  return Array.from(
+    { length: count },
+    (_, i) => `${SHARD_DIR}/shard_${String(i + 1).padStart(width, "0")}.ts`,
   );
+}
+
+/** How many test workers `deno test --parallel` runs at once: `DENO_JOBS`, else the cores. */
+export function testWorkers(): number {
+  const jobs = Number(Deno.env.get("DENO_JOBS"));
+  return Number.isInteger(jobs) && jobs > 0 ? jobs : navigator.hardwareConcurrency;
+}
+
+/** The summed test case seconds of a JUnit report of `deno test`. */
+export function junitSeconds(xml: string): number {
+  let seconds = 0;
+  for (const time of xml.matchAll(/<testcase\b[^>]*\btime="([0-9.]+)"/g)) seconds += Number(time[1]);
+  return Math.round(seconds * 100) / 100;
 }
 
 /** `deno test` flags whose value may follow as the next argument. */
@@ -175,13 +197,54 @@ async function writeIfChanged(path: string, text: string): Promise<void> {
   await Deno.rename(temp, path);
 }
 
+async function readWeights(): Promise<Record<string, number>> {
+  try {
+    return JSON.parse(await Deno.readTextFile(join(ROOT, WEIGHTS_FILE)));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return {};
+    throw error;
+  }
+}
+
+/**
+ * `deno task test:weights`: runs each test file in a `deno test` of its own (so the tests a shared suite
+ * module defines count for the file that runs them), one at a time and without the type check, with a
+ * JUnit report, and writes each file's summed test seconds to {@linkcode WEIGHTS_FILE}.
+ */
+async function writeWeights(args: string[]): Promise<number> {
+  const report = await Deno.makeTempFile({ prefix: "aos-test-weights-", suffix: ".xml" });
+  try {
+    const testArgs = args.filter((arg) => arg !== "--parallel");
+    const weights: Record<string, number> = {};
+    for (const file of await testFiles(ROOT)) {
+      const status = await new Deno.Command(Deno.execPath(), {
+        args: ["test", ...testArgs, "--no-check", `--junit-path=${report}`, file],
+        cwd: ROOT,
+        stdout: "null",
+        stderr: "inherit",
+      }).spawn().status;
+      if (!status.success) {
+        console.error(`${file}: deno test failed (exit ${status.code}); ${WEIGHTS_FILE} is unchanged`);
+        return status.code || 1;
+      }
+      weights[file] = junitSeconds(await Deno.readTextFile(report));
+      console.log(`${file}: ${weights[file]} s`);
+    }
+    await writeIfChanged(join(ROOT, WEIGHTS_FILE), JSON.stringify(weights, null, 2) + "\n");
+    console.log(`wrote ${WEIGHTS_FILE}: ${Object.keys(weights).length} files`);
+    return 0;
+  } finally {
+    await Deno.remove(report);
+  }
+}
+
 async function main(args: string[]): Promise<number> {
+  if (args[0] === "--write-weights") return await writeWeights(args.slice(1));
   let testArgs = args;
   if ((await pathArgs(args, ROOT)).length === 0) {
-    const count = Number(Deno.env.get("AOS_TEST_SHARDS") ?? SHARD_COUNT);
-    const sources = shardSources(await testFiles(ROOT), count, SHARD_DIR);
+    const sources = shardSources(await testFiles(ROOT), await readWeights(), testWorkers(), SHARD_DIR);
     await Deno.mkdir(join(ROOT, SHARD_DIR), { recursive: true });
-    const paths = sources.map((_, i) => `${SHARD_DIR}/shard_${i + 1}.ts`);
+    const paths = shardPaths(sources.length);
     for (const [i, path] of paths.entries()) await writeIfChanged(join(ROOT, path), sources[i]!);
     for await (const entry of Deno.readDir(join(ROOT, SHARD_DIR))) {
       if (!paths.includes(`${SHARD_DIR}/${entry.name}`)) await Deno.remove(join(ROOT, SHARD_DIR, entry.name));

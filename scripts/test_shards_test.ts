@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { isTestFileName, pathArgs, SHARD_DIR, shardSources, testFiles } from "./test_shards.ts";
+import {
+  isTestFileName,
+  junitSeconds,
+  pathArgs,
+  SHARD_DIR,
+  shardPaths,
+  shardSources,
+  testFiles,
+} from "./test_shards.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 
@@ -22,22 +30,57 @@ Deno.test("test shards: every test file of the repository, none from excluded or
   }
 });
 
-Deno.test("test shards: each file in exactly one shard, the slow ones spread, the PostgreSQL tests together", () => {
-  const fast = Array.from({ length: 20 }, (_, i) => `a/f${String(i).padStart(2, "0")}_test.ts`);
+const importsOf = (source: string) => [...source.matchAll(/^import "\.\.\/([^"]+)";$/gm)].map((m) => m[1]!);
+const secondsOf = (source: string, weights: Record<string, number>) =>
+  importsOf(source).reduce((sum, file) => sum + (weights[file] ?? 0.3), 0);
+
+Deno.test("test shards: each file in exactly one shard, the PostgreSQL tests together, large shards first", () => {
+  const fast = Array.from({ length: 40 }, (_, i) => `a/f${String(i).padStart(2, "0")}_test.ts`);
   const files = [...fast, "cli/pg_cli_test.ts", "journal/pg_store_test.ts", "cli/kill_test.ts"].sort();
-  const sources = shardSources(files, 3, SHARD_DIR);
-  assert.equal(sources.length, 3);
-  const imported = sources.map((source) =>
-    [...source.matchAll(/^import "\.\.\/([^"]+)";$/gm)].map((m) => m[1]!)
-  );
+  const weights: Record<string, number> = {
+    "cli/pg_cli_test.ts": 6,
+    "journal/pg_store_test.ts": 6,
+    "cli/kill_test.ts": 4,
+  };
+  fast.forEach((file, i) => (weights[file] = 0.1 + (i % 7) * 0.2));
+  const sources = shardSources(files, weights, 2, SHARD_DIR);
+  assert.equal(sources.length, 6, "a large and two small shards per worker");
+  const imported = sources.map(importsOf);
   assert.deepEqual(imported.flat().sort(), files, "every file once");
   const pg = imported.findIndex((shard) => shard.includes("cli/pg_cli_test.ts"));
   assert.ok(imported[pg]!.includes("journal/pg_store_test.ts"), "the PostgreSQL tests share a shard");
-  assert.ok(!imported[pg]!.includes("cli/kill_test.ts"), "the slowest files are spread");
   for (const shard of imported) assert.deepEqual(shard, [...shard].sort());
+  // Two large shards of about 70% of a worker's half each, then four of about 15% of it.
+  const seconds = sources.map((source) => secondsOf(source, weights));
+  const total = seconds.reduce((a, b) => a + b, 0);
+  for (const s of seconds.slice(0, 2)) assert.ok(Math.abs(s - total / 2 * 0.7) < 1, `${seconds}`);
+  for (const s of seconds.slice(2)) assert.ok(Math.abs(s - total / 2 * 0.15) < 1, `${seconds}`);
   // The same input gives the same shards (their type check stays cached).
-  assert.deepEqual(shardSources(files, 3, SHARD_DIR), sources);
-  assert.equal(shardSources(files.slice(0, 1), 4, SHARD_DIR).length, 1, "never an empty shard");
+  assert.deepEqual(shardSources(files, weights, 2, SHARD_DIR), sources);
+  assert.equal(shardSources(files.slice(0, 1), weights, 4, SHARD_DIR).length, 1, "never an empty shard");
+  assert.equal(shardSources(files, {}, 1, SHARD_DIR).length, 3, "unmeasured files count the default");
+});
+
+Deno.test("test shards: shard paths sort in the order they run", () => {
+  assert.deepEqual(shardPaths(3), [
+    ".test_shards/shard_1.ts",
+    ".test_shards/shard_2.ts",
+    ".test_shards/shard_3.ts",
+  ]);
+  const twelve = shardPaths(12);
+  assert.equal(twelve[0], ".test_shards/shard_01.ts");
+  assert.deepEqual([...twelve].sort(), twelve);
+});
+
+Deno.test("test shards: a file's weight is its summed test seconds from a JUnit report", () => {
+  const xml = `<testsuites><testsuite name="./a/x_test.ts">
+    <testcase name="one" classname="./a/x_test.ts" time="0.125" line="1" col="6"></testcase>
+    <testcase name="two &quot;q&quot;" classname="./a/x_test.ts" time="1.500" line="9" col="6"></testcase>
+    </testsuite><testsuite name="./lib/contract.ts">
+    <testcase name="shared" classname="./lib/contract.ts" time="0.004" line="1" col="6"></testcase>
+    </testsuite></testsuites>`;
+  assert.equal(junitSeconds(xml), 1.63);
+  assert.equal(junitSeconds(`<testsuites name="deno test" tests="0"></testsuites>`), 0);
 });
 
 Deno.test("test shards: the arguments that name files or folders, not flags, their values or the tests' own", async () => {

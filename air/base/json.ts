@@ -75,30 +75,44 @@ export function parseJson(text: string, file?: string): JsonValue {
 }
 
 interface Frame {
-  kind: "object" | "array";
-  keys: Set<string>;
+  /** The object's keys so far; undefined for an array. */
+  keys: Set<string> | undefined;
   expectKey: boolean;
-  path: Array<string | number>;
   index: number;
-  key?: string;
+  key: string;
+  parent: Frame | undefined;
+  /** Where this container sits in its parent: a key or an index (unused at the top). */
+  at: string | number;
 }
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 
 /**
  * Finds the first duplicate object key in syntactically valid JSON text (`JSON.parse` keeps the last one
  * silently, which would let two spellings claim one input). Returns its JSON path.
+ *
+ * One pass over the text: a string is skipped with `indexOf` to its closing quote (a quote preceded by an
+ * odd run of backslashes is escaped), and a container's path is built only for the duplicate it reports,
+ * so a large string or deep nesting costs time in proportion to the text.
  */
 function findDuplicateKey(text: string): { key: string; path: string } | undefined {
-  const stack: Frame[] = [];
+  let top: Frame | undefined;
+  const length = text.length;
   let i = 0;
-  while (i < text.length) {
-    const c = text[i]!;
-    if (c === '"') {
-      let j = i + 1;
-      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
-      const top = stack[stack.length - 1];
-      if (top?.kind === "object" && top.expectKey) {
+  while (i < length) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      let j = i;
+      for (;;) {
+        j = text.indexOf('"', j + 1);
+        let backslashes = 0;
+        while (text.charCodeAt(j - 1 - backslashes) === BACKSLASH) backslashes++;
+        if (backslashes % 2 === 0) break;
+      }
+      if (top?.keys !== undefined && top.expectKey) {
         const key = JSON.parse(text.slice(i, j + 1)) as string;
-        if (top.keys.has(key)) return { key, path: jsonPath([...top.path, key]) };
+        if (top.keys.has(key)) return { key, path: jsonPath([...framePath(top), key]) };
         top.keys.add(key);
         top.key = key;
         top.expectKey = false;
@@ -106,28 +120,32 @@ function findDuplicateKey(text: string): { key: string; path: string } | undefin
       i = j + 1;
       continue;
     }
-    if (c === "{" || c === "[") {
-      const parent = stack[stack.length - 1];
-      const at = parent === undefined
-        ? []
-        : [...parent.path, parent.kind === "object" ? parent.key ?? "" : parent.index];
-      stack.push({
-        kind: c === "{" ? "object" : "array",
-        keys: new Set(),
-        expectKey: c === "{",
-        path: at,
+    if (c === 0x7b || c === 0x5b) { // { [
+      const at = top === undefined ? "" : top.keys !== undefined ? top.key : top.index;
+      top = {
+        keys: c === 0x7b ? new Set() : undefined,
+        expectKey: c === 0x7b,
         index: 0,
-      });
-    } else if (c === "}" || c === "]") {
-      stack.pop();
-    } else if (c === ",") {
-      const top = stack[stack.length - 1];
-      if (top?.kind === "object") top.expectKey = true;
-      else if (top) top.index++;
+        key: "",
+        parent: top,
+        at,
+      };
+    } else if (c === 0x7d || c === 0x5d) { // } ]
+      top = top?.parent;
+    } else if (c === 0x2c && top !== undefined) { // ,
+      if (top.keys !== undefined) top.expectKey = true;
+      else top.index++;
     }
     i++;
   }
   return undefined;
+}
+
+/** The path segments from the top value to `frame`'s container. */
+function framePath(frame: Frame): Array<string | number> {
+  const out: Array<string | number> = [];
+  for (let f: Frame | undefined = frame; f?.parent !== undefined; f = f.parent) out.push(f.at);
+  return out.reverse();
 }
 
 function findFloatPath(value: unknown, at: Array<string | number>): string | undefined {
