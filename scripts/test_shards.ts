@@ -73,7 +73,7 @@ export const TOGETHER: readonly (readonly string[])[] = [["cli/pg_cli_test.ts", 
  * {@linkcode TAIL_SHARDS_PER_WORKER} small shards per worker that run last. Test workers take the shards in
  * order as they come free, so a worker whose large shard ends early takes more of the small ones and the
  * workers end within about one small shard of each other; with equal shards one worker could run a whole
- * shard alone at the end. Each shard costs about a second of CPU to load, so there are few of them.
+ * shard alone at the end. Each shard costs about half a second of CPU to load, so there are few of them.
  */
 export const LARGE_SHARE = 0.7;
 
