@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { decodeCanonical, encodeCanonical, hashRefOf, sha256 } from "../air/mod.ts";
+import { encodeCanonical, hashRefOf, sha256 } from "../air/mod.ts";
 import { crc32c, decodeEntry, encodeFrame, FsJournal, type JournalEntry } from "../journal/mod.ts";
 import { decodeOutputEnvelope, encodeInputEnvelope, ReducerHost } from "../kernel/mod.ts";
 import { worldPaths } from "../world/mod.ts";
@@ -49,6 +49,7 @@ host.load(hash, wasm);
 const event = encodeCanonical({ by: 1n });
 let state: Uint8Array | null = null;
 const inputs: Uint8Array[] = [];
+const outputs: Uint8Array[] = [];
 for (let i = 0; i < n; i++) {
   const input: Uint8Array = encodeInputEnvelope({
     state,
@@ -58,14 +59,9 @@ for (let i = 0; i < n; i++) {
   inputs.push(input);
   const result = host.call(hash, input);
   if (!result.ok) throw new Error(result.message);
-  state = (decodeCanonical(result.output) as { state: Uint8Array }).state;
+  outputs.push(result.output);
+  state = decodeOutputEnvelope(result.output).state ?? state;
 }
-
-const outputs = inputs.map((input) => {
-  const result = host.call(hash, input);
-  if (!result.ok) throw new Error(result.message);
-  return result.output;
-});
 
 const CALL = "reducer call through ReducerHost (reset, fuel, copies)";
 const INPUT = "input envelope encode";

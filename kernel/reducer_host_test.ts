@@ -7,6 +7,7 @@ import {
   loadedModuleCount,
   type ReducerCallResult,
   ReducerHost,
+  type ReducerHostOptions,
 } from "./reducer_host.ts";
 
 // --- A tiny WebAssembly binary builder, for modules the toolchain would never produce. ---
@@ -127,8 +128,11 @@ function multiValueModule(
 
 // --- Helpers ---
 
-function loaded(bytes: Uint8Array): { host: ReducerHost; hash: ReturnType<typeof hashRefOf> } {
-  const host = new ReducerHost();
+function loaded(
+  bytes: Uint8Array,
+  options: ReducerHostOptions = {},
+): { host: ReducerHost; hash: ReturnType<typeof hashRefOf> } {
+  const host = new ReducerHost(options);
   const hash = hashRefOf(bytes);
   host.load(hash, bytes);
   return { host, hash };
@@ -380,10 +384,7 @@ const TEST_FUEL = 2_000_000;
 
 Deno.test("call() reports an infinite loop as timeout once the reducer's fuel runs out", () => {
   const spin = [0x03, 0x40, 0x0c, 0x00, 0x0b]; // loop br 0 end
-  const bytes = multiValueModule(spin, i32Const(0), i32Const(0));
-  const host = new ReducerHost({ fuelMax: TEST_FUEL });
-  const hash = hashRefOf(bytes);
-  host.load(hash, bytes);
+  const { host, hash } = loaded(multiValueModule(spin, i32Const(0), i32Const(0)), { fuelMax: TEST_FUEL });
   assert.deepEqual(failure(host.call(hash, incrementInput(1))), {
     ok: false,
     code: "timeout",
