@@ -46,6 +46,9 @@ function chosen(result: ReducerCallResult): number | string {
   return state[0] ?? -1;
 }
 
+/** `AOS_FUZZ_RUNS=<n>` (as in `deno task test:long`) runs each property `n` times instead. */
+const RUNS = Number(Deno.env.get("AOS_FUZZ_RUNS") ?? "0") || undefined;
+
 const ruleState = (index: number): ScriptedOutput => ({ state: new Uint8Array([index]) });
 
 Deno.test("scriptedReducer() builds a deterministic module that ReducerHost accepts", () => {
@@ -238,7 +241,7 @@ Deno.test("property: with raw patterns, the first rule whose patterns are all su
         assert.deepEqual(actual, expected);
       },
     ),
-    { numRuns: 200 },
+    { numRuns: RUNS ?? 100 },
   );
 });
 
@@ -315,7 +318,7 @@ Deno.test("property: with envelope fields, the module picks the first rule whose
       assert.equal(chosen(run(script, encodeInputEnvelope(env))), expected);
       outcomes.add(expected);
     }),
-    { numRuns: 200 },
+    { numRuns: RUNS ?? 100 },
   );
   // the generator is not vacuous: no match and wins by later rules all occur (misses are ~1e-6 likely)
   for (const outcome of ["trap", 0, 1, 2]) assert.ok(outcomes.has(outcome), `never saw outcome ${outcome}`);

@@ -1,5 +1,5 @@
 /**
- * Issue 13, "Proving it": the seeded crash simulation (see `testkit/sim/crash_sim.ts`). 15 seeds by default;
+ * Issue 13, "Proving it": the seeded crash simulation (see `testkit/sim/crash_sim.ts`). 8 seeds by default;
  * `AOS_SIM_SEEDS=1000` for the long runs (`deno task test:long`, `deno task sim`), `AOS_SIM_FIRST_SEED=<n>` to start elsewhere,
  * `AOS_SIM_SEED=<n>` to rerun one seed. A failing
  * seed prints the command that reruns it.
@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { emptyStats, runSeed, simTemplate } from "../sim/mod.ts";
 
 const one = Deno.env.get("AOS_SIM_SEED");
-const count = Number(Deno.env.get("AOS_SIM_SEEDS") ?? "15");
+const count = Number(Deno.env.get("AOS_SIM_SEEDS") ?? "8");
 const first = Number(Deno.env.get("AOS_SIM_FIRST_SEED") ?? "1");
 const seeds = one !== undefined ? [Number(one)] : Array.from({ length: count }, (_, i) => first + i);
 
