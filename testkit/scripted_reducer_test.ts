@@ -46,8 +46,8 @@ function chosen(result: ReducerCallResult): number | string {
   return state[0] ?? -1;
 }
 
-/** `AOS_FUZZ_RUNS=<n>` (as in `deno task test:long`) runs each property `n` times instead. */
-const RUNS = Number(Deno.env.get("AOS_FUZZ_RUNS") ?? "0") || undefined;
+/** `AOS_FUZZ_RUNS=<n>` runs each property at least `n` times. */
+const runs = (fallback: number) => Math.max(fallback, Number(Deno.env.get("AOS_FUZZ_RUNS") ?? "0") || 0);
 
 const ruleState = (index: number): ScriptedOutput => ({ state: new Uint8Array([index]) });
 
@@ -241,7 +241,7 @@ Deno.test("property: with raw patterns, the first rule whose patterns are all su
         assert.deepEqual(actual, expected);
       },
     ),
-    { numRuns: RUNS ?? 100 },
+    { numRuns: runs(100) },
   );
 });
 
@@ -318,7 +318,7 @@ Deno.test("property: with envelope fields, the module picks the first rule whose
       assert.equal(chosen(run(script, encodeInputEnvelope(env))), expected);
       outcomes.add(expected);
     }),
-    { numRuns: RUNS ?? 100 },
+    { numRuns: runs(100) },
   );
   // the generator is not vacuous: no match and wins by later rules all occur (misses are ~1e-6 likely)
   for (const outcome of ["trap", 0, 1, 2]) assert.ok(outcomes.has(outcome), `never saw outcome ${outcome}`);

@@ -54,8 +54,8 @@ const { value: cborValue } = fc.letrec<{ value: CborValue }>((tie) => ({
 
 /** A fixed seed keeps CI reproducible; `AOS_FC_SEED=<n> deno test …` explores others. */
 const SEED = Number(Deno.env.get("AOS_FC_SEED") ?? 20261206);
-/** `AOS_FUZZ_RUNS=<n>` (as in `deno task test:long`) runs each property `n` times instead. */
-const RUNS = Number(Deno.env.get("AOS_FUZZ_RUNS") ?? "0") || undefined;
+/** `AOS_FUZZ_RUNS=<n>` runs each property at least `n` times. */
+const runs = (fallback: number) => Math.max(fallback, Number(Deno.env.get("AOS_FUZZ_RUNS") ?? "0") || 0);
 
 function outcome(fn: () => CborValue): { ok: CborValue } | { code: string } {
   try {
@@ -71,7 +71,7 @@ Deno.test("encodeCanonical() writes the bytes cborg's RFC 8949 encoding writes, 
     fc.property(cborValue, (value) => {
       assert.deepEqual(encodeCanonical(value), encodeCanonicalReference(value));
     }),
-    { numRuns: RUNS ?? 1_000, seed: SEED },
+    { numRuns: runs(1_000), seed: SEED },
   );
 });
 
@@ -84,7 +84,7 @@ Deno.test("decodeCanonical() gives cborg's strict result for every valid encodin
         outcome(() => decodeCanonicalReference(encoded, { useMaps })),
       );
     }),
-    { numRuns: RUNS ?? 1_000, seed: SEED },
+    { numRuns: runs(1_000), seed: SEED },
   );
 });
 
@@ -129,7 +129,7 @@ Deno.test("decodeCanonical() agrees with the reference on damaged input: flipped
       if ("ok" in reference) agrees(fast, reference, input);
       else assert.ok("code" in fast, `fast decoder accepted what the reference refused (${reference.code})`);
     }),
-    { numRuns: RUNS ?? 1_500, seed: SEED },
+    { numRuns: runs(1_500), seed: SEED },
   );
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 30 }), (input) => {
@@ -138,7 +138,7 @@ Deno.test("decodeCanonical() agrees with the reference on damaged input: flipped
       if ("ok" in reference) agrees(fast, reference, input);
       else assert.ok("code" in fast, `fast decoder accepted ${Array.from(input)} (${reference.code})`);
     }),
-    { numRuns: RUNS ?? 1_500, seed: SEED },
+    { numRuns: runs(1_500), seed: SEED },
   );
 });
 
