@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
+import { withLimits } from "../journal/testing/mod.ts";
 import { sharedPgServer } from "../journal/testing/pg_server.ts";
 import { firstHeldSeq } from "../journal/mod.ts";
 import { VirtualClock } from "../kernel/mod.ts";
@@ -413,29 +414,41 @@ pgTest(
 );
 
 pgTest(
-  "pg: a step of 12,000 events sends rows ahead and snapshots between its blocks; state, snapshots and replay agree",
+  "pg: a long step sends rows ahead and snapshots between its blocks; state, snapshots and replay agree",
   async () => {
     const { url } = sharedPgServer();
-    await withTempDir(async (root) => {
-      await expectAos(0, root, "init", "w", "--store", url, "--world-id", worldId("long"));
-      const lines = Array.from(
-        { length: 12_000 },
-        (_, i) => JSON.stringify({ schema: "demo/Increment@1", value: { by: 1 + (i % 3) } }),
-      );
-      await Deno.writeTextFile(`${root}/w/many.jsonl`, lines.join("\n") + "\n");
-      await expectAos(0, `${root}/w`, "event", "send", "--file", "many.jsonl");
-      const step = JSON.parse((await expectAos(0, `${root}/w`, "step", "--json")).stdout);
-      assert.equal(step.admitted, 12_000);
-      const expected = lines.reduce((n, _, i) => n + 1 + (i % 3), 0);
-      const state = await expectAos(0, `${root}/w`, "state", "get", "demo/Counter@1", "--json");
-      assert.equal(state.stdout, `{"count":${expected}}\n`);
-      // The in-step snapshots (every 10,000 entries) and the one at the end are journaled and committed.
-      const snapshots = JSON.parse((await expectAos(0, `${root}/w`, "snapshot", "ls", "--json")).stdout);
-      assert.ok(snapshots.length >= 2, JSON.stringify(snapshots));
-      await replayHashes(root, "w");
-      const info = JSON.parse((await expectAos(0, `${root}/w`, "info", "--json")).stdout);
-      assert.equal(info.height, step.height);
-      assert.equal(info.pending.inbox, 0);
-    });
+    // The bounds a step of 12,000 events reaches (a snapshot every 10 × 1,000 entries inside a step, rows sent
+    // every 4,096 events once 8,192 wait), lowered tenfold or more so 1,200 events reach them.
+    await withLimits(
+      { snapshotIntervalEntries: 100, sendAheadInputsEvery: 256, sendAheadRowsMin: 512 },
+      () =>
+        withTempDir(async (root) => {
+          await expectAos(0, root, "init", "w", "--store", url, "--world-id", worldId("long"));
+          const lines = Array.from(
+            { length: 1_200 },
+            (_, i) => JSON.stringify({ schema: "demo/Increment@1", value: { by: 1 + (i % 3) } }),
+          );
+          await Deno.writeTextFile(`${root}/w/many.jsonl`, lines.join("\n") + "\n");
+          await expectAos(0, `${root}/w`, "event", "send", "--file", "many.jsonl");
+          const step = JSON.parse((await expectAos(0, `${root}/w`, "step", "--json")).stdout);
+          assert.equal(step.admitted, 1_200);
+          const expected = lines.reduce((n, _, i) => n + 1 + (i % 3), 0);
+          const state = await expectAos(0, `${root}/w`, "state", "get", "demo/Counter@1", "--json");
+          assert.equal(state.stdout, `{"count":${expected}}\n`);
+          // The in-step snapshots (every 1,000 entries here) and the one at the end are journaled and committed.
+          const snapshots = JSON.parse((await expectAos(0, `${root}/w`, "snapshot", "ls", "--json")).stdout);
+          assert.ok(
+            snapshots.some((s: { height: number }) =>
+              s.height > step.height_before && s.height < step.height
+            ),
+            `a snapshot between the step's blocks: ${JSON.stringify(snapshots)}`,
+          );
+          assert.equal(snapshots[0].height, step.height - 1, "and one at its end");
+          await replayHashes(root, "w");
+          const info = JSON.parse((await expectAos(0, `${root}/w`, "info", "--json")).stdout);
+          assert.equal(info.height, step.height);
+          assert.equal(info.pending.inbox, 0);
+        }),
+    );
   },
 );

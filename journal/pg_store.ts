@@ -26,6 +26,7 @@ import {
   type HashRef,
   hashRefOf,
   hashRefToBytes,
+  limits,
   sha256,
   toHex,
 } from "../air/mod.ts";
@@ -366,9 +367,6 @@ async function fetchRows(
   return { rows, lastHash: rows.length === 0 ? undefined : prev };
 }
 
-/** Rows a long step accumulates before {@linkcode PgJournal.sendAhead} sends them into its transaction. */
-const SEND_AHEAD_ROWS = 8_192;
-
 /** Entries per INSERT statement of a step's transaction. */
 const INSERT_CHUNK = 20_000;
 
@@ -581,14 +579,14 @@ export class PgJournal implements PreloadableJournal {
   }
 
   /**
-   * Sends the rows appended since the last send or commit, when there are at least `SEND_AHEAD_ROWS`, into
+   * Sends the rows appended since the last send or commit, when there are at least `limits.sendAheadRowsMin`, into
    * the step's transaction (opened here if need be): the server inserts them while the kernel computes the
    * next blocks. Nothing is acknowledged before `sync` commits; a failure fails that sync.
    */
   sendAhead(): Promise<void> {
     if (this.#closed || this.#failed !== undefined) return Promise.resolve();
     const from = this.#inTransaction ? this.#sentHeight : this.#syncedHeight;
-    if (this.height - from >= SEND_AHEAD_ROWS) {
+    if (this.height - from >= limits.sendAheadRowsMin) {
       void this.#gate.run(() => this.#send());
     }
     // A macrotask turn: the client reads the server's replies and writes what is queued.
@@ -599,7 +597,7 @@ export class PgJournal implements PreloadableJournal {
     if (this.#closed || this.#failed !== undefined) return;
     const from = this.#inTransaction ? this.#sentHeight : this.#syncedHeight;
     const to = this.height;
-    if (to - from < SEND_AHEAD_ROWS) return;
+    if (to - from < limits.sendAheadRowsMin) return;
     try {
       await Promise.race([this.#insert(from, to), this.#connectionLost]);
       this.#sentHeight = to;

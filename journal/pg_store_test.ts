@@ -4,7 +4,7 @@ import { AosError } from "../air/mod.ts";
 import type { EntryRecord } from "./entry.ts";
 import { openPgWorld, type PgWorldStore } from "./postgres.ts";
 import { isClosedSocketWrite, migrate, PG_SCHEMA_VERSION, type PgJournal } from "./pg_store.ts";
-import { runCasContract, runJournalContract, sampleRecord } from "./testing/mod.ts";
+import { runCasContract, runJournalContract, sampleRecord, withLimits } from "./testing/mod.ts";
 import { sharedPgServer } from "./testing/pg_server.ts";
 
 let worlds = 0;
@@ -420,41 +420,43 @@ async function sendAheadUntilInTransaction(store: PgWorldStore, worldId: string)
   assert.fail("the writer never opened its step's transaction");
 }
 
-Deno.test("PgStore: rows sent ahead of a step's commit stay invisible until it commits, and vanish without it", async () => {
-  const url = sharedPgServer().url;
-  const worldId = freshWorldId();
-  const count = async () =>
-    (await withSql((sql) => sql`SELECT count(*)::int AS n FROM aos_entries WHERE world_id = ${worldId}`))[0]
-      ?.n;
-  const store = await openPgWorld({ url, worldId, create: true });
-  try {
-    store.journal.append([sampleRecord(0)]);
-    await store.journal.sync();
-    // A long step: more than a send-ahead's worth of rows, sent into the open transaction.
-    for (let n = 1; n <= 10_000; n++) store.journal.append([sampleRecord(n)]);
-    await sendAheadUntilInTransaction(store, worldId);
-    assert.equal(await count(), 1, "sent rows are not visible before the commit");
-    for (let n = 10_001; n <= 10_100; n++) store.journal.append([sampleRecord(n)]);
-    await store.journal.sync();
-    assert.equal(await count(), 10_101);
-    // A step sent ahead and never committed (the process stops): nothing of it stays.
-    for (let n = 10_101; n <= 20_000; n++) store.journal.append([sampleRecord(n)]);
-    await sendAheadUntilInTransaction(store, worldId);
-  } finally {
-    await store.close();
-  }
-  assert.equal(await count(), 10_101);
-  const reopened = await openPgWorld({ url, worldId, noWait: true });
-  try {
-    assert.equal(reopened.journal.height, 10_101);
-    assert.equal([...reopened.journal.entries()].length, 10_101);
-    reopened.journal.append([sampleRecord(10_101)]);
-    await reopened.journal.sync();
-    assert.equal(await count(), 10_102);
-  } finally {
-    await reopened.close();
-  }
-});
+Deno.test("PgStore: rows sent ahead of a step's commit stay invisible until it commits, and vanish without it", () =>
+  // Sent ahead once 8,192 rows wait; lowered so a thousand rows do.
+  withLimits({ sendAheadRowsMin: 256 }, async () => {
+    const url = sharedPgServer().url;
+    const worldId = freshWorldId();
+    const count = async () =>
+      (await withSql((sql) => sql`SELECT count(*)::int AS n FROM aos_entries WHERE world_id = ${worldId}`))[0]
+        ?.n;
+    const store = await openPgWorld({ url, worldId, create: true });
+    try {
+      store.journal.append([sampleRecord(0)]);
+      await store.journal.sync();
+      // A long step: more than a send-ahead's worth of rows, sent into the open transaction.
+      for (let n = 1; n <= 1_000; n++) store.journal.append([sampleRecord(n)]);
+      await sendAheadUntilInTransaction(store, worldId);
+      assert.equal(await count(), 1, "sent rows are not visible before the commit");
+      for (let n = 1_001; n <= 1_100; n++) store.journal.append([sampleRecord(n)]);
+      await store.journal.sync();
+      assert.equal(await count(), 1_101);
+      // A step sent ahead and never committed (the process stops): nothing of it stays.
+      for (let n = 1_101; n <= 2_000; n++) store.journal.append([sampleRecord(n)]);
+      await sendAheadUntilInTransaction(store, worldId);
+    } finally {
+      await store.close();
+    }
+    assert.equal(await count(), 1_101);
+    const reopened = await openPgWorld({ url, worldId, noWait: true });
+    try {
+      assert.equal(reopened.journal.height, 1_101);
+      assert.equal([...reopened.journal.entries()].length, 1_101);
+      reopened.journal.append([sampleRecord(1_101)]);
+      await reopened.journal.sync();
+      assert.equal(await count(), 1_102);
+    } finally {
+      await reopened.close();
+    }
+  }));
 
 Deno.test("isClosedSocketWrite() matches only the postgres client's write to a closed socket", () => {
   const error = (message: string, stack: string) => Object.assign(new TypeError(message), { stack });
@@ -470,33 +472,39 @@ Deno.test("isClosedSocketWrite() matches only the postgres client's write to a c
   assert.ok(!isClosedSocketWrite(undefined));
 });
 
-Deno.test("PgStore: CAS, head and inbox queries wait for a COPY sent ahead instead of breaking the session", async () => {
-  const url = sharedPgServer().url;
-  const worldId = freshWorldId();
-  const store = await openPgWorld({ url, worldId, create: true });
-  try {
-    for (let round = 0; round < 3; round++) {
-      for (let n = 0; n < 12_000; n++) store.journal.append([sampleRecord(round * 12_000 + n)]);
-      // The COPY goes out while other queries are asked for at once, as a snapshot or an adapter would.
-      const sent = store.journal.sendAhead!();
-      const blob = new TextEncoder().encode(`blob ${round}`);
-      const [hash] = await Promise.all([store.cas.put("blobs", blob), store.inbox.list(), sent]);
-      assert.deepEqual(await store.cas.get("blobs", hash), blob);
-      await store.journal.sync();
-      await store.head.write({ height: store.journal.height, hash: store.journal.lastHash, failures: round });
+Deno.test("PgStore: CAS, head and inbox queries wait for a COPY sent ahead instead of breaking the session", () =>
+  // Sent ahead once 8,192 rows wait; lowered so each round's 1,200 rows are.
+  withLimits({ sendAheadRowsMin: 1_000 }, async () => {
+    const url = sharedPgServer().url;
+    const worldId = freshWorldId();
+    const store = await openPgWorld({ url, worldId, create: true });
+    try {
+      for (let round = 0; round < 3; round++) {
+        for (let n = 0; n < 1_200; n++) store.journal.append([sampleRecord(round * 1_200 + n)]);
+        // The COPY goes out while other queries are asked for at once, as a snapshot or an adapter would.
+        const sent = store.journal.sendAhead!();
+        const blob = new TextEncoder().encode(`blob ${round}`);
+        const [hash] = await Promise.all([store.cas.put("blobs", blob), store.inbox.list(), sent]);
+        assert.deepEqual(await store.cas.get("blobs", hash), blob);
+        await store.journal.sync();
+        await store.head.write({
+          height: store.journal.height,
+          hash: store.journal.lastHash,
+          failures: round,
+        });
+      }
+      assert.equal((store.journal as PgJournal).syncedHeight, 3_600);
+    } finally {
+      await store.close();
     }
-    assert.equal((store.journal as PgJournal).syncedHeight, 36_000);
-  } finally {
-    await store.close();
-  }
-  const reopened = await openPgWorld({ url, worldId, noWait: true });
-  try {
-    assert.equal(reopened.journal.height, 36_000);
-    assert.equal((await reopened.head.read())?.failures, 2);
-  } finally {
-    await reopened.close();
-  }
-});
+    const reopened = await openPgWorld({ url, worldId, noWait: true });
+    try {
+      assert.equal(reopened.journal.height, 3_600);
+      assert.equal((await reopened.head.read())?.failures, 2);
+    } finally {
+      await reopened.close();
+    }
+  }));
 
 Deno.test("migrate(): a new database gets the schema; a current one is left alone; a newer one is refused", async () => {
   const admin = postgres(sharedPgServer().url, { max: 1, onnotice: () => {} });

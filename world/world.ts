@@ -617,12 +617,13 @@ export class World {
       reducerErrors: [],
     };
     let sinceSend = 0;
+    const sendAheadEvery = limits.sendAheadInputsEvery;
     // One clock read for the whole batch: its inputs are admitted together, at the time the batch started
     // (never before the kernel's own time, which only moves forward).
     const batchNs = this.#ports.clock.nowNs();
     for (const build of inputs) {
       // A store that can take entries before the commit gets them now and then (still unacknowledged).
-      if (++sinceSend === SEND_AHEAD_EVERY && this.journal.sendAhead !== undefined) {
+      if (++sinceSend === sendAheadEvery && this.journal.sendAhead !== undefined) {
         sinceSend = 0;
         await this.journal.sendAhead();
       }
@@ -1040,9 +1041,6 @@ export function checkEventSize(event: InboxEvent, what: string): void {
   const source = `inbox:${Number.MAX_SAFE_INTEGER}:${Number.MAX_SAFE_INTEGER}`;
   checkJournalable(domainEventRecord(event, { kind: "external", source }, INGRESS_NS_WORST), what);
 }
-
-/** Inputs a step admits between two {@linkcode Journal.sendAhead} calls. */
-const SEND_AHEAD_EVERY = 4_096;
 
 /** More than the fixed part of an external event's entry: keys, origin with the longest source, time, envelope. */
 const EVENT_FIXED_BOUND_BYTES = 1_024;

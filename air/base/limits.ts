@@ -44,6 +44,13 @@ export const limits = {
   /** Entries between automatic snapshots. */
   snapshotIntervalEntries: 1_000,
   /**
+   * Inputs a step admits between two offers to a store that can take rows before the step's commit
+   * (PostgreSQL: `Journal.sendAhead`), so the database inserts them while the kernel computes the next ones.
+   */
+  sendAheadInputsEvery: 4_096,
+  /** Rows a PostgreSQL journal holds uncommitted before an offer sends them into the step's transaction. */
+  sendAheadRowsMin: 8_192,
+  /**
    * Effects `aos run` has in flight at once (dispatched, receipt not back yet); the rest wait in the outbox
    * and go out as receipts come back. A world may lower or raise it (`effects.inflight_max` in config.json).
    */
