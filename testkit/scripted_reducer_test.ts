@@ -241,7 +241,7 @@ Deno.test("property: with raw patterns, the first rule whose patterns are all su
         assert.deepEqual(actual, expected);
       },
     ),
-    { numRuns: runs(100) },
+    { numRuns: runs(200) },
   );
 });
 
@@ -318,7 +318,7 @@ Deno.test("property: with envelope fields, the module picks the first rule whose
       assert.equal(chosen(run(script, encodeInputEnvelope(env))), expected);
       outcomes.add(expected);
     }),
-    { numRuns: runs(100) },
+    { numRuns: runs(200) },
   );
   // the generator is not vacuous: no match and wins by later rules all occur (misses are ~1e-6 likely)
   for (const outcome of ["trap", 0, 1, 2]) assert.ok(outcomes.has(outcome), `never saw outcome ${outcome}`);
