@@ -70,22 +70,24 @@ export const TOGETHER: readonly (readonly string[])[] = [["cli/pg_cli_test.ts", 
 
 /**
  * The share of each worker's time in its first, large shard; the rest is cut into
- * {@linkcode TAIL_SHARDS_PER_WORKER} small shards per worker that run last. Test workers take the shards in
- * order as they come free, so a worker whose large shard ends early takes more of the small ones and the
- * workers end within about one small shard of each other; with equal shards one worker could run a whole
- * shard alone at the end. Each shard costs about half a second of CPU to load, so there are few of them.
+ * {@linkcode TAIL_SHARDS_PER_WORKER} rounds of small shards, one shard per worker in each round, each round
+ * half the size of the one before. Test workers take the shards in order as they come free, so a worker whose
+ * large shard ends early takes more of the small ones and the workers end within about one of the last,
+ * smallest shards of each other; with equal shards one worker could run a whole shard alone at the end (3.5 s
+ * of one worker idle in a timed run). Each shard costs about 0.7 s to load, so there are few of them.
  */
 export const LARGE_SHARE = 0.7;
 
-/** How many small shards per worker follow the large ones (see {@linkcode LARGE_SHARE}). */
+/** How many rounds of small shards, one per worker each, follow the large ones (see {@linkcode LARGE_SHARE}). */
 export const TAIL_SHARDS_PER_WORKER = 2;
 
 /**
  * The source of each shard module for `files` (paths relative to the repository root), for `workers` test
  * workers, balanced by `weights` (seconds per file; {@linkcode DEFAULT_SECONDS} for a file not listed).
  * First one large shard per worker ({@linkcode LARGE_SHARE} of a worker's share of the total), then
- * {@linkcode TAIL_SHARDS_PER_WORKER} small ones per worker: each group of files ({@linkcode TOGETHER} files
- * as one), heaviest first, goes into the shard with the most room left. Shards that end up empty are
+ * {@linkcode TAIL_SHARDS_PER_WORKER} rounds of one small shard per worker, each round half the size of the
+ * one before: each group of files ({@linkcode TOGETHER} files as one), heaviest first, goes into the shard
+ * with the most room left. Shards that end up empty are
  * dropped. Each shard imports its files in sorted order; `dir` is where the shards live, relative to the
  * root. The same input gives the same shards, so their type check stays cached.
  */
@@ -108,11 +110,15 @@ export function shardSources(
   // Heaviest first; ties by path, so the shards are the same on every run.
   groups.sort((a, b) => weight(b) - weight(a) || (a[0]! < b[0]! ? -1 : 1));
   const perWorker = groups.reduce((sum, group) => sum + weight(group), 0) / Math.max(1, workers);
-  const tail = (perWorker * (1 - LARGE_SHARE)) / TAIL_SHARDS_PER_WORKER;
-  const shards = [
-    ...Array.from({ length: Math.max(1, workers) }, () => perWorker * LARGE_SHARE),
-    ...Array.from({ length: Math.max(1, workers) * TAIL_SHARDS_PER_WORKER }, () => tail),
-  ].map((room) => ({ files: [] as string[], room }));
+  // Round r of the tail gets 2^(rounds - 1 - r) parts of the 2^rounds - 1 the tail is cut into.
+  const tailPart = (perWorker * (1 - LARGE_SHARE)) / (2 ** TAIL_SHARDS_PER_WORKER - 1);
+  const rooms = [perWorker * LARGE_SHARE];
+  for (let round = 0; round < TAIL_SHARDS_PER_WORKER; round++) {
+    rooms.push(tailPart * 2 ** (TAIL_SHARDS_PER_WORKER - 1 - round));
+  }
+  const shards = rooms.flatMap((room) =>
+    Array.from({ length: Math.max(1, workers) }, () => ({ files: [] as string[], room }))
+  );
   for (const group of groups) {
     const roomiest = shards.reduce((best, shard) => (shard.room > best.room ? shard : best));
     roomiest.files.push(...group);
