@@ -10,14 +10,19 @@
  * Pieces: one reducer call through `ReducerHost` (input copied in, instance reset, fuel, output copied out),
  * the input envelope's encoding and the output envelope's decoding, SHA-256 of an entry (the hash chain),
  * its CRC32C (the frame), the canonical encoding of its body and the decoding of its bytes (which includes
- * its SHA-256).
+ * its SHA-256). Then what an `aos step` process costs without events (start, open, exit), and the time an
+ * event may take for a step of inboxBatchMax events to reach ratio 0.25 to the raw append, next to the floor.
  *
  * @module
  */
-import { encodeCanonical, hashRefOf, sha256 } from "../air/mod.ts";
+import { encodeCanonical, hashRefOf, limits, sha256 } from "../air/mod.ts";
 import { crc32c, decodeEntry, encodeFrame, FsJournal, type JournalEntry } from "../journal/mod.ts";
 import { decodeOutputEnvelope, encodeInputEnvelope, ReducerHost } from "../kernel/mod.ts";
 import { worldPaths } from "../world/mod.ts";
+
+/** The V8 flags the `aos` launcher runs with (`deno task install`, `aos`, `compile` in deno.json). */
+const LAUNCHER_V8_FLAGS = "--max-semi-space-size=2,--no-concurrent-array-buffer-sweeping";
+const CLI = decodeURIComponent(new URL("../cli.ts", import.meta.url).pathname);
 
 const dir = Deno.args[0];
 if (dir === undefined) {
@@ -150,3 +155,42 @@ show(
   step,
 );
 show(`replay floor: ${Math.round(1e9 / replay)} events/s, ratio ${(rawNs / replay).toFixed(3)}`, replay);
+
+// What a whole `aos step` process pays besides its events: start, open the world, look at an empty inbox,
+// exit (the fastest of three, on a copy of the world), as `deno task bench` runs it (the launcher's flags).
+// The bench's step figure is one such process admitting its N events, at most inboxBatchMax (100,000).
+const copy = await Deno.makeTempDir({ prefix: "aos-floor-world-" });
+await copyTree(dir, copy);
+let fixedSec = Infinity;
+for (let round = 0; round < 3; round++) {
+  const start = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", `--v8-flags=${LAUNCHER_V8_FLAGS}`, "-A", CLI, "step", "--world", copy, "--json"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`aos step failed: ${new TextDecoder().decode(out.stderr)}`);
+  fixedSec = Math.min(fixedSec, (performance.now() - start) / 1000);
+}
+await Deno.remove(copy, { recursive: true });
+const events = limits.inboxBatchMax;
+const fixedNs = (fixedSec * 1e9) / events;
+show(`an aos step process without events: ${fixedSec.toFixed(3)} s, per event of ${events}`, fixedNs);
+// Ratio 0.25 to the raw append: N events in at most 4 × N raw frames' time, the fixed cost included.
+const budget = 4 * rawNs - fixedNs;
+show(
+  `step budget of ratio 0.25 at ${events} events (4 × raw − fixed): ${
+    budget >= step ? "at or above" : "below"
+  } the step floor by ${(Math.abs(budget - step) / 1000).toFixed(2)} µs`,
+  budget,
+);
+
+/** Copies the files under `from` to `to` (folders made as needed). */
+async function copyTree(from: string, to: string): Promise<void> {
+  for await (const entry of Deno.readDir(from)) {
+    if (entry.isDirectory) {
+      await Deno.mkdir(`${to}/${entry.name}`, { recursive: true });
+      await copyTree(`${from}/${entry.name}`, `${to}/${entry.name}`);
+    } else if (entry.isFile) await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
+  }
+}
