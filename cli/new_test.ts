@@ -4,14 +4,18 @@ import { reducerNames, scaffoldFiles } from "./new.ts";
 
 const REPO = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 
-/** Runs `deno ARGS` in `cwd` (quiet, no colors) and demands exit 0, showing both streams otherwise. */
-async function deno(cwd: string, ...args: string[]): Promise<string> {
+/**
+ * Runs `deno ARGS` in `cwd` (quiet, no colors) and demands exit 0, showing both streams otherwise. Reducer
+ * builds are cached in `buildCache` unless `AOS_BUILD_CACHE` says otherwise (`deno task test:long` turns the
+ * cache off, so the scaffold's build compiles).
+ */
+async function deno(cwd: string, buildCache: string, ...args: string[]): Promise<string> {
   const output = await new Deno.Command(Deno.execPath(), {
     args,
     cwd,
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", AOS_BUILD_CACHE: Deno.env.get("AOS_BUILD_CACHE") ?? buildCache },
   }).output();
   const decoder = new TextDecoder();
   const stdout = decoder.decode(output.stdout);
@@ -33,7 +37,7 @@ async function deno(cwd: string, ...args: string[]): Promise<string> {
  * suite's own files do, instead of on every run (about 9 s of CPU). A file lock keeps two concurrent runs
  * from sharing the folder.
  */
-async function withFixedTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+async function withFixedTempDir(fn: (dir: string, buildCache: string) => Promise<void>): Promise<void> {
   const base = await Deno.realPath(Deno.env.get("TMPDIR") ?? "/tmp");
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(REPO)));
   const name = `aos-new-test-${
@@ -47,7 +51,9 @@ async function withFixedTempDir(fn: (dir: string) => Promise<void>): Promise<voi
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     });
     await Deno.mkdir(dir);
-    await fn(dir);
+    // Beside the scaffold and kept: the same scaffold builds from the cache on later runs (the compiler
+    // takes seconds; sdk/build_test.ts tests when the cache may answer).
+    await fn(dir, `${dir}-builds`);
   } finally {
     await Deno.remove(dir, { recursive: true });
     await lock.unlock();
@@ -55,7 +61,7 @@ async function withFixedTempDir(fn: (dir: string) => Promise<void>): Promise<voi
 }
 
 Deno.test("aos new reducer: a world outside the repository builds, passes its test and its AIR checks", async () => {
-  await withFixedTempDir(async (tmp) => {
+  await withFixedTempDir(async (tmp, buildCache) => {
     assert.ok(!tmp.startsWith(`${REPO}/`), `${tmp} must lie outside ${REPO}`);
     const dir = `${tmp}/hello`;
     const created = await aos(tmp, "new", "reducer", "hello", "--dir", dir);
@@ -70,7 +76,7 @@ Deno.test("aos new reducer: a world outside the repository builds, passes its te
       /warning \[AIR_WASM_HASH_MISSING\] Module "app\/Hello@1" has no wasm_hash/,
     );
 
-    const built = await deno(dir, "task", "--quiet", "build");
+    const built = await deno(dir, buildCache, "task", "--quiet", "build");
     const hash = /modules\/hello\.wasm {2}\d+ bytes {2}(sha256:[0-9a-f]{64})/.exec(built)?.[1];
     assert.ok(hash, built);
     const module = JSON.parse(await Deno.readTextFile(`${dir}/air/module.air.json`));
@@ -79,7 +85,7 @@ Deno.test("aos new reducer: a world outside the repository builds, passes its te
     const hashed = await expectAos(0, dir, "air", "hash", "modules/hello.wasm", "--json");
     assert.equal(JSON.parse(hashed.stdout)[0].hash, hash);
 
-    const tested = await deno(dir, "task", "--quiet", "test");
+    const tested = await deno(dir, buildCache, "task", "--quiet", "test");
     assert.match(tested, /1 passed \| 0 failed/);
 
     const checked = await expectAos(0, dir, "air", "check", "air");

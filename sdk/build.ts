@@ -8,12 +8,18 @@
  * needs no copy of the SDK and no `node_modules`. The compiler sees nothing else but the `.ts` files
  * under the world folder; source paths stay relative to it, so the build is reproducible.
  *
+ * Builds are cached (see {@linkcode buildCacheDir}): a build whose compiler, flags and every file the
+ * compiler asked for (each one's contents, or its absence) are unchanged takes its `.wasm` from the cache
+ * instead of compiling again, which took seconds.
+ *
  * @module
  */
-import asc from "npm:assemblyscript@0.28.20/asc";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { hashRefOf } from "../air/mod.ts";
+
+/** The compiler, pinned: part of every build cache key. Loaded only when a build is not in the cache. */
+export const COMPILER = "assemblyscript@0.28.20";
 
 /**
  * Compiler flags shared by every reducer build. `--runtime stub` is a bump allocator without GC: enough
@@ -93,19 +99,144 @@ export interface BuiltReducer {
 }
 
 /**
- * Compiles `source` (relative to `dir`) in memory and checks it against the reducer ABI. Throws an
+ * Where built reducers are cached: `AOS_BUILD_CACHE` (`off` turns the cache off), else
+ * `$XDG_CACHE_HOME/aos/reducer-builds`, else `~/.cache/aos/reducer-builds`; undefined (no cache) without
+ * a home folder.
+ */
+export function buildCacheDir(): string | undefined {
+  const set = Deno.env.get("AOS_BUILD_CACHE");
+  if (set === "off") return undefined;
+  if (set !== undefined && set !== "") return set;
+  const base = Deno.env.get("XDG_CACHE_HOME") ||
+    (Deno.env.get("HOME") ? `${Deno.env.get("HOME")}/.cache` : "");
+  return base === "" ? undefined : `${base}/aos/reducer-builds`;
+}
+
+/**
+ * One question the compiler asked of the file reader (`name` in `baseDir`, relative to the world folder)
+ * and the SHA-256 of the answer (null: absent, or refused by the reader).
+ */
+export interface SourceRead {
+  baseDir: string;
+  name: string;
+  hash: string | null;
+}
+
+/** A cache entry: what a build read and the hash of the `.wasm` it wrote (kept beside it). */
+interface CachedBuild {
+  compiler: string;
+  flags: readonly string[];
+  source: string;
+  reads: SourceRead[];
+  wasmHash: string;
+}
+
+/** The cache entry's file name (without extension) of a build of `source` with this compiler and flags. */
+function cacheKey(source: string, entryText: string | null): string {
+  const key = JSON.stringify({
+    compiler: COMPILER,
+    flags: COMPILER_FLAGS,
+    source,
+    entry: textHash(entryText),
+  });
+  return hashRefOf(new TextEncoder().encode(key)).slice("sha256:".length);
+}
+
+function textHash(text: string | null): string | null {
+  return text === null ? null : hashRefOf(new TextEncoder().encode(text));
+}
+
+/**
+ * The cached `.wasm` of `source` under `root`, when `cacheDir` holds a build of it whose every read gives the
+ * same answer now and whose bytes still have the recorded hash; undefined otherwise (a damaged or foreign
+ * entry is a miss, never an error).
+ */
+export async function cachedBuild(
+  cacheDir: string,
+  root: string,
+  source: string,
+): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  const key = cacheKey(source, await readWorldSource(root, "", source));
+  let entry: CachedBuild;
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    entry = JSON.parse(await Deno.readTextFile(`${cacheDir}/${key}.json`));
+    bytes = await Deno.readFile(`${cacheDir}/${key}.wasm`);
+  } catch {
+    return undefined;
+  }
+  if (
+    entry.compiler !== COMPILER || JSON.stringify(entry.flags) !== JSON.stringify(COMPILER_FLAGS) ||
+    entry.source !== source || !Array.isArray(entry.reads) || hashRefOf(bytes) !== entry.wasmHash
+  ) return undefined;
+  for (const read of entry.reads) {
+    if (textHash(await readWorldSource(root, read.baseDir, read.name)) !== read.hash) return undefined;
+  }
+  return bytes;
+}
+
+/** Records a build of `source` (its reads and bytes) in `cacheDir`; a failure to write is not an error. */
+export async function storeBuild(
+  cacheDir: string,
+  root: string,
+  source: string,
+  reads: SourceRead[],
+  bytes: Uint8Array,
+): Promise<void> {
+  const key = cacheKey(source, await readWorldSource(root, "", source));
+  const entry: CachedBuild = {
+    compiler: COMPILER,
+    flags: COMPILER_FLAGS,
+    source,
+    reads,
+    wasmHash: hashRefOf(bytes),
+  };
+  try {
+    await Deno.mkdir(cacheDir, { recursive: true });
+    // The bytes first: an entry whose manifest is there but bytes are not (or differ) is a miss.
+    for (const [name, data] of [[`${key}.wasm`, bytes], [`${key}.json`, JSON.stringify(entry)]] as const) {
+      const temp = `${cacheDir}/${name}.${Deno.pid}.tmp`;
+      if (typeof data === "string") await Deno.writeTextFile(temp, data);
+      else await Deno.writeFile(temp, data);
+      await Deno.rename(temp, `${cacheDir}/${name}`);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotFound)) {
+      throw error;
+    }
+  }
+}
+
+/**
+ * Compiles `source` (relative to `dir`) in memory and checks it against the reducer ABI, or takes the
+ * result from the build cache (`cacheDir`, default {@linkcode buildCacheDir}; `null`: no cache). Throws an
  * `Error` carrying the compiler's diagnostics when compilation fails.
  */
-export async function compileReducer(dir: string, source: string): Promise<Uint8Array<ArrayBuffer>> {
+export async function compileReducer(
+  dir: string,
+  source: string,
+  cacheDir: string | null = buildCacheDir() ?? null,
+): Promise<Uint8Array<ArrayBuffer>> {
   const root = resolve(dir);
+  if (cacheDir !== null) {
+    const cached = await cachedBuild(cacheDir, root, source);
+    if (cached !== undefined) return cached;
+  }
+  const { default: asc } = await import("npm:assemblyscript@0.28.20/asc");
   const outputs = new Map<string, Uint8Array | string>();
+  const reads: SourceRead[] = [];
   const stderr = asc.createMemoryStream();
   const argv = [source, "--baseDir", root, "--outFile", "module.wasm", "--textFile", "module.wat"];
   argv.push(...COMPILER_FLAGS);
   const result = await asc.main(argv, {
     stdout: asc.createMemoryStream(),
     stderr,
-    readFile: (name: string, baseDir: string) => readWorldSource(root, baseDir, name),
+    readFile: async (name: string, baseDir: string) => {
+      const text = await readWorldSource(root, baseDir, name);
+      // Kept relative to the world folder: the same files elsewhere build the same module.
+      reads.push({ baseDir: relative(root, resolve(root, baseDir)), name, hash: textHash(text) });
+      return text;
+    },
     writeFile: (name: string, contents: Uint8Array | string) => {
       outputs.set(name, contents);
     },
@@ -123,6 +254,7 @@ export async function compileReducer(dir: string, source: string): Promise<Uint8
   }
   const wasm = new Uint8Array(bytes);
   checkReducerModule(source, wasm, text);
+  if (cacheDir !== null) await storeBuild(cacheDir, root, source, reads, wasm);
   return wasm;
 }
 

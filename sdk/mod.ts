@@ -21,9 +21,11 @@
  * @module
  */
 export {
+  buildCacheDir,
   buildReducer,
   type BuiltReducer,
   checkReducerModule,
+  COMPILER,
   COMPILER_FLAGS,
   compileReducer,
   type ReducerBuild,

@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { hashRefOf } from "../air/mod.ts";
+import { cachedBuild, type SourceRead, storeBuild } from "./build.ts";
+
+const textHash = (text: string) => hashRefOf(new TextEncoder().encode(text));
+
+/** A world folder with `files` (path → text) in a fresh temporary folder. */
+async function worldWith(files: Record<string, string>): Promise<string> {
+  const root = await Deno.makeTempDir({ prefix: "aos-build-cache-" });
+  for (const [path, text] of Object.entries(files)) {
+    await Deno.mkdir(`${root}/${path.slice(0, path.lastIndexOf("/"))}`, { recursive: true });
+    await Deno.writeTextFile(`${root}/${path}`, text);
+  }
+  return root;
+}
+
+Deno.test("build cache: a build is reused while every file the compiler read reads the same, and only then", async () => {
+  const files = {
+    "reducer/hello.ts": "export function step(): void {}",
+    "reducer/util.ts": "export const a = 1;",
+  };
+  const root = await worldWith(files);
+  const elsewhere = await worldWith(files);
+  const cache = await Deno.makeTempDir({ prefix: "aos-build-cache-dir-" });
+  try {
+    const reads: SourceRead[] = [
+      { baseDir: "", name: "reducer/hello.ts", hash: textHash(files["reducer/hello.ts"]) },
+      { baseDir: "reducer", name: "util.ts", hash: textHash(files["reducer/util.ts"]) },
+      { baseDir: "reducer", name: "util/index.ts", hash: null }, // asked for, absent
+      { baseDir: "", name: "asconfig.json", hash: null }, // refused: not a .ts file
+    ];
+    const bytes = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
+    assert.equal(await cachedBuild(cache, root, "reducer/hello.ts"), undefined, "empty cache: a miss");
+    await storeBuild(cache, root, "reducer/hello.ts", reads, bytes);
+    assert.deepEqual(await cachedBuild(cache, root, "reducer/hello.ts"), bytes);
+    assert.deepEqual(
+      await cachedBuild(cache, elsewhere, "reducer/hello.ts"),
+      bytes,
+      "the same files elsewhere",
+    );
+    // An imported file changes: a miss; back as it was: a hit again.
+    await Deno.writeTextFile(`${root}/reducer/util.ts`, "export const a = 2;");
+    assert.equal(await cachedBuild(cache, root, "reducer/hello.ts"), undefined);
+    await Deno.writeTextFile(`${root}/reducer/util.ts`, files["reducer/util.ts"]);
+    assert.deepEqual(await cachedBuild(cache, root, "reducer/hello.ts"), bytes);
+    // A file the compiler found absent appears: a miss (it would now resolve to it).
+    await Deno.mkdir(`${root}/reducer/util`);
+    await Deno.writeTextFile(`${root}/reducer/util/index.ts`, "export const a = 3;");
+    assert.equal(await cachedBuild(cache, root, "reducer/hello.ts"), undefined);
+    await Deno.remove(`${root}/reducer/util`, { recursive: true });
+    // The entry file changes: another key, a miss.
+    await Deno.writeTextFile(`${root}/reducer/hello.ts`, "export function step(): void { }");
+    assert.equal(await cachedBuild(cache, root, "reducer/hello.ts"), undefined);
+    await Deno.writeTextFile(`${root}/reducer/hello.ts`, files["reducer/hello.ts"]);
+    // Damaged cached bytes: a miss, never the damaged module.
+    const [wasm] = [...Deno.readDirSync(cache)].filter((e) => e.name.endsWith(".wasm")).map((e) => e.name);
+    await Deno.writeFile(`${cache}/${wasm}`, new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 1]));
+    assert.equal(await cachedBuild(cache, root, "reducer/hello.ts"), undefined);
+  } finally {
+    for (const dir of [root, elsewhere, cache]) await Deno.remove(dir, { recursive: true });
+  }
+});
