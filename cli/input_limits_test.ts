@@ -6,9 +6,16 @@
  */
 import assert from "node:assert/strict";
 import { limits } from "../air/mod.ts";
+import { withTestLimits } from "../journal/testing/mod.ts";
 import { encodeReceiptFile } from "../world/mod.ts";
 import { lineWriter } from "./context.ts";
 import { aos, expectAos, hashTree, withTempDir } from "./_test_helpers.ts";
+
+/**
+ * The entry bound the two "too large" tests run under: 256 KiB, or the real 16 MiB with `AOS_REAL_LIMITS=1`
+ * (`deno task test:long`); the same check refuses both, the real one with 130,000 more page faults.
+ */
+const ENTRY_BOUND = { journalEntrySizeBytesMax: 256 * 1024 };
 
 async function fetchNotifyWorld(root: string): Promise<string> {
   const world = `${root}/w`;
@@ -17,39 +24,41 @@ async function fetchNotifyWorld(root: string): Promise<string> {
 }
 
 Deno.test("aos event send: an event too large to journal exits 2, queues nothing, and step still works", async () => {
-  await withTempDir(async (root) => {
-    const world = await fetchNotifyWorld(root);
-    const before = await hashTree(`${world}/.aos`);
-    const url = "x".repeat(limits.journalEntrySizeBytesMax);
-    await Deno.writeTextFile(
-      `${root}/big.jsonl`,
-      JSON.stringify({ schema: "demo/Notify@1", value: { request_id: "r1", url } }) + "\n",
-    );
-    const run = await expectAos(2, world, "event", "send", "--file", `${root}/big.jsonl`);
-    assert.match(run.stderr, /^error\[AOS_INPUT_TOO_LARGE\]: .*journalEntrySizeBytesMax/);
-    assert.deepEqual(await hashTree(`${world}/.aos`), before);
-    const step = await aos(world, "step", "--json");
-    assert.equal(step.code, 0, step.stderr);
-  });
+  await withTestLimits(ENTRY_BOUND, () =>
+    withTempDir(async (root) => {
+      const world = await fetchNotifyWorld(root);
+      const before = await hashTree(`${world}/.aos`);
+      const url = "x".repeat(limits.journalEntrySizeBytesMax);
+      await Deno.writeTextFile(
+        `${root}/big.jsonl`,
+        JSON.stringify({ schema: "demo/Notify@1", value: { request_id: "r1", url } }) + "\n",
+      );
+      const run = await expectAos(2, world, "event", "send", "--file", `${root}/big.jsonl`);
+      assert.match(run.stderr, /^error\[AOS_INPUT_TOO_LARGE\]: .*journalEntrySizeBytesMax/);
+      assert.deepEqual(await hashTree(`${world}/.aos`), before);
+      const step = await aos(world, "step", "--json");
+      assert.equal(step.code, 0, step.stderr);
+    }));
 });
 
 Deno.test("aos receipts submit: a receipt too large to journal exits 2 and leaves nothing in .aos/receipts/", async () => {
-  await withTempDir(async (root) => {
-    const world = await fetchNotifyWorld(root);
-    const before = await hashTree(`${world}/.aos`);
-    const receipt = encodeReceiptFile({
-      intentHash: new Uint8Array(32),
-      adapterId: "aos-http",
-      status: "ok",
-      payload: new Uint8Array(limits.journalEntrySizeBytesMax),
-      fence: { generation: 0n, height: 0n },
-      signature: new Uint8Array(64),
-    });
-    await Deno.writeFile(`${root}/big.cbor`, receipt);
-    const run = await expectAos(2, world, "receipts", "submit", `${root}/big.cbor`);
-    assert.match(run.stderr, /^error\[AOS_INPUT_TOO_LARGE\]: /);
-    assert.deepEqual(await hashTree(`${world}/.aos`), before);
-  });
+  await withTestLimits(ENTRY_BOUND, () =>
+    withTempDir(async (root) => {
+      const world = await fetchNotifyWorld(root);
+      const before = await hashTree(`${world}/.aos`);
+      const receipt = encodeReceiptFile({
+        intentHash: new Uint8Array(32),
+        adapterId: "aos-http",
+        status: "ok",
+        payload: new Uint8Array(limits.journalEntrySizeBytesMax),
+        fence: { generation: 0n, height: 0n },
+        signature: new Uint8Array(64),
+      });
+      await Deno.writeFile(`${root}/big.cbor`, receipt);
+      const run = await expectAos(2, world, "receipts", "submit", `${root}/big.cbor`);
+      assert.match(run.stderr, /^error\[AOS_INPUT_TOO_LARGE\]: /);
+      assert.deepEqual(await hashTree(`${world}/.aos`), before);
+    }));
 });
 
 Deno.test("aos receipts submit: a refused receipt (intent hash not 32 bytes) exits 2 and queues no file", async () => {

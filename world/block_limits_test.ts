@@ -9,6 +9,7 @@ import { encodeCanonical, hashRefOf, limits } from "../air/mod.ts";
 import { Code, I32, VirtualClock, WasmModuleBuilder } from "../kernel/mod.ts";
 import { T0_NS, tempDir } from "../kernel/_test_fixtures.ts";
 import { readJournalDir } from "../journal/mod.ts";
+import { realLimits } from "../journal/testing/mod.ts";
 import { initWorld } from "./init_world.ts";
 import { worldPaths } from "./paths.ts";
 import { verifyWorld } from "./verify.ts";
@@ -68,13 +69,11 @@ function airFiles(wasmHash: string) {
 
 /**
  * The bound on a block's derived events the first test runs under: the real one (16,384: two blocks of
- * 16k events, journaled, reopened and replayed, about 5 s of CPU) with `AOS_REAL_BLOCK_LIMITS=1` (`deno task
+ * 16k events, journaled, reopened and replayed, about 5 s of CPU) with `AOS_REAL_LIMITS=1` (`deno task
  * test:long`), else 4,096 (four steps of the reducer's 1,024 events): the same geometric growth, stopped
  * by the same check.
  */
-const EVENTS_PER_BLOCK = Deno.env.get("AOS_REAL_BLOCK_LIMITS") === "1"
-  ? limits.derivedEventsPerBlockMax
-  : 4_096;
+const EVENTS_PER_BLOCK = realLimits() ? limits.derivedEventsPerBlockMax : 4_096;
 
 Deno.test("the bound on a block's derived events is 16,384, and on one step's events 1,024", () => {
   assert.equal(limits.derivedEventsPerBlockMax, 16_384);

@@ -1,9 +1,15 @@
 import assert from "node:assert/strict";
 import { limits } from "../air/mod.ts";
+import { withTestLimits } from "../journal/testing/mod.ts";
 import { hasCode, tempDir } from "../kernel/_test_fixtures.ts";
 import { initCounterWorld } from "./_test_fixtures.ts";
 
+// At a 256 KiB entry bound, or the real 16 MiB with AOS_REAL_LIMITS=1 (`deno task test:long`).
 Deno.test("World.step() quarantines a queued event that cannot be journaled and admits the others", async () => {
+  await withTestLimits({ journalEntrySizeBytesMax: 256 * 1024 }, quarantinesTooLarge);
+});
+
+async function quarantinesTooLarge(): Promise<void> {
   await using dir = await tempDir();
   const { world } = await initCounterWorld(dir.path);
   try {
@@ -20,7 +26,7 @@ Deno.test("World.step() quarantines a queued event that cannot be journaled and 
   } finally {
     world.close();
   }
-});
+}
 
 Deno.test("World.step() admits at most limits.inboxBatchMax events; the rest stay queued for the next step", async () => {
   await using dir = await tempDir();

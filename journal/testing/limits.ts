@@ -24,3 +24,23 @@ export async function withLimits<T>(
     Object.assign(mutable, saved);
   }
 }
+
+/**
+ * Whether tests run at the real bounds: `AOS_REAL_LIMITS=1` (`deno task test:long`; `AOS_REAL_BLOCK_LIMITS=1`,
+ * its earlier name, too). Read when called, so importing this module needs no environment permission.
+ */
+export function realLimits(): boolean {
+  return Deno.env.get("AOS_REAL_LIMITS") === "1" || Deno.env.get("AOS_REAL_BLOCK_LIMITS") === "1";
+}
+
+/**
+ * Runs `fn` with the `lowered` bounds, or at the real ones when {@linkcode realLimits} says so. For tests
+ * whose inputs grow with a bound (an entry as large as `journalEntrySizeBytesMax` is 16 MiB): the same
+ * check refuses them at a lowered bound, for a fraction of the memory and time.
+ */
+export function withTestLimits<T>(
+  lowered: Partial<Record<LimitName, number>>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  return realLimits() ? fn() : withLimits(lowered, fn);
+}

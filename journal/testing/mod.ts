@@ -18,4 +18,4 @@
  */
 export { type CasHarness, runCasContract } from "./cas_contract.ts";
 export { type JournalHarness, runJournalContract, sampleRecord } from "./journal_contract.ts";
-export { type LimitName, withLimits } from "./limits.ts";
+export { type LimitName, realLimits, withLimits, withTestLimits } from "./limits.ts";
