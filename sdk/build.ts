@@ -101,14 +101,20 @@ export interface BuiltReducer {
 /**
  * Where built reducers are cached: `AOS_BUILD_CACHE` (`off` turns the cache off), else
  * `$XDG_CACHE_HOME/aos/reducer-builds`, else `~/.cache/aos/reducer-builds`; undefined (no cache) without
- * a home folder.
+ * a home folder or without permission to read the environment.
  */
 export function buildCacheDir(): string | undefined {
-  const set = Deno.env.get("AOS_BUILD_CACHE");
+  const env = (name: string) => {
+    try {
+      return Deno.env.get(name);
+    } catch {
+      return undefined; // no permission to read the environment: no cache
+    }
+  };
+  const set = env("AOS_BUILD_CACHE");
   if (set === "off") return undefined;
   if (set !== undefined && set !== "") return set;
-  const base = Deno.env.get("XDG_CACHE_HOME") ||
-    (Deno.env.get("HOME") ? `${Deno.env.get("HOME")}/.cache` : "");
+  const base = env("XDG_CACHE_HOME") || (env("HOME") ? `${env("HOME")}/.cache` : "");
   return base === "" ? undefined : `${base}/aos/reducer-builds`;
 }
 
@@ -191,19 +197,23 @@ export async function storeBuild(
     reads,
     wasmHash: hashRefOf(bytes),
   };
+  const text = JSON.stringify(entry);
   try {
     await Deno.mkdir(cacheDir, { recursive: true });
     // The bytes first: an entry whose manifest is there but bytes are not (or differ) is a miss.
-    for (const [name, data] of [[`${key}.wasm`, bytes], [`${key}.json`, JSON.stringify(entry)]] as const) {
+    for (const [name, data] of [[`${key}.wasm`, bytes], [`${key}.json`, text]] as const) {
       const temp = `${cacheDir}/${name}.${Deno.pid}.tmp`;
-      if (typeof data === "string") await Deno.writeTextFile(temp, data);
-      else await Deno.writeFile(temp, data);
-      await Deno.rename(temp, `${cacheDir}/${name}`);
+      try {
+        if (typeof data === "string") await Deno.writeTextFile(temp, data);
+        else await Deno.writeFile(temp, data);
+        await Deno.rename(temp, `${cacheDir}/${name}`);
+      } catch (error) {
+        await Deno.remove(temp).catch(() => {/* never written */});
+        throw error;
+      }
     }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotFound)) {
-      throw error;
-    }
+  } catch {
+    // Not writable (no permission, a read-only or full disk): the build stands, uncached.
   }
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { hashRefOf } from "../air/mod.ts";
-import { cachedBuild, type SourceRead, storeBuild } from "./build.ts";
+import { buildCacheDir, cachedBuild, type SourceRead, storeBuild } from "./build.ts";
 
 const textHash = (text: string) => hashRefOf(new TextEncoder().encode(text));
 
@@ -58,5 +58,51 @@ Deno.test("build cache: a build is reused while every file the compiler read rea
     assert.equal(await cachedBuild(cache, root, "reducer/hello.ts"), undefined);
   } finally {
     for (const dir of [root, elsewhere, cache]) await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("build cache: a cache that cannot be written is no error, and stays a miss", async () => {
+  const root = await worldWith({ "reducer/hello.ts": "export function step(): void {}" });
+  try {
+    // A file where the cache folder would be: every write fails (ENOTDIR).
+    const blocked = `${root}/not-a-folder`;
+    await Deno.writeTextFile(blocked, "");
+    const reads: SourceRead[] = [{ baseDir: "", name: "reducer/hello.ts", hash: textHash("x") }];
+    await storeBuild(
+      `${blocked}/cache`,
+      root,
+      "reducer/hello.ts",
+      reads,
+      new Uint8Array([0, 0x61, 0x73, 0x6d]),
+    );
+    assert.equal(await cachedBuild(`${blocked}/cache`, root, "reducer/hello.ts"), undefined);
+    assert.equal(await Deno.readTextFile(blocked), "", "nothing written over the file");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("build cache: AOS_BUILD_CACHE names the folder, off turns the cache off, else the user's cache folder", () => {
+  const saved = Object.fromEntries(
+    ["AOS_BUILD_CACHE", "XDG_CACHE_HOME", "HOME"].map((name) => [name, Deno.env.get(name)]),
+  );
+  try {
+    Deno.env.set("AOS_BUILD_CACHE", "/somewhere/builds");
+    assert.equal(buildCacheDir(), "/somewhere/builds");
+    Deno.env.set("AOS_BUILD_CACHE", "off");
+    assert.equal(buildCacheDir(), undefined);
+    Deno.env.delete("AOS_BUILD_CACHE");
+    Deno.env.set("XDG_CACHE_HOME", "/xdg");
+    assert.equal(buildCacheDir(), "/xdg/aos/reducer-builds");
+    Deno.env.delete("XDG_CACHE_HOME");
+    Deno.env.set("HOME", "/home/u");
+    assert.equal(buildCacheDir(), "/home/u/.cache/aos/reducer-builds");
+    Deno.env.delete("HOME");
+    assert.equal(buildCacheDir(), undefined);
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) Deno.env.delete(name);
+      else Deno.env.set(name, value);
+    }
   }
 });
