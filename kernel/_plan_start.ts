@@ -13,6 +13,7 @@ import {
   encodeCanonical,
   encodeTyped,
   hasOwn,
+  refType,
   type SchemaResolver,
   type TypeExpr,
   type Value,
@@ -72,14 +73,14 @@ export function planStartBody(body: { [key: string]: CborValue }): PlanStartBody
 export function checkPlanStart(defs: WorldDefs, body: PlanStartBody): CheckedPlanStart {
   const plan = defs.plans.get(body.plan);
   if (!plan) throw new AosError("AOS_USAGE", `Cannot start plan "${body.plan}": it is not in the manifest`);
-  const inputValue = decodeTyped({ ref: plan.input }, body.input, defs.schemas);
+  const inputValue = decodeTyped(refType(plan.input), body.input, defs.schemas);
   const locals = new Map<string, Value>();
   for (const [name, bytes] of body.locals) {
     const schema = plan.locals !== undefined && hasOwn(plan.locals, name) ? plan.locals[name] : undefined;
     if (schema === undefined) {
       throw new AosError("AOS_USAGE", `Cannot start plan "${plan.name}": "${name}" is not one of its locals`);
     }
-    locals.set(name, decodeTyped({ ref: schema }, bytes, defs.schemas));
+    locals.set(name, decodeTyped(refType(schema), bytes, defs.schemas));
   }
   return { plan, inputValue, locals };
 }
@@ -94,7 +95,7 @@ export function fieldPathBytes(
   path: string,
   schemas: SchemaResolver,
 ): Uint8Array | undefined {
-  let type: TypeExpr = { ref: schema };
+  let type: TypeExpr = refType(schema);
   let current: Value = value;
   for (const segment of path.split(".")) {
     let view = viewType(type, schemas);

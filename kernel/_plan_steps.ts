@@ -13,6 +13,7 @@ import {
   encodeTyped,
   evalExpr,
   type PlanStep,
+  refType,
   toHex,
   type Value,
 } from "../air/mod.ts";
@@ -60,7 +61,7 @@ export function executeStep(ctx: StepContext, step: PlanStep): StepOutcome {
           "eval_error",
           `Local "${step.bind.as}"`,
           step.id,
-          () => conformValue(value, { ref: local }, defs.schemas),
+          () => conformValue(value, refType(local), defs.schemas),
         );
       }
       inst.vars.set(step.bind.as, value);
@@ -99,13 +100,13 @@ export function executeStep(ctx: StepContext, step: PlanStep): StepOutcome {
         "eval_error",
         `Result of step "${step.id}"`,
         step.id,
-        () => conformValue(value, { ref: output }, defs.schemas),
+        () => conformValue(value, refType(output), defs.schemas),
       );
       const result = failOn(
         "eval_error",
         `Result of step "${step.id}"`,
         step.id,
-        () => encodeTyped({ ref: output }, conformed, defs.schemas),
+        () => encodeTyped(refType(output), conformed, defs.schemas),
       );
       complete(ctx, step, conformed);
       return { kind: "ended", result, outputSchema: output };
@@ -133,13 +134,13 @@ function emitEffect(
     "bad_params",
     what,
     step.id,
-    () => conformValue(value, { ref: spec.params }, defs.schemas),
+    () => conformValue(value, refType(spec.params), defs.schemas),
   );
   const bytes = failOn(
     "bad_params",
     what,
     step.id,
-    () => encodeTyped({ ref: spec.params }, params, defs.schemas),
+    () => encodeTyped(refType(spec.params), params, defs.schemas),
   );
   const gate = host.emitEffect({
     kind: step.kind,
@@ -192,7 +193,7 @@ function awaitReceipt(ctx: StepContext, step: Extract<PlanStep, { op: "await_rec
   const payload: Value = receipt.payload.length === 0
     ? { kind: "unit" }
     : failOn("bad_event", `Receipt of ${hex}`, step.id, () =>
-      decodeTyped({ ref: spec.receipt }, receipt.payload, defs.schemas));
+      decodeTyped(refType(spec.receipt), receipt.payload, defs.schemas));
   inst.vars.set(step.bind.as, payload);
   const cost: Value = receipt.costCents === undefined
     ? { kind: "none" }
@@ -243,13 +244,13 @@ function raiseEvent(
     "bad_event",
     what,
     step.id,
-    () => conformValue(event, { ref: schema }, defs.schemas),
+    () => conformValue(event, refType(schema), defs.schemas),
   );
   const bytes = failOn(
     "bad_event",
     what,
     step.id,
-    () => encodeTyped({ ref: schema }, conformed, defs.schemas),
+    () => encodeTyped(refType(schema), conformed, defs.schemas),
   );
   let key: Value = { kind: "none" };
   let keyBytes: Uint8Array | undefined;
@@ -265,12 +266,12 @@ function raiseEvent(
       () => evalExpr(step.key!, exprEnv(inst)),
     );
     const keyWhat = `Key of step "${step.id}" as ${keySchema}`;
-    key = failOn("bad_event", keyWhat, step.id, () => conformValue(raw, { ref: keySchema }, defs.schemas));
+    key = failOn("bad_event", keyWhat, step.id, () => conformValue(raw, refType(keySchema), defs.schemas));
     keyBytes = failOn(
       "bad_event",
       keyWhat,
       step.id,
-      () => encodeTyped({ ref: keySchema }, key, defs.schemas),
+      () => encodeTyped(refType(keySchema), key, defs.schemas),
     );
   } else if (step.key !== undefined) {
     fail("bad_event", `Step "${step.id}" gives a key but "${module.name}" is not keyed`, step.id);

@@ -12,6 +12,7 @@ import {
   decodeTyped,
   type DefModule,
   encodeTyped,
+  refType,
   type SchemaResolver,
   type TypeExpr,
   viewType,
@@ -29,8 +30,8 @@ export function keyTypeOf(
   keyField: string,
   schemas: SchemaResolver,
 ): TypeExpr | undefined {
-  if (module.key_schema !== undefined) return { ref: module.key_schema };
-  const view = viewType({ ref: eventSchema }, schemas);
+  if (module.key_schema !== undefined) return refType(module.key_schema);
+  const view = viewType(refType(eventSchema), schemas);
   return view.kind === "record" ? view.fields[keyField] : undefined;
 }
 
@@ -44,7 +45,7 @@ export function cellKeyFor(
   const keyType = keyTypeOf(module, event.schema, keyField, schemas);
   if (!keyType) return { ok: false, code: "missing_key", message: `no key type for field "${keyField}"` };
   try {
-    const value = decodeTyped({ ref: event.schema }, event.value, schemas);
+    const value = decodeTyped(refType(event.schema), event.value, schemas);
     const field = value.kind === "record" ? value.value.get(keyField) : undefined;
     if (field === undefined || field.kind === "none") {
       if (event.key === undefined) {

@@ -19,6 +19,7 @@ import {
   InvariantError,
   isAosError,
   limits,
+  refType,
   sha256,
   toHex,
   type Value,
@@ -234,7 +235,7 @@ export class EffectManager {
     if (!spec) return reject("bad_params", `unknown effect kind "${request.kind}"`);
     let params: Value;
     try {
-      params = decodeTyped({ ref: spec.params }, request.params, defs.schemas);
+      params = decodeTyped(refType(spec.params), request.params, defs.schemas);
     } catch (error) {
       return reject("bad_params", handledMessage(error, VALUE_ERROR_CODES));
     }
@@ -255,7 +256,7 @@ export class EffectManager {
       return reject("cap_mismatch", `grant "${grant.name}" is not a ${spec.capType} capability`, hash);
     }
     // Secrets (the original AgentOS's defsecret): declared, and this grant and origin plan allowed.
-    for (const ref of secretRefsIn({ ref: spec.params }, params, defs.schemas)) {
+    for (const ref of secretRefsIn(refType(spec.params), params, defs.schemas)) {
       const denial = secretUseDenial(defs.secrets, ref, grant.name, request.origin);
       if (denial !== undefined) return reject("secret", denial, hash);
     }

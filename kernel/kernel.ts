@@ -27,10 +27,10 @@ import {
   isAosError,
   limits,
   type Manifest,
+  refType,
   type SchemaResolver,
   sha256,
   toHex,
-  type TypeExpr,
 } from "../air/mod.ts";
 import {
   type BlobSizeLookup,
@@ -992,13 +992,4 @@ function snapshotManifestsOf(
     manifestHash: hash(raw.manifest_hash, "manifest_hash"),
     pinned: pinned.map((h) => hash(h, "pinned_manifests")),
   };
-}
-
-/** One `{ref: name}` type per schema name, so that the type views of checks are looked up, not rebuilt. */
-const refTypes = new Map<string, TypeExpr>();
-
-function refType(name: string): TypeExpr {
-  let type = refTypes.get(name);
-  if (type === undefined) refTypes.set(name, type = Object.freeze({ ref: name }));
-  return type;
 }

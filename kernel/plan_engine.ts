@@ -38,6 +38,7 @@ import {
   type HashRef,
   hashRefToBytes,
   type PlanStep,
+  refType,
   toHex,
   type Trigger,
   type Value,
@@ -246,7 +247,7 @@ class Engine implements PlanEngine {
     let decoded: Value | undefined;
     const valueAt = (path: string): string | undefined => {
       try {
-        decoded ??= decodeTyped({ ref: event.schema }, event.value, this.#host.defs.schemas);
+        decoded ??= decodeTyped(refType(event.schema), event.value, this.#host.defs.schemas);
         const bytes = fieldPathBytes(event.schema, decoded, path, this.#host.defs.schemas);
         return bytes === undefined ? undefined : toHex(bytes);
       } catch (error) {
@@ -276,7 +277,7 @@ class Engine implements PlanEngine {
         "bad_event",
         what,
         first,
-        () => decodeTyped({ ref: event.schema }, event.value, defs.schemas),
+        () => decodeTyped(refType(event.schema), event.value, defs.schemas),
       );
       if (inst.correlateBy !== undefined && inst.correlation !== undefined) {
         const path = inst.correlateBy;
@@ -401,7 +402,7 @@ class Engine implements PlanEngine {
           `Snapshot plan instance ${inst.id} does not match plan "${plan.name}"`,
         );
       }
-      inst.inputValue = decodeTyped({ ref: plan.input }, inst.input, defs.schemas);
+      inst.inputValue = decodeTyped(refType(plan.input), inst.input, defs.schemas);
       this.#waiting.update(inst, true, this.#host.defs.manifestHash);
     }
     this.#nextId = part.next_instance_id;

@@ -11,6 +11,7 @@ import {
   effectSpec,
   encodeTyped,
   InvariantError,
+  refType,
   type SchemaResolver,
   type Value,
   zeroValue,
@@ -31,8 +32,8 @@ export interface AcceptedReceipt {
 export function receiptPayloadValue(kind: string, payload: Uint8Array, schemas: SchemaResolver): Value {
   const spec = effectSpec(kind);
   assert(spec, `effect kind "${kind}" is in the catalog`);
-  if (payload.length === 0) return zeroValue({ ref: spec.receipt }, schemas);
-  return decodeTyped({ ref: spec.receipt }, payload, schemas);
+  if (payload.length === 0) return zeroValue(refType(spec.receipt), schemas);
+  return decodeTyped(refType(spec.receipt), payload, schemas);
 }
 
 /** Builds the `sys/*` event (schema name and canonical value) for a reducer-originated intent's receipt. */
@@ -51,7 +52,7 @@ export function receiptEvent(
     ["effect_kind", { kind: "text", value: entry.kind }],
     ["adapter_id", { kind: "text", value: receipt.adapterId }],
     ["status", { kind: "text", value: receipt.status }],
-    ["requested", decodeTyped({ ref: spec.params }, entry.params, schemas)],
+    ["requested", decodeTyped(refType(spec.params), entry.params, schemas)],
     ["receipt", receiptPayloadValue(entry.kind, receipt.payload, schemas)],
     [
       "cost_cents",
@@ -59,6 +60,6 @@ export function receiptEvent(
     ],
     ["signature", { kind: "bytes", value: receipt.signature }],
   ]);
-  const value = encodeTyped({ ref: spec.receiptEvent }, { kind: "record", value: fields }, schemas);
+  const value = encodeTyped(refType(spec.receiptEvent), { kind: "record", value: fields }, schemas);
   return { schema: spec.receiptEvent, value };
 }

@@ -12,6 +12,7 @@ import {
   encodeTyped,
   isAosError,
   type JsonValue,
+  refType,
   toHex,
   type TypeExpr,
   valueFromJson,
@@ -42,8 +43,8 @@ export class EventCodec {
       );
     }
     try {
-      const value = valueFromJson({ ref: schema }, input.value, this.defs.schemas);
-      const encoded: InboxEvent = { schema, value: encodeTyped({ ref: schema }, value, this.defs.schemas) };
+      const value = valueFromJson(refType(schema), input.value, this.defs.schemas);
+      const encoded: InboxEvent = { schema, value: encodeTyped(refType(schema), value, this.defs.schemas) };
       if (input.key !== undefined) encoded.key = this.#encodeEventKey(schema, input.key, where);
       return encoded;
     } catch (error) {
@@ -72,7 +73,7 @@ export class EventCodec {
   /** The key type of a keyed reducer (its `key_schema`, else its routes' key field type). */
   keyType(reducer: string): TypeExpr | undefined {
     const module = this.module(reducer);
-    if (module.key_schema !== undefined) return { ref: module.key_schema };
+    if (module.key_schema !== undefined) return refType(module.key_schema);
     for (const route of this.defs.manifest.routing?.events ?? []) {
       if (route.reducer === reducer && route.key_field !== undefined) {
         const type = keyTypeOf(module, route.event, route.key_field, this.defs.schemas);
@@ -104,7 +105,7 @@ export class EventCodec {
   /** The plain JSON of a reducer state (`null` for none). */
   stateJson(reducer: string, bytes: Uint8Array | null): JsonValue {
     if (bytes === null) return null;
-    const type = { ref: this.module(reducer).abi.reducer.state };
+    const type = refType(this.module(reducer).abi.reducer.state);
     return valueToPlainJson(type, decodeTyped(type, bytes, this.defs.schemas), this.defs.schemas);
   }
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { AosError, type CborValue, encodeTyped, type JsonValue, valueFromJson } from "../air/mod.ts";
+import { AosError, type CborValue, encodeTyped, type JsonValue, refType, valueFromJson } from "../air/mod.ts";
 import type { Kernel, KernelRecord, WorldDefs } from "../kernel/mod.ts";
 
 /** The `plan_start_requested` record of a manual start; `AOS_USAGE` / `AOS_TYPE_MISMATCH` for bad input. */
@@ -19,7 +19,7 @@ export function planStartRecord(
     const known = [...defs.plans.keys()].sort().join(", ");
     throw new AosError("AOS_USAGE", `Unknown plan "${plan}": the manifest has ${known || "none"}`);
   }
-  const inputType = { ref: def.input };
+  const inputType = refType(def.input);
   const inputBytes = encodeTyped(
     inputType,
     valueFromJson(inputType, input, defs.schemas, ["input"]),
@@ -31,7 +31,7 @@ export function planStartRecord(
     if (schema === undefined) {
       throw new AosError("AOS_TYPE_MISMATCH", `Plan "${plan}" declares no local "${name}"`);
     }
-    const type = { ref: schema };
+    const type = refType(schema);
     localsBody[name] = encodeTyped(
       type,
       valueFromJson(type, locals[name]!, defs.schemas, ["locals", name]),

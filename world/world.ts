@@ -19,6 +19,7 @@ import {
   hashRefToBytes,
   type JsonValue,
   limits,
+  refType,
   type SecretRef,
 } from "../air/mod.ts";
 import {
@@ -569,7 +570,7 @@ export class World {
       const event = events[index]!;
       if (batch.batch === last.batch && index <= last.index) continue;
       try {
-        if (!validated) decodeTyped({ ref: event.schema }, event.value, this.defs.schemas);
+        if (!validated) decodeTyped(refType(event.schema), event.value, this.defs.schemas);
         checkEventSize(event, `events[${index}]`);
       } catch (error) {
         if (!(error instanceof AosError)) throw error;

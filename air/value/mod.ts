@@ -41,6 +41,7 @@ export {
   compareTextKeys,
   dec128AtPath,
   hasOwn,
+  refType,
   typeMismatch,
   type TypeView,
   type ValuePath,

@@ -111,6 +111,20 @@ export function viewType(type: TypeExpr, schemas: SchemaResolver, path: ValuePat
   return resolveView(type, schemas, path, depth);
 }
 
+/**
+ * The type `{ref: name}`, one frozen object per schema name. {@linkcode viewType} looks a view up by the type
+ * object, so a check, encode or decode against a schema by name should pass this rather than a fresh
+ * `{ref: name}`, which misses the lookup and resolves (and records) the view again every time.
+ */
+export function refType(name: string): TypeExpr {
+  let type = refTypes.get(name);
+  if (type === undefined) refTypes.set(name, type = Object.freeze({ ref: name }));
+  return type;
+}
+
+/** The types of {@linkcode refType}, by schema name (as many as the names a process has seen). */
+const refTypes = new Map<string, TypeExpr>();
+
 /** Views of types that need no nested view, by type object: with the resolver and the ref hops they took. */
 const simpleViews = new WeakMap<object, { schemas: SchemaResolver; view: TypeView; hops: number }>();
 
