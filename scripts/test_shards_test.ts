@@ -2,10 +2,12 @@ import assert from "node:assert/strict";
 import {
   isTestFileName,
   junitSeconds,
+  LARGE_SHARE,
   pathArgs,
   SHARD_DIR,
   shardPaths,
   shardSources,
+  TAIL_SHARDS_PER_WORKER,
   testFiles,
 } from "./test_shards.ts";
 
@@ -44,22 +46,31 @@ Deno.test("test shards: each file in exactly one shard, the PostgreSQL tests tog
   };
   fast.forEach((file, i) => (weights[file] = 0.1 + (i % 7) * 0.2));
   const sources = shardSources(files, weights, 2, SHARD_DIR);
-  assert.equal(sources.length, 6, "a large and two small shards per worker");
+  assert.equal(sources.length, 2 * (1 + TAIL_SHARDS_PER_WORKER), "a large and the small shards per worker");
   const imported = sources.map(importsOf);
   assert.deepEqual(imported.flat().sort(), files, "every file once");
   const pg = imported.findIndex((shard) => shard.includes("cli/pg_cli_test.ts"));
   assert.ok(imported[pg]!.includes("journal/pg_store_test.ts"), "the PostgreSQL tests share a shard");
   for (const shard of imported) assert.deepEqual(shard, [...shard].sort());
-  // Two large shards of about 70% of a worker's half each, then two of about 20% of it, then two of 10%.
+  // Two large shards of LARGE_SHARE of a worker's half each, then rounds of two, each half the one before.
   const seconds = sources.map((source) => secondsOf(source, weights));
   const total = seconds.reduce((a, b) => a + b, 0);
-  for (const s of seconds.slice(0, 2)) assert.ok(Math.abs(s - total / 2 * 0.7) < 1, `${seconds}`);
-  for (const s of seconds.slice(2, 4)) assert.ok(Math.abs(s - total / 2 * 0.2) < 0.5, `${seconds}`);
-  for (const s of seconds.slice(4)) assert.ok(Math.abs(s - total / 2 * 0.1) < 0.5, `${seconds}`);
+  for (const s of seconds.slice(0, 2)) assert.ok(Math.abs(s - total / 2 * LARGE_SHARE) < 1, `${seconds}`);
+  const tailParts = 2 ** TAIL_SHARDS_PER_WORKER - 1;
+  for (let round = 0; round < TAIL_SHARDS_PER_WORKER; round++) {
+    const expected = (total / 2) * (1 - LARGE_SHARE) * 2 ** (TAIL_SHARDS_PER_WORKER - 1 - round) / tailParts;
+    for (const s of seconds.slice(2 + 2 * round, 4 + 2 * round)) {
+      assert.ok(Math.abs(s - expected) < 0.5, `round ${round}: ${seconds}`);
+    }
+  }
   // The same input gives the same shards (their type check stays cached).
   assert.deepEqual(shardSources(files, weights, 2, SHARD_DIR), sources);
   assert.equal(shardSources(files.slice(0, 1), weights, 4, SHARD_DIR).length, 1, "never an empty shard");
-  assert.equal(shardSources(files, {}, 1, SHARD_DIR).length, 3, "unmeasured files count the default");
+  assert.equal(
+    shardSources(files, {}, 1, SHARD_DIR).length,
+    1 + TAIL_SHARDS_PER_WORKER,
+    "unmeasured files count the default",
+  );
 });
 
 Deno.test("test shards: shard paths sort in the order they run", () => {
