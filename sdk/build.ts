@@ -233,6 +233,10 @@ export async function compileReducer(
     if (cached !== undefined) return cached;
   }
   const { default: asc } = await import("npm:assemblyscript@0.28.20/asc");
+  // COMPILER keys the cache: it must name the compiler that runs (an import specifier must be a literal).
+  if (`assemblyscript@${asc.version}` !== COMPILER) {
+    throw new Error(`sdk/build.ts: COMPILER says ${COMPILER}, the imported compiler is ${asc.version}`);
+  }
   const outputs = new Map<string, Uint8Array | string>();
   const reads: SourceRead[] = [];
   const stderr = asc.createMemoryStream();
