@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  checkArgs,
   isTestFileName,
   junitSeconds,
   LARGE_SHARE,
@@ -107,4 +108,21 @@ Deno.test("test shards: the arguments that name files or folders, not flags, the
   );
   assert.deepEqual(await pathArgs(["--filter=cli", "--", "cli"], ROOT), []);
   assert.deepEqual(await pathArgs(["no/such_test.ts"], ROOT), []);
+});
+
+Deno.test("test shards: the type check beside the tests resolves the graph as deno test would", () => {
+  const roots = [".test_shards/shard_1.ts", ".test_shards/shard_2.ts"];
+  assert.deepEqual(
+    checkArgs(["--lock=tests.lock", "--parallel", "--v8-flags=--single-threaded-gc", "--allow-read"], roots),
+    ["check", "--quiet", "--lock=tests.lock", ...roots],
+  );
+  assert.deepEqual(
+    checkArgs(["--config", "other.json", "--no-lock", "--filter", "init", "--", "--config", "x"], roots),
+    ["check", "--quiet", "--config", "other.json", "--no-lock", ...roots],
+    "a flag's separate value comes along; the tests' own arguments after -- do not count",
+  );
+  for (const own of ["--no-check", "--check", "--check=all"]) {
+    assert.equal(checkArgs(["--parallel", own], roots), undefined, `${own}: the caller decides`);
+  }
+  assert.deepEqual(checkArgs(["--", "--no-check"], roots), ["check", "--quiet", ...roots]);
 });
