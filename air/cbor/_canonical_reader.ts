@@ -13,7 +13,8 @@ import { AosError } from "../base/mod.ts";
 import { type CborValue, DEC128_TAG, Dec128Item } from "./_canonical_writer.ts";
 
 const DEPTH_MAX = 128;
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+/** Strict UTF-8 that keeps a leading U+FEFF: a text string's content is exact, and a BOM is content. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Longest text tried as plain ASCII before the UTF-8 decoder (short keys and names are the common case). */
 const ASCII_FAST_MAX = 64;

@@ -205,11 +205,13 @@ export interface DecodeOptions {
   byteViews?: boolean;
 }
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+/** Strict UTF-8 that keeps a leading U+FEFF: a text string's content is exact, and a BOM is content. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * cborg quietly turns a float with an integral value (`f9 3c00`) into a number and invalid UTF-8 into
  * U+FFFD; both would then fail only as "non-canonical". Reject them here with the precise error instead.
+ * It also drops a leading U+FEFF from a text string: the text is decoded again here, keeping it.
  */
 class StrictTokenizer extends Tokenizer {
   override next(): Token {
@@ -219,7 +221,7 @@ class StrictTokenizer extends Tokenizer {
     }
     if (Type.equals(token.type, Type.string) && token.byteValue !== undefined) {
       try {
-        strictUtf8.decode(token.byteValue);
+        token.value = strictUtf8.decode(token.byteValue);
       } catch (cause) {
         throw new AosError("AOS_CBOR_INVALID", "Invalid CBOR: text string is not valid UTF-8", { cause });
       }

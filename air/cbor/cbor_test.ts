@@ -7,6 +7,7 @@ import {
   type CborValue,
   Dec128Item,
   decodeCanonical,
+  decodeCanonicalReference,
   encodeCanonical,
   encodeCanonicalLent,
   encodeCanonicalWith,
@@ -229,4 +230,14 @@ Deno.test("toHex() writes two lowercase digits per byte and fromHex() reads them
   deepStrictEqual(fromHex(hex.toUpperCase()), all);
   assertAosError(() => fromHex("0g"), "AOS_CBOR_INVALID");
   assertAosError(() => fromHex("abc"), "AOS_CBOR_INVALID");
+});
+
+Deno.test("a text string that starts with U+FEFF keeps it: the BOM is content, not an encoding mark", () => {
+  for (const text of ["\uFEFF", "\uFEFFa", "\uFEFF" + "é".repeat(40), "\uFEFF\uFEFFx", "a\uFEFF"]) {
+    const value = { [text]: [text, { inner: text }] };
+    const bytes = encodeCanonical(value);
+    deepStrictEqual(decodeCanonical(bytes), value, JSON.stringify(text));
+    deepStrictEqual(decodeCanonicalReference(bytes), value, JSON.stringify(text));
+    deepStrictEqual(encodeCanonical(decodeCanonical(bytes)), bytes);
+  }
 });
