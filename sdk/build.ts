@@ -17,6 +17,7 @@
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { hashRefOf } from "../air/mod.ts";
+import { writeFileAtomic } from "../journal/mod.ts";
 
 /** The compiler, pinned: part of every build cache key. Loaded only when a build is not in the cache. */
 export const COMPILER = "assemblyscript@0.28.20";
@@ -197,21 +198,11 @@ export async function storeBuild(
     reads,
     wasmHash: hashRefOf(bytes),
   };
-  const text = JSON.stringify(entry);
   try {
     await Deno.mkdir(cacheDir, { recursive: true });
     // The bytes first: an entry whose manifest is there but bytes are not (or differ) is a miss.
-    for (const [name, data] of [[`${key}.wasm`, bytes], [`${key}.json`, text]] as const) {
-      const temp = `${cacheDir}/${name}.${Deno.pid}.tmp`;
-      try {
-        if (typeof data === "string") await Deno.writeTextFile(temp, data);
-        else await Deno.writeFile(temp, data);
-        await Deno.rename(temp, `${cacheDir}/${name}`);
-      } catch (error) {
-        await Deno.remove(temp).catch(() => {/* never written */});
-        throw error;
-      }
-    }
+    await writeFileAtomic(`${cacheDir}/${key}.wasm`, bytes);
+    await writeFileAtomic(`${cacheDir}/${key}.json`, new TextEncoder().encode(JSON.stringify(entry)));
   } catch {
     // Not writable (no permission, a read-only or full disk): the build stands, uncached.
   }
