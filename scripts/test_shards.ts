@@ -297,13 +297,13 @@ async function main(args: string[]): Promise<number> {
   if (args[0] === "--write-weights") return await writeWeights(args.slice(1));
   let testArgs = args;
   let workers: number | undefined;
-  let shards: string[] | undefined;
+  let check: string[] | undefined;
   if ((await pathArgs(args, ROOT)).length === 0) {
     workers = testWorkers();
     const sources = shardSources(await testFiles(ROOT), await readWeights(), workers, SHARD_DIR);
     await Deno.mkdir(join(ROOT, SHARD_DIR), { recursive: true });
     const paths = shardPaths(sources.length);
-    shards = paths;
+    check = checkArgs(args, paths);
     for (const [i, path] of paths.entries()) await writeIfChanged(join(ROOT, path), sources[i]!);
     for await (const entry of Deno.readDir(join(ROOT, SHARD_DIR))) {
       if (!paths.includes(`${SHARD_DIR}/${entry.name}`)) await Deno.remove(join(ROOT, SHARD_DIR, entry.name));
@@ -311,7 +311,6 @@ async function main(args: string[]): Promise<number> {
     const end = args.indexOf("--");
     testArgs = end === -1 ? [...args, ...paths] : [...args.slice(0, end), ...paths, ...args.slice(end)];
   }
-  const check = shards === undefined ? undefined : checkArgs(args, shards);
   const checking = check === undefined
     ? undefined
     : new Deno.Command(Deno.execPath(), { args: check, cwd: ROOT, stdout: "inherit" }).spawn().status;
