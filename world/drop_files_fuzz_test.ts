@@ -11,7 +11,7 @@ import { AosError, encodeCanonical } from "../air/mod.ts";
 import { FsJournal } from "../journal/mod.ts";
 import { VirtualClock } from "../kernel/mod.ts";
 import { FileHeadStore } from "./head.ts";
-import { Inbox } from "./inbox.ts";
+import { batchCountOf, Inbox } from "./inbox.ts";
 import { initWorld, readAirFolder, readWasmFolders } from "./init_world.ts";
 import { worldPaths } from "./paths.ts";
 import { decodeReceiptFile, encodeReceiptFile } from "./receipt_inbox.ts";
@@ -102,6 +102,26 @@ const inboxInput = fc.oneof(
     encodeCanonical({ manifest_hash: "", events: [null] }),
   ),
 );
+
+Deno.test("fuzz: an inbox file's header count is the number of events it holds whenever the file decodes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "aos-inbox-count-" });
+  try {
+    const inbox = new Inbox(dir);
+    await fc.assert(
+      fc.asyncProperty(inboxInput, async (bytes) => {
+        const name = `${dir}/000000000001.cbor`;
+        await Deno.writeFile(name, bytes);
+        const [ref] = await inbox.refs();
+        const batch = await inbox.read(ref!);
+        if (batch.problem === undefined) assert.equal(ref!.count, batch.events.length);
+        assert.equal(ref!.count, batchCountOf(bytes));
+      }),
+      runs(300),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 Deno.test("fuzz: a world steps over random and mutated drop-box and inbox files with typed outcomes, and still verifies", async () => {
   const dir = await Deno.makeTempDir({ prefix: "aos-dropfuzz-" });

@@ -26,15 +26,58 @@ export interface InboxBatch {
   problem?: string;
 }
 
+/**
+ * A queued batch before its events are read: its arrival number, where it is, and the number of events its
+ * header announces (undefined when the header does not read as a batch's: reading the batch says why).
+ */
+export interface InboxBatchRef {
+  batch: number;
+  file: string;
+  count: number | undefined;
+}
+
 const BATCH_FILE = /^(\d{12})\.cbor$/;
+
+/** Bytes of a batch's start that hold its event count: a map header, `"events"` and an array header. */
+const BATCH_HEAD_BYTES = 17;
+
+/**
+ * The number of events a batch's first bytes announce, without decoding the batch: the canonical
+ * `{"events": [...], "manifest_hash": …}` (the shorter key sorts first) or a bare array; undefined for
+ * anything else. Only a count for planning a step: the batch is decoded and checked in full when read.
+ */
+export function batchCountOf(head: Uint8Array): number | undefined {
+  let at = 0;
+  if (head[0] === 0xa2) {
+    const key = [0x66, 0x65, 0x76, 0x65, 0x6e, 0x74, 0x73]; // "events"
+    for (let i = 0; i < key.length; i++) if (head[1 + i] !== key[i]) return undefined;
+    at = 1 + key.length;
+  }
+  const initial = head[at];
+  if (initial === undefined || initial >> 5 !== 4) return undefined;
+  const info = initial & 0x1f;
+  if (info < 24) return info;
+  const size = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
+  if (size === 0 || at + 1 + size > head.length) return undefined;
+  let n = 0;
+  for (let i = 0; i < size; i++) n = n * 256 + head[at + 1 + i]!;
+  return Number.isSafeInteger(n) ? n : undefined;
+}
 
 /**
  * Where validated events wait for admission (a port: the `.aos/inbox/` folder for worlds on disk, memory
  * for forks and tests). Batches are numbered in arrival order.
  */
 export interface InboxStore {
-  /** Batches in arrival order. */
+  /** Batches in arrival order, every one read in full. */
   list(): Promise<InboxBatch[]>;
+  /**
+   * Batches in arrival order without their events, each with the count its header announces: what a step
+   * needs to plan which batches to read ({@linkcode read}) and how many events stay queued.
+   */
+  refs(): Promise<InboxBatchRef[]>;
+  /** Reads one batch in full (a batch that does not parse has a `problem`). */
+  read(ref: InboxBatchRef): Promise<InboxBatch>;
   /**
    * Writes one batch durably; `afterBatch` is the highest batch number already admitted, `validatedFor`
    * the manifest hash the events were validated against.
@@ -89,6 +132,28 @@ export class RowInbox implements InboxStore {
     );
   }
 
+  /** The rows' bytes as last listed by {@linkcode refs}, for {@linkcode read} (no second query). */
+  #listed = new Map<number, Uint8Array>();
+
+  async refs(): Promise<InboxBatchRef[]> {
+    const rows = await this.rows.list();
+    this.#listed = new Map(rows.map(({ batch, bytes }) => [batch, bytes]));
+    return rows.map(({ batch, bytes }) => ({
+      batch,
+      file: `${this.where}:${batch}`,
+      count: batchCountOf(bytes.subarray(0, BATCH_HEAD_BYTES)),
+    }));
+  }
+
+  async read(ref: InboxBatchRef): Promise<InboxBatch> {
+    const bytes = this.#listed.get(ref.batch) ??
+      (await this.rows.list()).find((row) => row.batch === ref.batch)?.bytes;
+    if (bytes === undefined) {
+      return { batch: ref.batch, file: ref.file, events: [], problem: "the row is gone" };
+    }
+    return decodeBatch(ref.batch, bytes, ref.file);
+  }
+
   async add(events: InboxEvent[], afterBatch: number, validatedFor?: string): Promise<number> {
     return await this.rows.add(encodeBatch(events, validatedFor), afterBatch);
   }
@@ -115,12 +180,32 @@ export class MemoryInbox implements InboxStore {
 
   list(): Promise<InboxBatch[]> {
     const numbers = [...this.#batches.keys()].sort((a, b) => a - b);
-    return Promise.resolve(numbers.map((batch) => {
-      const stored = this.#batches.get(batch)!;
-      const out: InboxBatch = { batch, events: [...stored.events], file: `memory:${batch}` };
-      if (stored.validatedFor !== undefined) out.validatedFor = stored.validatedFor;
-      return out;
-    }));
+    return Promise.resolve(numbers.map((batch) => this.#batch(batch)));
+  }
+
+  refs(): Promise<InboxBatchRef[]> {
+    const numbers = [...this.#batches.keys()].sort((a, b) => a - b);
+    return Promise.resolve(
+      numbers.map((batch) => ({
+        batch,
+        file: `memory:${batch}`,
+        count: this.#batches.get(batch)!.events.length,
+      })),
+    );
+  }
+
+  read(ref: InboxBatchRef): Promise<InboxBatch> {
+    if (!this.#batches.has(ref.batch)) {
+      return Promise.resolve({ batch: ref.batch, file: ref.file, events: [], problem: "the batch is gone" });
+    }
+    return Promise.resolve(this.#batch(ref.batch));
+  }
+
+  #batch(batch: number): InboxBatch {
+    const stored = this.#batches.get(batch)!;
+    const out: InboxBatch = { batch, events: [...stored.events], file: `memory:${batch}` };
+    if (stored.validatedFor !== undefined) out.validatedFor = stored.validatedFor;
+    return out;
   }
 
   add(events: InboxEvent[], afterBatch: number, validatedFor?: string): Promise<number> {
@@ -175,11 +260,32 @@ export class Inbox implements InboxStore {
    */
   async list(): Promise<InboxBatch[]> {
     const batches: InboxBatch[] = [];
+    for (const ref of await this.refs()) batches.push(await this.read(ref));
+    return batches;
+  }
+
+  /** The batch files in arrival order, each file's first bytes read for its count. */
+  async refs(): Promise<InboxBatchRef[]> {
+    const refs: InboxBatchRef[] = [];
+    const head = new Uint8Array(BATCH_HEAD_BYTES);
     for (const name of await this.#names()) {
       const file = `${this.dir}/${name}`;
-      batches.push(decodeBatch(Number(BATCH_FILE.exec(name)![1]), await Deno.readFile(file), file));
+      const batch = Number(BATCH_FILE.exec(name)![1]);
+      using handle = await Deno.open(file, { read: true });
+      let filled = 0;
+      while (filled < head.length) {
+        const n = await handle.read(head.subarray(filled));
+        if (n === null) break;
+        filled += n;
+      }
+      refs.push({ batch, file, count: batchCountOf(head.subarray(0, filled)) });
     }
-    return batches;
+    return refs;
+  }
+
+  /** Reads and parses one batch file. */
+  async read(ref: InboxBatchRef): Promise<InboxBatch> {
+    return decodeBatch(ref.batch, await Deno.readFile(ref.file), ref.file);
   }
 
   /** Writes one batch durably; `afterBatch` is the highest batch number already admitted. */

@@ -3,6 +3,7 @@ import { limits } from "../air/mod.ts";
 import { withTestLimits } from "../journal/testing/mod.ts";
 import { hasCode, tempDir } from "../kernel/_test_fixtures.ts";
 import { initCounterWorld } from "./_test_fixtures.ts";
+import { worldPaths } from "./paths.ts";
 
 // At a 256 KiB entry bound, or the real 16 MiB with AOS_REAL_LIMITS=1 (`deno task test:long`).
 Deno.test("World.step() quarantines a queued event that cannot be journaled and admits the others", async () => {
@@ -49,6 +50,59 @@ Deno.test("World.step() admits at most limits.inboxBatchMax events; the rest sta
     assert.deepEqual(world.stateJson("demo/Counter@1"), { count: 15n });
     assert.deepEqual(await world.inbox.list(), []);
     await assert.rejects(world.enqueue([inc(1n), inc(1n), inc(1n), inc(1n)]), hasCode("AOS_INPUT_TOO_LARGE"));
+  } finally {
+    mutable.inboxBatchMax = saved;
+    world.close();
+  }
+});
+
+Deno.test("World.step() reads only the inbox batches it admits: a later damaged batch waits for the step that reaches it, counted from its header", async () => {
+  await using dir = await tempDir();
+  const { world } = await initCounterWorld(dir.path);
+  const mutable = limits as { inboxBatchMax: number };
+  const saved = mutable.inboxBatchMax;
+  mutable.inboxBatchMax = 3;
+  try {
+    const inc = (by: bigint) => ({ schema: "demo/Increment@1", value: { by } });
+    await world.enqueue([inc(1n), inc(2n), inc(3n)]);
+    await world.enqueue([inc(4n), inc(5n)]);
+    // The second batch loses its last byte: its header still says two events, its body no longer decodes.
+    const [, second] = await world.inbox.refs();
+    const bytes = await Deno.readFile(second!.file);
+    await Deno.writeFile(second!.file, bytes.subarray(0, bytes.length - 1));
+    const first = await world.step();
+    assert.equal(first.admitted, 3);
+    assert.equal(first.quarantined, undefined, "the damaged batch was not read yet");
+    assert.equal(first.remaining, 2);
+    assert.equal(await world.pendingInbox(), 2);
+    const next = await world.step();
+    assert.equal(next.admitted, 0);
+    assert.equal(next.quarantined?.length, 1);
+    assert.equal(next.remaining, undefined);
+    assert.equal(await world.pendingInbox(), 0);
+    assert.deepEqual(world.stateJson("demo/Counter@1"), { count: 6n });
+  } finally {
+    mutable.inboxBatchMax = saved;
+    world.close();
+  }
+});
+
+Deno.test("World.step() quarantines a queued file whose header is not a batch's at once, even past inboxBatchMax", async () => {
+  await using dir = await tempDir();
+  const { world } = await initCounterWorld(dir.path);
+  const mutable = limits as { inboxBatchMax: number };
+  const saved = mutable.inboxBatchMax;
+  mutable.inboxBatchMax = 2;
+  try {
+    const inc = (by: bigint) => ({ schema: "demo/Increment@1", value: { by } });
+    await world.enqueue([inc(1n), inc(2n)]);
+    await world.enqueue([inc(3n)]);
+    await Deno.writeTextFile(`${worldPaths(dir.path).inbox}/000000000009.cbor`, "not cbor");
+    const report = await world.step();
+    assert.equal(report.admitted, 2);
+    assert.equal(report.quarantined?.length, 1);
+    assert.equal(report.quarantined![0]!.file, "000000000009.cbor");
+    assert.equal(report.remaining, 1);
   } finally {
     mutable.inboxBatchMax = saved;
     world.close();

@@ -117,7 +117,9 @@ export async function transferWorld(
       );
       await copyTree(from.air, to.air);
       await copyTree(from.modules, to.modules);
-      for (const batch of await src.ports.inbox.list()) {
+      for (const ref of await src.ports.inbox.refs()) {
+        // One batch in memory at a time.
+        const batch = await src.ports.inbox.read(ref);
         await dst.ports.inbox.add(batch.events, batch.batch - 1, batch.validatedFor);
       }
       await copyTree(from.receipts, to.receipts);

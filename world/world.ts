@@ -156,6 +156,11 @@ export interface WorldRunOptions {
   random?: (length: number) => Uint8Array;
 }
 
+/** The index of a batch's first event not yet admitted, when `last` is the last one admitted. */
+function firstUnadmitted(batch: InboxBatch, last: InboxPosition): number {
+  return batch.batch === last.batch ? last.index + 1 : 0;
+}
+
 /**
  * Inside one step, a snapshot is taken every this many times `snapshotIntervalEntries` entries (at the end
  * of a step, every `snapshotIntervalEntries`).
@@ -463,10 +468,10 @@ export class World {
    */
   async step(): Promise<StepReport> {
     const last = this.#lastAdmitted;
-    const listed = await this.inbox.list();
+    const { listed, poison, unread } = await this.#readQueued(last);
     // A file that cannot be admitted (unreadable, or an event the manifest refuses) would block every later
     // one forever: it is journaled as `inbox_quarantined` and moved aside first.
-    const quarantined = await this.#quarantinePoison(listed, last);
+    const quarantined = await this.#quarantine(poison);
     const moved = new Set(quarantined?.batches);
     const batches = listed.filter((b) => b.batch >= last.batch && !moved.has(b));
     // Every event of these batches passed #batchProblem's checks (type under the live manifest, size).
@@ -474,10 +479,10 @@ export class World {
     // from their batches as they are admitted, not gathered first: a step of many events holds no second
     // copy of them.
     // A crash between journaling part of a batch and removing its file must not admit anything twice.
-    const firstIndex = (b: InboxBatch) => b.batch === last.batch ? last.index + 1 : 0;
+    const firstIndex = (b: InboxBatch) => firstUnadmitted(b, last);
     const queued = batches.reduce((n, b) => n + Math.max(0, b.events.length - firstIndex(b)), 0);
-    const remaining = Math.max(0, queued - limits.inboxBatchMax);
-    const admitting = queued - remaining;
+    const admitting = Math.min(queued, limits.inboxBatchMax);
+    const remaining = queued - admitting + unread;
     let final: InboxPosition | undefined;
     function* pending(): Generator<{ event: InboxEvent; source: string }> {
       let taken = 0;
@@ -526,22 +531,48 @@ export class World {
   }
 
   /**
-   * Finds the inbox batches that cannot be admitted — a file that does not parse, or an event the manifest
-   * in force refuses or the journal cannot hold — journals one `inbox_quarantined` input for each (one
-   * fsync), then moves each out of the inbox. A crash between the two journals it again next time (the
-   * file is still there): a duplicate record, never a lost one. Undefined when there is none.
+   * The inbox batches a step reads, in arrival order, and those of them that cannot be admitted (`poison`):
+   * a file that does not parse, or an event the manifest in force refuses or the journal cannot hold. Read
+   * in full: batches before the last admitted one (admitted, their files not yet removed when a crash came),
+   * then batches until they hold inboxBatchMax events still to admit, and any later one whose header does
+   * not read as a batch's (quarantined now). The rest are left for later steps unread, so a step's cost
+   * and memory do not grow with the queue: `unread` is their events, counted from their headers.
    */
-  async #quarantinePoison(
-    batches: InboxBatch[],
-    last: InboxPosition,
-  ): Promise<{ batches: InboxBatch[]; report: StepReport } | undefined> {
+  async #readQueued(last: InboxPosition): Promise<{
+    listed: InboxBatch[];
+    poison: Array<{ batch: InboxBatch; reason: string }>;
+    unread: number;
+  }> {
+    const listed: InboxBatch[] = [];
     const poison: Array<{ batch: InboxBatch; reason: string }> = [];
-    for (const batch of batches) {
+    let wanted = 0;
+    let unread = 0;
+    for (const ref of await this.inbox.refs()) {
+      if (ref.batch > last.batch && ref.count !== undefined && wanted >= limits.inboxBatchMax) {
+        unread += ref.count;
+        continue;
+      }
+      const batch = await this.inbox.read(ref);
+      listed.push(batch);
       // An unreadable file is quarantined whatever its number; a readable one is checked if not yet admitted.
       const reason = batch.problem ??
         (batch.batch >= last.batch ? this.#batchProblem(batch, last) : undefined);
       if (reason !== undefined) poison.push({ batch, reason });
+      else if (batch.batch >= last.batch) {
+        wanted += Math.max(0, batch.events.length - firstUnadmitted(batch, last));
+      }
     }
+    return { listed, poison, unread };
+  }
+
+  /**
+   * Journals one `inbox_quarantined` input for each `poison` batch (one fsync), then moves each out of the
+   * inbox. A crash between the two journals it again next time (the file is still there): a duplicate
+   * record, never a lost one. Undefined when there is none.
+   */
+  async #quarantine(
+    poison: Array<{ batch: InboxBatch; reason: string }>,
+  ): Promise<{ batches: InboxBatch[]; report: StepReport } | undefined> {
     if (poison.length === 0) return undefined;
     const name = (file: string) => file.slice(file.lastIndexOf("/") + 1);
     const report = await this.#admitInputs(
@@ -948,13 +979,14 @@ export class World {
     return this.#failures;
   }
 
-  /** Events waiting in the inbox. */
+  /** Events waiting in the inbox (counted from the batches' headers: no batch is decoded). */
   async pendingInbox(): Promise<number> {
     const last = this.#lastAdmitted;
     let n = 0;
-    for (const b of await this.inbox.list()) {
-      if (b.batch > last.batch) n += b.events.length;
-      else if (b.batch === last.batch) n += Math.max(0, b.events.length - last.index - 1);
+    for (const b of await this.inbox.refs()) {
+      const count = b.count ?? 0; // a batch that does not read as one holds nothing to admit
+      if (b.batch > last.batch) n += count;
+      else if (b.batch === last.batch) n += Math.max(0, count - last.index - 1);
     }
     return n;
   }
