@@ -20,6 +20,8 @@ export interface CliIo {
   out(line: string): void;
   /** Prints one line on stderr. */
   err(line: string): void;
+  /** Writes out what `out` holds back, if it buffers (the process's stdout does); `runCli` calls it last. */
+  flush?(): void;
   /** The folder relative paths and the world search start from. */
   cwd: string;
   clock: Clock;
@@ -32,16 +34,35 @@ export interface CliIo {
   terminal?: { columns?: number; colors: boolean };
 }
 
+/** Prints lines; with a buffer, {@linkcode LineWriter.flush} writes what it holds. */
+export interface LineWriter {
+  (line: string): void;
+  flush(): void;
+}
+
+/** Bytes of output the process's stdout holds back before writing (one write instead of one per line). */
+export const STDOUT_BUFFER_BYTES = 64 * 1024;
+
 /**
  * A line writer to `stream` that writes every byte (a pipe may take part of a write) and, once the reader
- * is gone (`BrokenPipe`, as in `aos journal show | head -1`), stops writing instead of crashing.
+ * is gone (`BrokenPipe`, as in `aos journal show | head -1`), stops writing instead of crashing. With
+ * `bufferBytes`, lines are held until that much text is waiting, or until the code running now yields (a
+ * microtask): a loop printing a million lines makes a few thousand writes instead of a million, and a
+ * command that prints and then waits still shows its lines at once.
  */
-export function lineWriter(stream: { writeSync(bytes: Uint8Array): number }): (line: string) => void {
+export function lineWriter(
+  stream: { writeSync(bytes: Uint8Array): number },
+  options: { bufferBytes?: number } = {},
+): LineWriter {
   const encoder = new TextEncoder();
+  const limit = options.bufferBytes ?? 0;
   let closed = false;
-  return (line) => {
+  let pending: string[] = [];
+  let pendingChars = 0;
+  let scheduled = false;
+  const write = (text: string) => {
     if (closed) return;
-    let bytes = encoder.encode(line + "\n");
+    let bytes = encoder.encode(text);
     try {
       while (bytes.length > 0) bytes = bytes.subarray(stream.writeSync(bytes));
     } catch (error) {
@@ -49,13 +70,43 @@ export function lineWriter(stream: { writeSync(bytes: Uint8Array): number }): (l
       closed = true;
     }
   };
+  const flush = () => {
+    if (pending.length === 0) return;
+    const text = pending.join("");
+    pending = [];
+    pendingChars = 0;
+    write(text);
+  };
+  const out = (line: string) => {
+    if (closed) return;
+    if (limit <= 0) return write(line + "\n");
+    pending.push(line, "\n");
+    // A character is at least one byte: the buffer writes no later than at `limit` bytes.
+    pendingChars += line.length + 1;
+    if (pendingChars >= limit) return flush();
+    if (!scheduled) {
+      scheduled = true;
+      queueMicrotask(() => {
+        scheduled = false;
+        flush();
+      });
+    }
+  };
+  return Object.assign(out, { flush });
 }
 
-/** The process's real IO. */
+/** The process's real IO: stdout buffered ({@linkcode STDOUT_BUFFER_BYTES}), stderr written at once after it. */
 export function processIo(): CliIo {
+  const out = lineWriter(Deno.stdout, { bufferBytes: STDOUT_BUFFER_BYTES });
+  const err = lineWriter(Deno.stderr);
   return {
-    out: lineWriter(Deno.stdout),
-    err: lineWriter(Deno.stderr),
+    out,
+    // What was printed on stdout comes first, as it would line by line.
+    err: (line) => {
+      out.flush();
+      err(line);
+    },
+    flush: out.flush,
     cwd: Deno.cwd(),
     clock: new SystemClock(),
     env: (name) => Deno.env.get(name),

@@ -157,6 +157,31 @@ Deno.test("lineWriter: a closed reader (BrokenPipe) stops the output instead of 
   assert.deepEqual(written, [0x61, 0x62, 0x0a]);
 });
 
+Deno.test("lineWriter with a buffer: lines wait until the buffer is full, flush() or the running code yields", async () => {
+  const writes: string[] = [];
+  const decoder = new TextDecoder();
+  const out = lineWriter({
+    writeSync: (bytes) => {
+      writes.push(decoder.decode(bytes));
+      return bytes.length;
+    },
+  }, { bufferBytes: 10 });
+  out("abc");
+  out("def");
+  assert.deepEqual(writes, [], "held back");
+  out("ghi"); // 12 characters waiting: over the 10-byte buffer
+  assert.deepEqual(writes, ["abc\ndef\nghi\n"]);
+  out("jkl");
+  out.flush();
+  assert.deepEqual(writes, ["abc\ndef\nghi\n", "jkl\n"]);
+  out("mno");
+  await Promise.resolve(); // the microtask queued with the first held line has run
+  assert.deepEqual(writes.at(-1), "mno\n");
+  assert.equal(writes.length, 3);
+  out.flush();
+  assert.equal(writes.length, 3, "nothing held, nothing written");
+});
+
 Deno.test("aos: .aos/LOCK being a folder, or .aos/journal being a file, fails cleanly with exit 1 and a code", async () => {
   await withTempDir(async (root) => {
     const world = await fetchNotifyWorld(root);

@@ -284,6 +284,8 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     return code;
   } catch (error) {
     return reportError(io, error);
+  } finally {
+    io.flush?.();
   }
 }
 

@@ -8,6 +8,7 @@ import {
   decodeTyped,
   type JsonValue,
   parseJson,
+  refType,
   stringifyJson,
   toHex,
   valueToPlainJson,
@@ -82,7 +83,7 @@ function resultJson(world: World, plan: string, result: Uint8Array): JsonValue {
   const output = world.defs.plans.get(plan)?.output;
   if (output === undefined) return toHex(result);
   try {
-    const type = { ref: output };
+    const type = refType(output);
     return valueToPlainJson(type, decodeTyped(type, result, world.defs.schemas), world.defs.schemas);
   } catch {
     return toHex(result);

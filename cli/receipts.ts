@@ -13,6 +13,7 @@ import {
   jsonPath,
   type JsonValue,
   parseJson,
+  refType,
   stringifyJson,
   toHex,
   valueToPlainJson,
@@ -182,7 +183,7 @@ export async function runReceiptsShow(
       let decoded: ReturnType<typeof decodeTyped> | undefined;
       const spec = effectSpec(r.effectKind);
       if (spec && body.payload instanceof Uint8Array && body.payload.length > 0) {
-        const type = { ref: spec.receipt };
+        const type = refType(spec.receipt);
         decoded = decodeTyped(type, body.payload, world.defs.schemas);
         payload = valueToPlainJson(type, decoded, world.defs.schemas);
       }

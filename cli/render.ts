@@ -10,6 +10,7 @@ import {
   type CborValue,
   decodeTyped,
   type JsonValue,
+  refType,
   stringifyJson,
   toHex,
   valueToPlainJson,
@@ -46,7 +47,7 @@ export function eventValueJson(entry: JournalEntry, defs: WorldDefs): JsonValue 
     return undefined;
   }
   try {
-    const type = { ref: schema };
+    const type = refType(schema);
     return valueToPlainJson(type, decodeTyped(type, value, defs.schemas), defs.schemas);
   } catch {
     return undefined;
@@ -61,7 +62,7 @@ function typedJson(
 ): JsonValue | undefined {
   if (schema === undefined || !(bytes instanceof Uint8Array) || !defs.schemas.has(schema)) return undefined;
   try {
-    const type = { ref: schema };
+    const type = refType(schema);
     return valueToPlainJson(type, decodeTyped(type, bytes, defs.schemas), defs.schemas);
   } catch {
     return undefined;

@@ -21,6 +21,7 @@ import {
   encodeTyped,
   jsonPath,
   type JsonValue,
+  refType,
   SchemaIndex,
   valueFromJson,
 } from "../air/mod.ts";
@@ -84,7 +85,7 @@ export function parseHarness(json: JsonValue, file: string): Harness {
     if (r.payload === undefined || r.payload === null) {
       if (r.status === "ok") throw fail(["receipts", i, "payload"], "an ok receipt needs a payload");
     } else {
-      const type = { ref: spec.receipt };
+      const type = refType(spec.receipt);
       try {
         payload = encodeTyped(
           type,

@@ -17,6 +17,7 @@ import {
   type HashRef,
   isHashRef,
   type JsonValue,
+  refType,
   toHex,
   type Value,
   valueToPlainJson,
@@ -269,7 +270,7 @@ function collectFailures(
 function resultJson(defs: WorldDefs, result: unknown, schema: string | undefined): JsonValue | undefined {
   if (!(result instanceof Uint8Array) || schema === undefined || !defs.schemas.has(schema)) return undefined;
   try {
-    const type = { ref: schema };
+    const type = refType(schema);
     return valueToPlainJson(type, decodeTyped(type, result, defs.schemas), defs.schemas);
   } catch {
     return undefined;
@@ -289,7 +290,7 @@ async function estimate(
   let fields: Map<string, Value> | undefined;
   if (spec !== undefined) {
     try {
-      const value = decodeTyped({ ref: spec.params }, params, fork.defs.schemas);
+      const value = decodeTyped(refType(spec.params), params, fork.defs.schemas);
       if (value.kind === "record") fields = value.value;
     } catch {
       // The gate decoded these params; a failure here only leaves the estimate empty.

@@ -4,7 +4,14 @@
  *
  * @module
  */
-import { bytesToHashRef, type CborValue, decodeTyped, type JsonValue, valueToPlainJson } from "../air/mod.ts";
+import {
+  bytesToHashRef,
+  type CborValue,
+  decodeTyped,
+  type JsonValue,
+  refType,
+  valueToPlainJson,
+} from "../air/mod.ts";
 import type { JournalEntry } from "../journal/mod.ts";
 import type { WorldDefs } from "../kernel/mod.ts";
 
@@ -33,7 +40,7 @@ export function typedEntries(entries: JournalEntry[], defs: WorldDefs): TypedEnt
     if (e.kind === "domain_event" && typeof b.schema === "string" && b.value instanceof Uint8Array) {
       out.schema = b.schema;
       out.origin = String((b.origin as { kind?: unknown } | undefined)?.kind);
-      const type = { ref: b.schema };
+      const type = refType(b.schema);
       out.value = valueToPlainJson(type, decodeTyped(type, b.value, defs.schemas), defs.schemas);
     }
     if (typeof b.instance_id === "number" || typeof b.instance_id === "bigint") {
