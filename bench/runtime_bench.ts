@@ -1,7 +1,8 @@
 /**
  * Runtime throughput (issue: plans, effects, cells): the `fetch-notify` world (reducer → triggered plan →
  * real http.request to a local server → receipt → raised result) and the `cells` world with 10,000
- * distinct cells. Prints step and replay throughput. Called by `bench/bench.ts`.
+ * distinct cells. Prints step and replay throughput, and what an event to an existing cell costs with one
+ * cell and with 10,000 (issue 9: within 1.5×). Called by `bench/bench.ts`.
  *
  * @module
  */
@@ -46,6 +47,44 @@ async function bestVerify(dir: string, what: string): Promise<number> {
     if (!verify.ok) throw new Error(`${what}: verify failed`);
   }
   return best;
+}
+
+/** Events of {@linkcode cellEventUs}: enough for several snapshots of 10,000 cells, whose cost it includes. */
+const CELL_EVENTS = 20_000;
+
+/** Events per durable send of {@linkcode cellEventUs}. */
+const CELL_SEND_EVENTS = 2_000;
+
+/**
+ * Microseconds an event to an existing cell costs in the cells world `world` holding `keys` cells: the mean
+ * over {@linkcode CELL_EVENTS} events in durable sends of {@linkcode CELL_SEND_EVENTS}, keys spread over all
+ * cells, snapshots included (a snapshot writes every cell).
+ */
+async function cellEventUs(world: World, keys: number): Promise<number> {
+  let total = 0;
+  for (let at = 0; at < CELL_EVENTS; at += CELL_SEND_EVENTS) {
+    const batch = Array.from({ length: CELL_SEND_EVENTS }, (_, i) => ({
+      schema: "demo/CellIncrement@1",
+      value: { user: `u${((at + i) * 7_919) % keys}`, by: 1n },
+    }));
+    const t = performance.now();
+    await world.send(batch);
+    total += seconds(t);
+  }
+  return (total * 1e6) / CELL_EVENTS;
+}
+
+/** Microseconds an event to an existing cell costs in a cells world of one cell (a fresh world each call). */
+async function oneCellEventUs(): Promise<number> {
+  const dir = await exampleWorld("cells");
+  const world = await World.open(dir, { clock });
+  try {
+    await world.send([{ schema: "demo/CellIncrement@1", value: { user: "u0", by: 1n } }]);
+    return await cellEventUs(world, 1);
+  } finally {
+    world.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 /** Rows of `[label, value]`. */
@@ -102,8 +141,12 @@ export async function runtimeBench(requests: number, cells: number): Promise<Arr
   await world.send(events);
   const stepSec = seconds(t);
   const count = world.kernel.cellsOf("demo/CellCounter@1").length;
-  world.close();
   if (count !== cells) throw new Error(`cells: ${count} cells of ${cells}`);
+  // An event to an existing cell, with one cell and with all of them (a first one-cell run warms the JIT).
+  await oneCellEventUs();
+  const oneUs = await oneCellEventUs();
+  const manyUs = await cellEventUs(world, cells);
+  world.close();
   const verifySec = await bestVerify(dir, "cells");
   t = performance.now();
   (await World.open(dir, { clock })).close();
@@ -112,6 +155,9 @@ export async function runtimeBench(requests: number, cells: number): Promise<Arr
   rows.push(["cells step (events/s, one new cell each)", (cells / stepSec).toFixed(0)]);
   rows.push(["cells replay --verify (events/s, best of 3)", (cells / verifySec).toFixed(0)]);
   rows.push(["cells open (snapshot + tail) seconds", openSec.toFixed(3)]);
+  rows.push(["cells: event to an existing cell, 1 cell (µs/event)", oneUs.toFixed(1)]);
+  rows.push([`cells: event to an existing cell, ${cells} cells (µs/event)`, manyUs.toFixed(1)]);
+  rows.push([`cells: ratio ${cells} / 1 cell`, (manyUs / oneUs).toFixed(2)]);
   await Deno.remove(dir, { recursive: true });
   return rows;
 }

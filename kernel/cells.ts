@@ -25,6 +25,11 @@ function compareKeys(a: Uint8Array | null, b: Uint8Array | null): number {
 /** All reducer state of a world. */
 export class CellStore {
   readonly #byReducer = new Map<string, Map<string, Cell>>();
+  /**
+   * Per reducer, its cells' ids in key-byte order, kept until a cell is added or deleted (a state update
+   * keeps the order): a snapshot of many cells no longer sorts them every time.
+   */
+  readonly #order = new Map<string, string[]>();
 
   /** The state of a cell, or null when it has none. */
   get(reducer: string, key: Uint8Array | null): Uint8Array | null {
@@ -34,18 +39,27 @@ export class CellStore {
   /** Stores a cell's state; `null` deletes the cell. */
   set(reducer: string, key: Uint8Array | null, state: Uint8Array | null): void {
     let cells = this.#byReducer.get(reducer);
+    const id = keyId(key);
     if (state === null) {
-      cells?.delete(keyId(key));
+      if (cells?.delete(id) === true) this.#order.delete(reducer);
       if (cells?.size === 0) this.#byReducer.delete(reducer);
       return;
     }
     if (!cells) this.#byReducer.set(reducer, cells = new Map());
-    cells.set(keyId(key), { reducer, key, state });
+    if (!cells.has(id)) this.#order.delete(reducer);
+    cells.set(id, { reducer, key, state });
   }
 
   /** Cells of one reducer, by key bytes. */
   cellsOf(reducer: string): Cell[] {
-    return [...(this.#byReducer.get(reducer)?.values() ?? [])].sort((a, b) => compareKeys(a.key, b.key));
+    const cells = this.#byReducer.get(reducer);
+    if (cells === undefined) return [];
+    let order = this.#order.get(reducer);
+    if (order === undefined) {
+      order = [...cells.values()].sort((a, b) => compareKeys(a.key, b.key)).map((c) => keyId(c.key));
+      this.#order.set(reducer, order);
+    }
+    return order.map((id) => cells.get(id)!);
   }
 
   /** Every cell, by (reducer, key bytes). */

@@ -94,3 +94,21 @@ Deno.test("CellStore hashes() gives sha256 of each state in (reducer, key bytes)
     { reducer: "test/b@1", key: null, hash: empty },
   ]);
 });
+
+Deno.test("CellStore cellsOf() stays in key order as cells are added, updated and deleted between listings", () => {
+  const cells = new CellStore();
+  const keys = () => cells.cellsOf("test/R@1").map((c) => toHex(c.key!));
+  cells.set("test/R@1", bytes("03"), bytes("a0"));
+  cells.set("test/R@1", bytes("01"), bytes("a0"));
+  assert.deepEqual(keys(), ["01", "03"]);
+  cells.set("test/R@1", bytes("02"), bytes("a0")); // added between listed ones
+  assert.deepEqual(keys(), ["01", "02", "03"]);
+  cells.set("test/R@1", bytes("01"), bytes("a1")); // updated: same order, the new state
+  assert.deepEqual(keys(), ["01", "02", "03"]);
+  assert.deepEqual(cells.cellsOf("test/R@1")[0]!.state, bytes("a1"));
+  cells.set("test/R@1", bytes("02"), null);
+  assert.deepEqual(keys(), ["01", "03"]);
+  cells.set("test/R@1", bytes("0100"), bytes("a0"));
+  assert.deepEqual(keys(), ["01", "0100", "03"]);
+  assert.deepEqual(cells.all().map((c) => toHex(c.key!)), ["01", "0100", "03"]);
+});

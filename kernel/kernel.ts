@@ -11,6 +11,7 @@ import {
   assert,
   bytesEqual,
   bytesToHashRef,
+  canonicalKeyOrder,
   type CborValue,
   checkTyped,
   decodeCanonical,
@@ -20,7 +21,7 @@ import {
   type DefPolicy,
   type DefSecret,
   effectSpec,
-  encodeCanonical,
+  encodeCanonicalWith,
   type HashRef,
   hashRefToBytes,
   InvariantError,
@@ -161,6 +162,9 @@ export type ReceiptRejection =
   | "fence_mismatch"
   | "invalid_payload"
   | "kind_not_allowed";
+
+/** The fields of a cell in a snapshot's `reducers`, in canonical order (`key` absent for a non-keyed cell). */
+const CELL_FIELDS = canonicalKeyOrder(["reducer", "key", "state"]);
 
 /** The deterministic world state machine. */
 export class Kernel {
@@ -858,22 +862,55 @@ export class Kernel {
     return next;
   }
 
-  /** Canonical snapshot of the world state (KERNEL §8.4), taken only when idle. */
+  /**
+   * Canonical snapshot of the world state (KERNEL §8.4), taken only when idle: the canonical encoding of its
+   * fields and `reducers`, the cells, written straight from the cell store (one `{key?, state, reducer}` map
+   * each, in cell order) instead of as an object per cell for the encoder to sort.
+   */
   snapshot(): Uint8Array {
     assert(this.#queue.length === 0, "snapshots are taken only when idle");
+    const fields = this.#snapshotFields();
+    const cells = this.#cells.all();
+    return encodeCanonicalWith((sink) => {
+      const keys = canonicalKeyOrder([...Object.keys(fields), "reducers"]);
+      sink.map(keys.length);
+      for (const key of keys) {
+        sink.text(key);
+        if (key !== "reducers") {
+          sink.value(fields[key]!);
+          continue;
+        }
+        sink.array(cells.length);
+        for (const cell of cells) {
+          sink.map(cell.key === null ? 2 : 3);
+          for (const field of CELL_FIELDS) {
+            if (field === "key") {
+              if (cell.key === null) continue;
+              sink.text(field);
+              sink.bytes(cell.key);
+            } else if (field === "state") {
+              sink.text(field);
+              sink.bytes(cell.state);
+            } else {
+              sink.text(field);
+              sink.text(cell.reducer);
+            }
+          }
+        }
+      }
+    });
+  }
+
+  /** Every field of the snapshot but `reducers` (the cells). */
+  #snapshotFields(): { [key: string]: CborValue } {
     const plans = this.#plans.snapshot();
-    return encodeCanonical({
+    return {
       version: 1,
       ...(this.#worldId === undefined ? {} : { world_id: this.#worldId }),
       height: this.#height,
       generation: this.#generation,
       manifest_hash: hashRefToBytes(this.#defs.manifestHash),
       pinned_manifests: this.pinnedManifests().map(hashRefToBytes),
-      reducers: this.#cells.all().map((c) =>
-        c.key === null
-          ? { reducer: c.reducer, state: c.state }
-          : { reducer: c.reducer, key: c.key, state: c.state }
-      ),
       plans: plans.plans,
       outbox: outboxToCbor(this.#effects.outbox()),
       settled_recent: this.#effects.settled().map((hex) => hashRefToBytes(`sha256:${hex}`)),
@@ -881,7 +918,7 @@ export class Kernel {
       governance: this.#governance.snapshot(),
       next_instance_id: plans.next_instance_id,
       now_ns: this.#nowNs,
-    });
+    };
   }
 
   /**

@@ -37,6 +37,8 @@ export interface Restored {
   /** The first seq still to replay (the snapshot marker's seq, or 0). */
   fromSeq: number;
   lastSnapshot?: { height: number; hash: HashRef };
+  /** The size of the snapshot restored from, in bytes (absent when restored from genesis). */
+  snapshotBytes?: number;
   /** Later snapshots that could not be used (newest first), when the restore fell back past them. */
   unusable?: UnusableSnapshot[];
 }
@@ -102,11 +104,12 @@ async function latestUsable(
     if (entry.seq >= below || !isRecord(entry, "snapshot") || entry.seq === 0) continue;
     const hash = bytesToHashRef(entry.body.snapshot_hash);
     try {
-      const kernel = await restoreSnapshot(entry.seq, hash, library);
+      const { kernel, bytes } = await restoreSnapshot(entry.seq, hash, library);
       return {
         kernel,
         fromSeq: entry.seq,
         lastSnapshot: { height: entry.seq, hash },
+        snapshotBytes: bytes,
         ...(unusable.length > 0 ? { unusable } : {}),
       };
     } catch (error) {
@@ -129,11 +132,12 @@ const SNAPSHOT_DAMAGE_CODES: readonly AosErrorCode[] = [
   "AOS_TYPE_MISMATCH",
 ];
 
+/** The kernel of the snapshot `hash` journaled at `seq`, and the snapshot's size in bytes. */
 async function restoreSnapshot(
   seq: number,
   hash: HashRef,
   library: ControlPlaneLibrary,
-): Promise<Kernel> {
+): Promise<{ kernel: Kernel; bytes: number }> {
   const { bytes, defs } = await library.loadSnapshot(hash);
   const kernel = Kernel.restore(defs, library.host, bytes, library);
   if (kernel.height !== seq) {
@@ -141,7 +145,7 @@ async function restoreSnapshot(
       context: { seq },
     });
   }
-  return kernel;
+  return { kernel, bytes: bytes.length };
 }
 
 /**

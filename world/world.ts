@@ -167,6 +167,12 @@ function firstUnadmitted(batch: InboxBatch, last: InboxPosition): number {
  */
 export const STEP_SNAPSHOT_FACTOR = 10;
 
+/**
+ * Journal bytes one entry stands for when a snapshot's size is weighed against the entries since it (a
+ * counter event's entry is about 110 bytes): a snapshot of S bytes is followed by at least S / 128 entries.
+ */
+export const SNAPSHOT_BYTES_PER_ENTRY = 128;
+
 /** Length of a generated world id. */
 export const WORLD_ID_BYTES = 16;
 
@@ -421,6 +427,7 @@ export class World {
       tally.failures,
     );
     world.#unusableSnapshots = restored.unusable ?? [];
+    world.#lastSnapshotBytes = restored.snapshotBytes ?? 0;
     if (divergence?.incompleteBlock && !complete) world.#incompleteBlock = divergence.incompleteBlock.length;
     if (complete) await world.#sync();
     return world;
@@ -859,9 +866,21 @@ export class World {
   /** What this process last wrote to the head (height, inbox position, failures), once written. */
   #headWritten: string | undefined;
 
-  /** True when `factor` × `snapshotIntervalEntries` entries were journaled since the last snapshot. */
+  /** The size of the latest snapshot in bytes (0: none, or not known to this world). */
+  #lastSnapshotBytes = 0;
+
+  /**
+   * True when `factor` × `snapshotIntervalEntries` entries were journaled since the last snapshot, and at
+   * least as many as the last snapshot's size stands for ({@linkcode SNAPSHOT_BYTES_PER_ENTRY}): a snapshot
+   * writes the whole state, so a large one (many cells) waits until the journal has grown about as much,
+   * and its cost per entry stays bounded however large the state grows.
+   */
   #snapshotDue(factor: number): boolean {
-    return this.journal.height - (this.#lastSnapshot?.height ?? 0) >= factor * this.#snapshotInterval;
+    const interval = Math.max(
+      this.#snapshotInterval,
+      Math.ceil(this.#lastSnapshotBytes / SNAPSHOT_BYTES_PER_ENTRY),
+    );
+    return this.journal.height - (this.#lastSnapshot?.height ?? 0) >= factor * interval;
   }
 
   /** Takes a snapshot now (the kernel is idle between blocks), stores it and journals the marker. */
@@ -892,6 +911,7 @@ export class World {
     if (wait) await this.#sync();
     else this.journal.sync().catch(() => {/* the journal keeps the failure for the step's final sync */});
     this.#lastSnapshot = { height: marker!.seq, hash };
+    this.#lastSnapshotBytes = bytes.length;
     return this.#lastSnapshot;
   }
 

@@ -307,6 +307,18 @@ function writeObject(w: Writer, object: { [key: string]: CborValue }, depth: num
 /** Scratch key arrays of {@linkcode writeObject}, one per nesting depth. */
 const objectKeys: string[][] = [];
 
+/**
+ * Text map keys in the order a canonical map writes them (bytewise by their encodings: a shorter UTF-8 key
+ * first), for a {@linkcode CanonicalSink} caller that writes a map's entries itself. Throws for a duplicate.
+ */
+export function canonicalKeyOrder(keys: readonly string[]): string[] {
+  const sorted = [...keys].sort((a, b) => compareBytes(textKey(checkedText(a)), textKey(checkedText(b))));
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i - 1] === sorted[i]) throw invalid(`duplicate map key "${sorted[i]}"`);
+  }
+  return sorted;
+}
+
 function compareAsciiKeys(a: string, b: string): number {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
@@ -322,6 +334,8 @@ function headLength(n: number): number {
 export interface CanonicalSink {
   /** A map header of `entries` keys. */
   map(entries: number): void;
+  /** An array header of `items` items. */
+  array(items: number): void;
   /** A text string (a key or a value). */
   text(text: string): void;
   /** A byte string. */
@@ -334,6 +348,7 @@ export interface CanonicalSink {
 
 const sink: CanonicalSink = {
   map: (entries) => writer.head(5, entries),
+  array: (items) => writer.head(4, items),
   text: (text) => writer.text(text),
   bytes: (bytes) => {
     writer.head(2, bytes.length);

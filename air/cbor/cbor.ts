@@ -17,6 +17,7 @@ import {
 import { AosError } from "../base/mod.ts";
 
 import {
+  canonicalKeyOrder,
   type CanonicalSink,
   type CborValue,
   DEC128_TAG,
@@ -162,7 +163,7 @@ export function encodeCanonical(value: CborValue): Uint8Array {
   return writeCanonical(value);
 }
 
-export type { CanonicalSink };
+export { canonicalKeyOrder, type CanonicalSink };
 
 /**
  * Encodes an item of a known shape piece by piece (see {@linkcode CanonicalSink}): for hot paths that write

@@ -19,6 +19,7 @@
  */
 export {
   bytesEqual,
+  canonicalKeyOrder,
   type CanonicalSink,
   type CborValue,
   compareBytes,

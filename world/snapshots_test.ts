@@ -1,0 +1,83 @@
+/**
+ * A world's snapshot bytes are the canonical encoding of the snapshot (the kernel writes its cells straight
+ * into the encoder): what the generic encoder (tested against cborg) writes for the decoded snapshot, with many keyed
+ * cells of varied keys, cells added and updated between snapshots.
+ */
+import assert from "node:assert/strict";
+import { decodeCanonical, encodeCanonical, toHex } from "../air/mod.ts";
+import { T0_NS, tempDir } from "../kernel/_test_fixtures.ts";
+import { Kernel, VirtualClock } from "../kernel/mod.ts";
+import { initWorld, readAirFolder, readWasmFolders } from "./init_world.ts";
+import { SNAPSHOT_BYTES_PER_ENTRY, World } from "./world.ts";
+
+const CELLS = new URL("../examples/cells", import.meta.url).pathname;
+
+Deno.test("Kernel.snapshot() of a keyed world is its canonical encoding, as cells are added and updated", async () => {
+  await using dir = await tempDir();
+  const world = await initWorld(
+    dir.path,
+    await readAirFolder(`${CELLS}/air`),
+    await readWasmFolders([`${CELLS}/modules`]),
+    { clock: new VirtualClock(T0_NS) },
+  );
+  try {
+    // Keys of every length class and order: empty, short, long, non-ASCII, and ones sharing prefixes.
+    const users = ["", "a", "ab", "b", "z".repeat(30), "é", "日本", "a".repeat(300), "u10", "u9"];
+    for (const round of [0, 1, 2]) {
+      await world.send(
+        users.slice(0, 4 + 3 * round).map((user, i) => ({
+          schema: "demo/CellIncrement@1",
+          value: { user, by: BigInt(1 + i + round) },
+        })),
+      );
+      const bytes = world.kernel.snapshot();
+      assert.equal(toHex(bytes), toHex(encodeCanonical(decodeCanonical(bytes))), `round ${round}`);
+      const restored = Kernel.restore(world.defs, world.library.host, bytes, world.library);
+      assert.equal(toHex(restored.snapshot()), toHex(bytes));
+      assert.equal(restored.cellsOf("demo/CellCounter@1").length, 4 + 3 * round);
+    }
+  } finally {
+    world.close();
+  }
+});
+
+Deno.test("a snapshot of many cells waits for about its size in journal entries, then is taken on time", async () => {
+  await using dir = await tempDir();
+  const clock = new VirtualClock(T0_NS);
+  (await initWorld(
+    dir.path,
+    await readAirFolder(`${CELLS}/air`),
+    await readWasmFolders([`${CELLS}/modules`]),
+    {
+      clock,
+    },
+  )).close();
+  const interval = 10;
+  let world = await World.open(dir.path, { clock, snapshotIntervalEntries: interval });
+  try {
+    const cell = (user: string) => ({ schema: "demo/CellIncrement@1", value: { user, by: 1n } });
+    const created = await world.send(Array.from({ length: 300 }, (_, i) => cell(`user-${i}`)));
+    const first = created.snapshot!;
+    assert.equal(first.height, world.height - 1, "a snapshot ends the step");
+    const size = (await world.cas.get("blobs", first.hash)).length;
+    const due = Math.ceil(size / SNAPSHOT_BYTES_PER_ENTRY);
+    assert.ok(due > 2 * interval, `a snapshot of ${size} bytes outweighs the interval`);
+    // One event a step: no snapshot until `due` entries follow the last one, then one at once; a world
+    // reopened meanwhile knows the size of the snapshot it was restored from.
+    for (let i = 0;; i++) {
+      if (i === interval) {
+        world.close();
+        world = await World.open(dir.path, { clock, snapshotIntervalEntries: interval });
+      }
+      const report = await world.send([cell(`user-${i % 300}`)]);
+      if (report.snapshot === undefined) {
+        assert.ok(world.height - first.height < due, `no snapshot at height ${world.height}`);
+        continue;
+      }
+      assert.equal(report.snapshot.height, first.height + due);
+      break;
+    }
+  } finally {
+    world.close();
+  }
+});
