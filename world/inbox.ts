@@ -44,9 +44,10 @@ const BATCH_HEAD_BYTES = 17;
 /**
  * The number of events a batch's first bytes announce, without decoding the batch: the canonical
  * `{"events": [...], "manifest_hash": …}` (the shorter key sorts first) or a bare array; undefined for
- * anything else. Only a count for planning a step: the batch is decoded and checked in full when read.
+ * anything else, or for more events than the batch's `size` in bytes could hold. Only a count for planning a
+ * step: the batch is decoded and checked in full when read.
  */
-export function batchCountOf(head: Uint8Array): number | undefined {
+export function batchCountOf(head: Uint8Array, size: number = head.length): number | undefined {
   let at = 0;
   if (head[0] === 0xa2) {
     const key = [0x66, 0x65, 0x76, 0x65, 0x6e, 0x74, 0x73]; // "events"
@@ -56,12 +57,12 @@ export function batchCountOf(head: Uint8Array): number | undefined {
   const initial = head[at];
   if (initial === undefined || initial >> 5 !== 4) return undefined;
   const info = initial & 0x1f;
-  if (info < 24) return info;
-  const size = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
-  if (size === 0 || at + 1 + size > head.length) return undefined;
-  let n = 0;
-  for (let i = 0; i < size; i++) n = n * 256 + head[at + 1 + i]!;
-  return Number.isSafeInteger(n) ? n : undefined;
+  const length = info < 24 ? 0 : info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : -1;
+  if (length < 0 || at + 1 + length > head.length) return undefined;
+  let n = info < 24 ? info : 0;
+  for (let i = 0; i < length; i++) n = n * 256 + head[at + 1 + i]!;
+  // Every event takes more than one byte: a count beyond the batch's size is not a batch's.
+  return n <= size ? n : undefined;
 }
 
 /**
@@ -141,7 +142,7 @@ export class RowInbox implements InboxStore {
     return rows.map(({ batch, bytes }) => ({
       batch,
       file: `${this.where}:${batch}`,
-      count: batchCountOf(bytes.subarray(0, BATCH_HEAD_BYTES)),
+      count: batchCountOf(bytes.subarray(0, BATCH_HEAD_BYTES), bytes.length),
     }));
   }
 
@@ -278,7 +279,8 @@ export class Inbox implements InboxStore {
         if (n === null) break;
         filled += n;
       }
-      refs.push({ batch, file, count: batchCountOf(head.subarray(0, filled)) });
+      const size = filled < head.length ? filled : (await handle.stat()).size;
+      refs.push({ batch, file, count: batchCountOf(head.subarray(0, filled), size) });
     }
     return refs;
   }

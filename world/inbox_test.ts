@@ -36,7 +36,8 @@ Deno.test("batchCountOf() gives no count for bytes that do not start like a batc
       encodeCanonical({ events: "no", manifest_hash: "x" }),
       encodeCanonical("events"),
       new Uint8Array([0x9f, 0xff]), // indefinite length: never canonical
-      new Uint8Array([0x9b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), // beyond a safe integer
+      new Uint8Array([0x9b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), // more events than bytes
+      new Uint8Array([0x99, 0x01, 0x00, 0xa0, 0xa0]), // 256 events announced in 5 bytes
       new Uint8Array([0x99, 0x01]), // a 2-byte length cut short
     ]
   ) {
