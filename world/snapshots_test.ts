@@ -8,7 +8,7 @@ import { decodeCanonical, encodeCanonical, toHex } from "../air/mod.ts";
 import { T0_NS, tempDir } from "../kernel/_test_fixtures.ts";
 import { Kernel, VirtualClock } from "../kernel/mod.ts";
 import { initWorld, readAirFolder, readWasmFolders } from "./init_world.ts";
-import { SNAPSHOT_BYTES_PER_ENTRY, World } from "./world.ts";
+import { World } from "./world.ts";
 
 const CELLS = new URL("../examples/cells", import.meta.url).pathname;
 
@@ -41,7 +41,7 @@ Deno.test("Kernel.snapshot() of a keyed world is its canonical encoding, as cell
   }
 });
 
-Deno.test("a snapshot of many cells waits for about its size in journal entries, then is taken on time", async () => {
+Deno.test("a snapshot of many cells waits until the journal has grown by its size, then is taken on time", async () => {
   await using dir = await tempDir();
   const clock = new VirtualClock(T0_NS);
   (await initWorld(
@@ -60,23 +60,39 @@ Deno.test("a snapshot of many cells waits for about its size in journal entries,
     const first = created.snapshot!;
     assert.equal(first.height, world.height - 1, "a snapshot ends the step");
     const size = (await world.cas.get("blobs", first.hash)).length;
-    const due = Math.ceil(size / SNAPSHOT_BYTES_PER_ENTRY);
-    assert.ok(due > 2 * interval, `a snapshot of ${size} bytes outweighs the interval`);
-    // One event a step: no snapshot until `due` entries follow the last one, then one at once; a world
-    // reopened meanwhile knows the size of the snapshot it was restored from.
-    for (let i = 0;; i++) {
-      if (i === interval) {
+    // The journal's bytes from the snapshot's marker up to (not including) seq `to`.
+    const since = (to = world.height) => {
+      let bytes = 0;
+      for (const entry of world.journal.entries(first.height)) {
+        if (entry.seq >= to) break;
+        bytes += entry.bytes.length;
+      }
+      return bytes;
+    };
+    // One event a step: no snapshot until the entries since the last one hold as many bytes as it, then one
+    // at once; a world reopened meanwhile counts the bytes of the tail it replayed.
+    let steps = 0;
+    for (;; steps++) {
+      if (steps === interval) {
         world.close();
         world = await World.open(dir.path, { clock, snapshotIntervalEntries: interval });
       }
-      const report = await world.send([cell(`user-${i % 300}`)]);
+      const before = since();
+      const report = await world.send([cell(`user-${steps % 300}`)]);
       if (report.snapshot === undefined) {
-        assert.ok(world.height - first.height < due, `no snapshot at height ${world.height}`);
+        assert.ok(since() < size, `no snapshot with ${since()} bytes journaled since one of ${size}`);
         continue;
       }
-      assert.equal(report.snapshot.height, first.height + due);
+      // Taken at the end of the first step that brought the bytes since the last one to its size.
+      assert.equal(report.snapshot.height, world.height - 1);
+      assert.ok(before < size, `${before} bytes before this step`);
+      assert.ok(
+        since(report.snapshot.height) >= size,
+        `${since(report.snapshot.height)} bytes at the snapshot`,
+      );
       break;
     }
+    assert.ok(steps > 2 * interval, `${steps} steps: the snapshot's size, not the interval, set the pace`);
   } finally {
     world.close();
   }

@@ -28,6 +28,7 @@ import {
   firstHeldSeq,
   isRecord,
   type Journal,
+  type JournalEntry,
   journalRecord,
   MemoryCas,
   MemoryJournal,
@@ -166,12 +167,6 @@ function firstUnadmitted(batch: InboxBatch, last: InboxPosition): number {
  * of a step, every `snapshotIntervalEntries`).
  */
 export const STEP_SNAPSHOT_FACTOR = 10;
-
-/**
- * Journal bytes one entry stands for when a snapshot's size is weighed against the entries since it (a
- * counter event's entry is about 110 bytes): a snapshot of S bytes is followed by at least S / 128 entries.
- */
-export const SNAPSHOT_BYTES_PER_ENTRY = 128;
 
 /** Length of a generated world id. */
 export const WORLD_ID_BYTES = 16;
@@ -401,17 +396,23 @@ export class World {
     const journal = parts.ports.journal;
     // The manifest in force: the latest snapshot names it; replay from there switches at every apply.
     const restored = await restoreLatest(journal, parts.ports.cas, parts.library);
-    const { kernel, divergence } = await replayWithContent(
-      restored.kernel,
-      journal.entries(restored.fromSeq),
-      parts.library,
-    );
+    let tailBytes = 0;
+    const tail = function* (): Generator<JournalEntry> {
+      for (const entry of journal.entries(restored.fromSeq)) {
+        tailBytes += entry.bytes.length;
+        yield entry;
+      }
+    };
+    const { kernel, divergence } = await replayWithContent(restored.kernel, tail(), parts.library);
     const complete = divergence?.incompleteBlock !== undefined && options.readOnly !== true;
     if (divergence?.incompleteBlock) {
       // A crash cut the last block short; its derived entries are deterministic and none of its intents
       // were dispatched, so re-running its input completes it (KERNEL §8.5). A reader completes it in
       // memory only (the kernel already holds it).
-      if (complete) journal.append(divergence.incompleteBlock.map(({ kind, body }) => ({ kind, body })));
+      if (complete) {
+        const appended = journal.append(divergence.incompleteBlock.map(({ kind, body }) => ({ kind, body })));
+        for (const entry of appended) tailBytes += entry.bytes.length;
+      }
     } else if (divergence) {
       throw divergenceError(divergence);
     }
@@ -428,6 +429,7 @@ export class World {
     );
     world.#unusableSnapshots = restored.unusable ?? [];
     world.#lastSnapshotBytes = restored.snapshotBytes ?? 0;
+    world.#bytesSinceSnapshot = tailBytes;
     if (divergence?.incompleteBlock && !complete) world.#incompleteBlock = divergence.incompleteBlock.length;
     if (complete) await world.#sync();
     return world;
@@ -668,6 +670,7 @@ export class World {
       }
       const input = build(maxBigint(batchNs, this.#kernel.nowNs));
       const [entry] = this.journal.append([input]);
+      this.#bytesSinceSnapshot += entry!.bytes.length;
       const admitted = inboxPositionOf(entry!);
       if (admitted !== undefined && isAfter(admitted, this.#lastAdmitted)) this.#lastAdmitted = admitted;
       const derived = this.#kernel.apply(entry!, this.#applyContext);
@@ -826,6 +829,7 @@ export class World {
   #appendDerived(derived: DerivedRecord[], report: StepReport): void {
     if (derived.length === 0) return;
     const appended = this.journal.append(derived.map(({ kind, body }) => ({ kind, body })));
+    this.#journaled(appended);
     appended.forEach((entry, i) => {
       assert(entry.seq === derived[i]!.seq, `journal seq ${entry.seq} equals kernel seq ${derived[i]!.seq}`);
       report.entries.push({ seq: entry.seq, kind: entry.kind });
@@ -868,19 +872,23 @@ export class World {
 
   /** The size of the latest snapshot in bytes (0: none, or not known to this world). */
   #lastSnapshotBytes = 0;
+  /** Bytes of the entries journaled since the latest snapshot (at open: those of the tail replayed). */
+  #bytesSinceSnapshot = 0;
+
+  /** Counts what `entries` add to the journal since the latest snapshot. */
+  #journaled(entries: readonly JournalEntry[]): void {
+    for (const entry of entries) this.#bytesSinceSnapshot += entry.bytes.length;
+  }
 
   /**
    * True when `factor` × `snapshotIntervalEntries` entries were journaled since the last snapshot, and at
-   * least as many as the last snapshot's size stands for ({@linkcode SNAPSHOT_BYTES_PER_ENTRY}): a snapshot
-   * writes the whole state, so a large one (many cells) waits until the journal has grown about as much,
-   * and its cost per entry stays bounded however large the state grows.
+   * least `factor` times as many bytes as that snapshot holds: a snapshot writes the whole state, so a large
+   * one (many cells, many waiting plans) waits until the journal has grown as much, and its cost per journaled
+   * byte stays bounded however large the state grows.
    */
   #snapshotDue(factor: number): boolean {
-    const interval = Math.max(
-      this.#snapshotInterval,
-      Math.ceil(this.#lastSnapshotBytes / SNAPSHOT_BYTES_PER_ENTRY),
-    );
-    return this.journal.height - (this.#lastSnapshot?.height ?? 0) >= factor * interval;
+    return this.journal.height - (this.#lastSnapshot?.height ?? 0) >= factor * this.#snapshotInterval &&
+      this.#bytesSinceSnapshot >= factor * this.#lastSnapshotBytes;
   }
 
   /** Takes a snapshot now (the kernel is idle between blocks), stores it and journals the marker. */
@@ -912,6 +920,7 @@ export class World {
     else this.journal.sync().catch(() => {/* the journal keeps the failure for the step's final sync */});
     this.#lastSnapshot = { height: marker!.seq, hash };
     this.#lastSnapshotBytes = bytes.length;
+    this.#bytesSinceSnapshot = marker!.bytes.length;
     return this.#lastSnapshot;
   }
 
@@ -972,6 +981,7 @@ export class World {
         ingress_ns: maxBigint(this.#ports.clock.nowNs(), this.#kernel.nowNs),
       },
     }]);
+    this.#journaled([entry!]);
     this.#kernel = this.#kernel.rollBack(entry!, bytes, defs);
     await this.#sync();
     return {
