@@ -872,7 +872,11 @@ export class Kernel {
     const fields = this.#snapshotFields();
     const cells = this.#cells.all();
     return encodeCanonicalWith((sink) => {
-      const keys = canonicalKeyOrder([...Object.keys(fields), "reducers"]);
+      // As the generic encoder does, a field without a value is left out.
+      const keys = canonicalKeyOrder([
+        ...Object.keys(fields).filter((k) => fields[k] !== undefined),
+        "reducers",
+      ]);
       sink.map(keys.length);
       for (const key of keys) {
         sink.text(key);

@@ -670,7 +670,7 @@ export class World {
       }
       const input = build(maxBigint(batchNs, this.#kernel.nowNs));
       const [entry] = this.journal.append([input]);
-      this.#bytesSinceSnapshot += entry!.bytes.length;
+      this.#bytesSinceSnapshot += entry!.bytes.length; // #journaled, without an array per event
       const admitted = inboxPositionOf(entry!);
       if (admitted !== undefined && isAfter(admitted, this.#lastAdmitted)) this.#lastAdmitted = admitted;
       const derived = this.#kernel.apply(entry!, this.#applyContext);
