@@ -17,6 +17,26 @@ export interface Guest {
   fuel: WebAssembly.Global;
   /** The module's mutable globals, exported for reuse (empty for fresh-instance modules). */
   globals: WebAssembly.Global[];
+  /** Views of the memory's current buffer (see {@linkcode memoryViews}). */
+  views?: MemoryViews;
+}
+
+/** A byte view and a data view of one buffer of a guest's memory. */
+export interface MemoryViews {
+  buffer: ArrayBufferLike;
+  bytes: Uint8Array;
+  data: DataView;
+}
+
+/**
+ * Views of the guest's memory, kept between calls: a memory that grows gets a new buffer (the old one is
+ * detached), and only then are they made again. Saves three view objects a call.
+ */
+export function memoryViews(guest: Guest): MemoryViews {
+  const buffer = guest.memory.buffer;
+  const views = guest.views;
+  if (views !== undefined && views.buffer === buffer) return views;
+  return guest.views = { buffer, bytes: new Uint8Array(buffer), data: new DataView(buffer) };
 }
 
 /** The memory of the instance running, for `env.abort`; undefined while a start function runs. */
@@ -53,16 +73,16 @@ export function runStep(guest: Guest, convention: CallingConvention, input: Uint
     const ret = alloc(8) >>> 0;
     const ptr = alloc(input.length) >>> 0;
     checkRange(memory, ptr, input.length, "alloc returned");
-    new Uint8Array(memory.buffer, ptr, input.length).set(input);
+    memoryViews(guest).bytes.set(input, ptr);
     guest.step(ret, ptr, input.length);
     checkRange(memory, ret, 8, "result pointer");
-    const view = new DataView(memory.buffer, ret, 8);
-    outPtr = view.getInt32(0, true);
-    outLen = view.getInt32(4, true);
+    const data = memoryViews(guest).data;
+    outPtr = data.getInt32(ret, true);
+    outLen = data.getInt32(ret + 4, true);
   } else {
     const ptr = alloc(input.length) >>> 0;
     checkRange(memory, ptr, input.length, "alloc returned");
-    new Uint8Array(memory.buffer, ptr, input.length).set(input);
+    memoryViews(guest).bytes.set(input, ptr);
     const result = guest.step(ptr, input.length);
     if (!Array.isArray(result) || result.length !== 2) {
       return { ok: false, code: "bad_output", message: "step did not return (out_ptr, out_len)" };
@@ -93,7 +113,7 @@ export function runStep(guest: Guest, convention: CallingConvention, input: Uint
       message: `output envelope of ${outLen} bytes exceeds the limit`,
     };
   }
-  return { ok: true, output: new Uint8Array(memory.buffer, outPtr, outLen).slice() };
+  return { ok: true, output: memoryViews(guest).bytes.slice(outPtr, outPtr + outLen) };
 }
 
 /**

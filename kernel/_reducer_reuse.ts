@@ -177,13 +177,16 @@ export function capture(
   return { image: new Uint8Array(memory.buffer).slice(), globals: values };
 }
 
-/** Puts an instance whose memory has not grown back into its {@linkcode Pristine} state. */
+/**
+ * Puts an instance whose memory has not grown back into its {@linkcode Pristine} state; `memory` is a view of
+ * its whole memory.
+ */
 export function restore(
-  memory: WebAssembly.Memory,
+  memory: Uint8Array,
   globals: readonly WebAssembly.Global[],
   pristine: Pristine,
 ): void {
-  new Uint8Array(memory.buffer).set(pristine.image);
+  memory.set(pristine.image);
   const values = pristine.globals;
   for (let i = 0; i < globals.length; i++) globals[i]!.value = values[i]!;
 }

@@ -17,7 +17,14 @@ import {
   restore,
   type ReusableGlobal,
 } from "./_reducer_reuse.ts";
-import { abortImport, faultResult, type Guest, type GuestMemorySlot, runStep } from "./_reducer_call.ts";
+import {
+  abortImport,
+  faultResult,
+  type Guest,
+  type GuestMemorySlot,
+  memoryViews,
+  runStep,
+} from "./_reducer_call.ts";
 import { FUEL_EXPORT, instrumentFuel } from "./fuel.ts";
 
 /** Which calling convention a module's `step` export uses (KERNEL §3.2). */
@@ -190,7 +197,7 @@ export class ReducerHost {
     }
     let guest = reducer.idle;
     reducer.idle = undefined; // taken: only a clean call gives it back
-    if (guest !== undefined) restore(guest.memory, guest.globals, reducer.pristine!);
+    if (guest !== undefined) restore(memoryViews(guest).bytes, guest.globals, reducer.pristine!);
     try {
       guest ??= this.#instantiate(reducer);
       guest.fuel.value = this.#fuelMax;
