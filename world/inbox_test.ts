@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import fc from "npm:fast-check@4.11.0";
 import { encodeCanonical } from "../air/mod.ts";
 import { tempDir } from "../kernel/_test_fixtures.ts";
 import { batchCountOf, Inbox, type InboxEvent, MemoryInbox } from "./inbox.ts";
+import { parseInboxSource } from "./restore.ts";
 
 const event = (i: number): InboxEvent => ({ schema: "demo/Increment@1", value: new Uint8Array([i & 0xff]) });
 
@@ -54,4 +56,25 @@ Deno.test("MemoryInbox.refs() and read() agree with list()", async () => {
   assert.deepEqual(await Promise.all(refs.map((r) => inbox.read(r))), await inbox.list());
   await inbox.remove(await inbox.list());
   assert.match((await inbox.read(refs[0]!)).problem ?? "", /gone/);
+});
+
+Deno.test("property: parseInboxSource() reads exactly what /^inbox:(\\d+):(\\d+)$/ matches", () => {
+  const reference = (source: string) => {
+    const m = /^inbox:(\d+):(\d+)$/.exec(source);
+    return m ? { batch: Number(m[1]), index: Number(m[2]) } : undefined;
+  };
+  const part = fc.oneof(
+    fc.stringMatching(/^\d{0,20}$/),
+    fc.constantFrom("", ":", "inbox", "inbox:", "-1", "1e3", " 1", "٣", "0x1", "1:2"),
+    fc.string({ maxLength: 4 }),
+  );
+  const source = fc.oneof(
+    fc.tuple(part, part).map(([a, b]) => `inbox:${a}:${b}`),
+    fc.tuple(part, part, part).map(([a, b, c]) => `${a}${b}${c}`),
+    fc.string({ maxLength: 30 }),
+  );
+  fc.assert(fc.property(source, (s) => assert.deepEqual(parseInboxSource(s), reference(s))), {
+    numRuns: 2_000,
+  });
+  assert.deepEqual(parseInboxSource("inbox:12:0"), { batch: 12, index: 0 });
 });

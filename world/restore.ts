@@ -250,7 +250,7 @@ export interface InboxPosition {
 /** The position before the first inbox event. */
 export const NO_INBOX_POSITION: InboxPosition = Object.freeze({ batch: 0, index: -1 });
 
-const INBOX_SOURCE = /^inbox:(\d+):(\d+)$/;
+const INBOX_PREFIX = "inbox:";
 
 /** The `origin.source` of an event admitted from the inbox. */
 export function inboxSource(position: InboxPosition): string {
@@ -261,8 +261,24 @@ export function inboxSource(position: InboxPosition): string {
 export function inboxPositionOf(entry: Pick<JournalEntry, "kind" | "body">): InboxPosition | undefined {
   if (entry.kind !== "domain_event") return undefined;
   const source = (entry.body.origin as { source?: CborValue } | undefined)?.source;
-  const m = typeof source === "string" ? INBOX_SOURCE.exec(source) : null;
-  return m ? { batch: Number(m[1]), index: Number(m[2]) } : undefined;
+  return typeof source === "string" ? parseInboxSource(source) : undefined;
+}
+
+/**
+ * The position in an `inbox:<batch>:<index>` source (ASCII digits, at least one each), or undefined: what
+ * `/^inbox:(\d+):(\d+)$/` matches, read without a match object (every admitted event's source is read).
+ */
+export function parseInboxSource(source: string): InboxPosition | undefined {
+  if (!source.startsWith(INBOX_PREFIX)) return undefined;
+  const start = INBOX_PREFIX.length;
+  const colon = source.indexOf(":", start);
+  if (colon <= start || colon === source.length - 1) return undefined;
+  for (let i = start; i < source.length; i++) {
+    if (i === colon) continue;
+    const code = source.charCodeAt(i);
+    if (code < 0x30 || code > 0x39) return undefined;
+  }
+  return { batch: Number(source.slice(start, colon)), index: Number(source.slice(colon + 1)) };
 }
 
 /** True when `a` comes after `b` in the inbox. */
