@@ -168,6 +168,13 @@ function firstUnadmitted(batch: InboxBatch, last: InboxPosition): number {
  */
 export const STEP_SNAPSHOT_FACTOR = 10;
 
+/**
+ * The most bytes automatic snapshots write per byte journaled since the one before (beyond the entry
+ * interval): 2 keeps a large state's snapshots to a bounded share of a step's cost, and the tail an open
+ * replays to half a snapshot's bytes (a replayed byte costs several times a restored one).
+ */
+export const SNAPSHOT_WRITE_AMPLIFICATION_MAX = 2;
+
 /** Length of a generated world id. */
 export const WORLD_ID_BYTES = 16;
 
@@ -684,8 +691,10 @@ export class World {
       // long step over a large state would otherwise spend most of its time taking them.
       if (this.#snapshotDue(STEP_SNAPSHOT_FACTOR)) report.snapshot = await this.#snapshotInStep();
     }
+    // A snapshot due now goes out with the block's entries: its blob is stored (and fsynced) first, its marker
+    // appended, and the one sync below makes the entries and the marker durable together.
+    if (this.#snapshotDue(1)) report.snapshot = await this.#snapshot("caller");
     await this.#sync();
-    if (this.#snapshotDue(1)) report.snapshot = await this.snapshot();
     report.height = this.journal.height;
     return report;
   }
@@ -882,18 +891,19 @@ export class World {
 
   /**
    * True when `factor` × `snapshotIntervalEntries` entries were journaled since the last snapshot, and at
-   * least `factor` times as many bytes as that snapshot holds: a snapshot writes the whole state, so a large
-   * one (many cells, many waiting plans) waits until the journal has grown as much, and its cost per journaled
-   * byte stays bounded however large the state grows.
+   * least `factor` times 1 / {@linkcode SNAPSHOT_WRITE_AMPLIFICATION_MAX} of the bytes that snapshot holds: a
+   * snapshot writes the whole state, so a large one (many cells, many waiting plans) waits until the journal
+   * has grown by half its size, and its cost per journaled byte stays bounded however large the state grows,
+   * while the tail an open replays stays within half a snapshot's bytes.
    */
   #snapshotDue(factor: number): boolean {
     return this.journal.height - (this.#lastSnapshot?.height ?? 0) >= factor * this.#snapshotInterval &&
-      this.#bytesSinceSnapshot >= factor * this.#lastSnapshotBytes;
+      this.#bytesSinceSnapshot * SNAPSHOT_WRITE_AMPLIFICATION_MAX >= factor * this.#lastSnapshotBytes;
   }
 
   /** Takes a snapshot now (the kernel is idle between blocks), stores it and journals the marker. */
   async snapshot(): Promise<{ height: number; hash: HashRef }> {
-    return await this.#snapshot(true);
+    return await this.#snapshot("wait");
   }
 
   /**
@@ -904,11 +914,14 @@ export class World {
    * Elsewhere it is {@linkcode snapshot}, which waits for the fsync.
    */
   async #snapshotInStep(): Promise<{ height: number; hash: HashRef }> {
-    return await this.#snapshot(this.journal.sendAhead === undefined);
+    return await this.#snapshot(this.journal.sendAhead === undefined ? "wait" : "background");
   }
 
-  /** Stores the kernel's snapshot, journals its marker, and syncs (waiting for it, or in the background). */
-  async #snapshot(wait: boolean): Promise<{ height: number; hash: HashRef }> {
+  /**
+   * Stores the kernel's snapshot, journals its marker, and syncs: waiting for it, in the background, or not
+   * at all (`caller`: the caller syncs next; the blob is durable before the marker can be).
+   */
+  async #snapshot(sync: "wait" | "background" | "caller"): Promise<{ height: number; hash: HashRef }> {
     const bytes = this.#kernel.snapshot();
     const hash = await this.cas.put("blobs", bytes);
     const [marker] = this.journal.append([{
@@ -916,8 +929,10 @@ export class World {
       body: { height: this.journal.height, snapshot_hash: hashRefToBytes(hash) },
     }]);
     this.#kernel.apply(marker!);
-    if (wait) await this.#sync();
-    else this.journal.sync().catch(() => {/* the journal keeps the failure for the step's final sync */});
+    if (sync === "wait") await this.#sync();
+    else if (sync === "background") {
+      this.journal.sync().catch(() => {/* the journal keeps the failure for the step's final sync */});
+    }
     this.#lastSnapshot = { height: marker!.seq, hash };
     this.#lastSnapshotBytes = bytes.length;
     this.#bytesSinceSnapshot = marker!.bytes.length;

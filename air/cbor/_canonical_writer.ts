@@ -103,9 +103,17 @@ class Writer {
   }
 
   raw(bytes: Uint8Array): void {
-    this.reserve(bytes.length);
-    this.bytes.set(bytes, this.at);
-    this.at += bytes.length;
+    const n = bytes.length;
+    this.reserve(n);
+    if (n <= RAW_LOOP_MAX) {
+      // A few bytes (keys, small states, text heads) copy faster one by one than through `set`.
+      const out = this.bytes;
+      const at = this.at;
+      for (let i = 0; i < n; i++) out[at + i] = bytes[i]!;
+    } else {
+      this.bytes.set(bytes, this.at);
+    }
+    this.at += n;
   }
 
   text(text: string): void {
@@ -141,6 +149,9 @@ class Writer {
     this.raw(bytes);
   }
 }
+
+/** Longest byte string {@linkcode Writer.raw} copies in a loop (`set` costs more below about this size). */
+const RAW_LOOP_MAX = 16;
 
 /** Longest text the writer and reader try as plain ASCII before using the UTF-8 codec. */
 const ASCII_FAST_MAX = 64;
