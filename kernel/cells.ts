@@ -6,7 +6,10 @@
  */
 import { bytesToHashRef, compareBytes, type HashRef, sha256, toHex } from "../air/mod.ts";
 
-/** One cell: its key (null for a non-keyed reducer) and its canonical state bytes. */
+/**
+ * One cell: its key (null for a non-keyed reducer) and its canonical state bytes. A cell's state is replaced
+ * in place ({@linkcode CellStore.set}): the store's cells are for reading on the spot, not for keeping.
+ */
 export interface Cell {
   reducer: string;
   key: Uint8Array | null;
@@ -36,7 +39,10 @@ export class CellStore {
     return this.#byReducer.get(reducer)?.get(keyId(key))?.state ?? null;
   }
 
-  /** Stores a cell's state; `null` deletes the cell. */
+  /**
+   * Stores a cell's state; `null` deletes the cell. An existing cell keeps its object and key (a new state is
+   * one object fewer to promote and collect, which with many cells weighed on every event).
+   */
   set(reducer: string, key: Uint8Array | null, state: Uint8Array | null): void {
     let cells = this.#byReducer.get(reducer);
     const id = keyId(key);
@@ -46,8 +52,13 @@ export class CellStore {
       return;
     }
     if (!cells) this.#byReducer.set(reducer, cells = new Map());
-    if (!cells.has(id)) this.#order.delete(reducer);
-    cells.set(id, { reducer, key, state });
+    const cell = cells.get(id);
+    if (cell === undefined) {
+      this.#order.delete(reducer);
+      cells.set(id, { reducer, key, state });
+    } else {
+      cell.state = state;
+    }
   }
 
   /** Cells of one reducer, by key bytes. */
