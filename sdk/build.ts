@@ -138,13 +138,16 @@ interface CachedBuild {
   wasmHash: string;
 }
 
-/** The cache entry's file name (without extension) of a build of `source` with this compiler and flags. */
-function cacheKey(source: string, entryText: string | null): string {
+/**
+ * The cache entry's file name (without extension) of a build of `source`, whose text has `entryHash`
+ * ({@linkcode textHash}), with this compiler and flags.
+ */
+function cacheKey(source: string, entryHash: string | null): string {
   const key = JSON.stringify({
     compiler: COMPILER,
     flags: COMPILER_FLAGS,
     source,
-    entry: textHash(entryText),
+    entry: entryHash,
   });
   return hashRefOf(new TextEncoder().encode(key)).slice("sha256:".length);
 }
@@ -163,7 +166,7 @@ export async function cachedBuild(
   root: string,
   source: string,
 ): Promise<Uint8Array<ArrayBuffer> | undefined> {
-  const key = cacheKey(source, await readWorldSource(root, "", source));
+  const key = cacheKey(source, textHash(await readWorldSource(root, "", source)));
   let entry: CachedBuild;
   let bytes: Uint8Array<ArrayBuffer>;
   try {
@@ -182,7 +185,10 @@ export async function cachedBuild(
   return bytes;
 }
 
-/** Records a build of `source` (its reads and bytes) in `cacheDir`; a failure to write is not an error. */
+/**
+ * Records a build of `source` (its reads and bytes) in `cacheDir`, keyed by the entry text the build read
+ * (a file edited during the build is not the one it built); a failure to write is not an error.
+ */
 export async function storeBuild(
   cacheDir: string,
   root: string,
@@ -190,7 +196,11 @@ export async function storeBuild(
   reads: SourceRead[],
   bytes: Uint8Array,
 ): Promise<void> {
-  const key = cacheKey(source, await readWorldSource(root, "", source));
+  const entryRead = reads.find((read) => read.baseDir === "" && read.name === source);
+  const key = cacheKey(
+    source,
+    entryRead !== undefined ? entryRead.hash : textHash(await readWorldSource(root, "", source)),
+  );
   const entry: CachedBuild = {
     compiler: COMPILER,
     flags: COMPILER_FLAGS,

@@ -106,3 +106,21 @@ Deno.test("build cache: AOS_BUILD_CACHE names the folder, off turns the cache of
     }
   }
 });
+
+Deno.test("build cache: a build is stored under the entry text it read, even when the file changed meanwhile", async () => {
+  const built = "export function step(): void {}";
+  const root = await worldWith({ "reducer/hello.ts": built });
+  const cache = await Deno.makeTempDir({ prefix: "aos-build-cache-dir-" });
+  try {
+    const reads: SourceRead[] = [{ baseDir: "", name: "reducer/hello.ts", hash: textHash(built) }];
+    const bytes = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
+    // Edited after the compiler read it, before the build was stored.
+    await Deno.writeTextFile(`${root}/reducer/hello.ts`, "export function step(): void { /* edited */ }");
+    await storeBuild(cache, root, "reducer/hello.ts", reads, bytes);
+    assert.equal(await cachedBuild(cache, root, "reducer/hello.ts"), undefined, "the edited file: a miss");
+    await Deno.writeTextFile(`${root}/reducer/hello.ts`, built);
+    assert.deepEqual(await cachedBuild(cache, root, "reducer/hello.ts"), bytes, "the text it built: a hit");
+  } finally {
+    for (const dir of [root, cache]) await Deno.remove(dir, { recursive: true });
+  }
+});
