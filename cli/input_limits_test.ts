@@ -23,19 +23,31 @@ async function fetchNotifyWorld(root: string): Promise<string> {
   return world;
 }
 
+/** Runs `aos ARGS` in `world`: it must exit 2 with an error matching `error` and leave `.aos/` as it was. */
+async function expectRefused(world: string, error: RegExp, ...args: string[]): Promise<void> {
+  const before = await hashTree(`${world}/.aos`);
+  const run = await expectAos(2, world, ...args);
+  assert.match(run.stderr, error);
+  assert.deepEqual(await hashTree(`${world}/.aos`), before);
+}
+
 Deno.test("aos event send: an event too large to journal exits 2, queues nothing, and step still works", async () => {
   await withTestLimits(ENTRY_BOUND, () =>
     withTempDir(async (root) => {
       const world = await fetchNotifyWorld(root);
-      const before = await hashTree(`${world}/.aos`);
       const url = "x".repeat(limits.journalEntrySizeBytesMax);
       await Deno.writeTextFile(
         `${root}/big.jsonl`,
         JSON.stringify({ schema: "demo/Notify@1", value: { request_id: "r1", url } }) + "\n",
       );
-      const run = await expectAos(2, world, "event", "send", "--file", `${root}/big.jsonl`);
-      assert.match(run.stderr, /^error\[AOS_INPUT_TOO_LARGE\]: .*journalEntrySizeBytesMax/);
-      assert.deepEqual(await hashTree(`${world}/.aos`), before);
+      await expectRefused(
+        world,
+        /^error\[AOS_INPUT_TOO_LARGE\]: .*journalEntrySizeBytesMax/,
+        "event",
+        "send",
+        "--file",
+        `${root}/big.jsonl`,
+      );
       const step = await aos(world, "step", "--json");
       assert.equal(step.code, 0, step.stderr);
     }));
@@ -45,7 +57,6 @@ Deno.test("aos receipts submit: a receipt too large to journal exits 2 and leave
   await withTestLimits(ENTRY_BOUND, () =>
     withTempDir(async (root) => {
       const world = await fetchNotifyWorld(root);
-      const before = await hashTree(`${world}/.aos`);
       const receipt = encodeReceiptFile({
         intentHash: new Uint8Array(32),
         adapterId: "aos-http",
@@ -55,16 +66,13 @@ Deno.test("aos receipts submit: a receipt too large to journal exits 2 and leave
         signature: new Uint8Array(64),
       });
       await Deno.writeFile(`${root}/big.cbor`, receipt);
-      const run = await expectAos(2, world, "receipts", "submit", `${root}/big.cbor`);
-      assert.match(run.stderr, /^error\[AOS_INPUT_TOO_LARGE\]: /);
-      assert.deepEqual(await hashTree(`${world}/.aos`), before);
+      await expectRefused(world, /^error\[AOS_INPUT_TOO_LARGE\]: /, "receipts", "submit", `${root}/big.cbor`);
     }));
 });
 
 Deno.test("aos receipts submit: a refused receipt (intent hash not 32 bytes) exits 2 and queues no file", async () => {
   await withTempDir(async (root) => {
     const world = await fetchNotifyWorld(root);
-    const before = await hashTree(`${world}/.aos`);
     const receipt = encodeReceiptFile({
       intentHash: new Uint8Array(31),
       adapterId: "aos-http",
@@ -74,33 +82,40 @@ Deno.test("aos receipts submit: a refused receipt (intent hash not 32 bytes) exi
       signature: new Uint8Array(64),
     });
     await Deno.writeFile(`${root}/short.cbor`, receipt);
-    const run = await expectAos(2, world, "receipts", "submit", `${root}/short.cbor`);
-    assert.match(run.stderr, /^error\[AOS_CBOR_INVALID\]: .*intent_hash/);
-    assert.deepEqual(await hashTree(`${world}/.aos`), before);
+    await expectRefused(
+      world,
+      /^error\[AOS_CBOR_INVALID\]: .*intent_hash/,
+      "receipts",
+      "submit",
+      `${root}/short.cbor`,
+    );
   });
 });
 
 Deno.test("aos event send: invalid UTF-8 in --file, or a lone surrogate in the JSON, exits 2 and queues nothing", async () => {
   await withTempDir(async (root) => {
     const world = await fetchNotifyWorld(root);
-    const before = await hashTree(`${world}/.aos`);
     const line = new TextEncoder().encode(
       '{"schema":"demo/Notify@1","value":{"request_id":"r1","url":"http://h/\u0001"}}\n',
     );
     line[line.indexOf(1)] = 0xff; // an invalid UTF-8 byte inside the string
     await Deno.writeFile(`${root}/bad.jsonl`, line);
-    const file = await expectAos(2, world, "event", "send", "--file", `${root}/bad.jsonl`);
-    assert.match(file.stderr, /^error\[AOS_JSON_INVALID\]: .*bad\.jsonl.*UTF-8/);
-    const arg = await expectAos(
-      2,
+    await expectRefused(
       world,
+      /^error\[AOS_JSON_INVALID\]: .*bad\.jsonl.*UTF-8/,
+      "event",
+      "send",
+      "--file",
+      `${root}/bad.jsonl`,
+    );
+    await expectRefused(
+      world,
+      /^error\[AOS_TYPE_MISMATCH\]: .*\$\.url.*valid Unicode/,
       "event",
       "send",
       "demo/Notify@1",
       '{"request_id": "r1", "url": "http://h/\\udc80"}',
     );
-    assert.match(arg.stderr, /^error\[AOS_TYPE_MISMATCH\]: .*\$\.url.*valid Unicode/);
-    assert.deepEqual(await hashTree(`${world}/.aos`), before);
   });
 });
 
