@@ -46,8 +46,10 @@ export { EnvSecretResolver, resolveSecret, secretAccess, type SecretResolver } f
 export { type RunOptions, runWorld } from "./run_loop.ts";
 export { checkHead, FileHeadStore, type Head, type HeadStore, MemoryHeadStore, requireHead } from "./head.ts";
 export {
+  batchCountOf,
   Inbox,
   type InboxBatch,
+  type InboxBatchRef,
   type InboxEvent,
   type InboxRows,
   type InboxStore,
