@@ -24,6 +24,17 @@ Deno.test("Inbox.refs() counts each batch's events from its header, in both file
   for (const ref of refs.slice(0, 6)) {
     assert.equal((await inbox.read(ref)).events.length, ref.count);
   }
+  // Past the bytes it reads whole, only headers are read, to the same counts; read() then reads the file.
+  for (const wholeBytesMax of [0, 10_000]) {
+    const headers = new Inbox(`${dir.path}/inbox`, undefined, { wholeBytesMax });
+    const counted = await headers.refs();
+    assert.deepEqual(
+      counted.map((r) => r.count),
+      SIZES.flatMap((n) => [n, n]),
+      `wholeBytesMax ${wholeBytesMax}`,
+    );
+    for (const ref of counted) assert.equal((await headers.read(ref)).events.length, ref.count);
+  }
 });
 
 Deno.test("batchCountOf() gives no count for bytes that do not start like a batch", () => {
