@@ -67,7 +67,7 @@ export function batchCountOf(head: Uint8Array, size: number = head.length): numb
   if (length < 0 || at + 1 + length > head.length) return undefined;
   let n = info < 24 ? info : 0;
   for (let i = 0; i < length; i++) n = n * 256 + head[at + 1 + i]!;
-  // Every event takes more than one byte: a count beyond the batch's size is not a batch's.
+  // An event takes several bytes: a count beyond the batch's size in bytes is not a batch's.
   return n <= size ? n : undefined;
 }
 
@@ -139,21 +139,23 @@ export class RowInbox implements InboxStore {
     );
   }
 
-  /** The rows' bytes as last listed by {@linkcode refs}, for {@linkcode read} (no second query). */
-  #listed = new Map<number, Uint8Array>();
+  /** The rows' bytes as {@linkcode refs} listed them, for {@linkcode read} (by ref, no second query). */
+  readonly #listed = new WeakMap<InboxBatchRef, Uint8Array>();
 
   async refs(): Promise<InboxBatchRef[]> {
-    const rows = await this.rows.list();
-    this.#listed = new Map(rows.map(({ batch, bytes }) => [batch, bytes]));
-    return rows.map(({ batch, bytes }) => ({
-      batch,
-      file: `${this.where}:${batch}`,
-      count: batchCountOf(bytes.subarray(0, BATCH_HEAD_BYTES), bytes.length),
-    }));
+    return (await this.rows.list()).map(({ batch, bytes }) => {
+      const ref = {
+        batch,
+        file: `${this.where}:${batch}`,
+        count: batchCountOf(bytes.subarray(0, BATCH_HEAD_BYTES), bytes.length),
+      };
+      this.#listed.set(ref, bytes);
+      return ref;
+    });
   }
 
   async read(ref: InboxBatchRef): Promise<InboxBatch> {
-    const bytes = this.#listed.get(ref.batch) ??
+    const bytes = this.#listed.get(ref) ??
       (await this.rows.list()).find((row) => row.batch === ref.batch)?.bytes;
     if (bytes === undefined) {
       return { batch: ref.batch, file: ref.file, events: [], problem: "the row is gone" };
