@@ -108,17 +108,45 @@ export async function runStep(
 
 /**
  * The step's `entries` as `[{"seq": n, "kind": "…"}, …]`, written as JSON text at once: a large step has an
- * entry per admitted event, and going through the generic writer cost a twentieth of such a step. One string
- * grows by concatenation (each kind's text made once) instead of a string per entry joined at the end.
+ * entry per admitted event, and going through the generic writer cost a twentieth of such a step. The text
+ * is written as bytes into one buffer (each kind's text encoded once) and decoded once: a string grown by
+ * concatenation left 200,000 rope pieces for the garbage collector to copy (80 ms of a 100,000-event step).
  */
 export function entriesJson(entries: ReadonlyArray<{ seq: number; kind: string }>): string {
-  const tails = new Map<string, string>();
-  let out = "[";
+  const encoder = new TextEncoder();
+  const tails = new Map<string, Uint8Array>();
+  let bytes = new Uint8Array(64 + entries.length * 40);
+  let at = 0;
+  const reserve = (n: number) => {
+    if (at + n <= bytes.length) return;
+    const grown = new Uint8Array(Math.max(bytes.length * 2, at + n));
+    grown.set(bytes.subarray(0, at));
+    bytes = grown;
+  };
+  const digits = new Uint8Array(16);
+  bytes[at++] = 0x5b; // [
   for (let i = 0; i < entries.length; i++) {
     const { seq, kind } = entries[i]!;
     let tail = tails.get(kind);
-    if (tail === undefined) tails.set(kind, tail = `,"kind":${JSON.stringify(kind)}}`);
-    out += (i === 0 ? '{"seq":' : ',{"seq":') + seq + tail;
+    if (tail === undefined) tails.set(kind, tail = encoder.encode(`,"kind":${JSON.stringify(kind)}}`));
+    let n = 0;
+    let rest = seq;
+    do {
+      digits[n++] = 0x30 + (rest % 10);
+      rest = Math.floor(rest / 10);
+    } while (rest > 0);
+    reserve(SEQ_HEAD.length + 1 + n + tail.length + 1);
+    if (i > 0) bytes[at++] = 0x2c; // ,
+    bytes.set(SEQ_HEAD, at);
+    at += SEQ_HEAD.length;
+    while (n > 0) bytes[at++] = digits[--n]!;
+    bytes.set(tail, at);
+    at += tail.length;
   }
-  return `${out}]`;
+  reserve(1);
+  bytes[at++] = 0x5d; // ]
+  return new TextDecoder().decode(bytes.subarray(0, at));
 }
+
+/** `{"seq":` */
+const SEQ_HEAD = new TextEncoder().encode('{"seq":');
