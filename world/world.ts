@@ -907,14 +907,14 @@ export class World {
   }
 
   /**
-   * A snapshot between the blocks of a long step. On a store that takes entries ahead of the commit
-   * (PostgreSQL), the blocks before it are committed in the background, behind the rows already sent, and the
-   * step goes on: the commit moves the head's height, and the step's final sync records the inbox position
-   * (an open after a crash in between finds it in the journal). A failed commit fails that final sync.
-   * Elsewhere it is {@linkcode snapshot}, which waits for the fsync.
+   * A snapshot between the blocks of a long step: its blob is stored (and fsynced) first, then the blocks
+   * before it and its marker are made durable in the background (an fsync of the journal file, or on a store
+   * that takes entries ahead of the commit, PostgreSQL, a commit behind the rows already sent) while the step
+   * goes on. The step's final sync records the head (an open after a crash in between finds the entries past
+   * the head in the journal); a failed sync fails that final sync.
    */
   async #snapshotInStep(): Promise<{ height: number; hash: HashRef }> {
-    return await this.#snapshot(this.journal.sendAhead === undefined ? "wait" : "background");
+    return await this.#snapshot("background");
   }
 
   /**
