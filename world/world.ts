@@ -163,8 +163,8 @@ function firstUnadmitted(batch: InboxBatch, last: InboxPosition): number {
 }
 
 /**
- * Inside one step, a snapshot is taken every this many times `snapshotIntervalEntries` entries (at the end
- * of a step, every `snapshotIntervalEntries`).
+ * Inside one step, a snapshot is taken every this many times `snapshotIntervalEntries` entries and this many
+ * times the journal bytes the end of a step waits for (see `#snapshotDue`).
  */
 export const STEP_SNAPSHOT_FACTOR = 10;
 
