@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { limits } from "../air/mod.ts";
-import { withTestLimits } from "../journal/testing/mod.ts";
+import { withLimits, withTestLimits } from "../journal/testing/mod.ts";
 import { hasCode, tempDir } from "../kernel/_test_fixtures.ts";
 import { initCounterWorld } from "./_test_fixtures.ts";
 import { worldPaths } from "./paths.ts";
+import type { FileWorld } from "./world.ts";
 
 // At a 256 KiB entry bound, or the real 16 MiB with AOS_REAL_LIMITS=1 (`deno task test:long`).
 Deno.test("World.step() quarantines a queued event that cannot be journaled and admits the others", async () => {
@@ -29,14 +30,24 @@ async function quarantinesTooLarge(): Promise<void> {
   }
 }
 
-Deno.test("World.step() admits at most limits.inboxBatchMax events; the rest stay queued for the next step", async () => {
+const inc = (by: bigint) => ({ schema: "demo/Increment@1", value: { by } });
+
+/** Runs `fn` on a fresh counter world (in folder `dir`) with `limits.inboxBatchMax` lowered to `batchMax`. */
+async function withBatchMax(
+  batchMax: number,
+  fn: (world: FileWorld, dir: string) => Promise<void>,
+): Promise<void> {
   await using dir = await tempDir();
   const { world } = await initCounterWorld(dir.path);
-  const mutable = limits as { inboxBatchMax: number };
-  const saved = mutable.inboxBatchMax;
-  mutable.inboxBatchMax = 3;
   try {
-    const inc = (by: bigint) => ({ schema: "demo/Increment@1", value: { by } });
+    await withLimits({ inboxBatchMax: batchMax }, () => fn(world, dir.path));
+  } finally {
+    world.close();
+  }
+}
+
+Deno.test("World.step() admits at most limits.inboxBatchMax events; the rest stay queued for the next step", async () => {
+  await withBatchMax(3, async (world) => {
     await world.enqueue([inc(1n), inc(2n)]);
     await world.enqueue([inc(3n), inc(4n), inc(5n)]);
     const first = await world.step();
@@ -50,20 +61,11 @@ Deno.test("World.step() admits at most limits.inboxBatchMax events; the rest sta
     assert.deepEqual(world.stateJson("demo/Counter@1"), { count: 15n });
     assert.deepEqual(await world.inbox.list(), []);
     await assert.rejects(world.enqueue([inc(1n), inc(1n), inc(1n), inc(1n)]), hasCode("AOS_INPUT_TOO_LARGE"));
-  } finally {
-    mutable.inboxBatchMax = saved;
-    world.close();
-  }
+  });
 });
 
 Deno.test("World.step() reads only the inbox batches it admits: a later damaged batch waits for the step that reaches it, counted from its header", async () => {
-  await using dir = await tempDir();
-  const { world } = await initCounterWorld(dir.path);
-  const mutable = limits as { inboxBatchMax: number };
-  const saved = mutable.inboxBatchMax;
-  mutable.inboxBatchMax = 3;
-  try {
-    const inc = (by: bigint) => ({ schema: "demo/Increment@1", value: { by } });
+  await withBatchMax(3, async (world) => {
     await world.enqueue([inc(1n), inc(2n), inc(3n)]);
     await world.enqueue([inc(4n), inc(5n)]);
     // The second batch loses its last byte: its header still says two events, its body no longer decodes.
@@ -81,30 +83,18 @@ Deno.test("World.step() reads only the inbox batches it admits: a later damaged 
     assert.equal(next.remaining, undefined);
     assert.equal(await world.pendingInbox(), 0);
     assert.deepEqual(world.stateJson("demo/Counter@1"), { count: 6n });
-  } finally {
-    mutable.inboxBatchMax = saved;
-    world.close();
-  }
+  });
 });
 
 Deno.test("World.step() quarantines a queued file whose header is not a batch's at once, even past inboxBatchMax", async () => {
-  await using dir = await tempDir();
-  const { world } = await initCounterWorld(dir.path);
-  const mutable = limits as { inboxBatchMax: number };
-  const saved = mutable.inboxBatchMax;
-  mutable.inboxBatchMax = 2;
-  try {
-    const inc = (by: bigint) => ({ schema: "demo/Increment@1", value: { by } });
+  await withBatchMax(2, async (world, dir) => {
     await world.enqueue([inc(1n), inc(2n)]);
     await world.enqueue([inc(3n)]);
-    await Deno.writeTextFile(`${worldPaths(dir.path).inbox}/000000000009.cbor`, "not cbor");
+    await Deno.writeTextFile(`${worldPaths(dir).inbox}/000000000009.cbor`, "not cbor");
     const report = await world.step();
     assert.equal(report.admitted, 2);
     assert.equal(report.quarantined?.length, 1);
     assert.equal(report.quarantined![0]!.file, "000000000009.cbor");
     assert.equal(report.remaining, 1);
-  } finally {
-    mutable.inboxBatchMax = saved;
-    world.close();
-  }
+  });
 });
