@@ -175,6 +175,16 @@ const ascii = (text: string) => new TextEncoder().encode(text);
 /** `{"seq": ` of an entry, a 4-key map. */
 const SEQ_HEAD = Uint8Array.of(0xa4, 0x63, ...ascii("seq"));
 const BODY_KEY = Uint8Array.of(0x64, ...ascii("body"));
+/** `{"kind": "external", "source": ` of an admitted event's origin. */
+const EXTERNAL_ORIGIN_HEAD = Uint8Array.of(
+  0xa2,
+  0x64,
+  ...ascii("kind"),
+  0x68,
+  ...ascii("external"),
+  0x66,
+  ...ascii("source"),
+);
 const KEY_KEY = Uint8Array.of(0x63, ...ascii("key"));
 const VALUE_KEY = Uint8Array.of(0x65, ...ascii("value"));
 const ORIGIN_KEY = Uint8Array.of(0x66, ...ascii("origin"));
@@ -283,36 +293,34 @@ export function decodeEntryReference(bytes: Uint8Array): JournalEntry {
  */
 function encodeDomainEvent(seq: number, body: { [key: string]: CborValue }, prev: Uint8Array): Uint8Array {
   const { key, value, origin, schema, ingress_ns: ingressNs } = body;
+  // The fixed keys go in as the bytes the decoder matches (SEQ_HEAD and the rest, below).
   return encodeCanonicalWith((w) => {
-    w.map(4);
-    w.text("seq");
+    w.raw(SEQ_HEAD);
     w.uint(seq);
-    w.text("body");
+    w.raw(BODY_KEY);
     w.map(3 + (key === undefined ? 0 : 1) + (ingressNs === undefined ? 0 : 1));
     if (key !== undefined) {
-      w.text("key");
+      w.raw(KEY_KEY);
       w.bytes(key as Uint8Array);
     }
-    w.text("value");
+    w.raw(VALUE_KEY);
     w.bytes(value as Uint8Array);
-    w.text("origin");
+    w.raw(ORIGIN_KEY);
     writeOrigin(w, origin!);
-    w.text("schema");
+    w.raw(SCHEMA_KEY);
     w.text(schema as string);
     if (ingressNs !== undefined) {
-      w.text("ingress_ns");
+      w.raw(INGRESS_KEY);
       w.uint(ingressNs as number | bigint);
     }
-    w.text("kind");
-    w.text("domain_event");
-    w.text("prev");
-    w.bytes(prev);
+    w.raw(DOMAIN_EVENT_TAIL); // ends with the head of a 32-byte string: encodeEntry checked prev's length
+    w.raw(prev);
   });
 }
 
 /**
- * An event's origin: the common `{kind, source}` of an admitted external event key by key (`kind` sorts
- * before `source`), any other through the generic writer.
+ * An event's origin: the `{kind: "external", source}` of an admitted event as its fixed head and the source
+ * (`kind` sorts before `source`), any other through the generic writer.
  */
 function writeOrigin(w: CanonicalSink, origin: CborValue): void {
   const o = origin as { kind?: unknown; source?: unknown };
@@ -322,11 +330,8 @@ function writeOrigin(w: CanonicalSink, origin: CborValue): void {
   ) {
     let keys = 0;
     for (const _ in o) keys++;
-    if (keys === 2) {
-      w.map(2);
-      w.text("kind");
-      w.text(o.kind);
-      w.text("source");
+    if (keys === 2 && o.kind === "external") {
+      w.raw(EXTERNAL_ORIGIN_HEAD);
       w.text(o.source);
       return;
     }

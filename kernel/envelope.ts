@@ -56,33 +56,47 @@ export function withInputEnvelope<T>(input: InputEnvelope, use: (bytes: Uint8Arr
   return encodeCanonicalLent((w) => writeInputEnvelope(w, input), use);
 }
 
+const ascii = (text: string) => new TextEncoder().encode(text);
+/** Text keys as canonical CBOR (`0x60 + length`, then the bytes: every key here is shorter than 24). */
+const key = (text: string) => Uint8Array.of(0x60 + text.length, ...ascii(text));
+/** `{"ctx": ` of the envelope, a 4-key map. */
+const CTX_HEAD = Uint8Array.of(0xa4, ...key("ctx"));
+const KEY_KEY = key("key");
+const NOW_NS_KEY = key("now_ns");
+const CELL_MODE_KEY = key("cell_mode");
+const EVENT_KEY = key("event");
+const VALUE_KEY = key("value");
+const SCHEMA_KEY = key("schema");
+const STATE_KEY = key("state");
+/** `"version": 1`, the envelope's last entry. */
+const VERSION_TAIL = Uint8Array.of(...key("version"), 0x01);
+
 function writeInputEnvelope(w: CanonicalSink, input: InputEnvelope): void {
+  // The fixed keys go in as bytes encoded once (see CanonicalSink.raw).
   const { state, event, ctx } = input;
-  w.map(4);
-  w.text("ctx");
+  w.raw(CTX_HEAD);
   w.map(ctx.nowNs === undefined ? 2 : 3);
-  w.text("key");
+  w.raw(KEY_KEY);
   w.value(ctx.key);
   if (ctx.nowNs !== undefined) {
-    w.text("now_ns");
+    w.raw(NOW_NS_KEY);
     w.value(ctx.nowNs);
   }
-  w.text("cell_mode");
+  w.raw(CELL_MODE_KEY);
   w.value(ctx.cellMode);
-  w.text("event");
+  w.raw(EVENT_KEY);
   w.map(event.key === undefined ? 2 : 3);
   if (event.key !== undefined) {
-    w.text("key");
+    w.raw(KEY_KEY);
     w.bytes(event.key);
   }
-  w.text("value");
+  w.raw(VALUE_KEY);
   w.bytes(event.value);
-  w.text("schema");
+  w.raw(SCHEMA_KEY);
   w.text(event.schema);
-  w.text("state");
+  w.raw(STATE_KEY);
   w.value(state);
-  w.text("version");
-  w.uint(1);
+  w.raw(VERSION_TAIL);
 }
 
 function shapeError(message: string): AosError {

@@ -355,6 +355,12 @@ export interface CanonicalSink {
   uint(n: number | bigint): void;
   /** Any value, canonically. */
   value(value: CborValue): void;
+  /**
+   * Bytes that are already canonical CBOR, written as they are: the fixed keys (and values) of a layout the
+   * caller writes on every call, encoded once (a key written with {@linkcode text} is encoded anew each
+   * time). The caller answers for them being canonical and in their place.
+   */
+  raw(bytes: Uint8Array): void;
 }
 
 const sink: CanonicalSink = {
@@ -371,6 +377,7 @@ const sink: CanonicalSink = {
     else encodeBig(writer, n);
   },
   value: (value) => write(writer, value, 1),
+  raw: (bytes) => writer.raw(bytes),
 };
 
 /** Encodes what `fill` writes to the sink into a fresh `Uint8Array`. */
