@@ -19,6 +19,42 @@ export interface Guest {
   globals: WebAssembly.Global[];
   /** Views of the memory's current buffer (see {@linkcode memoryViews}). */
   views?: MemoryViews;
+  /**
+   * The range of memory written since the instance was last pristine, for a module instrumented with write
+   * tracking: the guest's own writes widen the exported marks `lo` and `hi` (i32 globals, read unsigned),
+   * the host's (the input it copies in) widen `hostLo` and `hostHi`.
+   */
+  written?: { lo: WebAssembly.Global; hi: WebAssembly.Global; hostLo: number; hostHi: number };
+}
+
+/** Marks that nothing was written since the instance was pristine (see {@linkcode Guest.written}). */
+export function clearWritten(guest: Guest): void {
+  const written = guest.written;
+  if (written === undefined) return;
+  written.lo.value = -1;
+  written.hi.value = 0;
+  written.hostLo = Infinity;
+  written.hostHi = 0;
+}
+
+/** [lo, hi) covering every write since the instance was pristine; undefined when it is not tracked. */
+export function writtenRange(guest: Guest): { lo: number; hi: number } | undefined {
+  const written = guest.written;
+  if (written === undefined) return undefined;
+  return {
+    lo: Math.min((written.lo.value as number) >>> 0, written.hostLo),
+    hi: Math.max((written.hi.value as number) >>> 0, written.hostHi),
+  };
+}
+
+/** Copies `input` into the guest's memory at `ptr`, recording the write. */
+function copyIn(guest: Guest, input: Uint8Array, ptr: number): void {
+  memoryViews(guest).bytes.set(input, ptr);
+  const written = guest.written;
+  if (written !== undefined) {
+    if (ptr < written.hostLo) written.hostLo = ptr;
+    if (ptr + input.length > written.hostHi) written.hostHi = ptr + input.length;
+  }
 }
 
 /** A byte view and a data view of one buffer of a guest's memory. */
@@ -73,7 +109,7 @@ export function runStep(guest: Guest, convention: CallingConvention, input: Uint
     const ret = alloc(8) >>> 0;
     const ptr = alloc(input.length) >>> 0;
     checkRange(memory, ptr, input.length, "alloc returned");
-    memoryViews(guest).bytes.set(input, ptr);
+    copyIn(guest, input, ptr);
     guest.step(ret, ptr, input.length);
     checkRange(memory, ret, 8, "result pointer");
     const data = memoryViews(guest).data;
@@ -82,7 +118,7 @@ export function runStep(guest: Guest, convention: CallingConvention, input: Uint
   } else {
     const ptr = alloc(input.length) >>> 0;
     checkRange(memory, ptr, input.length, "alloc returned");
-    memoryViews(guest).bytes.set(input, ptr);
+    copyIn(guest, input, ptr);
     const result = guest.step(ptr, input.length);
     if (!Array.isArray(result) || result.length !== 2) {
       return { ok: false, code: "bad_output", message: "step did not return (out_ptr, out_len)" };

@@ -179,14 +179,22 @@ export function capture(
 
 /**
  * Puts an instance whose memory has not grown back into its {@linkcode Pristine} state; `memory` is a view of
- * its whole memory.
+ * its whole memory. With `written` (the range every write since it was pristine fell in, from write tracking)
+ * only that range is copied back.
  */
 export function restore(
   memory: Uint8Array,
   globals: readonly WebAssembly.Global[],
   pristine: Pristine,
+  written?: { lo: number; hi: number },
 ): void {
-  memory.set(pristine.image);
+  if (written === undefined) {
+    memory.set(pristine.image);
+  } else {
+    // Only what was written since the instance was pristine (a module with write tracking).
+    const end = Math.min(written.hi, pristine.image.length);
+    if (written.lo < end) memory.set(pristine.image.subarray(written.lo, end), written.lo);
+  }
   const values = pristine.globals;
   for (let i = 0; i < globals.length; i++) globals[i]!.value = values[i]!;
 }

@@ -7,7 +7,7 @@
  */
 import fc from "npm:fast-check@4.11.0";
 import { AosError, type CborValue, encodeCanonical } from "../air/mod.ts";
-import { encodeUleb128 as uleb } from "./leb128.ts";
+import { encodeSleb128 as sleb, encodeUleb128 as uleb } from "./leb128.ts";
 import { Code, I32, WasmModuleBuilder } from "./wasm_builder.ts";
 import { decodeOutputEnvelope, encodeInputEnvelope } from "./envelope.ts";
 import type { ReducerCallResult } from "./reducer_host.ts";
@@ -100,6 +100,10 @@ export function rawModule(spec: {
   aliases?: string[];
   /** Initial memory pages (default 1). */
   pages?: number;
+  /** One passive data segment (for `memory.init`). */
+  passive?: Uint8Array;
+  /** What `alloc` returns (default 0). */
+  allocAt?: number;
 }): Uint8Array {
   const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
   const name = (text: string) => vec([...new TextEncoder().encode(text)].map((c) => [c]));
@@ -119,8 +123,60 @@ export function rawModule(spec: {
     ...section(5, vec([[0x00, ...uleb(spec.pages ?? 1)]])),
     ...section(6, vec((spec.globals ?? []).map((g) => [g.type, g.mutable ? 1 : 0, ...g.init, 0x0b]))),
     ...section(7, vec(exports)),
-    ...section(10, vec([body([0x41, 0]), body(spec.step)])),
+    ...(spec.passive ? section(12, uleb(1)) : []),
+    ...section(10, vec([body([0x41, ...sleb(spec.allocAt ?? 0)]), body(spec.step)])),
+    ...(spec.passive ? section(11, vec([[0x01, ...uleb(spec.passive.length), ...spec.passive]])) : []),
   ]);
+}
+
+/**
+ * A reducer that scribbles over its memory with the kinds of write its input picks, at addresses its input
+ * picks, then outputs 1 KiB of memory from another address its input picks: a reused instance that copies
+ * back less than a call wrote (the guest's writes or the host's copy of the input) answers differently from
+ * a fresh one. Input (copied by the host to `inputAt`, which `alloc` returns: 0, below every address the
+ * guest writes, or 60,000, above them): byte 0 picks A = 4096 + 200 × b0, bytes 1–4 are the value V, byte 5 a fill length, byte 6 a
+ * `memory.init` length (of at most 15), byte 7 picks the window W = 240 × b7 (0 or 250: the input's own bytes),
+ * bytes 8 and 9 say which writes run (bit i of b8 | b9 << 8),
+ * and b2 = 255 traps after them. The writes, at A: `i32.store` V (offset 0), `i64.store` (16), `f32.store`
+ * (24), `f64.store` (32), `i32.store8` (40), `i32.store16` (42), `i64.store8` (44), `i64.store16` (46),
+ * `i64.store32` (48), `memory.fill` of b5 bytes of V at A + 64, `memory.copy` of the input to A + 400,
+ * `memory.init` of b6 bytes to A + 700. Inputs are 10 to 64 bytes long.
+ */
+export function scribbleModule(inputAt: number): Uint8Array {
+  // The input is at `ptr` (local 0), which is `inputAt`.
+  const a = [0x20, 0, 0x2d, 0, 0, 0x41, ...sleb(200), 0x6c, 0x41, ...sleb(4096), 0x6a]; // A
+  const v = [0x20, 0, 0x28, 0, 1]; // i32.load offset=1
+  const byte = (at: number) => [0x20, 0, 0x2d, 0, at]; // i32.load8_u offset=at
+  const mask = [0x20, 0, 0x2f, 0, 8]; // i32.load16_u offset=8
+  /** `if (mask & 1 << bit) { code }` */
+  const when = (
+    bit: number,
+    code: number[],
+  ) => [...mask, 0x41, ...sleb(1 << bit), 0x71, 0x04, 0x40, ...code, 0x0b];
+  const store = (bit: number, opcode: number, align: number, offset: number, value: number[]) =>
+    when(bit, [...a, ...value, opcode, align, ...uleb(offset)]);
+  const v64 = [...v, 0xad]; // i64.extend_i32_u
+  const step = [
+    ...store(0, 0x36, 2, 0, v),
+    ...store(1, 0x37, 3, 16, v64),
+    ...store(2, 0x38, 2, 24, [...v, 0xbe]), // f32.reinterpret_i32
+    ...store(3, 0x39, 3, 32, [...v64, 0xbf]), // f64.reinterpret_i64
+    ...store(4, 0x3a, 0, 40, v),
+    ...store(5, 0x3b, 1, 42, v),
+    ...store(6, 0x3c, 0, 44, v64),
+    ...store(7, 0x3d, 1, 46, v64),
+    ...store(8, 0x3e, 2, 48, v64),
+    ...when(9, [...a, 0x41, ...sleb(64), 0x6a, ...v, ...byte(5), 0xfc, 11, 0]), // memory.fill(A + 64, V, b5)
+    ...when(10, [...a, 0x41, ...sleb(400), 0x6a, 0x20, 0, 0x20, 1, 0xfc, 10, 0, 0]), // memory.copy(A + 400, ptr, len)
+    ...when(11, [...a, 0x41, ...sleb(700), 0x6a, 0x41, 0, ...byte(6), 0x41, 15, 0x71, 0xfc, 8, 0, 0]), // memory.init
+    ...[...byte(2), 0x41, ...sleb(255), 0x46, 0x04, 0x40, 0x00, 0x0b], // if b2 == 255: unreachable
+    ...[...byte(7), 0x41, ...sleb(240), 0x6c, 0x41, ...sleb(1024)], // out: W, 1024
+  ];
+  return rawModule({
+    step,
+    passive: new TextEncoder().encode("sixteen bytes ok"),
+    allocAt: inputAt,
+  });
 }
 
 const text = fc.constantFrom("a", "b", "alice", "https://example.test/");

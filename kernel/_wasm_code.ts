@@ -113,6 +113,21 @@ export interface BodyLayout {
   tableOrSegmentOp: string | undefined;
   /** Offsets right after each `memory.grow` and its immediate, in order. */
   growEnds: number[];
+  /** Every instruction that writes linear memory (stores, `memory.fill`, `.copy`, `.init`), in order. */
+  memoryWrites: MemoryWrite[];
+}
+
+/**
+ * An instruction that writes linear memory, `bytes[start, end)`: a store (opcode 0x36–0x3E) with its memarg's
+ * offset (-1 when not a u32), or one of `memory.init`, `memory.copy`, `memory.fill` (0xFC 8, 10, 11;
+ * `opcode` is the sub-opcode + 0xFC00, offset 0). `multiMemory` is set when its memarg names a memory.
+ */
+export interface MemoryWrite {
+  start: number;
+  end: number;
+  opcode: number;
+  offset: number;
+  multiMemory: boolean;
 }
 
 /**
@@ -129,6 +144,7 @@ export function scanBody(bytes: Uint8Array, start: number, end: number): BodyLay
   const codeStart = reader.pos;
   const loopHeaderEnds: number[] = [];
   const growEnds: number[] = [];
+  const memoryWrites: MemoryWrite[] = [];
   let depth = 0; // open blocks, not counting the function's own
   let tableOrSegmentOp: string | undefined;
   for (;;) {
@@ -142,7 +158,7 @@ export function scanBody(bytes: Uint8Array, start: number, end: number): BodyLay
         if (opcode === 0x0b) {
           if (depth === 0) {
             if (!reader.done) wasmInvalid("bytes after the end of a function body", reader.pos);
-            return { codeStart, loopHeaderEnds, tableOrSegmentOp, growEnds };
+            return { codeStart, loopHeaderEnds, tableOrSegmentOp, growEnds, memoryWrites };
           }
           depth--;
         }
@@ -158,14 +174,46 @@ export function scanBody(bytes: Uint8Array, start: number, end: number): BodyLay
         if (subKind === undefined) wasmInvalid(`unsupported instruction 0xFC ${sub}`, at);
         tableOrSegmentOp ??= TABLE_OR_SEGMENT_OPS.get(sub);
         immediates(reader, subKind);
+        if (sub === 8 || sub === 10 || sub === 11) {
+          memoryWrites.push({
+            start: at,
+            end: reader.pos,
+            opcode: 0xfc00 + sub,
+            offset: 0,
+            multiMemory: false,
+          });
+        }
         break;
       }
+      case Imm.MemArg:
+        if (opcode >= 0x36) {
+          const align = reader.u32();
+          const multiMemory = (align & 0x40) !== 0;
+          if (multiMemory) reader.u32();
+          const offsetAt = reader.pos;
+          reader.skipLeb(10);
+          const offset = u32Value(bytes, offsetAt, reader.pos);
+          memoryWrites.push({ start: at, end: reader.pos, opcode, offset, multiMemory });
+        } else {
+          immediates(reader, kind);
+        }
+        break;
       default:
         if (opcode === 0x26) tableOrSegmentOp ??= "table.set";
         immediates(reader, kind);
         if (opcode === 0x40) growEnds.push(reader.pos);
     }
   }
+}
+
+/**
+ * The value of the LEB128 number `bytes[start, end)` when it is a u32, else -1 (a memory64 offset, or one the
+ * engine refuses when it compiles the module).
+ */
+function u32Value(bytes: Uint8Array, start: number, end: number): number {
+  let value = 0;
+  for (let i = start; i < end; i++) value += (bytes[i]! & 0x7f) * 2 ** (7 * (i - start));
+  return end - start <= 5 && value <= 0xffff_ffff ? value : -1;
 }
 
 /** A block type: 0x40 (empty), a one-byte value type, or a type index as a signed 33-bit LEB128. */

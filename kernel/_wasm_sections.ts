@@ -7,7 +7,9 @@
 import { wasmInvalid, WasmReader } from "./_wasm_bytes.ts";
 
 export const SECTION_CUSTOM = 0;
+export const SECTION_TYPE = 1;
 export const SECTION_IMPORT = 2;
+export const SECTION_FUNCTION = 3;
 export const SECTION_MEMORY = 5;
 export const SECTION_GLOBAL = 6;
 export const SECTION_EXPORT = 7;

@@ -33,12 +33,26 @@ import {
   SECTION_CODE,
   SECTION_CUSTOM,
   SECTION_EXPORT,
+  SECTION_FUNCTION,
   SECTION_GLOBAL,
   SECTION_IMPORT,
   SECTION_MEMORY,
   SECTION_RANK,
+  SECTION_TYPE,
 } from "./_wasm_sections.ts";
 import { scanBody } from "./_wasm_code.ts";
+import {
+  functionSectionContent,
+  helperCall,
+  planWriteTracking,
+  trackingGlobals,
+  typeSectionContent,
+  WRITE_HI_EXPORT,
+  WRITE_LO_EXPORT,
+  type WriteTracking,
+} from "./_write_tracking.ts";
+
+export { WRITE_HI_EXPORT, WRITE_LO_EXPORT };
 
 /** Name of the exported fuel global added by {@linkcode instrumentFuel}. */
 export const FUEL_EXPORT = "__aos_fuel";
@@ -62,6 +76,13 @@ export interface FuelOptions {
    * guest (returns -1) instead of growing.
    */
   memoryPagesMax?: number;
+  /**
+   * Track the range of memory each call writes, for a host that resets reused instances: every memory write
+   * goes through a helper that widens two exported globals ({@linkcode WRITE_LO_EXPORT},
+   * {@linkcode WRITE_HI_EXPORT}) first. Fuel is unchanged. A module the rewrite cannot track exactly is
+   * instrumented without it (the instance then exports neither global).
+   */
+  trackWrites?: boolean;
 }
 
 const EXPORT_KIND_GLOBAL = 0x03;
@@ -99,13 +120,21 @@ export function instrumentFuel(wasm: Uint8Array, options: FuelOptions = {}): Uin
   const growCheck = options.memoryPagesMax === undefined
     ? undefined
     : failedGrowCheck(fuelIndex, fuelIndex + 1);
+  const tracking = options.trackWrites === true
+    ? planWriteTracking(wasm, sections, importCounts[0]!, fuelIndex + (growCheck === undefined ? 1 : 2))
+    : undefined;
   const emitGlobal = () => {
     globalDone = true;
-    out.push(withGlobal(wasm, globalSection, initialFuel, growCheck !== undefined));
+    out.push(withGlobal(wasm, globalSection, initialFuel, growCheck !== undefined, tracking));
   };
   const emitExport = () => {
     exportDone = true;
-    out.push(withExport(wasm, exportSection, fuelIndex, options.exportGlobals ?? []));
+    const extra = [...options.exportGlobals ?? []];
+    if (tracking !== undefined) {
+      extra.push({ name: WRITE_LO_EXPORT, index: tracking.loIndex });
+      extra.push({ name: WRITE_HI_EXPORT, index: tracking.hiIndex });
+    }
+    out.push(withExport(wasm, exportSection, fuelIndex, extra));
   };
   for (const section of sections) {
     const rank = SECTION_RANK.get(section.id) ?? 0;
@@ -114,8 +143,12 @@ export function instrumentFuel(wasm: Uint8Array, options: FuelOptions = {}): Uin
       if (!exportDone && rank >= SECTION_RANK.get(SECTION_EXPORT)!) emitExport();
     }
     if (section.id === SECTION_GLOBAL || section.id === SECTION_EXPORT) continue;
-    if (section.id === SECTION_CODE) out.push(instrumentCode(wasm, section, check, growCheck));
-    else if (section.id === SECTION_MEMORY && options.memoryPagesMax !== undefined) {
+    if (section.id === SECTION_CODE) out.push(instrumentCode(wasm, section, check, growCheck, tracking));
+    else if (section.id === SECTION_TYPE && tracking !== undefined) {
+      out.push(encodeSection(SECTION_TYPE, typeSectionContent(wasm, section, tracking)));
+    } else if (section.id === SECTION_FUNCTION && tracking !== undefined) {
+      out.push(encodeSection(SECTION_FUNCTION, functionSectionContent(wasm, section, tracking)));
+    } else if (section.id === SECTION_MEMORY && options.memoryPagesMax !== undefined) {
       out.push(withMemoryLimit(wasm, section, options.memoryPagesMax));
     } else out.push(wasm.subarray(section.start, section.end));
   }
@@ -160,6 +193,10 @@ function fuelCheck(index: number): Uint8Array {
   ]);
 }
 
+function encodeSection(id: number, content: ByteSink): Uint8Array {
+  return section(id, content);
+}
+
 function section(id: number, content: ByteSink): Uint8Array {
   const out = new ByteSink();
   out.push([id, ...uleb(content.length)]);
@@ -201,13 +238,15 @@ function withGlobal(
   existing: Section | undefined,
   initialFuel: number,
   scratch: boolean,
+  tracking: WriteTracking | undefined,
 ): Uint8Array {
   const content = new ByteSink();
   const reader = existing ? new WasmReader(wasm, existing.contentStart, existing.end) : undefined;
-  content.push(uleb((reader?.u32() ?? 0) + (scratch ? 2 : 1)));
+  content.push(uleb((reader?.u32() ?? 0) + (scratch ? 2 : 1) + (tracking === undefined ? 0 : 2)));
   if (existing && reader) content.push(wasm.subarray(reader.pos, existing.end));
   content.push([I32, 0x01, 0x41, ...sleb(initialFuel), 0x0b]);
   if (scratch) content.push([I32, 0x01, 0x41, 0x00, 0x0b]);
+  if (tracking !== undefined) content.push(trackingGlobals());
   return section(SECTION_GLOBAL, content);
 }
 
@@ -286,30 +325,42 @@ function instrumentCode(
   code: Section,
   check: Uint8Array,
   growCheck: Uint8Array | undefined,
+  tracking: WriteTracking | undefined,
 ): Uint8Array {
   const reader = new WasmReader(wasm, code.contentStart, code.end);
   const count = reader.u32();
   const content = new ByteSink();
-  content.push(wasm.subarray(code.contentStart, reader.pos));
+  content.push(uleb(count + (tracking?.helpers.length ?? 0)));
   for (let i = 0; i < count; i++) {
     const size = reader.u32();
     const bodyStart = reader.pos;
     reader.skip(size);
-    const { codeStart, loopHeaderEnds, growEnds } = scanBody(wasm, bodyStart, reader.pos);
-    const cuts = [codeStart, ...loopHeaderEnds].map((at) => ({ at, insert: check }));
-    if (growCheck !== undefined) {
-      cuts.push(...growEnds.map((at) => ({ at, insert: growCheck })));
-      cuts.sort((a, b) => a.at - b.at);
+    const { codeStart, loopHeaderEnds, growEnds, memoryWrites } = scanBody(wasm, bodyStart, reader.pos);
+    // A cut inserts bytes at `at`, and with `to` replaces the instruction [at, to) by them.
+    const cuts: Array<{ at: number; insert: Uint8Array; to?: number }> = [codeStart, ...loopHeaderEnds].map(
+      (at) => ({ at, insert: check }),
+    );
+    if (growCheck !== undefined) cuts.push(...growEnds.map((at) => ({ at, insert: growCheck })));
+    if (tracking !== undefined) {
+      for (const write of memoryWrites) {
+        const insert = helperCall(tracking, wasm.subarray(write.start, write.end));
+        cuts.push({ at: write.start, insert, to: write.end });
+      }
     }
-    content.push(uleb(size + cuts.reduce((n, cut) => n + cut.insert.length, 0)));
+    // Stable: at one offset, the fuel check after a loop header goes before the write it replaces.
+    cuts.sort((a, b) => a.at - b.at);
+    content.push(
+      uleb(size + cuts.reduce((n, cut) => n + cut.insert.length - ((cut.to ?? cut.at) - cut.at), 0)),
+    );
     let from = bodyStart;
     for (const cut of cuts) {
       content.push(wasm.subarray(from, cut.at));
       content.push(cut.insert);
-      from = cut.at;
+      from = cut.to ?? cut.at;
     }
     content.push(wasm.subarray(from, reader.pos));
   }
   if (!reader.done) wasmInvalid("bytes after the last function body", reader.pos);
+  for (const helper of tracking?.helpers ?? []) content.push(helper.body);
   return section(SECTION_CODE, content);
 }

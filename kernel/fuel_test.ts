@@ -11,7 +11,15 @@ import {
 } from "./_wasm_fuel_fixtures.ts";
 import { hasCode, ROOT_DIR } from "./_test_fixtures.ts";
 import { decodeOutputEnvelope, encodeInputEnvelope } from "./envelope.ts";
-import { FUEL_EXPORT, fuelLeft, instrumentFuel, outOfFuel, setFuel } from "./fuel.ts";
+import {
+  FUEL_EXPORT,
+  fuelLeft,
+  instrumentFuel,
+  outOfFuel,
+  setFuel,
+  WRITE_HI_EXPORT,
+  WRITE_LO_EXPORT,
+} from "./fuel.ts";
 import { ReducerHost } from "./reducer_host.ts";
 
 /** The budget the round trips run with (the suggested `limits.reducerFuelMax`). */
@@ -92,6 +100,30 @@ Deno.test("instrumentFuel() keeps the outputs of every committed module byte for
       }
     }
     if (!path.endsWith("/trap.wasm")) assert.ok(oks > 0, `${path} answers at least one input`);
+  }
+});
+
+Deno.test("write tracking changes no committed module's outputs or fuel, and adds exactly its two marks", () => {
+  for (const { path, bytes } of committedModules()) {
+    if (path.endsWith("bad_import.wasm")) continue;
+    const plain = new WebAssembly.Module(instrumentFuel(bytes, { initialFuel: BUDGET }));
+    const tracked = new WebAssembly.Module(instrumentFuel(bytes, { initialFuel: BUDGET, trackWrites: true }));
+    assert.deepEqual(
+      WebAssembly.Module.exports(tracked),
+      [
+        ...WebAssembly.Module.exports(plain).filter((e) => e.name !== FUEL_EXPORT),
+        { name: WRITE_LO_EXPORT, kind: "global" },
+        { name: WRITE_HI_EXPORT, kind: "global" },
+        { name: FUEL_EXPORT, kind: "global" },
+      ],
+      path,
+    );
+    for (const [label, bytesIn] of INPUTS) {
+      const before = runReducer(plain, bytesIn, BUDGET);
+      const after = runReducer(tracked, bytesIn, BUDGET);
+      assert.equal(summary(after), summary(before), `${path}: ${label}`);
+      if (after.ok && before.ok) assert.equal(after.fuelUsed, before.fuelUsed, `${path}: ${label}: fuel`);
+    }
   }
 });
 

@@ -19,13 +19,15 @@ import {
 } from "./_reducer_reuse.ts";
 import {
   abortImport,
+  clearWritten,
   faultResult,
   type Guest,
   type GuestMemorySlot,
   memoryViews,
   runStep,
+  writtenRange,
 } from "./_reducer_call.ts";
-import { FUEL_EXPORT, instrumentFuel } from "./fuel.ts";
+import { FUEL_EXPORT, instrumentFuel, WRITE_HI_EXPORT, WRITE_LO_EXPORT } from "./fuel.ts";
 
 /** Which calling convention a module's `step` export uses (KERNEL §3.2). */
 export type CallingConvention = "multi_value" | "result_pointer";
@@ -197,7 +199,10 @@ export class ReducerHost {
     }
     let guest = reducer.idle;
     reducer.idle = undefined; // taken: only a clean call gives it back
-    if (guest !== undefined) restore(memoryViews(guest).bytes, guest.globals, reducer.pristine!);
+    if (guest !== undefined) {
+      restore(memoryViews(guest).bytes, guest.globals, reducer.pristine!, writtenRange(guest));
+      clearWritten(guest);
+    }
     try {
       guest ??= this.#instantiate(reducer);
       guest.fuel.value = this.#fuelMax;
@@ -227,6 +232,13 @@ export class ReducerHost {
       fuel: exportedGlobal(exports, FUEL_EXPORT),
       globals: reducer.reuse?.names.map((name) => exportedGlobal(exports, name)) ?? [],
     };
+    const lo = exports[WRITE_LO_EXPORT];
+    const hi = exports[WRITE_HI_EXPORT];
+    if (reducer.reuse !== undefined && lo instanceof WebAssembly.Global && hi instanceof WebAssembly.Global) {
+      // Fresh: its memory is the pristine image, whatever its start function wrote.
+      guest.written = { lo, hi, hostLo: Infinity, hostHi: 0 };
+      clearWritten(guest);
+    }
     reducer.running.memory = guest.memory;
     if (reducer.reuse !== undefined && reducer.pristine === undefined) {
       reducer.pristine = capture(guest.memory, guest.globals, reducer.reuse.types);
@@ -242,13 +254,13 @@ function loadModule(wasmHash: string, wasmBytes: Uint8Array, reuse: boolean, fue
   let globals = analysis?.reusable ? analysis.globals : undefined;
   let module: WebAssembly.Module;
   try {
-    module = compile(wasmBytes, globals ?? [], fuelMax);
+    module = compile(wasmBytes, globals, fuelMax);
   } catch (cause) {
     if (globals === undefined) throw compileError(wasmHash, cause);
     // The engine's message may name byte offsets, which the reuse exports shift: report the plain module's.
     globals = undefined;
     try {
-      module = compile(wasmBytes, [], fuelMax);
+      module = compile(wasmBytes, undefined, fuelMax);
     } catch (plainCause) {
       throw compileError(wasmHash, plainCause);
     }
@@ -264,14 +276,16 @@ function loadModule(wasmHash: string, wasmBytes: Uint8Array, reuse: boolean, fue
 /** Instruments and compiles; `globals` are the mutable globals to export for reuse. */
 function compile(
   wasmBytes: Uint8Array,
-  globals: ReadonlyArray<{ name: string; index: number }>,
+  globals: ReadonlyArray<{ name: string; index: number }> | undefined,
   fuelMax: number,
 ): WebAssembly.Module {
   return new WebAssembly.Module(
     instrumentFuel(wasmBytes, {
       initialFuel: fuelMax,
-      exportGlobals: globals,
+      exportGlobals: globals ?? [],
       memoryPagesMax: limits.reducerMemoryPagesMax,
+      // A reused instance is reset before each call: tracking its writes lets the host copy back only those.
+      trackWrites: globals !== undefined,
     }),
   );
 }

@@ -12,8 +12,10 @@ import {
   nextState,
   type RawGlobal,
   rawModule,
+  scribbleModule,
   stateLeakModule,
 } from "./_reuse_test_fixtures.ts";
+import { instrumentFuel, WRITE_HI_EXPORT, WRITE_LO_EXPORT } from "./fuel.ts";
 import { type ReducerCallResult, ReducerHost } from "./reducer_host.ts";
 
 /**
@@ -169,6 +171,48 @@ Deno.test("the state-leak module answers as a fresh instance on every call, and 
     assert.ok(!result.ok && result.code === code && message.test(result.message), JSON.stringify(result));
     assert.deepEqual(ok(LeakOp.Normal), [1, 6, 1024 + 8 + 1, 0, 1]);
     assert.equal(reuse.instantiations, before + 1, `op ${op}: a failed call's instance is not reused`);
+  }
+});
+
+Deno.test("reused instances of a module scribbling with every kind of write answer as fresh instances", () => {
+  // The host copies the input below every guest write, then above: a range too short at either end shows.
+  for (const inputAt of [0, 60_000]) {
+    const bytes = scribbleModule(inputAt);
+    const tracked = new WebAssembly.Module(instrumentFuel(bytes, { trackWrites: true, initialFuel: 1_000 }));
+    const exported = WebAssembly.Module.exports(tracked).map((e) => e.name);
+    assert.ok(exported.includes(WRITE_LO_EXPORT) && exported.includes(WRITE_HI_EXPORT), "writes are tracked");
+    // Input bytes: A, V (4), fill length, init length, window, which writes (2): see scribbleModule.
+    const only = (bit: number, b0: number, v: number[], window: number) =>
+      new Uint8Array([b0, ...v, 200, 15, window, (1 << bit) & 0xff, (1 << bit) >> 8]);
+    const nan = [0x01, 0x00, 0x80, 0x7f]; // a signaling NaN as f32 (and the low half of an f64)
+    // Each write alone at A = 4096 + 200 × 4, then a call without writes whose window (from 240 × 20) shows it.
+    const eachAlone = Array.from({ length: 12 }, (_, bit) => [
+      only(bit, 4, [0xfe, 0xfe, 0xfe, 0xfe], 0), // (b2 = 255 would trap)
+      only(12, 0, [0, 0, 0, 0], 20),
+    ]);
+    // No guest write: the host's copy of a long input, then a shorter one with a window on the input.
+    const inputWindow = inputAt / 240;
+    const hostOnly = [new Uint8Array(64).fill(7).fill(0, 8, 10), new Uint8Array(10).fill(inputWindow, 7, 8)];
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 10, maxLength: 64 }), { minLength: 1, maxLength: 12 }),
+        (inputs) => {
+          const reuse = assertSameAsFresh(bytes, inputs);
+          assert.ok(reuse.reusesInstances(hashRefOf(bytes)));
+          // A trapped instance is dropped: the call after it gets a new one.
+          const traps = inputs.slice(0, -1).filter((input) => input[2] === 255).length;
+          assert.equal(reuse.instantiations, 1 + traps, "one instance, and one more after each trap");
+        },
+      ),
+      {
+        numRuns: 40,
+        examples: [
+          ...eachAlone.map((calls) => [calls] as [Uint8Array[]]),
+          [[only(2, 9, nan, 0), only(3, 9, nan, 0)]],
+          [hostOnly],
+        ],
+      },
+    );
   }
 });
 
