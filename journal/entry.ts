@@ -164,7 +164,7 @@ export function encodeEntry(seq: number, record: EntryRecord, prev: Uint8Array):
  * Decodes one entry strictly: canonical CBOR, exactly the keys `seq` (uint), `kind` (a known kind),
  * `body` (map with text keys) and `prev` (32-byte bstr). Anything else throws `AOS_JOURNAL_CORRUPT`.
  * Nested maps whose keys are all text decode as plain objects, others as `Map`. The entry keeps a view
- * of `bytes`, and a `domain_event`'s byte strings (`value`, `key`, `prev`) are views of them too: do not
+ * of `bytes`, and its byte strings (`prev`, and every one in its body) are views of them too: do not
  * modify them afterwards.
  */
 export function decodeEntry(bytes: Uint8Array): JournalEntry {
@@ -252,10 +252,12 @@ function decodeDomainEvent(bytes: Uint8Array): JournalEntry | undefined {
  * against.
  */
 export function decodeEntryReference(bytes: Uint8Array): JournalEntry {
+  const plain = plainBytes(bytes);
   let raw: CborValue;
   try {
-    // Text-keyed maps decode as plain objects (the shape kernel code builds), others as `Map`.
-    raw = decodeCanonical(bytes, { useMaps: "non-text" });
+    // Text-keyed maps decode as plain objects (the shape kernel code builds), others as `Map`; byte strings
+    // as views of the entry's bytes (a copy of each cost half the decode).
+    raw = decodeCanonical(plain, { useMaps: "non-text", byteViews: true });
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message : String(cause);
     throw corrupt(`entry is not canonical CBOR: ${detail}`, cause);
@@ -282,8 +284,8 @@ export function decodeEntryReference(bytes: Uint8Array): JournalEntry {
   checkBody(kind, body, seq);
   // The strict reader accepts only canonical bytes (shortest heads, sorted unique keys, no floats), so the
   // entry re-encodes to `bytes`: entry_test.ts checks that on random bodies instead of every read paying
-  // for an encoding. Byte strings come out of it as fresh plain `Uint8Array`s.
-  return { seq, kind, body, prev, bytes: plainBytes(bytes), hash: sha256(bytes) };
+  // for an encoding.
+  return { seq, kind, body, prev, bytes: plain, hash: sha256(plain) };
 }
 
 /**
