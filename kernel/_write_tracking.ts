@@ -125,8 +125,8 @@ export function planWriteTracking(
   return tracking;
 }
 
-/** The type section's entries followed by the helper types. */
-export function typeSectionContent(wasm: Uint8Array, section: Section, tracking: WriteTracking): ByteSink {
+/** The type section's entries followed by the helper types (the first at `WriteTracking.typeBase`). */
+export function typeSectionContent(wasm: Uint8Array, section: Section): ByteSink {
   const reader = new WasmReader(wasm, section.contentStart, section.end);
   const count = reader.u32();
   const content = new ByteSink();

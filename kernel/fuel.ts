@@ -145,7 +145,7 @@ export function instrumentFuel(wasm: Uint8Array, options: FuelOptions = {}): Uin
     if (section.id === SECTION_GLOBAL || section.id === SECTION_EXPORT) continue;
     if (section.id === SECTION_CODE) out.push(instrumentCode(wasm, section, check, growCheck, tracking));
     else if (section.id === SECTION_TYPE && tracking !== undefined) {
-      out.push(encodeSection(SECTION_TYPE, typeSectionContent(wasm, section, tracking)));
+      out.push(encodeSection(SECTION_TYPE, typeSectionContent(wasm, section)));
     } else if (section.id === SECTION_FUNCTION && tracking !== undefined) {
       out.push(encodeSection(SECTION_FUNCTION, functionSectionContent(wasm, section, tracking)));
     } else if (section.id === SECTION_MEMORY && options.memoryPagesMax !== undefined) {
