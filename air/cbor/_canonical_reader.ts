@@ -32,7 +32,6 @@ function asciiText(bytes: Uint8Array, at: number, n: number): string | undefined
 }
 /** Scratch arrays of {@linkcode asciiText}, by length. */
 const asciiCodes: number[][] = [];
-const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
 function invalid(detail: string): AosError {
   return new AosError("AOS_CBOR_INVALID", `Invalid CBOR: ${detail}`);
@@ -53,9 +52,14 @@ const pairs: CborValue[] = [];
 
 class Reader {
   at = 0;
-  readonly view: DataView;
-  constructor(readonly bytes: Uint8Array, readonly mode: MapMode, readonly byteViews = false) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // No DataView: making one for every item decoded (entries, envelopes, states) cost more than reading the
+  // few multi-byte heads byte by byte.
+  constructor(readonly bytes: Uint8Array, readonly mode: MapMode, readonly byteViews = false) {}
+
+  /** The big-endian u32 at `at` (checked present). */
+  u32(at: number): number {
+    const b = this.bytes;
+    return (b[at]! * 0x100_0000) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
   }
 
   need(n: number): void {
@@ -76,26 +80,26 @@ class Reader {
       }
       case 25: {
         this.need(2);
-        const n = this.view.getUint16(this.at);
+        const n = (this.bytes[this.at]! << 8) | this.bytes[this.at + 1]!;
         this.at += 2;
         if (n < 0x100) throw invalid(`integer encoded with more bytes than needed at offset ${start}`);
         return n;
       }
       case 26: {
         this.need(4);
-        const n = this.view.getUint32(this.at);
+        const n = this.u32(this.at);
         this.at += 4;
         if (n < 0x10000) throw invalid(`integer encoded with more bytes than needed at offset ${start}`);
         return n;
       }
       case 27: {
         this.need(8);
-        const n = this.view.getBigUint64(this.at);
+        const high = this.u32(this.at);
+        const low = this.u32(this.at + 4);
         this.at += 8;
-        if (n < 0x1_0000_0000n) {
-          throw invalid(`integer encoded with more bytes than needed at offset ${start}`);
-        }
-        return n <= SAFE_MAX ? Number(n) : n;
+        if (high === 0) throw invalid(`integer encoded with more bytes than needed at offset ${start}`);
+        // Below 2^53 (high < 2^21) the number is exact; above, a bigint.
+        return high < 0x20_0000 ? high * 0x1_0000_0000 + low : (BigInt(high) << 32n) | BigInt(low);
       }
       case 31:
         throw invalid(`indefinite length at offset ${start}`);

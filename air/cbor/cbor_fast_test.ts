@@ -88,6 +88,38 @@ Deno.test("decodeCanonical() gives cborg's strict result for every valid encodin
   );
 });
 
+Deno.test("decodeCanonical() reads integers at every head width and around 2^53 as the reference does", () => {
+  const edges = [
+    23n,
+    24n,
+    255n,
+    256n,
+    65_535n,
+    65_536n,
+    2n ** 32n - 1n,
+    2n ** 32n,
+    2n ** 53n - 1n,
+    2n ** 53n,
+  ];
+  for (const n of [...edges, 2n ** 53n + 1n, 2n ** 64n - 1n]) {
+    for (const value of [n, -n - 1n]) {
+      const encoded = encodeCanonical(value);
+      const decoded = decodeCanonical(encoded);
+      assert.deepEqual(decoded, decodeCanonicalReference(encoded), `${value}`);
+      // A safe integer comes back as a number, anything beyond as a bigint.
+      assert.equal(
+        typeof decoded,
+        value >= -(2n ** 53n - 1n) && value <= 2n ** 53n - 1n ? "number" : "bigint",
+      );
+    }
+  }
+  // An 8-byte head whose value fits in 4 bytes is not the shortest form.
+  assert.throws(
+    () => decodeCanonical(Uint8Array.of(0x1b, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff)),
+    (error: unknown) => error instanceof AosError && /more bytes than needed/.test(error.message),
+  );
+});
+
 /**
  * The fast reader accepts exactly what the reference accepts, with one known exception: cborg orders map keys
  * of different major types by a token comparison that, for an array key, is not the bytewise order of RFC 8949
