@@ -166,6 +166,14 @@ export type ReceiptRejection =
 /** The fields of a cell in a snapshot's `reducers`, in canonical order (`key` absent for a non-keyed cell). */
 const CELL_FIELDS = canonicalKeyOrder(["reducer", "key", "state"]);
 
+/**
+ * Snapshots {@linkcode Kernel.snapshotManifests} decoded, by their bytes, each taken (once) by the
+ * {@linkcode Kernel.restore} of the very same bytes that follows it when a world opens: the driver reads the
+ * manifests, loads them, then restores, and a large snapshot was decoded twice. The bytes come from the store
+ * and are not modified in between; any other restore decodes its own.
+ */
+const decodedSnapshots = new WeakMap<Uint8Array, { [key: string]: CborValue }>();
+
 /** The deterministic world state machine. */
 export class Kernel {
   /** The live control plane: the manifest in force and everything it names. */
@@ -930,7 +938,9 @@ export class Kernel {
    * driver loads before {@linkcode Kernel.restore}.
    */
   static snapshotManifests(bytes: Uint8Array): { manifestHash: HashRef; pinned: HashRef[] } {
-    return snapshotManifestsOf(decodeCanonical(bytes, { useMaps: false }) as { [key: string]: CborValue });
+    const raw = decodeCanonical(bytes, { useMaps: false }) as { [key: string]: CborValue };
+    decodedSnapshots.set(bytes, raw);
+    return snapshotManifestsOf(raw);
   }
 
   /**
@@ -943,7 +953,9 @@ export class Kernel {
     bytes: Uint8Array,
     content: ControlPlaneContent = staticContent(defs),
   ): Kernel {
-    const raw = decodeCanonical(bytes, { useMaps: false }) as { [key: string]: CborValue };
+    const raw = decodedSnapshots.get(bytes) ??
+      decodeCanonical(bytes, { useMaps: false }) as { [key: string]: CborValue };
+    decodedSnapshots.delete(bytes);
     const bad = (what: string) => new AosError("AOS_JOURNAL_CORRUPT", `Snapshot is malformed: ${what}`);
     if (raw.version !== 1) throw bad("version");
     if (
