@@ -90,9 +90,10 @@ const I32 = 0x7f;
 
 /**
  * Returns a copy of `wasm` with a deterministic fuel counter (see the module docs). Every section other than
- * global, export and code is kept byte for byte, custom sections included; the new global is appended after
- * every existing one, so no global index shifts. Fails with `AOS_WASM_INVALID` on a malformed module, an
- * instruction it does not know (SIMD, threads, GC, exceptions), or an existing `__aos_fuel` export.
+ * global, export and code (and type and function, with `trackWrites`) is kept byte for byte, custom sections
+ * included; the new globals, types and functions are appended after every existing one, so no index shifts.
+ * Fails with `AOS_WASM_INVALID` on a malformed module, an instruction it does not know (SIMD, threads, GC,
+ * exceptions), or an existing `__aos_fuel` export.
  */
 export function instrumentFuel(wasm: Uint8Array, options: FuelOptions = {}): Uint8Array<ArrayBuffer> {
   const initialFuel = options.initialFuel ?? 0;
@@ -194,10 +195,6 @@ function fuelCheck(index: number): Uint8Array {
 }
 
 function encodeSection(id: number, content: ByteSink): Uint8Array {
-  return section(id, content);
-}
-
-function section(id: number, content: ByteSink): Uint8Array {
   const out = new ByteSink();
   out.push([id, ...uleb(content.length)]);
   out.push(content.toBytes());
@@ -247,7 +244,7 @@ function withGlobal(
   content.push([I32, 0x01, 0x41, ...sleb(initialFuel), 0x0b]);
   if (scratch) content.push([I32, 0x01, 0x41, 0x00, 0x0b]);
   if (tracking !== undefined) content.push(trackingGlobals());
-  return section(SECTION_GLOBAL, content);
+  return encodeSection(SECTION_GLOBAL, content);
 }
 
 /** The export section with the extra global exports, then one more entry: the fuel global as `__aos_fuel`. */
@@ -285,7 +282,7 @@ function withExport(
     content.push([...uleb(extraName.length), ...extraName, EXPORT_KIND_GLOBAL, ...uleb(global.index)]);
   }
   content.push([...uleb(name.length), ...name, EXPORT_KIND_GLOBAL, ...uleb(fuelIndex)]);
-  return section(SECTION_EXPORT, content);
+  return encodeSection(SECTION_EXPORT, content);
 }
 
 /** The memory section with its one memory's maximum set to at most `pagesMax` (see `memoryPagesMax`). */
@@ -313,7 +310,7 @@ function withMemoryLimit(wasm: Uint8Array, memory: Section, pagesMax: number): U
     content.push([flags | 0x01, ...uleb(initial), ...uleb(maximum ?? pagesMax)]);
   }
   if (!reader.done) wasmInvalid("bytes after the last memory", reader.pos);
-  return section(SECTION_MEMORY, content);
+  return encodeSection(SECTION_MEMORY, content);
 }
 
 /**
@@ -362,5 +359,5 @@ function instrumentCode(
   }
   if (!reader.done) wasmInvalid("bytes after the last function body", reader.pos);
   for (const helper of tracking?.helpers ?? []) content.push(helper.body);
-  return section(SECTION_CODE, content);
+  return encodeSection(SECTION_CODE, content);
 }
