@@ -251,6 +251,23 @@ Deno.test("a module exporting a name the reuse exports would take still gets its
   assert.equal(reuse.reusesInstances(hashRefOf(bytes)), true);
 });
 
+Deno.test("a module already exporting a write mark's name is reused without write tracking, resetting all its memory", () => {
+  // g0 += 1; store g0 at 256 + 4 × len: calls of different lengths write to different words, and a word a
+  // call before wrote shows in the output unless the whole memory (or the range written) was reset.
+  const step = [
+    ...[0x23, 0, 0x41, 1, 0x6a, 0x24, 0], // g0 += 1
+    ...[0x41, 0x80, 0x02, 0x20, 1, 0x41, 4, 0x6c, 0x6a, 0x23, 0, 0x36, 2, 0], // i32.store(256 + 4 × len, g0)
+    ...out(48),
+  ];
+  const bytes = rawModule({ globals: [mutable(0x7f, [0x41, 0])], step, aliases: [WRITE_HI_EXPORT] });
+  const tracked = new WebAssembly.Module(instrumentFuel(bytes, { trackWrites: true, initialFuel: 1_000 }));
+  const names = WebAssembly.Module.exports(tracked).map((e) => e.name);
+  assert.ok(!names.includes(WRITE_LO_EXPORT), "no tracking: the module has an export of that name");
+  const reuse = assertSameAsFresh(bytes, [1, 3, 2, 5, 1].map((len) => new Uint8Array(len)));
+  assert.equal(reuse.reusesInstances(hashRefOf(bytes)), true);
+  assert.equal(reuse.instantiations, 1);
+});
+
 Deno.test("a module growing its table gets a fresh instance per call", () => {
   // table.grow(ref.null func, 1); store table.size at 256.
   const step = [
