@@ -43,8 +43,23 @@ export interface HttpTarget {
   method: string;
 }
 
-/** Parses an http.request's URL (WHATWG); undefined when it is not http(s). */
+/**
+ * Targets parsed, by the params record they were parsed from: the gate reads one for the grant's constraints
+ * and again for the policy, and a WHATWG URL parse was the larger part of either.
+ */
+const parsedTargets = new WeakMap<RecordValue, { target: HttpTarget | undefined }>();
+
+/** Parses an http.request's URL (WHATWG); undefined when it is not http(s). Read the result, never change it. */
 export function httpTarget(params: RecordValue): HttpTarget | undefined {
+  let parsed = parsedTargets.get(params);
+  if (parsed === undefined) {
+    parsed = { target: parseTarget(params) };
+    parsedTargets.set(params, parsed);
+  }
+  return parsed.target;
+}
+
+function parseTarget(params: RecordValue): HttpTarget | undefined {
   let url: URL;
   try {
     url = new URL(text(params, "url"));
