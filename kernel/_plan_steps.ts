@@ -7,7 +7,6 @@
  */
 import {
   conformValue,
-  decodeTyped,
   type DefPlan,
   effectSpec,
   encodeTyped,
@@ -20,6 +19,7 @@ import {
 import type { WorldDefs } from "./kernel.ts";
 import { exprEnv, fail, failOn, type PlanInstance } from "./_plan_instance.ts";
 import type { PlanHost } from "./plan_types.ts";
+import { receiptPayloadValue } from "./receipt_events.ts";
 
 /** What one step did. */
 export type StepOutcome =
@@ -189,11 +189,10 @@ function awaitReceipt(ctx: StepContext, step: Extract<PlanStep, { op: "await_rec
     inst.steps.set(step.id, { state: "waiting_receipt", wait: intent });
     return { kind: "waiting" };
   }
-  const spec = effectSpec(receipt.kind)!;
   const payload: Value = receipt.payload.length === 0
     ? { kind: "unit" }
     : failOn("bad_event", `Receipt of ${hex}`, step.id, () =>
-      decodeTyped(refType(spec.receipt), receipt.payload, defs.schemas));
+      receiptPayloadValue(receipt.kind, receipt.payload, defs.schemas));
   inst.vars.set(step.bind.as, payload);
   const cost: Value = receipt.costCents === undefined
     ? { kind: "none" }

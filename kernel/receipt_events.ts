@@ -28,12 +28,23 @@ export interface AcceptedReceipt {
   signature: Uint8Array;
 }
 
+/**
+ * Receipt payloads decoded, by their bytes: admission, budget settlement, a plan's `await_receipt` and a
+ * reducer's receipt event each read the payload of the same receipt, and decoding it was the larger part of
+ * each. A decoded value is shared, never changed in place (no code changes a `Value`'s contents).
+ */
+const decodedPayloads = new WeakMap<Uint8Array, { kind: string; schemas: SchemaResolver; value: Value }>();
+
 /** Decodes a receipt payload with the kind's receipt schema; the zero value when empty and not ok. */
 export function receiptPayloadValue(kind: string, payload: Uint8Array, schemas: SchemaResolver): Value {
   const spec = effectSpec(kind);
   assert(spec, `effect kind "${kind}" is in the catalog`);
   if (payload.length === 0) return zeroValue(refType(spec.receipt), schemas);
-  return decodeTyped(refType(spec.receipt), payload, schemas);
+  const known = decodedPayloads.get(payload);
+  if (known !== undefined && known.kind === kind && known.schemas === schemas) return known.value;
+  const value = decodeTyped(refType(spec.receipt), payload, schemas);
+  decodedPayloads.set(payload, { kind, schemas, value });
+  return value;
 }
 
 /** Builds the `sys/*` event (schema name and canonical value) for a reducer-originated intent's receipt. */
