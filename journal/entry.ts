@@ -8,6 +8,7 @@ import {
   AosError,
   CanonicalCursor,
   type CanonicalSink,
+  canonicalTexts,
   type CborValue,
   decodeCanonical,
   encodeCanonical,
@@ -171,33 +172,19 @@ export function decodeEntry(bytes: Uint8Array): JournalEntry {
   return decodeDomainEvent(bytes) ?? decodeEntryReference(bytes);
 }
 
-const ascii = (text: string) => new TextEncoder().encode(text);
 /** `{"seq": ` of an entry, a 4-key map. */
-const SEQ_HEAD = Uint8Array.of(0xa4, 0x63, ...ascii("seq"));
-const BODY_KEY = Uint8Array.of(0x64, ...ascii("body"));
+const SEQ_HEAD = Uint8Array.of(0xa4, ...canonicalTexts("seq"));
+const BODY_KEY = canonicalTexts("body");
 /** `{"kind": "external", "source": ` of an admitted event's origin. */
-const EXTERNAL_ORIGIN_HEAD = Uint8Array.of(
-  0xa2,
-  0x64,
-  ...ascii("kind"),
-  0x68,
-  ...ascii("external"),
-  0x66,
-  ...ascii("source"),
-);
-const KEY_KEY = Uint8Array.of(0x63, ...ascii("key"));
-const VALUE_KEY = Uint8Array.of(0x65, ...ascii("value"));
-const ORIGIN_KEY = Uint8Array.of(0x66, ...ascii("origin"));
-const SCHEMA_KEY = Uint8Array.of(0x66, ...ascii("schema"));
-const INGRESS_KEY = Uint8Array.of(0x6a, ...ascii("ingress_ns"));
+const EXTERNAL_ORIGIN_HEAD = Uint8Array.of(0xa2, ...canonicalTexts("kind", "external", "source"));
+const KEY_KEY = canonicalTexts("key");
+const VALUE_KEY = canonicalTexts("value");
+const ORIGIN_KEY = canonicalTexts("origin");
+const SCHEMA_KEY = canonicalTexts("schema");
+const INGRESS_KEY = canonicalTexts("ingress_ns");
 /** `"kind": "domain_event", "prev": ` and the head of a 32-byte string. */
 const DOMAIN_EVENT_TAIL = Uint8Array.of(
-  0x64,
-  ...ascii("kind"),
-  0x6c,
-  ...ascii("domain_event"),
-  0x64,
-  ...ascii("prev"),
+  ...canonicalTexts("kind", "domain_event", "prev"),
   0x58,
   HASH_SIZE_BYTES,
 );

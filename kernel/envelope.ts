@@ -7,6 +7,7 @@ import {
   AosError,
   CanonicalCursor,
   type CanonicalSink,
+  canonicalTexts,
   type CborValue,
   decodeCanonical,
   encodeCanonicalLent,
@@ -56,20 +57,17 @@ export function withInputEnvelope<T>(input: InputEnvelope, use: (bytes: Uint8Arr
   return encodeCanonicalLent((w) => writeInputEnvelope(w, input), use);
 }
 
-const ascii = (text: string) => new TextEncoder().encode(text);
-/** Text keys as canonical CBOR (`0x60 + length`, then the bytes: every key here is shorter than 24). */
-const key = (text: string) => Uint8Array.of(0x60 + text.length, ...ascii(text));
 /** `{"ctx": ` of the envelope, a 4-key map. */
-const CTX_HEAD = Uint8Array.of(0xa4, ...key("ctx"));
-const KEY_KEY = key("key");
-const NOW_NS_KEY = key("now_ns");
-const CELL_MODE_KEY = key("cell_mode");
-const EVENT_KEY = key("event");
-const VALUE_KEY = key("value");
-const SCHEMA_KEY = key("schema");
-const STATE_KEY = key("state");
+const CTX_HEAD = Uint8Array.of(0xa4, ...canonicalTexts("ctx"));
+const KEY_KEY = canonicalTexts("key");
+const NOW_NS_KEY = canonicalTexts("now_ns");
+const CELL_MODE_KEY = canonicalTexts("cell_mode");
+const EVENT_KEY = canonicalTexts("event");
+const VALUE_KEY = canonicalTexts("value");
+const SCHEMA_KEY = canonicalTexts("schema");
+const STATE_KEY = canonicalTexts("state");
 /** `"version": 1`, the envelope's last entry. */
-const VERSION_TAIL = Uint8Array.of(...key("version"), 0x01);
+const VERSION_TAIL = Uint8Array.of(...canonicalTexts("version"), 0x01);
 
 function writeInputEnvelope(w: CanonicalSink, input: InputEnvelope): void {
   // The fixed keys go in as bytes encoded once (see CanonicalSink.raw).

@@ -166,6 +166,28 @@ export function encodeCanonical(value: CborValue): Uint8Array {
 export { canonicalKeyOrder, type CanonicalSink };
 
 /**
+ * The canonical encodings of `texts`, one after another: the fixed keys (and text values) of a layout, encoded
+ * once for {@linkcode CanonicalSink.raw} to write or `CanonicalCursor.skip` to match.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { canonicalTexts, toHex } from "./cbor.ts";
+ * strictEqual(toHex(canonicalTexts("kind", "ok")), "646b696e64626f6b");
+ * ```
+ */
+export function canonicalTexts(...texts: string[]): Uint8Array {
+  const parts = texts.map((text) => encodeCanonical(text));
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/**
  * Encodes an item of a known shape piece by piece (see {@linkcode CanonicalSink}): for hot paths that write
  * one record shape many times. The caller orders each map's keys canonically; tests compare the result with
  * {@linkcode encodeCanonical}.

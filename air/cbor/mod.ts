@@ -21,6 +21,7 @@ export {
   bytesEqual,
   canonicalKeyOrder,
   type CanonicalSink,
+  canonicalTexts,
   type CborValue,
   compareBytes,
   DEC128_TAG,
