@@ -17,6 +17,8 @@ import { WasmReader } from "./_wasm_bytes.ts";
 import { scanBody } from "./_wasm_code.ts";
 import {
   countImports,
+  exportNames,
+  functionBodies,
   readLimits,
   readSections,
   SECTION_CODE,
@@ -86,16 +88,9 @@ function analyze(wasm: Uint8Array): ReuseAnalysis {
   if ((readLimits(memoryReader) & 0x02) !== 0) return { reusable: false, reason: "has a shared memory" };
 
   const code = find(SECTION_CODE);
-  if (code) {
-    const reader = new WasmReader(wasm, code.contentStart, code.end);
-    const count = reader.u32();
-    for (let i = 0; i < count; i++) {
-      const size = reader.u32();
-      const start = reader.pos;
-      reader.skip(size);
-      const op = scanBody(wasm, start, reader.pos).tableOrSegmentOp;
-      if (op !== undefined) return { reusable: false, reason: `uses ${op}` };
-    }
+  for (const body of code === undefined ? [] : functionBodies(wasm, code)) {
+    const op = scanBody(wasm, body.start, body.end).tableOrSegmentOp;
+    if (op !== undefined) return { reusable: false, reason: `uses ${op}` };
   }
 
   const mutable: Array<{ index: number; type: GlobalType }> = [];
@@ -135,20 +130,6 @@ function skipConstExpr(reader: WasmReader): boolean {
     else if (opcode === 0x23 || opcode === 0xd2) reader.u32(); // global.get, ref.func
     else if (![0x6a, 0x6b, 0x6c, 0x7c, 0x7d, 0x7e].includes(opcode)) return false; // extended-const add/sub/mul
   }
-}
-
-function exportNames(wasm: Uint8Array, section: { contentStart: number; end: number } | undefined): string[] {
-  if (!section) return [];
-  const reader = new WasmReader(wasm, section.contentStart, section.end);
-  const count = reader.u32();
-  const decoder = new TextDecoder();
-  const names: string[] = [];
-  for (let i = 0; i < count; i++) {
-    names.push(decoder.decode(reader.name()));
-    reader.byte();
-    reader.u32();
-  }
-  return names;
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Section-level reading of a WebAssembly module for the load-time rewriters (private to `kernel/`): the
- * section list in order, and the import section's shape.
+ * section list in order, the import section's shape, and where the code section's function bodies are.
  *
  * @module
  */
@@ -101,4 +101,43 @@ export function readLimits(reader: WasmReader): number {
   reader.skipLeb(10);
   if ((flags & 0x01) !== 0) reader.skipLeb(10);
   return flags;
+}
+
+/** Where one function body is: `[start, end)`, its locals and instructions. */
+export interface FunctionBody {
+  start: number;
+  end: number;
+}
+
+/**
+ * The function bodies of the code section, in order; fails with `AOS_WASM_INVALID` on a truncated body or
+ * bytes after the last one.
+ */
+export function functionBodies(wasm: Uint8Array, code: Section): FunctionBody[] {
+  const reader = new WasmReader(wasm, code.contentStart, code.end);
+  const count = reader.u32();
+  const bodies: FunctionBody[] = [];
+  for (let i = 0; i < count; i++) {
+    const size = reader.u32();
+    const start = reader.pos;
+    reader.skip(size);
+    bodies.push({ start, end: reader.pos });
+  }
+  if (!reader.done) wasmInvalid("bytes after the last function body", reader.pos);
+  return bodies;
+}
+
+/** The names the export section exports, in order (none without one). */
+export function exportNames(wasm: Uint8Array, section: Section | undefined): string[] {
+  if (!section) return [];
+  const reader = new WasmReader(wasm, section.contentStart, section.end);
+  const count = reader.u32();
+  const decoder = new TextDecoder();
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    names.push(decoder.decode(reader.name()));
+    reader.byte();
+    reader.u32();
+  }
+  return names;
 }

@@ -17,9 +17,12 @@
  *
  * @module
  */
+import { toHex } from "../air/mod.ts";
 import { ByteSink, sleb, uleb, WasmReader } from "./_wasm_bytes.ts";
 import { type MemoryWrite, scanBody } from "./_wasm_code.ts";
 import {
+  exportNames,
+  functionBodies,
   type Section,
   SECTION_CODE,
   SECTION_EXPORT,
@@ -95,7 +98,8 @@ export function planWriteTracking(
   if (typeSection === undefined || functionSection === undefined || code === undefined) return undefined;
   const typeCount = plainTypeCount(wasm, typeSection);
   if (typeCount === undefined) return undefined;
-  if (exportsName(wasm, find(SECTION_EXPORT), [WRITE_LO_EXPORT, WRITE_HI_EXPORT])) return undefined;
+  const exported = exportNames(wasm, find(SECTION_EXPORT));
+  if (exported.includes(WRITE_LO_EXPORT) || exported.includes(WRITE_HI_EXPORT)) return undefined;
   const definedFunctions = new WasmReader(wasm, functionSection.contentStart, functionSection.end).u32();
 
   const loIndex = firstFreeGlobal;
@@ -108,15 +112,10 @@ export function planWriteTracking(
     helperOf: new Map(),
     functionBase: importedFunctions + definedFunctions,
   };
-  const reader = new WasmReader(wasm, code.contentStart, code.end);
-  const count = reader.u32();
-  for (let i = 0; i < count; i++) {
-    const size = reader.u32();
-    const start = reader.pos;
-    reader.skip(size);
-    for (const write of scanBody(wasm, start, reader.pos).memoryWrites) {
+  for (const body of functionBodies(wasm, code)) {
+    for (const write of scanBody(wasm, body.start, body.end).memoryWrites) {
       if (write.multiMemory || write.offset < 0) return undefined;
-      const key = hexOf(wasm.subarray(write.start, write.end));
+      const key = toHex(wasm.subarray(write.start, write.end));
       if (tracking.helperOf.has(key)) continue;
       tracking.helperOf.set(key, tracking.helpers.length);
       tracking.helpers.push(helper(wasm, write, tracking));
@@ -153,7 +152,7 @@ export function functionSectionContent(
 
 /** The call that replaces the write instruction `bytes` (one of the planned ones). */
 export function helperCall(tracking: WriteTracking, bytes: Uint8Array): Uint8Array {
-  const helper = tracking.helperOf.get(hexOf(bytes));
+  const helper = tracking.helperOf.get(toHex(bytes));
   if (helper === undefined) throw new RangeError("a memory write the plan did not see");
   return Uint8Array.from([0x10, ...uleb(tracking.functionBase + helper)]);
 }
@@ -213,23 +212,4 @@ function plainTypeCount(wasm: Uint8Array, section: Section): number | undefined 
     }
   }
   return reader.done ? count : undefined;
-}
-
-function exportsName(wasm: Uint8Array, section: Section | undefined, names: readonly string[]): boolean {
-  if (section === undefined) return false;
-  const reader = new WasmReader(wasm, section.contentStart, section.end);
-  const count = reader.u32();
-  const decoder = new TextDecoder();
-  for (let i = 0; i < count; i++) {
-    if (names.includes(decoder.decode(reader.name()))) return true;
-    reader.byte();
-    reader.u32();
-  }
-  return false;
-}
-
-function hexOf(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
-  return out;
 }

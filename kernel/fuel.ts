@@ -27,6 +27,7 @@ import { InvariantError } from "../air/mod.ts";
 import { ByteSink, sleb, uleb, wasmInvalid, WasmReader } from "./_wasm_bytes.ts";
 import {
   countImports,
+  functionBodies,
   HEADER,
   readSections,
   type Section,
@@ -324,15 +325,11 @@ function instrumentCode(
   growCheck: Uint8Array | undefined,
   tracking: WriteTracking | undefined,
 ): Uint8Array {
-  const reader = new WasmReader(wasm, code.contentStart, code.end);
-  const count = reader.u32();
+  const bodies = functionBodies(wasm, code);
   const content = new ByteSink();
-  content.push(uleb(count + (tracking?.helpers.length ?? 0)));
-  for (let i = 0; i < count; i++) {
-    const size = reader.u32();
-    const bodyStart = reader.pos;
-    reader.skip(size);
-    const { codeStart, loopHeaderEnds, growEnds, memoryWrites } = scanBody(wasm, bodyStart, reader.pos);
+  content.push(uleb(bodies.length + (tracking?.helpers.length ?? 0)));
+  for (const body of bodies) {
+    const { codeStart, loopHeaderEnds, growEnds, memoryWrites } = scanBody(wasm, body.start, body.end);
     // A cut inserts bytes at `at`, and with `to` replaces the instruction [at, to) by them.
     const cuts: Array<{ at: number; insert: Uint8Array; to?: number }> = [codeStart, ...loopHeaderEnds].map(
       (at) => ({ at, insert: check }),
@@ -346,18 +343,18 @@ function instrumentCode(
     }
     // Stable: at one offset, the fuel check after a loop header goes before the write it replaces.
     cuts.sort((a, b) => a.at - b.at);
+    const size = body.end - body.start;
     content.push(
       uleb(size + cuts.reduce((n, cut) => n + cut.insert.length - ((cut.to ?? cut.at) - cut.at), 0)),
     );
-    let from = bodyStart;
+    let from = body.start;
     for (const cut of cuts) {
       content.push(wasm.subarray(from, cut.at));
       content.push(cut.insert);
       from = cut.to ?? cut.at;
     }
-    content.push(wasm.subarray(from, reader.pos));
+    content.push(wasm.subarray(from, body.end));
   }
-  if (!reader.done) wasmInvalid("bytes after the last function body", reader.pos);
   for (const helper of tracking?.helpers ?? []) content.push(helper.body);
   return encodeSection(SECTION_CODE, content);
 }
