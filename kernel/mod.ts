@@ -27,7 +27,7 @@ export {
   type WorldDefs,
 } from "./kernel.ts";
 export { type CallingConvention, type ReducerCallResult, ReducerHost } from "./reducer_host.ts";
-export { type Divergence, isFedOnReplay, replayInto } from "./replay.ts";
+export { type Divergence, isFedOnReplay, type ReplayCheckpoint, replayInto } from "./replay.ts";
 export { cborToJson, defsFromBundle } from "./defs.ts";
 export {
   type CandidateOutcome,

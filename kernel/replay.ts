@@ -114,11 +114,26 @@ function reducerOf(record: { body: { [key: string]: CborValue } } | undefined): 
 }
 
 /**
+ * A look at the kernel in the middle of a replay: `check` runs once, when the kernel stands at height `seq`
+ * with every entry below it applied and matched (so it is idle), before the entry `seq` is applied. A
+ * divergence it returns ends the replay.
+ */
+export interface ReplayCheckpoint {
+  readonly seq: number;
+  check(kernel: Kernel): Divergence | undefined;
+}
+
+/**
  * Replays `entries` (which must start at the kernel's height) through `kernel`, streaming: one block (an
  * input and the derived entries the journal recorded after it) is held at a time. Returns the first
- * divergence, or undefined when every derived entry was regenerated exactly.
+ * divergence, or undefined when every derived entry was regenerated exactly. A `checkpoint` runs when the
+ * replay reaches its seq.
  */
-export function replayInto(kernel: Kernel, entries: Iterable<KernelEntry>): Divergence | undefined {
+export function replayInto(
+  kernel: Kernel,
+  entries: Iterable<KernelEntry>,
+  checkpoint?: ReplayCheckpoint,
+): Divergence | undefined {
   const iterator = entries[Symbol.iterator]();
   try {
     let next = iterator.next();
@@ -126,6 +141,10 @@ export function replayInto(kernel: Kernel, entries: Iterable<KernelEntry>): Dive
       const entry = next.value;
       if (entry.seq !== kernel.height) {
         return { seq: entry.seq, message: `expected seq ${kernel.height}, journal has ${entry.seq}` };
+      }
+      if (entry.seq === checkpoint?.seq) {
+        const divergence = checkpoint.check(kernel);
+        if (divergence) return divergence;
       }
       if (!isFedOnReplay(entry)) {
         return {

@@ -40,6 +40,34 @@ Deno.test("replayInto() names the seq and reducer when a reducer_error's code di
   assert.equal(divergence?.reducer, "demo/Counter@1");
 });
 
+Deno.test("replayInto() runs a checkpoint once, at its seq, after the block before it, and stops on its divergence", () => {
+  // Given a journal of two trapping events (genesis, event, error, event, error)
+  const { defs, host } = buildDefs(counterLikeSpec("trap"));
+  const live = new Kernel(defs, host);
+  const entries: KernelEntry[] = [genesisEntry(defs)];
+  live.apply(entries[0]!);
+  for (const seq of [1, 3]) {
+    const input = externalEvent(seq, "demo/Increment@1", { by: 1 });
+    entries.push(input, ...live.apply(input));
+  }
+  assert.equal(entries.length, 5);
+  // When a checkpoint at the second event looks at the kernel
+  const seen: number[] = [];
+  const replayed = new Kernel(defs, host);
+  assert.equal(
+    replayInto(replayed, entries, { seq: 3, check: (kernel) => void seen.push(kernel.height) }),
+    undefined,
+  );
+  // Then it saw the kernel at height 3 (the first block and its error applied), once
+  assert.deepEqual(seen, [3]);
+  assert.equal(replayed.height, 5);
+  // And a divergence it returns ends the replay there
+  const stopped = new Kernel(defs, host);
+  const divergence = replayInto(stopped, entries, { seq: 3, check: () => ({ seq: 2, message: "differs" }) });
+  assert.deepEqual(divergence, { seq: 2, message: "differs" });
+  assert.equal(stopped.height, 3);
+});
+
 Deno.test("replayInto() hands back the records that complete a block the journal cuts short", () => {
   const { entries, fresh } = trapJournal();
   const divergence = replayInto(fresh(), entries.slice(0, 2));

@@ -25,6 +25,7 @@ import {
   isGovernanceInput,
   Kernel,
   type KernelEntry,
+  type ReplayCheckpoint,
   replayInto,
   type WorldDefs,
 } from "../kernel/mod.ts";
@@ -67,16 +68,24 @@ export function genesisOf(journal: Pick<Journal, "entries">, where: string): { m
  * manifest in force when it was taken (and the manifests its running plans pinned), or from genesis on the
  * genesis manifest when there is none. Returns it with the seq of the first entry still to replay
  * ({@linkcode replayWithContent}). Snapshots are read through `library` (on the same store as `_cas`).
+ * `newest`, the journal's newest snapshot marker when the caller has already found it
+ * ({@linkcode newestSnapshotMarker}), spares a second backward read to it.
  */
 export async function restoreLatest(
   journal: Pick<Journal, "entries" | "entriesBackward">,
   _cas: Cas,
   library: ControlPlaneLibrary,
+  newest?: SnapshotMarker,
 ): Promise<Restored> {
   const unusable: UnusableSnapshot[] = [];
   // A journal holding only its tail (a world on PostgreSQL) fetches the rest when no held snapshot is usable,
   // and goes on below the entries already tried.
   let tried = Number.POSITIVE_INFINITY;
+  if (newest !== undefined) {
+    const found = await usable(newest.seq, newest.hash, library, unusable);
+    if (found !== undefined) return found;
+    tried = newest.seq;
+  }
   for (;;) {
     const held = firstHeldSeq(journal);
     const found = await latestUsable(journal.entriesBackward(), tried, library, unusable);
@@ -102,21 +111,48 @@ async function latestUsable(
 ): Promise<Restored | undefined> {
   for (const entry of backward) {
     if (entry.seq >= below || !isRecord(entry, "snapshot") || entry.seq === 0) continue;
-    const hash = bytesToHashRef(entry.body.snapshot_hash);
-    try {
-      const { kernel, bytes } = await restoreSnapshot(entry.seq, hash, library);
-      return {
-        kernel,
-        fromSeq: entry.seq,
-        lastSnapshot: { height: entry.seq, hash },
-        snapshotBytes: bytes,
-        ...(unusable.length > 0 ? { unusable } : {}),
-      };
-    } catch (error) {
-      // A damaged snapshot blob must not block the world: fall back to the one before it (or to genesis),
-      // and say so. The journal, not the snapshot, is the record.
-      if (!isAosError(error, SNAPSHOT_DAMAGE_CODES)) throw error;
-      unusable.push({ height: entry.seq, hash, code: error.code, message: error.message });
+    const found = await usable(entry.seq, bytesToHashRef(entry.body.snapshot_hash), library, unusable);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** The kernel of the snapshot `hash` marked at `seq`, or undefined (added to `unusable`) when it is unusable. */
+async function usable(
+  seq: number,
+  hash: HashRef,
+  library: ControlPlaneLibrary,
+  unusable: UnusableSnapshot[],
+): Promise<Restored | undefined> {
+  try {
+    const { kernel, bytes } = await restoreSnapshot(seq, hash, library);
+    return {
+      kernel,
+      fromSeq: seq,
+      lastSnapshot: { height: seq, hash },
+      snapshotBytes: bytes.length,
+      ...(unusable.length > 0 ? { unusable } : {}),
+    };
+  } catch (error) {
+    // A damaged snapshot blob must not block the world: fall back to the one before it (or to genesis),
+    // and say so. The journal, not the snapshot, is the record.
+    if (!isAosError(error, SNAPSHOT_DAMAGE_CODES)) throw error;
+    unusable.push({ height: seq, hash, code: error.code, message: error.message });
+    return undefined;
+  }
+}
+
+/** A snapshot marker in the journal: its seq and the snapshot's hash. */
+export interface SnapshotMarker {
+  seq: number;
+  hash: HashRef;
+}
+
+/** The journal's newest snapshot marker other than at seq 0 (read backwards from its end), if any. */
+export function newestSnapshotMarker(journal: Pick<Journal, "entriesBackward">): SnapshotMarker | undefined {
+  for (const entry of journal.entriesBackward()) {
+    if (isRecord(entry, "snapshot") && entry.seq !== 0) {
+      return { seq: entry.seq, hash: bytesToHashRef(entry.body.snapshot_hash) };
     }
   }
   return undefined;
@@ -132,12 +168,12 @@ const SNAPSHOT_DAMAGE_CODES: readonly AosErrorCode[] = [
   "AOS_TYPE_MISMATCH",
 ];
 
-/** The kernel of the snapshot `hash` journaled at `seq`, and the snapshot's size in bytes. */
+/** The kernel of the snapshot `hash` journaled at `seq`, and the snapshot's bytes. */
 async function restoreSnapshot(
   seq: number,
   hash: HashRef,
   library: ControlPlaneLibrary,
-): Promise<{ kernel: Kernel; bytes: number }> {
+): Promise<{ kernel: Kernel; bytes: Uint8Array }> {
   const { bytes, defs } = await library.loadSnapshot(hash);
   const kernel = Kernel.restore(defs, library.host, bytes, library);
   if (kernel.height !== seq) {
@@ -145,7 +181,7 @@ async function restoreSnapshot(
       context: { seq },
     });
   }
-  return { kernel, bytes: bytes.length };
+  return { kernel, bytes };
 }
 
 /**
@@ -185,12 +221,14 @@ export interface Replayed {
  * each governance input needs (its patch, the manifest it applies) just before the kernel meets it: replay
  * from genesis switches to every applied manifest where the journal applied it. A `rollback` entry
  * replaces the kernel by the snapshot it names (KERNEL §8.5: "`rollback` restores its snapshot"); the
- * kernel returned is the one the entries end on.
+ * kernel returned is the one the entries end on. A `checkpoint` runs when the replay reaches its seq (see
+ * {@linkcode replayInto}).
  */
 export async function replayWithContent(
   kernel: Kernel,
   entries: Iterable<KernelEntry>,
   library: ControlPlaneLibrary,
+  checkpoint?: ReplayCheckpoint,
 ): Promise<Replayed> {
   const iterator = entries[Symbol.iterator]();
   let held: KernelEntry | undefined;
@@ -213,7 +251,7 @@ export async function replayWithContent(
           yield next.value;
         }
       };
-      const divergence = replayInto(current, chunk());
+      const divergence = replayInto(current, chunk(), checkpoint);
       if (divergence) return { kernel: current, divergence };
       if (stop === undefined) return { kernel: current };
       if (stop.kind === "rollback") {

@@ -240,6 +240,59 @@ Deno.test("verifyWorld() reports a snapshot whose state disagrees with replay fr
   }]);
 });
 
+Deno.test("verifyWorld() reports a forged snapshot with entries after it, comparing the live world it opens to", async () => {
+  // Given a world with a snapshot at seq 3 (count 3) re-pointed at a blob with count 99, and an event after it
+  await using dir = await tempDir();
+  const { world: created, clock } = await initCounterWorld(dir.path);
+  created.close();
+  const world = await World.open(dir.path, { clock, snapshotIntervalEntries: 3 });
+  await world.send(increments(1, 2));
+  const snapshot = world.lastSnapshot!;
+  assert.equal(snapshot.height, 3);
+  await world.send(increments(4));
+  const raw = decodeCanonical(await world.cas.get("blobs", snapshot.hash)) as { [key: string]: CborValue };
+  raw.reducers = [{ reducer: COUNTER, state: encodeCanonical({ count: 99 }) }];
+  const forgedHash = await world.cas.put("blobs", encodeCanonical(raw));
+  world.close();
+  const records = await journalRecords(dir.path);
+  assert.equal(records.length, 5);
+  records[3] = { kind: "snapshot", body: { height: 3, snapshot_hash: hashRefToBytes(forgedHash) } };
+  await forgeJournal(dir.path, records);
+  // When
+  const report = await verifyWorld(dir.path);
+  // Then the live world (count 99 + 4) is named against the replay (count 7)
+  assert.equal(report.ok, false);
+  assert.equal(report.error, undefined);
+  assert.equal(report.divergence?.reducer, COUNTER);
+  assert.deepEqual(report.reducers, [{
+    reducer: COUNTER,
+    replayed: hashRefOf(encodeCanonical({ count: 7 })),
+    live: hashRefOf(encodeCanonical({ count: 103 })),
+  }]);
+});
+
+Deno.test("verifyWorld() passes a world whose newest snapshot blob is damaged, as opening falls back past it", async () => {
+  // Given a counter world with snapshots at two heights and an event after each, the newer blob flipped
+  await using dir = await tempDir();
+  const { world } = await initCounterWorld(dir.path);
+  await world.send(increments(1));
+  await world.snapshot();
+  await world.send(increments(2));
+  const second = await world.snapshot();
+  await world.send(increments(3));
+  world.close();
+  const blob = `${worldPaths(dir.path).store}/blobs/sha256/${second.hash.slice(7)}`;
+  const bytes = await Deno.readFile(blob);
+  bytes[0]! ^= 0xff;
+  await Deno.writeFile(blob, bytes);
+  // When
+  const report = await verifyWorld(dir.path);
+  // Then the world the fallback opens agrees with the replay
+  assert.equal(report.ok, true, JSON.stringify(report.divergence ?? report.error));
+  const count6 = hashRefOf(encodeCanonical({ count: 6 }));
+  assert.deepEqual(report.reducers, [{ reducer: COUNTER, replayed: count6, live: count6 }]);
+});
+
 Deno.test("verifyWorld() reports a journal that does not start with genesis as AOS_JOURNAL_CORRUPT", async () => {
   await using dir = await tempDir();
   const { world } = await initCounterWorld(dir.path);
