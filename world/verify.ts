@@ -339,12 +339,12 @@ function* tap<T>(entries: Iterable<T>, see: (entry: T) => void): Generator<T, vo
  *
  * The live world is what opening it builds: the latest usable snapshot, restored, then the entries after
  * it. When the replay from genesis reaches the latest snapshot's height, the replayed kernel's snapshot
- * must equal it byte for byte; after the replay the snapshot is restored as opening the world restores it
- * (so a world that cannot open does not pass). From there the live world and the replay apply the same
- * entries, which the replay has matched byte for byte, so the tail is not replayed a second time from the
- * snapshot (with the restored kernel's snapshot, a tenth of a verify where snapshots are 10,000 entries
- * apart). Opening the world replays that tail from the snapshot and checks it against the journal each
- * time. When the bytes differ, or the latest snapshot is unusable and opening falls back to an older one,
+ * must equal it byte for byte: the stored snapshot is then exactly what the kernel writes for the state
+ * replay computes, and restoring it gives that state (kernel tests hold `restore` to `snapshot`). From there
+ * the live world and the replay apply the same entries, which the replay has matched byte for byte, so the
+ * tail is not replayed a second time, nor the snapshot restored (with the restored kernel's snapshot, a
+ * fifth of a verify where snapshots are 10,000 entries apart). Opening the world restores the snapshot,
+ * replays that tail from it and checks it against the journal each time. When the bytes differ, or the latest snapshot is unusable and opening falls back to an older one,
  * the tail is replayed from the snapshot opening uses and the two worlds are compared part by part, naming
  * the reducer, cell or part that differs.
  */
@@ -393,10 +393,11 @@ export async function verifyReplay(
     }
     if (divergence?.incompleteBlock) report.incompleteBlock = divergence.incompleteBlock.length;
     tally.check(journal.height);
-    const live = await restoreLatest(journal, cas, library, newest);
-    if (sameAtSnapshot ? live.fromSeq !== latest!.seq : live.fromSeq !== 0) {
-      // The snapshot differs from the replay, or opening falls back past it: the tail is replayed from the
-      // snapshot opening uses, and the two worlds are compared part by part to name what differs.
+    if (newest !== undefined && !sameAtSnapshot) {
+      // The snapshot differs from the replay, or its blob is damaged (opening falls back past it): the tail
+      // is replayed from the snapshot opening uses, and the two worlds are compared part by part to name
+      // what differs.
+      const live = await restoreLatest(journal, cas, library, newest);
       const liveReplay = await replayWithContent(live.kernel, journal.entries(live.fromSeq), library);
       if (liveReplay.divergence && liveReplay.divergence.incompleteBlock === undefined) {
         report.divergence = liveReplay.divergence;
