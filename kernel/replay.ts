@@ -4,7 +4,16 @@
  *
  * @module
  */
-import { type AosErrorCode, bytesEqual, type CborValue, encodeCanonical, isAosError } from "../air/mod.ts";
+import {
+  type AosErrorCode,
+  bytesEqual,
+  type CanonicalSink,
+  canonicalTexts,
+  type CborValue,
+  encodeCanonicalLent,
+  encodeCanonicalWith,
+  isAosError,
+} from "../air/mod.ts";
 import { isRecord, u64 } from "../journal/mod.ts";
 import type { BlobSizeLookup } from "./budgets.ts";
 import { VALUE_ERROR_CODES } from "./handled_errors.ts";
@@ -56,22 +65,50 @@ export function isFedOnReplay(entry: KernelEntry): boolean {
 }
 
 /**
- * The bytes replay compares. Human-readable reasons are advisory: a `reducer_error`'s `message`, a
- * `plan_ended` error's `message` and an `effect_rejected`'s `reason` carry engine and codec text that may
- * be reworded or change with the WASM engine, while the codes, stages and everything else are what
- * determinism promises and are compared byte for byte.
+ * The bytes replay compares: `{body, kind}` canonically. Human-readable reasons are advisory: a
+ * `reducer_error`'s `message`, a `plan_ended` error's `message` and an `effect_rejected`'s `reason` carry
+ * engine and codec text that may be reworded or change with the WASM engine, while the codes, stages and
+ * everything else are what determinism promises and are compared byte for byte.
  */
 export function recordBytes(record: { kind: string; body: { [key: string]: CborValue } }): Uint8Array {
-  const body = { ...record.body };
-  if (record.kind === "reducer_error") delete body.message;
-  if (record.kind === "effect_rejected") delete body.reason;
-  if (
-    record.kind === "plan_ended" && body.error && typeof body.error === "object" && !Array.isArray(body.error)
-  ) {
+  return encodeCanonicalWith((w) => writeRecord(w, record));
+}
+
+/**
+ * Whether `recorded` holds the bytes replay compares ({@linkcode recordBytes}) of `record`, encoded into the
+ * encoder's own buffer and compared there (one per derived entry on replay: no copy of them is kept).
+ */
+export function recordMatches(
+  recorded: KernelEntry,
+  record: { kind: string; body: { [key: string]: CborValue } },
+): boolean {
+  return encodeCanonicalLent((w) => writeRecord(w, record), (bytes) => recordedBytesMatch(recorded, bytes));
+}
+
+/** `{"body": ` of the compared bytes, a 2-key map (`"body"` sorts before `"kind"`: same length, `b` < `k`). */
+const RECORD_HEAD = Uint8Array.of(0xa2, ...canonicalTexts("body"));
+const KIND_KEY = canonicalTexts("kind");
+
+function writeRecord(w: CanonicalSink, record: { kind: string; body: { [key: string]: CborValue } }): void {
+  w.raw(RECORD_HEAD);
+  w.value(ADVISORY_KINDS.has(record.kind) ? withoutAdvisory(record.kind, record.body) : record.body);
+  w.raw(KIND_KEY);
+  w.text(record.kind);
+}
+
+/** The body of an advisory kind without its advisory text. */
+function withoutAdvisory(
+  kind: string,
+  recordBody: { [key: string]: CborValue },
+): { [key: string]: CborValue } {
+  const body = { ...recordBody };
+  if (kind === "reducer_error") delete body.message;
+  if (kind === "effect_rejected") delete body.reason;
+  if (kind === "plan_ended" && body.error && typeof body.error === "object" && !Array.isArray(body.error)) {
     const { message: _message, ...error } = body.error as { [key: string]: CborValue };
     body.error = error;
   }
-  return encodeCanonical({ kind: record.kind, body });
+  return body;
 }
 
 /** Kinds whose bytes {@linkcode recordBytes} edits (advisory text left out). */
@@ -179,7 +216,7 @@ export function replayInto(
             incompleteBlock: derived.slice(k),
           };
         }
-        if (recorded.seq !== record.seq || !recordedBytesMatch(recorded, recordBytes(record))) {
+        if (recorded.seq !== record.seq || !recordMatches(recorded, record)) {
           return {
             seq: recorded.seq,
             ...optionalReducer(reducerOf(record) ?? reducerOf(recorded)),
