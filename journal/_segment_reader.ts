@@ -21,7 +21,7 @@ import {
 const READ_CHUNK_SIZE_BYTES = 1024 * 1024;
 
 /** Reads `length` bytes at `position` of an open file (fewer only at the end of the file). */
-function readAt(file: Deno.FsFile, position: number, into: Uint8Array): number {
+export function readAt(file: Deno.FsFile, position: number, into: Uint8Array): number {
   file.seekSync(position, Deno.SeekMode.Start);
   let got = 0;
   while (got < into.length) {
@@ -176,18 +176,53 @@ export function isProblem(value: Frame | FrameProblem): value is FrameProblem {
  * (always `corrupt`: a frame found earlier cannot be torn) when it is not intact.
  */
 export function readFrameAt(file: Deno.FsFile, offset: number, endOffset: number): Frame | FrameProblem {
-  const corrupt = (reason: string): FrameProblem => ({ kind: "corrupt", offset, reason });
   const header = new Uint8Array(FRAME_HEADER_SIZE_BYTES);
-  if (readAt(file, offset, header) < header.length) return corrupt("segment ends inside a length header");
-  const size = new DataView(header.buffer).getUint32(0, true);
+  const got = readAt(file, offset, header);
+  return checkedFrame(
+    header,
+    got,
+    offset,
+    endOffset,
+    (rest) => readAt(file, offset + FRAME_HEADER_SIZE_BYTES, rest),
+  );
+}
+
+/**
+ * {@linkcode readFrameAt} for a frame inside `range`, the bytes of its segment from offset `rangeOffset`
+ * (read at once for many frames): the frame's payload is copied out of it.
+ */
+export function frameInRange(
+  range: Uint8Array,
+  rangeOffset: number,
+  offset: number,
+  endOffset: number,
+): Frame | FrameProblem {
+  const at = offset - rangeOffset;
+  const header = range.subarray(at, at + FRAME_HEADER_SIZE_BYTES);
+  return checkedFrame(header, header.length, offset, endOffset, (rest) => {
+    const from = range.subarray(at + FRAME_HEADER_SIZE_BYTES, at + FRAME_HEADER_SIZE_BYTES + rest.length);
+    rest.set(from);
+    return from.length;
+  });
+}
+
+/** The checks of {@linkcode readFrameAt} on a frame's header (`got` bytes of it), reading the rest by `read`. */
+function checkedFrame(
+  header: Uint8Array,
+  got: number,
+  offset: number,
+  endOffset: number,
+  read: (rest: Uint8Array) => number,
+): Frame | FrameProblem {
+  const corrupt = (reason: string): FrameProblem => ({ kind: "corrupt", offset, reason });
+  if (got < FRAME_HEADER_SIZE_BYTES) return corrupt("segment ends inside a length header");
+  const size = (header[0]! | (header[1]! << 8) | (header[2]! << 16) | (header[3]! << 24)) >>> 0;
   if (size === 0 || size > limits.journalEntrySizeBytesMax) return corrupt(`frame length ${size} is invalid`);
   if (offset + FRAME_OVERHEAD_SIZE_BYTES + size > endOffset) {
     return corrupt(`frame length ${size} points past the end of the segment`);
   }
   const rest = new Uint8Array(size + FRAME_OVERHEAD_SIZE_BYTES - FRAME_HEADER_SIZE_BYTES);
-  if (readAt(file, offset + FRAME_HEADER_SIZE_BYTES, rest) < rest.length) {
-    return corrupt("segment ends inside a frame");
-  }
+  if (read(rest) < rest.length) return corrupt("segment ends inside a frame");
   const payload = rest.subarray(0, size);
   const stored = new DataView(rest.buffer).getUint32(size, true);
   const actual = crc32c(payload);

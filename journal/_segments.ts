@@ -32,7 +32,14 @@ import {
   toHex,
 } from "../air/mod.ts";
 import { linkProblem } from "./_chain.ts";
-import { hashFileRange, isProblem, readFrameAt, SegmentFrameReader } from "./_segment_reader.ts";
+import {
+  frameInRange,
+  hashFileRange,
+  isProblem,
+  readAt,
+  readFrameAt,
+  SegmentFrameReader,
+} from "./_segment_reader.ts";
 import { decodeEntry, HASH_SIZE_BYTES, type JournalEntry, ZERO_HASH } from "./entry.ts";
 import type { Frame, FrameProblem } from "./frame.ts";
 
@@ -528,9 +535,18 @@ export function* readEntriesBackward(
     try {
       for (let block = Math.ceil(count / INDEX_STRIDE) - 1; block >= 0; block--) {
         const blockCount = Math.min(INDEX_STRIDE, count - block * INDEX_STRIDE);
-        const offsets = frameOffsets(dir, segment, segment.offsets[block]!, blockCount);
+        const { offsets, end } = frameOffsets(dir, segment, segment.offsets[block]!, blockCount);
+        // The block's bytes in one read when they are few (one read per frame cost more than decoding it).
+        const start = offsets[0]!;
+        let range: Uint8Array | undefined;
+        if (end - start <= BACKWARD_RANGE_SIZE_BYTES_MAX) {
+          range = new Uint8Array(end - start);
+          if (readAt(file, start, range) < range.length) range = undefined;
+        }
         for (let k = blockCount - 1; k >= 0; k--, seq--) {
-          const frame = readFrameAt(file, offsets[k]!, segment.sizeBytes);
+          const frame = range === undefined
+            ? readFrameAt(file, offsets[k]!, segment.sizeBytes)
+            : frameInRange(range, start, offsets[k]!, segment.sizeBytes);
           if (isProblem(frame)) throw problemError(dir, segment.name, frame);
           const entry = decodeFrame(dir, segment.name, frame);
           if (entry.seq !== seq) {
@@ -566,8 +582,22 @@ export function* readEntriesBackward(
   }
 }
 
-/** Offsets of `count` frames of a segment from `startOffset`, by their length headers. */
-function frameOffsets(dir: string, segment: SegmentInfo, startOffset: number, count: number): number[] {
+/**
+ * The most bytes of a block {@linkcode readEntriesBackward} reads at once (a block of large entries is read
+ * frame by frame).
+ */
+const BACKWARD_RANGE_SIZE_BYTES_MAX = 4 * 1024 * 1024;
+
+/**
+ * Offsets of `count` frames of a segment from `startOffset`, by their length headers, and the offset where
+ * the last of them ends.
+ */
+function frameOffsets(
+  dir: string,
+  segment: SegmentInfo,
+  startOffset: number,
+  count: number,
+): { offsets: number[]; end: number } {
   const offsets: number[] = [];
   const reader = new SegmentFrameReader(`${dir}/${segment.name}`, segment.sizeBytes, { startOffset });
   try {
@@ -580,8 +610,8 @@ function frameOffsets(dir: string, segment: SegmentInfo, startOffset: number, co
       if (isProblem(frame)) throw problemError(dir, segment.name, frame);
       offsets.push(at);
     }
+    return { offsets, end: reader.offset };
   } finally {
     reader.close();
   }
-  return offsets;
 }

@@ -664,6 +664,33 @@ Deno.test("FsJournal: an index that lies about its segment's last hash is caught
   }, 400);
 });
 
+Deno.test("FsJournal.entriesBackward() catches a flipped payload byte inside a block it reads at once", async () => {
+  // Given sealed segments, the second one's second frame with a payload byte flipped (its length intact)
+  await withJournal(30, async ({ dir, entries }) => {
+    const seqs = await segmentSeqs(dir);
+    const damaged = seqs.get("00002.log")!;
+    assert.ok(damaged.length >= 2 && seqs.size >= 4, `${seqs.size} segments`);
+    const bytes = await Deno.readFile(`${dir}/00002.log`);
+    bytes[scanFrames(bytes).frames[1]!.offset + 4 + 3]! ^= 0x01;
+    await Deno.writeFile(`${dir}/00002.log`, bytes);
+    const journal = await FsJournal.open(dir, { segmentSizeBytesMax: 400 });
+    try {
+      // When reading backwards, then the entries after it read, and the damaged one is named by its CRC
+      const seen: number[] = [];
+      await assertCorrupt(
+        () => {
+          for (const entry of journal.entriesBackward()) seen.push(entry.seq);
+        },
+        "00002.log",
+        /CRC-32C mismatch/,
+      );
+      assert.deepEqual(seen, entries.slice(damaged[1]! + 1).map((e) => e.seq).reverse());
+    } finally {
+      journal.close();
+    }
+  }, 400);
+});
+
 Deno.test("FsJournal.entries() and entriesBackward() stop reading when iteration stops", async () => {
   await withJournal(30, async ({ dir, entries }) => {
     const journal = await FsJournal.open(dir, { segmentSizeBytesMax: 400 });
