@@ -792,6 +792,27 @@ Deno.test("SDK: reading then writing any canonical value through the typed calls
   );
 });
 
+/** The names probe/Keys compares a key with (as in sdk/assemblyscript/test/probe.ts). */
+const KEY_CANDIDATES = ["", "a", "ab", "ba", "é", "aé", "日本", "\u{1F600}"];
+
+Deno.test("SDK: peekKey and expectKey match a text key exactly, ASCII or not", async () => {
+  const probe = await loadProbe();
+  const key = fc.oneof(
+    fc.constantFrom(...KEY_CANDIDATES),
+    fc.string({ unit: "binary", maxLength: 4 }).filter((text) => text.isWellFormed()),
+  );
+  fc.assert(
+    fc.property(key, (text) => {
+      const output = stepOutput(probe, inputEnvelope(null, "probe/Keys", { [text]: null }));
+      assert.deepEqual(
+        decodeCanonical(stateOf(output)),
+        KEY_CANDIDATES.map((candidate) => candidate === text),
+      );
+    }),
+    { numRuns: 300 },
+  );
+});
+
 Deno.test("SDK: an output with every optional part is encoded in canonical key order", async () => {
   const probe = await loadProbe();
   const value = { a: [1, -2, "x"], b: new Uint8Array([1, 2]) };

@@ -136,16 +136,41 @@ export class CborReader {
 
   /** A text map key that must equal `name` (read record fields in canonical key order). */
   expectKey(name: string): void {
-    assert(this.readText() == name, "CBOR: unexpected map key");
+    assert(this.head() == MAJOR_TEXT, "CBOR: expected a text string");
+    assert(this.textEquals(name), "CBOR: unexpected map key");
   }
 
   /** True when the next item is the text `name` (not consumed); for optional record fields. */
   peekKey(name: string): bool {
     if (this.peekMajor() != MAJOR_TEXT) return false;
     const saved = this.pos;
-    const matches = this.readText() == name;
+    this.head();
+    const matches = this.textEquals(name);
     this.pos = saved;
     return matches;
+  }
+
+  /**
+   * Consumes the text whose head was just read and tells whether it is `name`, comparing its bytes in
+   * place: a text as long in bytes as `name` in UTF-16 units equals it only if `name` is ASCII (any other
+   * character takes more bytes in UTF-8) and the bytes are its code units; a longer one is decoded.
+   */
+  private textEquals(name: string): bool {
+    const length = <usize> this.arg;
+    const start = this.pos;
+    this.pos += length;
+    const units = <usize> name.length;
+    if (length == units) {
+      const chars = changetype<usize>(name);
+      for (let i: usize = 0; i < units; i++) {
+        const unit = <u32> load<u16>(chars + (i << 1));
+        if (unit >= 0x80 || unit != <u32> load<u8>(start + i)) return false;
+      }
+      return true;
+    }
+    // UTF-8 never takes fewer bytes than UTF-16 units.
+    if (length < units) return false;
+    return String.UTF8.decodeUnsafe(start, length) == name;
   }
 
   /** A dec128 (tag 2000 + 16-byte string); returns the 16 BID bytes. */

@@ -75,6 +75,26 @@ export class CborWriter {
 
   /** Text as UTF-8; a string with a lone surrogate (not valid UTF-8) aborts. */
   writeText(value: string): void {
+    const units = value.length;
+    const chars = changetype<usize>(value);
+    let ascii = true;
+    for (let i = 0; i < units; i++) {
+      if (load<u16>(chars + (<usize> i << 1)) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      // ASCII (keys nearly always are): its UTF-8 is its code units, written in place.
+      this.beginItem();
+      this.head(MAJOR_TEXT, <u64> units);
+      this.reserve(units);
+      const at = this.buffer.dataStart + <usize> this.length;
+      for (let i = 0; i < units; i++) store<u8>(at + <usize> i, <u8> load<u16>(chars + (<usize> i << 1)));
+      this.length += units;
+      this.endItem();
+      return;
+    }
     const utf8 = String.UTF8.encode(value, false, String.UTF8.ErrorMode.ERROR);
     this.beginItem();
     this.head(MAJOR_TEXT, <u64> utf8.byteLength);

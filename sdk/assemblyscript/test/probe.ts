@@ -1,13 +1,15 @@
 /**
  * SDK probe: a reducer that exercises every part of the SDK, so that scripts/build_examples_test.ts can
  * check it from TypeScript against air/cbor/. (AssemblyScript compiles only what is reachable, so an
- * SDK function no reducer calls would not even be type-checked without this module.) Built in memory
- * by the test; never committed.
+ * SDK function no reducer calls would not even be type-checked without this module.) Built and committed
+ * like the other modules (`deno task build:examples`).
  *
  * The event schema selects the behaviour:
  * - `probe/Transcode`: decodes any canonical value generically and re-encodes it as the state;
  * - `probe/Full`: an output with every optional part (annotation, two effects, a keyed domain event);
  * - `probe/Now`: state `{now: ctx.now_ns}`, or null state when the host sent no `now_ns`;
+ * - `probe/Keys`: the value is `{<text>: null}`; the state is, for each of `KEY_CANDIDATES`, whether
+ *   `peekKey` matches the key, and the key is then consumed by `expectKey` of the one that matched;
  * - `probe/Unsorted`, `probe/Incomplete`, `probe/TwoRoots`, `probe/LoneSurrogate`, `probe/RawNotCanonical`,
  *   `probe/StateNotCanonical`: writer misuse that must abort.
  */
@@ -33,8 +35,28 @@ export function step(ret: i32, ptr: i32, len: i32): void {
   runReducer(ret, ptr, len, reduce);
 }
 
+/** The names `probe/Keys` compares a key with: ASCII, empty, two- and three-byte UTF-8, a surrogate pair. */
+const KEY_CANDIDATES: string[] = ["", "a", "ab", "ba", "é", "aé", "日本", "\u{1F600}"];
+
 function reduce(_state: Uint8Array | null, event: Event, ctx: Ctx): Output {
   const schema = event.schema;
+  if (schema == "probe/Keys") {
+    const reader = CborReader.of(event.value);
+    reader.expectMapHeader(1);
+    const writer = new CborWriter();
+    writer.writeArrayHeader(KEY_CANDIDATES.length);
+    let found = -1;
+    for (let i = 0; i < KEY_CANDIDATES.length; i++) {
+      const matches = reader.peekKey(KEY_CANDIDATES[i]);
+      writer.writeBool(matches);
+      if (matches) found = i;
+    }
+    if (found >= 0) reader.expectKey(KEY_CANDIDATES[found]);
+    else reader.readText();
+    reader.readNull();
+    reader.expectEnd();
+    return new Output(writer.finish());
+  }
   if (schema == "probe/Transcode") {
     const writer = new CborWriter();
     const reader = CborReader.of(event.value);
