@@ -285,6 +285,28 @@ const ORIGIN_FIELDS: { [kind: string]: Fields } = {
   receipt: { kind: "text", intent_hash: "hash", reducer: "text", key: "bytes?" },
 };
 
+/**
+ * True when a `domain_event` body is a well-formed admitted event, checked directly (most of a journal is
+ * these, and each is checked when appended and when read): exactly `schema` (text), `value` (bytes),
+ * `origin` `{kind: "external", source?: text}`, and `key` (bytes) and `ingress_ns` (uint) when present.
+ * False sends the body through the general check, which also names its problem.
+ */
+function isWellFormedExternalEvent(body: CborMap): boolean {
+  const { schema, value, origin, key, ingress_ns: ingressNs } = body;
+  if (typeof schema !== "string" || !(value instanceof Uint8Array) || !isMap(origin)) return false;
+  if (key !== undefined && !(key instanceof Uint8Array)) return false;
+  if (ingressNs !== undefined && !fits("uint", ingressNs)) return false;
+  let fields = 0;
+  for (const field in body) if (Object.hasOwn(body, field)) fields++;
+  if (fields !== 3 + (key === undefined ? 0 : 1) + (ingressNs === undefined ? 0 : 1)) return false;
+  if (origin.kind !== "external") return false;
+  const source = origin.source;
+  if (source !== undefined && typeof source !== "string") return false;
+  let originFields = 0;
+  for (const field in origin) if (Object.hasOwn(origin, field)) originFields++;
+  return originFields === (source === undefined ? 1 : 2);
+}
+
 function isMap(value: CborValue | undefined): value is CborMap {
   return value !== null && typeof value === "object" && !Array.isArray(value) &&
     !(value instanceof Uint8Array) &&
@@ -351,6 +373,12 @@ function fieldProblem(map: CborMap, fields: Fields, where: string): string | und
 
 /** The first problem of a body of `kind`, or undefined when it has exactly the fields of its kind. */
 export function bodyProblem(kind: EntryKind, body: CborMap): string | undefined {
+  if (kind === "domain_event" && isWellFormedExternalEvent(body)) return undefined;
+  return generalBodyProblem(kind, body);
+}
+
+/** {@linkcode bodyProblem} by the field tables alone, for every kind (what its direct checks are tested against). */
+export function generalBodyProblem(kind: EntryKind, body: CborMap): string | undefined {
   const problem = fieldProblem(body, BODY_FIELDS[kind], kind);
   if (problem !== undefined) return problem;
   if (kind === "domain_event") {

@@ -500,13 +500,13 @@ export class World {
     const admitting = Math.min(queued, limits.inboxBatchMax);
     const remaining = queued - admitting + unread;
     let final: InboxPosition | undefined;
-    function* pending(): Generator<{ event: InboxEvent; source: string }> {
+    function* pending(): Generator<{ event: InboxEvent; source: string; position: InboxPosition }> {
       let taken = 0;
       for (const b of batches) {
         for (let index = firstIndex(b); index < b.events.length; index++) {
           if (taken++ === admitting) return;
           final = { batch: b.batch, index };
-          yield { event: b.events[index]!, source: inboxSource(final) };
+          yield { event: b.events[index]!, source: inboxSource(final), position: final };
         }
       }
     }
@@ -638,24 +638,34 @@ export class World {
    * Admits checked events: every one valid under the live manifest and small enough to journal (`send`
    * checks its events, `step` its inbox batches and quarantines those that fail), so nothing fails midway.
    */
-  async #admit(items: Iterable<{ event: InboxEvent; source: string }>): Promise<StepReport> {
+  async #admit(
+    items: Iterable<{ event: InboxEvent; source: string; position?: InboxPosition }>,
+  ): Promise<StepReport> {
     const schemas = new Set<string>();
+    // The inbox position of the item whose input was handed out last (its source says the same).
+    let position: InboxPosition | undefined;
     function* inputs(): Generator<(ingressNs: bigint) => KernelRecord> {
-      for (const { event, source } of items) {
+      for (const item of items) {
+        const { event, source } = item;
         schemas.add(event.schema);
+        position = item.position;
         yield (ingressNs) => domainEventRecord(event, { kind: "external", source }, ingressNs);
       }
     }
-    const report = await this.#admitInputs(inputs());
+    const report = await this.#admitInputs(inputs(), () => position);
     if (schemas.size > 0) report.eventSchemas = [...schemas];
     return report;
   }
 
   /**
    * Admits inputs one block each (the input, then the kernel runs to idle), with one fsync for all of
-   * them (group commit); takes a snapshot when due.
+   * them (group commit); takes a snapshot when due. `admittedPosition` gives the inbox position of the input
+   * just handed out, when the caller knows it (else it is read from the entry's origin).
    */
-  async #admitInputs(inputs: Iterable<(ingressNs: bigint) => KernelRecord>): Promise<StepReport> {
+  async #admitInputs(
+    inputs: Iterable<(ingressNs: bigint) => KernelRecord>,
+    admittedPosition?: () => InboxPosition | undefined,
+  ): Promise<StepReport> {
     const heightBefore = this.journal.height;
     const report: StepReport = {
       admitted: 0,
@@ -678,7 +688,7 @@ export class World {
       const input = build(maxBigint(batchNs, this.#kernel.nowNs));
       const [entry] = this.journal.append([input]);
       this.#bytesSinceSnapshot += entry!.bytes.length; // #journaled, without an array per event
-      const admitted = inboxPositionOf(entry!);
+      const admitted = admittedPosition === undefined ? inboxPositionOf(entry!) : admittedPosition();
       if (admitted !== undefined && isAfter(admitted, this.#lastAdmitted)) this.#lastAdmitted = admitted;
       const derived = this.#kernel.apply(entry!, this.#applyContext);
       report.entries.push({ seq: entry!.seq, kind: entry!.kind });
