@@ -29,53 +29,89 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
-/** Microseconds per event for ticks and approvals with `waiting` instances waiting. */
-async function perEvent(waiting: number, events: number): Promise<{ tickUs: number; approveUs: number }> {
-  await using w = await TestWorld.create(definition, { snapshotIntervalEntries: 1_000_000 });
+/** A world with `waiting` instances waiting, and what has been measured on it (seconds, best round). */
+interface Waiting {
+  w: TestWorld;
+  waiting: number;
+  tickSec: number;
+  approveSec: number;
+  /** Approvals per round, and how many have been sent. */
+  share: number;
+  approved: number;
+}
+
+async function waitingWorld(waiting: number, events: number): Promise<Waiting> {
+  const w = await TestWorld.create(definition, { snapshotIntervalEntries: 1_000_000 });
   const starts = Array.from(
     { length: waiting },
     (_, i) => ({ schema: "demo/Start@1", value: { id: BigInt(i) } }),
   );
   for (let i = 0; i < starts.length; i += 10_000) await w.world.send(starts.slice(i, i + 10_000));
-  // Each figure is the best of ROUNDS: one round of a few thousand events lasts tens of milliseconds, and a
-  // garbage collection in it (longer with more instances alive) moved single measurements by 2×.
-  let tickSec = Infinity;
-  for (let round = 0; round < ROUNDS; round++) {
-    const ticks = Array.from(
-      { length: events },
-      (_, i) => ({ schema: "demo/Tick@1", value: { n: BigInt(round * events + i) } }),
-    );
-    tickSec = Math.min(tickSec, await timed(() => w.world.send(ticks)));
-  }
-  // Approvals wake their instances: each round approves its own share of them.
   const approvals = Math.min(events, waiting);
-  const share = Math.max(1, Math.floor(approvals / ROUNDS));
-  let approveSec = Infinity;
-  let approved = 0;
-  for (let round = 0; round < ROUNDS && approved + share <= approvals; round++) {
-    const batch = Array.from(
-      { length: share },
-      (_, i) => ({ schema: "demo/Approve@1", value: { id: BigInt(approved + i) } }),
-    );
-    approveSec = Math.min(approveSec, await timed(() => w.world.send(batch)));
-    approved += share;
-  }
-  if (w.plans().filter((p) => p.status === "waiting").length !== waiting - approved) {
-    throw new Error("plans bench: an approval did not wake its instance");
-  }
-  return { tickUs: (tickSec * 1e6) / events, approveUs: (approveSec * 1e6) / share };
+  return {
+    w,
+    waiting,
+    tickSec: Infinity,
+    approveSec: Infinity,
+    share: Math.max(1, Math.floor(approvals / ROUNDS)),
+    approved: 0,
+  };
 }
 
-/** Rounds per figure, the fastest kept. */
+/** One round on `world`: `events` ticks nobody awaits, then its share of approvals, each waking one instance. */
+async function round(world: Waiting, events: number, n: number): Promise<void> {
+  const ticks = Array.from(
+    { length: events },
+    (_, i) => ({ schema: "demo/Tick@1", value: { n: BigInt(n * events + i) } }),
+  );
+  world.tickSec = Math.min(world.tickSec, await timed(() => world.w.world.send(ticks)));
+  if (world.approved + world.share > Math.min(events, world.waiting)) return;
+  const batch = Array.from(
+    { length: world.share },
+    (_, i) => ({ schema: "demo/Approve@1", value: { id: BigInt(world.approved + i) } }),
+  );
+  world.approveSec = Math.min(world.approveSec, await timed(() => world.w.world.send(batch)));
+  world.approved += world.share;
+}
+
+/**
+ * Rounds per figure, the fastest kept: one round of a few thousand events lasts tens of milliseconds, and a
+ * garbage collection in it (longer with more instances alive) moved single measurements by 2×.
+ */
 const ROUNDS = 5;
 
-/** Rows of `[label, value]`. */
+/**
+ * Rows of `[label, value]`: microseconds per event with 1, `events` (at most `plans`) and `plans` instances
+ * waiting. The worlds take turns, round by round, so a drift of the host's speed (a third within minutes
+ * on the build machine) falls on all of them alike.
+ */
 export async function plansBench(plans: number, events: number): Promise<Array<[string, string]>> {
-  // A first, discarded run warms the JIT, so the first measured configuration is not charged for it.
-  await perEvent(Math.min(events, plans), events);
-  const one = await perEvent(1, events);
-  const small = await perEvent(Math.min(events, plans), events);
-  const many = await perEvent(plans, events);
+  const worlds = [
+    await waitingWorld(1, events),
+    await waitingWorld(Math.min(events, plans), events),
+    await waitingWorld(plans, events),
+  ];
+  try {
+    // A first, discarded round warms the JIT, so the first world measured is not charged for it.
+    for (const world of worlds) await round(world, events, 0);
+    for (const world of worlds) {
+      world.tickSec = Infinity;
+      world.approveSec = Infinity;
+    }
+    for (let n = 1; n <= ROUNDS; n++) for (const world of worlds) await round(world, events, n);
+    for (const world of worlds) {
+      const awaiting = world.w.plans().filter((p) => p.status === "waiting").length;
+      if (awaiting !== world.waiting - world.approved) {
+        throw new Error("plans bench: an approval did not wake its instance");
+      }
+    }
+  } finally {
+    for (const world of worlds) await world.w[Symbol.asyncDispose]();
+  }
+  const [one, small, many] = worlds.map((world) => ({
+    tickUs: (world.tickSec * 1e6) / events,
+    approveUs: (world.approveSec * 1e6) / world.share,
+  })) as [Us, Us, Us];
   return [
     [`plans: event nobody awaits, 1 waiting (µs/event)`, one.tickUs.toFixed(1)],
     [`plans: event nobody awaits, ${plans} waiting (µs/event)`, many.tickUs.toFixed(1)],
@@ -88,6 +124,8 @@ export async function plansBench(plans: number, events: number): Promise<Array<[
     ],
   ];
 }
+
+type Us = { tickUs: number; approveUs: number };
 
 if (import.meta.main) {
   for (const [k, v] of await plansBench(Number(Deno.args[0] ?? 10_000), Number(Deno.args[1] ?? 2_000))) {
