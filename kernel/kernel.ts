@@ -91,6 +91,49 @@ export interface DerivedRecord extends KernelRecord {
 }
 
 /** The control plane a kernel runs: one manifest with everything it names, already validated. */
+type Route = NonNullable<NonNullable<Manifest["routing"]>["events"]>[number];
+type Trigger = NonNullable<Manifest["triggers"]>[number];
+
+/** A manifest's routes and triggers by event schema, in manifest order within each (see {@linkcode dispatchOf}). */
+interface Dispatch {
+  routes: Map<string, Route[]>;
+  triggers: Map<string, Trigger[]>;
+}
+
+const dispatches = new WeakMap<Manifest, Dispatch>();
+const NONE: readonly never[] = Object.freeze([]);
+
+/**
+ * The routes and triggers of `manifest` by event schema, built once per manifest (a manifest is never
+ * changed once loaded): an event looks up its own instead of walking every route and trigger.
+ */
+function dispatchOf(manifest: Manifest): Dispatch {
+  let dispatch = dispatches.get(manifest);
+  if (dispatch === undefined) {
+    dispatch = { routes: new Map(), triggers: new Map() };
+    for (const route of manifest.routing?.events ?? []) {
+      const list = dispatch.routes.get(route.event);
+      if (list === undefined) dispatch.routes.set(route.event, [route]);
+      else list.push(route);
+    }
+    for (const trigger of manifest.triggers ?? []) {
+      const list = dispatch.triggers.get(trigger.event);
+      if (list === undefined) dispatch.triggers.set(trigger.event, [trigger]);
+      else list.push(trigger);
+    }
+    dispatches.set(manifest, dispatch);
+  }
+  return dispatch;
+}
+
+/** `AOS_JOURNAL_CORRUPT` for entry `seq`. */
+function corruptEntry(seq: number, what: string): AosError {
+  return new AosError("AOS_JOURNAL_CORRUPT", `Entry ${seq}: ${what}`, { context: { seq } });
+}
+
+/** The origin of every admitted event (shared: an origin is never changed). */
+const EXTERNAL_ORIGIN: EventOrigin = Object.freeze({ kind: "external" });
+
 export interface WorldDefs {
   manifestHash: HashRef;
   manifest: Manifest;
@@ -423,27 +466,28 @@ export class Kernel {
     this.#blockEventBytes = 0;
     this.#blockEnded = false;
     this.#height++;
-    const corrupt = (what: string) =>
-      new AosError("AOS_JOURNAL_CORRUPT", `Entry ${entry.seq}: ${what}`, { context: { seq: entry.seq } });
     if (isRecord(entry, "genesis")) {
-      if (this.#started || entry.seq !== 0) throw corrupt("unexpected genesis");
+      if (this.#started || entry.seq !== 0) throw corruptEntry(entry.seq, "unexpected genesis");
       if (bytesToHashRef(entry.body.manifest_hash) !== this.#defs.manifestHash) {
-        throw corrupt("genesis names a different manifest than the one loaded");
+        throw corruptEntry(entry.seq, "genesis names a different manifest than the one loaded");
       }
       this.#nowNs = u64(entry.body.ingress_ns);
       this.#worldId = entry.body.world_id;
       this.#started = true;
       return this.#takeDerived();
     }
-    if (!this.#started) throw corrupt("entry before genesis");
+    if (!this.#started) throw corruptEntry(entry.seq, "entry before genesis");
     if (entry.kind === "snapshot") return this.#takeDerived();
     if (entry.kind === "rollback") {
-      throw corrupt("a rollback restores a snapshot: it is applied with Kernel.rollBack, given the snapshot");
+      throw corruptEntry(
+        entry.seq,
+        "a rollback restores a snapshot: it is applied with Kernel.rollBack, given the snapshot",
+      );
     }
     if (isRecord(entry, "domain_event")) {
       const body = entry.body;
       if (body.origin.kind !== "external" || body.ingress_ns === undefined) {
-        throw corrupt("a derived domain_event where an input belongs");
+        throw corruptEntry(entry.seq, "a derived domain_event where an input belongs");
       }
       this.#nowNs = u64(body.ingress_ns);
       const item: EventItem = {
@@ -451,13 +495,13 @@ export class Kernel {
         seq: entry.seq,
         schema: body.schema,
         value: body.value,
-        origin: { kind: "external" },
+        origin: EXTERNAL_ORIGIN,
       };
       if (body.key !== undefined) item.key = body.key;
       this.#queue.push(item);
     } else if (isRecord(entry, "receipt_appended")) {
       this.#nowNs = u64(entry.body.ingress_ns);
-      this.#applyReceipt(entry.body, corrupt);
+      this.#applyReceipt(entry.body, (what) => corruptEntry(entry.seq, what));
     } else if (isRecord(entry, "receipt_ignored") || isRecord(entry, "inbox_quarantined")) {
       this.#nowNs = u64(entry.body.ingress_ns);
     } else if (isRecord(entry, "plan_start_requested")) {
@@ -468,9 +512,9 @@ export class Kernel {
       this.#plans.cancel(u64(entry.body.instance_id), entry.body.reason);
     } else if (isGovernanceInput(entry.kind)) {
       this.#nowNs = u64(entry.body.ingress_ns as bigint | number);
-      this.#governance.apply(entry, corrupt);
+      this.#governance.apply(entry, (what) => corruptEntry(entry.seq, what));
     } else {
-      throw corrupt(`kind "${entry.kind}" is not an input here`);
+      throw corruptEntry(entry.seq, `kind "${entry.kind}" is not an input here`);
     }
     this.#runToIdle();
     return this.#takeDerived();
@@ -590,8 +634,10 @@ export class Kernel {
       this.#stepReducer(module, event, event.origin.key);
       return;
     }
-    for (const route of this.#defs.manifest.routing?.events ?? []) {
-      if (route.event !== event.schema) continue;
+    const dispatch = dispatchOf(this.#defs.manifest);
+    const routes = dispatch.routes.get(event.schema) ?? NONE;
+    for (let i = 0; i < routes.length; i++) {
+      const route = routes[i]!;
       const module = this.#defs.modules.get(route.reducer);
       assert(module, `routed reducer "${route.reducer}" is loaded`);
       if (route.key_field === undefined) {
@@ -605,9 +651,8 @@ export class Kernel {
       }
       this.#stepReducer(module, event, key.key);
     }
-    for (const trigger of this.#defs.manifest.triggers ?? []) {
-      if (trigger.event === event.schema) this.#plans.startFromTrigger(trigger, event);
-    }
+    const triggers = dispatch.triggers.get(event.schema) ?? NONE;
+    for (let i = 0; i < triggers.length; i++) this.#plans.startFromTrigger(triggers[i]!, event);
     this.#plans.onEvent(event);
   }
 
@@ -657,7 +702,8 @@ export class Kernel {
         `emitted ${output.domainEvents.length} events, above ${limits.eventsPerReducerStepMax}`,
       );
     }
-    for (const [i, emitted] of output.domainEvents.entries()) {
+    for (let i = 0; i < output.domainEvents.length; i++) {
+      const emitted = output.domainEvents[i]!;
       if (!this.#defs.schemas.has(emitted.schema) || emitted.schema.startsWith("sys/")) {
         return fail(
           "bad_event",
@@ -728,10 +774,11 @@ export class Kernel {
         return fail("bad_ann", errorMessage(error));
       }
     }
-    const emittedBytes = output.domainEvents.reduce(
-      (sum, e) => sum + e.schema.length + e.value.length + (e.key?.length ?? 0),
-      0,
-    );
+    let emittedBytes = 0;
+    for (let i = 0; i < output.domainEvents.length; i++) {
+      const e = output.domainEvents[i]!;
+      emittedBytes += e.schema.length + e.value.length + (e.key?.length ?? 0);
+    }
     const events = this.#blockEvents + output.domainEvents.length;
     const bytes = this.#blockEventBytes + emittedBytes;
     if (events > limits.derivedEventsPerBlockMax || bytes > limits.derivedEventBytesPerBlockMax) {
