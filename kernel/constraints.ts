@@ -60,20 +60,41 @@ export function httpTarget(params: RecordValue): HttpTarget | undefined {
 }
 
 function parseTarget(params: RecordValue): HttpTarget | undefined {
+  const location = urlLocation(text(params, "url"));
+  return location === undefined ? undefined : { ...location, method: text(params, "method").toUpperCase() };
+}
+
+/** Host, port and path of a URL, or null when it is not http(s) (see {@linkcode urlLocation}). */
+type UrlLocation = Omit<HttpTarget, "method"> | null;
+
+/**
+ * URLs parsed, by their text: a world's effects tend to call the same few URLs, and the WHATWG parse was the
+ * larger part of the gate's work for each. A pure function of the text, so the cache changes no decision; it
+ * is emptied when full, so its size stays bounded whatever the URLs.
+ */
+const parsedUrls = new Map<string, UrlLocation>();
+const PARSED_URLS_MAX = 1_024;
+
+function urlLocation(text: string): Omit<HttpTarget, "method"> | undefined {
+  let location = parsedUrls.get(text);
+  if (location === undefined) {
+    location = parseUrlLocation(text);
+    if (parsedUrls.size >= PARSED_URLS_MAX) parsedUrls.clear();
+    parsedUrls.set(text, location);
+  }
+  return location ?? undefined;
+}
+
+function parseUrlLocation(text: string): UrlLocation {
   let url: URL;
   try {
-    url = new URL(text(params, "url"));
+    url = new URL(text);
   } catch {
-    return undefined;
+    return null;
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
+  if (url.protocol !== "http:" && url.protocol !== "https:") return null;
   const port = url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port);
-  return {
-    host: url.hostname.toLowerCase(),
-    port,
-    path: url.pathname,
-    method: text(params, "method").toUpperCase(),
-  };
+  return { host: url.hostname.toLowerCase(), port, path: url.pathname };
 }
 
 function hostAllowed(target: HttpTarget, entry: string): boolean {

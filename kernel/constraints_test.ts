@@ -536,3 +536,18 @@ Deno.test("evaluatePolicy() recommended rule: deny http.request from reducers, a
     ["other plan", p, httpSubject("https://api.example.com/"), { decision: "deny" }],
   ]);
 });
+
+Deno.test("httpTarget() gives the same answers whatever URLs were parsed before (its cache of URLs changes nothing)", () => {
+  const first = httpTarget(http("http://Example.com:81/a", "put"));
+  // More distinct URLs than the cache holds, and the same URL with another method.
+  for (let i = 0; i < 1_100; i++) httpTarget(http(`http://host${i}.example.com/${i}`));
+  assert.deepEqual(httpTarget(http("http://Example.com:81/a", "delete")), {
+    host: "example.com",
+    port: 81,
+    path: "/a",
+    method: "DELETE",
+  });
+  assert.deepEqual(httpTarget(http("http://Example.com:81/a", "put")), first);
+  assert.equal(httpTarget(http("ftp://example.com/a")), undefined);
+  assert.equal(httpTarget(http("ftp://example.com/a")), undefined);
+});
