@@ -91,7 +91,7 @@ const KIND_KEY = canonicalTexts("kind");
 
 function writeRecord(w: CanonicalSink, record: { kind: string; body: { [key: string]: CborValue } }): void {
   w.raw(RECORD_HEAD);
-  w.value(ADVISORY_KINDS.has(record.kind) ? withoutAdvisory(record.kind, record.body) : record.body);
+  w.value(hasAdvisoryText(record) ? withoutAdvisory(record.kind, record.body) : record.body);
   w.raw(KIND_KEY);
   w.text(record.kind);
 }
@@ -111,8 +111,23 @@ function withoutAdvisory(
   return body;
 }
 
-/** Kinds whose bytes {@linkcode recordBytes} edits (advisory text left out). */
-const ADVISORY_KINDS = new Set(["reducer_error", "effect_rejected", "plan_ended"]);
+/**
+ * Whether {@linkcode recordBytes} leaves advisory text out of this record: every `reducer_error` and
+ * `effect_rejected`, and a `plan_ended` with an error (one that ended well has none).
+ */
+function hasAdvisoryText(record: { kind: string; body: { [key: string]: CborValue } }): boolean {
+  switch (record.kind) {
+    case "reducer_error":
+    case "effect_rejected":
+      return true;
+    case "plan_ended": {
+      const error = record.body.error;
+      return error !== null && typeof error === "object" && !Array.isArray(error);
+    }
+    default:
+      return false;
+  }
+}
 
 /** The tail of an entry: `"prev": h'<32 bytes>'`. */
 const PREV_TAIL_BYTES = 1 + 4 + 2 + 32;
@@ -125,7 +140,7 @@ const PREV_TAIL_BYTES = 1 + 4 + 2 + 32;
  */
 export function recordedBytesMatch(recorded: KernelEntry, regenerated: Uint8Array): boolean {
   const bytes = (recorded as { bytes?: unknown }).bytes;
-  if (ADVISORY_KINDS.has(recorded.kind) || !(bytes instanceof Uint8Array)) {
+  if (hasAdvisoryText(recorded) || !(bytes instanceof Uint8Array)) {
     return bytesEqual(recordBytes(recorded), regenerated);
   }
   // Where the body key starts: after the map head, the "seq" key and the seq (a uint head of 1 to 9 bytes).

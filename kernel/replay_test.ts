@@ -77,11 +77,16 @@ Deno.test("replayInto() hands back the records that complete a block the journal
 
 Deno.test("recordedBytesMatch() and recordMatches() decide as comparing recordBytes() of both does, for random entries of every kind", async () => {
   const fc = (await import("npm:fast-check@4.11.0")).default;
-  const value = fc.oneof(
+  const scalar = fc.oneof(
     fc.nat(),
     fc.string({ maxLength: 6 }),
     fc.uint8Array({ maxLength: 8 }),
     fc.constant(null),
+  );
+  // An error map (a plan_ended's `error`, whose `message` is advisory) or anything else.
+  const value = fc.oneof(
+    scalar,
+    fc.dictionary(fc.constantFrom("code", "message", "step"), scalar, { maxKeys: 3 }),
   );
   const body = fc.dictionary(fc.constantFrom("a", "reason", "message", "error", "zz"), value, { maxKeys: 4 });
   fc.assert(
@@ -120,3 +125,18 @@ function encodeEntryUnchecked(seq: number, kind: string, body: { [key: string]: 
   const prev = new Uint8Array(32).fill(seq & 0xff);
   return { kind, body, prev, bytes: encodeCanonical({ seq, kind, body, prev }) };
 }
+
+Deno.test("recordBytes() leaves out a plan_ended error's message, and a plan_ended without error is its bytes", () => {
+  const ended = (error?: { [key: string]: CborValue }) => ({
+    kind: "plan_ended",
+    body: { plan: "demo/p@1", instance_id: 3, status: error ? "error" : "ok", ...(error ? { error } : {}) },
+  });
+  const a = ended({ code: "timeout", message: "engine words", step: "s" });
+  const b = ended({ code: "timeout", message: "other words", step: "s" });
+  assert.ok(bytesEqual(recordBytes(a), recordBytes(b)));
+  assert.ok(
+    !bytesEqual(recordBytes(a), recordBytes(ended({ code: "trap", message: "engine words", step: "s" }))),
+  );
+  const ok = ended();
+  assert.deepEqual(recordBytes(ok), encodeCanonical({ kind: ok.kind, body: ok.body }));
+});
