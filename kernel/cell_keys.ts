@@ -8,9 +8,12 @@
 import {
   AosError,
   bytesEqual,
+  type CborValue,
+  checkedItem,
   checkTyped,
   decodeTyped,
   type DefModule,
+  encodeCanonical,
   encodeTyped,
   refType,
   type SchemaResolver,
@@ -35,8 +38,90 @@ export function keyTypeOf(
   return view.kind === "record" ? view.fields[keyField] : undefined;
 }
 
+/**
+ * Key kinds whose typed encoding is the canonical encoding of the generic item (a text is its CBOR text, a
+ * nat its CBOR uint, and so on): for them {@linkcode cellKeyFor} encodes the field's item as it was decoded.
+ */
+const SCALAR_KEY_KINDS: ReadonlySet<string> = new Set([
+  "text",
+  "nat",
+  "int",
+  "time",
+  "duration",
+  "bytes",
+  "hash",
+  "uuid",
+  "bool",
+]);
+
+/** By module, then `event schema \0 key field`: the scalar kind shared by the key type and the field, or null. */
+const scalarKeyKinds = new WeakMap<
+  DefModule,
+  Map<string, { schemas: SchemaResolver; kind: string | null }>
+>();
+
+/**
+ * The kind of a key that is a scalar of the same kind as the event's field, so the field's canonical item is
+ * the key's bytes; null when the types are anything else (then the key is encoded the general way).
+ */
+function scalarKeyKind(
+  keyField: string,
+  module: DefModule,
+  eventSchema: string,
+  keyType: TypeExpr,
+  schemas: SchemaResolver,
+): string | null {
+  let byRoute = scalarKeyKinds.get(module);
+  if (byRoute === undefined) scalarKeyKinds.set(module, byRoute = new Map());
+  const id = `${eventSchema}\0${keyField}`;
+  const known = byRoute.get(id);
+  if (known !== undefined && known.schemas === schemas) return known.kind;
+  let kind: string | null = null;
+  try {
+    const keyKind = viewType(keyType, schemas).kind;
+    const event = viewType(refType(eventSchema), schemas);
+    const field = event.kind === "record" ? event.fields[keyField] : undefined;
+    if (SCALAR_KEY_KINDS.has(keyKind) && field !== undefined && viewType(field, schemas).kind === keyKind) {
+      kind = keyKind;
+    }
+  } catch (error) {
+    if (!(error instanceof AosError)) throw error;
+  }
+  byRoute.set(id, { schemas, kind });
+  return kind;
+}
+
 /** Computes the cell key of `event` for a keyed route. */
 export function cellKeyFor(
+  keyField: string,
+  module: DefModule,
+  event: { schema: string; value: Uint8Array; key?: Uint8Array },
+  schemas: SchemaResolver,
+): CellKeyResult {
+  const keyType = keyTypeOf(module, event.schema, keyField, schemas);
+  if (keyType && scalarKeyKind(keyField, module, event.schema, keyType, schemas) !== null) {
+    // The value is checked whole (as decoding it would), and the field's item is the key: no typed value.
+    let item: CborValue;
+    try {
+      item = checkedItem(refType(event.schema), event.value, schemas);
+    } catch (error) {
+      if (!(error instanceof AosError)) throw error;
+      return { ok: false, code: "bad_key", message: error.message };
+    }
+    const field = item instanceof Map ? item.get(keyField) : undefined;
+    if (field !== undefined && field !== null) {
+      const key = encodeCanonical(field);
+      if (event.key !== undefined && !bytesEqual(event.key, key)) {
+        return { ok: false, code: "bad_key", message: `explicit key differs from the event's "${keyField}"` };
+      }
+      return { ok: true, key };
+    }
+  }
+  return cellKeyForReference(keyField, module, event, schemas);
+}
+
+/** {@linkcode cellKeyFor} through the typed value, for every type: what its direct path is tested against. */
+export function cellKeyForReference(
   keyField: string,
   module: DefModule,
   event: { schema: string; value: Uint8Array; key?: Uint8Array },

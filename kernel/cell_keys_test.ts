@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type DefModule, type DefSchema, encodeCanonical, SchemaIndex, toHex } from "../air/mod.ts";
-import { cellKeyFor, type CellKeyResult, keyTypeOf } from "./cell_keys.ts";
+import { cellKeyFor, cellKeyForReference, type CellKeyResult, keyTypeOf } from "./cell_keys.ts";
 
 const SCHEMAS = new SchemaIndex(
   ([
@@ -128,4 +128,52 @@ Deno.test("cellKeyFor() with no key type (no key_schema, no such field) is missi
 Deno.test("cellKeyFor() of an event value that does not decode with its schema is bad_key", () => {
   const event = { schema: "test/Order@1", value: encodeCanonical({ order_id: 1, qty: 2 }) };
   assert.equal(failed(cellKeyFor("order_id", KEYED, event, SCHEMAS)), "bad_key");
+});
+
+Deno.test("cellKeyFor() decides as cellKeyForReference() for scalar keys of every kind, valid values or not", async () => {
+  const fc = (await import("npm:fast-check@4.11.0")).default;
+  const kinds = ["text", "nat", "int", "time", "duration", "bytes", "hash", "uuid", "bool"] as const;
+  const schemas = new SchemaIndex([
+    ...kinds.map((kind) => ({ $kind: "defschema", name: `test/K${kind}@1`, type: { [kind]: {} } })),
+    ...kinds.map((kind) => ({
+      $kind: "defschema",
+      name: `test/E${kind}@1`,
+      type: { record: { k: { [kind]: {} }, n: { nat: {} }, o: { option: { text: {} } } } },
+    })),
+  ] as unknown as DefSchema[]);
+  const item = fc.oneof(
+    fc.string({ maxLength: 4 }),
+    fc.nat(),
+    fc.integer({ min: -1_000, max: -1 }),
+    fc.bigInt({ min: -(1n << 64n), max: (1n << 64n) - 1n }),
+    fc.uint8Array({ maxLength: 33 }),
+    fc.uint8Array({ minLength: 16, maxLength: 16 }),
+    fc.uint8Array({ minLength: 32, maxLength: 32 }),
+    fc.boolean(),
+    fc.constant(null),
+  );
+  const value = fc.record({ k: item, n: fc.oneof(fc.nat(), item), o: item, x: item }, {
+    requiredKeys: ["n"],
+  });
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...kinds),
+      fc.constantFrom(...kinds),
+      fc.boolean(),
+      value,
+      fc.option(fc.oneof(item.map((i) => encodeCanonical(i)), fc.uint8Array({ maxLength: 3 })), {
+        nil: undefined,
+      }),
+      (eventKind, keyKind, withKeySchema, v, key) => {
+        const m = module(withKeySchema ? `test/K${keyKind}@1` : undefined);
+        const event = {
+          schema: `test/E${eventKind}@1`,
+          value: encodeCanonical(v),
+          ...(key === undefined ? {} : { key }),
+        };
+        assert.deepEqual(cellKeyFor("k", m, event, schemas), cellKeyForReference("k", m, event, schemas));
+      },
+    ),
+    { numRuns: 3_000 },
+  );
 });

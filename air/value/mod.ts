@@ -48,6 +48,7 @@ export {
   viewType,
 } from "./type_view.ts";
 export {
+  checkedItem,
   checkTyped,
   decodeTyped,
   encodeTyped,

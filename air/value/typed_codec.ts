@@ -415,6 +415,14 @@ export function decodeTyped(type: TypeExpr, bytes: Uint8Array, schemas: SchemaRe
  * ```
  */
 export function checkTyped(type: TypeExpr, bytes: Uint8Array, schemas: SchemaResolver): void {
+  checkedItem(type, bytes, schemas);
+}
+
+/**
+ * {@linkcode checkTyped}, returning the generic item the bytes decode to (maps as `Map`): for a caller that
+ * reads a part of a value it must first check whole, without building the typed value.
+ */
+export function checkedItem(type: TypeExpr, bytes: Uint8Array, schemas: SchemaResolver): CborValue {
   const item = decodeCanonical(bytes, { useMaps: true });
   let valid = false;
   try {
@@ -423,6 +431,7 @@ export function checkTyped(type: TypeExpr, bytes: Uint8Array, schemas: SchemaRes
     if (!(error instanceof AosError)) throw error;
   }
   if (!valid) valueFromCbor(type, item, schemas, [], 0, true);
+  return item;
 }
 
 const NO_PATH: ValuePath = [];
