@@ -18,8 +18,11 @@ export const limits = {
   effectsPerReducerStepMax: 1,
   /** Encoded size of one journal entry. */
   journalEntrySizeBytesMax: 16 * 1024 * 1024,
-  /** A journal segment rolls over once it reaches this size. */
-  journalSegmentSizeBytesMax: 64 * 1024 * 1024,
+  /**
+   * A journal segment rolls over once it reaches this size (a larger entry gets a segment of its own). Every
+   * open digests the last segment's checkpointed bytes, so this bounds that work: 16 MiB is about 10 ms.
+   */
+  journalSegmentSizeBytesMax: 16 * 1024 * 1024,
   /** Ticks the kernel may run for one input before it declares the block runaway. */
   ticksPerBlockMax: 100_000,
   /** Domain events one reducer step may emit. */
