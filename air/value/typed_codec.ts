@@ -415,7 +415,167 @@ export function decodeTyped(type: TypeExpr, bytes: Uint8Array, schemas: SchemaRe
  * ```
  */
 export function checkTyped(type: TypeExpr, bytes: Uint8Array, schemas: SchemaResolver): void {
+  if (conformsBytes(type, bytes, schemas)) return;
   checkedItem(type, bytes, schemas);
+}
+
+/**
+ * Whether `bytes` are one canonical item that is a valid value of `type`, read straight from the bytes
+ * (no decoded item: a reducer's new state is checked on every step). It accepts only what it can prove in
+ * one pass — shortest heads, ASCII text, record keys exactly in canonical order, integers below 2^32, and
+ * the types `conforms` accepts except maps — and answers false for anything else, which then goes through
+ * the decoder and `valueFromCbor`, so an error is the same to the letter. It must never accept what they
+ * refuse (typed_codec_test.ts compares them on random and damaged values).
+ */
+export function conformsBytes(type: TypeExpr, bytes: Uint8Array, schemas: SchemaResolver): boolean {
+  const walk = { bytes, at: 0 };
+  try {
+    return conformsAt(type, walk, schemas, 0) && walk.at === bytes.length;
+  } catch (error) {
+    if (error instanceof AosError) return false;
+    throw error;
+  }
+}
+
+/** The deepest item {@linkcode conformsBytes} reads (the decoder's own limit is higher). */
+const CONFORMS_DEPTH_MAX = 64;
+
+/**
+ * The argument of the head at `walk.at` when its major type is `major` and it is in shortest form below
+ * 2^32 (consumed), else -1 (nothing consumed that matters: the caller answers false).
+ */
+function headArgument(walk: { bytes: Uint8Array; at: number }, major: number): number {
+  const b = walk.bytes;
+  const at = walk.at;
+  if (at >= b.length) return -1;
+  const initial = b[at]!;
+  if (initial >> 5 !== major) return -1;
+  const info = initial & 0x1f;
+  if (info < 24) {
+    walk.at = at + 1;
+    return info;
+  }
+  if (info === 24) {
+    if (at + 2 > b.length) return -1;
+    const n = b[at + 1]!;
+    if (n < 24) return -1;
+    walk.at = at + 2;
+    return n;
+  }
+  if (info === 25) {
+    if (at + 3 > b.length) return -1;
+    const n = (b[at + 1]! << 8) | b[at + 2]!;
+    if (n < 0x100) return -1;
+    walk.at = at + 3;
+    return n;
+  }
+  if (info === 26) {
+    if (at + 5 > b.length) return -1;
+    const n = b[at + 1]! * 0x100_0000 + ((b[at + 2]! << 16) | (b[at + 3]! << 8) | b[at + 4]!);
+    if (n < 0x10000) return -1;
+    walk.at = at + 5;
+    return n;
+  }
+  return -1;
+}
+
+function conformsAt(
+  type: TypeExpr,
+  walk: { bytes: Uint8Array; at: number },
+  schemas: SchemaResolver,
+  depth: number,
+): boolean {
+  if (depth > CONFORMS_DEPTH_MAX) return false;
+  const view = viewType(type, schemas, NO_PATH, depth);
+  const b = walk.bytes;
+  switch (view.kind) {
+    case "bool": {
+      const byte = b[walk.at];
+      if (byte !== 0xf4 && byte !== 0xf5) return false;
+      walk.at++;
+      return true;
+    }
+    case "unit":
+      if (b[walk.at] !== 0xf6) return false;
+      walk.at++;
+      return true;
+    case "nat":
+    case "time":
+      return headArgument(walk, 0) >= 0;
+    case "int":
+    case "duration":
+      return headArgument(walk, 0) >= 0 || headArgument(walk, 1) >= 0;
+    case "bytes":
+    case "hash":
+    case "uuid": {
+      const n = headArgument(walk, 2);
+      if (n < 0 || walk.at + n > b.length) return false;
+      if ((view.kind === "hash" && n !== 32) || (view.kind === "uuid" && n !== 16)) return false;
+      walk.at += n;
+      return true;
+    }
+    case "text": {
+      const n = headArgument(walk, 3);
+      if (n < 0 || walk.at + n > b.length) return false;
+      for (let i = walk.at; i < walk.at + n; i++) if (b[i]! >= 0x80) return false;
+      walk.at += n;
+      return true;
+    }
+    case "option":
+      if (b[walk.at] === 0xf6) {
+        walk.at++;
+        return true;
+      }
+      return conformsAt(view.item, walk, schemas, depth + 1);
+    case "list": {
+      const n = headArgument(walk, 4);
+      if (n < 0 || n > b.length - walk.at) return false;
+      for (let i = 0; i < n; i++) if (!conformsAt(view.item, walk, schemas, depth + 1)) return false;
+      return true;
+    }
+    case "record": {
+      const n = headArgument(walk, 5);
+      if (n < 0 || n > b.length - walk.at) return false;
+      const layout = recordLayout(view.fields, schemas, depth + 1);
+      if (layout === undefined) return false;
+      // Canonical keys come in the layout's order (sorted by encoding): each key is the next field present.
+      let next = 0;
+      for (let k = 0; k < n; k++) {
+        const length = headArgument(walk, 3);
+        if (length < 0 || walk.at + length > b.length) return false;
+        let field = -1;
+        while (next < layout.names.length) {
+          const name = layout.names[next]!;
+          if (asciiKeyAt(b, walk.at, length, name)) {
+            field = next++;
+            break;
+          }
+          if (!layout.optional[next]) return false;
+          next++;
+        }
+        if (field < 0) return false;
+        walk.at += length;
+        // An absent option is left out, never null (as `conforms` has it).
+        if (layout.optional[field] && b[walk.at] === 0xf6) return false;
+        if (!conformsAt(view.fields[layout.names[field]!]!, walk, schemas, depth + 1)) return false;
+      }
+      for (; next < layout.names.length; next++) if (!layout.optional[next]) return false;
+      return true;
+    }
+    default:
+      // dec128, set, map, variant: the decoder and valueFromCbor decide.
+      return false;
+  }
+}
+
+/** Whether the `length` bytes at `at` are the ASCII `name`. */
+function asciiKeyAt(b: Uint8Array, at: number, length: number, name: string): boolean {
+  if (name.length !== length) return false;
+  for (let i = 0; i < length; i++) {
+    const unit = name.charCodeAt(i);
+    if (unit >= 0x80 || unit !== b[at + i]) return false;
+  }
+  return true;
 }
 
 /**
