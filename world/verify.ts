@@ -342,11 +342,12 @@ function* tap<T>(entries: Iterable<T>, see: (entry: T) => void): Generator<T, vo
  * must equal it byte for byte: the stored snapshot is then exactly what the kernel writes for the state
  * replay computes, and restoring it gives that state (kernel tests hold `restore` to `snapshot`). From there
  * the live world and the replay apply the same entries, which the replay has matched byte for byte, so the
- * tail is not replayed a second time, nor the snapshot restored (with the restored kernel's snapshot, a
- * fifth of a verify where snapshots are 10,000 entries apart). Opening the world restores the snapshot,
- * replays that tail from it and checks it against the journal each time. When the bytes differ, or the latest snapshot is unusable and opening falls back to an older one,
- * the tail is replayed from the snapshot opening uses and the two worlds are compared part by part, naming
- * the reducer, cell or part that differs.
+ * tail is not replayed a second time, nor the snapshot restored (on the bench's fetch-notify world those,
+ * with the restored kernel's snapshot, were about a fifth of a verify). Opening the world restores the
+ * snapshot, replays that tail from it and checks it against the journal each time. When the bytes differ,
+ * or the latest snapshot is unusable and opening falls back to an older one, the tail is replayed from the
+ * snapshot opening uses and the two worlds are compared part by part, naming the reducer, cell or part that
+ * differs.
  */
 export async function verifyReplay(
   journal: Pick<Journal, "height" | "entries" | "entriesBackward">,
