@@ -210,66 +210,52 @@ Deno.test("verifyWorld() reports a reducer-emitted event with a forged value as 
   await assert.rejects(World.open(dir.path, { clock }), hasCode("AOS_REPLAY_DIVERGED"));
 });
 
-Deno.test("verifyWorld() reports a snapshot whose state disagrees with replay from genesis", async () => {
-  // Given a world with a snapshot at seq 3, whose marker is re-pointed at a blob with count 99
-  await using dir = await tempDir();
-  const { world: created, clock } = await initCounterWorld(dir.path);
+/**
+ * A counter world of increments 1 and 2 with a snapshot at seq 3 (count 3), then the increments `after`,
+ * whose snapshot marker is re-pointed at a blob holding count 99.
+ */
+async function forgedSnapshotWorld(dir: string, after: number[]): Promise<void> {
+  const { world: created, clock } = await initCounterWorld(dir);
   created.close();
-  const world = await World.open(dir.path, { clock, snapshotIntervalEntries: 3 });
+  const world = await World.open(dir, { clock, snapshotIntervalEntries: 3 });
   await world.send(increments(1, 2));
   const snapshot = world.lastSnapshot!;
   assert.equal(snapshot.height, 3);
+  if (after.length > 0) await world.send(increments(...after));
   const raw = decodeCanonical(await world.cas.get("blobs", snapshot.hash)) as { [key: string]: CborValue };
   assert.deepEqual(raw.reducers, [{ reducer: COUNTER, state: encodeCanonical({ count: 3 }) }]);
   raw.reducers = [{ reducer: COUNTER, state: encodeCanonical({ count: 99 }) }];
   const forgedHash = await world.cas.put("blobs", encodeCanonical(raw));
   world.close();
-  const records = await journalRecords(dir.path);
+  const records = await journalRecords(dir);
+  assert.equal(records.length, 4 + after.length);
   records[3] = { kind: "snapshot", body: { height: 3, snapshot_hash: hashRefToBytes(forgedHash) } };
-  await forgeJournal(dir.path, records);
-  // When
-  const report = await verifyWorld(dir.path);
-  // Then
-  assert.equal(report.ok, false);
-  assert.equal(report.error, undefined);
-  assert.equal(report.divergence?.reducer, COUNTER);
-  assert.deepEqual(report.reducers, [{
-    reducer: COUNTER,
-    replayed: hashRefOf(encodeCanonical({ count: 3 })),
-    live: hashRefOf(encodeCanonical({ count: 99 })),
-  }]);
-});
+  await forgeJournal(dir, records);
+}
 
-Deno.test("verifyWorld() reports a forged snapshot with entries after it, comparing the live world it opens to", async () => {
-  // Given a world with a snapshot at seq 3 (count 3) re-pointed at a blob with count 99, and an event after it
-  await using dir = await tempDir();
-  const { world: created, clock } = await initCounterWorld(dir.path);
-  created.close();
-  const world = await World.open(dir.path, { clock, snapshotIntervalEntries: 3 });
-  await world.send(increments(1, 2));
-  const snapshot = world.lastSnapshot!;
-  assert.equal(snapshot.height, 3);
-  await world.send(increments(4));
-  const raw = decodeCanonical(await world.cas.get("blobs", snapshot.hash)) as { [key: string]: CborValue };
-  raw.reducers = [{ reducer: COUNTER, state: encodeCanonical({ count: 99 }) }];
-  const forgedHash = await world.cas.put("blobs", encodeCanonical(raw));
-  world.close();
-  const records = await journalRecords(dir.path);
-  assert.equal(records.length, 5);
-  records[3] = { kind: "snapshot", body: { height: 3, snapshot_hash: hashRefToBytes(forgedHash) } };
-  await forgeJournal(dir.path, records);
-  // When
-  const report = await verifyWorld(dir.path);
-  // Then the live world (count 99 + 4) is named against the replay (count 7)
-  assert.equal(report.ok, false);
-  assert.equal(report.error, undefined);
-  assert.equal(report.divergence?.reducer, COUNTER);
-  assert.deepEqual(report.reducers, [{
-    reducer: COUNTER,
-    replayed: hashRefOf(encodeCanonical({ count: 7 })),
-    live: hashRefOf(encodeCanonical({ count: 103 })),
-  }]);
-});
+for (
+  const [what, after, replayed, live] of [
+    ["a snapshot whose state disagrees with replay from genesis", [], 3, 99],
+    ["a forged snapshot with entries after it, comparing the live world it opens to", [4], 7, 103],
+  ] as const
+) {
+  Deno.test(`verifyWorld() reports ${what}`, async () => {
+    // Given a world whose snapshot at seq 3 (count 3) is re-pointed at a blob with count 99
+    await using dir = await tempDir();
+    await forgedSnapshotWorld(dir.path, [...after]);
+    // When
+    const report = await verifyWorld(dir.path);
+    // Then the live world (count 99 plus what came after) is named against the replay
+    assert.equal(report.ok, false);
+    assert.equal(report.error, undefined);
+    assert.equal(report.divergence?.reducer, COUNTER);
+    assert.deepEqual(report.reducers, [{
+      reducer: COUNTER,
+      replayed: hashRefOf(encodeCanonical({ count: replayed })),
+      live: hashRefOf(encodeCanonical({ count: live })),
+    }]);
+  });
+}
 
 Deno.test("verifyWorld() passes a world whose newest snapshot blob is damaged, as opening falls back past it", async () => {
   // Given a counter world with snapshots at two heights and an event after each, the newer blob flipped
