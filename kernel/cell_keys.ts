@@ -54,10 +54,10 @@ const SCALAR_KEY_KINDS: ReadonlySet<string> = new Set([
   "bool",
 ]);
 
-/** By module, then `event schema \0 key field`: the scalar kind shared by the key type and the field, or null. */
+/** By module, then event schema, then key field: the scalar kind shared by the key type and the field, or null. */
 const scalarKeyKinds = new WeakMap<
   DefModule,
-  Map<string, { schemas: SchemaResolver; kind: string | null }>
+  Map<string, Map<string, { schemas: SchemaResolver; kind: string | null }>>
 >();
 
 /**
@@ -71,10 +71,11 @@ function scalarKeyKind(
   keyType: TypeExpr,
   schemas: SchemaResolver,
 ): string | null {
-  let byRoute = scalarKeyKinds.get(module);
-  if (byRoute === undefined) scalarKeyKinds.set(module, byRoute = new Map());
-  const id = `${eventSchema}\0${keyField}`;
-  const known = byRoute.get(id);
+  let bySchema = scalarKeyKinds.get(module);
+  if (bySchema === undefined) scalarKeyKinds.set(module, bySchema = new Map());
+  let byField = bySchema.get(eventSchema);
+  if (byField === undefined) bySchema.set(eventSchema, byField = new Map());
+  const known = byField.get(keyField);
   if (known !== undefined && known.schemas === schemas) return known.kind;
   let kind: string | null = null;
   try {
@@ -87,7 +88,7 @@ function scalarKeyKind(
   } catch (error) {
     if (!(error instanceof AosError)) throw error;
   }
-  byRoute.set(id, { schemas, kind });
+  byField.set(keyField, { schemas, kind });
   return kind;
 }
 
