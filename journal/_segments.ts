@@ -28,6 +28,7 @@ import {
   bytesEqual,
   decodeCanonical,
   encodeCanonical,
+  limits,
   sha256,
   toHex,
 } from "../air/mod.ts";
@@ -41,7 +42,12 @@ import {
   SegmentFrameReader,
 } from "./_segment_reader.ts";
 import { decodeEntry, HASH_SIZE_BYTES, type JournalEntry, ZERO_HASH } from "./entry.ts";
-import type { Frame, FrameProblem } from "./frame.ts";
+import {
+  type Frame,
+  FRAME_HEADER_SIZE_BYTES,
+  FRAME_OVERHEAD_SIZE_BYTES,
+  type FrameProblem,
+} from "./frame.ts";
 
 /**
  * A torn last frame found on open (a crash mid-write): cut off by a writer (its bytes kept in quarantine
@@ -535,13 +541,20 @@ export function* readEntriesBackward(
     try {
       for (let block = Math.ceil(count / INDEX_STRIDE) - 1; block >= 0; block--) {
         const blockCount = Math.min(INDEX_STRIDE, count - block * INDEX_STRIDE);
-        const { offsets, end } = frameOffsets(dir, segment, segment.offsets[block]!, blockCount);
-        // The block's bytes in one read when they are few (one read per frame cost more than decoding it).
-        const start = offsets[0]!;
+        // The block's bytes in one read when they are few (one read per frame cost more than decoding it),
+        // up to where the next block starts; its frames are found by stepping their length headers in memory.
+        const start = segment.offsets[block]!;
+        const rangeEnd = block + 1 < segment.offsets.length ? segment.offsets[block + 1]! : segment.sizeBytes;
         let range: Uint8Array | undefined;
-        if (end - start <= BACKWARD_RANGE_SIZE_BYTES_MAX) {
-          range = new Uint8Array(end - start);
-          if (readAt(file, start, range) < range.length) range = undefined;
+        let offsets: number[] | undefined;
+        if (rangeEnd - start <= BACKWARD_RANGE_SIZE_BYTES_MAX) {
+          range = new Uint8Array(rangeEnd - start);
+          if (readAt(file, start, range) === range.length) offsets = offsetsInRange(range, start, blockCount);
+        }
+        if (offsets === undefined) {
+          // Large frames, or headers that do not add up (the reader below names the damage).
+          range = undefined;
+          offsets = frameOffsets(dir, segment, start, blockCount);
         }
         for (let k = blockCount - 1; k >= 0; k--, seq--) {
           const frame = range === undefined
@@ -589,15 +602,26 @@ export function* readEntriesBackward(
 const BACKWARD_RANGE_SIZE_BYTES_MAX = 4 * 1024 * 1024;
 
 /**
- * Offsets of `count` frames of a segment from `startOffset`, by their length headers, and the offset where
- * the last of them ends.
+ * Offsets of the first `count` frames in `range` (a segment's bytes from `rangeOffset`), by their length
+ * headers; undefined when a header is zero, too large, or points past the range (then
+ * {@linkcode frameOffsets} reads them from the file and reports what is wrong).
  */
-function frameOffsets(
-  dir: string,
-  segment: SegmentInfo,
-  startOffset: number,
-  count: number,
-): { offsets: number[]; end: number } {
+function offsetsInRange(range: Uint8Array, rangeOffset: number, count: number): number[] | undefined {
+  const offsets: number[] = [];
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    if (at + FRAME_HEADER_SIZE_BYTES > range.length) return undefined;
+    const size = (range[at]! | (range[at + 1]! << 8) | (range[at + 2]! << 16) | (range[at + 3]! << 24)) >>> 0;
+    if (size === 0 || size > limits.journalEntrySizeBytesMax) return undefined;
+    offsets.push(rangeOffset + at);
+    at += FRAME_OVERHEAD_SIZE_BYTES + size;
+    if (at > range.length) return undefined;
+  }
+  return offsets;
+}
+
+/** Offsets of `count` frames of a segment from `startOffset`, by their length headers. */
+function frameOffsets(dir: string, segment: SegmentInfo, startOffset: number, count: number): number[] {
   const offsets: number[] = [];
   const reader = new SegmentFrameReader(`${dir}/${segment.name}`, segment.sizeBytes, { startOffset });
   try {
@@ -610,8 +634,8 @@ function frameOffsets(
       if (isProblem(frame)) throw problemError(dir, segment.name, frame);
       offsets.push(at);
     }
-    return { offsets, end: reader.offset };
   } finally {
     reader.close();
   }
+  return offsets;
 }
