@@ -47,9 +47,12 @@ export function writtenRange(guest: Guest): { lo: number; hi: number } | undefin
   };
 }
 
-/** Copies `input` into the guest's memory at `ptr`, recording the write. */
-function copyIn(guest: Guest, input: Uint8Array, ptr: number): void {
-  memoryViews(guest).bytes.set(input, ptr);
+/**
+ * Copies `input` into the guest's memory at `ptr` (through `bytes`, a view of its current buffer), recording
+ * the write.
+ */
+function copyIn(guest: Guest, bytes: Uint8Array, input: Uint8Array, ptr: number): void {
+  bytes.set(input, ptr);
   const written = guest.written;
   if (written !== undefined) {
     if (ptr < written.hostLo) written.hostLo = ptr;
@@ -100,42 +103,51 @@ export function abortImport(
   };
 }
 
-/** Copies the input in, runs `step` and checks the output; throws for guest faults ({@linkcode faultResult}). */
+/**
+ * Copies the input in, runs `step` and checks the output; throws for guest faults ({@linkcode faultResult}).
+ * The memory's buffer is read twice, after the allocations and after `step` (only those can grow it): each
+ * read is a call into the engine.
+ */
 export function runStep(guest: Guest, convention: CallingConvention, input: Uint8Array): ReducerCallResult {
-  const { memory, alloc } = guest;
+  const alloc = guest.alloc;
   let outPtr: number;
   let outLen: number;
+  let views: MemoryViews;
   if (convention === "result_pointer") {
     const ret = alloc(8) >>> 0;
     const ptr = alloc(input.length) >>> 0;
-    checkRange(memory, ptr, input.length, "alloc returned");
-    copyIn(guest, input, ptr);
+    const bytes = memoryViews(guest).bytes;
+    checkRange(bytes, ptr, input.length, "alloc returned");
+    copyIn(guest, bytes, input, ptr);
     guest.step(ret, ptr, input.length);
-    checkRange(memory, ret, 8, "result pointer");
-    const data = memoryViews(guest).data;
-    outPtr = data.getInt32(ret, true);
-    outLen = data.getInt32(ret + 4, true);
+    views = memoryViews(guest);
+    checkRange(views.bytes, ret, 8, "result pointer");
+    outPtr = views.data.getInt32(ret, true);
+    outLen = views.data.getInt32(ret + 4, true);
   } else {
     const ptr = alloc(input.length) >>> 0;
-    checkRange(memory, ptr, input.length, "alloc returned");
-    copyIn(guest, input, ptr);
+    const bytes = memoryViews(guest).bytes;
+    checkRange(bytes, ptr, input.length, "alloc returned");
+    copyIn(guest, bytes, input, ptr);
     const result = guest.step(ptr, input.length);
     if (!Array.isArray(result) || result.length !== 2) {
       return { ok: false, code: "bad_output", message: "step did not return (out_ptr, out_len)" };
     }
     outPtr = Number(result[0]);
     outLen = Number(result[1]);
+    views = memoryViews(guest);
   }
-  if (memory.buffer.byteLength > limits.reducerMemoryPagesMax * WASM_PAGE_BYTES) {
+  const size = views.bytes.length;
+  if (size > limits.reducerMemoryPagesMax * WASM_PAGE_BYTES) {
     return {
       ok: false,
       code: "trap",
       message: `memory grew to ${
-        memory.buffer.byteLength / WASM_PAGE_BYTES
+        size / WASM_PAGE_BYTES
       } pages, above the limit of ${limits.reducerMemoryPagesMax}`,
     };
   }
-  if (outPtr < 0 || outLen < 0 || outPtr + outLen > memory.buffer.byteLength) {
+  if (outPtr < 0 || outLen < 0 || outPtr + outLen > size) {
     return {
       ok: false,
       code: "bad_output",
@@ -149,7 +161,7 @@ export function runStep(guest: Guest, convention: CallingConvention, input: Uint
       message: `output envelope of ${outLen} bytes exceeds the limit`,
     };
   }
-  return { ok: true, output: memoryViews(guest).bytes.slice(outPtr, outPtr + outLen) };
+  return { ok: true, output: views.bytes.slice(outPtr, outPtr + outLen) };
 }
 
 /**
@@ -164,8 +176,9 @@ function readGuestString(memory: WebAssembly.Memory | undefined, ptr: number): s
   return String.fromCharCode(...units);
 }
 
-function checkRange(memory: WebAssembly.Memory, ptr: number, len: number, what: string): void {
-  if (ptr + len > memory.buffer.byteLength) {
+/** Throws unless [ptr, ptr + len) lies inside `memory` (a view of the guest's whole memory). */
+function checkRange(memory: Uint8Array, ptr: number, len: number, what: string): void {
+  if (ptr + len > memory.length) {
     throw new OutOfRange(`${what} range [${ptr}, +${len}) is outside memory`);
   }
 }

@@ -286,7 +286,38 @@ Deno.test("counter: aborts on an input envelope with keys out of canonical order
     toHex(new TextEncoder().encode("key")) + "f6";
   const swapped = fromHex(toHex(good).replace(ctxGood, ctxSwapped));
   assert.notEqual(toHex(swapped), toHex(good));
-  assert.throws(() => callStep(counter, swapped), cborAbort("map keys unsorted or duplicated"));
+  // The SDK reads the envelope in its one canonical layout (CborReader.fixedLayout): a key out of order is
+  // a key it does not expect there.
+  assert.throws(() => callStep(counter, swapped), cborAbort("unexpected map key"));
+});
+
+Deno.test("counter: the envelope, read as it is decoded, is as strict as a validated one", () => {
+  const good = toHex(inputEnvelope(null, "demo/Increment@1", { by: 1 }));
+  const text = (s: string) => toHex(encodeCanonical(s));
+  const schema = text("demo/Increment@1");
+  const version = text("version") + "01";
+  assert.ok(good.includes(schema) && good.endsWith(version));
+  const damaged: Array<[hex: string, reason: string]> = [
+    [good + "00", "item not fully read"],
+    [good.slice(0, -2), "unexpected end of input"],
+    [good.slice(0, -2) + "1801", "non-shortest integer"],
+    [good.replace(schema, "70" + toHex(new TextEncoder().encode("demo/Increment@")) + "ff"), "invalid UTF-8"],
+    [
+      good.replace(text("cell_mode") + "f4", text("cell_mode") + "f93c00"),
+      "float or unsupported simple value",
+    ],
+    [good.replace(text("key") + "f6", text("key") + "f7"), "float or unsupported simple value"],
+    ["bf" + good.slice(2) + "ff", "reserved or indefinite-length"],
+    ["b804" + good.slice(2), "non-shortest integer"],
+    [good.replace(schema, "71" + schema.slice(2)), "string runs past the end"],
+    [good.replace(text("key") + "f6", text("key") + "c1f6"), "expected a byte string"],
+  ];
+  for (const [hex, reason] of damaged) {
+    assert.notEqual(hex, good);
+    assert.throws(() => callStep(counter, fromHex(hex)), cborAbort(reason), `${reason}: ${hex}`);
+  }
+  // Undamaged, it still steps.
+  assert.equal(toHex(stateOf(stepOutput(counter, fromHex(good)))), "a165636f756e7401");
 });
 
 Deno.test("trap.wasm: every step traps", () => {

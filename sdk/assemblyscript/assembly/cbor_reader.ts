@@ -37,15 +37,37 @@ export class CborReader {
   private owner: Uint8Array | null = null;
   // Argument of the head read last by `head()`.
   private arg: u64 = 0;
+  // False for a reader made by `fixedLayout`: nothing was validated up front, so text is checked when read.
+  private validated: bool = true;
 
-  /** Reads `length` bytes of linear memory at `start`; aborts unless they hold one canonical item. */
-  constructor(start: usize, length: usize) {
+  /**
+   * Reads `length` bytes of linear memory at `start`; aborts unless they hold one canonical item.
+   * (`validate` false is `fixedLayout`'s: call that instead.)
+   */
+  constructor(start: usize, length: usize, validate: bool = true) {
     assert(start + length >= start, "CBOR: range wraps around memory");
     this.pos = start;
     this.end = start + length;
-    this.skipItem(0);
-    assert(this.pos == this.end, "CBOR: trailing bytes after the item");
-    this.pos = start;
+    this.validated = validate;
+    if (validate) {
+      this.skipItem(0);
+      assert(this.pos == this.end, "CBOR: trailing bytes after the item");
+      this.pos = start;
+    }
+  }
+
+  /**
+   * A reader that validates as it reads instead of up front, for a caller that reads every item of a layout
+   * it fixes in advance, item by item, and ends with `expectEnd` (the SDK's `decodeInput` reads the input
+   * envelope this way). Then nothing goes unchecked: every head is checked for shortest form and bounds as
+   * it is read, text for UTF-8 (`readText`) or for equality with an expected key (`expectKey`), map keys
+   * for their one order by reading them in that order, and the end for trailing bytes. What such a caller
+   * skips or peeks at is validated as usual (`skip`, `readRaw`), but nested maps read with
+   * `readMapHeader` and keys read with `readText` are not checked for key order: use the validating
+   * constructor (or `of`) for anything else.
+   */
+  static fixedLayout(start: usize, length: usize): CborReader {
+    return new CborReader(start, length, false);
   }
 
   /** A reader over a byte array (for example the `state` or `event.value` of an envelope). */
@@ -108,10 +130,11 @@ export class CborReader {
     return this.takeBytes(<usize> this.arg);
   }
 
-  /** A text string (its UTF-8 was validated when the reader was created). */
+  /** A text string (its UTF-8 was validated when the reader was created, or is now by `fixedLayout`). */
   readText(): string {
     assert(this.head() == MAJOR_TEXT, "CBOR: expected a text string");
     const length = <usize> this.arg;
+    if (!this.validated) assert(isValidUtf8(this.pos, length), "CBOR: invalid UTF-8 in text");
     const text = String.UTF8.decodeUnsafe(this.pos, length);
     this.pos += length;
     return text;
@@ -170,6 +193,7 @@ export class CborReader {
     }
     // UTF-8 never takes fewer bytes than UTF-16 units.
     if (length < units) return false;
+    if (!this.validated && !isValidUtf8(start, length)) return false;
     return String.UTF8.decodeUnsafe(start, length) == name;
   }
 

@@ -92,6 +92,8 @@ export class Output {
 /**
  * Decodes the input envelope
  * `{ctx: {key, now_ns?, cell_mode}, event: {key?, value, schema}, state, version}` (canonical key order).
+ * Every item is read in this one layout, and the end checked, so a `CborReader.fixedLayout` reader (what
+ * `runReducer` passes) is as strict here as a validating one without walking the envelope twice.
  */
 export function decodeInput(reader: CborReader): Input {
   const input = new Input();

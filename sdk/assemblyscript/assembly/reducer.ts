@@ -30,7 +30,7 @@ export function alloc(len: i32): i32 {
  */
 export function runReducer(ret: i32, ptr: i32, len: i32, reducer: Reducer): void {
   assert(ptr >= 0 && len >= 0, "step: negative pointer or length");
-  const input = decodeInput(new CborReader(<usize> ptr, <usize> len));
+  const input = decodeInput(CborReader.fixedLayout(<usize> ptr, <usize> len));
   const output = reducer(input.state, input.event, input.ctx);
   returnBytes(ret, encodeOutput(output));
 }
