@@ -157,8 +157,17 @@ export function encodeEntry(seq: number, record: EntryRecord, prev: Uint8Array):
     );
   }
   // The entry shares the caller's body (callers never mutate a record once appended); decoding every
-  // entry back here tripled the cost of an append, and every read path decodes strictly anyway.
-  return { seq, kind: record.kind, body: record.body, prev: prev.slice(), bytes, hash: sha256(bytes) };
+  // entry back here tripled the cost of an append, and every read path decodes strictly anyway. `prev` is
+  // the last key of every entry, so its 32 bytes end `bytes`: the entry keeps a view of them, as a decoded
+  // one does, instead of a copy of the caller's.
+  return {
+    seq,
+    kind: record.kind,
+    body: record.body,
+    prev: bytes.subarray(bytes.length - HASH_SIZE_BYTES),
+    bytes,
+    hash: sha256(bytes),
+  };
 }
 
 /**

@@ -181,7 +181,10 @@ Deno.test("decodeEntry() gives back what re-encodes to the very bytes it read, f
   fc.assert(
     fc.property(item, fc.nat({ max: 1_000_000 }), (result, seq) => {
       const body = { instance_id: 1, status: "ok", result: result as CborValue };
-      const entry = encodeEntry(seq, { kind: "plan_ended", body }, sha256(new Uint8Array([seq & 0xff])));
+      const prev = sha256(new Uint8Array([seq & 0xff]));
+      const entry = encodeEntry(seq, { kind: "plan_ended", body }, prev);
+      // The entry's prev is the one it was chained to (a view of its bytes' last 32).
+      assert.deepEqual(entry.prev, prev);
       const decoded = decodeEntry(entry.bytes);
       const again = encodeCanonical({ seq, kind: decoded.kind, body: decoded.body, prev: decoded.prev });
       assert.ok(bytesEqual(again, entry.bytes));
@@ -225,6 +228,7 @@ Deno.test("encodeEntry() writes a domain_event entry exactly as encodeCanonical 
       (b, seq, prev) => {
         const record = { kind: "domain_event", body: b as { [key: string]: CborValue } };
         const entry = encodeEntry(seq, record, prev);
+        assert.deepEqual(entry.prev, prev);
         assert.deepEqual(
           entry.bytes,
           encodeCanonical({ seq, kind: "domain_event", body: record.body, prev }),

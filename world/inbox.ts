@@ -5,7 +5,14 @@
  *
  * @module
  */
-import { AosError, decodeCanonical, encodeCanonical } from "../air/mod.ts";
+import {
+  AosError,
+  bytesEqual,
+  CanonicalCursor,
+  canonicalTexts,
+  decodeCanonical,
+  encodeCanonical,
+} from "../air/mod.ts";
 import { makeDirDurable, moveFileDurable, parentOf, syncDirectory, writeFileAtomic } from "../journal/mod.ts";
 
 /** One queued external event: the schema and its canonical typed value. */
@@ -357,6 +364,85 @@ export class Inbox implements InboxStore {
  * `AosError` naming what is wrong.
  */
 function parseBatch(bytes: Uint8Array): Pick<InboxBatch, "events" | "validatedFor"> {
+  return parseBatchLayout(bytes) ?? parseBatchReference(bytes);
+}
+
+/** `{"events": ` of a validated batch, a 2-key map. */
+const EVENTS_HEAD = Uint8Array.of(0xa2, ...canonicalTexts("events"));
+const MANIFEST_HASH_KEY = canonicalTexts("manifest_hash");
+const EVENT_KEY_KEY = canonicalTexts("key");
+const EVENT_VALUE_KEY = canonicalTexts("value");
+const EVENT_SCHEMA_KEY = canonicalTexts("schema");
+
+/**
+ * {@linkcode parseBatch} along the one layout `aos event send` writes, `{events: [{key?, value, schema}],
+ * manifest_hash}` or the bare list, every event with exactly these fields (a byte-string key when there is
+ * one): one object per event, and the schema's text decoded once for a run of events of one schema. It
+ * gives what {@linkcode parseBatchReference} gives, and undefined for anything else, which that parses (and
+ * refuses) the general way; inbox_test.ts compares both on random and damaged batches.
+ */
+export function parseBatchLayout(bytes: Uint8Array): Pick<InboxBatch, "events" | "validatedFor"> | undefined {
+  // The events' values and keys are views of the batch's bytes, as parseBatchReference's are.
+  const cursor = new CanonicalCursor(bytes, "objects", true);
+  try {
+    const framed = cursor.skip(EVENTS_HEAD);
+    const count = arrayLength(cursor);
+    if (count === undefined) return undefined;
+    const events: InboxEvent[] = new Array(count);
+    let schemaBytes: Uint8Array | undefined;
+    let schema = "";
+    for (let i = 0; i < count; i++) {
+      const head = cursor.byte();
+      if (head !== 0xa2 && head !== 0xa3) return undefined;
+      let key: Uint8Array | undefined;
+      if (head === 0xa3) {
+        if (!cursor.skip(EVENT_KEY_KEY)) return undefined;
+        const item = cursor.item(2);
+        if (!(item instanceof Uint8Array)) return undefined;
+        key = item;
+      }
+      if (!cursor.skip(EVENT_VALUE_KEY)) return undefined;
+      const value = cursor.item(2);
+      if (!(value instanceof Uint8Array) || !cursor.skip(EVENT_SCHEMA_KEY)) return undefined;
+      // A run of events of one schema: the same bytes are the same text.
+      const start = cursor.offset;
+      const text = cursor.item(2);
+      if (typeof text !== "string") return undefined;
+      const encoded = bytes.subarray(start, cursor.offset);
+      if (schemaBytes === undefined || !bytesEqual(schemaBytes, encoded)) {
+        schemaBytes = encoded;
+        schema = text;
+      }
+      events[i] = key === undefined ? { schema, value } : { schema, value, key };
+    }
+    if (!framed) return cursor.done ? { events } : undefined;
+    if (!cursor.skip(MANIFEST_HASH_KEY)) return undefined;
+    const validatedFor = cursor.item(1);
+    return typeof validatedFor === "string" && cursor.done ? { events, validatedFor } : undefined;
+  } catch (error) {
+    if (error instanceof AosError) return undefined;
+    throw error;
+  }
+}
+
+/** The length of the array whose head is next (consumed), in its shortest form; undefined otherwise. */
+function arrayLength(cursor: CanonicalCursor): number | undefined {
+  const head = cursor.byte();
+  if (head === undefined || head < 0x80 || head > 0x9a) return undefined;
+  if (head < 0x98) return head - 0x80;
+  const size = head === 0x98 ? 1 : head === 0x99 ? 2 : 4;
+  let n = 0;
+  for (let i = 0; i < size; i++) {
+    const byte = cursor.byte();
+    if (byte === undefined) return undefined;
+    n = n * 256 + byte;
+  }
+  // Shortest form: a longer head only for a length the shorter one cannot hold.
+  return n >= (head === 0x98 ? 24 : head === 0x99 ? 0x100 : 0x10000) ? n : undefined;
+}
+
+/** {@linkcode parseBatch} for every batch, the general way: the reference {@linkcode parseBatchLayout} is tested against. */
+export function parseBatchReference(bytes: Uint8Array): Pick<InboxBatch, "events" | "validatedFor"> {
   const malformed = (what: string) => new AosError("AOS_CBOR_INVALID", `not an inbox batch: ${what}`);
   // The batch's bytes (a file or a row) are read for this decoding only: its events' values can be views of them.
   const raw = decodeCanonical(bytes, { byteViews: true });

@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
 import fc from "npm:fast-check@4.11.0";
-import { encodeCanonical } from "../air/mod.ts";
+import { AosError, type CborValue, encodeCanonical } from "../air/mod.ts";
 import { tempDir } from "../kernel/_test_fixtures.ts";
-import { batchCountOf, Inbox, type InboxEvent, MemoryInbox } from "./inbox.ts";
+import {
+  batchCountOf,
+  Inbox,
+  type InboxEvent,
+  MemoryInbox,
+  parseBatchLayout,
+  parseBatchReference,
+} from "./inbox.ts";
 import { parseInboxSource } from "./restore.ts";
 
 const event = (i: number): InboxEvent => ({ schema: "demo/Increment@1", value: new Uint8Array([i & 0xff]) });
@@ -88,4 +95,96 @@ Deno.test("property: parseInboxSource() reads exactly what /^inbox:(\\d+):(\\d+)
     numRuns: 2_000,
   });
   assert.deepEqual(parseInboxSource("inbox:12:0"), { batch: 12, index: 0 });
+});
+
+/** What parsing gave: the batch, or the error's code and message. */
+function parsed(parse: () => unknown): unknown {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof AosError)) throw error;
+    return `${error.code}: ${error.message}`;
+  }
+}
+
+Deno.test("property: parseBatchLayout() gives parseBatchReference()'s batch, or leaves the batch to it", () => {
+  // Events as `aos event send` writes them, and others: a key that is not bytes, fields added or missing.
+  const schema = fc.oneof(fc.constantFrom("demo/Increment@1", "demo/Other@1"), fc.string({ maxLength: 30 }));
+  const written = fc.record({
+    schema,
+    value: fc.uint8Array({ maxLength: 40 }),
+    key: fc.uint8Array({ maxLength: 8 }),
+  }, {
+    requiredKeys: ["schema", "value"],
+  });
+  const odd = fc.dictionary(
+    fc.constantFrom("schema", "value", "key", "extra"),
+    fc.oneof(fc.string({ maxLength: 6 }), fc.uint8Array({ maxLength: 6 }), fc.integer(), fc.constant(null)),
+  );
+  const events = fc.array(fc.oneof({ weight: 9, arbitrary: written }, { weight: 1, arbitrary: odd }), {
+    maxLength: 30,
+  });
+  const batch = fc.oneof(
+    events.map((list) => list as CborValue),
+    fc.record({ events, manifest_hash: fc.oneof(fc.constant("sha256:" + "ab".repeat(32)), fc.integer()) })
+      .map((framed) => framed as CborValue),
+  );
+  let fast = 0;
+  fc.assert(
+    fc.property(batch, fc.nat(), (value, seed) => {
+      const bytes = encodeCanonical(value);
+      const layout = parsed(() => parseBatchLayout(bytes));
+      if (layout !== undefined) {
+        fast++;
+        assert.deepEqual(layout, parseBatchReference(bytes));
+      }
+      // Damaged: a byte changed, cut off or added; the layout parser never accepts what the reference refuses.
+      const at = seed % Math.max(1, bytes.length);
+      const damaged = [
+        Uint8Array.from(bytes, (b, i) => (i === at ? (b + 1 + (seed % 250)) & 0xff : b)),
+        bytes.slice(0, at),
+        Uint8Array.from([...bytes.slice(0, at), seed & 0xff, ...bytes.slice(at)]),
+      ];
+      for (const d of damaged) {
+        const got = parsed(() => parseBatchLayout(d));
+        if (got !== undefined) assert.deepEqual(got, parsed(() => parseBatchReference(d)));
+      }
+    }),
+    { numRuns: Number(Deno.env.get("AOS_FUZZ_RUNS") ?? 500) },
+  );
+  // Most batches (the ones `aos event send` writes) take the layout path.
+  assert.ok(fast > 100, `${fast} batches took the layout path`);
+});
+
+Deno.test("parseBatchLayout() reads what Inbox.add() writes, every array length encoding included", async () => {
+  await using dir = await tempDir();
+  const inbox = new Inbox(`${dir.path}/inbox`);
+  let after = 0;
+  for (const n of SIZES) {
+    const events = Array.from(
+      { length: n },
+      (_, i): InboxEvent => (i % 3 === 0 ? { ...event(i), key: new Uint8Array([i & 7]) } : event(i)),
+    );
+    for (const validatedFor of ["sha256:" + "cd".repeat(32), undefined]) {
+      after = await inbox.add(events, after, validatedFor);
+      const bytes = await Deno.readFile(`${dir.path}/inbox/${String(after).padStart(12, "0")}.cbor`);
+      const layout = parseBatchLayout(bytes);
+      assert.ok(layout !== undefined, `${n} events, validated for ${validatedFor}`);
+      assert.deepEqual(layout, parseBatchReference(bytes));
+      assert.deepEqual(layout.events, events);
+    }
+  }
+});
+
+Deno.test("parseBatchLayout() leaves a list length that is not in its shortest form to the reference, which refuses it", () => {
+  const one = encodeCanonical([{ schema: "demo/Increment@1", value: new Uint8Array([1]) }]);
+  const item = one.subarray(1);
+  const heads = [[0x98, 0x01], [0x99, 0x00, 0x01], [0x9a, 0x00, 0x00, 0x00, 0x01]];
+  for (const head of heads) {
+    const bytes = Uint8Array.from([...head, ...item]);
+    assert.equal(parseBatchLayout(bytes), undefined, `head ${head}`);
+    assert.throws(() => parseBatchReference(bytes), AosError);
+  }
+  // The shortest form of the same list is read by both.
+  assert.deepEqual(parseBatchLayout(one), parseBatchReference(one));
 });

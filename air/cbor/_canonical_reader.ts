@@ -333,4 +333,9 @@ export class CanonicalCursor {
   get done(): boolean {
     return this.#reader.at === this.#reader.bytes.length;
   }
+
+  /** How many bytes were consumed. */
+  get offset(): number {
+    return this.#reader.at;
+  }
 }
