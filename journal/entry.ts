@@ -14,7 +14,7 @@ import {
   encodeCanonical,
   encodeCanonicalWith,
   limits,
-  sha256,
+  sha256Slab,
 } from "../air/mod.ts";
 import { bodyProblem, checkBody } from "./records.ts";
 
@@ -148,9 +148,11 @@ export function encodeEntry(seq: number, record: EntryRecord, prev: Uint8Array):
   if (!(prev instanceof Uint8Array) || prev.length !== HASH_SIZE_BYTES) {
     throw new TypeError(`Invalid prev of entry "${seq}": expected ${HASH_SIZE_BYTES} bytes`);
   }
+  // The bytes and the hash are views of a shared slab (see `sha256Slab`): made for every entry, kept by
+  // nothing but the entry.
   const bytes = record.kind === "domain_event"
     ? encodeDomainEvent(seq, record.body, prev)
-    : encodeCanonical({ seq, kind: record.kind, body: record.body, prev });
+    : encodeCanonical({ seq, kind: record.kind, body: record.body, prev }, IN_SLAB);
   if (bytes.length > limits.journalEntrySizeBytesMax) {
     throw new RangeError(
       `Cannot encode entry "${seq}": ${bytes.length} bytes exceeds journalEntrySizeBytesMax ${limits.journalEntrySizeBytesMax}`,
@@ -166,7 +168,7 @@ export function encodeEntry(seq: number, record: EntryRecord, prev: Uint8Array):
     body: record.body,
     prev: bytes.subarray(bytes.length - HASH_SIZE_BYTES),
     bytes,
-    hash: sha256(bytes),
+    hash: sha256Slab(bytes),
   };
 }
 
@@ -236,7 +238,7 @@ function decodeDomainEvent(bytes: Uint8Array): JournalEntry | undefined {
     const prev = cursor.take(HASH_SIZE_BYTES);
     if (prev === undefined || !cursor.done) return undefined;
     checkBody("domain_event", body, seq);
-    return { seq, kind: "domain_event", body, prev, bytes: plainBytes(bytes), hash: sha256(bytes) };
+    return { seq, kind: "domain_event", body, prev, bytes: plainBytes(bytes), hash: sha256Slab(bytes) };
   } catch (error) {
     if (error instanceof AosError) return undefined;
     throw error;
@@ -281,7 +283,7 @@ export function decodeEntryReference(bytes: Uint8Array): JournalEntry {
   // The strict reader accepts only canonical bytes (shortest heads, sorted unique keys, no floats), so the
   // entry re-encodes to `bytes`: entry_test.ts checks that on random bodies instead of every read paying
   // for an encoding.
-  return { seq, kind, body, prev, bytes: plain, hash: sha256(plain) };
+  return { seq, kind, body, prev, bytes: plain, hash: sha256Slab(plain) };
 }
 
 /**
@@ -313,8 +315,11 @@ function encodeDomainEvent(seq: number, body: { [key: string]: CborValue }, prev
     }
     w.raw(DOMAIN_EVENT_TAIL); // ends with the head of a 32-byte string: encodeEntry checked prev's length
     w.raw(prev);
-  });
+  }, IN_SLAB);
 }
+
+/** An entry's bytes are made once for it and kept by nothing else: a view of a shared slab. */
+const IN_SLAB = { inSlab: true } as const;
 
 /**
  * An event's origin: the `{kind: "external", source}` of an admitted event as its fixed head and the source

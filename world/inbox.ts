@@ -5,14 +5,7 @@
  *
  * @module
  */
-import {
-  AosError,
-  bytesEqual,
-  CanonicalCursor,
-  canonicalTexts,
-  decodeCanonical,
-  encodeCanonical,
-} from "../air/mod.ts";
+import { AosError, CanonicalCursor, canonicalTexts, decodeCanonical, encodeCanonical } from "../air/mod.ts";
 import { makeDirDurable, moveFileDurable, parentOf, syncDirectory, writeFileAtomic } from "../journal/mod.ts";
 
 /** One queued external event: the schema and its canonical typed value. */
@@ -389,7 +382,9 @@ export function parseBatchLayout(bytes: Uint8Array): Pick<InboxBatch, "events" |
     const count = arrayLength(cursor);
     if (count === undefined) return undefined;
     const events: InboxEvent[] = new Array(count);
-    let schemaBytes: Uint8Array | undefined;
+    // Where the last schema's encoding is in `bytes` ([schemaStart, schemaEnd)), and its text.
+    let schemaStart = 0;
+    let schemaEnd = 0;
     let schema = "";
     for (let i = 0; i < count; i++) {
       const head = cursor.byte();
@@ -408,9 +403,10 @@ export function parseBatchLayout(bytes: Uint8Array): Pick<InboxBatch, "events" |
       const start = cursor.offset;
       const text = cursor.item(2);
       if (typeof text !== "string") return undefined;
-      const encoded = bytes.subarray(start, cursor.offset);
-      if (schemaBytes === undefined || !bytesEqual(schemaBytes, encoded)) {
-        schemaBytes = encoded;
+      const end = cursor.offset;
+      if (!sameBytes(bytes, schemaStart, schemaEnd, start, end)) {
+        schemaStart = start;
+        schemaEnd = end;
         schema = text;
       }
       events[i] = key === undefined ? { schema, value } : { schema, value, key };
@@ -423,6 +419,13 @@ export function parseBatchLayout(bytes: Uint8Array): Pick<InboxBatch, "events" |
     if (error instanceof AosError) return undefined;
     throw error;
   }
+}
+
+/** True when `bytes` holds the same bytes in [aStart, aEnd) as in [bStart, bEnd). */
+function sameBytes(bytes: Uint8Array, aStart: number, aEnd: number, bStart: number, bEnd: number): boolean {
+  if (aEnd - aStart !== bEnd - bStart) return false;
+  for (let i = 0; i < aEnd - aStart; i++) if (bytes[aStart + i] !== bytes[bStart + i]) return false;
+  return true;
 }
 
 /** The length of the array whose head is next (consumed), in its shortest form; undefined otherwise. */

@@ -9,6 +9,7 @@
  * @module
  */
 import { AosError } from "../base/mod.ts";
+import { slabCopy } from "./slab.ts";
 
 /** The only CBOR tag AIR allows: dec128 as a 16-byte BID payload (AIR §4.3). */
 export const DEC128_TAG = 2000;
@@ -380,14 +381,17 @@ const sink: CanonicalSink = {
   raw: (bytes) => writer.raw(bytes),
 };
 
-/** Encodes what `fill` writes to the sink into a fresh `Uint8Array`. */
-export function writeCanonicalWith(fill: (sink: CanonicalSink) => void): Uint8Array {
+/**
+ * Encodes what `fill` writes to the sink into a fresh `Uint8Array`, or with `inSlab` into a view of a shared
+ * slab when short (see `slab.ts`).
+ */
+export function writeCanonicalWith(fill: (sink: CanonicalSink) => void, inSlab = false): Uint8Array {
   if (lent && writer === shared) {
     // Encoding while the shared buffer is lent (inside writeCanonicalLent's `use`): a writer of its own.
     writer = new Writer();
     try {
       fill(sink);
-      return writer.bytes.slice(0, writer.at);
+      return written(inSlab);
     } finally {
       writer = shared;
     }
@@ -395,10 +399,15 @@ export function writeCanonicalWith(fill: (sink: CanonicalSink) => void): Uint8Ar
   writer.at = 0;
   try {
     fill(sink);
-    return writer.bytes.slice(0, writer.at);
+    return written(inSlab);
   } finally {
     rewind();
   }
+}
+
+/** A copy of what the writer holds. */
+function written(inSlab: boolean): Uint8Array {
+  return inSlab ? slabCopy(writer.bytes.subarray(0, writer.at)) : writer.bytes.slice(0, writer.at);
 }
 
 /** Readies the shared writer for the next encoding; a huge value must not pin a huge buffer for good. */
@@ -428,7 +437,7 @@ export function writeCanonicalLent<T>(fill: (sink: CanonicalSink) => void, use: 
   }
 }
 
-/** Encodes `value` canonically into a fresh `Uint8Array`. */
-export function writeCanonical(value: CborValue): Uint8Array {
-  return writeCanonicalWith(() => write(writer, value, 0));
+/** Encodes `value` canonically into a fresh `Uint8Array` (with `inSlab`, see {@linkcode writeCanonicalWith}). */
+export function writeCanonical(value: CborValue, inSlab = false): Uint8Array {
+  return writeCanonicalWith(() => write(writer, value, 0), inSlab);
 }

@@ -159,8 +159,17 @@ function needsConversion(value: CborValue, depth: number): boolean {
  * Encodes a value canonically (sorted keys by encoded bytes, shortest forms, definite lengths), with the
  * hot-path writer; byte-identical to {@linkcode encodeCanonicalReference} (cborg's RFC 8949 options).
  */
-export function encodeCanonical(value: CborValue): Uint8Array {
-  return writeCanonical(value);
+export function encodeCanonical(value: CborValue, options: EncodeOptions = {}): Uint8Array {
+  return writeCanonical(value, options.inSlab === true);
+}
+
+/** Options of {@linkcode encodeCanonical} and {@linkcode encodeCanonicalWith}. */
+export interface EncodeOptions {
+  /**
+   * The bytes as a view of a shared slab when short (`slab.ts`): for bytes made once per journal entry, not
+   * for bytes kept one by one among many that die (each would keep its slab alive).
+   */
+  inSlab?: boolean;
 }
 
 export { canonicalKeyOrder, type CanonicalSink };
@@ -192,8 +201,11 @@ export function canonicalTexts(...texts: string[]): Uint8Array {
  * one record shape many times. The caller orders each map's keys canonically; tests compare the result with
  * {@linkcode encodeCanonical}.
  */
-export function encodeCanonicalWith(fill: (sink: CanonicalSink) => void): Uint8Array {
-  return writeCanonicalWith(fill);
+export function encodeCanonicalWith(
+  fill: (sink: CanonicalSink) => void,
+  options: EncodeOptions = {},
+): Uint8Array {
+  return writeCanonicalWith(fill, options.inSlab === true);
 }
 
 /**

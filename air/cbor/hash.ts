@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { AosError } from "../base/mod.ts";
 import { fromHex, toHex } from "./cbor.ts";
+import { slabBytes, slabCopy } from "./slab.ts";
 
 /** A `sha256:` + 64 lowercase hex digits reference. */
 export type HashRef = `sha256:${string}`;
@@ -21,8 +22,17 @@ const SMALL_INPUT_SIZE_BYTES_MAX = 16 * 1024;
  * which kept a streaming read of a million entries from holding a hundred megabytes of them.
  */
 export function sha256(bytes: Uint8Array): Uint8Array {
-  if (bytes.length <= SMALL_INPUT_SIZE_BYTES_MAX) return sha256Small(bytes);
+  if (bytes.length <= SMALL_INPUT_SIZE_BYTES_MAX) return sha256Small(bytes, new Uint8Array(32));
   return new Uint8Array(createHash("sha256").update(bytes).digest());
+}
+
+/**
+ * {@linkcode sha256}, the 32 bytes a view of a shared slab (see `slab.ts`): for the hash of every journal
+ * entry, made on each append and each read. Not for a hash kept on its own among many that die.
+ */
+export function sha256Slab(bytes: Uint8Array): Uint8Array {
+  if (bytes.length <= SMALL_INPUT_SIZE_BYTES_MAX) return sha256Small(bytes, slabBytes(32));
+  return slabCopy(createHash("sha256").update(bytes).digest());
 }
 
 const K = new Int32Array([
@@ -135,10 +145,10 @@ function compress(src: Uint8Array, at: number): void {
 }
 
 /**
- * SHA-256 (FIPS 180-4) in TypeScript, for small inputs: full blocks are read in place, the padded tail
- * goes through one reused buffer, so a call allocates only its 32-byte result.
+ * SHA-256 (FIPS 180-4) in TypeScript, for small inputs, into `out` (32 bytes): full blocks are read in place,
+ * the padded tail goes through one reused buffer, so a call allocates nothing.
  */
-function sha256Small(bytes: Uint8Array): Uint8Array {
+function sha256Small(bytes: Uint8Array, out: Uint8Array): Uint8Array {
   const h = H;
   h[0] = 0x6a09e667;
   h[1] = 0xbb67ae85;
@@ -166,7 +176,6 @@ function sha256Small(bytes: Uint8Array): Uint8Array {
   }
   compress(tail, 0);
   if (end === 128) compress(tail, 64);
-  const out = new Uint8Array(32);
   for (let i = 0; i < 8; i++) {
     const word = h[i]!;
     out[i * 4] = word >>> 24;

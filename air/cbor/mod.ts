@@ -31,8 +31,18 @@ export {
   encodeCanonical,
   encodeCanonicalLent,
   encodeCanonicalWith,
+  type EncodeOptions,
   fromHex,
   toHex,
 } from "./cbor.ts";
 export { CanonicalCursor, type MapMode } from "./_canonical_reader.ts";
-export { bytesToHashRef, type HashRef, hashRefOf, hashRefToBytes, isHashRef, sha256 } from "./hash.ts";
+export {
+  bytesToHashRef,
+  type HashRef,
+  hashRefOf,
+  hashRefToBytes,
+  isHashRef,
+  sha256,
+  sha256Slab,
+} from "./hash.ts";
+export { SLAB_ITEM_SIZE_BYTES_MAX, SLAB_SIZE_BYTES, slabBytes, slabCopy } from "./slab.ts";
