@@ -26,6 +26,7 @@ import {
   type AosErrorContext,
   assert as invariant,
   bytesEqual,
+  ByteSlab,
   decodeCanonical,
   encodeCanonical,
   limits,
@@ -249,10 +250,19 @@ export function readIndex(dir: string, segment: string): SegmentInfo & { digest:
   };
 }
 
+/**
+ * Where a frame read back is copied out of the reader's buffer (which the next read overwrites): the entry and
+ * its byte strings are views of the copy, and an `ArrayBuffer` per frame cost more than decoding it (see
+ * `slab.ts`). The slabs are small because the kernel may keep a byte string of a body (a plan's input) long
+ * after the rest of its slab is dead: one such view keeps at most 4 KiB alive; entries over 256 bytes get a
+ * buffer of their own.
+ */
+const FRAME_SLAB = new ByteSlab(4 * 1024);
+
 /** Decodes a frame's entry strictly; `AOS_JOURNAL_CORRUPT` at its offset otherwise. */
 function decodeFrame(dir: string, segment: string, frame: Frame): JournalEntry {
   try {
-    return decodeEntry(frame.payload.slice());
+    return decodeEntry(FRAME_SLAB.copy(frame.payload));
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message : String(cause);
     throw corruptAt(dir, segment, frame.offset, detail, undefined, cause);

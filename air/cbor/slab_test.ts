@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { encodeCanonical, sha256, sha256Slab } from "./mod.ts";
-import { SLAB_ITEM_SIZE_BYTES_MAX, SLAB_SIZE_BYTES, slabBytes, slabCopy } from "./slab.ts";
+import { ByteSlab, SLAB_ITEM_SIZE_BYTES_MAX, SLAB_SIZE_BYTES, slabBytes, slabCopy } from "./slab.ts";
 
 Deno.test("slabBytes() hands out zeroed views that never overlap, across slabs, and long ones on their own", () => {
   const views: Uint8Array[] = [];
@@ -40,4 +40,20 @@ Deno.test("slabCopy() copies; sha256Slab() equals sha256() for short and long in
     assert.deepEqual(sha256Slab(bytes), sha256(bytes), `length ${length}`);
   }
   assert.deepEqual(encodeCanonical({ a: [1, "x"] }, { inSlab: true }), encodeCanonical({ a: [1, "x"] }));
+});
+
+Deno.test("ByteSlab: slabs of its size; byte strings over a sixteenth of it get a buffer of their own", () => {
+  const pool = new ByteSlab(64);
+  const a = pool.bytes(4);
+  const b = pool.copy(Uint8Array.of(1, 2, 3, 4));
+  assert.equal(a.buffer, b.buffer);
+  assert.equal(a.buffer.byteLength, 64);
+  assert.deepEqual([...b], [1, 2, 3, 4]);
+  const own = pool.bytes(5);
+  assert.notEqual(own.buffer, a.buffer);
+  assert.equal(own.buffer.byteLength, 5);
+  // 64 bytes fill the first slab exactly (8 handed out, 56 more); the next one starts another.
+  for (let i = 0; i < 14; i++) assert.equal(pool.bytes(4).buffer, a.buffer);
+  assert.notEqual(pool.bytes(1).buffer, a.buffer);
+  assert.throws(() => new ByteSlab(8), RangeError);
 });
