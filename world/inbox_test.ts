@@ -129,6 +129,7 @@ Deno.test("property: parseBatchLayout() gives parseBatchReference()'s batch, or 
     fc.record({ events, manifest_hash: fc.oneof(fc.constant("sha256:" + "ab".repeat(32)), fc.integer()) })
       .map((framed) => framed as CborValue),
   );
+  const runs = Number(Deno.env.get("AOS_FUZZ_RUNS") ?? 500);
   let fast = 0;
   fc.assert(
     fc.property(batch, fc.nat(), (value, seed) => {
@@ -150,10 +151,10 @@ Deno.test("property: parseBatchLayout() gives parseBatchReference()'s batch, or 
         if (got !== undefined) assert.deepEqual(got, parsed(() => parseBatchReference(d)));
       }
     }),
-    { numRuns: Number(Deno.env.get("AOS_FUZZ_RUNS") ?? 500) },
+    { numRuns: runs },
   );
-  // Most batches (the ones `aos event send` writes) take the layout path.
-  assert.ok(fast > 100, `${fast} batches took the layout path`);
+  // About half the batches (those with only events as `aos event send` writes them) take the layout path.
+  assert.ok(fast >= runs / 4, `${fast} of ${runs} batches took the layout path`);
 });
 
 Deno.test("parseBatchLayout() reads what Inbox.add() writes, every array length encoding included", async () => {
