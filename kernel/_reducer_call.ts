@@ -104,11 +104,17 @@ export function abortImport(
 }
 
 /**
- * Copies the input in, runs `step` and checks the output; throws for guest faults ({@linkcode faultResult}).
+ * Copies the input in, runs `step` and checks the output (copied out, or with `lend` a view of the guest's
+ * memory); throws for guest faults ({@linkcode faultResult}).
  * The memory's buffer is read twice, after the allocations and after `step` (only those can grow it): each
  * read is a call into the engine.
  */
-export function runStep(guest: Guest, convention: CallingConvention, input: Uint8Array): ReducerCallResult {
+export function runStep(
+  guest: Guest,
+  convention: CallingConvention,
+  input: Uint8Array,
+  lend = false,
+): ReducerCallResult {
   const alloc = guest.alloc;
   let outPtr: number;
   let outLen: number;
@@ -161,7 +167,11 @@ export function runStep(guest: Guest, convention: CallingConvention, input: Uint
       message: `output envelope of ${outLen} bytes exceeds the limit`,
     };
   }
-  return { ok: true, output: views.bytes.slice(outPtr, outPtr + outLen) };
+  // Lent: a view of the guest's memory (see ReducerHost.callLent); otherwise a copy, an ArrayBuffer of its own.
+  const output = lend
+    ? views.bytes.subarray(outPtr, outPtr + outLen)
+    : views.bytes.slice(outPtr, outPtr + outLen);
+  return { ok: true, output };
 }
 
 /**

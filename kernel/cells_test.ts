@@ -112,3 +112,26 @@ Deno.test("CellStore cellsOf() stays in key order as cells are added, updated an
   assert.deepEqual(keys(), ["01", "0100", "03"]);
   assert.deepEqual(cells.all().map((c) => toHex(c.key!)), ["01", "0100", "03"]);
 });
+
+Deno.test("CellStore set() stores a copy, overwritten in place by a state as long; adopt() stores the bytes given", () => {
+  const cells = new CellStore();
+  const source = bytes("a1616101");
+  cells.set("test/R@1", null, source);
+  const stored = cells.get("test/R@1", null)!;
+  source.fill(0); // the caller reuses its bytes (a reducer's output is a view of its memory)
+  assert.deepEqual(stored, bytes("a1616101"));
+  // As long: the store's own buffer takes the new state; longer: a new buffer.
+  cells.set("test/R@1", null, bytes("a1616102"));
+  assert.equal(cells.get("test/R@1", null), stored);
+  assert.deepEqual(stored, bytes("a1616102"));
+  cells.set("test/R@1", null, bytes("a161611818"));
+  assert.notEqual(cells.get("test/R@1", null), stored);
+  assert.deepEqual(cells.get("test/R@1", null), bytes("a161611818"));
+  // Adopted bytes (a snapshot's, kept by others too) are stored as they are and never written to.
+  const adopted = bytes("a1616103");
+  cells.adopt("test/R@1", bytes("01"), adopted);
+  assert.equal(cells.get("test/R@1", bytes("01")), adopted);
+  cells.set("test/R@1", bytes("01"), bytes("a1616104"));
+  assert.deepEqual(adopted, bytes("a1616103"));
+  assert.deepEqual(cells.get("test/R@1", bytes("01")), bytes("a1616104"));
+});

@@ -124,7 +124,8 @@ const STATE_ONLY_HEAD = Uint8Array.of(0xa1, 0x65, 0x73, 0x74, 0x61, 0x74, 0x65);
  * common `{state}` alone is read directly; anything else the general way.
  */
 export function decodeOutputEnvelope(bytes: Uint8Array): OutputEnvelope {
-  // The state may be a view of `bytes`: the host hands over a copy of the guest's output, kept by no one else.
+  // The state may be a view of `bytes`: the kernel decodes a lent output (a view of the reducer's memory) and
+  // its cell store copies the state; the general decoder below copies every byte string.
   const cursor = new CanonicalCursor(bytes, "objects", true);
   if (cursor.skip(STATE_ONLY_HEAD)) {
     let state: CborValue | undefined;

@@ -356,12 +356,13 @@ export class Kernel {
 
   /** Reducer state of a reducer (or one of its cells), or null when it has none. */
   reducerState(reducer: string, key: Uint8Array | null = null): Uint8Array | null {
-    return this.#cells.get(reducer, key);
+    // A copy: the store overwrites a cell's bytes in place when its next state is as long.
+    return this.#cells.get(reducer, key)?.slice() ?? null;
   }
 
   /** Cells of a reducer, by key bytes. */
   cellsOf(reducer: string): Array<{ key: Uint8Array | null; state: Uint8Array }> {
-    return this.#cells.cellsOf(reducer).map(({ key, state }) => ({ key, state }));
+    return this.#cells.cellsOf(reducer).map(({ key, state }) => ({ key, state: state.slice() }));
   }
 
   /** Reducer names that hold state, sorted. */
@@ -681,8 +682,10 @@ export class Kernel {
         : { schema: event.schema, value: event.value, key },
       ctx: { key, cellMode, nowNs: this.#nowNs },
     };
-    // The envelope's bytes are only copied into the reducer's memory: the encoder lends its buffer.
-    const result = withInputEnvelope(envelope, (input) => this.#host.call(module.wasm_hash, input));
+    // The envelope's bytes are only copied into the reducer's memory: the encoder lends its buffer. The output
+    // is lent too, a view of the reducer's memory valid until its next call: it is decoded here and now, and
+    // what is kept is copied (the state by the cell store, anything else by the general decoder).
+    const result = withInputEnvelope(envelope, (input) => this.#host.callLent(module.wasm_hash, input));
     if (!result.ok) return fail(result.code, result.message);
     let output: OutputEnvelope;
     try {
@@ -1033,7 +1036,7 @@ export class Kernel {
     for (const item of raw.reducers) {
       const r = item as { reducer?: unknown; key?: unknown; state?: unknown };
       if (typeof r.reducer !== "string" || !(r.state instanceof Uint8Array)) throw bad("reducer entry");
-      kernel.#cells.set(r.reducer, r.key instanceof Uint8Array ? r.key : null, r.state);
+      kernel.#cells.adopt(r.reducer, r.key instanceof Uint8Array ? r.key : null, r.state);
     }
     if (!Array.isArray(raw.outbox) || !Array.isArray(raw.settled_recent) || !Array.isArray(raw.plans)) {
       throw bad("outbox, settled set or plans");

@@ -49,6 +49,25 @@ function onlyReducerError(derived: DerivedRecord[]): { seq: number; body: { [key
   return { seq: record!.seq, body };
 }
 
+Deno.test("reducerState() and cellsOf() are copies: a later event, whose state is written in place, leaves them", () => {
+  const { kernel } = givenKernel(counterLikeSpec("counter"));
+  kernel.apply(increment(1, 2));
+  const state = kernel.reducerState(COUNTER)!;
+  const [cell] = kernel.cellsOf(COUNTER);
+  kernel.apply(increment(2, 3)); // "count": 2 -> 5, a state as long: the cell store overwrites its bytes
+  assert.equal(toHex(state), "a165636f756e7402");
+  assert.equal(toHex(cell!.state), "a165636f756e7402");
+  assert.equal(toHex(kernel.reducerState(COUNTER)!), "a165636f756e7405");
+  // Restored from a snapshot, then stepped: the snapshot's bytes are not written to either.
+  const snapshot = kernel.snapshot();
+  const copy = snapshot.slice();
+  const { defs, host } = buildDefs(counterLikeSpec("counter"));
+  const restored = Kernel.restore(defs, host, snapshot);
+  restored.apply(increment(3, 1));
+  assert.equal(toHex(restored.reducerState(COUNTER)!), "a165636f756e7406");
+  assert.deepEqual(snapshot, copy);
+});
+
 Deno.test("apply() steps the counter on external events with no derived entries and time from ingress", () => {
   // Given
   const { kernel } = givenKernel(counterLikeSpec("counter"));

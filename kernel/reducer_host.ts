@@ -188,6 +188,20 @@ export class ReducerHost {
 
   /** Calls `step` with the canonical input envelope in a pristine instance; never throws for guest faults. */
   call(wasmHash: string, input: Uint8Array): ReducerCallResult {
+    return this.#call(wasmHash, input, false);
+  }
+
+  /**
+   * {@linkcode call}, but a successful call's output is a view of the instance's memory instead of a copy:
+   * valid only until the next call of this module, which puts the memory back into its pristine state. For
+   * a caller that reads the output at once and copies what it keeps (the kernel: an `ArrayBuffer` of its own
+   * for every output cost 0.4–0.6 µs on the build machine, an eighth of a counter event's reducer call).
+   */
+  callLent(wasmHash: string, input: Uint8Array): ReducerCallResult {
+    return this.#call(wasmHash, input, true);
+  }
+
+  #call(wasmHash: string, input: Uint8Array, lend: boolean): ReducerCallResult {
     const reducer = this.#compiled.get(wasmHash);
     if (!reducer) throw new InvariantError(`Reducer module "${wasmHash}" was not loaded`);
     if (input.length > limits.envelopeSizeBytesMax) {
@@ -206,7 +220,7 @@ export class ReducerHost {
     try {
       guest ??= this.#instantiate(reducer);
       guest.fuel.value = this.#fuelMax;
-      const result = runStep(guest, reducer.convention, input);
+      const result = runStep(guest, reducer.convention, input, lend);
       if (
         result.ok && reducer.pristine !== undefined &&
         guest.memory.buffer.byteLength === reducer.pristine.image.length

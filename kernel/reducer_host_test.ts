@@ -189,6 +189,23 @@ Deno.test("call() passes the previous state into the counter", () => {
   assert.equal(toHex(second!), "a165636f756e7405");
 });
 
+Deno.test("callLent() gives call()'s output as a view of the instance's memory, valid until the next call", () => {
+  const { host, hash } = loaded(wasmBytes("counter"));
+  const copied = okOutput(host.call(hash, incrementInput(2)));
+  const lent = okOutput(host.callLent(hash, incrementInput(2)));
+  assert.equal(toHex(lent), toHex(copied));
+  const before = toHex(lent);
+  // The next call puts the memory back and writes its own output where this one was: the view changes, the
+  // copy does not.
+  okOutput(host.callLent(hash, incrementInput(3, fromHex("a165636f756e7405"))));
+  assert.notEqual(toHex(lent), before);
+  assert.equal(toHex(copied), before);
+  assert.equal(
+    toHex(decodeOutputEnvelope(okOutput(host.call(hash, incrementInput(2)))).state!),
+    "a165636f756e7402",
+  );
+});
+
 Deno.test("load() detects the multi-value convention and gives the counter's output byte for byte", () => {
   const host = new ReducerHost();
   assert.equal(host.load(wasmHash("multi_value"), wasmBytes("multi_value")), "multi_value");
