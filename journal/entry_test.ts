@@ -10,6 +10,7 @@ import {
   isMarkerKind,
   ZERO_HASH,
 } from "./entry.ts";
+import { outcomeOf } from "./testing/mod.ts";
 
 const genesis = { kind: "genesis", body: { manifest_hash: new Uint8Array(32).fill(7), ingress_ns: 5 } };
 
@@ -237,23 +238,16 @@ Deno.test("encodeEntry() writes a domain_event entry exactly as encodeCanonical 
         // The domain_event path gives the general decoder's entry, and refuses what it refuses, the same way.
         assert.deepEqual(decodeEntry(entry.bytes), decodeEntryReference(entry.bytes));
         for (const damaged of damagedCopies(entry.bytes, seq)) {
-          assert.deepEqual(outcome(() => decodeEntry(damaged)), outcome(() => decodeEntryReference(damaged)));
+          assert.deepEqual(
+            outcomeOf(() => decodeEntry(damaged)),
+            outcomeOf(() => decodeEntryReference(damaged)),
+          );
         }
       },
     ),
     { numRuns: Number(Deno.env.get("AOS_FUZZ_RUNS") ?? 300) },
   );
 });
-
-/** What decoding gave: the entry, or the error's code and message. */
-function outcome(decode: () => unknown): unknown {
-  try {
-    return decode();
-  } catch (error) {
-    if (!(error instanceof AosError)) throw error;
-    return `${error.code}: ${error.message}`;
-  }
-}
 
 /** Copies of `bytes` with one byte changed, one cut off or one added, at places picked from `seed`. */
 function damagedCopies(bytes: Uint8Array, seed: number): Uint8Array[] {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "npm:fast-check@4.11.0";
 import { AosError, type CborValue, encodeCanonical } from "../air/mod.ts";
+import { outcomeOf } from "../journal/testing/mod.ts";
 import { tempDir } from "../kernel/_test_fixtures.ts";
 import {
   batchCountOf,
@@ -97,16 +98,6 @@ Deno.test("property: parseInboxSource() reads exactly what /^inbox:(\\d+):(\\d+)
   assert.deepEqual(parseInboxSource("inbox:12:0"), { batch: 12, index: 0 });
 });
 
-/** What parsing gave: the batch, or the error's code and message. */
-function parsed(parse: () => unknown): unknown {
-  try {
-    return parse();
-  } catch (error) {
-    if (!(error instanceof AosError)) throw error;
-    return `${error.code}: ${error.message}`;
-  }
-}
-
 Deno.test("property: parseBatchLayout() gives parseBatchReference()'s batch, or leaves the batch to it", () => {
   // Events as `aos event send` writes them, and others: a key that is not bytes, fields added or missing.
   const schema = fc.oneof(fc.constantFrom("demo/Increment@1", "demo/Other@1"), fc.string({ maxLength: 30 }));
@@ -134,7 +125,7 @@ Deno.test("property: parseBatchLayout() gives parseBatchReference()'s batch, or 
   fc.assert(
     fc.property(batch, fc.nat(), (value, seed) => {
       const bytes = encodeCanonical(value);
-      const layout = parsed(() => parseBatchLayout(bytes));
+      const layout = outcomeOf(() => parseBatchLayout(bytes));
       if (layout !== undefined) {
         fast++;
         assert.deepEqual(layout, parseBatchReference(bytes));
@@ -147,8 +138,8 @@ Deno.test("property: parseBatchLayout() gives parseBatchReference()'s batch, or 
         Uint8Array.from([...bytes.slice(0, at), seed & 0xff, ...bytes.slice(at)]),
       ];
       for (const d of damaged) {
-        const got = parsed(() => parseBatchLayout(d));
-        if (got !== undefined) assert.deepEqual(got, parsed(() => parseBatchReference(d)));
+        const got = outcomeOf(() => parseBatchLayout(d));
+        if (got !== undefined) assert.deepEqual(got, outcomeOf(() => parseBatchReference(d)));
       }
     }),
     { numRuns: runs },

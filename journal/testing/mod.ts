@@ -19,3 +19,4 @@
 export { type CasHarness, runCasContract } from "./cas_contract.ts";
 export { type JournalHarness, runJournalContract, sampleRecord } from "./journal_contract.ts";
 export { type LimitName, realLimits, withLimits, withTestLimits } from "./limits.ts";
+export { outcomeOf } from "./outcome.ts";
