@@ -45,4 +45,4 @@ export {
   sha256,
   sha256Slab,
 } from "./hash.ts";
-export { ByteSlab, SLAB_ITEM_SIZE_BYTES_MAX, SLAB_SIZE_BYTES, slabBytes, slabCopy } from "./slab.ts";
+export { ByteSlab } from "./slab.ts";

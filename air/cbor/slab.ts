@@ -16,9 +16,6 @@
 /** Bytes per slab of {@linkcode slabBytes}. */
 export const SLAB_SIZE_BYTES = 16 * 1024;
 
-/** Longer byte strings get a buffer of their own: a slab holds at least 16 of the longest. */
-export const SLAB_ITEM_SIZE_BYTES_MAX = 1024;
-
 /** Slabs of one size, handed out front to back; a new one when the current one is full. */
 export class ByteSlab {
   readonly #size: number;
