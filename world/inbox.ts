@@ -379,7 +379,7 @@ export function parseBatchLayout(bytes: Uint8Array): Pick<InboxBatch, "events" |
   const cursor = new CanonicalCursor(bytes, "objects", true);
   try {
     const framed = cursor.skip(EVENTS_HEAD);
-    const count = arrayLength(cursor);
+    const count = cursor.arrayHeader();
     if (count === undefined) return undefined;
     const events: InboxEvent[] = new Array(count);
     // Where the last schema's encoding is in `bytes` ([schemaStart, schemaEnd)), and its text.
@@ -426,22 +426,6 @@ function sameBytes(bytes: Uint8Array, aStart: number, aEnd: number, bStart: numb
   if (aEnd - aStart !== bEnd - bStart) return false;
   for (let i = 0; i < aEnd - aStart; i++) if (bytes[aStart + i] !== bytes[bStart + i]) return false;
   return true;
-}
-
-/** The length of the array whose head is next (consumed), in its shortest form; undefined otherwise. */
-function arrayLength(cursor: CanonicalCursor): number | undefined {
-  const head = cursor.byte();
-  if (head === undefined || head < 0x80 || head > 0x9a) return undefined;
-  if (head < 0x98) return head - 0x80;
-  const size = head === 0x98 ? 1 : head === 0x99 ? 2 : 4;
-  let n = 0;
-  for (let i = 0; i < size; i++) {
-    const byte = cursor.byte();
-    if (byte === undefined) return undefined;
-    n = n * 256 + byte;
-  }
-  // Shortest form: a longer head only for a length the shorter one cannot hold.
-  return n >= (head === 0x98 ? 24 : head === 0x99 ? 0x100 : 0x10000) ? n : undefined;
 }
 
 /** {@linkcode parseBatch} for every batch, the general way: the reference {@linkcode parseBatchLayout} is tested against. */

@@ -309,6 +309,19 @@ export class CanonicalCursor {
     return true;
   }
 
+  /**
+   * The element count of the array whose head is next, consumed, read strictly (shortest form, as
+   * {@linkcode readCanonical} does; throws otherwise); undefined, nothing consumed, when the next item is no
+   * array.
+   */
+  arrayHeader(): number | undefined {
+    const reader = this.#reader;
+    const initial = reader.bytes[reader.at];
+    if (initial === undefined || initial >> 5 !== 4) return undefined;
+    const start = reader.at++;
+    return reader.length(initial & 0x1f, start);
+  }
+
   /** The next byte, consumed; undefined at the end. */
   byte(): number | undefined {
     const reader = this.#reader;
