@@ -20,7 +20,7 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const ASCII_FAST_MAX = 64;
 
 /** `n` bytes at `at` as a string when every one is ASCII (which is valid UTF-8 as it is), else undefined. */
-function asciiText(bytes: Uint8Array, at: number, n: number): string | undefined {
+export function asciiText(bytes: Uint8Array, at: number, n: number): string | undefined {
   // The codes go in a reused array of exactly `n` slots: one string made, not one per character.
   const codes = asciiCodes[n] ??= new Array<number>(n).fill(0);
   for (let i = 0; i < n; i++) {

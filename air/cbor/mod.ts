@@ -35,7 +35,7 @@ export {
   fromHex,
   toHex,
 } from "./cbor.ts";
-export { CanonicalCursor, type MapMode } from "./_canonical_reader.ts";
+export { asciiText, CanonicalCursor, type MapMode } from "./_canonical_reader.ts";
 export {
   bytesToHashRef,
   type HashRef,

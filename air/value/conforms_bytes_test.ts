@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import fc from "npm:fast-check@4.11.0";
 import { AosError } from "../base/mod.ts";
 import { type CborValue, encodeCanonical } from "../cbor/mod.ts";
-import { checkedItem, conformsBytes } from "./typed_codec.ts";
+import { conformsBytes, decodeTyped } from "./typed_codec.ts";
 import type { SchemaResolver, TypeExpr } from "./types.ts";
 
 const NO_SCHEMAS: SchemaResolver = { resolve: () => undefined };
 
-/** Types of the kinds the byte walk reads, nested: records (some fields optional), options and lists. */
+/** Types of the kinds the byte walk reads, nested: records (some fields optional), variants, options and lists. */
 const typeExpr: fc.Arbitrary<TypeExpr> = fc.letrec<{ type: TypeExpr }>((tie) => ({
   type: fc.oneof(
     { depthSize: "small", withCrossShrink: true },
@@ -35,6 +35,11 @@ const typeExpr: fc.Arbitrary<TypeExpr> = fc.letrec<{ type: TypeExpr }>((tie) => 
         maxKeys: 4,
       },
     ).map((fields): TypeExpr => ({ record: fields })),
+    fc.dictionary(fc.constantFrom("A", "Ok", "é", "__proto__", "$tag"), tie("type"), {
+      minKeys: 1,
+      maxKeys: 3,
+    })
+      .map((tags): TypeExpr => ({ variant: tags })),
   ),
 })).type;
 
@@ -55,13 +60,14 @@ const item: fc.Arbitrary<CborValue> = fc.letrec<{ item: CborValue }>((tie) => ({
     fc.constant(null),
     fc.array(tie("item"), { maxLength: 3 }),
     fc.dictionary(
-      fc.constantFrom("a", "b", "count", "zz", "é", "name_of_a_field_longer_than_23"),
+      fc.constantFrom("a", "b", "count", "zz", "é", "name_of_a_field_longer_than_23", "$tag", "$value"),
       tie("item"),
       {
         maxKeys: 4,
         noNullPrototype: true,
       },
     ),
+    fc.record({ $tag: fc.constantFrom("A", "Ok", "é", "B", "$tag"), $value: tie("item") }),
   ),
 })).item;
 
@@ -90,6 +96,14 @@ function valueOf(type: TypeExpr, depth = 0): fc.Arbitrary<CborValue> {
     }
     const required = Object.keys(fields).filter((name) => !("option" in (fields[name] as object)));
     return fc.record(arbitraries, { requiredKeys: required }) as fc.Arbitrary<CborValue>;
+  }
+  if ("variant" in t) {
+    const tags = t.variant as { [tag: string]: TypeExpr };
+    return fc.oneof(
+      ...Object.keys(tags).map((tag) =>
+        valueOf(tags[tag]!, depth + 1).map((payload): CborValue => ({ $tag: tag, $value: payload }))
+      ),
+    );
   }
   return item;
 }
@@ -120,7 +134,7 @@ const typedBytes = typeExpr.chain((type) =>
 
 function decoderAccepts(type: TypeExpr, value: Uint8Array): boolean {
   try {
-    checkedItem(type, value, NO_SCHEMAS);
+    decodeTyped(type, value, NO_SCHEMAS);
     return true;
   } catch (error) {
     if (error instanceof AosError) return false;
@@ -199,4 +213,35 @@ Deno.test("conformsBytes() refuses heads longer than needed, reserved and indefi
     conformsBytes({ record: { a: { nat: {} } } }, Uint8Array.of(0xa1, 0x61, 0x61, 0x01), NO_SCHEMAS),
     true,
   );
+});
+
+Deno.test("conformsBytes() reads variants: a known tag and its payload; anything else is left to the decoder", () => {
+  const result: TypeExpr = {
+    variant: {
+      Failed: { unit: {} },
+      Succeeded: { record: { status: { int: {} }, body: { option: { hash: {} } } } },
+    },
+  };
+  const state: TypeExpr = { record: { result, url: { text: {} } } };
+  const good = [
+    { result: { $tag: "Failed", $value: null }, url: "http://127.0.0.1/" },
+    { result: { $tag: "Succeeded", $value: { status: 200 } }, url: "x" },
+    { result: { $tag: "Succeeded", $value: { status: -1, body: new Uint8Array(32) } }, url: "" },
+  ];
+  for (const value of good) {
+    assert.equal(conformsBytes(state, encodeCanonical(value), NO_SCHEMAS), true, JSON.stringify(value));
+    assert.equal(decoderAccepts(state, encodeCanonical(value)), true);
+  }
+  const bad: CborValue[] = [
+    { result: { $tag: "Pending", $value: null }, url: "x" },
+    { result: { $tag: "Failed", $value: 1 }, url: "x" },
+    { result: { $tag: "Failed" }, url: "x" },
+    { result: { $tag: "Failed", $value: null, more: 1 }, url: "x" },
+    { result: { $tag: "Succeeded", $value: { status: 200, extra: 1 } }, url: "x" },
+    { result: { tag: "Failed", $value: null }, url: "x" },
+  ];
+  for (const value of bad) {
+    assert.equal(conformsBytes(state, encodeCanonical(value), NO_SCHEMAS), false, JSON.stringify(value));
+    assert.equal(decoderAccepts(state, encodeCanonical(value)), false);
+  }
 });

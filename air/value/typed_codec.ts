@@ -35,6 +35,9 @@ import {
 } from "./type_view.ts";
 import type { SchemaResolver, TypeExpr } from "./types.ts";
 import type { Value } from "./value.ts";
+import { conformsBytes, recordLayout, valueFromBytes } from "./_byte_walk.ts";
+
+export { conformsBytes };
 
 function describe(value: Value): string {
   return `got ${value.kind}`;
@@ -190,41 +193,6 @@ function checkSorted(items: CborValue[], path: ValuePath, what: string): void {
     }
     previous = bytes;
   });
-}
-
-/** A record type's field names in canonical order, and which are options, for one resolver and depth. */
-interface RecordLayout {
-  schemas: SchemaResolver;
-  names: string[];
-  optional: boolean[];
-}
-
-/** Layouts by the record's `fields` object (schemas are not mutated once loaded), then by depth. */
-const recordLayouts = new WeakMap<object, Map<number, RecordLayout>>();
-
-/**
- * The layout of a record type's fields at `depth` (the depth its field types are viewed at), computed once;
- * undefined when a field type does not resolve there (the caller then meets the error at that field).
- */
-function recordLayout(
-  fields: { [name: string]: TypeExpr },
-  schemas: SchemaResolver,
-  depth: number,
-): RecordLayout | undefined {
-  let byDepth = recordLayouts.get(fields);
-  const cached = byDepth?.get(depth);
-  if (cached !== undefined && cached.schemas === schemas) return cached;
-  const names = Object.keys(fields).sort(compareTextKeys);
-  let optional: boolean[];
-  try {
-    optional = names.map((name) => viewType(fields[name]!, schemas, [], depth).kind === "option");
-  } catch {
-    return undefined;
-  }
-  const layout = { schemas, names, optional };
-  if (byDepth === undefined) recordLayouts.set(fields, byDepth = new Map());
-  byDepth.set(depth, layout);
-  return layout;
 }
 
 /**
@@ -397,7 +365,9 @@ export function encodeTyped(type: TypeExpr, value: Value, schemas: SchemaResolve
  * ```
  */
 export function decodeTyped(type: TypeExpr, bytes: Uint8Array, schemas: SchemaResolver): Value {
-  return valueFromCbor(type, decodeCanonical(bytes, { useMaps: true }), schemas, [], 0, true);
+  // Most values are read straight from the bytes; the rest, and every error, the general way.
+  return valueFromBytes(type, bytes, schemas) ??
+    valueFromCbor(type, decodeCanonical(bytes, { useMaps: true }), schemas, [], 0, true);
 }
 
 /**
@@ -417,165 +387,6 @@ export function decodeTyped(type: TypeExpr, bytes: Uint8Array, schemas: SchemaRe
 export function checkTyped(type: TypeExpr, bytes: Uint8Array, schemas: SchemaResolver): void {
   if (conformsBytes(type, bytes, schemas)) return;
   checkedItem(type, bytes, schemas);
-}
-
-/**
- * Whether `bytes` are one canonical item that is a valid value of `type`, read straight from the bytes
- * (no decoded item: a reducer's new state is checked on every step). It accepts only what it can prove in
- * one pass — shortest heads, ASCII text, record keys exactly in canonical order, integers below 2^32, and
- * the types `conforms` accepts except maps — and answers false for anything else, which then goes through
- * the decoder and `valueFromCbor`, so an error is the same to the letter. It must never accept what they
- * refuse (typed_codec_test.ts compares them on random and damaged values).
- */
-export function conformsBytes(type: TypeExpr, bytes: Uint8Array, schemas: SchemaResolver): boolean {
-  const walk = { bytes, at: 0 };
-  try {
-    return conformsAt(type, walk, schemas, 0) && walk.at === bytes.length;
-  } catch (error) {
-    if (error instanceof AosError) return false;
-    throw error;
-  }
-}
-
-/** The deepest item {@linkcode conformsBytes} reads (the decoder's own limit is higher). */
-const CONFORMS_DEPTH_MAX = 64;
-
-/**
- * The argument of the head at `walk.at` when its major type is `major` and it is in shortest form below
- * 2^32 (consumed), else -1 (nothing consumed that matters: the caller answers false).
- */
-function headArgument(walk: { bytes: Uint8Array; at: number }, major: number): number {
-  const b = walk.bytes;
-  const at = walk.at;
-  if (at >= b.length) return -1;
-  const initial = b[at]!;
-  if (initial >> 5 !== major) return -1;
-  const info = initial & 0x1f;
-  if (info < 24) {
-    walk.at = at + 1;
-    return info;
-  }
-  if (info === 24) {
-    if (at + 2 > b.length) return -1;
-    const n = b[at + 1]!;
-    if (n < 24) return -1;
-    walk.at = at + 2;
-    return n;
-  }
-  if (info === 25) {
-    if (at + 3 > b.length) return -1;
-    const n = (b[at + 1]! << 8) | b[at + 2]!;
-    if (n < 0x100) return -1;
-    walk.at = at + 3;
-    return n;
-  }
-  if (info === 26) {
-    if (at + 5 > b.length) return -1;
-    const n = b[at + 1]! * 0x100_0000 + ((b[at + 2]! << 16) | (b[at + 3]! << 8) | b[at + 4]!);
-    if (n < 0x10000) return -1;
-    walk.at = at + 5;
-    return n;
-  }
-  return -1;
-}
-
-function conformsAt(
-  type: TypeExpr,
-  walk: { bytes: Uint8Array; at: number },
-  schemas: SchemaResolver,
-  depth: number,
-): boolean {
-  if (depth > CONFORMS_DEPTH_MAX) return false;
-  const view = viewType(type, schemas, NO_PATH, depth);
-  const b = walk.bytes;
-  switch (view.kind) {
-    case "bool": {
-      const byte = b[walk.at];
-      if (byte !== 0xf4 && byte !== 0xf5) return false;
-      walk.at++;
-      return true;
-    }
-    case "unit":
-      if (b[walk.at] !== 0xf6) return false;
-      walk.at++;
-      return true;
-    case "nat":
-    case "time":
-      return headArgument(walk, 0) >= 0;
-    case "int":
-    case "duration":
-      return headArgument(walk, 0) >= 0 || headArgument(walk, 1) >= 0;
-    case "bytes":
-    case "hash":
-    case "uuid": {
-      const n = headArgument(walk, 2);
-      if (n < 0 || walk.at + n > b.length) return false;
-      if ((view.kind === "hash" && n !== 32) || (view.kind === "uuid" && n !== 16)) return false;
-      walk.at += n;
-      return true;
-    }
-    case "text": {
-      const n = headArgument(walk, 3);
-      if (n < 0 || walk.at + n > b.length) return false;
-      for (let i = walk.at; i < walk.at + n; i++) if (b[i]! >= 0x80) return false;
-      walk.at += n;
-      return true;
-    }
-    case "option":
-      if (b[walk.at] === 0xf6) {
-        walk.at++;
-        return true;
-      }
-      return conformsAt(view.item, walk, schemas, depth + 1);
-    case "list": {
-      const n = headArgument(walk, 4);
-      if (n < 0 || n > b.length - walk.at) return false;
-      for (let i = 0; i < n; i++) if (!conformsAt(view.item, walk, schemas, depth + 1)) return false;
-      return true;
-    }
-    case "record": {
-      const n = headArgument(walk, 5);
-      if (n < 0 || n > b.length - walk.at) return false;
-      const layout = recordLayout(view.fields, schemas, depth + 1);
-      if (layout === undefined) return false;
-      // Canonical keys come in the layout's order (sorted by encoding): each key is the next field present.
-      let next = 0;
-      for (let k = 0; k < n; k++) {
-        const length = headArgument(walk, 3);
-        if (length < 0 || walk.at + length > b.length) return false;
-        let field = -1;
-        while (next < layout.names.length) {
-          const name = layout.names[next]!;
-          if (asciiKeyAt(b, walk.at, length, name)) {
-            field = next++;
-            break;
-          }
-          if (!layout.optional[next]) return false;
-          next++;
-        }
-        if (field < 0) return false;
-        walk.at += length;
-        // An absent option is left out, never null (as `conforms` has it).
-        if (layout.optional[field] && b[walk.at] === 0xf6) return false;
-        if (!conformsAt(view.fields[layout.names[field]!]!, walk, schemas, depth + 1)) return false;
-      }
-      for (; next < layout.names.length; next++) if (!layout.optional[next]) return false;
-      return true;
-    }
-    default:
-      // dec128, set, map, variant: the decoder and valueFromCbor decide.
-      return false;
-  }
-}
-
-/** Whether the `length` bytes at `at` are the ASCII `name`. */
-function asciiKeyAt(b: Uint8Array, at: number, length: number, name: string): boolean {
-  if (name.length !== length) return false;
-  for (let i = 0; i < length; i++) {
-    const unit = name.charCodeAt(i);
-    if (unit >= 0x80 || unit !== b[at + i]) return false;
-  }
-  return true;
 }
 
 /**
@@ -659,8 +470,15 @@ function conforms(type: TypeExpr, item: CborValue, schemas: SchemaResolver, dept
       // Every key was a field name: no unexpected field, and none that is not text.
       return matched === item.size;
     }
+    case "variant": {
+      if (!(item instanceof Map) || item.size !== 2) return false;
+      const tag = item.get("$tag");
+      const payload = item.get("$value");
+      if (typeof tag !== "string" || payload === undefined || !hasOwn(view.tags, tag)) return false;
+      return conforms(view.tags[tag]!, payload, schemas, depth + 1);
+    }
     default:
-      // dec128, set (sorted by encoding), variant: valueFromCbor decides.
+      // dec128, set (sorted by encoding): valueFromCbor decides.
       return false;
   }
 }

@@ -5,11 +5,12 @@
 import { strictEqual } from "node:assert/strict";
 import fc from "npm:fast-check@4.11.0";
 import { AosError, parseJson, stringifyJson } from "../base/mod.ts";
-import { type CborValue, encodeCanonical, toHex } from "../cbor/mod.ts";
+import { type CborValue, decodeCanonical, encodeCanonical, toHex } from "../cbor/mod.ts";
 import { formatDec128, parseDec128 } from "./dec128.ts";
 import { valueFromTaggedJson, valueToTaggedJson } from "./tagged_json.ts";
 import { viewType } from "./type_view.ts";
-import { checkTyped, decodeTyped, encodeTyped, validateTypedBytes } from "./typed_codec.ts";
+import { checkTyped, decodeTyped, encodeTyped, validateTypedBytes, valueFromCbor } from "./typed_codec.ts";
+import { valueFromBytes } from "./_byte_walk.ts";
 import type { SchemaResolver, TypeExpr } from "./types.ts";
 import type { Value } from "./value.ts";
 import { valueEquals } from "./value_equal.ts";
@@ -269,4 +270,111 @@ Deno.test("checkTyped() refuses what decodeTyped() refuses at the edges: a none 
     strictEqual(outcomeOf(() => checkTyped(type, bytes, schemas)), expected);
   }
   checkTyped(type, encodeCanonical(new Map<CborValue, CborValue>([["a", 2], ["b", "x"]])), schemas);
+});
+
+/** `bytes` as they are, or with the byte at `at` changed, cut there, or with `byte` added. */
+function damaged(bytes: Uint8Array, at: number, byte: number, how: string): Uint8Array {
+  if (how === "as is" || bytes.length === 0) return bytes;
+  const i = at % bytes.length;
+  if (how === "flip") {
+    const copy = bytes.slice();
+    copy[i] = byte;
+    return copy;
+  }
+  if (how === "cut") return bytes.slice(0, i);
+  return Uint8Array.of(...bytes, byte);
+}
+
+/** What the general decoder makes of `bytes`: the value shown in full (maps in order), or its error. */
+function generalOutcome(type: TypeExpr, bytes: Uint8Array): string {
+  try {
+    return show(valueFromCbor(type, decodeCanonical(bytes, { useMaps: true }), schemas, [], 0, true));
+  } catch (error) {
+    if (error instanceof AosError) return `error ${error.code}`;
+    throw error;
+  }
+}
+
+Deno.test("valueFromBytes() gives what the general decoder gives, or leaves the bytes to it (property)", () => {
+  let read = 0;
+  const damage = fc.tuple(
+    fc.nat(),
+    fc.integer({ min: 0, max: 255 }),
+    fc.constantFrom("as is", "as is", "flip", "cut", "add"),
+  );
+  fc.assert(
+    fc.property(
+      typedValue,
+      typedValue,
+      fc.boolean(),
+      damage,
+      ({ type, value }, other, own, [at, byte, how]) => {
+        const encoded = own
+          ? encodeTyped(type, value, schemas)
+          : encodeTyped(other.type, other.value, schemas);
+        const bytes = damaged(encoded, at, byte, how);
+        const fast = valueFromBytes(type, bytes, schemas);
+        if (fast === undefined) return;
+        read++;
+        strictEqual(show(fast), generalOutcome(type, bytes));
+      },
+    ),
+    { numRuns: 2_000 },
+  );
+  strictEqual(read > 250, true, `only ${read} of 2,000 read by the walk: the fast path was hardly taken`);
+});
+
+Deno.test("valueFromBytes() gives what the general decoder gives for any CBOR item against any type (property)", () => {
+  fc.assert(
+    fc.property(typeArbitrary, cborItem, (type, item) => {
+      const bytes = encodeCanonical(item);
+      const fast = valueFromBytes(type, bytes, schemas);
+      if (fast !== undefined) strictEqual(show(fast), generalOutcome(type, bytes));
+    }),
+    { numRuns: 2_000 },
+  );
+});
+
+Deno.test("valueFromBytes() reads the edges of integers and text, and refuses non-shortest heads", () => {
+  const cases: Array<[TypeExpr, CborValue]> = [
+    [{ nat: {} }, 2n ** 64n - 1n],
+    [{ nat: {} }, 2 ** 32],
+    [{ time: {} }, 1_796_676_663_405_000_000n],
+    [{ int: {} }, -(2n ** 63n)],
+    [{ int: {} }, 2n ** 63n - 1n],
+    [{ duration: {} }, -(2 ** 32) - 1],
+    [{ text: {} }, "x".repeat(100)],
+    [{ text: {} }, "\u00fcber \u{1f600}"],
+    [{ text: {} }, "\ufeffkept"],
+  ];
+  for (const [type, item] of cases) {
+    const bytes = encodeCanonical(item);
+    const fast = valueFromBytes(type, bytes, schemas);
+    strictEqual(fast === undefined ? "undefined" : show(fast), generalOutcome(type, bytes), show(item));
+  }
+  // Out of range, or longer heads than needed: left to the decoder, which refuses them.
+  const refused: Array<[TypeExpr, number[]]> = [
+    [{ int: {} }, [0x1b, 0x80, 0, 0, 0, 0, 0, 0, 0]],
+    [{ int: {} }, [0x3b, 0x80, 0, 0, 0, 0, 0, 0, 0]],
+    [{ nat: {} }, [0x1b, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]],
+    [{ nat: {} }, [0x18, 0x05]],
+    [{ text: {} }, [0x62, 0xc3, 0x28]],
+    [{ map: { key: { text: {} }, value: { nat: {} } } }, [0xa2, 0x61, 0x62, 0x01, 0x61, 0x61, 0x02]],
+    [{ set: { nat: {} } }, [0x82, 0x01, 0x01]],
+  ];
+  for (const [type, bytes] of refused) {
+    const value = Uint8Array.from(bytes);
+    strictEqual(valueFromBytes(type, value, schemas), undefined, show(bytes));
+    strictEqual(generalOutcome(type, value).startsWith("error"), true, show(bytes));
+  }
+});
+
+Deno.test("valueFromBytes() copies byte strings: the value outlives changes to the bytes read", () => {
+  const type: TypeExpr = { record: { body: { option: { hash: {} } }, data: { bytes: {} } } };
+  const bytes = encodeCanonical({ body: new Uint8Array(32).fill(7), data: Uint8Array.of(1, 2, 3) });
+  const fast = valueFromBytes(type, bytes, schemas);
+  const before = show(fast);
+  strictEqual(before, generalOutcome(type, bytes));
+  bytes.fill(0);
+  strictEqual(show(fast), before);
 });
