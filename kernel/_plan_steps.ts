@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  bytesEqual,
   conformValue,
   type DefPlan,
   effectSpec,
@@ -177,7 +178,7 @@ function awaitReceipt(ctx: StepContext, step: Extract<PlanStep, { op: "await_rec
     intent = handle.value;
   }
   const hex = toHex(intent);
-  if (!inst.emitted.some((h) => toHex(h) === hex)) {
+  if (!inst.emitted.some((h) => bytesEqual(h, intent))) {
     fail(
       "unknown_handle",
       `Step "${step.id}" waits for intent ${hex}, which this instance did not emit`,

@@ -31,6 +31,7 @@
 import {
   AosError,
   assert,
+  bytesEqual,
   bytesToHashRef,
   type CborValue,
   decodeTyped,
@@ -322,7 +323,10 @@ class Engine implements PlanEngine {
     });
     let woke = false;
     for (const slot of inst.steps.values()) {
-      if (slot.state === "waiting_receipt" && slot.wait instanceof Uint8Array && toHex(slot.wait) === hex) {
+      if (
+        slot.state === "waiting_receipt" && slot.wait instanceof Uint8Array &&
+        bytesEqual(slot.wait, receipt.intentHash)
+      ) {
         slot.state = "ready";
         woke = true;
       }

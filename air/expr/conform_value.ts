@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { AosError } from "../base/mod.ts";
 import {
   compareTextKeys,
   dec128AtPath,
@@ -18,6 +19,30 @@ import {
 } from "../value/mod.ts";
 import { compareElements, fitsRange, isInteger, sortedUnique } from "./_values.ts";
 
+/**
+ * The path of a conversion that does not track where it is: a conversion runs without paths first (they,
+ * and the closures that made them, were most of what it allocated), and only when it fails runs again with
+ * them, for the error's path.
+ */
+const UNTRACKED: ValuePath = Object.freeze([]);
+
+/** `path` and one segment after it; {@linkcode UNTRACKED} stays as it is. */
+function at(path: ValuePath, segment: string | number): ValuePath {
+  return path === UNTRACKED ? UNTRACKED : [...path, segment];
+}
+
+/** A record type's field names in canonical key order, sorted once per `fields` object. */
+const sortedFieldNames = new WeakMap<object, readonly string[]>();
+
+function fieldNames(fields: { [name: string]: TypeExpr }): readonly string[] {
+  let names = sortedFieldNames.get(fields);
+  if (names === undefined) {
+    names = Object.keys(fields).sort(compareTextKeys);
+    sortedFieldNames.set(fields, names);
+  }
+  return names;
+}
+
 function conform(
   value: Value,
   type: TypeExpr,
@@ -26,8 +51,6 @@ function conform(
   depth: number,
 ): Value {
   const view = viewType(type, schemas, path, depth);
-  const at = (segment: string | number): ValuePath => [...path, segment];
-  const mismatch = (detail = `got a ${value.kind} value`) => typeMismatch(path, view.kind, detail);
   switch (view.kind) {
     case "option":
       if (value.kind === "none" || value.kind === "unit") return { kind: "none" };
@@ -36,41 +59,49 @@ function conform(
     case "nat":
     case "time":
     case "duration":
-      if (!isInteger(value)) throw mismatch();
-      if (!fitsRange(value.value, view.kind)) throw mismatch(`${value.value} is out of range`);
-      return { kind: view.kind, value: value.value };
+      if (!isInteger(value)) throw typeMismatch(path, view.kind, `got a ${value.kind} value`);
+      if (!fitsRange(value.value, view.kind)) {
+        throw typeMismatch(path, view.kind, `${value.value} is out of range`);
+      }
+      return value.kind === view.kind ? value : { kind: view.kind, value: value.value };
     case "bool":
     case "bytes":
-      if (value.kind !== view.kind) throw mismatch();
+      if (value.kind !== view.kind) throw typeMismatch(path, view.kind, `got a ${value.kind} value`);
       return value;
     case "text":
-      if (value.kind !== "text") throw mismatch();
-      if (!value.value.isWellFormed()) throw mismatch("contains a lone surrogate");
+      if (value.kind !== "text") throw typeMismatch(path, view.kind, `got a ${value.kind} value`);
+      if (!value.value.isWellFormed()) throw typeMismatch(path, view.kind, "contains a lone surrogate");
       return value;
     case "dec128": {
-      if (value.kind !== "dec128") throw mismatch();
+      if (value.kind !== "dec128") throw typeMismatch(path, view.kind, `got a ${value.kind} value`);
       const text = value.value;
       return { kind: "dec128", value: dec128AtPath(path, () => normalizeDec128(text)) };
     }
     case "hash":
     case "uuid": {
-      if (value.kind !== view.kind) throw mismatch();
+      if (value.kind !== view.kind) throw typeMismatch(path, view.kind, `got a ${value.kind} value`);
       const size = view.kind === "hash" ? 32 : 16;
-      if (value.value.length !== size) throw mismatch(`expected ${size} bytes, got ${value.value.length}`);
+      if (value.value.length !== size) {
+        throw typeMismatch(path, view.kind, `expected ${size} bytes, got ${value.value.length}`);
+      }
       return value;
     }
     case "unit":
-      if (value.kind !== "unit" && value.kind !== "none") throw mismatch();
+      if (value.kind !== "unit" && value.kind !== "none") {
+        throw typeMismatch(path, view.kind, `got a ${value.kind} value`);
+      }
       return { kind: "unit" };
     case "list":
-      if (value.kind !== "list") throw mismatch();
+      if (value.kind !== "list") throw typeMismatch(path, view.kind, `got a ${value.kind} value`);
       return {
         kind: "list",
-        value: value.value.map((item, i) => conform(item, view.item, schemas, at(i), depth + 1)),
+        value: value.value.map((item, i) => conform(item, view.item, schemas, at(path, i), depth + 1)),
       };
     case "set": {
-      if (value.kind !== "list" && value.kind !== "set") throw mismatch();
-      const items = value.value.map((item, i) => conform(item, view.item, schemas, at(i), depth + 1));
+      if (value.kind !== "list" && value.kind !== "set") {
+        throw typeMismatch(path, view.kind, `got a ${value.kind} value`);
+      }
+      const items = value.value.map((item, i) => conform(item, view.item, schemas, at(path, i), depth + 1));
       return { kind: "set", value: sortedUnique(items) };
     }
     case "map": {
@@ -78,52 +109,52 @@ function conform(
       if (value.kind === "map") pairs = value.value;
       else if (value.kind === "record") {
         pairs = [...value.value].map(([name, field]) => [{ kind: "text", value: name }, field]);
-      } else throw mismatch();
+      } else throw typeMismatch(path, view.kind, `got a ${value.kind} value`);
       const out = pairs.map(([key, item], i): [Value, Value] => {
         const segment = key.kind === "text" ? key.value : i;
         return [
-          conform(key, view.key, schemas, at(segment), depth + 1),
-          conform(item, view.value, schemas, at(segment), depth + 1),
+          conform(key, view.key, schemas, at(path, segment), depth + 1),
+          conform(item, view.value, schemas, at(path, segment), depth + 1),
         ];
       }).sort(([a], [b]) => compareElements(a, b));
       if (out.some(([key], i) => i > 0 && compareElements(out[i - 1]![0], key) === 0)) {
-        throw mismatch("duplicate keys after conversion");
+        throw typeMismatch(path, view.kind, "duplicate keys after conversion");
       }
       return { kind: "map", value: out };
     }
     case "record": {
-      if (value.kind !== "record") throw mismatch();
+      if (value.kind !== "record") throw typeMismatch(path, view.kind, `got a ${value.kind} value`);
       for (const [name, field] of value.value) {
         // A none field equals an absent one (value_equal.ts), so only a present extra field is an error.
         if (!hasOwn(view.fields, name) && field.kind !== "none") {
-          throw typeMismatch(at(name), "record", `unexpected field "${name}"`);
+          throw typeMismatch(at(path, name), "record", `unexpected field "${name}"`);
         }
       }
       const out = new Map<string, Value>();
-      for (const name of Object.keys(view.fields).sort(compareTextKeys)) {
+      for (const name of fieldNames(view.fields)) {
         const fieldType = view.fields[name]!;
         const field = value.value.get(name);
-        if (field !== undefined) out.set(name, conform(field, fieldType, schemas, at(name), depth + 1));
-        else if (viewType(fieldType, schemas, at(name), depth + 1).kind === "option") {
+        if (field !== undefined) out.set(name, conform(field, fieldType, schemas, at(path, name), depth + 1));
+        else if (viewType(fieldType, schemas, at(path, name), depth + 1).kind === "option") {
           out.set(name, { kind: "none" });
-        } else throw typeMismatch(at(name), "record", `missing field "${name}"`);
+        } else throw typeMismatch(at(path, name), "record", `missing field "${name}"`);
       }
       return { kind: "record", value: out };
     }
     case "variant": {
-      if (value.kind !== "record") throw mismatch("expected a {$tag, $value} record");
+      if (value.kind !== "record") throw typeMismatch(path, view.kind, "expected a {$tag, $value} record");
       const tag = value.value.get("$tag");
-      if (tag?.kind !== "text") throw typeMismatch(at("$tag"), "variant", "expected a text $tag");
+      if (tag?.kind !== "text") throw typeMismatch(at(path, "$tag"), "variant", "expected a text $tag");
       if (!hasOwn(view.tags, tag.value)) {
-        throw typeMismatch(at("$tag"), "variant", `unknown tag "${tag.value}"`);
+        throw typeMismatch(at(path, "$tag"), "variant", `unknown tag "${tag.value}"`);
       }
       for (const name of value.value.keys()) {
         if (name !== "$tag" && name !== "$value") {
-          throw typeMismatch(at(name), "variant", `unexpected field "${name}"`);
+          throw typeMismatch(at(path, name), "variant", `unexpected field "${name}"`);
         }
       }
       const payload = value.value.get("$value") ?? { kind: "unit" };
-      const inner = conform(payload, view.tags[tag.value]!, schemas, at("$value"), depth + 1);
+      const inner = conform(payload, view.tags[tag.value]!, schemas, at(path, "$value"), depth + 1);
       return { kind: "record", value: new Map<string, Value>([["$tag", tag], ["$value", inner]]) };
     }
   }
@@ -150,5 +181,11 @@ export function conformValue(
   schemas: SchemaResolver,
   path: ValuePath = [],
 ): Value {
-  return conform(value, type, schemas, path, 0);
+  try {
+    return conform(value, type, schemas, UNTRACKED, 0);
+  } catch (error) {
+    if (!(error instanceof AosError)) throw error;
+    // Conversion is pure: the same walk again, tracking where it is, fails the same way and names the path.
+    return conform(value, type, schemas, path, 0);
+  }
 }

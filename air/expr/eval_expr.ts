@@ -97,6 +97,31 @@ function comparableItems(items: Value[], what: string, path: Path): Value[] {
   return items;
 }
 
+/**
+ * The path of an evaluation that does not track where it is: an evaluation runs without paths first (they
+ * were most of what it allocated), and only when it fails runs again with them, for the error's path.
+ */
+const UNTRACKED: Path = Object.freeze([]);
+
+/** `path` and up to three segments after it; {@linkcode UNTRACKED} stays as it is. */
+function at(path: Path, a: string | number, b?: string | number, c?: string | number): Path {
+  if (path === UNTRACKED) return UNTRACKED;
+  if (b === undefined) return [...path, a];
+  return c === undefined ? [...path, a, b] : [...path, a, b, c];
+}
+
+/** A record expression's fields in canonical key order, sorted once per expression. */
+const sortedRecordFields = new WeakMap<object, ReadonlyArray<[string, Expr]>>();
+
+function sortedFields(expr: Expr & { kind: "record" }): ReadonlyArray<[string, Expr]> {
+  let fields = sortedRecordFields.get(expr);
+  if (fields === undefined) {
+    fields = [...expr.fields].sort(([a], [b]) => compareTextKeys(a, b));
+    sortedRecordFields.set(expr, fields);
+  }
+  return fields;
+}
+
 function evalNode(expr: Expr, env: ExprEnv, path: Path, budget: Budget): Value {
   budget.nodes++;
   if (budget.nodes > limits.exprNodesMax) {
@@ -106,41 +131,40 @@ function evalNode(expr: Expr, env: ExprEnv, path: Path, budget: Budget): Value {
     case "const":
       return expr.value;
     case "ref":
-      return readRef(expr.ref, env, [...path, "ref"]);
+      return readRef(expr.ref, env, at(path, "ref"));
     case "record": {
-      const fields = [...expr.fields].sort(([a], [b]) => compareTextKeys(a, b));
       const out = new Map<string, Value>();
-      for (const [name, field] of fields) {
-        out.set(name, evalNode(field, env, [...path, "record", name], budget));
+      for (const [name, field] of sortedFields(expr)) {
+        out.set(name, evalNode(field, env, at(path, "record", name), budget));
       }
       return { kind: "record", value: out };
     }
     case "list":
       return {
         kind: "list",
-        value: expr.items.map((item, i) => evalNode(item, env, [...path, "list", i], budget)),
+        value: expr.items.map((item, i) => evalNode(item, env, at(path, "list", i), budget)),
       };
     case "set": {
-      const items = expr.items.map((item, i) => evalNode(item, env, [...path, "set", i], budget));
-      return { kind: "set", value: sortedUnique(comparableItems(items, "set", [...path, "set"])) };
+      const items = expr.items.map((item, i) => evalNode(item, env, at(path, "set", i), budget));
+      return { kind: "set", value: sortedUnique(comparableItems(items, "set", at(path, "set"))) };
     }
     case "map": {
-      const at = [...path, "map"];
+      const here = at(path, "map");
       const pairs = expr.entries.map(({ key, value }, i): [Value, Value] => [
-        evalNode(key, env, [...at, i, "key"], budget),
-        evalNode(value, env, [...at, i, "value"], budget),
+        evalNode(key, env, at(here, i, "key"), budget),
+        evalNode(value, env, at(here, i, "value"), budget),
       ]);
-      comparableItems(pairs.map(([key]) => key), "map", at);
+      comparableItems(pairs.map(([key]) => key), "map", here);
       const sorted = pairs.sort(([a], [b]) => compareElements(a, b));
       if (sorted.some(([key], i) => i > 0 && compareElements(sorted[i - 1]![0], key) === 0)) {
-        throw new ExprError("bad_literal", "Cannot build a map: duplicate keys", at);
+        throw new ExprError("bad_literal", "Cannot build a map: duplicate keys", here);
       }
       return { kind: "map", value: sorted };
     }
     case "variant": {
       const payload = expr.value === undefined
         ? { kind: "unit" as const }
-        : evalNode(expr.value, env, [...path, "variant", "value"], budget);
+        : evalNode(expr.value, env, at(path, "variant", "value"), budget);
       return {
         kind: "record",
         value: new Map<string, Value>([["$tag", { kind: "text", value: expr.tag }], ["$value", payload]]),
@@ -165,7 +189,7 @@ function evalOp(expr: Expr & { kind: "op" }, env: ExprEnv, path: Path, budget: B
   if (op === "and" || op === "or") {
     // Short-circuit left to right, so a guard can test a status before touching a payload.
     for (let i = 0; i < args.length; i++) {
-      const value = evalNode(args[i]!, env, [...path, "args", i], budget);
+      const value = evalNode(args[i]!, env, at(path, "args", i), budget);
       if (value.kind !== "bool") {
         throw new ExprError(
           "wrong_kind",
@@ -181,7 +205,7 @@ function evalOp(expr: Expr & { kind: "op" }, env: ExprEnv, path: Path, budget: B
     }
     return { kind: "bool", value: op === "and" };
   }
-  const values = args.map((arg, i) => evalNode(arg, env, [...path, "args", i], budget));
+  const values = args.map((arg, i) => evalNode(arg, env, at(path, "args", i), budget));
   return applyOp(op, values, path);
 }
 
@@ -198,7 +222,13 @@ function evalOp(expr: Expr & { kind: "op" }, env: ExprEnv, path: Path, budget: B
  * ```
  */
 export function evaluateExpr(expr: Expr, env: ExprEnv): Value {
-  return evalNode(expr, env, [], { nodes: 0 });
+  try {
+    return evalNode(expr, env, UNTRACKED, { nodes: 0 });
+  } catch (error) {
+    if (!(error instanceof ExprError)) throw error;
+    // Evaluation is pure: the same walk again, tracking where it is, fails the same way and names the path.
+    return evalNode(expr, env, [], { nodes: 0 });
+  }
 }
 
 /**

@@ -51,8 +51,35 @@ export function valueToCbor(
   path: ValuePath = [],
   depth = 0,
 ): CborValue {
+  try {
+    return toCbor(type, value, schemas, UNTRACKED, depth);
+  } catch (error) {
+    if (!(error instanceof AosError)) throw error;
+    // Encoding is pure: the same walk again, tracking where it is, fails the same way and names the path.
+    return toCbor(type, value, schemas, path, depth);
+  }
+}
+
+/**
+ * The path of a walk that does not track where it is: {@linkcode valueToCbor} runs without paths first
+ * (they, and the closures that made them, were a large part of what an encoding allocated), and only when
+ * it fails runs again with them, for the error's path.
+ */
+const UNTRACKED: ValuePath = Object.freeze([]);
+
+/** `path` and one segment after it; {@linkcode UNTRACKED} stays as it is. */
+function at(path: ValuePath, segment: string | number): ValuePath {
+  return path === UNTRACKED ? UNTRACKED : [...path, segment];
+}
+
+function toCbor(
+  type: TypeExpr,
+  value: Value,
+  schemas: SchemaResolver,
+  path: ValuePath,
+  depth: number,
+): CborValue {
   const view = viewType(type, schemas, path, depth);
-  const at = (segment: string | number): ValuePath => [...path, segment];
   switch (view.kind) {
     case "bool":
     case "text":
@@ -93,13 +120,13 @@ export function valueToCbor(
       if (value.kind !== "unit") throw typeMismatch(path, "unit", `expected unit, ${describe(value)}`);
       return null;
     case "option":
-      return value.kind === "none" ? null : valueToCbor(view.item, value, schemas, path, depth + 1);
+      return value.kind === "none" ? null : toCbor(view.item, value, schemas, path, depth + 1);
     case "list":
     case "set": {
       if (value.kind !== view.kind) {
         throw typeMismatch(path, view.kind, `expected a ${view.kind} value, ${describe(value)}`);
       }
-      const items = value.value.map((item, i) => valueToCbor(view.item, item, schemas, at(i), depth + 1));
+      const items = value.value.map((item, i) => toCbor(view.item, item, schemas, at(path, i), depth + 1));
       return view.kind === "list" ? items : sortedUnique(items);
     }
     case "map": {
@@ -108,11 +135,11 @@ export function valueToCbor(
       const seen = new Set<string>();
       value.value.forEach(([k, v], i) => {
         const segment = k.kind === "text" ? k.value : i;
-        const key = valueToCbor(view.key, k, schemas, at(segment), depth + 1);
+        const key = toCbor(view.key, k, schemas, at(path, segment), depth + 1);
         const encoded = toHex(encodeCanonical(key));
-        if (seen.has(encoded)) throw typeMismatch(at(segment), "map", "duplicate key");
+        if (seen.has(encoded)) throw typeMismatch(at(path, segment), "map", "duplicate key");
         seen.add(encoded);
-        out.set(key, valueToCbor(view.value, v, schemas, at(segment), depth + 1));
+        out.set(key, toCbor(view.value, v, schemas, at(path, segment), depth + 1));
       });
       return out;
     }
@@ -121,18 +148,24 @@ export function valueToCbor(
         throw typeMismatch(path, "record", `expected a record value, ${describe(value)}`);
       }
       for (const name of value.value.keys()) {
-        if (!hasOwn(view.fields, name)) throw typeMismatch(at(name), "record", `unexpected field "${name}"`);
+        if (!hasOwn(view.fields, name)) {
+          throw typeMismatch(at(path, name), "record", `unexpected field "${name}"`);
+        }
       }
       const out = new Map<CborValue, CborValue>();
-      for (const name of Object.keys(view.fields).sort(compareTextKeys)) {
+      const layout = recordLayout(view.fields, schemas, depth + 1);
+      const names = layout?.names ?? Object.keys(view.fields).sort(compareTextKeys);
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i]!;
         const fieldType = view.fields[name]!;
         const field = value.value.get(name);
-        const optional = viewType(fieldType, schemas, at(name), depth + 1).kind === "option";
+        const optional = layout?.optional[i] ??
+          viewType(fieldType, schemas, at(path, name), depth + 1).kind === "option";
         if (field === undefined && !optional) {
-          throw typeMismatch(at(name), "record", `missing field "${name}"`);
+          throw typeMismatch(at(path, name), "record", `missing field "${name}"`);
         }
         if (field === undefined || (optional && field.kind === "none")) continue; // none fields are omitted
-        out.set(name, valueToCbor(fieldType, field, schemas, at(name), depth + 1));
+        out.set(name, toCbor(fieldType, field, schemas, at(path, name), depth + 1));
       }
       return out;
     }
@@ -141,17 +174,17 @@ export function valueToCbor(
         throw typeMismatch(path, "variant", `expected a {$tag, $value} record, ${describe(value)}`);
       }
       const tag = value.value.get("$tag");
-      if (tag?.kind !== "text") throw typeMismatch(at("$tag"), "variant", "expected a text $tag");
+      if (tag?.kind !== "text") throw typeMismatch(at(path, "$tag"), "variant", "expected a text $tag");
       if (!hasOwn(view.tags, tag.value)) {
-        throw typeMismatch(at("$tag"), "variant", `unknown tag "${tag.value}"`);
+        throw typeMismatch(at(path, "$tag"), "variant", `unknown tag "${tag.value}"`);
       }
       for (const name of value.value.keys()) {
         if (name !== "$tag" && name !== "$value") {
-          throw typeMismatch(at(name), "variant", `unexpected field "${name}"`);
+          throw typeMismatch(at(path, name), "variant", `unexpected field "${name}"`);
         }
       }
       const payload = value.value.get("$value") ?? { kind: "unit" };
-      const item = valueToCbor(view.tags[tag.value]!, payload, schemas, at("$value"), depth + 1);
+      const item = toCbor(view.tags[tag.value]!, payload, schemas, at(path, "$value"), depth + 1);
       return new Map<CborValue, CborValue>([["$tag", tag.value], ["$value", item]]);
     }
   }
