@@ -929,16 +929,24 @@ export class Kernel {
   snapshot(): Uint8Array {
     assert(this.#queue.length === 0, "snapshots are taken only when idle");
     const fields = this.#snapshotFields();
+    const plans = this.#plans.snapshotPlans();
     const cells = this.#cells.all();
     return encodeCanonicalWith((sink) => {
       // As the generic encoder does, a field without a value is left out.
       const keys = canonicalKeyOrder([
         ...Object.keys(fields).filter((k) => fields[k] !== undefined),
+        "plans",
         "reducers",
       ]);
       sink.map(keys.length);
       for (const key of keys) {
         sink.text(key);
+        if (key === "plans") {
+          // Each instance as the plan engine encoded it (ended ones once, not at every snapshot).
+          sink.array(plans.length);
+          for (const plan of plans) sink.raw(plan);
+          continue;
+        }
         if (key !== "reducers") {
           sink.value(fields[key]!);
           continue;
@@ -964,9 +972,8 @@ export class Kernel {
     });
   }
 
-  /** Every field of the snapshot but `reducers` (the cells). */
+  /** Every field of the snapshot but `plans` and `reducers` (the cells). */
   #snapshotFields(): { [key: string]: CborValue } {
-    const plans = this.#plans.snapshot();
     return {
       version: 1,
       ...(this.#worldId === undefined ? {} : { world_id: this.#worldId }),
@@ -974,12 +981,11 @@ export class Kernel {
       generation: this.#generation,
       manifest_hash: hashRefToBytes(this.#defs.manifestHash),
       pinned_manifests: this.pinnedManifests().map(hashRefToBytes),
-      plans: plans.plans,
       outbox: outboxToCbor(this.#effects.outbox()),
       settled_recent: this.#effects.settled().map((hex) => fromHex(hex)),
       budgets: this.#effects.budgets.toCbor(),
       governance: this.#governance.snapshot(),
-      next_instance_id: plans.next_instance_id,
+      next_instance_id: this.#plans.nextInstanceId,
       now_ns: this.#nowNs,
     };
   }

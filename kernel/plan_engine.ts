@@ -36,6 +36,7 @@ import {
   type CborValue,
   decodeTyped,
   type DefPlan,
+  encodeCanonical,
   type HashRef,
   hashRefToBytes,
   type PlanStep,
@@ -84,6 +85,8 @@ class Engine implements PlanEngine {
   readonly #waiting = new PlanWaitIndex();
   /** Ids of ended instances still kept, ascending. */
   readonly #ended: bigint[] = [];
+  /** Snapshot encodings of ended instances (see {@linkcode snapshotPlans}). */
+  readonly #endedBytes = new WeakMap<PlanInstance, Uint8Array>();
   #nextId = 1n;
 
   constructor(host: PlanHost) {
@@ -379,6 +382,19 @@ class Engine implements PlanEngine {
       plans: this.#ids().map((id) => instanceToCbor(this.#instances.get(id)!)),
       next_instance_id: this.#nextId,
     };
+  }
+
+  snapshotPlans(): Uint8Array[] {
+    return this.#ids().map((id) => {
+      const inst = this.#instances.get(id)!;
+      if (inst.status !== "ok" && inst.status !== "error") return encodeCanonical(instanceToCbor(inst));
+      let bytes = this.#endedBytes.get(inst);
+      if (bytes === undefined) {
+        bytes = encodeCanonical(instanceToCbor(inst));
+        this.#endedBytes.set(inst, bytes);
+      }
+      return bytes;
+    });
   }
 
   restore(part: { plans: CborValue[]; next_instance_id: bigint }): void {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeCanonical } from "../air/mod.ts";
+import { decodeCanonical, encodeCanonical, toHex } from "../air/mod.ts";
 import { externalEvent, hasCode } from "./_test_fixtures.ts";
 import {
   assertRecords,
@@ -13,7 +13,7 @@ import {
   START,
   startRequest,
 } from "./_plan_test_world.ts";
-import type { Kernel, WorldDefs } from "./kernel.ts";
+import { Kernel, type WorldDefs } from "./kernel.ts";
 import { checkPlanStart } from "./plan_engine.ts";
 
 function raiseTo(reducer: string, event: unknown): { op: string; reducer: string; event: unknown } {
@@ -270,7 +270,7 @@ function waitPlan(where: unknown): unknown {
   };
 }
 
-function waitWorld(where: unknown): { kernel: Kernel; defs: WorldDefs } {
+function waitWorld(where: unknown): ReturnType<typeof givenPlanWorld> {
   const spec: PlanWorldSpec = {
     plans: [waitPlan(where)],
     triggers: [{ event: START, plan: "test/wait@1", correlate_by: "id" }],
@@ -306,4 +306,23 @@ Deno.test("cancel() ends a live instance with cancelled and ignores unknown or e
     "ended instances take nothing",
   );
   assert.equal(kernel.plans()[0]!.status, "error");
+});
+
+Deno.test("snapshot() writes each instance as it is now: a waiting one, then ended (its encoding kept once ended)", () => {
+  const { kernel, defs, host } = waitWorld({ bool: true });
+  kernel.apply(externalEvent(1, START, { id: "x", n: 0 }));
+  kernel.apply(externalEvent(3, START, { id: "y", n: 0 }));
+  const statuses = (bytes: Uint8Array) =>
+    (decodeCanonical(bytes) as { plans: Array<{ status: string }> }).plans.map((p) => p.status);
+  const waiting = kernel.snapshot();
+  assert.deepEqual(statuses(waiting), ["waiting", "waiting"]);
+  kernel.apply(cancelEntry(5, 1));
+  const ended = kernel.snapshot();
+  assert.deepEqual(statuses(ended), ["error", "waiting"]);
+  // The same bytes again (the ended instance from its kept encoding), canonical as a whole, and restored.
+  assert.equal(toHex(kernel.snapshot()), toHex(ended));
+  assert.equal(toHex(encodeCanonical(decodeCanonical(ended))), toHex(ended));
+  assert.equal(toHex(Kernel.restore(defs, host, ended).snapshot()), toHex(ended));
+  kernel.apply(cancelEntry(7, 2));
+  assert.deepEqual(statuses(kernel.snapshot()), ["error", "error"]);
 });

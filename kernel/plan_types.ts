@@ -84,6 +84,11 @@ export interface PlanEngine {
   readonly nextInstanceId: bigint;
   /** Canonical snapshot part (KERNEL §8.4 `plans`, `next_instance_id`). */
   snapshot(): { plans: CborValue[]; next_instance_id: bigint };
+  /**
+   * The canonical encoding of each item of `snapshot().plans`, in the same order: what a snapshot writes.
+   * An ended instance never changes, so it is encoded once.
+   */
+  snapshotPlans(): Uint8Array[];
   /** Restores from a snapshot part. */
   restore(part: { plans: CborValue[]; next_instance_id: bigint }): void;
 }
