@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { toHex } from "./cbor.ts";
 import { sha256 } from "./hash.ts";
+import { SHA256_WASM_INPUT_MAX, sha256Wasm } from "./_sha256_wasm.ts";
+import fc from "npm:fast-check@4.11.0";
 
 Deno.test("sha256() matches the FIPS 180-4 test vectors", () => {
   const text = (s: string) => new TextEncoder().encode(s);
@@ -35,4 +37,21 @@ Deno.test("sha256() agrees with the native hash at every length around block and
     const native = new Uint8Array(createHash("sha256").update(bytes).digest());
     assert.equal(toHex(sha256(bytes)), toHex(native), `length ${length}`);
   }
+});
+
+Deno.test("sha256Wasm() agrees with the native hash on random inputs, views at any offset, and refuses long ones", () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 2_000 }), fc.nat({ max: 7 }), (bytes, offset) => {
+      // A view into a larger buffer, as journal entries are (views of slabs).
+      const backing = new Uint8Array(bytes.length + offset + 3).fill(0xee);
+      backing.set(bytes, offset);
+      const view = backing.subarray(offset, offset + bytes.length);
+      const native = new Uint8Array(createHash("sha256").update(bytes).digest());
+      const out = new Uint8Array(32);
+      assert.equal(sha256Wasm(view, out), out);
+      assert.equal(toHex(out), toHex(native));
+    }),
+    { numRuns: 500 },
+  );
+  assert.throws(() => sha256Wasm(new Uint8Array(SHA256_WASM_INPUT_MAX + 1), new Uint8Array(32)), RangeError);
 });
