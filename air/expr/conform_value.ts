@@ -4,32 +4,21 @@
  *
  * @module
  */
-import { AosError } from "../base/mod.ts";
 import {
   compareTextKeys,
   dec128AtPath,
   hasOwn,
   normalizeDec128,
+  pathAt,
   type SchemaResolver,
   type TypeExpr,
   typeMismatch,
   type Value,
   type ValuePath,
   viewType,
+  withPathOnError,
 } from "../value/mod.ts";
 import { compareElements, fitsRange, isInteger, sortedUnique } from "./_values.ts";
-
-/**
- * The path of a conversion that does not track where it is: a conversion runs without paths first (they,
- * and the closures that made them, were most of what it allocated), and only when it fails runs again with
- * them, for the error's path.
- */
-const UNTRACKED: ValuePath = Object.freeze([]);
-
-/** `path` and one segment after it; {@linkcode UNTRACKED} stays as it is. */
-function at(path: ValuePath, segment: string | number): ValuePath {
-  return path === UNTRACKED ? UNTRACKED : [...path, segment];
-}
 
 /** A record type's field names in canonical key order, sorted once per `fields` object. */
 const sortedFieldNames = new WeakMap<object, readonly string[]>();
@@ -95,13 +84,15 @@ function conform(
       if (value.kind !== "list") throw typeMismatch(path, view.kind, `got a ${value.kind} value`);
       return {
         kind: "list",
-        value: value.value.map((item, i) => conform(item, view.item, schemas, at(path, i), depth + 1)),
+        value: value.value.map((item, i) => conform(item, view.item, schemas, pathAt(path, i), depth + 1)),
       };
     case "set": {
       if (value.kind !== "list" && value.kind !== "set") {
         throw typeMismatch(path, view.kind, `got a ${value.kind} value`);
       }
-      const items = value.value.map((item, i) => conform(item, view.item, schemas, at(path, i), depth + 1));
+      const items = value.value.map((item, i) =>
+        conform(item, view.item, schemas, pathAt(path, i), depth + 1)
+      );
       return { kind: "set", value: sortedUnique(items) };
     }
     case "map": {
@@ -113,8 +104,8 @@ function conform(
       const out = pairs.map(([key, item], i): [Value, Value] => {
         const segment = key.kind === "text" ? key.value : i;
         return [
-          conform(key, view.key, schemas, at(path, segment), depth + 1),
-          conform(item, view.value, schemas, at(path, segment), depth + 1),
+          conform(key, view.key, schemas, pathAt(path, segment), depth + 1),
+          conform(item, view.value, schemas, pathAt(path, segment), depth + 1),
         ];
       }).sort(([a], [b]) => compareElements(a, b));
       if (out.some(([key], i) => i > 0 && compareElements(out[i - 1]![0], key) === 0)) {
@@ -127,34 +118,35 @@ function conform(
       for (const [name, field] of value.value) {
         // A none field equals an absent one (value_equal.ts), so only a present extra field is an error.
         if (!hasOwn(view.fields, name) && field.kind !== "none") {
-          throw typeMismatch(at(path, name), "record", `unexpected field "${name}"`);
+          throw typeMismatch(pathAt(path, name), "record", `unexpected field "${name}"`);
         }
       }
       const out = new Map<string, Value>();
       for (const name of fieldNames(view.fields)) {
         const fieldType = view.fields[name]!;
         const field = value.value.get(name);
-        if (field !== undefined) out.set(name, conform(field, fieldType, schemas, at(path, name), depth + 1));
-        else if (viewType(fieldType, schemas, at(path, name), depth + 1).kind === "option") {
+        if (field !== undefined) {
+          out.set(name, conform(field, fieldType, schemas, pathAt(path, name), depth + 1));
+        } else if (viewType(fieldType, schemas, pathAt(path, name), depth + 1).kind === "option") {
           out.set(name, { kind: "none" });
-        } else throw typeMismatch(at(path, name), "record", `missing field "${name}"`);
+        } else throw typeMismatch(pathAt(path, name), "record", `missing field "${name}"`);
       }
       return { kind: "record", value: out };
     }
     case "variant": {
       if (value.kind !== "record") throw typeMismatch(path, view.kind, "expected a {$tag, $value} record");
       const tag = value.value.get("$tag");
-      if (tag?.kind !== "text") throw typeMismatch(at(path, "$tag"), "variant", "expected a text $tag");
+      if (tag?.kind !== "text") throw typeMismatch(pathAt(path, "$tag"), "variant", "expected a text $tag");
       if (!hasOwn(view.tags, tag.value)) {
-        throw typeMismatch(at(path, "$tag"), "variant", `unknown tag "${tag.value}"`);
+        throw typeMismatch(pathAt(path, "$tag"), "variant", `unknown tag "${tag.value}"`);
       }
       for (const name of value.value.keys()) {
         if (name !== "$tag" && name !== "$value") {
-          throw typeMismatch(at(path, name), "variant", `unexpected field "${name}"`);
+          throw typeMismatch(pathAt(path, name), "variant", `unexpected field "${name}"`);
         }
       }
       const payload = value.value.get("$value") ?? { kind: "unit" };
-      const inner = conform(payload, view.tags[tag.value]!, schemas, at(path, "$value"), depth + 1);
+      const inner = conform(payload, view.tags[tag.value]!, schemas, pathAt(path, "$value"), depth + 1);
       return { kind: "record", value: new Map<string, Value>([["$tag", tag], ["$value", inner]]) };
     }
   }
@@ -181,11 +173,5 @@ export function conformValue(
   schemas: SchemaResolver,
   path: ValuePath = [],
 ): Value {
-  try {
-    return conform(value, type, schemas, UNTRACKED, 0);
-  } catch (error) {
-    if (!(error instanceof AosError)) throw error;
-    // Conversion is pure: the same walk again, tracking where it is, fails the same way and names the path.
-    return conform(value, type, schemas, path, 0);
-  }
+  return withPathOnError(path, (at) => conform(value, type, schemas, at, 0));
 }

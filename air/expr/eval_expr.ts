@@ -6,7 +6,7 @@
  */
 import { limits } from "../base/mod.ts";
 import type { ExprJson } from "../nodes/mod.ts";
-import { compareTextKeys, type Value } from "../value/mod.ts";
+import { compareTextKeys, pathAt, type Value, withPathOnError } from "../value/mod.ts";
 import { applyOp } from "./_operators.ts";
 import { compareElements, isComparable, sortedUnique } from "./_values.ts";
 import { type Expr, type ExprRef, opArity } from "./expr_ast.ts";
@@ -97,19 +97,6 @@ function comparableItems(items: Value[], what: string, path: Path): Value[] {
   return items;
 }
 
-/**
- * The path of an evaluation that does not track where it is: an evaluation runs without paths first (they
- * were most of what it allocated), and only when it fails runs again with them, for the error's path.
- */
-const UNTRACKED: Path = Object.freeze([]);
-
-/** `path` and up to three segments after it; {@linkcode UNTRACKED} stays as it is. */
-function at(path: Path, a: string | number, b?: string | number, c?: string | number): Path {
-  if (path === UNTRACKED) return UNTRACKED;
-  if (b === undefined) return [...path, a];
-  return c === undefined ? [...path, a, b] : [...path, a, b, c];
-}
-
 /** A record expression's fields in canonical key order, sorted once per expression. */
 const sortedRecordFields = new WeakMap<object, ReadonlyArray<[string, Expr]>>();
 
@@ -131,28 +118,28 @@ function evalNode(expr: Expr, env: ExprEnv, path: Path, budget: Budget): Value {
     case "const":
       return expr.value;
     case "ref":
-      return readRef(expr.ref, env, at(path, "ref"));
+      return readRef(expr.ref, env, pathAt(path, "ref"));
     case "record": {
       const out = new Map<string, Value>();
       for (const [name, field] of sortedFields(expr)) {
-        out.set(name, evalNode(field, env, at(path, "record", name), budget));
+        out.set(name, evalNode(field, env, pathAt(path, "record", name), budget));
       }
       return { kind: "record", value: out };
     }
     case "list":
       return {
         kind: "list",
-        value: expr.items.map((item, i) => evalNode(item, env, at(path, "list", i), budget)),
+        value: expr.items.map((item, i) => evalNode(item, env, pathAt(path, "list", i), budget)),
       };
     case "set": {
-      const items = expr.items.map((item, i) => evalNode(item, env, at(path, "set", i), budget));
-      return { kind: "set", value: sortedUnique(comparableItems(items, "set", at(path, "set"))) };
+      const items = expr.items.map((item, i) => evalNode(item, env, pathAt(path, "set", i), budget));
+      return { kind: "set", value: sortedUnique(comparableItems(items, "set", pathAt(path, "set"))) };
     }
     case "map": {
-      const here = at(path, "map");
+      const here = pathAt(path, "map");
       const pairs = expr.entries.map(({ key, value }, i): [Value, Value] => [
-        evalNode(key, env, at(here, i, "key"), budget),
-        evalNode(value, env, at(here, i, "value"), budget),
+        evalNode(key, env, pathAt(here, i, "key"), budget),
+        evalNode(value, env, pathAt(here, i, "value"), budget),
       ]);
       comparableItems(pairs.map(([key]) => key), "map", here);
       const sorted = pairs.sort(([a], [b]) => compareElements(a, b));
@@ -164,7 +151,7 @@ function evalNode(expr: Expr, env: ExprEnv, path: Path, budget: Budget): Value {
     case "variant": {
       const payload = expr.value === undefined
         ? { kind: "unit" as const }
-        : evalNode(expr.value, env, at(path, "variant", "value"), budget);
+        : evalNode(expr.value, env, pathAt(path, "variant", "value"), budget);
       return {
         kind: "record",
         value: new Map<string, Value>([["$tag", { kind: "text", value: expr.tag }], ["$value", payload]]),
@@ -189,7 +176,7 @@ function evalOp(expr: Expr & { kind: "op" }, env: ExprEnv, path: Path, budget: B
   if (op === "and" || op === "or") {
     // Short-circuit left to right, so a guard can test a status before touching a payload.
     for (let i = 0; i < args.length; i++) {
-      const value = evalNode(args[i]!, env, at(path, "args", i), budget);
+      const value = evalNode(args[i]!, env, pathAt(path, "args", i), budget);
       if (value.kind !== "bool") {
         throw new ExprError(
           "wrong_kind",
@@ -205,7 +192,7 @@ function evalOp(expr: Expr & { kind: "op" }, env: ExprEnv, path: Path, budget: B
     }
     return { kind: "bool", value: op === "and" };
   }
-  const values = args.map((arg, i) => evalNode(arg, env, at(path, "args", i), budget));
+  const values = args.map((arg, i) => evalNode(arg, env, pathAt(path, "args", i), budget));
   return applyOp(op, values, path);
 }
 
@@ -222,13 +209,8 @@ function evalOp(expr: Expr & { kind: "op" }, env: ExprEnv, path: Path, budget: B
  * ```
  */
 export function evaluateExpr(expr: Expr, env: ExprEnv): Value {
-  try {
-    return evalNode(expr, env, UNTRACKED, { nodes: 0 });
-  } catch (error) {
-    if (!(error instanceof ExprError)) throw error;
-    // Evaluation is pure: the same walk again, tracking where it is, fails the same way and names the path.
-    return evalNode(expr, env, [], { nodes: 0 });
-  }
+  // Evaluation is pure: it runs without paths, and again with them only for a failure's path.
+  return withPathOnError([], (path) => evalNode(expr, env, path, { nodes: 0 }));
 }
 
 /**

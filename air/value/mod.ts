@@ -41,11 +41,14 @@ export {
   compareTextKeys,
   dec128AtPath,
   hasOwn,
+  pathAt,
   refType,
   typeMismatch,
   type TypeView,
+  UNTRACKED_PATH,
   type ValuePath,
   viewType,
+  withPathOnError,
 } from "./type_view.ts";
 export {
   checkedItem,

@@ -11,6 +11,39 @@ import type { PrimitiveName, SchemaResolver, TypeExpr } from "./types.ts";
 /** JSON path segments locating a value (`["items", 2, "by"]` is `$.items[2].by`). */
 export type ValuePath = ReadonlyArray<string | number>;
 
+/**
+ * The path of a walk that does not track where it is (see {@linkcode withPathOnError}): {@linkcode pathAt}
+ * keeps it as it is.
+ */
+export const UNTRACKED_PATH: ValuePath = Object.freeze([]);
+
+/** `path` and up to three segments after it; {@linkcode UNTRACKED_PATH} stays as it is. */
+export function pathAt(
+  path: ValuePath,
+  a: string | number,
+  b?: string | number,
+  c?: string | number,
+): ValuePath {
+  if (path === UNTRACKED_PATH) return UNTRACKED_PATH;
+  if (b === undefined) return [...path, a];
+  return c === undefined ? [...path, a, b] : [...path, a, b, c];
+}
+
+/**
+ * Runs a pure walk over a value (an evaluation, a conversion, an encoding) without tracking its path, then,
+ * only when it fails with an `AosError`, runs it again from `path`: the same walk fails the same way and its
+ * error names where. The paths a walk makes for every node (and the closures that made them) were most of
+ * what it allocated, for an error path it almost never needs.
+ */
+export function withPathOnError<T>(path: ValuePath, walk: (path: ValuePath) => T): T {
+  try {
+    return walk(UNTRACKED_PATH);
+  } catch (error) {
+    if (!(error instanceof AosError)) throw error;
+    return walk(path);
+  }
+}
+
 /** A type with refs resolved one level, as a discriminated union. */
 export type TypeView =
   | { kind: PrimitiveName }

@@ -1,9 +1,18 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
 import { assertAosError } from "../_testing/mod.ts";
 import fc from "npm:fast-check@4.11.0";
-import { limits } from "../base/mod.ts";
+import { type AosError, limits } from "../base/mod.ts";
 import { compareBytes } from "../cbor/mod.ts";
-import { checkIntegerRange, compareTextKeys, viewType } from "./type_view.ts";
+import {
+  checkIntegerRange,
+  compareTextKeys,
+  pathAt,
+  typeMismatch,
+  UNTRACKED_PATH,
+  type ValuePath,
+  viewType,
+  withPathOnError,
+} from "./type_view.ts";
 import type { SchemaResolver, TypeExpr } from "./types.ts";
 
 const registry = new Map<string, TypeExpr>([
@@ -109,4 +118,29 @@ Deno.test("viewType() answers by the resolver it is given and the nesting left, 
   strictEqual(viewType(type, asNat).kind, "nat");
   throws(() => viewType(type, asNat, [], limits.nestingDepthMax), /nesting exceeds/);
   strictEqual(viewType({ nat: {} }, asNat, [], limits.nestingDepthMax).kind, "nat");
+});
+
+Deno.test("withPathOnError() walks untracked first, and again from the path only when it fails with an AosError", () => {
+  const seen: ValuePath[] = [];
+  const ok = withPathOnError(["root"], (path) => {
+    seen.push(pathAt(path, "a", 1));
+    return 7;
+  });
+  strictEqual(ok, 7);
+  deepStrictEqual(seen, [UNTRACKED_PATH]);
+  strictEqual(seen[0], UNTRACKED_PATH);
+  const failing = (path: ValuePath): never => {
+    throw typeMismatch(pathAt(path, "x", 2, "y"), "nat", "no");
+  };
+  throws(() => withPathOnError(["root"], failing), (error: AosError) => {
+    strictEqual(error.context.path, "$.root.x[2].y");
+    return true;
+  });
+  let runs = 0;
+  throws(() =>
+    withPathOnError([], () => {
+      runs++;
+      throw new TypeError("a bug");
+    }), TypeError);
+  strictEqual(runs, 1, "a bug is not run again");
 });

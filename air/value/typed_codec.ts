@@ -29,9 +29,11 @@ import {
   dec128AtPath,
   hasOwn,
   nonCanonical,
+  pathAt,
   typeMismatch,
   type ValuePath,
   viewType,
+  withPathOnError,
 } from "./type_view.ts";
 import type { SchemaResolver, TypeExpr } from "./types.ts";
 import type { Value } from "./value.ts";
@@ -51,25 +53,7 @@ export function valueToCbor(
   path: ValuePath = [],
   depth = 0,
 ): CborValue {
-  try {
-    return toCbor(type, value, schemas, UNTRACKED, depth);
-  } catch (error) {
-    if (!(error instanceof AosError)) throw error;
-    // Encoding is pure: the same walk again, tracking where it is, fails the same way and names the path.
-    return toCbor(type, value, schemas, path, depth);
-  }
-}
-
-/**
- * The path of a walk that does not track where it is: {@linkcode valueToCbor} runs without paths first
- * (they, and the closures that made them, were a large part of what an encoding allocated), and only when
- * it fails runs again with them, for the error's path.
- */
-const UNTRACKED: ValuePath = Object.freeze([]);
-
-/** `path` and one segment after it; {@linkcode UNTRACKED} stays as it is. */
-function at(path: ValuePath, segment: string | number): ValuePath {
-  return path === UNTRACKED ? UNTRACKED : [...path, segment];
+  return withPathOnError(path, (at) => toCbor(type, value, schemas, at, depth));
 }
 
 function toCbor(
@@ -126,7 +110,9 @@ function toCbor(
       if (value.kind !== view.kind) {
         throw typeMismatch(path, view.kind, `expected a ${view.kind} value, ${describe(value)}`);
       }
-      const items = value.value.map((item, i) => toCbor(view.item, item, schemas, at(path, i), depth + 1));
+      const items = value.value.map((item, i) =>
+        toCbor(view.item, item, schemas, pathAt(path, i), depth + 1)
+      );
       return view.kind === "list" ? items : sortedUnique(items);
     }
     case "map": {
@@ -135,11 +121,11 @@ function toCbor(
       const seen = new Set<string>();
       value.value.forEach(([k, v], i) => {
         const segment = k.kind === "text" ? k.value : i;
-        const key = toCbor(view.key, k, schemas, at(path, segment), depth + 1);
+        const key = toCbor(view.key, k, schemas, pathAt(path, segment), depth + 1);
         const encoded = toHex(encodeCanonical(key));
-        if (seen.has(encoded)) throw typeMismatch(at(path, segment), "map", "duplicate key");
+        if (seen.has(encoded)) throw typeMismatch(pathAt(path, segment), "map", "duplicate key");
         seen.add(encoded);
-        out.set(key, toCbor(view.value, v, schemas, at(path, segment), depth + 1));
+        out.set(key, toCbor(view.value, v, schemas, pathAt(path, segment), depth + 1));
       });
       return out;
     }
@@ -149,7 +135,7 @@ function toCbor(
       }
       for (const name of value.value.keys()) {
         if (!hasOwn(view.fields, name)) {
-          throw typeMismatch(at(path, name), "record", `unexpected field "${name}"`);
+          throw typeMismatch(pathAt(path, name), "record", `unexpected field "${name}"`);
         }
       }
       const out = new Map<CborValue, CborValue>();
@@ -160,12 +146,12 @@ function toCbor(
         const fieldType = view.fields[name]!;
         const field = value.value.get(name);
         const optional = layout?.optional[i] ??
-          viewType(fieldType, schemas, at(path, name), depth + 1).kind === "option";
+          viewType(fieldType, schemas, pathAt(path, name), depth + 1).kind === "option";
         if (field === undefined && !optional) {
-          throw typeMismatch(at(path, name), "record", `missing field "${name}"`);
+          throw typeMismatch(pathAt(path, name), "record", `missing field "${name}"`);
         }
         if (field === undefined || (optional && field.kind === "none")) continue; // none fields are omitted
-        out.set(name, toCbor(fieldType, field, schemas, at(path, name), depth + 1));
+        out.set(name, toCbor(fieldType, field, schemas, pathAt(path, name), depth + 1));
       }
       return out;
     }
@@ -174,17 +160,17 @@ function toCbor(
         throw typeMismatch(path, "variant", `expected a {$tag, $value} record, ${describe(value)}`);
       }
       const tag = value.value.get("$tag");
-      if (tag?.kind !== "text") throw typeMismatch(at(path, "$tag"), "variant", "expected a text $tag");
+      if (tag?.kind !== "text") throw typeMismatch(pathAt(path, "$tag"), "variant", "expected a text $tag");
       if (!hasOwn(view.tags, tag.value)) {
-        throw typeMismatch(at(path, "$tag"), "variant", `unknown tag "${tag.value}"`);
+        throw typeMismatch(pathAt(path, "$tag"), "variant", `unknown tag "${tag.value}"`);
       }
       for (const name of value.value.keys()) {
         if (name !== "$tag" && name !== "$value") {
-          throw typeMismatch(at(path, name), "variant", `unexpected field "${name}"`);
+          throw typeMismatch(pathAt(path, name), "variant", `unexpected field "${name}"`);
         }
       }
       const payload = value.value.get("$value") ?? { kind: "unit" };
-      const item = toCbor(view.tags[tag.value]!, payload, schemas, at(path, "$value"), depth + 1);
+      const item = toCbor(view.tags[tag.value]!, payload, schemas, pathAt(path, "$value"), depth + 1);
       return new Map<CborValue, CborValue>([["$tag", tag.value], ["$value", item]]);
     }
   }
