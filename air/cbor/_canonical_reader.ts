@@ -19,8 +19,37 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 /** Longest text tried as plain ASCII before the UTF-8 decoder (short keys and names are the common case). */
 const ASCII_FAST_MAX = 64;
 
-/** `n` bytes at `at` as a string when every one is ASCII (which is valid UTF-8 as it is), else undefined. */
+/**
+ * `n` bytes at `at` as a string when every one is ASCII (which is valid UTF-8 as it is), else undefined. A
+ * short text is looked up first among the short texts read before (see {@linkcode SHORT_TEXTS}).
+ */
 export function asciiText(bytes: Uint8Array, at: number, n: number): string | undefined {
+  if (n > SHORT_TEXT_MAX) return newAsciiText(bytes, at, n);
+  // FNV-1a over the bytes, checking them on the way.
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < n; i++) {
+    const byte = bytes[at + i]!;
+    if (byte >= 0x80) return undefined;
+    hash = Math.imul(hash ^ byte, 0x01000193);
+  }
+  const slot = (hash >>> 0) & (SHORT_TEXTS.length - 1);
+  const known = SHORT_TEXTS[slot];
+  if (known !== undefined && known.length === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (known.charCodeAt(i) !== bytes[at + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return known;
+  }
+  const text = newAsciiText(bytes, at, n)!;
+  SHORT_TEXTS[slot] = text;
+  return text;
+}
+
+function newAsciiText(bytes: Uint8Array, at: number, n: number): string | undefined {
   // The codes go in a reused array of exactly `n` slots: one string made, not one per character.
   const codes = asciiCodes[n] ??= new Array<number>(n).fill(0);
   for (let i = 0; i < n; i++) {
@@ -32,6 +61,17 @@ export function asciiText(bytes: Uint8Array, at: number, n: number): string | un
 }
 /** Scratch arrays of {@linkcode asciiText}, by length. */
 const asciiCodes: number[][] = [];
+
+/** The longest text {@linkcode SHORT_TEXTS} holds: map keys, kinds, names and statuses are shorter. */
+const SHORT_TEXT_MAX = 24;
+
+/**
+ * Short texts read recently, by a hash of their bytes (a slot holds the last one that hashed there): map keys
+ * and names repeat in every entry and body, and making each again was a string per key to allocate and, as a
+ * property key, to look up in the engine's string table on every store. A text found here is the same
+ * string, so nothing read changes.
+ */
+const SHORT_TEXTS: Array<string | undefined> = new Array(1024).fill(undefined);
 
 function invalid(detail: string): AosError {
   return new AosError("AOS_CBOR_INVALID", `Invalid CBOR: ${detail}`);

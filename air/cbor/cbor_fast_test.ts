@@ -184,3 +184,24 @@ Deno.test("both encoders refuse a duplicate byte-string key, a float and undefin
     assert.deepEqual(outcome(() => encodeCanonical(value)), outcome(() => encodeCanonicalReference(value)));
   }
 });
+
+Deno.test("decodeCanonical() reads short texts exactly, however their bytes collide in the reader's table of recent ones", () => {
+  // Thousands of distinct short texts (keys and values) in 1,024 slots: many share a slot and evict each other.
+  const texts = Array.from(
+    { length: 5_000 },
+    (_, i) => `k${(i * 7_919) % 100_003}`.padEnd(1 + (i % 24), "x"),
+  );
+  const once = texts.map((text) => decodeCanonical(encodeCanonical(text)));
+  assert.deepEqual(once, texts);
+  // Again, interleaved with map keys of another order: every one comes back as it was written.
+  for (let i = texts.length - 1; i >= 0; i--) {
+    const map = decodeCanonical(encodeCanonical({ [texts[i]!]: texts[(i * 31) % texts.length]! }), {
+      useMaps: false,
+    }) as { [key: string]: string };
+    assert.deepEqual(Object.entries(map), [[texts[i]!, texts[(i * 31) % texts.length]!]]);
+  }
+  // The same text read twice is equal, and a longer one is not mistaken for a prefix of it.
+  assert.equal(decodeCanonical(encodeCanonical("status")), "status");
+  assert.equal(decodeCanonical(encodeCanonical("statu")), "statu");
+  assert.equal(decodeCanonical(encodeCanonical("status")), "status");
+});
