@@ -15,7 +15,7 @@ import {
   type DefCap,
   type EffectKind,
   effectSpec,
-  encodeCanonical,
+  encodeCanonicalLent,
   InvariantError,
   isAosError,
   limits,
@@ -101,7 +101,8 @@ export function idempotencyKey(origin: EffectOrigin, worldId?: Uint8Array): Uint
     : { origin: "reducer", reducer: origin.name, event_seq: origin.eventSeq };
   if (origin.kind === "reducer" && origin.key !== null) body.key = origin.key;
   if (worldId !== undefined) body.world = worldId;
-  return sha256(encodeCanonical(body));
+  // The encoding is only hashed: a view of the encoder's buffer, not a copy.
+  return encodeCanonicalLent((w) => w.value(body), sha256);
 }
 
 /** The defcap a grant names: a built-in or one of the manifest's. */

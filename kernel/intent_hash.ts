@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { encodeCanonical, sha256 } from "../air/mod.ts";
+import { encodeCanonicalLent, sha256 } from "../air/mod.ts";
 import type { EffectIntent } from "./effects.ts";
 
 /**
@@ -31,10 +31,12 @@ export function intentHash(
   if (intent.idempotencyKey.length !== 32) {
     throw new RangeError(`Invalid idempotency key: expected 32 bytes, got ${intent.idempotencyKey.length}`);
   }
-  return sha256(encodeCanonical({
+  // The encoding is only hashed: a view of the encoder's buffer, not a copy.
+  const body = {
     cap: intent.capName,
     kind: intent.kind,
     params: intent.params,
     idempotency_key: intent.idempotencyKey,
-  }));
+  };
+  return encodeCanonicalLent((w) => w.value(body), sha256);
 }
