@@ -24,15 +24,12 @@ const ASCII_FAST_MAX = 64;
  * short text is looked up first among the short texts read before (see {@linkcode SHORT_TEXTS}).
  */
 export function asciiText(bytes: Uint8Array, at: number, n: number): string | undefined {
+  if (n === 0) return "";
   if (n > SHORT_TEXT_MAX) return newAsciiText(bytes, at, n);
-  // FNV-1a over the bytes, checking them on the way.
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < n; i++) {
-    const byte = bytes[at + i]!;
-    if (byte >= 0x80) return undefined;
-    hash = Math.imul(hash ^ byte, 0x01000193);
-  }
-  const slot = (hash >>> 0) & (SHORT_TEXTS.length - 1);
+  // The slot by the length and three of the bytes; a text found there is compared whole (and is ASCII).
+  const hash = Math.imul(n ^ (bytes[at]! << 8) ^ (bytes[at + (n >> 1)]! << 16), 0x9e3779b1) ^
+    Math.imul(bytes[at + n - 1]!, 0x85ebca6b);
+  const slot = (hash >>> 22) & (SHORT_TEXTS.length - 1);
   const known = SHORT_TEXTS[slot];
   if (known !== undefined && known.length === n) {
     let same = true;
@@ -44,8 +41,8 @@ export function asciiText(bytes: Uint8Array, at: number, n: number): string | un
     }
     if (same) return known;
   }
-  const text = newAsciiText(bytes, at, n)!;
-  SHORT_TEXTS[slot] = text;
+  const text = newAsciiText(bytes, at, n);
+  if (text !== undefined) SHORT_TEXTS[slot] = text;
   return text;
 }
 
