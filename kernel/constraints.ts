@@ -109,6 +109,32 @@ function hostAllowed(target: HttpTarget, entry: string): boolean {
   return target.host === host;
 }
 
+/** What an `http.out` grant allows: its hosts, its verbs in upper case, its path prefixes (when limited). */
+interface HttpGrant {
+  hosts: string[];
+  verbs: string[];
+  prefixes: string[] | undefined;
+}
+
+/**
+ * Grants read, by their decoded params (decoded once per grant and control plane, and never changed): every
+ * http effect is checked against its grant, and reading the lists again was most of the check.
+ */
+const httpGrants = new WeakMap<RecordValue, HttpGrant>();
+
+function httpGrant(grant: RecordValue): HttpGrant {
+  let read = httpGrants.get(grant);
+  if (read === undefined) {
+    read = {
+      hosts: texts(field(grant, "hosts")) ?? [],
+      verbs: (texts(field(grant, "verbs")) ?? []).map((v) => v.toUpperCase()),
+      prefixes: texts(field(grant, "path_prefixes")),
+    };
+    httpGrants.set(grant, read);
+  }
+  return read;
+}
+
 /** Checks an effect's params against its grant's params; returns the reason it fails, or undefined. */
 export function checkConstraints(
   capType: CapType,
@@ -119,13 +145,11 @@ export function checkConstraints(
     case "http.out": {
       const target = httpTarget(params);
       if (!target) return `url "${text(params, "url")}" is not an http(s) URL`;
-      const hosts = texts(field(grant, "hosts")) ?? [];
+      const { hosts, verbs, prefixes } = httpGrant(grant);
       if (!hosts.some((h) => hostAllowed(target, h))) {
         return `host "${target.host}:${target.port}" is not granted`;
       }
-      const verbs = (texts(field(grant, "verbs")) ?? []).map((v) => v.toUpperCase());
       if (!verbs.includes(target.method)) return `method "${target.method}" is not granted`;
-      const prefixes = texts(field(grant, "path_prefixes"));
       if (prefixes && !prefixes.some((p) => target.path.startsWith(p))) {
         return `path "${target.path}" matches no granted prefix`;
       }

@@ -78,6 +78,22 @@ export const ENDED_INSTANCES_KEPT = 256;
 
 type Ending = { result?: Uint8Array; outputSchema?: string } | { error: PlanError };
 
+/**
+ * The bytes of a manifest hash, for every `plan_started` body: the same few manifests start every instance,
+ * and converting the hex again was an allocation per start. Journal bodies are never changed, so one
+ * `Uint8Array` per manifest can be shared; the cache is emptied when full, so it stays small.
+ */
+function manifestHashBytes(ref: HashRef): Uint8Array {
+  let bytes = manifestHashes.get(ref);
+  if (bytes === undefined) {
+    if (manifestHashes.size >= MANIFEST_HASHES_MAX) manifestHashes.clear();
+    manifestHashes.set(ref, bytes = hashRefToBytes(ref));
+  }
+  return bytes;
+}
+const manifestHashes = new Map<HashRef, Uint8Array>();
+const MANIFEST_HASHES_MAX = 64;
+
 class Engine implements PlanEngine {
   readonly #host: PlanHost;
   readonly #instances = new Map<bigint, PlanInstance>();
@@ -149,7 +165,7 @@ class Engine implements PlanEngine {
     const body: EntryBodies["plan_started"] = {
       instance_id: inst.id,
       plan,
-      manifest_hash: hashRefToBytes(inst.manifestHash),
+      manifest_hash: manifestHashBytes(inst.manifestHash),
       input,
       cause,
     };

@@ -30,6 +30,7 @@ export function secretRefOf(value: Value): SecretRef | undefined {
 
 /** Every secret reference in `value` (of type `type`), in a deterministic order (fields by name). */
 export function secretRefsIn(type: TypeExpr, value: Value, schemas: SchemaResolver): SecretRef[] {
+  if (!mayHoldSecretRefs(type, schemas)) return [];
   const out: SecretRef[] = [];
   const walk = (t: TypeExpr, v: Value, depth: number): void => {
     if ("ref" in t && t.ref === SECRET_REF_SCHEMA) {
@@ -105,4 +106,51 @@ export function secretUseDenial(
     })`;
   }
   return undefined;
+}
+
+/**
+ * Whether a value of `type` can hold a `sys/SecretRef@1` anywhere, decided once per type object and
+ * resolver: the gate looks for secret references in the params of every effect, and most params types (an
+ * http request's, a timer's) hold none, so their values need no walk.
+ */
+function mayHoldSecretRefs(type: TypeExpr, schemas: SchemaResolver): boolean {
+  const known = secretHolders.get(type);
+  if (known !== undefined && known.schemas === schemas) return known.may;
+  let may = true;
+  try {
+    may = typeHoldsSecretRefs(type, schemas, new Set(), 0);
+  } catch {
+    // A type that does not resolve: walk the value, as before, and let the walk meet the problem.
+  }
+  secretHolders.set(type, { schemas, may });
+  return may;
+}
+
+const secretHolders = new WeakMap<TypeExpr, { schemas: SchemaResolver; may: boolean }>();
+
+function typeHoldsSecretRefs(
+  type: TypeExpr,
+  schemas: SchemaResolver,
+  open: Set<TypeExpr>,
+  depth: number,
+): boolean {
+  if ("ref" in type && type.ref === SECRET_REF_SCHEMA) return true;
+  // A type already being looked at (a recursive one) adds nothing new below itself.
+  if (open.has(type)) return false;
+  open.add(type);
+  const view = viewType(type, schemas, [], depth);
+  switch (view.kind) {
+    case "record":
+      return Object.values(view.fields).some((field) => typeHoldsSecretRefs(field, schemas, open, depth + 1));
+    case "variant":
+      return Object.values(view.tags).some((tag) => typeHoldsSecretRefs(tag, schemas, open, depth + 1));
+    case "option":
+    case "list":
+    case "set":
+      return typeHoldsSecretRefs(view.item, schemas, open, depth + 1);
+    case "map":
+      return typeHoldsSecretRefs(view.value, schemas, open, depth + 1);
+    default:
+      return false;
+  }
 }
