@@ -157,11 +157,15 @@ const RAW_LOOP_MAX = 16;
 /** Longest text the writer and reader try as plain ASCII before using the UTF-8 codec. */
 const ASCII_FAST_MAX = 64;
 
-/** The writer the sink writes to: the shared one, or a spare while the shared one is lent. */
+/** The writer the sink writes to: the shared one, or a spare for an encoding inside another (see `busy`). */
 let writer = new Writer();
-/** The shared writer, and whether its bytes are lent out (see {@linkcode writeCanonicalLent}). */
+/**
+ * The shared writer, and whether the current writer's bytes are in use: an encoding is writing them, or a view
+ * of them is lent out (see {@linkcode writeCanonicalLent}). An encoding started then (by a `fill` or a `use`)
+ * gets a writer of its own, so it never overwrites the one in progress.
+ */
 const shared = writer;
-let lent = false;
+let busy = false;
 
 function encodeInt(w: Writer, value: number): void {
   if (!Number.isSafeInteger(value)) throw invalid(`"${value}" is not a safe integer (no floats)`);
@@ -386,21 +390,24 @@ const sink: CanonicalSink = {
  * slab when short (see `slab.ts`).
  */
 export function writeCanonicalWith(fill: (sink: CanonicalSink) => void, inSlab = false): Uint8Array {
-  if (lent && writer === shared) {
-    // Encoding while the shared buffer is lent (inside writeCanonicalLent's `use`): a writer of its own.
+  if (busy) {
+    // Inside another encoding, or while its bytes are lent: a writer of its own.
+    const outer = writer;
     writer = new Writer();
     try {
       fill(sink);
       return written(inSlab);
     } finally {
-      writer = shared;
+      writer = outer;
     }
   }
+  busy = true;
   writer.at = 0;
   try {
     fill(sink);
     return written(inSlab);
   } finally {
+    busy = false;
     rewind();
   }
 }
@@ -425,14 +432,14 @@ function rewind(): void {
  * encoding inside `use` works (on a spare buffer) and leaves it intact.
  */
 export function writeCanonicalLent<T>(fill: (sink: CanonicalSink) => void, use: (bytes: Uint8Array) => T): T {
-  if (lent) return use(writeCanonicalWith(fill));
+  if (busy) return use(writeCanonicalWith(fill));
+  busy = true;
   writer.at = 0;
   try {
     fill(sink);
-    lent = true;
     return use(writer.bytes.subarray(0, writer.at));
   } finally {
-    lent = false;
+    busy = false;
     rewind();
   }
 }

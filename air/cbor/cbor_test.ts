@@ -222,6 +222,28 @@ Deno.test("encodeCanonicalLent() lends the bytes encodeCanonicalWith() would giv
   strictEqual(toHex(encodeCanonicalWith(fill)), expected);
 });
 
+Deno.test("an encoding started inside another's fill gets a writer of its own: neither overwrites the other", () => {
+  const inner: string[] = [];
+  const outer = encodeCanonicalWith((w) => {
+    w.map(2);
+    w.text("a");
+    // Encodings in the middle of the outer one (as a writer computing a key's bytes on first use does).
+    inner.push(toHex(encodeCanonical("key")));
+    inner.push(toHex(encodeCanonicalWith((v) => {
+      v.array(1);
+      inner.push(toHex(encodeCanonical(7)));
+      v.uint(1);
+    })));
+    w.uint(1);
+    w.text("b");
+    inner.push(encodeCanonicalLent((v) => v.text("zz"), (bytes) => toHex(bytes)));
+    w.text("c");
+  });
+  strictEqual(toHex(outer), toHex(encodeCanonical({ a: 1, b: "c" })));
+  deepStrictEqual(inner, ["636b6579", "07", "8101", "627a7a"]);
+  strictEqual(toHex(encodeCanonical({ a: 1 })), "a1616101");
+});
+
 Deno.test("toHex() writes two lowercase digits per byte and fromHex() reads them back, either case", () => {
   const all = Uint8Array.from({ length: 256 }, (_, i) => i);
   const hex = toHex(all);

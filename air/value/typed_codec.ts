@@ -38,6 +38,7 @@ import {
 import type { SchemaResolver, TypeExpr } from "./types.ts";
 import type { Value } from "./value.ts";
 import { conformsBytes, recordLayout, valueFromBytes } from "./_byte_walk.ts";
+import { typedBytes } from "./_typed_write.ts";
 
 export { conformsBytes };
 
@@ -369,7 +370,8 @@ export function valueFromCbor(
  * ```
  */
 export function encodeTyped(type: TypeExpr, value: Value, schemas: SchemaResolver): Uint8Array {
-  return encodeCanonical(valueToCbor(type, value, schemas));
+  // Most values are written straight into the encoder; the rest, and every error, the general way.
+  return typedBytes(type, value, schemas) ?? encodeCanonical(valueToCbor(type, value, schemas));
 }
 
 /**

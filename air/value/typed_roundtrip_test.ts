@@ -9,8 +9,16 @@ import { type CborValue, decodeCanonical, encodeCanonical, toHex } from "../cbor
 import { formatDec128, parseDec128 } from "./dec128.ts";
 import { valueFromTaggedJson, valueToTaggedJson } from "./tagged_json.ts";
 import { viewType } from "./type_view.ts";
-import { checkTyped, decodeTyped, encodeTyped, validateTypedBytes, valueFromCbor } from "./typed_codec.ts";
+import {
+  checkTyped,
+  decodeTyped,
+  encodeTyped,
+  validateTypedBytes,
+  valueFromCbor,
+  valueToCbor,
+} from "./typed_codec.ts";
 import { valueFromBytes } from "./_byte_walk.ts";
+import { typedBytes } from "./_typed_write.ts";
 import type { SchemaResolver, TypeExpr } from "./types.ts";
 import type { Value } from "./value.ts";
 import { valueEquals } from "./value_equal.ts";
@@ -377,4 +385,53 @@ Deno.test("valueFromBytes() copies byte strings: the value outlives changes to t
   strictEqual(before, generalOutcome(type, bytes));
   bytes.fill(0);
   strictEqual(show(fast), before);
+});
+
+/** What the general encoder makes of `value` as `type`: its bytes in hex, or its error. */
+function generalEncoding(type: TypeExpr, value: Value): string {
+  try {
+    return toHex(encodeCanonical(valueToCbor(type, value, schemas)));
+  } catch (error) {
+    if (error instanceof AosError) return `error ${error.code}`;
+    throw error;
+  }
+}
+
+Deno.test("typedBytes() writes what the general encoder writes, or leaves the value to it (property)", () => {
+  let written = 0;
+  fc.assert(
+    fc.property(typedValue, typedValue, fc.boolean(), ({ type, value }, other, own) => {
+      // A value of the type (encodable), or of another type (mostly refused).
+      const subject = own ? value : other.value;
+      const fast = typedBytes(type, subject, schemas);
+      if (fast === undefined) return;
+      written++;
+      strictEqual(toHex(fast), generalEncoding(type, subject));
+    }),
+    { numRuns: 2_000 },
+  );
+  strictEqual(written > 400, true, `only ${written} of 2,000 written by the fast path`);
+});
+
+Deno.test("typedBytes() leaves integers out of their type's range, and text with a lone surrogate, to the general encoder", () => {
+  const cases: Array<[TypeExpr, Value]> = [
+    [{ int: {} }, { kind: "int", value: 1n << 63n }],
+    [{ duration: {} }, { kind: "duration", value: -(1n << 63n) - 1n }],
+    [{ nat: {} }, { kind: "nat", value: -1n }],
+    [{ time: {} }, { kind: "time", value: 1n << 64n }],
+    [{ text: {} }, { kind: "text", value: "a\ud800" }],
+  ];
+  for (const [type, value] of cases) {
+    strictEqual(typedBytes(type, value, schemas), undefined, show(value));
+    strictEqual(generalEncoding(type, value).startsWith("error"), true, show(value));
+  }
+  // At the edges of the ranges, both write the same bytes.
+  for (
+    const [type, value] of [
+      [{ int: {} }, { kind: "int", value: -(1n << 63n) }],
+      [{ nat: {} }, { kind: "nat", value: (1n << 64n) - 1n }],
+    ] as Array<[TypeExpr, Value]>
+  ) {
+    strictEqual(toHex(typedBytes(type, value, schemas)!), generalEncoding(type, value));
+  }
 });
