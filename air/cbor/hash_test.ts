@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { toHex } from "./cbor.ts";
 import { sha256 } from "./hash.ts";
-import { SHA256_WASM_INPUT_MAX, sha256Wasm } from "./_sha256_wasm.ts";
+import { SHA256_MODULE_BASE64, SHA256_WASM_INPUT_MAX, sha256Wasm } from "./_sha256_wasm.ts";
+import { sha256ModuleBytes } from "./_sha256_module.ts";
 import fc from "npm:fast-check@4.11.0";
 
 Deno.test("sha256() matches the FIPS 180-4 test vectors", () => {
@@ -54,4 +55,13 @@ Deno.test("sha256Wasm() agrees with the native hash on random inputs, views at a
     { numRuns: 500 },
   );
   assert.throws(() => sha256Wasm(new Uint8Array(SHA256_WASM_INPUT_MAX + 1), new Uint8Array(32)), RangeError);
+});
+
+Deno.test("the embedded SHA-256 module is exactly what _sha256_module.ts assembles", () => {
+  const assembled = sha256ModuleBytes().toBase64();
+  assert.equal(
+    SHA256_MODULE_BASE64,
+    assembled,
+    `_sha256_module.ts changed: put this base64 in _sha256_wasm.ts as SHA256_MODULE_BASE64:\n${assembled}`,
+  );
 });
