@@ -5,14 +5,8 @@
 import assert from "node:assert/strict";
 import fc from "npm:fast-check@4.11.0";
 import { AosError } from "../base/mod.ts";
-import {
-  type CborValue,
-  Dec128Item,
-  decodeCanonical,
-  decodeCanonicalReference,
-  encodeCanonical,
-  encodeCanonicalReference,
-} from "./cbor.ts";
+import { type CborValue, Dec128Item, decodeCanonical, encodeCanonical } from "./cbor.ts";
+import { decodeCanonicalReference, encodeCanonicalReference } from "./cbor_reference.ts";
 
 const int = fc.oneof(
   fc.integer({ min: -1000, max: 1000 }),

@@ -7,13 +7,13 @@ import {
   type CborValue,
   Dec128Item,
   decodeCanonical,
-  decodeCanonicalReference,
   encodeCanonical,
   encodeCanonicalLent,
   encodeCanonicalWith,
   fromHex,
   toHex,
 } from "./cbor.ts";
+import { decodeCanonicalReference } from "./cbor_reference.ts";
 
 // RFC 8949 Appendix A, restricted to the data model AIR uses.
 const appendixA: Array<[string, CborValue]> = [
