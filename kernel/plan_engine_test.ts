@@ -13,7 +13,7 @@ import {
   START,
   startRequest,
 } from "./_plan_test_world.ts";
-import { Kernel, type WorldDefs } from "./kernel.ts";
+import { Kernel } from "./kernel.ts";
 import { checkPlanStart } from "./plan_engine.ts";
 
 function raiseTo(reducer: string, event: unknown): { op: string; reducer: string; event: unknown } {

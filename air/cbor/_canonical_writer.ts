@@ -160,11 +160,10 @@ const ASCII_FAST_MAX = 64;
 /** The writer the sink writes to: the shared one, or a spare for an encoding inside another (see `busy`). */
 let writer = new Writer();
 /**
- * The shared writer, and whether the current writer's bytes are in use: an encoding is writing them, or a view
- * of them is lent out (see {@linkcode writeCanonicalLent}). An encoding started then (by a `fill` or a `use`)
- * gets a writer of its own, so it never overwrites the one in progress.
+ * Whether the current writer's bytes are in use: an encoding is writing them, or a view of them is lent out
+ * (see {@linkcode writeCanonicalLent}). An encoding started then (by a `fill` or a `use`) gets a writer of its
+ * own, so it never overwrites the one in progress.
  */
-const shared = writer;
 let busy = false;
 
 function encodeInt(w: Writer, value: number): void {
