@@ -4,8 +4,8 @@
  * map keys unique and sorted bytewise by their encodings, valid UTF-8, tag 2000 around 16 bytes only,
  * no floats, no simple values but false/true/null, nothing after the item — and rejects everything else
  * with `AOS_CBOR_INVALID` (malformed) or `AOS_CBOR_NON_CANONICAL` (well-formed but not canonical). The
- * cborg-based decoder stays as the reference; `cbor_reader_test.ts` compares both on random and mutated
- * inputs.
+ * cborg-based decoder (`cbor_reference.ts`) stays as the reference; `cbor_fast_test.ts` compares both on
+ * random and mutated inputs.
  *
  * @module
  */

@@ -56,7 +56,7 @@ export function recordLayout(
  * one pass — shortest heads, ASCII text, record keys exactly in canonical order, integers below 2^32, and
  * the types `conforms` accepts except maps — and answers false for anything else, which then goes through
  * the decoder and `valueFromCbor`, so an error is the same to the letter. It must never accept what they
- * refuse (typed_codec_test.ts compares them on random and damaged values).
+ * refuse (conforms_bytes_test.ts compares them on random and damaged values).
  */
 export function conformsBytes(type: TypeExpr, bytes: Uint8Array, schemas: SchemaResolver): boolean {
   const walk = { bytes, at: 0 };
@@ -301,7 +301,7 @@ function bigHeadArgument(walk: Walk, major: number): bigint | undefined {
  * what typed values mostly are — shortest heads, ASCII text, record keys exactly in canonical order,
  * variants, lists, maps and sets whose keys or elements it sees increase — and leaves dec128, non-ASCII
  * text and anything malformed to the decoder. Byte strings are copied, as the decoder copies them.
- * `typed_bytes_test.ts` holds it to `decodeTyped` on random and damaged values.
+ * `typed_roundtrip_test.ts` holds it to the general decoder on random and damaged values.
  */
 export function valueFromBytes(
   type: TypeExpr,

@@ -5,7 +5,7 @@
  * options, integers, text, bytes and hashes — and answers undefined for anything else (a set or a non-empty
  * map, whose items must be sorted by their encodings, a dec128, and every value that does not fit its type),
  * which the general encoder then encodes or refuses: it stays the reference, and its errors are the only
- * errors. `typed_write_test.ts` holds the bytes to the general encoder's on random values of random types.
+ * errors. `typed_roundtrip_test.ts` holds the bytes to the general encoder's on random values of random types.
  *
  * @module
  */
