@@ -7,7 +7,7 @@
  */
 import fc from "npm:fast-check@4.11.0";
 import { AosError, type CborValue, encodeCanonical } from "../air/mod.ts";
-import { encodeSleb128 as sleb, encodeUleb128 as uleb } from "./leb128.ts";
+import { encodeSleb128 as sleb, encodeUleb128 as uleb } from "../air/mod.ts";
 import { Code, I32, WasmModuleBuilder } from "./wasm_builder.ts";
 import { decodeOutputEnvelope, encodeInputEnvelope } from "./envelope.ts";
 import type { ReducerCallResult } from "./reducer_host.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { AosError } from "../air/mod.ts";
-import { encodeSleb128, encodeUleb128 } from "./leb128.ts";
+import { encodeSleb128, encodeUleb128 } from "../air/mod.ts";
 
 /** Throws the rewriter's one error: `AOS_WASM_INVALID`, located by byte offset. */
 export function wasmInvalid(message: string, offset: number): never {

@@ -75,7 +75,6 @@ export {
   reservationOf,
 } from "./budgets.ts";
 export { handledMessage, PLAN_EVAL_ERROR_CODES, VALUE_ERROR_CODES } from "./handled_errors.ts";
-export { encodeSleb128, encodeUleb128 } from "./leb128.ts";
 export {
   decodeOutputEnvelope,
   type EmittedEffect,

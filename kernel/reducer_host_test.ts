@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { AosError, decodeCanonical, encodeCanonical, fromHex, hashRefOf, limits, toHex } from "../air/mod.ts";
+import {
+  AosError,
+  decodeCanonical,
+  encodeCanonical,
+  encodeUleb128,
+  fromHex,
+  hashRefOf,
+  limits,
+  toHex,
+} from "../air/mod.ts";
 import { hasCode, wasmBytes, wasmHash } from "./_test_fixtures.ts";
 import { decodeOutputEnvelope, encodeInputEnvelope } from "./envelope.ts";
 import {
@@ -14,16 +23,7 @@ import {
 
 const I32 = 0x7f;
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
+const uleb = encodeUleb128;
 
 function name(text: string): number[] {
   const bytes = [...new TextEncoder().encode(text)];

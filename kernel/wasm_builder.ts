@@ -38,7 +38,7 @@ export interface FuncSig {
   results: readonly ValType[];
 }
 
-import { encodeSleb128, encodeUleb128 } from "./leb128.ts";
+import { encodeSleb128, encodeUleb128 } from "../air/mod.ts";
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 const WASM_VERSION = [0x01, 0x00, 0x00, 0x00];

@@ -26,4 +26,5 @@ export {
   isAosError,
 } from "./errors.ts";
 export { jsonPath, type JsonValue, parseJson, stringifyJson, toJsonValue } from "./json.ts";
+export { encodeSleb128, encodeUleb128 } from "./leb128.ts";
 export { limits } from "./limits.ts";

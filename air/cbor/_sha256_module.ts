@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { encodeSleb128, encodeUleb128 } from "../base/mod.ts";
 
 const K = [
   0x428a2f98,
@@ -79,31 +80,6 @@ const K = [
   0xc67178f2,
 ];
 
-function uleb128(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb128(n: number): number[] {
-  const out: number[] = [];
-  n |= 0;
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
 // Locals of `blocks`: the two parameters, the eight working variables, the schedule's window of 16 words.
 const FROM = 0;
 const TO = 1;
@@ -116,7 +92,7 @@ function blocksBody(): number[] {
   const code: number[] = [];
   const get = (local: number) => code.push(0x20, local);
   const set = (local: number) => code.push(0x21, local);
-  const constant = (value: number) => code.push(0x41, ...sleb128(value));
+  const constant = (value: number) => code.push(0x41, ...encodeSleb128(value));
   const add = () => code.push(0x6a);
   const and = () => code.push(0x71);
   const or = () => code.push(0x72);
@@ -124,8 +100,8 @@ function blocksBody(): number[] {
   const shrU = () => code.push(0x76);
   const rotl = () => code.push(0x77);
   const rotr = () => code.push(0x78);
-  const load = (offset: number) => code.push(0x28, 2, ...uleb128(offset));
-  const store = (offset: number) => code.push(0x36, 2, ...uleb128(offset));
+  const load = (offset: number) => code.push(0x28, 2, ...encodeUleb128(offset));
+  const store = (offset: number) => code.push(0x36, 2, ...encodeUleb128(offset));
   const rotated = (local: number, n: number) => {
     get(local);
     constant(n);
@@ -262,7 +238,7 @@ function blocksBody(): number[] {
 }
 
 function section(id: number, content: number[]): number[] {
-  return [id, ...uleb128(content.length), ...content];
+  return [id, ...encodeUleb128(content.length), ...content];
 }
 
 function name(text: string): number[] {
@@ -278,6 +254,6 @@ export function sha256ModuleBytes(): Uint8Array<ArrayBuffer> {
     ...section(3, [1, 0]), // function 0 has type 0
     ...section(5, [1, 0x01, 1, 1]), // memory 0: exactly one page
     ...section(7, [2, ...name("blocks"), 0x00, 0, ...name("memory"), 0x02, 0]),
-    ...section(10, [1, ...uleb128(body.length), ...body]),
+    ...section(10, [1, ...encodeUleb128(body.length), ...body]),
   ]);
 }

@@ -1,6 +1,6 @@
 /**
- * LEB128, the variable-length integers of the WASM binary format: the load-time fuel instrumentation
- * writes them, and the testkit's WASM builder too.
+ * LEB128, the variable-length integers of the WASM binary format: the kernel's load-time fuel
+ * instrumentation and WASM builder write them, and so does the SHA-256 module's assembler (`air/cbor`).
  *
  * @example
  * ```ts
