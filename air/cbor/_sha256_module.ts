@@ -159,16 +159,8 @@ function blocksBody(): number[] {
       add();
       set(w);
     }
-    const [a, b, c, d, e, f, g, h] = [0, 1, 2, 3, 4, 5, 6, 7].map(role) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
+    const a = role(0), b = role(1), c = role(2), d = role(3);
+    const e = role(4), f = role(5), g = role(6), h = role(7);
     // T1 = h + Σ1(e) + Ch(e, f, g) + K[t] + w[t], with Ch(e, f, g) = g ^ (e & (f ^ g)).
     get(h);
     rotated(e, 6);

@@ -194,22 +194,8 @@ function conformsAt(
       return true;
     }
     case "variant": {
-      // `{"$tag": tag, "$value": payload}`, the keys in canonical order (shorter first).
-      if (!bytesAt(b, walk.at, VARIANT_TAG_HEAD)) return false;
-      walk.at += VARIANT_TAG_HEAD.length;
-      const length = headArgument(walk, 3);
-      if (length < 0 || walk.at + length > b.length) return false;
-      let tag: string | undefined;
-      for (const name of tagNames(view.tags)) {
-        if (asciiKeyAt(b, walk.at, length, name)) {
-          tag = name;
-          break;
-        }
-      }
+      const tag = variantTagAt(walk, view.tags);
       if (tag === undefined) return false;
-      walk.at += length;
-      if (!bytesAt(b, walk.at, VARIANT_VALUE_KEY)) return false;
-      walk.at += VARIANT_VALUE_KEY.length;
       return conformsAt(view.tags[tag]!, walk, schemas, depth + 1);
     }
     default:
@@ -228,6 +214,33 @@ function bytesAt(b: Uint8Array, at: number, expected: Uint8Array): boolean {
   if (at + expected.length > b.length) return false;
   for (let i = 0; i < expected.length; i++) if (b[at + i] !== expected[i]) return false;
   return true;
+}
+
+/**
+ * The tag of the variant at `walk.at`, one of `tags`, with `walk` moved to its payload:
+ * `{"$tag": tag, "$value": payload}`, the keys in canonical order (shorter first). Undefined otherwise.
+ */
+function variantTagAt(
+  walk: { bytes: Uint8Array; at: number },
+  tags: { [tag: string]: TypeExpr },
+): string | undefined {
+  const b = walk.bytes;
+  if (!bytesAt(b, walk.at, VARIANT_TAG_HEAD)) return undefined;
+  walk.at += VARIANT_TAG_HEAD.length;
+  const length = headArgument(walk, 3);
+  if (length < 0 || walk.at + length > b.length) return undefined;
+  let tag: string | undefined;
+  for (const name of tagNames(tags)) {
+    if (asciiKeyAt(b, walk.at, length, name)) {
+      tag = name;
+      break;
+    }
+  }
+  if (tag === undefined) return undefined;
+  walk.at += length;
+  if (!bytesAt(b, walk.at, VARIANT_VALUE_KEY)) return undefined;
+  walk.at += VARIANT_VALUE_KEY.length;
+  return tag;
 }
 
 /** A variant type's own tag names, by its `tags` object (schemas are not mutated once loaded). */
@@ -455,21 +468,8 @@ function valueAt(type: TypeExpr, walk: Walk, schemas: SchemaResolver, depth: num
       return { kind: "record", value: out };
     }
     case "variant": {
-      if (!bytesAt(b, walk.at, VARIANT_TAG_HEAD)) return undefined;
-      walk.at += VARIANT_TAG_HEAD.length;
-      const length = headArgument(walk, 3);
-      if (length < 0 || walk.at + length > b.length) return undefined;
-      let tag: string | undefined;
-      for (const name of tagNames(view.tags)) {
-        if (asciiKeyAt(b, walk.at, length, name)) {
-          tag = name;
-          break;
-        }
-      }
+      const tag = variantTagAt(walk, view.tags);
       if (tag === undefined) return undefined;
-      walk.at += length;
-      if (!bytesAt(b, walk.at, VARIANT_VALUE_KEY)) return undefined;
-      walk.at += VARIANT_VALUE_KEY.length;
       const payload = valueAt(view.tags[tag]!, walk, schemas, depth + 1);
       if (payload === undefined) return undefined;
       return {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "npm:fast-check@4.11.0";
+import { damaged, DAMAGES } from "./_test_values.ts";
 import { AosError } from "../base/mod.ts";
 import { type CborValue, encodeCanonical } from "../cbor/mod.ts";
 import { conformsBytes, decodeTyped } from "./typed_codec.ts";
@@ -108,19 +109,6 @@ function valueOf(type: TypeExpr, depth = 0): fc.Arbitrary<CborValue> {
   return item;
 }
 
-/** `encoded` as it is, or with the byte at `at` changed, cut there, or with `byte` added. */
-function mutated(encoded: Uint8Array, at: number, byte: number, how: string): Uint8Array {
-  if (how === "as is" || encoded.length === 0) return encoded;
-  const i = at % encoded.length;
-  if (how === "flip") {
-    const copy = encoded.slice();
-    copy[i] = byte;
-    return copy;
-  }
-  if (how === "cut") return encoded.slice(0, i);
-  return Uint8Array.of(...encoded, byte);
-}
-
 /** A type, and bytes of a value of it or of anything, as they are or damaged. */
 const typedBytes = typeExpr.chain((type) =>
   fc.tuple(
@@ -128,9 +116,9 @@ const typedBytes = typeExpr.chain((type) =>
     fc.oneof(valueOf(type), item),
     fc.nat(),
     fc.integer({ min: 0, max: 255 }),
-    fc.constantFrom("as is", "as is", "flip", "cut", "add"),
+    fc.constantFrom(...DAMAGES),
   )
-).map(([type, value, at, byte, how]) => [type, mutated(encodeCanonical(value), at, byte, how)] as const);
+).map(([type, value, at, byte, how]) => [type, damaged(encodeCanonical(value), at, byte, how)] as const);
 
 function decoderAccepts(type: TypeExpr, value: Uint8Array): boolean {
   try {

@@ -4,6 +4,7 @@
  */
 import { strictEqual } from "node:assert/strict";
 import fc from "npm:fast-check@4.11.0";
+import { damaged, DAMAGES } from "./_test_values.ts";
 import { AosError, parseJson, stringifyJson } from "../base/mod.ts";
 import { type CborValue, decodeCanonical, encodeCanonical, toHex } from "../cbor/mod.ts";
 import { formatDec128, parseDec128 } from "./dec128.ts";
@@ -280,19 +281,6 @@ Deno.test("checkTyped() refuses what decodeTyped() refuses at the edges: a none 
   checkTyped(type, encodeCanonical(new Map<CborValue, CborValue>([["a", 2], ["b", "x"]])), schemas);
 });
 
-/** `bytes` as they are, or with the byte at `at` changed, cut there, or with `byte` added. */
-function damaged(bytes: Uint8Array, at: number, byte: number, how: string): Uint8Array {
-  if (how === "as is" || bytes.length === 0) return bytes;
-  const i = at % bytes.length;
-  if (how === "flip") {
-    const copy = bytes.slice();
-    copy[i] = byte;
-    return copy;
-  }
-  if (how === "cut") return bytes.slice(0, i);
-  return Uint8Array.of(...bytes, byte);
-}
-
 /** What the general decoder makes of `bytes`: the value shown in full (maps in order), or its error. */
 function generalOutcome(type: TypeExpr, bytes: Uint8Array): string {
   try {
@@ -308,7 +296,7 @@ Deno.test("valueFromBytes() gives what the general decoder gives, or leaves the 
   const damage = fc.tuple(
     fc.nat(),
     fc.integer({ min: 0, max: 255 }),
-    fc.constantFrom("as is", "as is", "flip", "cut", "add"),
+    fc.constantFrom(...DAMAGES),
   );
   fc.assert(
     fc.property(
