@@ -140,7 +140,7 @@ Deno.test("conformsBytes() accepts only bytes the decoder and valueFromCbor acce
     }),
     { numRuns: 20_000 },
   );
-  assert.ok(accepted > 2_000, `only ${accepted} accepted: the fast path was hardly taken`);
+  assert.ok(accepted > 1_500, `only ${accepted} accepted: the fast path was hardly taken`);
 });
 
 Deno.test("conformsBytes() accepts the usual reducer states: records of nats, ASCII texts, options and lists", () => {
